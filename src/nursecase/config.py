@@ -1,0 +1,114 @@
+"""Settings from ``config.toml`` in the data folder.
+
+Every setting has a default, so a missing file is fine. A file that cannot be
+read, or holds a wrong value, raises ``ConfigError`` naming the setting: the
+CLI prints that one line and stops, rather than running on a half-understood
+configuration.
+
+Example ``config.toml``::
+
+    [cadence]          # days between contacts, by risk tier
+    high = 7
+    moderate = 14
+    low = 30
+
+    [holidays]         # dates that are not business days (TCM clock)
+    dates = ["2026-12-25", "2027-01-01"]
+
+    [app]
+    theme = "textual-dark"
+
+    [keymap]           # binding id = keys
+    "worklist.search" = "slash,ctrl+f"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+DEFAULT_CADENCE = {"high": 7, "moderate": 14, "low": 30}
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the defaults of DESIGN.md."""
+
+    cadence_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CADENCE))
+    holidays: frozenset[date] = frozenset()
+    theme: str = "textual-dark"
+    keymap: dict[str, str] = field(default_factory=dict)
+    demo: bool = False
+
+
+def _cadence(table: object) -> dict[str, int]:
+    if not isinstance(table, dict):
+        raise ConfigError("cadence: must be a table like [cadence] high = 7")
+    cadence = dict(DEFAULT_CADENCE)
+    for tier, days in table.items():
+        if tier not in DEFAULT_CADENCE:
+            raise ConfigError(f"cadence.{tier}: unknown risk tier (use high, moderate, low)")
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+            raise ConfigError(f"cadence.{tier}: must be a whole number of days from 1 to 365")
+        cadence[tier] = days
+    return cadence
+
+
+def _holidays(table: object) -> frozenset[date]:
+    if not isinstance(table, dict):
+        raise ConfigError('holidays: must be a table like [holidays] dates = ["2026-12-25"]')
+    values = table.get("dates", [])
+    if not isinstance(values, list):
+        raise ConfigError("holidays.dates: must be a list of dates")
+    days = set()
+    for value in values:
+        if isinstance(value, date):
+            days.add(value)
+            continue
+        try:
+            days.add(date.fromisoformat(str(value)))
+        except ValueError as error:
+            raise ConfigError(f"holidays.dates: {value!r} is not a YYYY-MM-DD date") from error
+    return frozenset(days)
+
+
+def parse_settings(text: str) -> Settings:
+    """Settings from the text of a config.toml."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config.toml is not valid TOML: {error}") from error
+    app = data.get("app", {})
+    if not isinstance(app, dict):
+        raise ConfigError("app: must be a table")
+    theme = app.get("theme", "textual-dark")
+    if not isinstance(theme, str):
+        raise ConfigError("app.theme: must be a theme name")
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in keymap.items()
+    ):
+        raise ConfigError('keymap: must map binding ids to keys, like "worklist.search" = "slash"')
+    return Settings(
+        cadence_days=_cadence(data.get("cadence", {})),
+        holidays=_holidays(data.get("holidays", {})),
+        theme=theme,
+        keymap=dict(keymap),
+    )
+
+
+def load_settings(config_file: Path) -> Settings:
+    """Settings from a file; the defaults when it does not exist."""
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as error:
+        raise ConfigError(f"cannot read {config_file}: {error.strerror}") from error
+    return parse_settings(text)

@@ -1,0 +1,150 @@
+"""The database engine: one place that knows SQLite from PostgreSQL.
+
+``make_engine(path_or_url)`` is the seam every caller uses. A value containing
+``://`` is an SQLAlchemy URL; anything else is a file path for SQLite.
+
+On SQLite (DESIGN.md section 4):
+- every connection sets WAL, synchronous=FULL, foreign keys and a busy timeout;
+- write transactions start with ``BEGIN IMMEDIATE`` so two terminals on one
+  file queue for the write lock instead of failing half-way with "database is
+  locked"; read-only sessions (``read_engine``) start a plain deferred BEGIN so
+  that a screen reading never blocks a writer;
+- the database file and its folder are created 0600/0700 before SQLite opens
+  them, and SQLite gives the -wal/-shm files the mode of the database file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+#: Execution option that marks an engine (or connection) as read-only.
+READ_ONLY_OPTION = "nursecase_read_only"
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+class DatabaseLocationError(ValueError):
+    """The database location cannot be used (bad URL, unwritable folder)."""
+
+
+def database_url(path_or_url: str | os.PathLike[str]) -> str:
+    """Turn a ``--db`` value into an SQLAlchemy URL string."""
+    text = str(path_or_url).strip()
+    if not text:
+        raise DatabaseLocationError("the database location is empty")
+    if "://" in text:
+        try:
+            make_url(text)
+        except Exception as error:  # sqlalchemy raises ArgumentError; keep the message short
+            raise DatabaseLocationError(f"not a valid database URL: {text!r}") from error
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind an SQLite URL, or None for other databases and memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the folder 0700 and the file 0600 before SQLite touches them.
+
+    Creating the file ourselves, with an explicit mode, is the only way to be
+    sure it never exists with the process umask's looser mode, even briefly.
+    """
+    folder = path.parent
+    if not folder.exists():
+        try:
+            folder.mkdir(mode=0o700, parents=True)
+        except OSError as error:
+            raise DatabaseLocationError(
+                f"cannot create the data folder {folder}: {error.strerror}"
+            ) from error
+    if not folder.is_dir():
+        raise DatabaseLocationError(f"{folder} is not a folder")
+    if path.exists():
+        if path.is_dir():
+            raise DatabaseLocationError(f"{path} is a folder, not a database file")
+        current = stat.S_IMODE(path.stat().st_mode)
+        if current & 0o077:
+            path.chmod(0o600)
+        return
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise DatabaseLocationError(
+            f"cannot create the database file {path}: {error.strerror}"
+        ) from error
+    os.close(descriptor)
+
+
+def _install_sqlite_hooks(engine: Engine, foreign_keys: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Take transaction control away from the sqlite3 module so that the
+        # "begin" hook below decides how each transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            if pragma.startswith("PRAGMA foreign_keys") and not foreign_keys:
+                pragma = "PRAGMA foreign_keys=OFF"
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(
+    path_or_url: str | os.PathLike[str], *, echo: bool = False, foreign_keys: bool = True
+) -> Engine:
+    """Build the engine for a file path or URL (nothing is opened before this call).
+
+    ``foreign_keys=False`` is for migrations only (see ``nursecase.db.migrate``).
+    """
+    url = database_url(path_or_url)
+    file_path = sqlite_file(url)
+    if file_path is not None:
+        prepare_sqlite_file(file_path)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 5},
+        )
+        _install_sqlite_hooks(engine, foreign_keys)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    return engine
+
+
+def read_engine(engine: Engine) -> Engine:
+    """The same pool, marked read-only: its transactions never take the write lock."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"

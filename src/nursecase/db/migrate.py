@@ -1,0 +1,144 @@
+"""Schema migrations: check cheaply, upgrade with Alembic only when due.
+
+Launching the app must not pay for importing Alembic (DESIGN.md section 5), so
+``revision_state`` compares the stored revision with ``HEAD_REVISION`` using
+plain SQL; Alembic is imported only inside ``upgrade``. A test keeps
+``HEAD_REVISION`` equal to the head of the migration scripts.
+
+Before upgrading a database that already holds tables, a backup is taken with
+SQLite's online backup API. Migrations run with foreign keys OFF: a batch
+rebuild of a table with them ON would delete cascaded child rows.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect, text
+
+from nursecase.db.engine import make_engine, sqlite_file
+
+#: The newest migration script's revision id.
+HEAD_REVISION = "0001_initial"
+
+MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
+
+
+class MigrationError(RuntimeError):
+    """An upgrade could not run; the database is left as it was."""
+
+
+@dataclass(frozen=True)
+class RevisionState:
+    """Where a database stands against the migration scripts."""
+
+    current: str | None
+    head: str
+    has_tables: bool
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when no upgrade is due."""
+        return self.current == self.head
+
+
+def revision_state(engine: Engine) -> RevisionState:
+    """Read the stored revision without importing Alembic."""
+    with engine.connect() as connection:
+        names = set(inspect(connection).get_table_names())
+        current = None
+        if "alembic_version" in names:
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return RevisionState(
+        current=current, head=HEAD_REVISION, has_tables=bool(names - {"alembic_version"})
+    )
+
+
+def backup_sqlite(source: Path, destination: Path) -> Path:
+    """Copy a live SQLite database with the online backup API (mode 0600)."""
+    destination = destination.expanduser()
+    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if destination.exists():
+        raise FileExistsError(f"{destination} already exists")
+    descriptor = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(descriptor)
+    with sqlite3.connect(source) as source_db, sqlite3.connect(destination) as target_db:
+        source_db.backup(target_db)
+    source_db.close()
+    target_db.close()
+    return destination
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(
+    url: str, backup_folder: Path | None = None, now: datetime | None = None
+) -> Path | None:
+    """Upgrade the database at ``url`` to the head revision.
+
+    Returns the backup taken first, if any. Uses its own engine with foreign
+    keys off; callers keep their own engine for normal work.
+    """
+    from alembic import command
+
+    engine = make_engine(url, foreign_keys=False)
+    try:
+        state = revision_state(engine)
+        backup = None
+        database_file = sqlite_file(str(engine.url))
+        if state.has_tables and not state.up_to_date and database_file is not None:
+            stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+            folder = backup_folder or database_file.parent / "backups"
+            name = f"{database_file.stem}-{stamp}-before-{state.head}.db"
+            backup = backup_sqlite(database_file, folder / name)
+        with engine.connect() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+            connection.commit()
+            if engine.dialect.name == "sqlite":
+                problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if problems:
+                    raise MigrationError(
+                        f"the upgrade left {len(problems)} rows with broken references;"
+                        f" restore the backup {backup}"
+                    )
+        return backup
+    finally:
+        engine.dispose()
+
+
+def ensure_schema(engine: Engine, backup_folder: Path | None = None) -> Path | None:
+    """Upgrade if due (the launch path); returns the backup taken, if any."""
+    state = revision_state(engine)
+    if state.up_to_date:
+        return None
+    if state.current is not None and state.current > state.head:
+        raise MigrationError(
+            f"this database is at revision {state.current}, newer than this nursecase"
+            f" ({state.head}): upgrade nursecase"
+        )
+    return upgrade(engine.url.render_as_string(hide_password=False), backup_folder)
+
+
+def schema_differences(engine: Engine) -> list:
+    """Alembic's autogenerate diff between the models and the database (empty = agree)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from nursecase.db.models import metadata
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "render_as_batch": True}
+        )
+        return compare_metadata(context, metadata)

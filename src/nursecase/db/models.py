@@ -1,0 +1,450 @@
+"""SQLModel tables: one class per entity of DESIGN.md section 2.
+
+Status columns hold the FHIR codes of ``nursecase.domain.codes`` as plain
+strings, so that exports are valid FHIR without a mapping table and the same
+schema runs on SQLite and PostgreSQL. Validation of those codes happens in the
+services, before a row is written.
+
+Times are naive wall-clock datetimes of the workstation (``nursecase.clock``
+is the only source of "now"); dates are calendar dates.
+
+Editable aggregates (patient, care plan, referral) carry a ``version`` column
+wired to SQLAlchemy's ``version_id_col``: an UPDATE that finds another version
+than the one it loaded matches no row and raises ``StaleDataError``, which the
+services turn into a "changed by X at T, reload" message.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Constraint names are fixed so that Alembic batch migrations can find them
+# again on SQLite (which does not name constraints itself).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+CODE = 32  # longest FHIR code we store is "teaching-guidance-counseling" (28)
+NAME = 120
+TEXT = 4000
+
+
+def wall_clock(**field_options):
+    """A naive wall-clock datetime column, whatever SQLModel's default type is.
+
+    Recent SQLModel versions map ``datetime`` to an aware UTC type; nursecase
+    stores the workstation's local wall time (one clinic, one time zone), so the
+    type is set explicitly and does not change with the SQLModel version.
+    """
+    return Field(sa_type=DateTime(), **field_options)
+
+
+def version_column() -> Column:
+    """A fresh optimistic-lock column; each table needs its own Column object."""
+    return Column("version", Integer, nullable=False, server_default="1")
+
+
+class Nurse(SQLModel, table=True):
+    """A user of the system."""
+
+    __tablename__ = "nurse"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=NAME)
+    credentials: str = Field(default="RN", max_length=64)
+    active: bool = Field(default=True)
+    created_at: datetime = wall_clock()
+
+
+class Patient(SQLModel, table=True):
+    """A person on a caseload."""
+
+    __tablename__ = "patient"
+    __table_args__ = (
+        # Keyset pagination of a caseload by name, and the prefix searches.
+        Index("ix_patient_nurse_name", "nurse_id", "family_key", "given_key", "id"),
+        Index("ix_patient_name", "family_key", "given_key", "id"),
+        Index("ix_patient_given", "given_key", "id"),
+        Index("ix_patient_phone", "phone_digits"),
+        # The worklist: who is due, per nurse.
+        Index("ix_patient_nurse_due", "nurse_id", "next_contact_due"),
+        Index("ix_patient_due", "next_contact_due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mrn: str = Field(max_length=32, unique=True)
+    family_name: str = Field(max_length=NAME)
+    given_name: str = Field(max_length=NAME)
+    # Normalised copies (domain.validation.search_key) for indexed prefix search.
+    family_key: str = Field(max_length=NAME)
+    given_key: str = Field(max_length=NAME)
+    birth_date: date | None = None
+    sex: str = Field(default="unknown", max_length=CODE)
+    phone: str | None = Field(default=None, max_length=40)
+    phone_digits: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(default=None, max_length=400)
+    preferred_language: str | None = Field(default=None, max_length=40)
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    risk_tier: str = Field(default="moderate", max_length=CODE)
+    risk_basis: str | None = Field(default=None, max_length=200)
+    next_contact_due: date | None = None
+    # Denormalised from the contact log so the caseload paints without a join.
+    last_contact_at: datetime | None = wall_clock(default=None)
+    created_at: datetime = wall_clock()
+    updated_at: datetime = wall_clock()
+    updated_by: int | None = Field(default=None, foreign_key="nurse.id")
+    version: int = Field(default=1, sa_column=(_version := version_column()))
+
+    __mapper_args__ = {"version_id_col": _version}
+
+
+class Episode(SQLModel, table=True):
+    """One enrolment in case management (FHIR EpisodeOfCare)."""
+
+    __tablename__ = "episode"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True, ondelete="CASCADE")
+    status: str = Field(default="active", max_length=CODE)
+    start: date
+    end: date | None = None
+    closure_reason: str | None = Field(default=None, max_length=400)
+    created_at: datetime = wall_clock()
+
+
+class EpisodeStatusHistory(SQLModel, table=True):
+    """Every status change of an episode, appended, never edited."""
+
+    __tablename__ = "episode_status_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True, ondelete="CASCADE")
+    from_status: str | None = Field(default=None, max_length=CODE)
+    to_status: str = Field(max_length=CODE)
+    changed_at: datetime = wall_clock()
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    reason: str | None = Field(default=None, max_length=400)
+
+
+class Contact(SQLModel, table=True):
+    """One entry of the contact log."""
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        Index("ix_contact_patient_when", "patient_id", "occurred_at"),
+        Index("ix_contact_when", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    occurred_at: datetime = wall_clock()
+    mode: str = Field(max_length=CODE)
+    with_whom: str = Field(default="patient", max_length=CODE)
+    outcome: str = Field(max_length=CODE)
+    minutes: int
+    note: str | None = Field(default=None, max_length=TEXT)
+    author_id: int | None = Field(default=None, foreign_key="nurse.id")
+    created_at: datetime = wall_clock()
+
+
+class Condition(SQLModel, table=True):
+    """A problem-list entry."""
+
+    __tablename__ = "condition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True, ondelete="CASCADE")
+    description: str = Field(max_length=400)
+    code: str | None = Field(default=None, max_length=40)
+    code_system: str | None = Field(default=None, max_length=40)  # "icd-10" or "snomed"
+    clinical_status: str = Field(default="active", max_length=CODE)
+    onset_date: date | None = None
+    recorded_at: datetime = wall_clock()
+
+
+class Medication(SQLModel, table=True):
+    """A medication-list entry."""
+
+    __tablename__ = "medication"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=200)
+    dose: str | None = Field(default=None, max_length=80)
+    route: str | None = Field(default=None, max_length=40)
+    frequency: str | None = Field(default=None, max_length=80)
+    status: str = Field(default="active", max_length=CODE)
+    last_reconciled: date | None = None
+    created_at: datetime = wall_clock()
+
+
+class CareTeamMember(SQLModel, table=True):
+    """Someone involved in the patient's care."""
+
+    __tablename__ = "care_team_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=NAME)
+    role: str = Field(max_length=CODE)
+    organisation: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Assessment(SQLModel, table=True):
+    """One scored instrument."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        Index("ix_assessment_patient_instrument", "patient_id", "instrument", "performed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    instrument: str = Field(max_length=CODE)
+    variant: str = Field(default="standard", max_length=CODE)
+    total: int
+    band: str = Field(max_length=CODE)
+    summary: str = Field(max_length=200)
+    performed_at: datetime = wall_clock()
+    author_id: int | None = Field(default=None, foreign_key="nurse.id")
+
+
+class AssessmentAnswer(SQLModel, table=True):
+    """One item answer of an assessment."""
+
+    __tablename__ = "assessment_answer"
+    __table_args__ = (UniqueConstraint("assessment_id", "item_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True, ondelete="CASCADE")
+    item_code: str = Field(max_length=CODE)
+    value: int
+
+
+class CarePlan(SQLModel, table=True):
+    """The patient's care plan (FHIR CarePlan, intent plan)."""
+
+    __tablename__ = "care_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True, ondelete="CASCADE")
+    title: str = Field(default="Care plan", max_length=200)
+    status: str = Field(default="draft", max_length=CODE)
+    intent: str = Field(default="plan", max_length=CODE)
+    period_start: date | None = None
+    period_end: date | None = None
+    created_at: datetime = wall_clock()
+    updated_at: datetime = wall_clock()
+    updated_by: int | None = Field(default=None, foreign_key="nurse.id")
+    version: int = Field(default=1, sa_column=(_version := version_column()))
+
+    __mapper_args__ = {"version_id_col": _version}
+
+
+class Problem(SQLModel, table=True):
+    """A care-plan problem: an Omaha System problem or free text."""
+
+    __tablename__ = "problem"
+
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="care_plan.id", index=True, ondelete="CASCADE")
+    omaha_code: str | None = Field(default=None, max_length=64)
+    description: str = Field(max_length=400)
+    nursing_diagnosis_code: str | None = Field(default=None, max_length=40)
+    priority: str = Field(default="medium-priority", max_length=CODE)
+    status: str = Field(default="active", max_length=CODE)
+    position: int = Field(default=0)
+    created_at: datetime = wall_clock()
+
+
+class ProblemRating(SQLModel, table=True):
+    """An Omaha Problem Rating Scale (KBS) rating of a problem on a date."""
+
+    __tablename__ = "problem_rating"
+
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True, ondelete="CASCADE")
+    rated_on: date
+    knowledge: int
+    behavior: int
+    status: int
+    author_id: int | None = Field(default=None, foreign_key="nurse.id")
+
+
+class Goal(SQLModel, table=True):
+    """A measurable outcome for a problem."""
+
+    __tablename__ = "goal"
+    __table_args__ = (Index("ix_goal_due", "lifecycle_status", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True, ondelete="CASCADE")
+    description: str = Field(max_length=TEXT)
+    lifecycle_status: str = Field(default="proposed", max_length=CODE)
+    achievement_status: str | None = Field(default=None, max_length=CODE)
+    target_measure: str | None = Field(default=None, max_length=200)
+    target_value: str | None = Field(default=None, max_length=80)
+    due_date: date | None = None
+    priority: str = Field(default="medium-priority", max_length=CODE)
+    position: int = Field(default=0)
+    created_at: datetime = wall_clock()
+
+
+class Intervention(SQLModel, table=True):
+    """An action for a problem or goal (FHIR CarePlan.activity)."""
+
+    __tablename__ = "intervention"
+    __table_args__ = (Index("ix_intervention_due", "status", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True, ondelete="CASCADE")
+    goal_id: int | None = Field(default=None, foreign_key="goal.id", ondelete="SET NULL")
+    category: str = Field(max_length=CODE)
+    description: str = Field(max_length=TEXT)
+    owner: str = Field(default="nurse", max_length=NAME)
+    frequency: str | None = Field(default=None, max_length=80)
+    due_date: date | None = None
+    status: str = Field(default="not-started", max_length=CODE)
+    position: int = Field(default=0)
+    created_at: datetime = wall_clock()
+
+
+class Referral(SQLModel, table=True):
+    """A request for a service (FHIR ServiceRequest) tracked by a Task status."""
+
+    __tablename__ = "referral"
+    __table_args__ = (
+        Index("ix_referral_nurse_status", "nurse_id", "status", "status_changed_at"),
+        Index("ix_referral_status_reply", "status", "expected_reply_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True, ondelete="CASCADE")
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    service_type: str = Field(max_length=CODE)
+    receiving_organisation: str = Field(max_length=200)
+    receiving_contact: str | None = Field(default=None, max_length=200)
+    reason: str = Field(max_length=TEXT)
+    priority: str = Field(default="routine", max_length=CODE)
+    status: str = Field(default="draft", max_length=CODE)
+    status_changed_at: datetime = wall_clock()
+    expected_reply_date: date | None = None
+    appointment_date: date | None = None
+    outcome: str | None = Field(default=None, max_length=TEXT)
+    created_at: datetime = wall_clock()
+    updated_at: datetime = wall_clock()
+    updated_by: int | None = Field(default=None, foreign_key="nurse.id")
+    version: int = Field(default=1, sa_column=(_version := version_column()))
+
+    __mapper_args__ = {"version_id_col": _version}
+
+
+class ReferralStatusHistory(SQLModel, table=True):
+    """Every referral transition: turnaround and queue age come from here."""
+
+    __tablename__ = "referral_status_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True, ondelete="CASCADE")
+    from_status: str | None = Field(default=None, max_length=CODE)
+    to_status: str = Field(max_length=CODE)
+    changed_at: datetime = wall_clock()
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    reason: str | None = Field(default=None, max_length=TEXT)
+
+
+class Task(SQLModel, table=True):
+    """A follow-up item on the worklist."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_nurse_open", "nurse_id", "status", "due_date"),
+        Index("ix_task_patient_status", "patient_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    description: str = Field(max_length=TEXT)
+    due_date: date
+    status: str = Field(default="requested", max_length=CODE)
+    priority: str = Field(default="routine", max_length=CODE)
+    source: str = Field(default="manual", max_length=CODE)
+    source_id: int | None = None
+    snooze_reason: str | None = Field(default=None, max_length=400)
+    done_at: datetime | None = wall_clock(default=None)
+    created_at: datetime = wall_clock()
+
+
+class Transition(SQLModel, table=True):
+    """A discharge or transition of care: it starts the TCM clocks."""
+
+    __tablename__ = "transition"
+    __table_args__ = (Index("ix_transition_patient_when", "patient_id", "discharged_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    discharged_on: date
+    facility: str | None = Field(default=None, max_length=200)
+    high_complexity: bool = Field(default=False)
+    length_of_stay_days: int | None = None
+    interactive_contact_on: date | None = None
+    face_to_face_on: date | None = None
+    created_at: datetime = wall_clock()
+
+
+class AuditEvent(SQLModel, table=True):
+    """One recorded access or change. Append-only (triggers) and hash-chained.
+
+    ``changed_fields`` lists field names only, never their values: the audit
+    trail must not become a second copy of the PHI.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: datetime = wall_clock(index=True)
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    action: str = Field(max_length=CODE)
+    entity: str = Field(max_length=64)
+    entity_id: int | None = None
+    changed_fields: str | None = Field(default=None, max_length=2000)
+    previous_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+#: Tables in dependency order, for copies, counts and bulk loads.
+ALL_TABLES = (
+    Nurse,
+    Patient,
+    Episode,
+    EpisodeStatusHistory,
+    Contact,
+    Condition,
+    Medication,
+    CareTeamMember,
+    Assessment,
+    AssessmentAnswer,
+    CarePlan,
+    Problem,
+    ProblemRating,
+    Goal,
+    Intervention,
+    Referral,
+    ReferralStatusHistory,
+    Task,
+    Transition,
+    AuditEvent,
+)

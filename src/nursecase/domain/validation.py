@@ -1,0 +1,208 @@
+"""Input validation shared by every layer: clear, field-named errors for bad input.
+
+Every helper either returns a clean value or raises :class:`ValidationError` naming
+the field, so forms, CLI options and importers can all show the same message.
+The helpers never echo the rejected value back: it may be PHI.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import TypeVar
+
+DEFAULT_MAX_TEXT_LENGTH = 200
+MRN_MAX_LENGTH = 32
+PHONE_MIN_DIGITS = 7
+PHONE_MAX_DIGITS = 15  # E.164 allows at most 15 digits.
+MINUTES_LOW = 1
+MINUTES_HIGH = 480  # One contact longer than a full working day is a typing slip.
+
+# A date or a datetime, returned as given (Python 3.11 has no PEP 695 syntax).
+Moment = TypeVar("Moment", date, datetime)
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MRN = re.compile(r"[A-Z0-9-]{1,32}")
+# Separators people type inside phone numbers; anything else is probably a typo.
+_PHONE_SEPARATORS = frozenset(" +-().")
+
+
+class ValidationError(ValueError):
+    """Bad input for one named field; ``str()`` gives "field: message"."""
+
+    def __init__(self, field: str, message: str) -> None:
+        """Keep the field and message apart so forms can highlight the field."""
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def require_text(value: object, field: str, max_length: int = DEFAULT_MAX_TEXT_LENGTH) -> str:
+    """Return ``value`` stripped; raise if it is missing, blank, not text or too long."""
+    if value is None:
+        raise ValidationError(field, "is required")
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be text")
+    stripped = value.strip()
+    if not stripped:
+        raise ValidationError(field, "is required")
+    if len(stripped) > max_length:
+        raise ValidationError(field, f"must be at most {max_length} characters")
+    if "\x00" in stripped:
+        # NUL bytes truncate strings in some drivers and terminals.
+        raise ValidationError(field, "must not contain NUL characters")
+    return stripped
+
+
+def optional_text(
+    value: object, field: str, max_length: int = DEFAULT_MAX_TEXT_LENGTH
+) -> str | None:
+    """Return ``value`` stripped, or None when it is missing or blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return require_text(value, field, max_length=max_length)
+
+
+def require_int_range(value: object, field: str, low: int, high: int) -> int:
+    """Return ``value`` as an int within ``low..high`` (inclusive).
+
+    Accepts an int, a float with no fractional part, or a string of digits with an
+    optional sign; booleans are refused because ``True`` is an int in Python.
+    """
+    message = f"must be a whole number from {low} to {high}"
+    number: int
+    if isinstance(value, bool):
+        raise ValidationError(field, message)
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise ValidationError(field, message)
+        number = int(value)
+    elif isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            raise ValidationError(field, "is required")
+        if not _WHOLE_NUMBER.fullmatch(stripped):
+            raise ValidationError(field, message)
+        number = int(stripped)
+    elif value is None:
+        raise ValidationError(field, "is required")
+    else:
+        raise ValidationError(field, message)
+    if not low <= number <= high:
+        raise ValidationError(field, message)
+    return number
+
+
+def minutes(value: object) -> int:
+    """Return the minutes spent on a contact (1-480)."""
+    return require_int_range(value, "minutes", MINUTES_LOW, MINUTES_HIGH)
+
+
+def parse_date(value: object, field: str) -> date:
+    """Return a date from a ``date`` or an ISO "YYYY-MM-DD" string.
+
+    A ``datetime`` is reduced to its date. Only the strict ISO form is accepted
+    because "03/04/2024" means different days in different countries.
+    """
+    if value is None:
+        raise ValidationError(field, "is required")
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            raise ValidationError(field, "is required")
+        if _ISO_DATE.fullmatch(stripped):
+            try:
+                return date.fromisoformat(stripped)
+            except ValueError:
+                raise ValidationError(field, "is not a real calendar date") from None
+    raise ValidationError(field, "must be a date as YYYY-MM-DD")
+
+
+def optional_date(value: object, field: str) -> date | None:
+    """Return a date like :func:`parse_date`, or None when missing or blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_date(value, field)
+
+
+def not_in_future(moment: Moment, field: str, now: date | datetime) -> Moment:
+    """Return ``moment`` unchanged; raise if it lies after ``now``.
+
+    A date is compared with the date of ``now``; a datetime with ``now`` itself
+    (both naive or both aware, as the clock supplies them).
+    """
+    if isinstance(moment, datetime) and isinstance(now, datetime):
+        later = moment > now
+    else:
+        moment_day = moment.date() if isinstance(moment, datetime) else moment
+        now_day = now.date() if isinstance(now, datetime) else now
+        later = moment_day > now_day
+    if later:
+        raise ValidationError(field, "must not be in the future")
+    return moment
+
+
+def normalize_mrn(value: object) -> str:
+    """Return a medical record number stripped and upper-cased.
+
+    Required; 1-32 characters of letters, digits and hyphens, so it is safe as a
+    key, in file names and in exports.
+    """
+    text = require_text(value, "mrn", max_length=MRN_MAX_LENGTH).upper()
+    if not _MRN.fullmatch(text):
+        raise ValidationError("mrn", "may contain only letters, digits and hyphens")
+    return text
+
+
+def normalize_phone(value: object) -> str | None:
+    """Return the digits of a phone number, or None when it is missing or blank.
+
+    Spaces and ``+ - ( ) .`` are dropped; any other character, or fewer than 7 or
+    more than 15 digits, is an error.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("phone", "must be text")
+    stripped = value.strip()
+    if not stripped:
+        return None
+    digits: list[str] = []
+    for character in stripped:
+        # Only ASCII digits: str.isdigit() also accepts superscripts and other scripts.
+        if "0" <= character <= "9":
+            digits.append(character)
+        elif character not in _PHONE_SEPARATORS:
+            raise ValidationError("phone", "may contain only digits, spaces and + - ( ) .")
+    if not PHONE_MIN_DIGITS <= len(digits) <= PHONE_MAX_DIGITS:
+        raise ValidationError("phone", f"must have {PHONE_MIN_DIGITS} to {PHONE_MAX_DIGITS} digits")
+    return "".join(digits)
+
+
+def search_key(text: object) -> str:
+    """Return the normalised form of a name used for indexed prefix search.
+
+    Case-folded, accents removed, and everything but letters and digits dropped, so
+    "O'Brien-Zoë" and "obrienzoe" find each other. Never raises; None gives "".
+    """
+    if not isinstance(text, str):
+        return ""
+    # Decompose, drop combining marks, then fold; repeat the pass once more because
+    # case folding can produce characters that decompose again (e.g. some ligatures).
+    key = text
+    for _ in range(2):
+        decomposed = unicodedata.normalize("NFKD", key.casefold())
+        key = "".join(
+            character
+            for character in decomposed
+            if character.isalnum() and not unicodedata.combining(character)
+        )
+    return key
