@@ -1,0 +1,159 @@
+"""The Textual application: modes, header, sign-in, help and the command palette.
+
+``make_app(services, settings)`` is the only way the CLI and the tests build
+the app. Top-level areas (worklist/caseload, referral queue) are App modes;
+patient detail is a pushed screen; dialogs are ``ModalScreen``s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+from textual.actions import parse as parse_action
+from textual.app import App
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from nursecase.config import Settings
+from nursecase.screens.background import run_in_background
+from nursecase.screens.caseload import CaseloadScreen
+from nursecase.screens.help import HelpScreen
+from nursecase.screens.intents import Intent, bindings
+from nursecase.screens.referral_queue import ReferralQueueScreen
+from nursecase.screens.sign_in import FirstNurseScreen, NursePickerScreen
+from nursecase.services import Services
+
+APP_INTENTS = (
+    Intent(
+        "app.worklist",
+        "1",
+        "app.switch_mode('worklist')",
+        "Worklist",
+        "Show the worklist and caseload",
+    ),
+    Intent(
+        "app.referrals",
+        "2",
+        "app.switch_mode('referrals')",
+        "Referrals",
+        "Show the referral queue",
+    ),
+    Intent("app.help", "question_mark", "app.help", "Help", "List every key", key_display="?"),
+)
+
+
+def _allowed(node, action: str) -> bool:
+    """Whether ``node`` would run ``action`` now (check_action not False)."""
+    _destination, name, parameters = parse_action(action)
+    return node.check_action(name, parameters) is not False
+
+
+class IntentCommands(Provider):
+    """Every intent of the current screen and of the app, in the command palette."""
+
+    def _available(self) -> Iterable[tuple[Intent, object]]:
+        screen = self.screen
+        for intent in getattr(screen, "INTENTS", ()):
+            if _allowed(screen, intent.action):
+                yield intent, screen
+        for intent in APP_INTENTS:
+            yield intent, self.app
+
+    async def _run(self, intent: Intent, node) -> None:
+        await node.run_action(intent.action)
+
+    async def discover(self) -> Hits:
+        """All available intents, before anything is typed."""
+        for intent, node in self._available():
+            yield DiscoveryHit(
+                intent.description, partial(self._run, intent, node), help=intent.tooltip
+            )
+
+    async def search(self, query: str) -> Hits:
+        """Intents whose description matches what was typed."""
+        matcher = self.matcher(query)
+        for intent, node in self._available():
+            score = matcher.match(intent.description)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(intent.description),
+                    partial(self._run, intent, node),
+                    help=intent.tooltip,
+                )
+
+
+class NursecaseApp(App[None]):
+    """The nurse case manager's workstation."""
+
+    TITLE = "nursecase"
+    CSS_PATH = "app.tcss"
+    MODES = {"worklist": CaseloadScreen, "referrals": ReferralQueueScreen}
+    INTENTS = APP_INTENTS
+    BINDINGS = bindings(APP_INTENTS)
+    COMMANDS = App.COMMANDS | {IntentCommands}
+
+    def __init__(self, services: Services, settings: Settings) -> None:
+        super().__init__()
+        self.services = services
+        self.settings = settings
+        if settings.demo:
+            self.title = "nursecase DEMO"
+
+    def on_mount(self) -> None:
+        """Apply the settings, then sign in (asking only when needed)."""
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            self.notify(f"Unknown theme {self.settings.theme!r} in config.toml; using the default")
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        if self.services.context.nurse_id is not None:
+            self._signed_in()
+        else:
+            run_in_background(self, self.services.nurses.list_nurses, self._choose_nurse)
+
+    def _choose_nurse(self, nurses) -> None:
+        if len(nurses) == 1:
+            run_in_background(
+                self, partial(self.services.nurses.sign_in, nurses[0].username), self._after_sign_in
+            )
+        elif nurses:
+            self.push_screen(NursePickerScreen(nurses), self._picked)
+        else:
+            self.push_screen(FirstNurseScreen(), self._after_sign_in)
+
+    def _picked(self, username: str | None) -> None:
+        if username is None:
+            self.exit()
+            return
+        run_in_background(
+            self, partial(self.services.nurses.sign_in, username), self._after_sign_in
+        )
+
+    def _after_sign_in(self, _result=None) -> None:
+        if self.services.context.nurse_id is None:
+            self.exit()
+            return
+        self._signed_in()
+
+    def _signed_in(self) -> None:
+        today = self.services.clock.today()
+        self.sub_title = f"{self.services.context.nurse_name} · {today:%a %d %b %Y}"
+        self.switch_mode("worklist")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Modes need a signed-in nurse."""
+        if action == "switch_mode":
+            return self.services.context.nurse_id is not None
+        return True
+
+    def action_help(self) -> None:
+        """Show every key of the current screen."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+
+def make_app(services: Services, settings: Settings | None = None) -> NursecaseApp:
+    """Build the app around ready services (the CLI and the tests both call this)."""
+    return NursecaseApp(services, settings or services.context.settings)

@@ -1,0 +1,405 @@
+"""The ``nursecase`` command line (Typer).
+
+Start-up cost matters here (``--help`` and ``--version`` within 0.25 s), so this
+module imports only Typer at the top; the database layer, the services and,
+above all, Textual are imported inside the commands that need them. The TUI is
+loaded only by the commands that launch it.
+
+``--db`` and ``--nurse`` work before the command and after it: the callback
+stores the global values and each command's own options take precedence.
+
+Every failure a user can cause ends in one line on stderr, ``nursecase: error:
+...``, and a non-zero exit; no traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nursecase import __version__
+
+DB_HELP = "Database file path or SQLAlchemy URL (a value containing :// is a URL)."
+NURSE_HELP = "Sign in as this nurse (username)."
+
+app = typer.Typer(
+    name="nursecase",
+    help="nursecase: the nurse case manager's workstation. Run without a command to open the app.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Database maintenance: upgrade, check, backup.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", envvar="NURSECASE_DB", help=DB_HELP, show_default=False)
+]
+NurseOption = Annotated[
+    str | None,
+    typer.Option("--nurse", envvar="NURSECASE_NURSE", help=NURSE_HELP, show_default=False),
+]
+
+
+class CommandError(Exception):
+    """A failure to report as one line and exit code 1."""
+
+
+@dataclass
+class GlobalOptions:
+    """Options given before the command."""
+
+    db: str | None = None
+    nurse: str | None = None
+
+
+def _globals(context: typer.Context) -> GlobalOptions:
+    root = context.find_root()
+    if not isinstance(root.obj, GlobalOptions):
+        root.obj = GlobalOptions()
+    return root.obj
+
+
+def _database_location(context: typer.Context, db: str | None) -> str:
+    from nursecase.paths import default_database
+
+    return db or _globals(context).db or default_database()
+
+
+def _nurse(context: typer.Context, nurse: str | None) -> str | None:
+    return nurse or _globals(context).nurse
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"nursecase {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    context: typer.Context,
+    db: DbOption = None,
+    nurse: NurseOption = None,
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = None,
+) -> None:
+    """Open the app on the default database (created on first run)."""
+    options = _globals(context)
+    options.db = db
+    options.nurse = nurse
+    if context.invoked_subcommand is None:
+        _launch(_database_location(context, None), nurse, demo=False)
+
+
+# --- opening the database -------------------------------------------------
+
+
+def _open_engine(location: str, *, upgrade: bool = True):
+    """The engine for ``location``, upgraded to the current schema (with a backup)."""
+    from nursecase.db.engine import make_engine
+    from nursecase.db.migrate import ensure_schema
+    from nursecase.paths import default_paths
+
+    engine = make_engine(location)
+    if upgrade:
+        ensure_schema(engine, backup_folder=default_paths().backups)
+    return engine
+
+
+def _settings():
+    from nursecase.config import load_settings
+    from nursecase.paths import default_paths
+
+    return load_settings(default_paths().config_file)
+
+
+def _launch(location: str, nurse: str | None, *, demo: bool, clock=None) -> None:
+    """Open the Textual app (imported only here) on an upgraded database."""
+    from dataclasses import replace
+
+    from nursecase.clock import SystemClock
+    from nursecase.services import make_services
+
+    settings = replace(_settings(), demo=demo)
+    engine = _open_engine(location)
+    try:
+        services = make_services(engine, clock or SystemClock(), settings=settings)
+        if nurse is not None:
+            services.nurses.sign_in(nurse)
+        from nursecase.app import make_app  # Textual is loaded here and only here
+
+        make_app(services, settings).run()
+    finally:
+        engine.dispose()
+
+
+# --- commands ---------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    context: typer.Context,
+    patients: Annotated[
+        int, typer.Option("--patients", min=1, max=200_000, help="How many patients.")
+    ] = 150,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generator.")] = 7,
+    db: DbOption = None,
+    nurse: NurseOption = None,
+) -> None:
+    """Open the app on a fresh synthetic caseload (DEMO shows in the header)."""
+    import tempfile
+
+    from nursecase.clock import SystemClock
+
+    location = db or _globals(context).db
+    with tempfile.TemporaryDirectory(prefix="nursecase-demo-") as folder:
+        if location is None:
+            location = str(Path(folder) / "demo.db")
+        engine = _open_engine(location)
+        try:
+            from nursecase.demo import demo_nurse_username, seed_database
+
+            _refuse_non_empty(engine, location)
+            seed_database(engine, SystemClock(), patients=patients, seed=seed)
+            nurse = _nurse(context, nurse) or demo_nurse_username(engine)
+        finally:
+            engine.dispose()
+        _launch(location, nurse, demo=True)
+
+
+def _refuse_non_empty(engine, location: str) -> None:
+    from sqlalchemy import func, select
+
+    from nursecase.db.models import Patient
+
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(Patient)).scalar_one()
+    if count:
+        raise CommandError(
+            f"{location} already holds {count} patients; seed an empty database instead"
+        )
+
+
+@app.command()
+def seed(
+    context: typer.Context,
+    patients: Annotated[
+        int, typer.Option("--patients", min=1, max=1_000_000, help="How many patients.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generator.")] = 7,
+    db: DbOption = None,
+    nurse: NurseOption = None,
+) -> None:
+    """Fill an empty database with a synthetic caseload (for trying and benchmarks)."""
+    from nursecase.clock import SystemClock
+    from nursecase.demo import seed_database
+
+    location = _database_location(context, db)
+    engine = _open_engine(location)
+    try:
+        _refuse_non_empty(engine, location)
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            with Progress(transient=True) as progress:
+                task = progress.add_task("Seeding patients", total=patients)
+                summary = seed_database(
+                    engine,
+                    SystemClock(),
+                    patients=patients,
+                    seed=seed,
+                    progress=lambda done: progress.update(task, completed=done),
+                )
+        else:
+            summary = seed_database(engine, SystemClock(), patients=patients, seed=seed)
+    finally:
+        engine.dispose()
+    rows = sum(summary.rows_by_table.values())
+    typer.echo(
+        f"Seeded {summary.patients} patients for {summary.nurses} nurses"
+        f" ({rows} rows) in {summary.seconds:.1f} s into {location}"
+    )
+
+
+@app.command()
+def paths() -> None:
+    """Show where nursecase keeps its data and settings."""
+    from nursecase.paths import default_database, default_paths
+
+    folders = default_paths()
+    typer.echo(f"data folder:  {folders.home}")
+    typer.echo(f"database:     {default_database()}")
+    typer.echo(f"config file:  {folders.config_file}")
+    typer.echo(f"backups:      {folders.backups}")
+    typer.echo(f"exports:      {folders.exports}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
+    """Upgrade the database to the current schema (a backup is taken first)."""
+    from nursecase.db.engine import make_engine
+    from nursecase.db.migrate import ensure_schema, revision_state
+    from nursecase.paths import default_paths
+
+    location = _database_location(context, db)
+    engine = make_engine(location)
+    try:
+        before = revision_state(engine)
+        backup = ensure_schema(engine, backup_folder=default_paths().backups)
+    finally:
+        engine.dispose()
+    if before.up_to_date:
+        typer.echo(f"Already at the current schema ({before.head}).")
+        return
+    typer.echo(f"Upgraded {location} from {before.current or 'empty'} to {before.head}.")
+    if backup:
+        typer.echo(f"Backup taken first: {backup}")
+
+
+@db_app.command("check")
+def db_check(context: typer.Context, db: DbOption = None) -> None:
+    """Check the database's integrity, schema revision and audit chain."""
+    from sqlalchemy import text
+
+    from nursecase.clock import SystemClock
+    from nursecase.db.engine import is_sqlite, make_engine
+    from nursecase.db.migrate import revision_state
+    from nursecase.services.audit import AuditService
+    from nursecase.services.context import ServiceContext
+
+    location = _database_location(context, db)
+    _require_existing(location)
+    engine = make_engine(location)
+    problems: list[str] = []
+    try:
+        state = revision_state(engine)
+        if not state.up_to_date:
+            problems.append(
+                f"schema at {state.current or 'none'}, expected {state.head}"
+                " (run: nursecase db upgrade)"
+            )
+        if is_sqlite(engine):
+            with engine.connect() as connection:
+                integrity = [row[0] for row in connection.execute(text("PRAGMA integrity_check"))]
+                if integrity != ["ok"]:
+                    problems.extend(integrity[:5])
+                broken = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
+                if broken:
+                    problems.append(f"{len(broken)} rows refer to missing rows")
+        if state.up_to_date:
+            first_broken = AuditService(ServiceContext(engine, SystemClock())).verify_chain()
+            if first_broken is not None:
+                problems.append(f"audit chain broken at event {first_broken}")
+    finally:
+        engine.dispose()
+    if problems:
+        for problem in problems:
+            typer.echo(f"problem: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo("ok")
+
+
+@db_app.command("backup")
+def db_backup(
+    context: typer.Context,
+    destination: Annotated[Path, typer.Argument(help="The backup file to write (must not exist).")],
+    db: DbOption = None,
+) -> None:
+    """Copy the live database to DESTINATION with SQLite's online backup API."""
+    from nursecase.db.engine import database_url, sqlite_file
+    from nursecase.db.migrate import backup_sqlite
+
+    location = _database_location(context, db)
+    source = sqlite_file(database_url(location))
+    if source is None:
+        raise CommandError("backup works on SQLite files; use your server's tools for others")
+    _require_existing(location)
+    if destination.exists():
+        raise CommandError(f"{destination} already exists; choose a new file name")
+    backup_sqlite(source, destination)
+    typer.echo(f"Backed up {source} to {destination}")
+
+
+def _require_existing(location: str) -> None:
+    from nursecase.db.engine import database_url, sqlite_file
+
+    path = sqlite_file(database_url(location))
+    if path is not None and not path.exists():
+        raise CommandError(f"no database at {path}")
+
+
+# --- entry point ------------------------------------------------------------
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """Errors whose message is fit for the user; imported only when one happened."""
+    from sqlalchemy.exc import OperationalError
+
+    from nursecase.config import ConfigError
+    from nursecase.db.engine import DatabaseLocationError
+    from nursecase.db.migrate import MigrationError
+    from nursecase.domain.validation import ValidationError
+    from nursecase.services.errors import ServiceError
+
+    return (
+        CommandError,
+        ConfigError,
+        DatabaseLocationError,
+        MigrationError,
+        ValidationError,
+        ServiceError,
+        OperationalError,
+        OSError,
+    )
+
+
+def _describe(error: BaseException) -> str:
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(error, OperationalError):
+        # The driver's first line says what is wrong ("unable to open database
+        # file", "database is locked"); the SQL and parameters are not shown.
+        return f"database: {str(error.orig).splitlines()[0]}"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return str(error)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: one clear line and a non-zero exit on any error."""
+    try:
+        result = app(args=argv, prog_name="nursecase", standalone_mode=False)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("nursecase: aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as exit_request:
+        sys.exit(exit_request.exit_code)
+    except typer.TyperException as error:  # usage errors: bad option values, unknown commands
+        typer.echo(f"nursecase: error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except Exception as error:
+        if isinstance(error, _known_errors()):
+            typer.echo(f"nursecase: error: {_describe(error)}", err=True)
+            sys.exit(1)
+        if os.environ.get("NURSECASE_DEBUG"):
+            raise
+        typer.echo(
+            f"nursecase: error: unexpected {type(error).__name__}; run with NURSECASE_DEBUG=1"
+            " for details",
+            err=True,
+        )
+        sys.exit(1)
+    if isinstance(result, int) and result:
+        sys.exit(result)

@@ -1,0 +1,43 @@
+"""Small text helpers shared by the screens (dates, ages, badges).
+
+Patient free text is always wrapped in ``rich.text.Text`` (never markup), so a
+note that says "[PRN]" is shown as typed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from rich.text import Text
+
+RISK_STYLES = {"high": "bold red", "moderate": "yellow", "low": "green"}
+
+
+def risk_badge(tier: str) -> Text:
+    """The risk tier as a coloured word."""
+    return Text(tier, style=RISK_STYLES.get(tier, ""))
+
+
+def days_ago(moment: datetime | date | None, today: date) -> str:
+    """'today', '1 d', '12 d', or '-' when never."""
+    if moment is None:
+        return "-"
+    day = moment.date() if isinstance(moment, datetime) else moment
+    days = (today - day).days
+    return "today" if days == 0 else f"{days} d"
+
+
+def due_text(due: date | None, today: date) -> Text:
+    """A due date with overdue ones in red."""
+    if due is None:
+        return Text("-")
+    if due < today:
+        return Text(f"{due:%d %b} ({(today - due).days} d late)", style="red")
+    if due == today:
+        return Text(f"{due:%d %b} today", style="bold")
+    return Text(f"{due:%d %b}")
+
+
+def plain(value: object) -> Text:
+    """Any value as literal text (no markup)."""
+    return Text("" if value is None else str(value))

@@ -1,0 +1,88 @@
+"""The service layer: every read and write the screens and the CLI make.
+
+``make_services(engine, clock, nurse=...)`` is the seam: the app, the CLI and
+the tests all build their services here, with a real engine (tests use a
+temporary file database) and a clock (tests freeze it). Services validate
+input (``ValidationError`` names the field), run one transaction per action,
+write the audit event in that same transaction, and return frozen read models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from nursecase.clock import Clock
+from nursecase.config import Settings
+from nursecase.services.assessments import AssessmentService
+from nursecase.services.audit import AuditService
+from nursecase.services.care_plans import CarePlanService
+from nursecase.services.care_team import CareTeamService
+from nursecase.services.conditions import ConditionService
+from nursecase.services.contacts import ContactService
+from nursecase.services.context import ServiceContext
+from nursecase.services.episodes import EpisodeService
+from nursecase.services.medications import MedicationService
+from nursecase.services.nurses import NurseService
+from nursecase.services.patients import PatientService
+from nursecase.services.referrals import ReferralService
+from nursecase.services.tasks import TaskService
+from nursecase.services.transitions import TransitionService
+
+
+@dataclass
+class Services:
+    """All services of one workstation session, sharing one context."""
+
+    context: ServiceContext
+    nurses: NurseService
+    patients: PatientService
+    episodes: EpisodeService
+    contacts: ContactService
+    conditions: ConditionService
+    medications: MedicationService
+    care_team: CareTeamService
+    transitions: TransitionService
+    tasks: TaskService
+    assessments: AssessmentService
+    care_plans: CarePlanService
+    referrals: ReferralService
+    audit: AuditService
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every service uses."""
+        return self.context.clock
+
+
+def make_services(
+    engine: Engine,
+    clock: Clock,
+    nurse: str | None = None,
+    settings: Settings | None = None,
+) -> Services:
+    """Build the services; ``nurse`` (a username) signs that nurse in, with a login event."""
+    context = ServiceContext(engine=engine, clock=clock, settings=settings or Settings())
+    services = Services(
+        context=context,
+        nurses=NurseService(context),
+        patients=PatientService(context),
+        episodes=EpisodeService(context),
+        contacts=ContactService(context),
+        conditions=ConditionService(context),
+        medications=MedicationService(context),
+        care_team=CareTeamService(context),
+        transitions=TransitionService(context),
+        tasks=TaskService(context),
+        assessments=AssessmentService(context),
+        care_plans=CarePlanService(context),
+        referrals=ReferralService(context),
+        audit=AuditService(context),
+    )
+    if nurse is not None:
+        services.nurses.sign_in(nurse)
+    return services
+
+
+__all__ = ["Services", "make_services"]

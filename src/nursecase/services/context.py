@@ -1,0 +1,57 @@
+"""What every service shares: the engine, the clock, the settings and the nurse.
+
+One user action is one transaction: ``with context.write() as session:``
+opens a session whose transaction begins immediately (``BEGIN IMMEDIATE`` on
+SQLite) and commits at the end of the block or rolls back on any error, so
+nothing is ever half-written. ``context.read()`` gives a session on the
+read-only engine, which never takes the write lock.
+
+Sessions use ``expire_on_commit=False`` and services return frozen read models
+built inside the block, so no ORM row (and no lazy load) ever leaves a service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from nursecase.clock import Clock
+from nursecase.config import Settings
+from nursecase.db.engine import read_engine
+from nursecase.services.errors import NoNurseError
+
+
+@dataclass
+class ServiceContext:
+    """The shared state of one signed-in workstation session."""
+
+    engine: Engine
+    clock: Clock
+    settings: Settings = field(default_factory=Settings)
+    nurse_id: int | None = None
+    nurse_name: str | None = None
+
+    def __post_init__(self) -> None:
+        self._read_engine = read_engine(self.engine)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session for one user action: commit on success, roll back on error."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; it never blocks a writer."""
+        with Session(self._read_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def require_nurse(self) -> int:
+        """The signed-in nurse's id, or NoNurseError."""
+        if self.nurse_id is None:
+            raise NoNurseError()
+        return self.nurse_id
