@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError
 
 #: Execution option that marks an engine (or connection) as read-only.
 READ_ONLY_OPTION = "nursecase_read_only"
@@ -128,7 +129,18 @@ def make_engine(
     file_path = sqlite_file(url)
     if file_path is not None:
         prepare_sqlite_file(file_path)
-    if make_url(url).get_backend_name() == "sqlite":
+    backend = make_url(url).get_backend_name()
+    try:
+        engine = _create(url, backend, echo, foreign_keys)
+    except (ImportError, NoSuchModuleError) as error:
+        raise DatabaseLocationError(
+            f"no database driver for {backend!r}; for PostgreSQL install nursecase[postgresql]"
+        ) from error
+    return engine
+
+
+def _create(url: str, backend: str, echo: bool, foreign_keys: bool) -> Engine:
+    if backend == "sqlite":
         engine = create_engine(
             url,
             echo=echo,

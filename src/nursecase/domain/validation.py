@@ -38,6 +38,10 @@ class ValidationError(ValueError):
         self.field = field
         self.message = message
 
+    def __reduce__(self) -> tuple[type[ValidationError], tuple[str, str]]:
+        """Pickle with both arguments (the default would pass only the joined text)."""
+        return (self.__class__, (self.field, self.message))
+
 
 def require_text(value: object, field: str, max_length: int = DEFAULT_MAX_TEXT_LENGTH) -> str:
     """Return ``value`` stripped; raise if it is missing, blank, not text or too long."""

@@ -1,0 +1,92 @@
+"""Migrations: the models and the scripts agree; upgrades back up first and keep rows."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+
+from nursecase.db import migrate
+from nursecase.db.engine import make_engine
+from nursecase.db.models import ALL_TABLES
+
+
+def test_head_constant_matches_the_migration_scripts():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS_FOLDER))
+    assert ScriptDirectory.from_config(config).get_current_head() == migrate.HEAD_REVISION
+
+
+def test_models_and_migrations_agree(engine):
+    """What `alembic check` does: autogenerate finds nothing to add or change."""
+    assert migrate.schema_differences(engine) == []
+
+
+def test_every_model_table_exists_after_upgrade(engine):
+    with engine.connect() as connection:
+        names = {
+            row[0]
+            for row in connection.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        }
+    assert {table.__tablename__ for table in ALL_TABLES} <= names
+
+
+def test_a_fresh_database_is_upgraded_without_backup(tmp_path):
+    engine = make_engine(tmp_path / "fresh.db")
+    assert migrate.revision_state(engine).current is None
+    assert migrate.ensure_schema(engine, backup_folder=tmp_path / "backups") is None
+    assert migrate.revision_state(engine).up_to_date
+    assert not (tmp_path / "backups").exists()
+    # A second launch finds it current and does nothing.
+    assert migrate.ensure_schema(engine, backup_folder=tmp_path / "backups") is None
+    engine.dispose()
+
+
+def test_upgrade_takes_a_private_backup_when_tables_exist(tmp_path):
+    """A file with tables but no schema stamp is backed up before anything changes."""
+    path = tmp_path / "db.sqlite"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY, body TEXT)")
+    raw.execute("INSERT INTO legacy_notes (body) VALUES ('kept')")
+    raw.commit()
+    raw.close()
+    engine = make_engine(path)
+    backup = migrate.ensure_schema(engine, backup_folder=tmp_path / "backups")
+    assert backup is not None and backup.exists()
+    assert (backup.stat().st_mode & 0o777) == 0o600
+    copy = sqlite3.connect(backup)
+    assert copy.execute("SELECT body FROM legacy_notes").fetchall() == [("kept",)]
+    copy.close()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT body FROM legacy_notes")).scalar() == "kept"
+    assert migrate.revision_state(engine).up_to_date
+    engine.dispose()
+
+
+def test_a_newer_database_is_refused(tmp_path):
+    engine = make_engine(tmp_path / "newer.db")
+    migrate.ensure_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(migrate.MigrationError, match="newer than this nursecase"):
+        migrate.ensure_schema(engine)
+    engine.dispose()
+
+
+def test_the_audit_table_refuses_update_and_delete(engine):
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_event (occurred_at, action, entity, previous_hash, hash)"
+                " VALUES ('2026-11-27 09:00:00', 'login', 'nurse', 'a', 'b')"
+            )
+        )
+    for statement in ("UPDATE audit_event SET action = 'view'", "DELETE FROM audit_event"):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT action FROM audit_event")).scalar() == "login"
