@@ -1,0 +1,2140 @@
+"""Deterministic synthetic caseloads for demos, screenshots and benchmarks.
+
+``seed_database(engine, clock, patients=200, seed=7)`` fills an already-migrated
+database with a caseload in which every screen has something to show: nurses,
+patients with episodes, contact logs, problem lists, medications, care teams,
+assessment trends scored by ``nursecase.domain.instruments``, Omaha care plans
+with rising KBS ratings, referrals in every Task status with a legal status
+history, worklist tasks, recent discharges with their TCM tasks and at least one
+PHQ-9 with item 9 above 0 and its open urgent safety task.
+
+The same ``(patients, seed, clock.today())`` always gives the same rows (on an
+empty database the same ids too): choices come from ``random.Random(seed)`` and
+a seeded Faker builds only small pools of names, streets and cities up front,
+because Faker calls are slow and combining pools with the Random is fast.
+
+Speed: 100,000 patients must load in well under a minute, so rows are built as
+plain tuples with ids computed here (children never need a round trip), dates
+are formatted once per distinct day by SQLAlchemy's own bind processors, and
+each chunk of patients is one transaction of ``executemany`` inserts compiled
+from ``insert(table)``. On other databases the same tuples go through
+``connection.execute(insert(table), rows)`` with Python date objects.
+
+Every chunk's transaction also appends one hash-chained AuditEvent per table it
+loaded ("bulk-seed:<count>"), so the data and its audit trail commit together.
+This module imports no Textual.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import random
+import time as timer
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Date, DateTime, Engine, func, insert, select
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
+
+from nursecase.clock import Clock
+from nursecase.db.models import (
+    ALL_TABLES,
+    AuditEvent,
+    Nurse,
+)
+from nursecase.domain.business_days import add_business_days
+from nursecase.domain.clocks import DEFAULT_CADENCE_DAYS, DEFAULT_REPLY_DAYS
+from nursecase.domain.codes import (
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
+    ReferralStatus,
+    ServiceType,
+)
+from nursecase.domain.instruments import get_instrument
+from nursecase.domain.instruments.base import Score
+from nursecase.domain.instruments.lace import lace_answers
+from nursecase.domain.instruments.phq import SAFETY_ITEM
+from nursecase.domain.omaha import PROBLEMS_BY_CODE
+from nursecase.domain.referral_states import allowed_next
+from nursecase.domain.validation import search_key
+from nursecase.services.audit import GENESIS_HASH, event_hash
+
+#: Patients per transaction: big enough for fast executemany, small enough to
+#: keep the write-ahead log and memory modest and to report progress often.
+CHUNK_PATIENTS = 2_000
+
+#: SQLite page cache during the load, in KiB as PRAGMA cache_size takes it (negative).
+BULK_CACHE_KIB = -65_536
+
+#: From this many patients the rows are built in a child process (see _chunks_from_process).
+PARALLEL_FROM_PATIENTS = 20_000
+
+#: The demo nurses: (username, display name, credentials, share of the caseload).
+DEMO_NURSES = (
+    ("amoreno", "Alice Moreno", "RN, CCM", 0.34),
+    ("bokafor", "Ben Okafor", "RN", 0.26),
+    ("cnguyen", "Chi Nguyen", "RN, CCM", 0.24),
+    ("dlarsen", "Dana Larsen", "RN", 0.16),
+)
+
+# Column order of the tuples built for each table; the insert statements are
+# compiled with exactly these keys.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "nurse": ("id", "username", "display_name", "credentials", "active", "created_at"),
+    "patient": (
+        "id",
+        "mrn",
+        "family_name",
+        "given_name",
+        "family_key",
+        "given_key",
+        "birth_date",
+        "sex",
+        "phone",
+        "phone_digits",
+        "address",
+        "preferred_language",
+        "nurse_id",
+        "risk_tier",
+        "risk_basis",
+        "next_contact_due",
+        "last_contact_at",
+        "created_at",
+        "updated_at",
+        "updated_by",
+        "version",
+    ),
+    "episode": ("id", "patient_id", "status", "start", "end", "closure_reason", "created_at"),
+    "episode_status_history": (
+        "id",
+        "episode_id",
+        "from_status",
+        "to_status",
+        "changed_at",
+        "nurse_id",
+        "reason",
+    ),
+    "contact": (
+        "id",
+        "patient_id",
+        "occurred_at",
+        "mode",
+        "with_whom",
+        "outcome",
+        "minutes",
+        "note",
+        "author_id",
+        "created_at",
+    ),
+    "condition": (
+        "id",
+        "patient_id",
+        "description",
+        "code",
+        "code_system",
+        "clinical_status",
+        "onset_date",
+        "recorded_at",
+    ),
+    "medication": (
+        "id",
+        "patient_id",
+        "name",
+        "dose",
+        "route",
+        "frequency",
+        "status",
+        "last_reconciled",
+        "created_at",
+    ),
+    "care_team_member": ("id", "patient_id", "name", "role", "organisation", "phone"),
+    "assessment": (
+        "id",
+        "patient_id",
+        "instrument",
+        "variant",
+        "total",
+        "band",
+        "summary",
+        "performed_at",
+        "author_id",
+    ),
+    "assessment_answer": ("id", "assessment_id", "item_code", "value"),
+    "care_plan": (
+        "id",
+        "patient_id",
+        "title",
+        "status",
+        "intent",
+        "period_start",
+        "period_end",
+        "created_at",
+        "updated_at",
+        "updated_by",
+        "version",
+    ),
+    "problem": (
+        "id",
+        "care_plan_id",
+        "omaha_code",
+        "description",
+        "nursing_diagnosis_code",
+        "priority",
+        "status",
+        "position",
+        "created_at",
+    ),
+    "problem_rating": (
+        "id",
+        "problem_id",
+        "rated_on",
+        "knowledge",
+        "behavior",
+        "status",
+        "author_id",
+    ),
+    "goal": (
+        "id",
+        "problem_id",
+        "description",
+        "lifecycle_status",
+        "achievement_status",
+        "target_measure",
+        "target_value",
+        "due_date",
+        "priority",
+        "position",
+        "created_at",
+    ),
+    "intervention": (
+        "id",
+        "problem_id",
+        "goal_id",
+        "category",
+        "description",
+        "owner",
+        "frequency",
+        "due_date",
+        "status",
+        "position",
+        "created_at",
+    ),
+    "referral": (
+        "id",
+        "patient_id",
+        "nurse_id",
+        "service_type",
+        "receiving_organisation",
+        "receiving_contact",
+        "reason",
+        "priority",
+        "status",
+        "status_changed_at",
+        "expected_reply_date",
+        "appointment_date",
+        "outcome",
+        "created_at",
+        "updated_at",
+        "updated_by",
+        "version",
+    ),
+    "referral_status_history": (
+        "id",
+        "referral_id",
+        "from_status",
+        "to_status",
+        "changed_at",
+        "nurse_id",
+        "reason",
+    ),
+    "task": (
+        "id",
+        "patient_id",
+        "nurse_id",
+        "description",
+        "due_date",
+        "status",
+        "priority",
+        "source",
+        "source_id",
+        "snooze_reason",
+        "done_at",
+        "created_at",
+    ),
+    "transition": (
+        "id",
+        "patient_id",
+        "discharged_on",
+        "facility",
+        "high_complexity",
+        "length_of_stay_days",
+        "interactive_contact_on",
+        "face_to_face_on",
+        "created_at",
+    ),
+    "audit_event": (
+        "id",
+        "occurred_at",
+        "nurse_id",
+        "action",
+        "entity",
+        "entity_id",
+        "changed_fields",
+        "previous_hash",
+        "hash",
+    ),
+}
+
+#: Clinical tables in foreign-key order (the audit table is written last, apart).
+TABLE_ORDER = tuple(
+    table.__tablename__ for table in ALL_TABLES if table.__tablename__ != "audit_event"
+)
+_TABLES = {table.__tablename__: table.__table__ for table in ALL_TABLES}
+
+# ----------------------------------------------------------------- vocabulary
+
+LANGUAGES = (
+    ("English", 780),
+    ("Spanish", 120),
+    ("Vietnamese", 30),
+    ("Chinese", 20),
+    ("Tagalog", 15),
+    ("Russian", 15),
+    ("Arabic", 10),
+    ("Korean", 10),
+)
+SEXES = (("female", 540), ("male", 450), ("other", 5), ("unknown", 5))
+RISK_TIERS = (("high", 25), ("moderate", 45), ("low", 30))
+
+# Names for the non-English speakers, so a Spanish or Vietnamese preference
+# does not sit on an Anglo name in every row.
+SPANISH_FAMILY = (
+    "Garcia",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Perez",
+    "Sanchez",
+    "Ramirez",
+    "Torres",
+    "Flores",
+    "Rivera",
+    "Morales",
+    "Ortiz",
+    "Castillo",
+    "Vargas",
+)
+SPANISH_GIVEN = {
+    "female": ("Maria", "Guadalupe", "Rosa", "Carmen", "Lucia", "Elena", "Ana", "Josefina"),
+    "male": ("Jose", "Juan", "Luis", "Carlos", "Miguel", "Jesus", "Ramon", "Alejandro"),
+}
+VIETNAMESE_FAMILY = ("Nguyen", "Tran", "Le", "Pham", "Hoang", "Vu", "Dang", "Bui", "Do", "Ho")
+VIETNAMESE_GIVEN = {
+    "female": ("Lan", "Mai", "Hoa", "Linh", "Thu", "Huong", "Ngoc", "Trang"),
+    "male": ("Minh", "Tuan", "Hung", "Duc", "Long", "Quang", "Thanh", "Binh"),
+}
+
+# (description, ICD-10 code, weight). Chronic conditions of a case-managed caseload.
+CONDITIONS = (
+    ("Heart failure, unspecified", "I50.9", 14),
+    ("Chronic obstructive pulmonary disease", "J44.9", 12),
+    ("Type 2 diabetes mellitus without complications", "E11.9", 18),
+    ("Essential (primary) hypertension", "I10", 22),
+    ("Chronic kidney disease, stage 3", "N18.3", 8),
+    ("Major depressive disorder, single episode", "F32.9", 9),
+    ("Generalized anxiety disorder", "F41.1", 5),
+    ("Atrial fibrillation", "I48.91", 6),
+    ("Coronary artery disease", "I25.10", 7),
+    ("Osteoarthritis of knee", "M17.9", 6),
+    ("Asthma, moderate persistent", "J45.40", 4),
+    ("Dementia, unspecified", "F03.90", 3),
+    ("Obesity", "E66.9", 5),
+    ("Hyperlipidemia", "E78.5", 10),
+)
+CONDITION_STATUSES = (("active", 86), ("remission", 5), ("inactive", 3), ("resolved", 6))
+
+# Medications by condition code, then general ones: (name, dose, route, frequency).
+MEDICATIONS_FOR = {
+    "I50.9": (
+        ("Furosemide", "40 mg", "oral", "once daily"),
+        ("Carvedilol", "12.5 mg", "oral", "twice daily"),
+        ("Sacubitril/valsartan", "49/51 mg", "oral", "twice daily"),
+        ("Spironolactone", "25 mg", "oral", "once daily"),
+    ),
+    "J44.9": (
+        ("Tiotropium", "18 mcg", "inhaled", "once daily"),
+        ("Albuterol HFA", "90 mcg, 2 puffs", "inhaled", "every 4-6 hours as needed"),
+        ("Fluticasone/salmeterol", "250/50 mcg", "inhaled", "twice daily"),
+    ),
+    "E11.9": (
+        ("Metformin", "1000 mg", "oral", "twice daily"),
+        ("Insulin glargine", "20 units", "subcutaneous", "at bedtime"),
+        ("Empagliflozin", "10 mg", "oral", "once daily"),
+        ("Semaglutide", "0.5 mg", "subcutaneous", "once weekly"),
+    ),
+    "I10": (
+        ("Lisinopril", "20 mg", "oral", "once daily"),
+        ("Amlodipine", "5 mg", "oral", "once daily"),
+        ("Hydrochlorothiazide", "25 mg", "oral", "once daily"),
+        ("Losartan", "50 mg", "oral", "once daily"),
+    ),
+    "N18.3": (("Sodium bicarbonate", "650 mg", "oral", "twice daily"),),
+    "F32.9": (
+        ("Sertraline", "50 mg", "oral", "once daily"),
+        ("Escitalopram", "10 mg", "oral", "once daily"),
+    ),
+    "F41.1": (("Buspirone", "10 mg", "oral", "twice daily"),),
+    "I48.91": (
+        ("Apixaban", "5 mg", "oral", "twice daily"),
+        ("Metoprolol succinate", "50 mg", "oral", "once daily"),
+    ),
+    "I25.10": (
+        ("Aspirin", "81 mg", "oral", "once daily"),
+        ("Nitroglycerin", "0.4 mg", "sublingual", "as needed for chest pain"),
+    ),
+    "M17.9": (("Acetaminophen", "650 mg", "oral", "every 8 hours as needed"),),
+    "J45.40": (("Budesonide/formoterol", "160/4.5 mcg", "inhaled", "twice daily"),),
+    "F03.90": (("Donepezil", "10 mg", "oral", "at bedtime"),),
+    "E66.9": (),
+    "E78.5": (
+        ("Atorvastatin", "40 mg", "oral", "at bedtime"),
+        ("Rosuvastatin", "10 mg", "oral", "once daily"),
+    ),
+}
+GENERAL_MEDICATIONS = (
+    ("Vitamin D3", "2000 units", "oral", "once daily"),
+    ("Omeprazole", "20 mg", "oral", "once daily before breakfast"),
+    ("Docusate sodium", "100 mg", "oral", "twice daily as needed"),
+    ("Levothyroxine", "75 mcg", "oral", "once daily"),
+    ("Gabapentin", "300 mg", "oral", "three times daily"),
+    ("Tamsulosin", "0.4 mg", "oral", "once daily"),
+    ("Potassium chloride", "20 mEq", "oral", "once daily"),
+)
+MEDICATION_STATUSES = (("active", 88), ("on-hold", 4), ("stopped", 5), ("completed", 3))
+
+CARE_TEAM_EXTRA_ROLES = (
+    ("caregiver", 35),
+    ("pharmacist", 20),
+    ("specialist", 25),
+    ("social-worker", 10),
+    ("home-health", 10),
+)
+CAREGIVER_RELATIONS = ("daughter", "son", "spouse", "wife", "husband", "niece", "neighbour")
+SPECIALTIES = ("Cardiology", "Pulmonology", "Endocrinology", "Nephrology", "Behavioral Health")
+
+CONTACT_MODES = (
+    (str(ContactMode.phone), 60),
+    (str(ContactMode.home_visit), 14),
+    (str(ContactMode.clinic_visit), 8),
+    (str(ContactMode.telehealth), 11),
+    (str(ContactMode.message), 5),
+    (str(ContactMode.case_conference), 2),
+)
+CONTACT_WITH = (
+    (str(ContactWith.patient), 76),
+    (str(ContactWith.caregiver), 17),
+    (str(ContactWith.provider), 7),
+)
+CONTACT_OUTCOMES = (
+    (str(ContactOutcome.reached), 60),
+    (str(ContactOutcome.no_answer), 11),
+    (str(ContactOutcome.left_message), 15),
+    (str(ContactOutcome.wrong_number), 1),
+    (str(ContactOutcome.declined), 3),
+    (str(ContactOutcome.agreed_to_visit), 10),
+)
+# Neutral notes by outcome: no diagnoses or values, as a real note would hold
+# far more, but enough to read like a contact log.
+CONTACT_NOTES = {
+    "reached": (
+        "Reviewed symptoms and medications; no new concerns reported.",
+        "Discussed upcoming appointments and transport.",
+        "Reviewed weight and blood pressure log; reinforced teaching.",
+        "Went over the action plan for worsening symptoms.",
+        "Checked understanding of new medication schedule.",
+        "Discussed diet and activity goals; patient engaged.",
+        "Confirmed refills picked up; pill organiser in use.",
+        "Followed up after specialist visit; plan unchanged.",
+    ),
+    "no-answer": ("No answer; will try again tomorrow.", "Phone rang out, no voicemail."),
+    "left-message": (
+        "Left message asking for a call back.",
+        "Voicemail left with call-back number.",
+    ),
+    "wrong-number": ("Number on file reached someone else; updating contact details.",),
+    "declined": ("Patient declined a call today; asked to be contacted next week.",),
+    "agreed-to-visit": (
+        "Patient agreed to a home visit next week.",
+        "Scheduled a visit to review medications in the home.",
+    ),
+}
+
+REFERRAL_PRIORITIES = (("routine", 70), ("urgent", 15), ("asap", 10), ("stat", 5))
+REFERRAL_STATUS_WEIGHTS = (
+    ("draft", 5),
+    ("requested", 16),
+    ("received", 8),
+    ("accepted", 9),
+    ("rejected", 4),
+    ("ready", 3),
+    ("cancelled", 5),
+    ("in-progress", 16),
+    ("on-hold", 4),
+    ("failed", 3),
+    ("completed", 25),
+    ("entered-in-error", 2),
+)
+# Path from draft to each status; every step is checked against the state
+# machine when the module's vocabulary is built (see _legal_paths).
+_REFERRAL_PATHS = {
+    "draft": ("draft",),
+    "requested": ("draft", "requested"),
+    "received": ("draft", "requested", "received"),
+    "accepted": ("draft", "requested", "received", "accepted"),
+    "rejected": ("draft", "requested", "rejected"),
+    "ready": ("draft", "ready"),
+    "cancelled": ("draft", "requested", "cancelled"),
+    "in-progress": ("draft", "requested", "accepted", "in-progress"),
+    "on-hold": ("draft", "requested", "accepted", "in-progress", "on-hold"),
+    "failed": ("draft", "requested", "accepted", "in-progress", "failed"),
+    "completed": ("draft", "requested", "received", "accepted", "in-progress", "completed"),
+    "entered-in-error": ("draft", "requested", "entered-in-error"),
+}
+TRANSITION_REASONS = {
+    "rejected": (
+        "Outside the agency's service area",
+        "No capacity for new patients this month",
+        "Insurance not accepted by the provider",
+    ),
+    "cancelled": (
+        "Patient declined the service",
+        "Service no longer needed after clinic visit",
+        "Duplicate request",
+    ),
+    "on-hold": ("Patient admitted to hospital", "Patient travelling; resume on return"),
+    "failed": ("Patient could not be reached after three attempts",),
+    "entered-in-error": ("Entered on the wrong patient",),
+}
+REFERRAL_SERVICES = {
+    str(ServiceType.home_health): (
+        "Home Health",
+        "Skilled nursing visits for medication management and symptom monitoring",
+        "Skilled nursing visits completed; patient managing medications independently",
+    ),
+    str(ServiceType.physical_therapy): (
+        "Physical Therapy",
+        "Gait and balance training after a fall",
+        "Completed 8 sessions; walks with a cane, no further falls",
+    ),
+    str(ServiceType.occupational_therapy): (
+        "Occupational Therapy",
+        "Home safety evaluation and adaptive equipment",
+        "Home safety evaluation done; grab bars and shower chair in place",
+    ),
+    str(ServiceType.durable_medical_equipment): (
+        "Medical Supply",
+        "Hospital bed and rolling walker",
+        "Equipment delivered and fitted",
+    ),
+    str(ServiceType.social_work): (
+        "Community Social Services",
+        "Help applying for utility assistance and meal delivery",
+        "Enrolled in meal delivery; utility assistance approved",
+    ),
+    str(ServiceType.behavioral_health): (
+        "Behavioral Health",
+        "Counselling for depressive symptoms",
+        "Attending weekly counselling; PHQ-9 improving",
+    ),
+    str(ServiceType.nutrition): (
+        "Nutrition Services",
+        "Medical nutrition therapy for diabetes and heart failure",
+        "Two dietitian visits completed; meal plan in use",
+    ),
+    str(ServiceType.specialist): (
+        "Specialty Clinic",
+        "Specialist review of worsening symptoms",
+        "Seen by specialist; plan sent to PCP",
+    ),
+    str(ServiceType.community_resource): (
+        "Senior Center",
+        "Transport to appointments and social programme",
+        "Transport scheduled for all appointments",
+    ),
+    str(ServiceType.hospice_palliative): (
+        "Hospice and Palliative Care",
+        "Palliative care consultation for goals of care",
+        "Goals-of-care conversation held; palliative team following",
+    ),
+}
+
+# Omaha problems with goals and interventions that fit them.
+# goals: (description, target measure, target value); interventions: (category, text, frequency)
+CARE_PLAN_PROBLEMS = (
+    (
+        "medication-regimen",
+        "high-priority",
+        (
+            ("The patient will take all medications as prescribed", "missed doses per week", "0"),
+            ("The patient will bring all medicine bottles to each visit", "visits", "every"),
+        ),
+        (
+            ("teaching-guidance-counseling", "Teach purpose and side effects of each medication"),
+            ("treatments-procedures", "Set up weekly pill organiser"),
+            ("case-management", "Coordinate refills with pharmacy"),
+            ("surveillance", "Check pill organiser for missed doses"),
+        ),
+    ),
+    (
+        "circulation",
+        "high-priority",
+        (
+            (
+                "The patient will weigh self daily and record the weight",
+                "days logged per week",
+                "7",
+            ),
+            ("The patient will keep blood pressure below 140/90", "blood pressure", "<140/90"),
+        ),
+        (
+            ("teaching-guidance-counseling", "Teach heart failure warning signs and when to call"),
+            ("surveillance", "Review daily weight and blood pressure log"),
+            ("case-management", "Arrange cardiology follow-up"),
+        ),
+    ),
+    (
+        "respiration",
+        "high-priority",
+        (
+            ("The patient will use inhalers with correct technique", "technique check", "passed"),
+            ("The patient will have no ED visits for breathing problems", "ED visits", "0"),
+        ),
+        (
+            ("teaching-guidance-counseling", "Teach inhaler technique with teach-back"),
+            ("surveillance", "Monitor breathlessness and sputum changes"),
+            ("case-management", "Refer to pulmonary rehabilitation"),
+        ),
+    ),
+    (
+        "nutrition",
+        "medium-priority",
+        (
+            ("The patient will follow a 2 g sodium diet", "days on plan per week", "5"),
+            ("The patient will keep HbA1c below 8%", "HbA1c", "<8%"),
+        ),
+        (
+            ("teaching-guidance-counseling", "Teach label reading for sodium and carbohydrate"),
+            ("case-management", "Refer to dietitian"),
+            ("surveillance", "Review food diary"),
+        ),
+    ),
+    (
+        "mental-health",
+        "high-priority",
+        (
+            ("The patient will report a PHQ-9 below 10", "PHQ-9 total", "<10"),
+            ("The patient will attend counselling sessions", "sessions attended", "4"),
+        ),
+        (
+            ("surveillance", "Repeat PHQ-9 every 4 weeks"),
+            ("case-management", "Coordinate with behavioral health"),
+            ("teaching-guidance-counseling", "Review coping plan and crisis line number"),
+        ),
+    ),
+    (
+        "physical-activity",
+        "medium-priority",
+        (("The patient will walk 15 minutes on 5 days a week", "active days per week", "5"),),
+        (
+            ("teaching-guidance-counseling", "Set a graded walking plan"),
+            ("surveillance", "Review activity log"),
+        ),
+    ),
+    (
+        "healthcare-supervision",
+        "medium-priority",
+        (
+            ("The patient will keep all scheduled appointments", "missed appointments", "0"),
+            ("The patient will have a named PCP and know how to reach them", "PCP named", "yes"),
+        ),
+        (
+            ("case-management", "Arrange transport to appointments"),
+            ("case-management", "Send visit summary to PCP"),
+            ("surveillance", "Confirm appointments attended"),
+        ),
+    ),
+    (
+        "pain",
+        "medium-priority",
+        (("The patient will report pain at 3 of 10 or less", "pain score", "<=3"),),
+        (
+            ("teaching-guidance-counseling", "Teach non-drug pain relief"),
+            ("surveillance", "Rate pain at each contact"),
+        ),
+    ),
+    (
+        "neuromusculoskeletal-function",
+        "high-priority",
+        (("The patient will have no falls", "falls per month", "0"),),
+        (
+            ("case-management", "Refer to physical therapy for balance training"),
+            ("treatments-procedures", "Remove trip hazards during home visit"),
+            ("surveillance", "Ask about falls and near-falls"),
+        ),
+    ),
+    (
+        "income",
+        "low-priority",
+        (("The patient will apply for medication assistance", "application", "submitted"),),
+        (("case-management", "Refer to social work for benefits review"),),
+    ),
+    (
+        "social-contact",
+        "low-priority",
+        (("The patient will attend a community programme weekly", "visits per week", "1"),),
+        (("case-management", "Connect with senior center programme"),),
+    ),
+    (
+        "cognition",
+        "medium-priority",
+        (("The caregiver will supervise medications daily", "days supervised", "7"),),
+        (
+            ("teaching-guidance-counseling", "Teach caregiver medication supervision"),
+            ("surveillance", "Screen for changes in memory and safety at home"),
+        ),
+    ),
+)
+FREQUENCIES = ("weekly", "every 2 weeks", "monthly", "each contact", "once")
+
+TASK_TEXTS = (
+    "Call to review blood sugar log",
+    "Confirm PCP follow-up appointment",
+    "Review medication list with pharmacist",
+    "Check that the rolling walker was delivered",
+    "Send care plan update to PCP",
+    "Call caregiver about respite options",
+    "Follow up on lab results with PCP office",
+    "Confirm transport for cardiology visit",
+    "Review weight log after diuretic change",
+    "Schedule home visit for medication reconciliation",
+    "Mail low-sodium diet handout",
+    "Check pharmacy refill history",
+)
+SNOOZE_REASONS = ("Patient travelling until next week", "Waiting for caregiver to return")
+EPISODE_HOLD_REASONS = ("Patient admitted to hospital", "Patient staying with family out of state")
+EPISODE_CLOSURE_REASONS = ("Goals met", "Moved out of the service area", "Transferred to hospice")
+FACILITIES = (
+    "St. Mary Medical Center",
+    "Riverside General Hospital",
+    "Valley Regional Medical Center",
+    "Mercy Hospital",
+    "University Hospital",
+)
+AREA_CODES = ("503", "971", "360", "206", "253", "425", "541", "208")
+
+
+# ------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """What one seeding run loaded and how long it took."""
+
+    patients: int
+    nurses: int
+    rows_by_table: dict[str, int]
+    seconds: float
+
+
+def demo_nurse_username(engine: Engine) -> str | None:
+    """The username the demo signs in as: the first demo nurse, else the first nurse."""
+    usernames = [name for name, _, _, _ in DEMO_NURSES]
+    with engine.connect() as connection:
+        present = set(
+            connection.execute(select(Nurse.username).where(Nurse.username.in_(usernames)))
+            .scalars()
+            .all()
+        )
+        for username in usernames:
+            if username in present:
+                return username
+        return connection.execute(select(Nurse.username).order_by(Nurse.id).limit(1)).scalar()
+
+
+def seed_database(
+    engine: Engine,
+    clock: Clock,
+    patients: int = 200,
+    seed: int = 7,
+    progress: Callable[[int], None] | None = None,
+) -> SeedSummary:
+    """Fill a migrated database with a deterministic synthetic caseload.
+
+    ``patients`` patients are spread over the demo nurses (existing nurses with
+    the demo usernames are reused). ``progress(done)`` is called after each
+    committed chunk with the number of patients loaded so far.
+    """
+    if isinstance(patients, bool) or not isinstance(patients, int) or patients < 0:
+        raise ValueError("patients must be a whole number, 0 or more")
+    started = timer.perf_counter()
+    loader = _Loader(engine, clock)
+    rows_by_table = dict.fromkeys((*TABLE_ORDER, "audit_event"), 0)
+
+    with _bulk_transaction(engine, loader) as connection:
+        loader.read_state(connection)
+        nurse_rows = loader.nurse_rows(connection)
+        loader.write(connection, {"nurse": nurse_rows}, rows_by_table)
+
+    # The generator numbers rows from a copy of the next free ids; the loader
+    # keeps numbering the audit events it writes.
+    plan = _GenerationPlan(
+        today=clock.today(),
+        now=clock.now(),
+        seed=seed,
+        raw_sqlite=loader.raw,
+        nurse_ids=tuple(loader.nurse_ids),
+        next_ids=dict(loader.next_id),
+        patients=patients,
+    )
+    if patients >= PARALLEL_FROM_PATIENTS:
+        chunks = _chunks_from_process(plan)
+    else:
+        chunks = _chunks_in_process(plan)
+    done = 0
+    for size, tables in chunks:
+        with _bulk_transaction(engine, loader) as connection:
+            loader.write(connection, tables, rows_by_table)
+        done += size
+        if progress is not None:
+            progress(done)
+
+    return SeedSummary(
+        patients=patients,
+        nurses=len(loader.nurse_ids),
+        rows_by_table=rows_by_table,
+        seconds=timer.perf_counter() - started,
+    )
+
+
+@dataclass(frozen=True)
+class _GenerationPlan:
+    """Everything the row generator needs: plain values, so a child process can take it."""
+
+    today: date
+    now: datetime
+    seed: int
+    raw_sqlite: bool
+    nurse_ids: tuple[int, ...]
+    next_ids: dict[str, int]
+    patients: int
+
+    def generator(self) -> _CaseloadGenerator:
+        """A fresh generator; the same plan always gives the same rows."""
+        return _CaseloadGenerator(self)
+
+
+def _chunks_in_process(plan: _GenerationPlan) -> Iterator[tuple[int, dict[str, list[tuple]]]]:
+    """Build the chunks here, one at a time: (patients in the chunk, rows by table)."""
+    generator = plan.generator()
+    done = 0
+    while done < plan.patients:
+        size = min(CHUNK_PATIENTS, plan.patients - done)
+        yield size, generator.chunk(done, size, plan.patients)
+        done += size
+
+
+def _generate_into_queue(plan: _GenerationPlan, chunks) -> None:
+    """Child process: build every chunk in order; None marks the end, text an error."""
+    try:
+        for item in _chunks_in_process(plan):
+            chunks.put(item)
+        chunks.put(None)
+    except BaseException:  # the parent raises it; a child must not die silently
+        chunks.put(traceback.format_exc())
+
+
+def _chunks_from_process(plan: _GenerationPlan) -> Iterator[tuple[int, dict[str, list[tuple]]]]:
+    """Build the chunks in a child process while this one writes them.
+
+    Building the tuples costs about a third of a large seed; on a machine with
+    two cores it overlaps with SQLite writing the previous chunk. A thread would
+    not help: the sqlite3 module takes the GIL back for every row it binds.
+    "spawn" works the same on every platform and copies no open connection.
+    """
+    context = multiprocessing.get_context("spawn")
+    chunks = context.Queue(maxsize=3)
+    process = context.Process(target=_generate_into_queue, args=(plan, chunks), daemon=True)
+    process.start()
+    try:
+        while True:
+            try:
+                item = chunks.get(timeout=1.0)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise RuntimeError("the demo data generator stopped unexpectedly") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, str):
+                raise RuntimeError(f"the demo data generator failed:\n{item}")
+            yield item
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        chunks.close()
+
+
+@contextmanager
+def _bulk_transaction(engine: Engine, loader: _Loader) -> Iterator[Connection]:
+    """One write transaction; on SQLite with a larger page cache while it lasts.
+
+    The patient table's name, phone and due-date indexes take keys in random
+    order, and the default 2 MB cache makes those inserts re-read pages; the
+    pooled connection gets its own cache size back afterwards.
+    """
+    with engine.begin() as connection:
+        if not loader.raw:
+            yield connection
+            return
+        previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        connection.exec_driver_sql(f"PRAGMA cache_size={BULK_CACHE_KIB}")
+        try:
+            yield connection
+        finally:
+            connection.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+
+
+# ------------------------------------------------------------------- loading
+
+
+class _Formats:
+    """Dates and times as the inserts want them.
+
+    For SQLite the text comes from SQLAlchemy's own bind processors, so the
+    stored format is exactly what every service's queries compare against;
+    other databases take the Python objects through Core inserts.
+    """
+
+    def __init__(self, raw_sqlite: bool) -> None:
+        self.raw_sqlite = raw_sqlite
+        self._date_processor = None
+        self._moment_processor = None
+        if raw_sqlite:
+            dialect = sqlite_dialect.dialect()
+            self._date_processor = Date().dialect_impl(dialect).bind_processor(dialect)
+            self._moment_processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
+
+    def day(self, value: date) -> date | str:
+        """A date as the insert wants it."""
+        if self._date_processor is not None:
+            return self._date_processor(value)
+        return value
+
+    def moment(self, value: datetime) -> datetime | str:
+        """A datetime as the insert wants it."""
+        if self._moment_processor is not None:
+            return self._moment_processor(value)
+        return value
+
+
+class _Loader:
+    """Ids, value formats and the inserts; one instance per seeding run."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.dialect = engine.dialect
+        self.clock = clock
+        # SQLite gets pre-formatted text and plain DB-API executemany (the bind
+        # processors run once per distinct value, not once per row); other
+        # databases get Python objects through Core inserts.
+        self.raw = engine.dialect.name == "sqlite"
+        self.formats = _Formats(self.raw)
+        self.next_id: dict[str, int] = {}
+        self.nurse_ids: list[int] = []
+        self.last_hash = GENESIS_HASH
+        self._statements = {
+            name: str(
+                insert(_TABLES[name]).compile(dialect=self.dialect, column_keys=list(columns))
+            )
+            for name, columns in COLUMNS.items()
+        }
+
+    def read_state(self, connection: Connection) -> None:
+        """Read the next free id of every table and the audit chain's last hash."""
+        for name in COLUMNS:
+            table = _TABLES[name]
+            highest = connection.execute(select(func.max(table.c.id))).scalar()
+            self.next_id[name] = (highest or 0) + 1
+        last = connection.execute(
+            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar()
+        self.last_hash = last or GENESIS_HASH
+
+    def nurse_rows(self, connection: Connection) -> list[tuple]:
+        """Rows for the demo nurses not yet in the database; fills ``nurse_ids``.
+
+        A nurse who already holds a demo username is reused, so seeding twice
+        adds patients to the same nurses.
+        """
+        usernames = [name for name, _, _, _ in DEMO_NURSES]
+        existing = dict(
+            connection.execute(
+                select(Nurse.username, Nurse.id).where(Nurse.username.in_(usernames))
+            )
+            .tuples()
+            .all()
+        )
+        created = self.formats.moment(
+            datetime.combine(self.clock.today() - timedelta(days=400), time(8))
+        )
+        rows = []
+        for username, display_name, credentials, _share in DEMO_NURSES:
+            nurse_id = existing.get(username)
+            if nurse_id is None:
+                nurse_id = self.take_ids("nurse", 1)
+                rows.append((nurse_id, username, display_name, credentials, True, created))
+            self.nurse_ids.append(nurse_id)
+        return rows
+
+    def take_ids(self, table: str, count: int) -> int:
+        """Reserve ``count`` ids of ``table``; return the first."""
+        first = self.next_id[table]
+        self.next_id[table] = first + count
+        return first
+
+    def write(
+        self,
+        connection: Connection,
+        tables: dict[str, list[tuple]],
+        rows_by_table: dict[str, int],
+    ) -> None:
+        """Insert each table's rows in foreign-key order, then one audit event per table."""
+        now = self.clock.now()
+        audit_rows: list[tuple] = []
+        occurred_at = self.formats.moment(now)
+        for name in TABLE_ORDER:
+            rows = tables.get(name)
+            if not rows:
+                continue
+            self._insert(connection, name, rows)
+            rows_by_table[name] += len(rows)
+            changed_fields = f"bulk-seed:{len(rows)}"
+            digest = event_hash(self.last_hash, now, None, "create", name, None, changed_fields)
+            audit_rows.append(
+                (
+                    self.take_ids("audit_event", 1),
+                    occurred_at,
+                    None,
+                    "create",
+                    name,
+                    None,
+                    changed_fields,
+                    self.last_hash,
+                    digest,
+                )
+            )
+            self.last_hash = digest
+        if audit_rows:
+            self._insert(connection, "audit_event", audit_rows)
+            rows_by_table["audit_event"] += len(audit_rows)
+
+    def _insert(self, connection: Connection, name: str, rows: list[tuple]) -> None:
+        if self.raw:
+            connection.exec_driver_sql(self._statements[name], rows)
+        else:
+            columns = COLUMNS[name]
+            connection.execute(
+                insert(_TABLES[name]), [dict(zip(columns, row, strict=True)) for row in rows]
+            )
+
+
+# ---------------------------------------------------------------- generation
+
+
+def _weighted(pairs: Sequence[tuple[object, int]]) -> tuple:
+    """Expand (value, weight) pairs into a lookup list picked by one random index."""
+    expanded: list = []
+    for value, weight in pairs:
+        expanded.extend([value] * weight)
+    return tuple(expanded)
+
+
+def _legal_paths() -> dict[str, tuple[str, ...]]:
+    """The referral paths, each step checked against the domain state machine."""
+    for target, path in _REFERRAL_PATHS.items():
+        if path[-1] != target or path[0] != str(ReferralStatus.draft):
+            raise AssertionError(f"referral path for {target} must run from draft to {target}")
+        for current, following in zip(path, path[1:], strict=False):
+            if following not in allowed_next(current):
+                raise AssertionError(f"illegal referral step {current} -> {following}")
+    if set(_REFERRAL_PATHS) != {str(status) for status in ReferralStatus}:
+        raise AssertionError("every referral status needs a path")
+    return dict(_REFERRAL_PATHS)
+
+
+class _AnswerPools:
+    """Answer sets scored once by the domain instruments, then reused by index.
+
+    Each entry is (answers as (item code, value) pairs, Score). Scoring every
+    generated assessment would cost more than the rest of a patient together;
+    scoring a few hundred distinct answer sets up front gives the same stored
+    totals, bands and summaries, because the domain scores them.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.by_total: dict[str, dict[int, list[tuple[tuple, Score]]]] = {}
+        self.sorted_pool: dict[str, list[tuple[tuple, Score]]] = {}
+        self._lace: dict[tuple[int, bool, int, int], tuple[tuple, Score]] = {}
+        for code in ("phq-9", "gad-7", "phq-2"):
+            self._build_frequency_pool(code, rng)
+        for code in ("morse", "braden", "katz-adl"):
+            self._build_random_pool(code, rng, 160)
+        self.safety = self._build_safety_pool(rng)
+
+    def _entry(self, code: str, answers: dict[str, int]) -> tuple[tuple, Score]:
+        score = get_instrument(code).score(answers)
+        return tuple(answers.items()), score
+
+    def _build_frequency_pool(self, code: str, rng: random.Random) -> None:
+        """For each possible total, several answer sets that add up to it (item 9 kept 0)."""
+        definition = get_instrument(code)
+        codes = [item.code for item in definition.items if item.code != SAFETY_ITEM]
+        by_total: dict[int, list[tuple[tuple, Score]]] = {}
+        for total in range(0, 3 * len(codes) + 1):
+            entries = []
+            for _ in range(6):
+                values = dict.fromkeys(codes, 0)
+                remaining = total
+                while remaining:
+                    item_code = codes[rng.randrange(len(codes))]
+                    if values[item_code] < 3:
+                        values[item_code] += 1
+                        remaining -= 1
+                if code == "phq-9":
+                    values[SAFETY_ITEM] = 0
+                answers = {item.code: values[item.code] for item in definition.items}
+                entries.append(self._entry(code, answers))
+            by_total[total] = entries
+        self.by_total[code] = by_total
+
+    def _build_random_pool(self, code: str, rng: random.Random, size: int) -> None:
+        """Random answer sets sorted by total, for trends picked by position."""
+        definition = get_instrument(code)
+        pool = []
+        for _ in range(size):
+            answers = {item.code: rng.choice(item.values) for item in definition.items}
+            pool.append(self._entry(code, answers))
+        pool.sort(key=lambda entry: entry[1].total)
+        self.sorted_pool[code] = pool
+
+    def _build_safety_pool(self, rng: random.Random) -> list[tuple[tuple, Score]]:
+        """PHQ-9 answer sets with item 9 above 0 (moderate to severe totals)."""
+        entries = []
+        for total_entries in (self.by_total["phq-9"][total] for total in range(9, 20)):
+            answers_pairs, _ = total_entries[rng.randrange(len(total_entries))]
+            answers = dict(answers_pairs)
+            answers[SAFETY_ITEM] = 1 + rng.randrange(2)
+            entries.append(self._entry("phq-9", answers))
+        return entries
+
+    def frequency(self, code: str, total: int, pick: float) -> tuple[tuple, Score]:
+        """An answer set of ``code`` adding up to ``total`` (clamped to the range)."""
+        by_total = self.by_total[code]
+        total = max(0, min(total, len(by_total) - 1))
+        entries = by_total[total]
+        return entries[int(pick * len(entries))]
+
+    def positional(self, code: str, position: float) -> tuple[tuple, Score]:
+        """The answer set at ``position`` (0 lowest total .. 1 highest) of a random pool."""
+        pool = self.sorted_pool[code]
+        index = max(0, min(len(pool) - 1, int(position * len(pool))))
+        return pool[index]
+
+    def lace(self, length_of_stay: int, acute: bool, charlson: int, ed_visits: int) -> tuple:
+        """LACE answers and score for the raw facts (cached)."""
+        key = (length_of_stay, acute, charlson, ed_visits)
+        entry = self._lace.get(key)
+        if entry is None:
+            entry = self._entry("lace", lace_answers(*key))
+            self._lace[key] = entry
+        return entry
+
+
+class _Pools:
+    """Names, streets, cities and organisations from a seeded Faker, built once."""
+
+    def __init__(self, seed: int) -> None:
+        from faker import Faker  # imported here: Faker is slow to import and only seeds need it
+
+        fake = Faker("en_US")
+        fake.seed_instance(seed)
+        self.given = {
+            "female": tuple(dict.fromkeys(fake.first_name_female() for _ in range(260))),
+            "male": tuple(dict.fromkeys(fake.first_name_male() for _ in range(260))),
+        }
+        self.given["other"] = self.given["female"][:40] + self.given["male"][:40]
+        self.given["unknown"] = self.given["other"]
+        self.family = tuple(dict.fromkeys(fake.last_name() for _ in range(900)))
+        self.streets = tuple(fake.street_address() for _ in range(500))
+        self.places = tuple(
+            f"{fake.city()}, {fake.state_abbr(include_territories=False)} {fake.zipcode()}"
+            for _ in range(150)
+        )
+        self.companies = tuple(fake.company() for _ in range(60))
+        self.towns = tuple(dict.fromkeys(place.split(",")[0] for place in self.places))
+        self.keys: dict[str, str] = {}
+
+    def key(self, name: str) -> str:
+        """The search key of a pooled name (cached: names repeat across patients)."""
+        cached = self.keys.get(name)
+        if cached is None:
+            cached = search_key(name)
+            self.keys[name] = cached
+        return cached
+
+
+class _CaseloadGenerator:
+    """Builds the rows of each chunk of patients as tuples in COLUMNS order."""
+
+    def __init__(self, plan: _GenerationPlan) -> None:
+        self.rng = random.Random(plan.seed)
+        self.formats = _Formats(plan.raw_sqlite)
+        self.today = plan.today
+        self.now = plan.now
+        self.ids = dict(plan.next_ids)
+        self.pools = _Pools(plan.seed)
+        self.answers = _AnswerPools(self.rng)
+        self.paths = _legal_paths()
+        # One multiplier and offset per seed turn patient ids into distinct MRNs
+        # (an affine map modulo 10**7 with a multiplier prime to 10 is a bijection).
+        self.mrn_multiplier = self.rng.choice((7919, 104729, 1299709, 15485863, 32452843))
+        self.mrn_offset = self.rng.randrange(10**7)
+        self._days: dict[int, date | str] = {}
+        self._moments: dict[int, datetime | str] = {}
+        self._business_deadline: dict[int, int] = {}
+        self.languages = _weighted(LANGUAGES)
+        self.sexes = _weighted(SEXES)
+        self.tiers = _weighted(RISK_TIERS)
+        self.conditions = _weighted(tuple((entry, entry[2]) for entry in CONDITIONS))
+        self.condition_statuses = _weighted(CONDITION_STATUSES)
+        self.medication_statuses = _weighted(MEDICATION_STATUSES)
+        self.extra_roles = _weighted(CARE_TEAM_EXTRA_ROLES)
+        self.modes = _weighted(CONTACT_MODES)
+        self.with_whom = _weighted(CONTACT_WITH)
+        self.outcomes = _weighted(CONTACT_OUTCOMES)
+        self.referral_priorities = _weighted(REFERRAL_PRIORITIES)
+        self.referral_statuses = _weighted(REFERRAL_STATUS_WEIGHTS)
+        self.nurse_shares = _weighted(
+            tuple(
+                (nurse_id, int(share * 100))
+                for nurse_id, (_, _, _, share) in zip(plan.nurse_ids, DEMO_NURSES, strict=True)
+            )
+        )
+        self.forced_referral_statuses = [str(status) for status in ReferralStatus]
+        self.safety_case_done = False
+
+    # ------------------------------------------------------------ formatting
+
+    def day(self, offset: int) -> date | str:
+        """The date ``offset`` days from today, formatted for the loader (cached)."""
+        value = self._days.get(offset)
+        if value is None:
+            value = self.formats.day(self.today + timedelta(days=offset))
+            self._days[offset] = value
+        return value
+
+    def moment(self, offset: int, slot: int) -> datetime | str:
+        """A time on the day ``offset`` from today; ``slot`` counts 5 minutes from 07:00."""
+        key = offset * 1000 + slot
+        value = self._moments.get(key)
+        if value is None:
+            moment = datetime.combine(self.today + timedelta(days=offset), time(7)) + timedelta(
+                minutes=5 * slot
+            )
+            value = self.formats.moment(moment)
+            self._moments[key] = value
+        return value
+
+    def interactive_deadline(self, offset: int) -> int:
+        """Offset of the 2nd business day after the day at ``offset`` (TCM window)."""
+        deadline = self._business_deadline.get(offset)
+        if deadline is None:
+            start = self.today + timedelta(days=offset)
+            deadline = (add_business_days(start, 2) - self.today).days
+            self._business_deadline[offset] = deadline
+        return deadline
+
+    # ---------------------------------------------------------------- nurses
+
+    # ---------------------------------------------------------------- chunks
+
+    def chunk(self, start_index: int, size: int, total_patients: int) -> dict[str, list[tuple]]:
+        """Rows of every table for patients ``start_index .. start_index + size``."""
+        self.tables: dict[str, list[tuple]] = {name: [] for name in TABLE_ORDER}
+        for index in range(start_index, start_index + size):
+            self._patient(index, total_patients)
+        return self.tables
+
+    def _next(self, table: str) -> int:
+        identifier = self.ids[table]
+        self.ids[table] = identifier + 1
+        return identifier
+
+    def _patient(self, index: int, total_patients: int) -> None:
+        random_value = self.rng.random
+        tables = self.tables
+        pools = self.pools
+        patient_id = self._next("patient")
+        nurse_id = self.nurse_shares[int(random_value() * len(self.nurse_shares))]
+
+        sex = self.sexes[int(random_value() * len(self.sexes))]
+        language = self.languages[int(random_value() * len(self.languages))]
+        name_sex = (
+            sex if sex in ("female", "male") else ("female" if random_value() < 0.5 else "male")
+        )
+        if language == "Spanish":
+            family = SPANISH_FAMILY[int(random_value() * len(SPANISH_FAMILY))]
+            given_pool = SPANISH_GIVEN[name_sex]
+        elif language == "Vietnamese":
+            family = VIETNAMESE_FAMILY[int(random_value() * len(VIETNAMESE_FAMILY))]
+            given_pool = VIETNAMESE_GIVEN[name_sex]
+        else:
+            family = pools.family[int(random_value() * len(pools.family))]
+            given_pool = pools.given[name_sex]
+        given = given_pool[int(random_value() * len(given_pool))]
+        age_days = 35 * 365 + int(random_value() * 60 * 365)
+        tier = self.tiers[int(random_value() * len(self.tiers))]
+        phone, phone_digits = self._phone()
+        address = (
+            f"{pools.streets[int(random_value() * len(pools.streets))]}, "
+            f"{pools.places[int(random_value() * len(pools.places))]}"
+        )
+        mrn = f"MRN{(patient_id * self.mrn_multiplier + self.mrn_offset) % 10**7:07d}"
+
+        # Episode: most active, a few on hold or finished.
+        episode_roll = random_value()
+        episode_status = "active"
+        if episode_roll < 0.03:
+            episode_status = "onhold"
+        elif episode_roll < 0.05:
+            episode_status = "finished"
+        start_ago = 20 + int(random_value() * 700)
+        self._start_ago = start_ago
+        episode_created = self.moment(-start_ago, 24 + int(random_value() * 90))
+        self._episode(patient_id, nurse_id, episode_status, start_ago, episode_created)
+
+        # Transitions: a few recent discharges (open TCM clocks), some older ones.
+        transition_roll = random_value()
+        discharge_ago = None
+        if transition_roll < 0.04 or index == 0:
+            discharge_ago = 1 + int(random_value() * 10)  # within the last 10 days
+        elif transition_roll < 0.08:
+            discharge_ago = 15 + int(random_value() * 60)
+        if discharge_ago is not None and discharge_ago >= start_ago:
+            discharge_ago = None
+        tcm_contacts: list[tuple[int, str]] = []
+        if discharge_ago is not None:
+            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago)
+
+        # Contacts: the newest sets last_contact_at and, with the tier's
+        # cadence, next_contact_due, so some patients are overdue today.
+        cadence = DEFAULT_CADENCE_DAYS[tier]
+        newest_ago = min(1 + int(random_value() * (cadence + 9)), start_ago)
+        for days_ago, _kind in tcm_contacts:
+            newest_ago = min(newest_ago, days_ago)
+        last_contact = self._contacts(patient_id, nurse_id, newest_ago, start_ago, tcm_contacts)
+        next_due = None if episode_status == "finished" else self.day(cadence - newest_ago)
+
+        condition_codes = self._conditions(patient_id, start_ago)
+        self._medications(patient_id, condition_codes, start_ago)
+        self._care_team(patient_id, family)
+        force_safety = not self.safety_case_done
+        risk_basis = self._assessments(
+            patient_id, nurse_id, condition_codes, discharge_ago, start_ago, force_safety
+        )
+        if episode_status != "finished" and random_value() < 0.82:
+            self._care_plan(patient_id, nurse_id, start_ago)
+        self._referrals(patient_id, nurse_id, index, total_patients, start_ago)
+        self._tasks(patient_id, nurse_id, start_ago)
+
+        tables["patient"].append(
+            (
+                patient_id,
+                mrn,
+                family,
+                given,
+                pools.key(family),
+                pools.key(given),
+                self.day(-age_days),
+                sex,
+                phone,
+                phone_digits,
+                address,
+                language,
+                nurse_id,
+                tier,
+                risk_basis,
+                next_due,
+                last_contact,
+                episode_created,
+                self.moment(-newest_ago, 60),
+                nurse_id,
+                1,
+            )
+        )
+
+    def _phone(self) -> tuple[str, str]:
+        random_value = self.rng.random
+        area = AREA_CODES[int(random_value() * len(AREA_CODES))]
+        line = int(random_value() * 10000)
+        # 555 exchange: fictional numbers that never ring a real person.
+        return f"({area}) 555-{line:04d}", f"{area}555{line:04d}"
+
+    def _episode(
+        self, patient_id: int, nurse_id: int, status: str, start_ago: int, created: object
+    ) -> None:
+        random_value = self.rng.random
+        episode_id = self._next("episode")
+        history = self.tables["episode_status_history"]
+        history.append(
+            (
+                self._next("episode_status_history"),
+                episode_id,
+                None,
+                "active",
+                created,
+                nurse_id,
+                None,
+            )
+        )
+        end = None
+        closure_reason = None
+        if status != "active":
+            changed_ago = 1 + int(random_value() * min(30, start_ago - 1))
+            reasons = EPISODE_HOLD_REASONS if status == "onhold" else EPISODE_CLOSURE_REASONS
+            reason = reasons[int(random_value() * len(reasons))]
+            history.append(
+                (
+                    self._next("episode_status_history"),
+                    episode_id,
+                    "active",
+                    status,
+                    self.moment(-changed_ago, 40),
+                    nurse_id,
+                    reason,
+                )
+            )
+            if status == "finished":
+                end = self.day(-changed_ago)
+                closure_reason = reason
+        self.tables["episode"].append(
+            (episode_id, patient_id, status, self.day(-start_ago), end, closure_reason, created)
+        )
+
+    def _transition(
+        self, patient_id: int, nurse_id: int, discharge_ago: int
+    ) -> list[tuple[int, str]]:
+        """One discharge with its two TCM tasks; returns the TCM contacts made (days ago, kind)."""
+        random_value = self.rng.random
+        transition_id = self._next("transition")
+        high_complexity = random_value() < 0.4
+        length_of_stay = 1 + int(random_value() * 12)
+        interactive_ago = None
+        face_to_face_ago = None
+        if discharge_ago >= 2 and random_value() < 0.65:
+            interactive_ago = discharge_ago - 1
+        if discharge_ago >= 4 and random_value() < 0.6:
+            face_to_face_ago = discharge_ago - 3 - int(random_value() * (discharge_ago - 3))
+        facility = FACILITIES[int(random_value() * len(FACILITIES))]
+        created = self.moment(-discharge_ago, 100)
+        self.tables["transition"].append(
+            (
+                transition_id,
+                patient_id,
+                self.day(-discharge_ago),
+                facility,
+                high_complexity,
+                length_of_stay,
+                None if interactive_ago is None else self.day(-interactive_ago),
+                None if face_to_face_ago is None else self.day(-face_to_face_ago),
+                created,
+            )
+        )
+        tasks = self.tables["task"]
+        deadline = self.interactive_deadline(-discharge_ago)
+        tasks.append(
+            (
+                self._next("task"),
+                patient_id,
+                nurse_id,
+                "TCM interactive contact",
+                self.day(deadline),
+                "requested" if interactive_ago is None else "completed",
+                "urgent",
+                "transition-clock",
+                transition_id,
+                None,
+                None if interactive_ago is None else self.moment(-interactive_ago, 30),
+                created,
+            )
+        )
+        window = 7 if high_complexity else 14
+        tasks.append(
+            (
+                self._next("task"),
+                patient_id,
+                nurse_id,
+                "TCM face-to-face visit",
+                self.day(window - discharge_ago),
+                "requested" if face_to_face_ago is None else "completed",
+                "routine",
+                "transition-clock",
+                transition_id,
+                None,
+                None if face_to_face_ago is None else self.moment(-face_to_face_ago, 60),
+                created,
+            )
+        )
+        self._transition_lace = (discharge_ago, length_of_stay)
+        contacts = []
+        if interactive_ago is not None:
+            contacts.append((interactive_ago, "interactive"))
+        if face_to_face_ago is not None:
+            contacts.append((face_to_face_ago, "face-to-face"))
+        return contacts
+
+    def _contacts(
+        self,
+        patient_id: int,
+        nurse_id: int,
+        newest_ago: int,
+        start_ago: int,
+        tcm_contacts: list[tuple[int, str]],
+    ) -> object:
+        """The contact log over the last 90 days; returns the newest contact's time."""
+        random_value = self.rng.random
+        contacts = self.tables["contact"]
+        count = 1 + int(random_value() * random_value() * 8)
+        oldest_allowed = min(90, start_ago)
+        days: list[tuple[int, str | None]] = [(newest_ago, None)]
+        for _ in range(count - 1):
+            days_ago = newest_ago + int(random_value() * (oldest_allowed - newest_ago + 1))
+            days.append((days_ago, None))
+        days.extend(tcm_contacts)
+        newest_moment = None
+        newest_key = None
+        for days_ago, tcm_kind in days:
+            slot = 18 + int(random_value() * 110)
+            if tcm_kind == "interactive":
+                mode, with_whom, outcome = "phone", "patient", "reached"
+                note = "TCM interactive contact after discharge: reviewed discharge plan."
+                minutes = 20
+            elif tcm_kind == "face-to-face":
+                mode, with_whom, outcome = "home-visit", "patient", "reached"
+                note = "TCM face-to-face visit: medications reconciled, follow-up booked."
+                minutes = 45
+            else:
+                mode = self.modes[int(random_value() * len(self.modes))]
+                with_whom = self.with_whom[int(random_value() * len(self.with_whom))]
+                outcome = self.outcomes[int(random_value() * len(self.outcomes))]
+                if mode in ("home-visit", "clinic-visit") and outcome in (
+                    "no-answer",
+                    "left-message",
+                    "wrong-number",
+                ):
+                    outcome = "reached"
+                notes = CONTACT_NOTES[outcome]
+                note = notes[int(random_value() * len(notes))]
+                if outcome == "reached" or outcome == "agreed-to-visit":
+                    minutes = 5 + int(random_value() * 56)
+                else:
+                    minutes = 5 + int(random_value() * 6)
+            occurred = self.moment(-days_ago, slot)
+            contacts.append(
+                (
+                    self._next("contact"),
+                    patient_id,
+                    occurred,
+                    mode,
+                    with_whom,
+                    outcome,
+                    minutes,
+                    note,
+                    nurse_id,
+                    occurred,
+                )
+            )
+            key = (-days_ago, slot)
+            if newest_key is None or key > newest_key:
+                newest_key = key
+                newest_moment = occurred
+        return newest_moment
+
+    def _conditions(self, patient_id: int, start_ago: int) -> list[str]:
+        random_value = self.rng.random
+        rows = self.tables["condition"]
+        count = 1 + int(random_value() * random_value() * 4)
+        seen: list[str] = []
+        for _ in range(count):
+            description, code, _weight = self.conditions[int(random_value() * len(self.conditions))]
+            if code in seen:
+                continue
+            seen.append(code)
+            status = self.condition_statuses[int(random_value() * len(self.condition_statuses))]
+            onset_ago = start_ago + 30 + int(random_value() * 3000)
+            rows.append(
+                (
+                    self._next("condition"),
+                    patient_id,
+                    description,
+                    code,
+                    "icd-10",
+                    status,
+                    self.day(-onset_ago),
+                    self.moment(-start_ago, 30),
+                )
+            )
+        return seen
+
+    def _medications(self, patient_id: int, condition_codes: list[str], start_ago: int) -> None:
+        random_value = self.rng.random
+        rows = self.tables["medication"]
+        wanted = 2 + int(random_value() * 5)  # 2..6
+        chosen: list[tuple[str, str, str, str]] = []
+        for code in condition_codes:
+            options = MEDICATIONS_FOR[code]
+            if options:
+                chosen.append(options[int(random_value() * len(options))])
+        while len(chosen) < wanted:
+            chosen.append(GENERAL_MEDICATIONS[int(random_value() * len(GENERAL_MEDICATIONS))])
+        created = self.moment(-start_ago, 35)
+        names_seen = set()
+        for name, dose, route, frequency in chosen[:wanted]:
+            if name in names_seen:
+                continue
+            names_seen.add(name)
+            status = self.medication_statuses[int(random_value() * len(self.medication_statuses))]
+            reconciled = None
+            if random_value() < 0.6:
+                reconciled = self.day(-min(start_ago, 1 + int(random_value() * 150)))
+            rows.append(
+                (
+                    self._next("medication"),
+                    patient_id,
+                    name,
+                    dose,
+                    route,
+                    frequency,
+                    status,
+                    reconciled,
+                    created,
+                )
+            )
+
+    def _care_team(self, patient_id: int, patient_family: str) -> None:
+        random_value = self.rng.random
+        pools = self.pools
+        rows = self.tables["care_team_member"]
+        family = pools.family
+        given = pools.given["female" if random_value() < 0.5 else "male"]
+        town = pools.towns[int(random_value() * len(pools.towns))]
+        rows.append(
+            (
+                self._next("care_team_member"),
+                patient_id,
+                f"Dr. {given[int(random_value() * len(given))]} "
+                f"{family[int(random_value() * len(family))]}",
+                "pcp",
+                f"{town} Family Medicine",
+                self._phone()[0],
+            )
+        )
+        for _ in range(int(random_value() * 3)):  # 0..2 more members
+            role = self.extra_roles[int(random_value() * len(self.extra_roles))]
+            first = given[int(random_value() * len(given))]
+            if role == "caregiver":
+                relation = CAREGIVER_RELATIONS[int(random_value() * len(CAREGIVER_RELATIONS))]
+                name = f"{first} {patient_family} ({relation})"
+                organisation = None
+            elif role == "pharmacist":
+                name = f"{first} {family[int(random_value() * len(family))]}, PharmD"
+                organisation = f"{town} Pharmacy"
+            elif role == "specialist":
+                specialty = SPECIALTIES[int(random_value() * len(SPECIALTIES))]
+                name = f"Dr. {first} {family[int(random_value() * len(family))]}"
+                organisation = f"{town} {specialty}"
+            elif role == "social-worker":
+                name = f"{first} {family[int(random_value() * len(family))]}, MSW"
+                organisation = pools.companies[int(random_value() * len(pools.companies))]
+            else:
+                name = f"{first} {family[int(random_value() * len(family))]}, RN"
+                organisation = f"{town} Home Health"
+            rows.append(
+                (
+                    self._next("care_team_member"),
+                    patient_id,
+                    name,
+                    role,
+                    organisation,
+                    self._phone()[0],
+                )
+            )
+
+    def _assessment(
+        self, patient_id: int, nurse_id: int, entry: tuple, days_ago: int, slot: int
+    ) -> int:
+        answers, score = entry
+        # Nothing is scored before the patient was enrolled.
+        days_ago = min(days_ago, self._start_ago)
+        assessment_id = self._next("assessment")
+        self.tables["assessment"].append(
+            (
+                assessment_id,
+                patient_id,
+                str(score.instrument),
+                score.variant,
+                score.total,
+                score.band.name,
+                score.summary,
+                self.moment(-days_ago, slot),
+                nurse_id,
+            )
+        )
+        answer_rows = self.tables["assessment_answer"]
+        next_answer = self.ids["assessment_answer"]
+        for item_code, value in answers:
+            answer_rows.append((next_answer, assessment_id, item_code, value))
+            next_answer += 1
+        self.ids["assessment_answer"] = next_answer
+        return assessment_id
+
+    def _assessments(
+        self,
+        patient_id: int,
+        nurse_id: int,
+        condition_codes: list[str],
+        discharge_ago: int | None,
+        start_ago: int,
+        force_safety: bool,
+    ) -> str | None:
+        """Assessment series with trends; returns a risk basis for the patient row."""
+        random_value = self.rng.random
+        answers = self.answers
+        risk_basis = None
+        depressed = "F32.9" in condition_codes or "F41.1" in condition_codes
+        # PHQ-9 series drifting down (treatment working), 30 days apart.
+        if force_safety or random_value() < (0.75 if depressed else 0.16):
+            count = 2 + int(random_value() * 2)
+            count = min(count, 1 + start_ago // 30)
+            total = 9 + int(random_value() * 12)
+            newest_ago = 1 + int(random_value() * 25)
+            for number in range(count):
+                days_ago = newest_ago + 30 * (count - 1 - number)
+                is_newest = number == count - 1
+                safety = is_newest and (force_safety or random_value() < 0.03)
+                if safety:
+                    days_ago = 1 if force_safety else min(days_ago, start_ago)
+                    entry = answers.safety[int(random_value() * len(answers.safety))]
+                else:
+                    entry = answers.frequency("phq-9", total, random_value())
+                assessment_id = self._assessment(patient_id, nurse_id, entry, days_ago, 40)
+                if safety:
+                    self._safety_task(patient_id, nurse_id, assessment_id, entry, days_ago)
+                    self.safety_case_done = True
+                total -= 1 + int(random_value() * 4)
+        elif random_value() < 0.2:
+            entry = answers.frequency("phq-2", int(random_value() * 4), random_value())
+            self._assessment(patient_id, nurse_id, entry, 1 + int(random_value() * 60), 44)
+        # GAD-7, sometimes twice.
+        if random_value() < (0.5 if depressed else 0.08):
+            total = 6 + int(random_value() * 12)
+            for number in range(1 + int(random_value() * 2)):
+                entry = answers.frequency("gad-7", total - 3 * number, random_value())
+                self._assessment(patient_id, nurse_id, entry, 50 - 30 * number, 46)
+        # LACE on the discharge day of a transition.
+        if discharge_ago is not None:
+            _, length_of_stay = self._transition_lace
+            entry = answers.lace(
+                length_of_stay,
+                random_value() < 0.8,
+                min(len(condition_codes) + int(random_value() * 2), 5),
+                int(random_value() * 5),
+            )
+            self._assessment(patient_id, nurse_id, entry, discharge_ago, 110)
+            risk_basis = entry[1].summary
+        # Falls, pressure injury and function for the frailer patients.
+        roll = random_value()
+        if roll < 0.18:
+            position = 0.5 + random_value() * 0.5
+            for number in range(2):
+                entry = answers.positional("morse", position - 0.25 * number)
+                self._assessment(patient_id, nurse_id, entry, 70 - 40 * number, 52)
+        elif roll < 0.27:
+            position = random_value() * 0.5
+            for number in range(2):
+                entry = answers.positional("braden", position + 0.3 * number)
+                self._assessment(patient_id, nurse_id, entry, 75 - 45 * number, 56)
+        elif roll < 0.40:
+            entry = answers.positional("katz-adl", random_value())
+            self._assessment(patient_id, nurse_id, entry, 5 + int(random_value() * 80), 58)
+        return risk_basis
+
+    def _safety_task(
+        self, patient_id: int, nurse_id: int, assessment_id: int, entry: tuple, days_ago: int
+    ) -> None:
+        value = dict(entry[0])[SAFETY_ITEM]
+        option = get_instrument("phq-9").item(SAFETY_ITEM).option_for_value(value)
+        label = f" ({option.label.lower()})" if option is not None else ""
+        # Recent ones are still open (the worklist's safety section); older ones
+        # were followed up the same day.
+        open_task = days_ago <= 3
+        self.tables["task"].append(
+            (
+                self._next("task"),
+                patient_id,
+                nurse_id,
+                f"Safety follow-up: PHQ-9 item 9 answered {value}{label}; assess safety today",
+                self.day(-days_ago),
+                "requested" if open_task else "completed",
+                "urgent",
+                "assessment-trigger",
+                assessment_id,
+                None,
+                None if open_task else self.moment(-days_ago, 80),
+                self.moment(-days_ago, 41),
+            )
+        )
+
+    def _care_plan(self, patient_id: int, nurse_id: int, start_ago: int) -> None:
+        random_value = self.rng.random
+        tables = self.tables
+        care_plan_id = self._next("care_plan")
+        status = "active" if random_value() < 0.86 else "draft"
+        plan_ago = max(1, start_ago - int(random_value() * min(start_ago, 20)))
+        created = self.moment(-plan_ago, 70)
+        updated_ago = 1 + int(random_value() * min(plan_ago, 45))
+        tables["care_plan"].append(
+            (
+                care_plan_id,
+                patient_id,
+                "Care plan",
+                status,
+                "plan",
+                self.day(-plan_ago),
+                self.day(-plan_ago + 180),
+                created,
+                self.moment(-updated_ago, 72),
+                nurse_id,
+                1,
+            )
+        )
+        count = 1 + int(random_value() * random_value() * 3)
+        used: set[int] = set()
+        for position in range(count):
+            choice = int(random_value() * len(CARE_PLAN_PROBLEMS))
+            if choice in used:
+                continue
+            used.add(choice)
+            omaha_code, priority, goals, interventions = CARE_PLAN_PROBLEMS[choice]
+            problem_id = self._next("problem")
+            tables["problem"].append(
+                (
+                    problem_id,
+                    care_plan_id,
+                    omaha_code,
+                    PROBLEMS_BY_CODE[omaha_code].name,
+                    None,
+                    priority,
+                    "active",
+                    position,
+                    created,
+                )
+            )
+            self._ratings(problem_id, nurse_id, plan_ago, status == "draft")
+            goal_ids = self._goals(problem_id, goals, priority, plan_ago, status, created)
+            self._interventions(problem_id, goal_ids, interventions, status, created)
+
+    def _ratings(self, problem_id: int, nurse_id: int, plan_ago: int, draft: bool) -> None:
+        """KBS ratings on 1-3 dates, rising as the plan works."""
+        random_value = self.rng.random
+        rows = self.tables["problem_rating"]
+        count = 1 if draft else 2 + int(random_value() * 2)
+        count = min(count, 1 + plan_ago // 14)
+        knowledge = 1 + int(random_value() * 3)
+        behavior = 1 + int(random_value() * 3)
+        status = 1 + int(random_value() * 3)
+        spacing = max(1, min(30, plan_ago // max(count, 1)))
+        for number in range(count):
+            days_ago = plan_ago - spacing * number
+            rows.append(
+                (
+                    self._next("problem_rating"),
+                    problem_id,
+                    self.day(-days_ago),
+                    knowledge,
+                    behavior,
+                    status,
+                    nurse_id,
+                )
+            )
+            knowledge = min(5, knowledge + int(random_value() * 2.2))
+            behavior = min(5, behavior + int(random_value() * 1.8))
+            status = min(5, status + int(random_value() * 1.6))
+
+    def _goals(
+        self,
+        problem_id: int,
+        goals: tuple,
+        priority: str,
+        plan_ago: int,
+        plan_status: str,
+        created: object,
+    ) -> list[int]:
+        random_value = self.rng.random
+        rows = self.tables["goal"]
+        goal_ids = []
+        count = 1 + int(random_value() * len(goals))
+        for position, (description, measure, value) in enumerate(goals[:count]):
+            goal_id = self._next("goal")
+            goal_ids.append(goal_id)
+            if plan_status == "draft":
+                lifecycle, achievement = "proposed", None
+            else:
+                roll = random_value()
+                if roll < 0.15:
+                    lifecycle, achievement = "completed", "achieved"
+                elif roll < 0.22:
+                    lifecycle, achievement = "accepted", "in-progress"
+                elif roll < 0.26:
+                    lifecycle, achievement = "on-hold", "no-progress"
+                else:
+                    lifecycle = "active"
+                    achievement = (
+                        "in-progress",
+                        "improving",
+                        "improving",
+                        "no-change",
+                        "worsening",
+                    )[int(random_value() * 5)]
+            due_offset = -plan_ago + 30 + int(random_value() * 120)
+            rows.append(
+                (
+                    goal_id,
+                    problem_id,
+                    description,
+                    lifecycle,
+                    achievement,
+                    measure,
+                    value,
+                    self.day(due_offset),
+                    priority,
+                    position,
+                    created,
+                )
+            )
+        return goal_ids
+
+    def _interventions(
+        self,
+        problem_id: int,
+        goal_ids: list[int],
+        interventions: tuple,
+        plan_status: str,
+        created: object,
+    ) -> None:
+        random_value = self.rng.random
+        rows = self.tables["intervention"]
+        count = 1 + int(random_value() * min(2, len(interventions)))
+        start = int(random_value() * len(interventions))
+        for position in range(count):
+            category, description = interventions[(start + position) % len(interventions)]
+            if plan_status == "draft":
+                status = "not-started"
+            else:
+                status = ("in-progress", "in-progress", "scheduled", "completed", "not-started")[
+                    int(random_value() * 5)
+                ]
+            frequency = FREQUENCIES[int(random_value() * len(FREQUENCIES))]
+            owner = (
+                "caregiver"
+                if category == "treatments-procedures" and random_value() < 0.3
+                else "nurse"
+            )
+            rows.append(
+                (
+                    self._next("intervention"),
+                    problem_id,
+                    goal_ids[position % len(goal_ids)] if goal_ids else None,
+                    category,
+                    description,
+                    owner,
+                    frequency,
+                    self.day(-10 + int(random_value() * 40)),
+                    status,
+                    position,
+                    created,
+                )
+            )
+
+    def _referrals(
+        self, patient_id: int, nurse_id: int, index: int, total_patients: int, start_ago: int
+    ) -> None:
+        random_value = self.rng.random
+        forced = self.forced_referral_statuses
+        statuses: list[str] = []
+        if forced:
+            # The first patients carry one referral in each status, so even a
+            # tiny demo shows the whole queue; the last patient takes the rest.
+            take = len(forced) if index == total_patients - 1 else 1
+            statuses.extend(forced[:take])
+            del forced[:take]
+        else:
+            roll = random_value()
+            if roll < 0.55:
+                statuses.append(
+                    self.referral_statuses[int(random_value() * len(self.referral_statuses))]
+                )
+            if roll < 0.12:
+                statuses.append(
+                    self.referral_statuses[int(random_value() * len(self.referral_statuses))]
+                )
+        for status in statuses:
+            self._referral(patient_id, nurse_id, status, start_ago)
+
+    def _referral(self, patient_id: int, nurse_id: int, status: str, start_ago: int) -> None:
+        random_value = self.rng.random
+        tables = self.tables
+        pools = self.pools
+        referral_id = self._next("referral")
+        service_types = tuple(REFERRAL_SERVICES)
+        service_type = service_types[int(random_value() * len(service_types))]
+        suffix, referral_reason, outcome_text = REFERRAL_SERVICES[service_type]
+        town = pools.towns[int(random_value() * len(pools.towns))]
+        organisation = f"{town} {suffix}"
+        given = pools.given["female"]
+        contact_name = (
+            f"{given[int(random_value() * len(given))]} "
+            f"{pools.family[int(random_value() * len(pools.family))]} (intake)"
+        )
+        priority = self.referral_priorities[int(random_value() * len(self.referral_priorities))]
+        path = self.paths[status]
+        gaps = [1 + int(random_value() * 4) for _ in path[1:]]
+        # Open referrals waiting for a reply age across all three buckets.
+        created_ago = sum(gaps) + 1 + int(random_value() * 24)
+        history = tables["referral_status_history"]
+        days_ago = created_ago
+        sent_ago = None
+        moment = None
+        for step, to_status in enumerate(path):
+            if step:
+                days_ago -= gaps[step - 1]
+            moment = self.moment(-days_ago, 20 + 4 * step)
+            if to_status == "requested":
+                sent_ago = days_ago
+            reasons = TRANSITION_REASONS.get(to_status)
+            reason = reasons[int(random_value() * len(reasons))] if reasons else None
+            history.append(
+                (
+                    self._next("referral_status_history"),
+                    referral_id,
+                    path[step - 1] if step else None,
+                    to_status,
+                    moment,
+                    nurse_id,
+                    reason,
+                )
+            )
+        reply_days = DEFAULT_REPLY_DAYS[priority]
+        # Not sent yet (draft, ready): nobody owes a reply.
+        expected_reply = None if sent_ago is None else self.day(-sent_ago + reply_days)
+        appointment = None
+        if status == "accepted":
+            appointment = self.day(2 + int(random_value() * 14))
+        elif status in ("in-progress", "on-hold", "completed", "failed"):
+            appointment = self.day(-days_ago - 1)
+        outcome = outcome_text if status == "completed" else None
+        tables["referral"].append(
+            (
+                referral_id,
+                patient_id,
+                nurse_id,
+                service_type,
+                organisation,
+                contact_name,
+                referral_reason,
+                priority,
+                status,
+                moment,
+                expected_reply,
+                appointment,
+                outcome,
+                self.moment(-created_ago, 20),
+                moment,
+                nurse_id,
+                1,
+            )
+        )
+        if status in ("requested", "received") and random_value() < 0.5:
+            self.tables["task"].append(
+                (
+                    self._next("task"),
+                    patient_id,
+                    nurse_id,
+                    f"Chase reply from {organisation}",
+                    expected_reply,
+                    "requested",
+                    "urgent" if priority in ("urgent", "asap", "stat") else "routine",
+                    "referral",
+                    referral_id,
+                    None,
+                    None,
+                    moment,
+                )
+            )
+
+    def _tasks(self, patient_id: int, nurse_id: int, start_ago: int) -> None:
+        random_value = self.rng.random
+        rows = self.tables["task"]
+        for _ in range(int(random_value() * 3)):  # 0..2 general tasks
+            description = TASK_TEXTS[int(random_value() * len(TASK_TEXTS))]
+            due_offset = -14 + int(random_value() * 36)
+            created_offset = max(-start_ago, due_offset - 7 - int(random_value() * 10))
+            created_offset = min(created_offset, -1)
+            snooze_reason = None
+            done_at = None
+            if due_offset < 0 and random_value() < 0.55:
+                status = "completed"
+                done_at = self.moment(due_offset, 50 + int(random_value() * 40))
+            else:
+                roll = random_value()
+                if roll < 0.05:
+                    status = "on-hold"
+                    snooze_reason = SNOOZE_REASONS[int(random_value() * len(SNOOZE_REASONS))]
+                elif roll < 0.15:
+                    status = "in-progress"
+                else:
+                    status = "requested"
+            rows.append(
+                (
+                    self._next("task"),
+                    patient_id,
+                    nurse_id,
+                    description,
+                    self.day(due_offset),
+                    status,
+                    "routine",
+                    "contact" if random_value() < 0.4 else "manual",
+                    None,
+                    snooze_reason,
+                    done_at,
+                    self.moment(created_offset, 30),
+                )
+            )

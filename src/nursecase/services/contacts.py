@@ -1,0 +1,362 @@
+"""The contact log: every call, visit and message, with the minutes it took.
+
+Logging a contact also keeps the patient's clocks current, in the same
+transaction:
+
+- ``last_contact_at`` becomes the contact's time when it is the newest one
+  (attempts such as no-answer count: they are contacts the nurse made).
+- ``next_contact_due`` becomes the date given; if none is given and the
+  contact was interactive (reached, agreed-to-visit, declined) and is the
+  newest, it becomes the contact's date plus the risk tier's cadence. An
+  unanswered attempt leaves the due date alone: the patient is still due.
+- TCM: an interactive contact with the patient or a caregiver inside an open
+  transition's period marks its interactive contact; a home or clinic visit
+  where the patient was reached also marks its face-to-face visit. The
+  matching "transition-clock" task is completed.
+
+Editing or deleting a contact recomputes ``last_contact_at`` from the log; TCM
+marks already made stay (a nurse unmarks them through the transition).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from nursecase.db.models import Contact, Nurse, Patient, Task, Transition
+from nursecase.domain.codes import (
+    AuditAction,
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
+    TaskSource,
+    TaskStatus,
+    is_interactive,
+    parse_code,
+)
+from nursecase.domain.validation import (
+    ValidationError,
+    not_in_future,
+    optional_date,
+    optional_text,
+    require_int_range,
+)
+from nursecase.domain.validation import (
+    minutes as parse_minutes,
+)
+from nursecase.services import audit
+from nursecase.services.context import ServiceContext
+from nursecase.services.errors import NotFoundError
+from nursecase.services.patients import OPEN_TASK_STATUSES, cadence_due_date, load_patient, touch
+from nursecase.services.transitions import (
+    FACE_TO_FACE_TASK_DESCRIPTION,
+    INTERACTIVE_TASK_DESCRIPTION,
+    transitions_in_period,
+)
+
+NOTE_LENGTH = 4000
+#: Contacts that count as TCM interactive contact must be with these people.
+TCM_CONTACT_WITH = frozenset({ContactWith.patient, ContactWith.caregiver})
+FACE_TO_FACE_MODES = frozenset({ContactMode.home_visit, ContactMode.clinic_visit})
+EDITABLE_FIELDS = frozenset({"occurred_at", "mode", "with_whom", "outcome", "minutes", "note"})
+_OPEN_TASK_CODES = tuple(str(status) for status in OPEN_TASK_STATUSES)
+
+
+@dataclass(frozen=True)
+class ContactRead:
+    """One contact-log entry."""
+
+    id: int
+    patient_id: int
+    occurred_at: datetime
+    mode: str
+    with_whom: str
+    outcome: str
+    minutes: int
+    note: str | None
+    author_username: str | None
+    created_at: datetime
+
+    @property
+    def interactive(self) -> bool:
+        """True when a real two-way conversation took place."""
+        return is_interactive(self.outcome)
+
+
+def parse_moment(value: object, field: str) -> datetime:
+    """A wall-clock datetime from a datetime or an ISO "YYYY-MM-DD HH:MM" string."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValidationError(field, "must be a local time without a time zone")
+        return value.replace(microsecond=0)
+    if isinstance(value, str) and value.strip():
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(field, "must be a date and time as YYYY-MM-DD HH:MM") from None
+        if moment.tzinfo is not None:
+            raise ValidationError(field, "must be a local time without a time zone")
+        return moment.replace(microsecond=0)
+    if value is None or isinstance(value, str):
+        raise ValidationError(field, "is required")
+    raise ValidationError(field, "must be a date and time as YYYY-MM-DD HH:MM")
+
+
+def _contact_read(contact: Contact, username: str | None) -> ContactRead:
+    return ContactRead(
+        id=contact.id,
+        patient_id=contact.patient_id,
+        occurred_at=contact.occurred_at,
+        mode=contact.mode,
+        with_whom=contact.with_whom,
+        outcome=contact.outcome,
+        minutes=contact.minutes,
+        note=contact.note,
+        author_username=username,
+        created_at=contact.created_at,
+    )
+
+
+class ContactService:
+    """Logging, correcting and summing contacts."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    def log(
+        self,
+        patient_id: int,
+        occurred_at: datetime | str,
+        mode: str,
+        with_whom: str,
+        outcome: str,
+        minutes: int | str,
+        note: str | None = None,
+        next_contact_due: date | str | None = None,
+    ) -> ContactRead:
+        """Log a contact and update the patient's contact and TCM clocks."""
+        author_id = self.context.require_nurse()
+        values = self._validate(
+            {
+                "occurred_at": occurred_at,
+                "mode": mode,
+                "with_whom": with_whom,
+                "outcome": outcome,
+                "minutes": minutes,
+                "note": note,
+            }
+        )
+        due = optional_date(next_contact_due, "next_contact_due")
+        if due is not None and due < self.context.clock.today():
+            raise ValidationError("next_contact_due", "must not be in the past")
+        moment: datetime = values["occurred_at"]
+        with self.context.write() as session:
+            patient = load_patient(session, patient_id)
+            contact = Contact(
+                patient_id=patient.id,
+                author_id=author_id,
+                created_at=self.context.clock.now(),
+                **values,
+            )
+            session.add(contact)
+            session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.create,
+                "contact",
+                contact.id,
+                [name for name, value in values.items() if value is not None] + ["patient_id"],
+            )
+            newest = patient.last_contact_at is None or moment >= patient.last_contact_at
+            patient_changes = []
+            if newest:
+                patient.last_contact_at = moment
+                patient_changes.append("last_contact_at")
+            if due is None and newest and is_interactive(contact.outcome):
+                due = cadence_due_date(self.context, patient.risk_tier, moment.date())
+            if due is not None and due != patient.next_contact_due:
+                patient.next_contact_due = due
+                patient_changes.append("next_contact_due")
+            if patient_changes:
+                touch(patient, self.context)
+                session.flush()
+                audit.record(
+                    session,
+                    self.context,
+                    AuditAction.update,
+                    "patient",
+                    patient.id,
+                    patient_changes,
+                )
+            self._mark_transitions(session, contact)
+            return self._read(session, contact.id)
+
+    def update(self, contact_id: int, **changes: object) -> ContactRead:
+        """Correct a logged contact (only the fields given)."""
+        for field in changes:
+            if field not in EDITABLE_FIELDS:
+                raise ValidationError(field, "is not a contact field that can be edited")
+        values = self._validate(changes)
+        with self.context.write() as session:
+            contact = self._load(session, contact_id)
+            changed = [name for name, value in values.items() if getattr(contact, name) != value]
+            if not changed:
+                return self._read(session, contact.id)
+            for name in changed:
+                setattr(contact, name, values[name])
+            session.flush()
+            audit.record(session, self.context, AuditAction.update, "contact", contact.id, changed)
+            if "occurred_at" in changed:
+                self._refresh_last_contact(session, contact.patient_id)
+            return self._read(session, contact.id)
+
+    def delete(self, contact_id: int) -> None:
+        """Remove a contact entered in error."""
+        with self.context.write() as session:
+            contact = self._load(session, contact_id)
+            patient_id = contact.patient_id
+            session.delete(contact)
+            session.flush()
+            audit.record(session, self.context, AuditAction.delete, "contact", contact_id)
+            self._refresh_last_contact(session, patient_id)
+
+    def get(self, contact_id: int) -> ContactRead:
+        """One contact, or NotFoundError."""
+        with self.context.read() as session:
+            return self._read(session, contact_id)
+
+    def list_for_patient(self, patient_id: int, limit: int = 200) -> list[ContactRead]:
+        """The patient's contacts, newest first."""
+        limit = require_int_range(limit, "limit", 1, 10_000)
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            rows = session.execute(
+                select(Contact, Nurse.username)
+                .outerjoin(Nurse, Nurse.id == Contact.author_id)
+                .where(Contact.patient_id == patient_id)
+                .order_by(Contact.occurred_at.desc(), Contact.id.desc())
+                .limit(limit)
+            ).all()
+            return [_contact_read(contact, username) for contact, username in rows]
+
+    def minutes_in_month(self, patient_id: int, year: int, month: int) -> int:
+        """Total contact minutes for the patient in one calendar month (for CCM)."""
+        year = require_int_range(year, "year", 1900, 9999)
+        month = require_int_range(month, "month", 1, 12)
+        first = datetime(year, month, 1)
+        following = datetime(year + 1, 1, 1) if month == 12 else datetime(year, month + 1, 1)
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            total = session.execute(
+                select(func.coalesce(func.sum(Contact.minutes), 0)).where(
+                    Contact.patient_id == patient_id,
+                    Contact.occurred_at >= first,
+                    Contact.occurred_at < following,
+                )
+            ).scalar_one()
+            return int(total)
+
+    # ----------------------------------------------------------------- helpers
+
+    def _validate(self, raw: dict[str, object]) -> dict[str, object]:
+        """Clean each given field; the error names the first bad one."""
+        values: dict[str, object] = {}
+        if "occurred_at" in raw:
+            moment = parse_moment(raw["occurred_at"], "occurred_at")
+            values["occurred_at"] = not_in_future(moment, "occurred_at", self.context.clock.now())
+        if "mode" in raw:
+            values["mode"] = str(parse_code(ContactMode, raw["mode"], "mode"))
+        if "with_whom" in raw:
+            values["with_whom"] = str(parse_code(ContactWith, raw["with_whom"], "with_whom"))
+        if "outcome" in raw:
+            values["outcome"] = str(parse_code(ContactOutcome, raw["outcome"], "outcome"))
+        if "minutes" in raw:
+            values["minutes"] = parse_minutes(raw["minutes"])
+        if "note" in raw:
+            values["note"] = optional_text(raw["note"], "note", max_length=NOTE_LENGTH)
+        return values
+
+    @staticmethod
+    def _load(session: Session, contact_id: int) -> Contact:
+        contact = session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFoundError("contact", contact_id)
+        return contact
+
+    def _read(self, session: Session, contact_id: int) -> ContactRead:
+        row = session.execute(
+            select(Contact, Nurse.username)
+            .outerjoin(Nurse, Nurse.id == Contact.author_id)
+            .where(Contact.id == contact_id)
+        ).first()
+        if row is None:
+            raise NotFoundError("contact", contact_id)
+        return _contact_read(*row)
+
+    def _refresh_last_contact(self, session: Session, patient_id: int) -> None:
+        """Recompute the denormalised last contact time from the log."""
+        patient: Patient = load_patient(session, patient_id)
+        latest = session.execute(
+            select(func.max(Contact.occurred_at)).where(Contact.patient_id == patient_id)
+        ).scalar()
+        if latest != patient.last_contact_at:
+            patient.last_contact_at = latest
+            touch(patient, self.context)
+            session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.update,
+                "patient",
+                patient_id,
+                ["last_contact_at"],
+            )
+
+    def _mark_transitions(self, session: Session, contact: Contact) -> None:
+        """Mark the TCM steps this contact meets and complete their tasks."""
+        interactive = is_interactive(contact.outcome) and contact.with_whom in TCM_CONTACT_WITH
+        face_to_face = (
+            contact.mode in FACE_TO_FACE_MODES and contact.outcome == ContactOutcome.reached
+        )
+        if not (interactive or face_to_face):
+            return
+        day = contact.occurred_at.date()
+        for transition in transitions_in_period(session, contact.patient_id, day):
+            changed = []
+            if interactive and transition.interactive_contact_on is None:
+                transition.interactive_contact_on = day
+                changed.append("interactive_contact_on")
+                self._complete_clock_task(session, transition, INTERACTIVE_TASK_DESCRIPTION)
+            if face_to_face and transition.face_to_face_on is None:
+                transition.face_to_face_on = day
+                changed.append("face_to_face_on")
+                self._complete_clock_task(session, transition, FACE_TO_FACE_TASK_DESCRIPTION)
+            if changed:
+                session.flush()
+                audit.record(
+                    session, self.context, AuditAction.update, "transition", transition.id, changed
+                )
+
+    def _complete_clock_task(
+        self, session: Session, transition: Transition, description: str
+    ) -> None:
+        tasks = session.execute(
+            select(Task).where(
+                Task.patient_id == transition.patient_id,
+                Task.source == str(TaskSource.transition_clock),
+                Task.source_id == transition.id,
+                Task.description == description,
+                Task.status.in_(_OPEN_TASK_CODES),
+            )
+        ).scalars()
+        for task in tasks:
+            task.status = str(TaskStatus.completed)
+            task.done_at = self.context.clock.now()
+            session.flush()
+            audit.record(
+                session, self.context, AuditAction.update, "task", task.id, ("status", "done_at")
+            )

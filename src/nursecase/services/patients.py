@@ -1,0 +1,690 @@
+"""Patients: the caseload, one chart header at a time and one page at a time.
+
+The caseload can hold 100,000 patients, so the list is read a page at a time
+with KEYSET pagination on ``(family_key, given_key, id)`` (never OFFSET, which
+re-reads every skipped row), and search is an indexed PREFIX match on the
+normalised keys: ``key >= prefix AND key < prefix + U+FFFF`` is a range scan on
+SQLite and PostgreSQL alike, with no dependence on LIKE's case rules.
+
+A patient is an editable aggregate with a ``version`` column: updates pass the
+version the screen read, and a stale save is refused naming who saved last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, delete, func, select, tuple_, union
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from nursecase.db.models import Episode, EpisodeStatusHistory, Nurse, Patient, Referral, Task
+from nursecase.domain.clocks import next_contact_due as cadence_due
+from nursecase.domain.codes import (
+    AuditAction,
+    EpisodeStatus,
+    RiskTier,
+    Sex,
+    TaskStatus,
+    parse_code,
+)
+from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
+from nursecase.domain.validation import (
+    ValidationError,
+    normalize_mrn,
+    normalize_phone,
+    not_in_future,
+    optional_date,
+    optional_text,
+    require_text,
+    search_key,
+)
+from nursecase.services import audit
+from nursecase.services.context import ServiceContext
+from nursecase.services.editing import check_version, guard_concurrent_save
+from nursecase.services.errors import NotFoundError
+from nursecase.services.nurses import nurse_id_for_username
+
+#: Task statuses that keep a task on the worklist.
+OPEN_TASK_STATUSES = (TaskStatus.requested, TaskStatus.in_progress, TaskStatus.on_hold)
+_OPEN_REFERRAL_CODES = tuple(sorted(str(status) for status in OPEN_REFERRAL_STATUSES))
+_OPEN_TASK_CODES = tuple(str(status) for status in OPEN_TASK_STATUSES)
+
+# Upper bound of a prefix range: sorts after any character a key can hold.
+_PREFIX_END = "\uffff"
+_MINIMUM_PHONE_SEARCH_DIGITS = 3
+_SEARCH_DIGITS = re.compile(r"[0-9 ()+.\-]+")
+NAME_LENGTH = 120
+
+#: Fields ``update`` accepts; the risk tier has its own method because it needs a reason.
+EDITABLE_FIELDS = frozenset(
+    {
+        "mrn",
+        "family_name",
+        "given_name",
+        "birth_date",
+        "sex",
+        "phone",
+        "address",
+        "preferred_language",
+        "nurse_username",
+        "next_contact_due",
+    }
+)
+
+#: A caseload page cursor: the last row's ``sort_key``.
+SortKey = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class PatientRead:
+    """A patient's chart header: every stored field plus what the header shows."""
+
+    id: int
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: date | None
+    age: int | None
+    sex: str
+    phone: str | None
+    address: str | None
+    preferred_language: str | None
+    nurse_id: int | None
+    nurse_username: str | None
+    nurse_display_name: str | None
+    risk_tier: str
+    risk_basis: str | None
+    next_contact_due: date | None
+    last_contact_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    updated_by_username: str | None
+    version: int
+    current_episode_id: int | None
+    episode_status: str | None
+    open_referral_count: int
+    open_task_count: int
+
+    @property
+    def display_name(self) -> str:
+        """ "Family, Given" as lists and headers show it."""
+        return display_name(self.family_name, self.given_name)
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One light caseload row; ``sort_key`` is the keyset cursor for the next page."""
+
+    id: int
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: date | None
+    age: int | None
+    risk_tier: str
+    last_contact_at: datetime | None
+    next_contact_due: date | None
+    nurse_username: str | None
+    open_referral_count: int
+    flags: str
+    sort_key: SortKey
+
+
+def display_name(family_name: str, given_name: str) -> str:
+    """ "Family, Given"."""
+    return f"{family_name}, {given_name}"
+
+
+def age_on(birth_date: date | None, today: date) -> int | None:
+    """Whole years from ``birth_date`` to ``today``."""
+    if birth_date is None:
+        return None
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - int(before_birthday)
+
+
+def load_patient(session: Session, patient_id: int) -> Patient:
+    """The patient row, or NotFoundError."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFoundError("patient", patient_id)
+    return patient
+
+
+def cadence_due_date(context: ServiceContext, risk_tier: str, from_day: date) -> date:
+    """The routine next-contact date after ``from_day`` for this risk tier (config cadence)."""
+    return cadence_due(risk_tier, from_day, context.settings.cadence_days)
+
+
+def touch(patient: Patient, context: ServiceContext) -> None:
+    """Stamp who changed the patient and when (the stale-edit message names them)."""
+    patient.updated_at = context.clock.now()
+    patient.updated_by = context.nurse_id
+
+
+def _birth_date(value: object, today: date) -> date | None:
+    birth = optional_date(value, "birth_date")
+    if birth is not None:
+        not_in_future(birth, "birth_date", today)
+        if today.year - birth.year > 130:
+            raise ValidationError("birth_date", "is more than 130 years ago")
+    return birth
+
+
+def _name(value: object, field: str) -> tuple[str, str]:
+    """A name and its search key; the key must not be empty (it is the sort key)."""
+    name = require_text(value, field, max_length=NAME_LENGTH)
+    key = search_key(name)
+    if not key:
+        raise ValidationError(field, "must contain at least one letter or digit")
+    return name, key
+
+
+def _phone(value: object) -> tuple[str | None, str | None]:
+    digits = normalize_phone(value)
+    if digits is None:
+        return None, None
+    return require_text(value, "phone", max_length=40), digits
+
+
+def _prefix(column, prefix: str):
+    """An index-friendly prefix match: a range on the column."""
+    return and_(column >= prefix, column < prefix + _PREFIX_END)
+
+
+class PatientService:
+    """Creating, reading, editing and listing patients."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    # ------------------------------------------------------------------ writes
+
+    def create(
+        self,
+        mrn: str,
+        family_name: str,
+        given_name: str,
+        birth_date: date | str | None = None,
+        sex: str = "unknown",
+        phone: str | None = None,
+        address: str | None = None,
+        preferred_language: str | None = None,
+        risk_tier: str = "moderate",
+        nurse_username: str | None = None,
+        next_contact_due: date | str | None = None,
+        start_episode: bool = True,
+    ) -> PatientRead:
+        """Add a patient (and, by default, an active case-management episode).
+
+        The nurse defaults to the signed-in nurse; the next contact defaults to
+        today plus the risk tier's cadence.
+        """
+        today = self.context.clock.today()
+        now = self.context.clock.now()
+        mrn_code = normalize_mrn(mrn)
+        family, family_key = _name(family_name, "family_name")
+        given, given_key = _name(given_name, "given_name")
+        birth = _birth_date(birth_date, today)
+        sex_code = parse_code(Sex, sex, "sex")
+        phone_text, phone_digits = _phone(phone)
+        address_text = optional_text(address, "address", max_length=400)
+        language = optional_text(preferred_language, "preferred_language", max_length=40)
+        tier = parse_code(RiskTier, risk_tier, "risk_tier")
+        due = optional_date(next_contact_due, "next_contact_due")
+        if due is None:
+            due = cadence_due_date(self.context, tier, today)
+        with self.context.write() as session:
+            if nurse_username is not None:
+                nurse_id = nurse_id_for_username(session, nurse_username)
+            else:
+                nurse_id = self.context.nurse_id
+            self._check_mrn_free(session, mrn_code, None)
+            patient = Patient(
+                mrn=mrn_code,
+                family_name=family,
+                given_name=given,
+                family_key=family_key,
+                given_key=given_key,
+                birth_date=birth,
+                sex=str(sex_code),
+                phone=phone_text,
+                phone_digits=phone_digits,
+                address=address_text,
+                preferred_language=language,
+                nurse_id=nurse_id,
+                risk_tier=str(tier),
+                next_contact_due=due,
+                created_at=now,
+                updated_at=now,
+                updated_by=self.context.nurse_id,
+            )
+            session.add(patient)
+            session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.create,
+                "patient",
+                patient.id,
+                [
+                    name
+                    for name, value in (
+                        ("mrn", mrn_code),
+                        ("family_name", family),
+                        ("given_name", given),
+                        ("birth_date", birth),
+                        ("sex", sex_code),
+                        ("phone", phone_text),
+                        ("address", address_text),
+                        ("preferred_language", language),
+                        ("nurse_id", nurse_id),
+                        ("risk_tier", tier),
+                        ("next_contact_due", due),
+                    )
+                    if value is not None
+                ],
+            )
+            if start_episode:
+                episode = Episode(
+                    patient_id=patient.id,
+                    status=str(EpisodeStatus.active),
+                    start=today,
+                    created_at=now,
+                )
+                session.add(episode)
+                session.flush()
+                session.add(
+                    EpisodeStatusHistory(
+                        episode_id=episode.id,
+                        from_status=None,
+                        to_status=str(EpisodeStatus.active),
+                        changed_at=now,
+                        nurse_id=self.context.nurse_id,
+                    )
+                )
+                audit.record(
+                    session,
+                    self.context,
+                    AuditAction.create,
+                    "episode",
+                    episode.id,
+                    ("patient_id", "status", "start"),
+                )
+            session.flush()
+            return self._read(session, patient)
+
+    def update(self, patient_id: int, expected_version: int, **changes: object) -> PatientRead:
+        """Apply the given fields (only those) if nobody saved the patient meanwhile.
+
+        Accepts the names in ``EDITABLE_FIELDS``; the risk tier changes through
+        ``change_risk_tier`` because a new tier needs a reason.
+        """
+        for field in changes:
+            if field == "risk_tier":
+                raise ValidationError("risk_tier", "change it with a reason (change_risk_tier)")
+            if field not in EDITABLE_FIELDS:
+                raise ValidationError(field, "is not a patient field that can be edited")
+        today = self.context.clock.today()
+        values: dict[str, object] = {}
+        if "mrn" in changes:
+            values["mrn"] = normalize_mrn(changes["mrn"])
+        if "family_name" in changes:
+            values["family_name"], values["family_key"] = _name(
+                changes["family_name"], "family_name"
+            )
+        if "given_name" in changes:
+            values["given_name"], values["given_key"] = _name(changes["given_name"], "given_name")
+        if "birth_date" in changes:
+            values["birth_date"] = _birth_date(changes["birth_date"], today)
+        if "sex" in changes:
+            values["sex"] = str(parse_code(Sex, changes["sex"], "sex"))
+        if "phone" in changes:
+            values["phone"], values["phone_digits"] = _phone(changes["phone"])
+        if "address" in changes:
+            values["address"] = optional_text(changes["address"], "address", max_length=400)
+        if "preferred_language" in changes:
+            values["preferred_language"] = optional_text(
+                changes["preferred_language"], "preferred_language", max_length=40
+            )
+        if "next_contact_due" in changes:
+            values["next_contact_due"] = optional_date(
+                changes["next_contact_due"], "next_contact_due"
+            )
+        with self.context.write() as session:
+            patient = load_patient(session, patient_id)
+            check_version(session, "patient", patient, expected_version)
+            if "nurse_username" in changes:
+                username = changes["nurse_username"]
+                values["nurse_id"] = (
+                    None
+                    if username is None or username == ""
+                    else nurse_id_for_username(session, username)
+                )
+            if "mrn" in values and values["mrn"] != patient.mrn:
+                self._check_mrn_free(session, values["mrn"], patient.id)
+            changed = [name for name, value in values.items() if getattr(patient, name) != value]
+            if not changed:
+                return self._read(session, patient)
+            for name in changed:
+                setattr(patient, name, values[name])
+            touch(patient, self.context)
+            with guard_concurrent_save("patient"):
+                session.flush()
+            # The search keys and digits follow their visible fields; record those names.
+            hidden = {"family_key", "given_key", "phone_digits"}
+            audit.record(
+                session,
+                self.context,
+                AuditAction.update,
+                "patient",
+                patient.id,
+                [name for name in changed if name not in hidden],
+            )
+            return self._read(session, patient)
+
+    def change_risk_tier(
+        self, patient_id: int, tier: str, reason: str, expected_version: int | None = None
+    ) -> PatientRead:
+        """Move the patient to another risk tier; ``reason`` is kept as the tier's basis."""
+        tier_code = parse_code(RiskTier, tier, "risk_tier")
+        basis = require_text(reason, "reason", max_length=200)
+        with self.context.write() as session:
+            patient = load_patient(session, patient_id)
+            check_version(session, "patient", patient, expected_version)
+            changed = ["risk_basis"]
+            if patient.risk_tier != tier_code:
+                changed.append("risk_tier")
+            patient.risk_tier = str(tier_code)
+            patient.risk_basis = basis
+            touch(patient, self.context)
+            with guard_concurrent_save("patient"):
+                session.flush()
+            audit.record(session, self.context, AuditAction.update, "patient", patient.id, changed)
+            return self._read(session, patient)
+
+    def set_next_contact_due(
+        self, patient_id: int, due_date: date | str | None, expected_version: int | None = None
+    ) -> PatientRead:
+        """Set (or clear, with None) the date the next contact is due."""
+        due = optional_date(due_date, "next_contact_due")
+        with self.context.write() as session:
+            patient = load_patient(session, patient_id)
+            check_version(session, "patient", patient, expected_version)
+            if patient.next_contact_due == due:
+                return self._read(session, patient)
+            patient.next_contact_due = due
+            touch(patient, self.context)
+            with guard_concurrent_save("patient"):
+                session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.update,
+                "patient",
+                patient.id,
+                ("next_contact_due",),
+            )
+            return self._read(session, patient)
+
+    def delete(self, patient_id: int, expected_version: int | None = None) -> None:
+        """Remove the patient and everything recorded about them (the audit trail stays)."""
+        with self.context.write() as session:
+            patient = load_patient(session, patient_id)
+            check_version(session, "patient", patient, expected_version)
+            # The database cascades to the patient's episodes, contacts, plans, ...
+            # (foreign keys with ON DELETE CASCADE); the version in the WHERE clause
+            # refuses a delete that races a concurrent save.
+            with guard_concurrent_save("patient"):
+                result = session.execute(
+                    delete(Patient).where(
+                        Patient.id == patient.id, Patient.version == patient.version
+                    )
+                )
+                if result.rowcount != 1:
+                    raise StaleDataError("patient changed while deleting")
+            audit.record(session, self.context, AuditAction.delete, "patient", patient_id)
+
+    def record_view(self, patient_id: int) -> None:
+        """Record that the signed-in nurse opened this chart (an access to PHI)."""
+        with self.context.write() as session:
+            load_patient(session, patient_id)
+            audit.record(session, self.context, AuditAction.view, "patient", patient_id)
+
+    # ------------------------------------------------------------------- reads
+
+    def get(self, patient_id: int) -> PatientRead:
+        """The patient's chart header, or NotFoundError."""
+        with self.context.read() as session:
+            return self._read(session, load_patient(session, patient_id))
+
+    def get_by_mrn(self, mrn: str) -> PatientRead | None:
+        """The patient with this MRN, or None."""
+        code = normalize_mrn(mrn)
+        with self.context.read() as session:
+            patient = session.execute(select(Patient).where(Patient.mrn == code)).scalar()
+            return self._read(session, patient) if patient is not None else None
+
+    def list_page(
+        self,
+        nurse_id: int | None = None,
+        search: str = "",
+        risk_tier: str | None = None,
+        after: SortKey | None = None,
+        limit: int = 100,
+    ) -> list[PatientRow]:
+        """One page of the caseload in name order.
+
+        ``nurse_id`` None lists every nurse's patients. ``search`` matches a
+        family or given name prefix ("smi", "smith jo", "jo smith", "smith, j"), an MRN
+        prefix, or (with 3 or more digits) a phone number prefix. ``after`` is
+        the previous page's last ``sort_key``; ``limit`` is 1-1000.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError("limit", "must be a whole number from 1 to 1000")
+        today = self.context.clock.today()
+        query = (
+            select(
+                Patient.id,
+                Patient.mrn,
+                Patient.family_name,
+                Patient.given_name,
+                Patient.birth_date,
+                Patient.risk_tier,
+                Patient.last_contact_at,
+                Patient.next_contact_due,
+                Nurse.username,
+                Patient.family_key,
+                Patient.given_key,
+            )
+            .outerjoin(Nurse, Nurse.id == Patient.nurse_id)
+            .where(*self._filters(nurse_id, search, risk_tier))
+            .order_by(Patient.family_key, Patient.given_key, Patient.id)
+            .limit(limit)
+        )
+        if after is not None:
+            family_key, given_key, last_id = after
+            query = query.where(
+                tuple_(Patient.family_key, Patient.given_key, Patient.id)
+                > tuple_(family_key, given_key, last_id)
+            )
+        with self.context.read() as session:
+            rows = session.execute(query).all()
+            referral_counts = self._open_referral_counts(session, [row.id for row in rows])
+        return [
+            PatientRow(
+                id=row.id,
+                mrn=row.mrn,
+                family_name=row.family_name,
+                given_name=row.given_name,
+                birth_date=row.birth_date,
+                age=age_on(row.birth_date, today),
+                risk_tier=row.risk_tier,
+                last_contact_at=row.last_contact_at,
+                next_contact_due=row.next_contact_due,
+                nurse_username=row.username,
+                open_referral_count=referral_counts.get(row.id, 0),
+                flags=row_flags(row.next_contact_due, row.risk_tier, today),
+                sort_key=(row.family_key, row.given_key, row.id),
+            )
+            for row in rows
+        ]
+
+    def count(
+        self, nurse_id: int | None = None, search: str = "", risk_tier: str | None = None
+    ) -> int:
+        """How many patients ``list_page`` would page through with these filters."""
+        query = (
+            select(func.count())
+            .select_from(Patient)
+            .where(*self._filters(nurse_id, search, risk_tier))
+        )
+        with self.context.read() as session:
+            return session.execute(query).scalar_one()
+
+    # ----------------------------------------------------------------- helpers
+
+    def _filters(self, nurse_id: int | None, search: str, risk_tier: str | None) -> list:
+        conditions: list = []
+        if nurse_id is not None:
+            conditions.append(Patient.nurse_id == nurse_id)
+        if risk_tier:
+            tier = parse_code(RiskTier, risk_tier, "risk_tier")
+            conditions.append(Patient.risk_tier == str(tier))
+        condition = search_condition(search)
+        if condition is not None:
+            conditions.append(condition)
+        return conditions
+
+    @staticmethod
+    def _check_mrn_free(session: Session, mrn: str, patient_id: int | None) -> None:
+        query = select(Patient.id).where(Patient.mrn == mrn)
+        if patient_id is not None:
+            query = query.where(Patient.id != patient_id)
+        if session.execute(query).scalar() is not None:
+            raise ValidationError("mrn", f"MRN {mrn} is already used by another patient")
+
+    @staticmethod
+    def _open_referral_counts(session: Session, patient_ids: Iterable[int]) -> dict[int, int]:
+        """Open referrals per patient for a whole page: one grouped query."""
+        ids = list(patient_ids)
+        if not ids:
+            return {}
+        query = (
+            select(Referral.patient_id, func.count())
+            .where(Referral.patient_id.in_(ids), Referral.status.in_(_OPEN_REFERRAL_CODES))
+            .group_by(Referral.patient_id)
+        )
+        return {patient_id: count for patient_id, count in session.execute(query)}
+
+    def _read(self, session: Session, patient: Patient) -> PatientRead:
+        nurse = session.get(Nurse, patient.nurse_id) if patient.nurse_id is not None else None
+        updated_by = (
+            session.get(Nurse, patient.updated_by) if patient.updated_by is not None else None
+        )
+        episode = session.execute(
+            select(Episode.id, Episode.status)
+            .where(Episode.patient_id == patient.id)
+            .order_by(Episode.start.desc(), Episode.id.desc())
+            .limit(1)
+        ).first()
+        open_referrals = session.execute(
+            select(func.count())
+            .select_from(Referral)
+            .where(Referral.patient_id == patient.id, Referral.status.in_(_OPEN_REFERRAL_CODES))
+        ).scalar_one()
+        open_tasks = session.execute(
+            select(func.count())
+            .select_from(Task)
+            .where(Task.patient_id == patient.id, Task.status.in_(_OPEN_TASK_CODES))
+        ).scalar_one()
+        return PatientRead(
+            id=patient.id,
+            mrn=patient.mrn,
+            family_name=patient.family_name,
+            given_name=patient.given_name,
+            birth_date=patient.birth_date,
+            age=age_on(patient.birth_date, self.context.clock.today()),
+            sex=patient.sex,
+            phone=patient.phone,
+            address=patient.address,
+            preferred_language=patient.preferred_language,
+            nurse_id=patient.nurse_id,
+            nurse_username=nurse.username if nurse else None,
+            nurse_display_name=nurse.display_name if nurse else None,
+            risk_tier=patient.risk_tier,
+            risk_basis=patient.risk_basis,
+            next_contact_due=patient.next_contact_due,
+            last_contact_at=patient.last_contact_at,
+            created_at=patient.created_at,
+            updated_at=patient.updated_at,
+            updated_by_username=updated_by.username if updated_by else None,
+            version=patient.version,
+            current_episode_id=episode.id if episode else None,
+            episode_status=episode.status if episode else None,
+            open_referral_count=open_referrals,
+            open_task_count=open_tasks,
+        )
+
+
+def row_flags(next_contact_due: date | None, risk_tier: str, today: date) -> str:
+    """Short caseload flags: "HIGH" for high risk, "overdue 3d" / "due today"."""
+    flags = []
+    if risk_tier == RiskTier.high:
+        flags.append("HIGH")
+    if next_contact_due is not None:
+        if next_contact_due < today:
+            flags.append(f"overdue {(today - next_contact_due).days}d")
+        elif next_contact_due == today:
+            flags.append("due today")
+    return " ".join(flags)
+
+
+def search_condition(search: str | None):
+    """The WHERE condition for caseload search text, or None for no search.
+
+    Every branch is a range on an indexed column (family_key, given_key, mrn,
+    phone_digits), so SQLite and PostgreSQL answer it from the indexes; the
+    condition is ``id IN (branch UNION branch ...)``.
+    """
+    text = (search or "").strip()
+    if not text:
+        return None
+    branches = []
+    digits = "".join(character for character in text if character.isdigit())
+    if _SEARCH_DIGITS.fullmatch(text) and len(digits) >= _MINIMUM_PHONE_SEARCH_DIGITS:
+        branches.append(_prefix(Patient.phone_digits, digits))
+    mrn_text = text.upper()
+    if re.fullmatch(r"[A-Z0-9-]+", mrn_text):
+        branches.append(_prefix(Patient.mrn, mrn_text))
+    words = [search_key(word) for word in re.split(r"[\s,]+", text)]
+    words = [word for word in words if word]
+    if len(words) == 1:
+        branches.append(_prefix(Patient.family_key, words[0]))
+        branches.append(_prefix(Patient.given_key, words[0]))
+    elif len(words) >= 2:
+        # "smith jo" or "jo smith": one word the family name, the other the given name.
+        # A family name of several words ("van der berg") is one key: "vanderberg".
+        branches.append(_prefix(Patient.family_key, "".join(words)))
+        first, second = words[0], "".join(words[1:])
+        branches.append(
+            and_(_prefix(Patient.family_key, first), _prefix(Patient.given_key, second))
+        )
+        if "," not in text:
+            # Without the comma of "Family, Given" the words may come in either order.
+            branches.append(
+                and_(_prefix(Patient.family_key, second), _prefix(Patient.given_key, first))
+            )
+    if not branches:
+        # Nothing searchable (only punctuation): match nobody rather than everybody.
+        return Patient.id.is_(None)
+    # A UNION of one indexed range per branch, rather than one WHERE with OR: with
+    # OR, SQLite walks the name index in page order and filters every row (slow
+    # when few match); the UNION reads only the matching index entries.
+    selects = [select(Patient.id).where(branch) for branch in branches]
+    matching = selects[0] if len(selects) == 1 else union(*selects)
+    return Patient.id.in_(matching)

@@ -1,0 +1,468 @@
+"""Referrals: send a request for a service and chase it until it is delivered.
+
+Every status change goes through ``domain.referral_states.check_transition``;
+nothing here writes a status without it. Each change appends a row to the
+status history (from, to, when, who, reason): the queue's age ("days in
+status") and the turnaround come from that history, never from "last modified".
+A referral is an editable aggregate with a version column, so a transition
+saved from a stale copy is refused with who changed it and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from nursecase.db.models import TEXT, Nurse, Patient, Referral, ReferralStatusHistory
+from nursecase.domain.clocks import aging_bucket, default_expected_reply
+from nursecase.domain.codes import (
+    AuditAction,
+    ReferralPriority,
+    ReferralStatus,
+    ServiceType,
+    parse_code,
+)
+from nursecase.domain.referral_states import OPEN_STATUSES, allowed_next, check_transition
+from nursecase.domain.validation import (
+    ValidationError,
+    optional_date,
+    optional_text,
+    require_text,
+)
+from nursecase.services import audit
+from nursecase.services.context import ServiceContext
+from nursecase.services.editing import check_version, guard_concurrent_save
+from nursecase.services.errors import NotFoundError
+
+ENTITY = "referral"
+ORGANISATION_MAX_LENGTH = 200
+CONTACT_MAX_LENGTH = 200
+REASON_MAX_LENGTH = TEXT
+MAX_LIST_LIMIT = 10_000
+
+#: Queue order: the most pressing priority first (FHIR: stat > asap > urgent > routine).
+PRIORITY_ORDER = (
+    ReferralPriority.stat,
+    ReferralPriority.asap,
+    ReferralPriority.urgent,
+    ReferralPriority.routine,
+)
+
+#: Priorities whose overdue reply is a safety flag on the worklist.
+PRESSING_PRIORITIES = (ReferralPriority.stat, ReferralPriority.asap, ReferralPriority.urgent)
+
+#: Statuses in which the receiving organisation has not yet answered the request.
+AWAITING_REPLY = (ReferralStatus.requested, ReferralStatus.received)
+
+
+@dataclass(frozen=True)
+class ReferralRead:
+    """One referral as the queue and the patient screen show it."""
+
+    id: int
+    patient_id: int
+    patient_name: str
+    patient_mrn: str
+    nurse_username: str | None
+    service_type: str
+    receiving_organisation: str
+    receiving_contact: str | None
+    reason: str
+    priority: str
+    status: str
+    status_changed_at: datetime
+    days_in_status: int
+    expected_reply_date: date | None
+    reply_overdue: bool
+    aging_bucket: str
+    appointment_date: date | None
+    outcome: str | None
+    version: int
+    allowed_next: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StatusChangeRead:
+    """One row of a referral's status history."""
+
+    from_status: str | None
+    to_status: str
+    changed_at: datetime
+    nurse_username: str | None
+    reason: str | None
+
+
+class ReferralService:
+    """Creating referrals, moving them through the Task state machine, and the queue."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    # ------------------------------------------------------------------ writes
+
+    def create(
+        self,
+        patient_id: int,
+        service_type: ServiceType | str,
+        receiving_organisation: str,
+        reason: str,
+        priority: ReferralPriority | str = "routine",
+        expected_reply_date: date | str | None = None,
+        receiving_contact: str | None = None,
+        send: bool = True,
+    ) -> ReferralRead:
+        """Create a referral: sent ("requested") by default, or kept as a draft.
+
+        The expected-reply date defaults from the priority (domain clocks). The
+        history starts with a row from nothing to draft; a sent referral gets a
+        second row, draft to requested, checked by the state machine like any move.
+        """
+        service = parse_code(ServiceType, service_type, "service_type")
+        organisation = require_text(
+            receiving_organisation, "receiving_organisation", max_length=ORGANISATION_MAX_LENGTH
+        )
+        clean_reason = require_text(reason, "reason", max_length=REASON_MAX_LENGTH)
+        level = parse_code(ReferralPriority, priority, "priority")
+        contact = optional_text(
+            receiving_contact, "receiving_contact", max_length=CONTACT_MAX_LENGTH
+        )
+        today = self.context.clock.today()
+        reply_date = optional_date(expected_reply_date, "expected_reply_date")
+        if reply_date is None:
+            reply_date = default_expected_reply(level, today)
+        elif reply_date < today:
+            raise ValidationError("expected_reply_date", "must not be in the past")
+        if not isinstance(send, bool):
+            raise ValidationError("send", "must be yes or no")
+        # Sending is the draft -> requested move, checked by the machine like any other.
+        status = (
+            check_transition(ReferralStatus.draft, ReferralStatus.requested)
+            if send
+            else ReferralStatus.draft
+        )
+        nurse_id = self.context.require_nurse()
+        now = self.context.clock.now()
+        with self.context.write() as session:
+            if session.get(Patient, patient_id) is None:
+                raise NotFoundError("patient", patient_id)
+            referral = Referral(
+                patient_id=patient_id,
+                nurse_id=nurse_id,
+                service_type=str(service),
+                receiving_organisation=organisation,
+                receiving_contact=contact,
+                reason=clean_reason,
+                priority=str(level),
+                status=str(status),
+                status_changed_at=now,
+                expected_reply_date=reply_date,
+                created_at=now,
+                updated_at=now,
+                updated_by=nurse_id,
+            )
+            session.add(referral)
+            session.flush()
+            self._append_history(session, referral.id, None, ReferralStatus.draft, None)
+            if status is not ReferralStatus.draft:
+                self._append_history(session, referral.id, ReferralStatus.draft, status, None)
+            session.flush()
+            fields = [
+                "service_type",
+                "receiving_organisation",
+                "reason",
+                "priority",
+                "status",
+                "expected_reply_date",
+            ]
+            fields += ["receiving_contact"] if contact else []
+            audit.record(session, self.context, AuditAction.create, ENTITY, referral.id, fields)
+            return self._read_one(session, referral.id)
+
+    def transition(
+        self,
+        referral_id: int,
+        to_status: ReferralStatus | str,
+        expected_version: int,
+        reason: str | None = None,
+        outcome: str | None = None,
+        appointment_date: date | str | None = None,
+    ) -> ReferralRead:
+        """Move a referral to ``to_status`` through the state machine.
+
+        The version is checked first (a stale copy must be reloaded whatever the
+        move), then the move itself: illegal moves and a missing reason
+        (rejected, cancelled) or outcome (completed) raise TransitionError, a
+        ValidationError, and nothing is written.
+        """
+        clean_reason = optional_text(reason, "reason", max_length=REASON_MAX_LENGTH)
+        clean_outcome = optional_text(outcome, "outcome", max_length=TEXT)
+        appointment = optional_date(appointment_date, "appointment_date")
+        nurse_id = self.context.require_nurse()
+        with self.context.write() as session:
+            referral = session.get(Referral, referral_id)
+            if referral is None:
+                raise NotFoundError(ENTITY, referral_id)
+            check_version(session, ENTITY, referral, expected_version)
+            current = referral.status
+            target = check_transition(current, to_status, clean_reason, clean_outcome)
+            changed = ["status", "status_changed_at"]
+            referral.status = str(target)
+            referral.status_changed_at = self.context.clock.now()
+            if clean_outcome is not None:
+                referral.outcome = clean_outcome
+                changed.append("outcome")
+            if appointment is not None:
+                referral.appointment_date = appointment
+                changed.append("appointment_date")
+            referral.updated_at = self.context.clock.now()
+            referral.updated_by = nurse_id
+            with guard_concurrent_save(ENTITY):
+                session.flush()
+            self._append_history(session, referral.id, current, target, clean_reason)
+            session.flush()
+            audit.record(session, self.context, AuditAction.update, ENTITY, referral.id, changed)
+            return self._read_one(session, referral.id)
+
+    # ------------------------------------------------------------------- reads
+
+    def get(self, referral_id: int) -> ReferralRead:
+        """One referral, or NotFoundError."""
+        with self.context.read() as session:
+            return self._read_one(session, referral_id)
+
+    def history(self, referral_id: int) -> list[StatusChangeRead]:
+        """The referral's status changes, oldest first."""
+        query = (
+            select(ReferralStatusHistory, Nurse.username)
+            .outerjoin(Nurse, Nurse.id == ReferralStatusHistory.nurse_id)
+            .where(ReferralStatusHistory.referral_id == referral_id)
+            .order_by(ReferralStatusHistory.changed_at, ReferralStatusHistory.id)
+        )
+        with self.context.read() as session:
+            if session.get(Referral, referral_id) is None:
+                raise NotFoundError(ENTITY, referral_id)
+            return [
+                StatusChangeRead(
+                    from_status=row.from_status,
+                    to_status=row.to_status,
+                    changed_at=row.changed_at,
+                    nurse_username=username,
+                    reason=row.reason,
+                )
+                for row, username in session.execute(query)
+            ]
+
+    def list_for_nurse(
+        self,
+        nurse_id: int | None = None,
+        statuses: Iterable[ReferralStatus | str] | None = None,
+        open_only: bool = True,
+        priority: ReferralPriority | str | None = None,
+        service_type: ServiceType | str | None = None,
+        receiving_organisation: str | None = None,
+        limit: int = 500,
+    ) -> list[ReferralRead]:
+        """The referral queue: most pressing priority first, then longest in status.
+
+        ``nurse_id`` None lists every nurse's referrals. ``open_only`` applies
+        when no ``statuses`` are given; given statuses are taken as asked.
+        """
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= MAX_LIST_LIMIT
+        ):
+            raise ValidationError("limit", f"must be a whole number from 1 to {MAX_LIST_LIMIT}")
+        conditions: list[Any] = []
+        if nurse_id is not None:
+            conditions.append(Referral.nurse_id == nurse_id)
+        if statuses is not None:
+            wanted = [str(parse_code(ReferralStatus, status, "statuses")) for status in statuses]
+            conditions.append(Referral.status.in_(wanted))
+        elif open_only:
+            conditions.append(Referral.status.in_(sorted(str(status) for status in OPEN_STATUSES)))
+        if priority is not None:
+            conditions.append(
+                Referral.priority == str(parse_code(ReferralPriority, priority, "priority"))
+            )
+        if service_type is not None:
+            conditions.append(
+                Referral.service_type == str(parse_code(ServiceType, service_type, "service_type"))
+            )
+        organisation = optional_text(
+            receiving_organisation, "receiving_organisation", max_length=ORGANISATION_MAX_LENGTH
+        )
+        if organisation is not None:
+            conditions.append(Referral.receiving_organisation == organisation)
+        with self.context.read() as session:
+            return self._read_many(session, conditions, limit)
+
+    def list_for_patient(self, patient_id: int, open_only: bool = False) -> list[ReferralRead]:
+        """A patient's referrals in queue order (open and closed unless ``open_only``)."""
+        conditions: list[Any] = [Referral.patient_id == patient_id]
+        if open_only:
+            conditions.append(Referral.status.in_(sorted(str(status) for status in OPEN_STATUSES)))
+        with self.context.read() as session:
+            return self._read_many(session, conditions, None)
+
+    def organisations(self, service_type: ServiceType | str | None = None) -> list[str]:
+        """Receiving organisations used before (optionally for one service), for the picker."""
+        query = select(Referral.receiving_organisation).distinct()
+        if service_type is not None:
+            query = query.where(
+                Referral.service_type == str(parse_code(ServiceType, service_type, "service_type"))
+            )
+        with self.context.read() as session:
+            names = session.execute(query).scalars().all()
+        return sorted(names, key=lambda name: (name.casefold(), name))
+
+    def turnaround_days(self, referral_id: int) -> int | None:
+        """Days from the referral being requested to it being completed, from the history.
+
+        None while it is not completed (or was never sent).
+        """
+        changes = self.history(referral_id)
+        requested = next(
+            (row.changed_at for row in changes if row.to_status == ReferralStatus.requested), None
+        )
+        completed = next(
+            (row.changed_at for row in changes if row.to_status == ReferralStatus.completed), None
+        )
+        if requested is None or completed is None:
+            return None
+        return (completed.date() - requested.date()).days
+
+    def stuck_urgent(self, patient_id: int | None = None) -> list[ReferralRead]:
+        """Open stat/asap/urgent referrals still awaiting a reply past the expected date.
+
+        ``patient_id`` None covers every patient (the worklist's safety section).
+        """
+        today = self.context.clock.today()
+        conditions = [
+            Referral.priority.in_([str(level) for level in PRESSING_PRIORITIES]),
+            Referral.status.in_([str(status) for status in AWAITING_REPLY]),
+            Referral.expected_reply_date.is_not(None),
+            Referral.expected_reply_date < today,
+        ]
+        if patient_id is not None:
+            conditions.append(Referral.patient_id == patient_id)
+        with self.context.read() as session:
+            return self._read_many(session, conditions, None)
+
+    # ----------------------------------------------------------------- helpers
+
+    def _append_history(
+        self,
+        session: Session,
+        referral_id: int,
+        from_status: ReferralStatus | str | None,
+        to_status: ReferralStatus | str,
+        reason: str | None,
+    ) -> None:
+        session.add(
+            ReferralStatusHistory(
+                referral_id=referral_id,
+                from_status=None if from_status is None else str(from_status),
+                to_status=str(to_status),
+                changed_at=self.context.clock.now(),
+                nurse_id=self.context.nurse_id,
+                reason=reason,
+            )
+        )
+
+    def _read_one(self, session: Session, referral_id: int) -> ReferralRead:
+        reads = self._read_many(session, [Referral.id == referral_id], None)
+        if not reads:
+            raise NotFoundError(ENTITY, referral_id)
+        return reads[0]
+
+    def _read_many(
+        self, session: Session, conditions: list[Any], limit: int | None
+    ) -> list[ReferralRead]:
+        """Referrals with their patient, nurse and time in status, in queue order."""
+        # When the current status began, from the history (the latest change).
+        entered = (
+            select(
+                ReferralStatusHistory.referral_id.label("referral_id"),
+                func.max(ReferralStatusHistory.changed_at).label("entered_at"),
+            )
+            .group_by(ReferralStatusHistory.referral_id)
+            .subquery()
+        )
+        priority_rank = case(
+            *[(Referral.priority == str(level), rank) for rank, level in enumerate(PRIORITY_ORDER)],
+            else_=len(PRIORITY_ORDER),
+        )
+        entered_at = func.coalesce(entered.c.entered_at, Referral.status_changed_at)
+        query = (
+            select(Referral, Patient.family_name, Patient.given_name, Patient.mrn, Nurse.username)
+            .add_columns(entered_at.label("entered_at"))
+            .join(Patient, Patient.id == Referral.patient_id)
+            .outerjoin(Nurse, Nurse.id == Referral.nurse_id)
+            .outerjoin(entered, entered.c.referral_id == Referral.id)
+            .where(*conditions)
+            # Longest in status first: the earliest entry into the status.
+            .order_by(priority_rank, entered_at, Referral.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        today = self.context.clock.today()
+        reads = []
+        for referral, family, given, mrn, username, entered_value in session.execute(query):
+            reads.append(
+                _build_read(referral, f"{family}, {given}", mrn, username, entered_value, today)
+            )
+        return reads
+
+
+def _build_read(
+    referral: Referral,
+    patient_name: str,
+    patient_mrn: str,
+    nurse_username: str | None,
+    entered_at: datetime,
+    today: date,
+) -> ReferralRead:
+    days = max(0, (today - _as_date(entered_at)).days)
+    status = ReferralStatus(referral.status)
+    overdue = (
+        status in AWAITING_REPLY
+        and referral.expected_reply_date is not None
+        and referral.expected_reply_date < today
+    )
+    return ReferralRead(
+        id=referral.id,
+        patient_id=referral.patient_id,
+        patient_name=patient_name,
+        patient_mrn=patient_mrn,
+        nurse_username=nurse_username,
+        service_type=referral.service_type,
+        receiving_organisation=referral.receiving_organisation,
+        receiving_contact=referral.receiving_contact,
+        reason=referral.reason,
+        priority=referral.priority,
+        status=referral.status,
+        status_changed_at=referral.status_changed_at,
+        days_in_status=days,
+        expected_reply_date=referral.expected_reply_date,
+        reply_overdue=overdue,
+        aging_bucket=aging_bucket(days),
+        appointment_date=referral.appointment_date,
+        outcome=referral.outcome,
+        version=referral.version,
+        allowed_next=tuple(str(next_status) for next_status in allowed_next(status)),
+    )
+
+
+def _as_date(value: datetime | date | str) -> date:
+    """A history timestamp as a date (SQLite may hand an aggregate back as text)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()

@@ -1,0 +1,1 @@
+"""Reusable widgets shared by the screens (the virtual caseload table, badges, sparklines)."""

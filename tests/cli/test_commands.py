@@ -1,0 +1,179 @@
+"""The command line: every command, its options before and after it, its errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from nursecase import __version__
+from nursecase.cli import app, main
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private data folder for the command (the CLI reads NURSECASE_HOME)."""
+    folder = tmp_path / "home"
+    monkeypatch.setenv("NURSECASE_HOME", str(folder))
+    monkeypatch.delenv("NURSECASE_DB", raising=False)
+    monkeypatch.delenv("NURSECASE_NURSE", raising=False)
+    return folder
+
+
+def run(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real ``python -m nursecase`` in a subprocess, as a terminal would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "nursecase", *arguments],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("nursecase: error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"nursecase {__version__}"
+
+
+def test_help_lists_every_command():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "seed", "db", "paths"):
+        assert command in result.stdout
+
+
+def test_paths_follow_nursecase_home(home):
+    result = runner.invoke(app, ["paths"])
+    assert result.exit_code == 0
+    assert f"data folder:  {home}" in result.stdout
+    assert f"database:     {home / 'nursecase.db'}" in result.stdout
+    assert not home.exists()  # showing paths creates nothing
+
+
+def test_paths_show_nursecase_db(home, monkeypatch, tmp_path):
+    monkeypatch.setenv("NURSECASE_DB", str(tmp_path / "elsewhere.db"))
+    result = runner.invoke(app, ["paths"])
+    assert f"database:     {tmp_path / 'elsewhere.db'}" in result.stdout
+
+
+def test_seed_then_check(home, tmp_path):
+    database = tmp_path / "seeded.db"
+    result = runner.invoke(app, ["seed", "--db", str(database), "--patients", "40", "--seed", "3"])
+    assert result.exit_code == 0, result.stdout
+    assert "Seeded 40 patients" in result.stdout
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM patient").fetchone() == (40,)
+    check = runner.invoke(app, ["--db", str(database), "db", "check"])
+    assert check.exit_code == 0
+    assert check.stdout.strip() == "ok"
+
+
+def test_db_option_works_before_and_after_the_command(home, tmp_path):
+    before, after = tmp_path / "before.db", tmp_path / "after.db"
+    assert runner.invoke(app, ["--db", str(before), "seed", "--patients", "5"]).exit_code == 0
+    assert runner.invoke(app, ["seed", "--patients", "5", "--db", str(after)]).exit_code == 0
+    for database in (before, after):
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("SELECT count(*) FROM patient").fetchone() == (5,)
+
+
+def test_nursecase_db_environment_names_the_database(home, tmp_path, monkeypatch):
+    database = tmp_path / "from-env.db"
+    monkeypatch.setenv("NURSECASE_DB", str(database))
+    assert runner.invoke(app, ["seed", "--patients", "3"]).exit_code == 0
+    assert database.exists()
+
+
+def test_seed_refuses_a_database_with_patients(home, tmp_path):
+    database = tmp_path / "full.db"
+    assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "3"]).exit_code == 0
+    result = run(
+        "seed", "--db", str(database), "--patients", "3", env={"NURSECASE_HOME": str(home)}
+    )
+    assert_one_line_error(result, "already holds 3 patients")
+
+
+def test_db_upgrade_creates_then_reports_current(home, tmp_path):
+    database = tmp_path / "new.db"
+    first = runner.invoke(app, ["db", "upgrade", "--db", str(database)])
+    assert first.exit_code == 0 and "Upgraded" in first.stdout
+    second = runner.invoke(app, ["db", "upgrade", "--db", str(database)])
+    assert second.exit_code == 0 and "Already at the current schema" in second.stdout
+
+
+def test_db_backup_copies_a_live_database(home, tmp_path):
+    database, copy = tmp_path / "live.db", tmp_path / "copies" / "copy.db"
+    assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "4"]).exit_code == 0
+    result = runner.invoke(app, ["db", "backup", str(copy), "--db", str(database)])
+    assert result.exit_code == 0, result.stdout
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT count(*) FROM patient").fetchone() == (4,)
+    again = run("db", "backup", str(copy), "--db", str(database), env={"NURSECASE_HOME": str(home)})
+    assert_one_line_error(again, "already exists")
+
+
+def test_db_check_reports_a_damaged_database(home, tmp_path):
+    database = tmp_path / "damaged.db"
+    assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "4"]).exit_code == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA foreign_keys=OFF")
+        connection.execute("UPDATE contact SET patient_id = 999999")
+    result = run("db", "check", "--db", str(database), env={"NURSECASE_HOME": str(home)})
+    assert result.returncode == 1
+    assert "rows refer to missing rows" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (["seed", "--patients", "abc"], "--patients"),
+        (["seed", "--patients", "0"], "--patients"),
+        (["seed", "--seed", "x"], "--seed"),
+        (["demo", "--patients", "-4"], "--patients"),
+        (["bogus"], "No such command"),
+        (["--db"], "--db"),
+        (["db", "backup"], "destination"),
+        (["db", "check", "--db", "/nonexistent/folder/x.db"], "no database at"),
+        (["db", "upgrade", "--db", "notadialect://nowhere"], "no database driver"),
+        (["db", "backup", "copy.db", "--db", "postgresql://nurse@localhost/x"], "SQLite"),
+        (["--db", "/proc/forbidden/x.db", "seed"], "cannot create the data folder"),
+    ],
+)
+def test_bad_values_give_one_clear_line(home, arguments, fragment, tmp_path):
+    result = run(*arguments, env={"NURSECASE_HOME": str(home)})
+    assert_one_line_error(result, fragment)
+
+
+def test_unknown_nurse_is_refused_before_the_app_starts(home, tmp_path):
+    database = tmp_path / "nurses.db"
+    assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "3"]).exit_code == 0
+    result = run("--db", str(database), "--nurse", "nobody", env={"NURSECASE_HOME": str(home)})
+    assert_one_line_error(result, "nurse", "nobody")
+
+
+def test_main_returns_usage_errors_as_exit_code_two(home, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["seed", "--patients", "nope"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("nursecase: error: ")

@@ -1,0 +1,409 @@
+"""PatientService: create, read, edit, delete, and the paged caseload list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from nursecase.db.models import (
+    Contact,
+    Episode,
+    EpisodeStatusHistory,
+    Patient,
+    Referral,
+    Task,
+)
+from nursecase.services import make_services
+from nursecase.services.errors import NotFoundError, StaleEditError, ValidationError
+
+TODAY = date(2026, 11, 27)
+
+
+def table_count(engine, model) -> int:
+    with Session(engine) as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_create_fills_defaults_keys_episode_and_audit(services, engine):
+    patient = services.patients.create(
+        " mrn-001 ",
+        "O'Brien-Zoë",
+        "Ann",
+        birth_date="1950-11-28",
+        phone="(555) 123-4567",
+    )
+
+    assert patient.mrn == "MRN-001"
+    assert patient.nurse_username == "alice"
+    assert patient.nurse_display_name == "Alice Moreno"
+    assert patient.age == 75  # the 76th birthday is tomorrow
+    assert patient.risk_tier == "moderate"
+    assert patient.next_contact_due == TODAY + timedelta(days=14)
+    assert patient.episode_status == "active"
+    assert patient.version == 1
+    assert patient.open_task_count == 0
+    with Session(engine) as session:
+        row = session.get(Patient, patient.id)
+        assert (row.family_key, row.given_key, row.phone_digits) == (
+            "obrienzoe",
+            "ann",
+            "5551234567",
+        )
+        history = session.execute(select(EpisodeStatusHistory)).scalars().all()
+        assert [(h.from_status, h.to_status) for h in history] == [(None, "active")]
+    events = services.audit.list_events("patient", patient.id)
+    assert [e.action for e in events] == ["create"]
+    assert "family_name" in events[0].changed_fields
+    assert services.audit.list_events("episode")[0].action == "create"
+
+
+def test_create_uses_the_configured_cadence_and_named_nurse(services):
+    services.nurses.create("bob", "Bob Lee")
+    patient = services.patients.create(
+        "M2", "Smith", "Jo", risk_tier="HIGH", nurse_username="bob", start_episode=False
+    )
+    assert patient.next_contact_due == TODAY + timedelta(days=7)
+    assert patient.nurse_username == "bob"
+    assert patient.episode_status is None
+
+
+def test_duplicate_mrn_is_refused_and_nothing_written(services, engine):
+    services.patients.create("M1", "Smith", "Jo")
+    audit_before = services.audit.count()
+
+    with pytest.raises(ValidationError) as caught:
+        services.patients.create("m1", "Jones", "Al")
+
+    assert caught.value.field == "mrn"
+    assert str(caught.value) == "mrn: MRN M1 is already used by another patient"
+    assert table_count(engine, Patient) == 1
+    assert table_count(engine, Episode) == 1
+    assert services.audit.count() == audit_before
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"birth_date": "2026-11-28"}, "birth_date"),
+        ({"birth_date": "1950-02-30"}, "birth_date"),
+        ({"sex": "x"}, "sex"),
+        ({"risk_tier": "extreme"}, "risk_tier"),
+        ({"phone": "12"}, "phone"),
+        ({"nurse_username": "nobody"}, "nurse_username"),
+        ({"family_name": "   "}, "family_name"),
+        ({"family_name": "!!!"}, "family_name"),
+        ({"next_contact_due": "soon"}, "next_contact_due"),
+    ],
+)
+def test_bad_input_names_the_field_and_writes_nothing(services, engine, changes, field):
+    arguments = {"mrn": "M1", "family_name": "Smith", "given_name": "Jo"} | changes
+    audit_before = services.audit.count()
+
+    with pytest.raises(ValidationError) as caught:
+        services.patients.create(**arguments)
+
+    assert caught.value.field == field
+    assert table_count(engine, Patient) == 0
+    assert table_count(engine, Episode) == 0
+    assert services.audit.count() == audit_before
+
+
+def test_update_changes_only_given_fields_and_keeps_keys_in_sync(services, engine, clock):
+    patient = services.patients.create("M1", "Smith", "Jo", phone="555 000 1111")
+    clock.advance(hours=1)
+
+    updated = services.patients.update(
+        patient.id, patient.version, family_name="Müller", phone="", given_name="Jo"
+    )
+
+    assert updated.family_name == "Müller"
+    assert updated.given_name == "Jo"
+    assert updated.phone is None
+    assert updated.version == 2
+    assert updated.updated_at == datetime(2026, 11, 27, 10, 0)
+    assert updated.updated_by_username == "alice"
+    with Session(engine) as session:
+        row = session.get(Patient, patient.id)
+        assert (row.family_key, row.phone_digits) == ("muller", None)
+    event_ = services.audit.list_events("patient", patient.id)[0]
+    assert event_.action == "update"
+    assert event_.changed_fields == ("family_name", "phone")  # names only, no values
+
+
+def test_stale_update_names_who_saved_and_when(services, engine, clock):
+    patient = services.patients.create("M1", "Smith", "Jo")
+    services.nurses.create("bob", "Bob Lee")
+    bob = make_services(engine, clock, nurse="bob")
+    clock.advance(minutes=5)
+    bob.patients.update(patient.id, patient.version, address="1 Main St")
+
+    with pytest.raises(StaleEditError) as caught:
+        services.patients.update(patient.id, patient.version, address="2 Oak Ave")
+
+    assert caught.value.changed_by == "Bob Lee"
+    assert caught.value.changed_at == datetime(2026, 11, 27, 9, 5)
+    assert "Bob Lee" in str(caught.value) and "2026-11-27 09:05" in str(caught.value)
+    assert services.patients.get(patient.id).address == "1 Main St"
+
+
+def test_update_refuses_unknown_fields_and_risk_tier(services):
+    patient = services.patients.create("M1", "Smith", "Jo")
+    with pytest.raises(ValidationError) as caught:
+        services.patients.update(patient.id, patient.version, risk_tier="high")
+    assert caught.value.field == "risk_tier"
+    with pytest.raises(ValidationError) as caught:
+        services.patients.update(patient.id, patient.version, shoe_size=9)
+    assert caught.value.field == "shoe_size"
+
+
+def test_update_to_an_mrn_in_use_is_refused(services):
+    services.patients.create("M1", "Smith", "Jo")
+    other = services.patients.create("M2", "Jones", "Al")
+    with pytest.raises(ValidationError) as caught:
+        services.patients.update(other.id, other.version, mrn="m1")
+    assert caught.value.field == "mrn"
+    assert services.patients.get(other.id).mrn == "M2"
+
+
+def test_change_risk_tier_needs_a_reason_and_keeps_it(services):
+    patient = services.patients.create("M1", "Smith", "Jo")
+    with pytest.raises(ValidationError) as caught:
+        services.patients.change_risk_tier(patient.id, "high", " ", patient.version)
+    assert caught.value.field == "reason"
+
+    changed = services.patients.change_risk_tier(
+        patient.id, "high", "LACE 12 after readmission", patient.version
+    )
+
+    assert (changed.risk_tier, changed.risk_basis) == ("high", "LACE 12 after readmission")
+    assert services.audit.list_events("patient", patient.id)[0].changed_fields == (
+        "risk_basis",
+        "risk_tier",
+    )
+
+
+def test_set_next_contact_due(services):
+    patient = services.patients.create("M1", "Smith", "Jo")
+    changed = services.patients.set_next_contact_due(patient.id, "2026-12-01")
+    assert changed.next_contact_due == date(2026, 12, 1)
+    assert services.audit.list_events("patient", patient.id)[0].changed_fields == (
+        "next_contact_due",
+    )
+
+
+def test_delete_cascades_and_is_audited(services, engine):
+    patient = services.patients.create("M1", "Smith", "Jo")
+    services.contacts.log(patient.id, "2026-11-27 08:00", "phone", "patient", "reached", 10)
+    services.tasks.add(patient.id, "Call back", "2026-11-30")
+
+    services.patients.delete(patient.id)
+
+    for model in (Patient, Episode, EpisodeStatusHistory, Contact, Task):
+        assert table_count(engine, model) == 0
+    assert services.audit.list_events("patient", patient.id)[0].action == "delete"
+    with pytest.raises(NotFoundError):
+        services.patients.get(patient.id)
+    assert services.audit.verify_chain() is None
+
+
+def test_record_view_is_an_audited_access(services):
+    patient = services.patients.create("M1", "Smith", "Jo")
+    services.patients.record_view(patient.id)
+    assert services.audit.list_events("patient", patient.id)[0].action == "view"
+    with pytest.raises(NotFoundError):
+        services.patients.record_view(9999)
+
+
+def test_get_missing_patient(services):
+    with pytest.raises(NotFoundError):
+        services.patients.get(42)
+
+
+# ------------------------------------------------------------------ caseload
+
+
+@pytest.fixture
+def caseload(services):
+    services.nurses.create("bob", "Bob Lee")
+    people = [
+        ("M100", "Smith", "Jo", "alice", "555-111-2222"),
+        ("M101", "Smith", "Anna", "alice", None),
+        ("M102", "Smithers", "Ben", "bob", None),
+        ("M103", "Müller", "Zoë", "alice", "555 333 4444"),
+        ("M104", "van der Berg", "Kim", "bob", None),
+        ("X200", "Adams", "Smith", "alice", None),
+        ("X201", "Brown", "Carl", "alice", "999 111 2222"),
+    ]
+    created = {}
+    for mrn, family, given, nurse, phone in people:
+        created[mrn] = services.patients.create(
+            mrn, family, given, nurse_username=nurse, phone=phone
+        )
+    return created
+
+
+def names(rows):
+    return [f"{row.family_name}, {row.given_name}" for row in rows]
+
+
+def test_pages_follow_the_name_order_without_gaps_or_repeats(services, caseload):
+    seen = []
+    after = None
+    while True:
+        page = services.patients.list_page(after=after, limit=3)
+        if not page:
+            break
+        seen.extend(page)
+        after = page[-1].sort_key
+    assert names(seen) == [
+        "Adams, Smith",
+        "Brown, Carl",
+        "Müller, Zoë",
+        "Smith, Anna",
+        "Smith, Jo",
+        "Smithers, Ben",
+        "van der Berg, Kim",
+    ]
+    assert services.patients.count() == 7
+
+
+def test_nurse_and_risk_filters(services, caseload):
+    alice = services.context.nurse_id
+    assert services.patients.count(nurse_id=alice) == 5
+    services.patients.change_risk_tier(caseload["M101"].id, "high", "frail")
+    rows = services.patients.list_page(nurse_id=alice, risk_tier="high")
+    assert names(rows) == ["Smith, Anna"]
+    assert rows[0].flags == "HIGH"
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("smith", ["Adams, Smith", "Smith, Anna", "Smith, Jo", "Smithers, Ben"]),
+        ("SMITH jo", ["Smith, Jo"]),
+        ("jo smith", ["Smith, Jo"]),
+        ("smith, a", ["Smith, Anna"]),
+        ("muller", ["Müller, Zoë"]),
+        ("zoe", ["Müller, Zoë"]),
+        ("van der", ["van der Berg, Kim"]),
+        ("m10", ["Müller, Zoë", "Smith, Anna", "Smith, Jo", "Smithers, Ben", "van der Berg, Kim"]),
+        ("x2", ["Adams, Smith", "Brown, Carl"]),
+        ("555", ["Müller, Zoë", "Smith, Jo"]),
+        ("(555) 33", ["Müller, Zoë"]),
+        ("99", []),  # two digits are not a phone search
+        ("'''", []),
+        ("nobody", []),
+    ],
+)
+def test_search(services, caseload, search, expected):
+    assert names(services.patients.list_page(search=search)) == expected
+    assert services.patients.count(search=search) == len(expected)
+
+
+def test_search_pages_with_the_keyset_cursor(services, caseload):
+    first = services.patients.list_page(search="smith", limit=2)
+    second = services.patients.list_page(search="smith", limit=2, after=first[-1].sort_key)
+    assert names(first + second) == [
+        "Adams, Smith",
+        "Smith, Anna",
+        "Smith, Jo",
+        "Smithers, Ben",
+    ]
+
+
+def test_rows_carry_age_flags_nurse_and_open_referral_counts(services, engine, caseload):
+    smith = caseload["M100"]
+    services.patients.set_next_contact_due(smith.id, "2026-11-20")
+    now = datetime(2026, 11, 27, 9)
+    with Session(engine) as session, session.begin():
+        for status in ("requested", "in-progress", "completed"):
+            session.add(
+                Referral(
+                    patient_id=smith.id,
+                    service_type="physical-therapy",
+                    receiving_organisation="PT Co",
+                    reason="gait",
+                    status=status,
+                    status_changed_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    row = services.patients.list_page(search="smith jo")[0]
+    assert row.open_referral_count == 2
+    assert row.flags == "overdue 7d"
+    assert row.nurse_username == "alice"
+    assert services.patients.get(smith.id).open_referral_count == 2
+    assert services.patients.list_page(search="smith an")[0].open_referral_count == 0
+
+
+def test_list_page_limit_is_validated(services):
+    with pytest.raises(ValidationError) as caught:
+        services.patients.list_page(limit=0)
+    assert caught.value.field == "limit"
+
+
+def captured_plans(engine, action):
+    """EXPLAIN QUERY PLAN of every SELECT on patient that ``action`` runs."""
+    statements = []
+
+    def capture(connection, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM patient" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    plans = []
+    with engine.connect() as connection:
+        for statement, parameters in statements:
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.append(" / ".join(row[-1] for row in rows))
+    return plans
+
+
+@pytest.mark.parametrize(
+    ("filters", "range_reads"),
+    [
+        ({}, []),
+        ({"nurse": True}, []),
+        ({"search": "smith"}, ["family_key>? AND family_key<?", "given_key>? AND given_key<?"]),
+        ({"search": "555"}, ["phone_digits>? AND phone_digits<?"]),
+        ({"search": "smith jo", "nurse": True}, ["family_key>? AND family_key<?"]),
+    ],
+)
+def test_caseload_queries_use_indexes(services, engine, caseload, filters, range_reads):
+    nurse_id = services.context.nurse_id if filters.get("nurse") else None
+    search = filters.get("search", "")
+
+    def action():
+        page = services.patients.list_page(nurse_id=nurse_id, search=search, limit=2)
+        services.patients.list_page(nurse_id=nurse_id, search=search, after=page[-1].sort_key)
+
+    plans = captured_plans(engine, action)
+    assert len(plans) == 2
+    for plan in plans:
+        # Every access to patient goes through an index or the primary key, never a full scan.
+        steps = [step for step in plan.split(" / ") if "patient" in step]
+        assert steps, plan
+        for step in steps:
+            assert "INDEX" in step or "PRIMARY KEY" in step, plan
+        # The search prefixes are read as index ranges, not filtered row by row.
+        for range_read in range_reads:
+            assert any("INDEX" in step and range_read in step for step in steps), plan
+
+
+def test_stale_delete_is_refused(services, engine):
+    patient = services.patients.create("M1", "Smith", "Jo")
+    services.patients.update(patient.id, patient.version, address="1 Main St")
+
+    with pytest.raises(StaleEditError) as caught:
+        services.patients.delete(patient.id, expected_version=patient.version)
+
+    assert caught.value.changed_by == "Alice Moreno"
+    assert table_count(engine, Patient) == 1

@@ -1,0 +1,393 @@
+"""ReferralService against a real migrated file database and a frozen clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from nursecase.db.models import AuditEvent, Referral, ReferralStatusHistory
+from nursecase.domain.codes import ReferralStatus
+from nursecase.domain.referral_states import TRANSITIONS, TransitionError, allowed_next
+from nursecase.services import make_services
+from nursecase.services.audit import AuditService
+from nursecase.services.context import ServiceContext
+from nursecase.services.errors import NotFoundError, StaleEditError, ValidationError
+from nursecase.services.referrals import ReferralService
+
+#: A path of moves from "requested" (or from "draft" when it starts with "draft") to each status.
+PATHS: dict[str, tuple[str, ...]] = {
+    "draft": ("draft",),
+    "requested": (),
+    "received": ("received",),
+    "accepted": ("accepted",),
+    "ready": ("draft", "ready"),
+    "in-progress": ("accepted", "in-progress"),
+    "on-hold": ("accepted", "in-progress", "on-hold"),
+    "completed": ("accepted", "in-progress", "completed"),
+    "failed": ("accepted", "in-progress", "failed"),
+    "cancelled": ("cancelled",),
+    "rejected": ("rejected",),
+    "entered-in-error": ("entered-in-error",),
+}
+
+LEGAL_MOVES = [
+    (str(source), str(target)) for source in ReferralStatus for target in allowed_next(source)
+]
+
+
+def second_terminal(engine, clock, username: str, display_name: str):
+    """Another workstation on the same database file, with its own signed-in nurse."""
+    other = make_services(engine, clock)
+    other.nurses.create(username, display_name)
+    other.nurses.sign_in(username)
+    return other
+
+
+@pytest.fixture
+def context(services) -> ServiceContext:
+    return services.context
+
+
+@pytest.fixture
+def patient_id(services) -> int:
+    return services.patients.create("MRN-100", "Garcia", "Rosa").id
+
+
+@pytest.fixture
+def referrals(services) -> ReferralService:
+    return services.referrals
+
+
+def count(context: ServiceContext, model) -> int:
+    with context.read() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def send_physical_therapy(referrals, patient_id, **options):
+    return referrals.create(
+        patient_id,
+        "physical-therapy",
+        "Riverside PT",
+        "Gait training after hip fracture",
+        **options,
+    )
+
+
+def reach(referrals, patient_id, status: str):
+    """Create a referral and walk it to ``status`` through the service."""
+    path = PATHS[status]
+    read = send_physical_therapy(referrals, patient_id, send=path[:1] != ("draft",))
+    for step in path:
+        if step == "draft":
+            continue
+        read = referrals.transition(read.id, step, read.version, reason="why", outcome="done")
+    assert read.status == status
+    return read
+
+
+def test_create_sends_by_default_with_history_and_audit(context, referrals, patient_id):
+    read = send_physical_therapy(referrals, patient_id, receiving_contact="Dana, intake")
+
+    assert read.status == "requested"
+    assert (read.patient_name, read.patient_mrn, read.nurse_username) == (
+        "Garcia, Rosa",
+        "MRN-100",
+        "alice",
+    )
+    assert read.priority == "routine"
+    assert read.expected_reply_date == date(2026, 12, 7)  # routine: 10 calendar days
+    assert (read.days_in_status, read.aging_bucket, read.reply_overdue) == (0, "0-7", False)
+    assert read.allowed_next == (
+        "received",
+        "accepted",
+        "rejected",
+        "cancelled",
+        "entered-in-error",
+    )
+    assert read.version == 1
+    history = referrals.history(read.id)
+    assert [(row.from_status, row.to_status) for row in history] == [
+        (None, "draft"),
+        ("draft", "requested"),
+    ]
+    assert all(row.nurse_username == "alice" for row in history)
+    with context.read() as session:
+        stored = session.get(Referral, read.id)
+        assert (stored.status, stored.receiving_contact) == ("requested", "Dana, intake")
+    assert [event.action for event in AuditService(context).list_events("referral", read.id)] == [
+        "create"
+    ]
+
+
+def test_create_as_draft_and_priority_default_reply(referrals, patient_id):
+    draft = send_physical_therapy(referrals, patient_id, send=False, priority="stat")
+    assert draft.status == "draft"
+    assert draft.expected_reply_date == date(2026, 11, 28)  # stat: 1 day
+    assert [(row.from_status, row.to_status) for row in referrals.history(draft.id)] == [
+        (None, "draft")
+    ]
+    chosen = send_physical_therapy(referrals, patient_id, expected_reply_date="2026-12-02")
+    assert chosen.expected_reply_date == date(2026, 12, 2)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"service_type": "massage"}, "service_type"),
+        ({"receiving_organisation": "  "}, "receiving_organisation"),
+        ({"reason": ""}, "reason"),
+        ({"priority": "whenever"}, "priority"),
+        ({"expected_reply_date": "2026-11-26"}, "expected_reply_date"),
+        ({"expected_reply_date": "12/01/2026"}, "expected_reply_date"),
+    ],
+)
+def test_create_refuses_bad_input_and_writes_nothing(
+    context, referrals, patient_id, arguments, field
+):
+    events_before = count(context, AuditEvent)
+    values = {
+        "service_type": "social-work",
+        "receiving_organisation": "County Aging Services",
+        "reason": "Meals on wheels",
+    } | arguments
+    with pytest.raises(ValidationError) as raised:
+        referrals.create(patient_id, **values)
+    assert raised.value.field == field
+    assert count(context, Referral) == 0
+    assert count(context, ReferralStatusHistory) == 0
+    assert count(context, AuditEvent) == events_before
+
+
+def test_create_for_unknown_patient(context, referrals, patient_id):
+    with pytest.raises(NotFoundError):
+        send_physical_therapy(referrals, patient_id + 1)
+    assert count(context, Referral) == 0
+
+
+@pytest.mark.parametrize(("source", "target"), LEGAL_MOVES)
+def test_every_legal_transition_succeeds(context, referrals, patient_id, source, target):
+    start = reach(referrals, patient_id, source)
+    history_before = len(referrals.history(start.id))
+    context.clock.advance(hours=2)
+
+    moved = referrals.transition(
+        start.id,
+        target,
+        start.version,
+        reason="patient asked",
+        outcome="sessions delivered",
+    )
+
+    assert moved.status == target
+    assert moved.version == start.version + 1
+    assert moved.status_changed_at == context.clock.now()
+    history = referrals.history(start.id)
+    assert len(history) == history_before + 1
+    last = history[-1]
+    assert (last.from_status, last.to_status, last.reason) == (source, target, "patient asked")
+    assert last.changed_at == context.clock.now()
+    with context.read() as session:
+        assert session.get(Referral, start.id).status == target
+    events = AuditService(context).list_events("referral", start.id)
+    assert events[0].action == "update" and "status" in events[0].changed_fields
+
+
+def test_illegal_transitions_are_refused_with_nothing_written(context, referrals, patient_id):
+    refused = 0
+    for source in PATHS:
+        start = reach(referrals, patient_id, source)
+        history_before = len(referrals.history(start.id))
+        events_before = count(context, AuditEvent)
+        for target in ReferralStatus:
+            if target in allowed_next(source):
+                continue
+            with pytest.raises(TransitionError) as raised:
+                referrals.transition(start.id, target, start.version, reason="x", outcome="y")
+            assert raised.value.field == "status"
+            refused += 1
+        after = referrals.get(start.id)
+        assert (after.status, after.version) == (source, start.version)
+        assert len(referrals.history(start.id)) == history_before
+        assert count(context, AuditEvent) == events_before
+    assert refused > 60  # every status was tried against every illegal target
+    with pytest.raises(ValidationError) as raised:
+        referrals.transition(start.id, "teleported", start.version)
+    assert raised.value.field == "status"
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "field"),
+    [
+        ("requested", "rejected", "reason"),
+        ("received", "cancelled", "reason"),
+        ("in-progress", "completed", "outcome"),
+    ],
+)
+def test_reason_and_outcome_are_required(context, referrals, patient_id, source, target, field):
+    start = reach(referrals, patient_id, source)
+    history_before = len(referrals.history(start.id))
+    with pytest.raises(TransitionError) as raised:
+        referrals.transition(start.id, target, start.version, reason="   ", outcome="")
+    assert raised.value.field == field
+    after = referrals.get(start.id)
+    assert (after.status, after.version) == (source, start.version)
+    assert len(referrals.history(start.id)) == history_before
+
+
+def test_completion_records_outcome_appointment_and_turnaround(context, referrals, patient_id):
+    sent = send_physical_therapy(referrals, patient_id)
+    assert referrals.turnaround_days(sent.id) is None
+    context.clock.advance(days=3)
+    accepted = referrals.transition(
+        sent.id, "accepted", sent.version, appointment_date=date(2026, 12, 4)
+    )
+    assert accepted.appointment_date == date(2026, 12, 4)
+    started = referrals.transition(sent.id, "in-progress", accepted.version)
+    context.clock.advance(days=14)
+    done = referrals.transition(
+        sent.id, "completed", started.version, outcome="6 sessions; walks 100 m"
+    )
+    assert done.outcome == "6 sessions; walks 100 m"
+    assert done.allowed_next == ("entered-in-error",)
+    assert referrals.turnaround_days(sent.id) == 17
+    with context.read() as session:
+        stored = session.get(Referral, sent.id)
+        assert (stored.outcome, stored.appointment_date) == (
+            "6 sessions; walks 100 m",
+            date(2026, 12, 4),
+        )
+
+
+def test_stale_version_is_refused_naming_who_and_when(
+    engine, clock, context, referrals, patient_id
+):
+    sent = send_physical_therapy(referrals, patient_id)
+    bob = second_terminal(engine, clock, "bob", "Bob Tanaka")
+    clock.advance(minutes=30)
+    bob.referrals.transition(sent.id, "received", sent.version)
+
+    with pytest.raises(StaleEditError) as raised:
+        referrals.transition(sent.id, "cancelled", sent.version, reason="duplicate")
+    assert raised.value.changed_by == "Bob Tanaka"
+    assert raised.value.changed_at == datetime(2026, 11, 27, 9, 30)
+    after = referrals.get(sent.id)
+    assert (after.status, after.version) == ("received", 2)
+    assert [row.to_status for row in referrals.history(sent.id)][-1] == "received"
+    assert referrals.history(sent.id)[-1].nurse_username == "bob"
+
+
+def test_days_in_status_aging_and_overdue_come_from_history(context, referrals, patient_id):
+    sent = send_physical_therapy(referrals, patient_id)
+    context.clock.advance(days=9)
+    nine = referrals.get(sent.id)
+    assert (nine.days_in_status, nine.aging_bucket, nine.reply_overdue) == (9, "8-14", False)
+
+    context.clock.advance(days=2)  # the routine reply was due on day 10
+    eleven = referrals.get(sent.id)
+    assert eleven.reply_overdue is True
+    received = referrals.transition(sent.id, "received", eleven.version)
+    assert received.days_in_status == 0 and received.reply_overdue is True
+
+    context.clock.advance(days=6)
+    accepted = referrals.transition(sent.id, "accepted", received.version)
+    assert accepted.reply_overdue is False  # they replied
+    context.clock.advance(days=15)
+    later = referrals.get(sent.id)
+    assert (later.days_in_status, later.aging_bucket) == (15, ">14")
+
+
+def test_queue_order_and_filters(services, context, referrals, patient_id):
+    other_patient = services.patients.create("MRN-200", "Ito", "Ken").id
+    old_routine = send_physical_therapy(referrals, patient_id)
+    context.clock.advance(days=5)
+    new_routine = referrals.create(
+        other_patient, "social-work", "County Aging Services", "Meals at home"
+    )
+    urgent = referrals.create(
+        other_patient, "home-health", "Visiting Nurses", "Wound care", priority="urgent"
+    )
+    stat = referrals.create(
+        patient_id, "durable-medical-equipment", "MedSupply", "Oxygen", priority="stat"
+    )
+    closed = referrals.transition(
+        new_routine.id, "cancelled", new_routine.version, reason="family will arrange"
+    )
+
+    queue = referrals.list_for_nurse()
+    assert [read.id for read in queue] == [stat.id, urgent.id, old_routine.id]
+    assert [read.id for read in referrals.list_for_nurse(open_only=False)] == [
+        stat.id,
+        urgent.id,
+        old_routine.id,
+        closed.id,
+    ]
+    assert [read.id for read in referrals.list_for_nurse(statuses=["cancelled"])] == [closed.id]
+    assert [read.id for read in referrals.list_for_nurse(priority="urgent")] == [urgent.id]
+    assert [read.id for read in referrals.list_for_nurse(service_type="physical-therapy")] == [
+        old_routine.id
+    ]
+    assert [
+        read.id for read in referrals.list_for_nurse(receiving_organisation="Visiting Nurses")
+    ] == [urgent.id]
+    assert referrals.list_for_nurse(nurse_id=context.nurse_id + 1) == []
+    assert len(referrals.list_for_nurse(limit=1)) == 1
+    with pytest.raises(ValidationError) as raised:
+        referrals.list_for_nurse(limit=0)
+    assert raised.value.field == "limit"
+
+    assert [read.id for read in referrals.list_for_patient(other_patient)] == [
+        urgent.id,
+        closed.id,
+    ]
+    assert [read.id for read in referrals.list_for_patient(other_patient, open_only=True)] == [
+        urgent.id
+    ]
+    assert referrals.organisations() == [
+        "County Aging Services",
+        "MedSupply",
+        "Riverside PT",
+        "Visiting Nurses",
+    ]
+    assert referrals.organisations("home-health") == ["Visiting Nurses"]
+
+
+def test_two_referrals_same_priority_longest_in_status_first(context, referrals, patient_id):
+    first = send_physical_therapy(referrals, patient_id)
+    context.clock.advance(days=1)
+    second = send_physical_therapy(referrals, patient_id)
+    context.clock.advance(days=1)
+    # Moving the first one restarts its time in status: it now queues behind.
+    first = referrals.transition(first.id, "received", first.version)
+    assert [read.id for read in referrals.list_for_nurse()] == [second.id, first.id]
+    assert [read.days_in_status for read in referrals.list_for_nurse()] == [1, 0]
+
+
+def test_stuck_urgent(context, referrals, patient_id):
+    urgent = send_physical_therapy(referrals, patient_id, priority="urgent")
+    routine = send_physical_therapy(referrals, patient_id)
+    stat = send_physical_therapy(referrals, patient_id, priority="stat")
+    referrals.transition(stat.id, "accepted", stat.version)
+    assert referrals.stuck_urgent(patient_id) == []
+
+    context.clock.advance(days=4)  # urgent reply was due after 3 days; stat has replied
+    assert [read.id for read in referrals.stuck_urgent(patient_id)] == [urgent.id]
+    assert [read.id for read in referrals.stuck_urgent()] == [urgent.id]
+    assert routine.id not in [read.id for read in referrals.stuck_urgent()]
+    assert referrals.stuck_urgent(patient_id + 1) == []
+
+
+def test_every_status_can_be_reached_only_through_the_machine():
+    """The test paths above only use legal moves (guards the PATHS table itself)."""
+    for status, path in PATHS.items():
+        current = "draft" if path[:1] == ("draft",) else "requested"
+        for step in path:
+            if step == "draft":
+                continue
+            assert ReferralStatus(step) in (
+                *TRANSITIONS[ReferralStatus(current)],
+                "entered-in-error",
+            )
+            current = step
+        assert current == status

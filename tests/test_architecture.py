@@ -1,0 +1,97 @@
+"""The house rules of DESIGN.md section 3, checked on every test run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tool(name: str) -> str:
+    """A console script installed beside this Python (the test extras install them)."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    assert found, f"{name} is not installed; install the test extras: pip install '.[test]'"
+    return found
+
+
+def test_import_linter_contracts_hold():
+    """Layers, the pure domain, no Textual below the UI, no SQL in screens."""
+    result = subprocess.run(
+        [_tool("lint-imports"), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout and "0 broken" in result.stdout
+
+
+def test_ruff_is_clean():
+    result = subprocess.run(
+        [_tool("ruff"), "check", "src", "tests", "bench"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _modules_after(code: str) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "nursecase.cli",
+        "nursecase.services",
+        "nursecase.db.models",
+        "nursecase.db.migrate",
+        "nursecase.demo",
+        "nursecase.domain.instruments",
+    ],
+)
+def test_headless_modules_never_load_textual(module):
+    """The CLI, services and db work without Textual (exports must not pay for it)."""
+    loaded = _modules_after(f"import {module}")
+    assert not any(name == "textual" or name.startswith("textual.") for name in loaded)
+
+
+def test_the_cli_module_loads_no_database_or_alembic_at_import():
+    """--help and --version stay fast: nothing heavy is imported up front."""
+    loaded = _modules_after("import nursecase.cli")
+    for heavy in ("sqlalchemy", "sqlmodel", "alembic", "textual", "faker"):
+        assert heavy not in loaded, heavy
+
+
+def test_launch_path_does_not_import_alembic_when_schema_is_current(tmp_path):
+    """Alembic is imported only when an upgrade is due."""
+    database = tmp_path / "current.db"
+    code = f"""
+from nursecase.db.engine import make_engine
+from nursecase.db.migrate import ensure_schema
+ensure_schema(make_engine({str(database)!r}))
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+    loaded = _modules_after(code)
+    assert "alembic" not in loaded
+
+
+def test_nothing_is_created_at_import_time(tmp_path):
+    """Importing every module touches no file: no engine, no data folder."""
+    home = tmp_path / "home"
+    env = {**os.environ, "NURSECASE_HOME": str(home)}
+    code = "import nursecase.app, nursecase.cli, nursecase.demo, nursecase.services"
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    assert not home.exists()
