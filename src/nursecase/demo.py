@@ -33,7 +33,7 @@ import random
 import time as timer
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -67,7 +67,7 @@ from nursecase.services.audit import GENESIS_HASH, event_hash
 
 #: Patients per transaction: big enough for fast executemany, small enough to
 #: keep the write-ahead log and memory modest and to report progress often.
-CHUNK_PATIENTS = 2_000
+CHUNK_PATIENTS = 5_000
 
 #: SQLite page cache during the load, in KiB as PRAGMA cache_size takes it (negative).
 BULK_CACHE_KIB = -65_536
@@ -775,12 +775,16 @@ def seed_database(
     patients: int = 200,
     seed: int = 7,
     progress: Callable[[int], None] | None = None,
+    *,
+    parallel: bool | None = None,
 ) -> SeedSummary:
     """Fill a migrated database with a deterministic synthetic caseload.
 
     ``patients`` patients are spread over the demo nurses (existing nurses with
     the demo usernames are reused). ``progress(done)`` is called after each
-    committed chunk with the number of patients loaded so far.
+    committed chunk with the number of patients loaded so far. ``parallel``
+    builds the rows in a child process while this one writes; None decides by
+    size (from PARALLEL_FROM_PATIENTS on). Both ways give the same rows.
     """
     if isinstance(patients, bool) or not isinstance(patients, int) or patients < 0:
         raise ValueError("patients must be a whole number, 0 or more")
@@ -803,18 +807,21 @@ def seed_database(
         nurse_ids=tuple(loader.nurse_ids),
         next_ids=dict(loader.next_id),
         patients=patients,
+        chunk_patients=CHUNK_PATIENTS,
     )
-    if patients >= PARALLEL_FROM_PATIENTS:
-        chunks = _chunks_from_process(plan)
-    else:
-        chunks = _chunks_in_process(plan)
+    if parallel is None:
+        parallel = patients >= PARALLEL_FROM_PATIENTS
+    chunks = _chunks_from_process(plan) if parallel else _chunks_in_process(plan)
     done = 0
-    for size, tables in chunks:
-        with _bulk_transaction(engine, loader) as connection:
-            loader.write(connection, tables, rows_by_table)
-        done += size
-        if progress is not None:
-            progress(done)
+    # closing(): an error while writing stops the child process at once, not
+    # whenever the traceback holding this generator is collected.
+    with closing(chunks):
+        for size, tables in chunks:
+            with _bulk_transaction(engine, loader) as connection:
+                loader.write(connection, tables, rows_by_table)
+            done += size
+            if progress is not None:
+                progress(done)
 
     return SeedSummary(
         patients=patients,
@@ -835,6 +842,7 @@ class _GenerationPlan:
     nurse_ids: tuple[int, ...]
     next_ids: dict[str, int]
     patients: int
+    chunk_patients: int
 
     def generator(self) -> _CaseloadGenerator:
         """A fresh generator; the same plan always gives the same rows."""
@@ -846,7 +854,7 @@ def _chunks_in_process(plan: _GenerationPlan) -> Iterator[tuple[int, dict[str, l
     generator = plan.generator()
     done = 0
     while done < plan.patients:
-        size = min(CHUNK_PATIENTS, plan.patients - done)
+        size = min(plan.chunk_patients, plan.patients - done)
         yield size, generator.chunk(done, size, plan.patients)
         done += size
 
@@ -870,7 +878,7 @@ def _chunks_from_process(plan: _GenerationPlan) -> Iterator[tuple[int, dict[str,
     "spawn" works the same on every platform and copies no open connection.
     """
     context = multiprocessing.get_context("spawn")
-    chunks = context.Queue(maxsize=3)
+    chunks = context.Queue(maxsize=2)
     process = context.Process(target=_generate_into_queue, args=(plan, chunks), daemon=True)
     process.start()
     try:
@@ -1271,8 +1279,6 @@ class _CaseloadGenerator:
             deadline = (add_business_days(start, 2) - self.today).days
             self._business_deadline[offset] = deadline
         return deadline
-
-    # ---------------------------------------------------------------- nurses
 
     # ---------------------------------------------------------------- chunks
 

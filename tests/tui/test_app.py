@@ -196,3 +196,19 @@ async def test_demo_shows_demo_in_the_header(app_services):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "DEMO" in app.title
+
+
+async def test_slash_and_a_name_typed_in_one_burst_all_land_in_the_search(app_services):
+    """A real terminal delivers "/bai" at once; no letter may go to the table."""
+    from textual import events
+
+    app = make_app(app_services, settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = app_services.patients.list_page(nurse_id=app_services.context.nurse_id, limit=1)[0]
+        prefix = first.family_name[:3].lower()
+        for key, character in [("slash", "/"), *[(letter, letter) for letter in prefix]]:
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        assert app.screen.query_one("#search", Input).value == prefix
+        assert f'matching "{prefix}"' in _status(app)

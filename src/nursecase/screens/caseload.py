@@ -21,6 +21,8 @@ from nursecase.screens.patient_detail import PatientDetailScreen
 PAGE_SIZE = 200
 
 INTENTS = (
+    # A priority binding runs before the keys typed after it are dispatched,
+    # so "/smi" typed in one burst lands "smi" in the search box.
     Intent(
         "caseload.search",
         "slash",
@@ -28,6 +30,7 @@ INTENTS = (
         "Search",
         "Find by name, MRN or phone",
         key_display="/",
+        priority=True,
     ),
     Intent(
         "caseload.clear",
@@ -195,7 +198,9 @@ class CaseloadScreen(Screen):
 
     def action_search(self) -> None:
         """Focus the search box."""
-        self.query_one("#search", Input).focus()
+        # Focus now, not on the next idle (Widget.focus defers): a nurse who
+        # types "/smi" in one burst must not lose the "smi" to the table.
+        self.set_focus(self.query_one("#search", Input))
 
     def action_clear_search(self) -> None:
         """Clear the search and go back to the list."""
