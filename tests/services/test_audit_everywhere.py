@@ -1,0 +1,266 @@
+"""Every change made through the services leaves an AuditEvent, in a valid chain.
+
+The list below drives one call of every mutating service method; a second test
+fails when a new public method appears that is neither listed here nor a read,
+so a change can never slip past the audit trail unnoticed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from datetime import date, datetime
+
+from nursecase.services import Services
+
+READ_PREFIXES = (
+    "get",
+    "list",
+    "count",
+    "current",
+    "for_patient",
+    "open_",
+    "latest",
+    "trend",
+    "history",
+    "organisations",
+    "stuck_",
+    "turnaround",
+    "minutes_in",
+    "verify",
+)
+
+
+def _is_read(name: str) -> bool:
+    return name.startswith(READ_PREFIXES) or name == "sign_in"
+
+
+def _calls(services: Services):
+    """(service, method, call) for every mutation, in an order that makes sense."""
+    state: dict[str, object] = {}
+
+    def patient():
+        state["patient"] = services.patients.create(
+            "MRN-A1", "Okafor", "Grace", birth_date=date(1950, 3, 2), risk_tier="high"
+        )
+
+    def patient_id() -> int:
+        return state["patient"].id
+
+    def version() -> int:
+        return services.patients.get(patient_id()).version
+
+    def contact():
+        state["contact"] = services.contacts.log(
+            patient_id(), datetime(2026, 11, 26, 10), "phone", "patient", "reached", 15
+        )
+
+    def plan():
+        state["plan"] = services.care_plans.create(patient_id())
+
+    def plan_version() -> int:
+        return services.care_plans.get(state["plan"].id).version
+
+    def problem():
+        change = services.care_plans.add_problem(
+            state["plan"].id, plan_version(), omaha_code="medication-regimen"
+        )
+        state["problem"] = change.item_id
+
+    def goal():
+        change = services.care_plans.add_goal(
+            state["problem"],
+            plan_version(),
+            "The patient will take every dose as prescribed",
+            target_measure="doses taken",
+            target_value="100%",
+            due_date=date(2026, 12, 31),
+        )
+        state["goal"] = change.item_id
+
+    def intervention():
+        change = services.care_plans.add_intervention(
+            state["problem"], plan_version(), "teaching-guidance-counseling", "Teach pill box use"
+        )
+        state["intervention"] = change.item_id
+
+    def referral():
+        state["referral"] = services.referrals.create(
+            patient_id(), "physical-therapy", "Valley PT", "Gait training after fall"
+        )
+
+    def task():
+        state["task"] = services.tasks.add(patient_id(), "Call pharmacy", date(2026, 11, 28))
+
+    def assessment():
+        state["assessment"] = services.assessments.record(
+            patient_id(), "phq-2", {"item1": 1, "item2": 1}
+        )
+
+    def condition():
+        state["condition"] = services.conditions.add(
+            patient_id(), "Heart failure", code="I50.9", code_system="icd-10"
+        )
+
+    def medication():
+        state["medication"] = services.medications.add(patient_id(), "Furosemide", dose="40 mg")
+
+    def member():
+        state["member"] = services.care_team.add(patient_id(), "Dr. Ngata", "pcp")
+
+    return [
+        ("nurses", "create", lambda: services.nurses.create("bobr", "Bob Reyes", "RN")),
+        ("patients", "create", patient),
+        (
+            "patients",
+            "update",
+            lambda: services.patients.update(patient_id(), version(), phone="5035550101"),
+        ),
+        (
+            "patients",
+            "change_risk_tier",
+            lambda: services.patients.change_risk_tier(
+                patient_id(), "moderate", "stable for 3 months", version()
+            ),
+        ),
+        (
+            "patients",
+            "set_next_contact_due",
+            lambda: services.patients.set_next_contact_due(patient_id(), date(2026, 12, 3)),
+        ),
+        ("patients", "record_view", lambda: services.patients.record_view(patient_id())),
+        (
+            "episodes",
+            "change_status",
+            lambda: services.episodes.change_status(
+                services.episodes.current(patient_id()).id, "onhold", "in hospital"
+            ),
+        ),
+        ("episodes", "start", None),  # a patient has one open episode; covered in test_episodes
+        ("contacts", "log", contact),
+        ("contacts", "update", lambda: services.contacts.update(state["contact"].id, minutes=20)),
+        ("contacts", "delete", lambda: services.contacts.delete(state["contact"].id)),
+        ("conditions", "add", condition),
+        (
+            "conditions",
+            "update",
+            lambda: services.conditions.update(state["condition"].id, clinical_status="remission"),
+        ),
+        ("conditions", "delete", lambda: services.conditions.delete(state["condition"].id)),
+        ("medications", "add", medication),
+        (
+            "medications",
+            "update",
+            lambda: services.medications.update(state["medication"].id, dose="20 mg"),
+        ),
+        ("medications", "reconcile", lambda: services.medications.reconcile(patient_id())),
+        ("medications", "delete", lambda: services.medications.delete(state["medication"].id)),
+        ("care_team", "add", member),
+        (
+            "care_team",
+            "update",
+            lambda: services.care_team.update(state["member"].id, phone="5035550199"),
+        ),
+        ("care_team", "delete", lambda: services.care_team.delete(state["member"].id)),
+        (
+            "transitions",
+            "record_discharge",
+            lambda: services.transitions.record_discharge(patient_id(), date(2026, 11, 25)),
+        ),
+        ("tasks", "add", task),
+        (
+            "tasks",
+            "snooze",
+            lambda: services.tasks.snooze(state["task"].id, date(2026, 12, 1), "patient away"),
+        ),
+        ("tasks", "complete", lambda: services.tasks.complete(state["task"].id)),
+        ("tasks", "reopen", lambda: services.tasks.reopen(state["task"].id)),
+        ("tasks", "reassign", lambda: services.tasks.reassign(state["task"].id, "bobr")),
+        ("tasks", "cancel", lambda: services.tasks.cancel(state["task"].id, "duplicate")),
+        ("assessments", "record", assessment),
+        (
+            "assessments",
+            "record_lace",
+            lambda: services.assessments.record_lace(patient_id(), 5, True, 2, 1),
+        ),
+        (
+            "assessments",
+            "delete",
+            lambda: services.assessments.delete(state["assessment"].assessment.id),
+        ),
+        ("care_plans", "create", plan),
+        ("care_plans", "add_problem", problem),
+        (
+            "care_plans",
+            "update_problem",
+            lambda: services.care_plans.update_problem(
+                state["problem"], plan_version(), priority="high-priority"
+            ),
+        ),
+        (
+            "care_plans",
+            "rate_problem",
+            lambda: services.care_plans.rate_problem(state["problem"], date(2026, 11, 27), 2, 3, 3),
+        ),
+        ("care_plans", "add_goal", goal),
+        (
+            "care_plans",
+            "update_goal",
+            lambda: services.care_plans.update_goal(
+                state["goal"], plan_version(), lifecycle_status="active"
+            ),
+        ),
+        ("care_plans", "add_intervention", intervention),
+        (
+            "care_plans",
+            "update_intervention",
+            lambda: services.care_plans.update_intervention(
+                state["intervention"], plan_version(), status="in-progress"
+            ),
+        ),
+        (
+            "care_plans",
+            "set_status",
+            lambda: services.care_plans.set_status(state["plan"].id, plan_version(), "active"),
+        ),
+        (
+            "care_plans",
+            "remove_item",
+            lambda: services.care_plans.remove_item(
+                "intervention", state["intervention"], plan_version()
+            ),
+        ),
+        ("referrals", "create", referral),
+        (
+            "referrals",
+            "transition",
+            lambda: services.referrals.transition(
+                state["referral"].id, "accepted", state["referral"].version
+            ),
+        ),
+        ("patients", "delete", lambda: services.patients.delete(patient_id())),
+    ]
+
+
+def test_every_mutation_writes_an_audit_event(services):
+    for service_name, method, call in _calls(services):
+        if call is None:
+            continue
+        before = services.audit.count()
+        call()
+        after = services.audit.count()
+        assert after > before, f"{service_name}.{method} wrote no audit event"
+        newest = services.audit.list_events(limit=1)[0]
+        assert newest.nurse_username == "alice"
+    assert services.audit.verify_chain() is None
+
+
+def test_every_public_mutation_is_covered_by_the_list_above(services):
+    covered = {(service, method) for service, method, _ in _calls(services)}
+    for name, service_class in typing.get_type_hints(Services).items():
+        if name in ("context", "audit"):
+            continue
+        for method, _ in inspect.getmembers(service_class, inspect.isfunction):
+            if method.startswith("_") or _is_read(method):
+                continue
+            assert (name, method) in covered, f"{name}.{method} is not checked for auditing"
