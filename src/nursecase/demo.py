@@ -427,7 +427,7 @@ CARE_TEAM_EXTRA_ROLES = (
     ("social-worker", 10),
     ("home-health", 10),
 )
-CAREGIVER_RELATIONS = ("daughter", "son", "spouse", "wife", "husband", "niece", "neighbour")
+CAREGIVER_RELATIONS = ("daughter", "son", "spouse", "wife", "husband", "niece", "grandson")
 SPECIALTIES = ("Cardiology", "Pulmonology", "Endocrinology", "Nephrology", "Behavioral Health")
 
 CONTACT_MODES = (
@@ -993,13 +993,8 @@ class _Loader:
         adds patients to the same nurses.
         """
         usernames = [name for name, _, _, _ in DEMO_NURSES]
-        existing = dict(
-            connection.execute(
-                select(Nurse.username, Nurse.id).where(Nurse.username.in_(usernames))
-            )
-            .tuples()
-            .all()
-        )
+        query = select(Nurse.username, Nurse.id).where(Nurse.username.in_(usernames))
+        existing = {username: nurse_id for username, nurse_id in connection.execute(query)}
         created = self.formats.moment(
             datetime.combine(self.clock.today() - timedelta(days=400), time(8))
         )
@@ -1930,7 +1925,11 @@ class _CaseloadGenerator:
                         "no-change",
                         "worsening",
                     )[int(random_value() * 5)]
-            due_offset = -plan_ago + 30 + int(random_value() * 120)
+            # Open goals fall due around today (some overdue); achieved ones earlier.
+            if lifecycle == "completed":
+                due_offset = -min(plan_ago, 1 + int(random_value() * 60))
+            else:
+                due_offset = -14 + int(random_value() * 100)
             rows.append(
                 (
                     goal_id,

@@ -70,9 +70,11 @@ class CaseloadScreen(Screen):
     def compose(self) -> ComposeResult:
         """Search box, table, status line."""
         yield Header()
-        yield Input(placeholder="Search: family or given name, MRN, phone", id="search")
+        yield Input(
+            placeholder="/ to search: family or given name, MRN, phone", id="search", compact=True
+        )
         table = DataTable(id="patients", cursor_type="row", zebra_stripes=True)
-        table.add_column("Name", key="name", width=28)
+        table.add_column("Name", key="name", width=26)
         table.add_column("MRN", key="mrn", width=11)
         table.add_column("Age", key="age", width=4)
         table.add_column("Risk", key="risk", width=9)

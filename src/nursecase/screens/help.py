@@ -31,6 +31,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Key", style="bold", no_wrap=True)
         table.add_column("Does")
         table.add_column("Available", no_wrap=True)
+        table.add_column("Id (for [keymap])", no_wrap=True, style="dim")
         seen: set[tuple[str, str]] = set()
         for active in self.beneath.active_bindings.values():
             binding = active.binding
@@ -41,7 +42,12 @@ class HelpScreen(ModalScreen[None]):
             detail = binding.description
             if binding.tooltip:
                 detail = f"{binding.description}: {binding.tooltip}"
-            table.add_row(Text(display), Text(detail), "yes" if active.enabled else "not here")
+            table.add_row(
+                Text(display),
+                Text(detail),
+                "yes" if active.enabled else "not here",
+                Text(binding.id or ""),
+            )
         with VerticalScroll(id="help-body"):
             yield Static(table)
             yield Static(
