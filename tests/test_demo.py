@@ -370,7 +370,7 @@ def test_patient_rows_agree_with_their_contacts_and_ages(engine, clock, seeded):
     due_dates = [patient.next_contact_due for patient in patients if patient.next_contact_due]
     assert any(due < today for due in due_dates) and any(due >= today for due in due_dates)
     for patient in patients:
-        assert patient.mrn.startswith("MRN") and len(patient.mrn) == 10
+        assert patient.mrn.isdigit() and len(patient.mrn) == 8
         assert patient.last_contact_at == datetime.fromisoformat(newest[patient.id])
         age = (today - patient.birth_date).days / 365.25
         assert 34 <= age <= 96

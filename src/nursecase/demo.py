@@ -1243,6 +1243,9 @@ class _CaseloadGenerator:
         )
         self.forced_referral_statuses = [str(status) for status in ReferralStatus]
         self.safety_case_done = False
+        # Per-patient facts shared between the builders of one patient's rows.
+        self._start_ago = 0
+        self._transition_lace = (0, 0)
 
     # ------------------------------------------------------------ formatting
 
@@ -1318,7 +1321,7 @@ class _CaseloadGenerator:
             f"{pools.streets[int(random_value() * len(pools.streets))]}, "
             f"{pools.places[int(random_value() * len(pools.places))]}"
         )
-        mrn = f"MRN{(patient_id * self.mrn_multiplier + self.mrn_offset) % 10**7:07d}"
+        mrn = str(10**7 + (patient_id * self.mrn_multiplier + self.mrn_offset) % 10**7)
 
         # Episode: most active, a few on hold or finished.
         episode_roll = random_value()
