@@ -144,7 +144,8 @@ def test_summary_counts_match_the_tables_and_progress_reaches_the_total(engine, 
             table = model.__table__
             count = connection.execute(select(text("count(*)")).select_from(table)).scalar()
             assert summary.rows_by_table[table.name] == count, table.name
-            assert count > 0, table.name
+            # Snoozes are a nurse's actions on the worklist; a seed makes none.
+            assert count > 0 or table.name == "worklist_snooze", table.name
 
 
 # ---------------------------------------------------------------- referrals

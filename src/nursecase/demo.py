@@ -50,6 +50,7 @@ from nursecase.db.models import (
 from nursecase.domain.business_days import add_business_days
 from nursecase.domain.clocks import DEFAULT_CADENCE_DAYS, DEFAULT_REPLY_DAYS
 from nursecase.domain.codes import (
+    RISK_RANKS,
     ContactMode,
     ContactOutcome,
     ContactWith,
@@ -61,7 +62,7 @@ from nursecase.domain.instruments.base import Score
 from nursecase.domain.instruments.lace import lace_answers
 from nursecase.domain.instruments.phq import SAFETY_ITEM
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
-from nursecase.domain.referral_states import allowed_next
+from nursecase.domain.referral_states import TERMINAL_STATUSES, allowed_next
 from nursecase.domain.validation import search_key
 from nursecase.services.audit import GENESIS_HASH, event_hash
 
@@ -102,9 +103,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "preferred_language",
         "nurse_id",
         "risk_tier",
+        "risk_rank",
         "risk_basis",
         "next_contact_due",
         "last_contact_at",
+        "open_referral_count",
+        "episode_status",
         "created_at",
         "updated_at",
         "updated_by",
@@ -1366,7 +1370,7 @@ class _CaseloadGenerator:
         )
         if episode_status != "finished" and random_value() < 0.82:
             self._care_plan(patient_id, nurse_id, start_ago)
-        self._referrals(patient_id, nurse_id, index, total_patients, start_ago)
+        open_referrals = self._referrals(patient_id, nurse_id, index, total_patients, start_ago)
         self._tasks(patient_id, nurse_id, start_ago)
 
         tables["patient"].append(
@@ -1385,9 +1389,12 @@ class _CaseloadGenerator:
                 language,
                 nurse_id,
                 tier,
+                RISK_RANKS[tier],
                 risk_basis,
                 next_due,
                 last_contact,
+                open_referrals,
+                episode_status,
                 episode_created,
                 self.moment(-newest_ago, 60),
                 nurse_id,
@@ -2016,6 +2023,7 @@ class _CaseloadGenerator:
                 )
         for status in statuses:
             self._referral(patient_id, nurse_id, status, start_ago)
+        return sum(1 for status in statuses if status not in TERMINAL_STATUSES)
 
     def _referral(self, patient_id: int, nurse_id: int, status: str, start_ago: int) -> None:
         random_value = self.rng.random

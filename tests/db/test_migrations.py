@@ -90,3 +90,43 @@ def test_the_audit_table_refuses_update_and_delete(engine):
             connection.execute(text(statement))
     with engine.connect() as connection:
         assert connection.execute(text("SELECT action FROM audit_event")).scalar() == "login"
+
+
+@pytest.mark.parametrize("revision", migrate.revisions_before_head())
+def test_a_database_from_an_earlier_revision_upgrades_keeping_every_row(tmp_path, clock, revision):
+    """Seed at head, step back to ``revision``, then launch: every row survives."""
+    from nursecase.demo import seed_database
+
+    path = tmp_path / "older.db"
+    engine = make_engine(path)
+    migrate.ensure_schema(engine)
+    seed_database(engine, clock, patients=60, seed=5)
+    engine.dispose()
+    migrate.downgrade(str(path), revision)
+
+    def counts() -> dict[str, int]:
+        with sqlite3.connect(path) as connection:
+            names = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT name FROM sqlite_master"
+                    " WHERE type='table' AND name != 'alembic_version'"
+                )
+            ]
+            return {
+                name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                for name in names
+            }
+
+    before = counts()
+    assert before["patient"] == 60 and before["contact"] > 0
+    engine = make_engine(path)
+    backup = migrate.ensure_schema(engine, backup_folder=tmp_path / "backups")
+    engine.dispose()
+    assert backup is not None and backup.exists()
+    after = counts()
+    for table, count in before.items():
+        assert after[table] == count, table
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, inspect, text
 from nursecase.db.engine import make_engine, sqlite_file
 
 #: The newest migration script's revision id.
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_caseload_sort"
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
 
@@ -115,6 +115,30 @@ def upgrade(
         return backup
     finally:
         engine.dispose()
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Step the schema back to ``revision`` (tests of the upgrade path; emergencies)."""
+    from alembic import command
+
+    engine = make_engine(url, foreign_keys=False)
+    try:
+        with engine.connect() as connection:
+            command.downgrade(_alembic_config(connection), revision)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+def revisions_before_head() -> list[str]:
+    """Every revision id older than the head, oldest first."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
+    script = ScriptDirectory.from_config(config)
+    return [revision.revision for revision in script.walk_revisions()][::-1][:-1]
 
 
 def ensure_schema(engine: Engine, backup_folder: Path | None = None) -> Path | None:

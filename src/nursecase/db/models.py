@@ -76,9 +76,20 @@ class Patient(SQLModel, table=True):
         Index("ix_patient_name", "family_key", "given_key", "id"),
         Index("ix_patient_given", "given_key", "id"),
         Index("ix_patient_phone", "phone_digits"),
-        # The worklist: who is due, per nurse.
-        Index("ix_patient_nurse_due", "nurse_id", "next_contact_due"),
-        Index("ix_patient_due", "next_contact_due"),
+        # Keyset pagination of the caseload sorted by each column, per nurse
+        # and across nurses (the id breaks ties and makes the cursor unique).
+        Index("ix_patient_nurse_mrn", "nurse_id", "mrn", "id"),
+        Index("ix_patient_nurse_birth", "nurse_id", "birth_date", "id"),
+        Index("ix_patient_birth", "birth_date", "id"),
+        Index("ix_patient_nurse_risk", "nurse_id", "risk_rank", "id"),
+        Index("ix_patient_risk", "risk_rank", "id"),
+        Index("ix_patient_nurse_last", "nurse_id", "last_contact_at", "id"),
+        Index("ix_patient_last", "last_contact_at", "id"),
+        # These two also serve the worklist: who is due, per nurse.
+        Index("ix_patient_nurse_due_id", "nurse_id", "next_contact_due", "id"),
+        Index("ix_patient_due_id", "next_contact_due", "id"),
+        Index("ix_patient_nurse_referrals", "nurse_id", "open_referral_count", "id"),
+        Index("ix_patient_referrals", "open_referral_count", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -96,10 +107,16 @@ class Patient(SQLModel, table=True):
     preferred_language: str | None = Field(default=None, max_length=40)
     nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
     risk_tier: str = Field(default="moderate", max_length=CODE)
+    # 3 high, 2 moderate, 1 low: sorts by severity with an index (kept in step
+    # with risk_tier by the patient service).
+    risk_rank: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
     risk_basis: str | None = Field(default=None, max_length=200)
     next_contact_due: date | None = None
-    # Denormalised from the contact log so the caseload paints without a join.
+    # Denormalised so the caseload paints, sorts and filters without joins:
+    # kept in step by the contact, referral and episode services.
     last_contact_at: datetime | None = wall_clock(default=None)
+    open_referral_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    episode_status: str | None = Field(default=None, max_length=CODE)
     created_at: datetime = wall_clock()
     updated_at: datetime = wall_clock()
     updated_by: int | None = Field(default=None, foreign_key="nurse.id")
@@ -404,6 +421,29 @@ class Transition(SQLModel, table=True):
     created_at: datetime = wall_clock()
 
 
+class WorklistSnooze(SQLModel, table=True):
+    """A worklist item moved to a later date, with the nurse's reason.
+
+    Tasks keep their own snooze reason; this records the others (contact due,
+    referral reply, goal and intervention due dates) and lets an undo restore
+    the previous date.
+    """
+
+    __tablename__ = "worklist_snooze"
+    __table_args__ = (Index("ix_worklist_snooze_patient", "patient_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    item_kind: str = Field(max_length=CODE)
+    item_id: int | None = None
+    previous_due: date | None = None
+    until: date
+    reason: str = Field(max_length=400)
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    created_at: datetime = wall_clock()
+    undone_at: datetime | None = wall_clock(default=None)
+
+
 class AuditEvent(SQLModel, table=True):
     """One recorded access or change. Append-only (triggers) and hash-chained.
 
@@ -446,5 +486,6 @@ ALL_TABLES = (
     ReferralStatusHistory,
     Task,
     Transition,
+    WorklistSnooze,
     AuditEvent,
 )

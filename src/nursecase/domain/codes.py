@@ -40,6 +40,11 @@ class RiskTier(Code):
     high = "high"
 
 
+#: Severity order of the risk tiers (higher is riskier), stored beside the tier
+#: so the caseload can sort by risk with an index.
+RISK_RANKS: dict[str, int] = {"high": 3, "moderate": 2, "low": 1}
+
+
 class Sex(Code):
     """Administrative sex (FHIR AdministrativeGender)."""
 
