@@ -6,6 +6,7 @@ in its own temporary folder; nothing is monkeypatched.
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 
 import pytest
@@ -24,14 +25,29 @@ def clock() -> FrozenClock:
     return FrozenClock(FROZEN_NOW)
 
 
-@pytest.fixture
-def database_path(tmp_path):
-    """The path of a migrated, empty database file."""
-    path = tmp_path / "data" / "nursecase.db"
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """One migrated, empty database per test session, copied by each test."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
     engine = make_engine(path)
     ensure_schema(engine)
     engine.dispose()
     return path
+
+
+def copy_database(template, destination):
+    """A private copy of a closed database file (mode 0600, folder 0700)."""
+    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(template, destination)
+    destination.chmod(0o600)
+    return destination
+
+
+@pytest.fixture
+def database_path(tmp_path, migrated_template):
+    """The path of a migrated, empty database file (a copy of the session's template:
+    running the migrations once instead of per test keeps the suite fast)."""
+    return copy_database(migrated_template, tmp_path / "data" / "nursecase.db")
 
 
 @pytest.fixture

@@ -485,3 +485,23 @@ def test_a_small_seed_takes_a_few_seconds_at_most(engine, clock):
     elapsed = time.perf_counter() - started
     assert summary.rows_by_table["patient"] == 300
     assert elapsed < 5.0, f"300 patients took {elapsed:.1f} s"
+
+
+def test_large_seeds_add_team_nurses_so_each_caseload_stays_realistic(engine, clock):
+    from nursecase.demo import PATIENTS_PER_NURSE, nurse_roster
+
+    assert len(nurse_roster(300)) == 4
+    roster = nurse_roster(100_000)
+    assert len(roster) == 834
+    assert abs(sum(share for *_, share in roster) - 1) < 1e-9
+    summary = seed_database(engine, clock, patients=1_200, seed=4)
+    assert summary.nurses == 10
+    with engine.connect() as connection:
+        sizes = [
+            count
+            for (count,) in connection.execute(
+                text("SELECT count(*) FROM patient GROUP BY nurse_id")
+            )
+        ]
+    assert len(sizes) == 10
+    assert all(PATIENTS_PER_NURSE * 0.5 < size < PATIENTS_PER_NURSE * 1.6 for size in sizes)

@@ -16,11 +16,11 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from nursecase.config import Settings
 from nursecase.screens.background import run_in_background
-from nursecase.screens.caseload import CaseloadScreen
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.referral_queue import ReferralQueueScreen
 from nursecase.screens.sign_in import FirstNurseScreen, NursePickerScreen
+from nursecase.screens.worklist import WorklistScreen
 from nursecase.services import Services
 
 APP_INTENTS = (
@@ -88,7 +88,7 @@ class NursecaseApp(App[None]):
 
     TITLE = "nursecase"
     CSS_PATH = "app.tcss"
-    MODES = {"worklist": CaseloadScreen, "referrals": ReferralQueueScreen}
+    MODES = {"worklist": WorklistScreen, "referrals": ReferralQueueScreen}
     INTENTS = APP_INTENTS
     BINDINGS = bindings(APP_INTENTS)
     COMMANDS = App.COMMANDS | {IntentCommands}

@@ -84,6 +84,32 @@ DEMO_NURSES = (
     ("dlarsen", "Dana Larsen", "RN", 0.16),
 )
 
+#: A nurse case manager carries 30-150 patients (DESIGN.md section 1): large
+#: seeds add team nurses so that each caseload stays about this size.
+PATIENTS_PER_NURSE = 120
+
+
+def nurse_roster(patients: int) -> tuple[tuple[str, str, str, float], ...]:
+    """The nurses a seed of ``patients`` spreads them over, with their shares.
+
+    Up to a few hundred patients the four demo nurses share them unevenly (a
+    busy and a quiet caseload side by side). Beyond that, team nurses are added
+    and everyone carries an equal caseload of about PATIENTS_PER_NURSE.
+    """
+    team_size = -(-patients // PATIENTS_PER_NURSE)
+    if team_size <= len(DEMO_NURSES):
+        return DEMO_NURSES
+    share = 1 / team_size
+    demo = tuple(
+        (name, display, credentials, share) for name, display, credentials, _ in DEMO_NURSES
+    )
+    team = tuple(
+        (f"rn{number:05d}", f"Team Nurse {number}", "RN", share)
+        for number in range(len(DEMO_NURSES) + 1, team_size + 1)
+    )
+    return demo + team
+
+
 # Column order of the tuples built for each table; the insert statements are
 # compiled with exactly these keys.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -798,7 +824,7 @@ def seed_database(
 
     with _bulk_transaction(engine, loader) as connection:
         loader.read_state(connection)
-        nurse_rows = loader.nurse_rows(connection)
+        nurse_rows = loader.nurse_rows(connection, nurse_roster(patients))
         loader.write(connection, {"nurse": nurse_rows}, rows_by_table)
 
     # The generator numbers rows from a copy of the next free ids; the loader
@@ -809,6 +835,7 @@ def seed_database(
         seed=seed,
         raw_sqlite=loader.raw,
         nurse_ids=tuple(loader.nurse_ids),
+        nurse_shares=tuple(share for _, _, _, share in nurse_roster(patients)),
         next_ids=dict(loader.next_id),
         patients=patients,
         chunk_patients=CHUNK_PATIENTS,
@@ -844,6 +871,7 @@ class _GenerationPlan:
     seed: int
     raw_sqlite: bool
     nurse_ids: tuple[int, ...]
+    nurse_shares: tuple[float, ...]
     next_ids: dict[str, int]
     patients: int
     chunk_patients: int
@@ -990,20 +1018,20 @@ class _Loader:
         ).scalar()
         self.last_hash = last or GENESIS_HASH
 
-    def nurse_rows(self, connection: Connection) -> list[tuple]:
-        """Rows for the demo nurses not yet in the database; fills ``nurse_ids``.
+    def nurse_rows(self, connection: Connection, roster) -> list[tuple]:
+        """Rows for the roster's nurses not yet in the database; fills ``nurse_ids``.
 
-        A nurse who already holds a demo username is reused, so seeding twice
+        A nurse who already holds a roster username is reused, so seeding twice
         adds patients to the same nurses.
         """
-        usernames = [name for name, _, _, _ in DEMO_NURSES]
+        usernames = [name for name, _, _, _ in roster]
         query = select(Nurse.username, Nurse.id).where(Nurse.username.in_(usernames))
         existing = {username: nurse_id for username, nurse_id in connection.execute(query)}
         created = self.formats.moment(
             datetime.combine(self.clock.today() - timedelta(days=400), time(8))
         )
         rows = []
-        for username, display_name, credentials, _share in DEMO_NURSES:
+        for username, display_name, credentials, _share in roster:
             nurse_id = existing.get(username)
             if nurse_id is None:
                 nurse_id = self.take_ids("nurse", 1)
@@ -1241,8 +1269,8 @@ class _CaseloadGenerator:
         self.referral_statuses = _weighted(REFERRAL_STATUS_WEIGHTS)
         self.nurse_shares = _weighted(
             tuple(
-                (nurse_id, int(share * 100))
-                for nurse_id, (_, _, _, share) in zip(plan.nurse_ids, DEMO_NURSES, strict=True)
+                (nurse_id, max(1, int(share * 100)))
+                for nurse_id, share in zip(plan.nurse_ids, plan.nurse_shares, strict=True)
             )
         )
         self.forced_referral_statuses = [str(status) for status in ReferralStatus]

@@ -269,3 +269,24 @@ def test_normalize_mrn_never_crashes(value):
         return
     assert 1 <= len(result) <= 32
     assert result == result.upper().strip()
+
+
+class TestParseMoment:
+    def test_date_and_time(self):
+        from datetime import datetime
+
+        from nursecase.domain.validation import parse_moment
+
+        assert parse_moment("2026-11-27 14:05", "when") == datetime(2026, 11, 27, 14, 5)
+        assert parse_moment("2026-11-27T09:30", "when") == datetime(2026, 11, 27, 9, 30)
+        assert parse_moment("2026-11-27", "when") == datetime(2026, 11, 27)
+
+    @pytest.mark.parametrize(
+        "value", ["", "27/11/2026 10:00", "2026-11-27 25:00", "2026-02-30 10:00", None, 5]
+    )
+    def test_bad_values_name_the_field(self, value):
+        from nursecase.domain.validation import ValidationError, parse_moment
+
+        with pytest.raises(ValidationError) as error:
+            parse_moment(value, "when")
+        assert error.value.field == "when"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -86,37 +87,59 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal(tmp_path):
+def demo_database(tmp_path):
+    """Where the demo writes, so the test can read what the round left behind."""
+    return tmp_path / "demo.db"
+
+
+@pytest.fixture
+def terminal(tmp_path, demo_database):
     environment = {"NURSECASE_HOME": str(tmp_path / "home"), "TERM": "xterm-256color"}
-    session = Terminal(f"{_nursecase()} demo --patients 80", environment)
+    session = Terminal(f"{_nursecase()} demo --patients 80 --db {demo_database}", environment)
     yield session
     session.close()
 
 
-def test_a_round_from_launch_to_quit(terminal):
-    screen = terminal.wait_for(r"patients shown", timeout=60)
+def test_a_round_from_launch_to_quit(terminal, demo_database):
+    screen = terminal.wait_for(r"Today: \d+ patients", timeout=60)
     assert "DEMO" in screen
-    # The first row's family name, to search for it.
-    match = re.search(r"^\s*\S?\s*([A-Z][a-z'\-]+), [A-Z]", screen, re.MULTILINE)
+
+    # Rounds: the first patient's card, then log a call with a note.
+    terminal.keys("r")
+    terminal.wait_for(r"Problems")
+    terminal.keys("c")
+    terminal.wait_for(r"Log \(ctrl\+s\)")
+    time.sleep(0.3)  # a nurse reads the form before tabbing through it
+    terminal.keys("Tab", "Tab", "Tab", "Tab", "Tab")  # to the note
+    terminal.keys("e2e call: reviewed meds", literal=True)
+    terminal.keys("C-s")
+    terminal.wait_for(r"Contact logged")
+
+    # Done, then undo.
+    terminal.keys("d")
+    terminal.wait_for(r"Done: ")
+    terminal.keys("u")
+    terminal.wait_for(r"Undone")
+
+    # Search the caseload for the first caseload patient's family name.
+    terminal.keys("t")
+    screen = terminal.wait_for(r"Caseload: \d+ patients")
+    match = re.search(r"^ ([A-Z][a-z'\-]+), [A-Z]", screen, re.MULTILINE)
     assert match, screen
     family = match.group(1)
-
     terminal.keys("/")
     terminal.keys(family[:3].lower(), literal=True)
     screen = terminal.wait_for(rf'matching "{family[:3].lower()}"')
     assert family in screen
-
     terminal.keys("Enter")  # from the search box to the list
     terminal.keys("Enter")  # open the patient
-    screen = terminal.wait_for(r"MRN \S+.*\n.*Risk", timeout=20)
+    terminal.wait_for(r"MRN \S+.*\n.*Risk", timeout=20)
     terminal.wait_for(r"Medications")
-
     terminal.keys("Escape")
-    terminal.wait_for(r"patients shown")
+    terminal.wait_for(r"Caseload: ")
 
     terminal.keys("2")
     terminal.wait_for(r"open referrals")
-
     terminal.keys("?")
     terminal.wait_for(r"Keys")
     terminal.keys("Escape")
@@ -126,3 +149,9 @@ def test_a_round_from_launch_to_quit(terminal):
     while terminal.alive() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not terminal.alive(), terminal.screen()
+
+    with sqlite3.connect(demo_database) as connection:
+        newest = connection.execute(
+            "SELECT note, minutes FROM contact ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert newest == ("e2e call: reviewed meds", 1)

@@ -28,6 +28,11 @@ READ_PREFIXES = (
     "turnaround",
     "minutes_in",
     "verify",
+    "last_page",
+    "today",
+    "next_due_date",
+    "summary",
+    "snoozes",
 )
 
 
@@ -105,6 +110,19 @@ def _calls(services: Services):
     def medication():
         state["medication"] = services.medications.add(patient_id(), "Furosemide", dose="40 mg")
 
+    def contact_item():
+        from nursecase.domain.worklist import DueItem, DueKind
+
+        return DueItem(DueKind.contact, date(2026, 11, 27), "", None)
+
+    def worklist_done():
+        state["undo"] = services.worklist.done(patient_id(), contact_item())
+
+    def worklist_snooze():
+        state["undo"] = services.worklist.snooze(
+            patient_id(), contact_item(), date(2026, 12, 2), "patient away"
+        )
+
     def member():
         state["member"] = services.care_team.add(patient_id(), "Dr. Ngata", "pcp")
 
@@ -177,6 +195,9 @@ def _calls(services: Services):
         ("tasks", "reopen", lambda: services.tasks.reopen(state["task"].id)),
         ("tasks", "reassign", lambda: services.tasks.reassign(state["task"].id, "bobr")),
         ("tasks", "cancel", lambda: services.tasks.cancel(state["task"].id, "duplicate")),
+        ("worklist", "done", worklist_done),
+        ("worklist", "undo", lambda: services.worklist.undo(state["undo"])),
+        ("worklist", "snooze", worklist_snooze),
         ("assessments", "record", assessment),
         (
             "assessments",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
+from nursecase.db.models import Patient
 from nursecase.services.errors import NotFoundError, ValidationError
 
 
@@ -98,3 +100,46 @@ def test_patient_without_episode(services):
     patient = services.patients.create("M2", "Jones", "Al", start_episode=False)
     assert services.episodes.current(patient.id) is None
     assert services.episodes.list_for_patient(patient.id) == []
+
+
+def stored_episode_status(services, patient_id: int) -> tuple[str | None, int]:
+    """(episode_status, version) as the patient row holds them."""
+    with services.context.read() as session:
+        row = session.execute(
+            select(Patient.episode_status, Patient.version).where(Patient.id == patient_id)
+        ).one()
+    return row.episode_status, row.version
+
+
+def test_patient_row_follows_the_current_episode_status(services, patient):
+    chart = services.patients.get(patient.id)
+    assert stored_episode_status(services, patient.id) == ("active", chart.version)
+    episode = services.episodes.current(patient.id)
+    services.episodes.change_status(episode.id, "onhold", reason="in hospital")
+    assert stored_episode_status(services, patient.id) == ("onhold", chart.version)
+    services.episodes.change_status(episode.id, "finished", reason="goals met")
+    assert stored_episode_status(services, patient.id) == ("finished", chart.version)
+    services.episodes.start(patient.id, status="waitlist")
+    assert stored_episode_status(services, patient.id) == ("waitlist", chart.version)
+    assert services.patients.list_page()[0].episode_status == "waitlist"
+    assert services.patients.count(episode_status="waitlist") == 1
+    assert services.patients.count(episode_status="active") == 0
+    # The chart edit opened before the episode changes still saves.
+    saved = services.patients.update(patient.id, chart.version, address="1 Main St")
+    assert saved.episode_status == "waitlist"
+
+
+def test_refused_episode_change_leaves_the_patient_row(services, patient):
+    episode = services.episodes.current(patient.id)
+    with pytest.raises(ValidationError):
+        services.episodes.change_status(episode.id, "finished")  # no reason
+    with pytest.raises(ValidationError):
+        services.episodes.start(patient.id)  # one open episode already
+    assert stored_episode_status(services, patient.id)[0] == "active"
+
+
+def test_patient_created_without_episode_has_no_episode_status(services):
+    patient = services.patients.create("M9", "Lone", "Ann", start_episode=False)
+    assert stored_episode_status(services, patient.id)[0] is None
+    services.episodes.start(patient.id, status="planned")
+    assert stored_episode_status(services, patient.id)[0] == "planned"

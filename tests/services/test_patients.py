@@ -13,7 +13,6 @@ from nursecase.db.models import (
     Episode,
     EpisodeStatusHistory,
     Patient,
-    Referral,
     Task,
 )
 from nursecase.services import make_services
@@ -314,28 +313,22 @@ def test_search_pages_with_the_keyset_cursor(services, caseload):
     ]
 
 
-def test_rows_carry_age_flags_nurse_and_open_referral_counts(services, engine, caseload):
+def test_rows_carry_age_flags_nurse_and_open_referral_counts(services, caseload):
     smith = caseload["M100"]
     services.patients.set_next_contact_due(smith.id, "2026-11-20")
-    now = datetime(2026, 11, 27, 9)
-    with Session(engine) as session, session.begin():
-        for status in ("requested", "in-progress", "completed"):
-            session.add(
-                Referral(
-                    patient_id=smith.id,
-                    service_type="physical-therapy",
-                    receiving_organisation="PT Co",
-                    reason="gait",
-                    status=status,
-                    status_changed_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+    referrals = services.referrals
+    for _ in range(3):
+        referrals.create(smith.id, "physical-therapy", "PT Co", "gait")
+    done = referrals.list_for_patient(smith.id)[0]
+    done = referrals.transition(done.id, "accepted", done.version)
+    done = referrals.transition(done.id, "in-progress", done.version)
+    referrals.transition(done.id, "completed", done.version, outcome="walking")
     row = services.patients.list_page(search="smith jo")[0]
     assert row.open_referral_count == 2
     assert row.flags == "overdue 7d"
     assert row.nurse_username == "alice"
+    assert row.episode_status == "active"
+    assert row.risk_rank == 2
     assert services.patients.get(smith.id).open_referral_count == 2
     assert services.patients.list_page(search="smith an")[0].open_referral_count == 0
 
@@ -386,7 +379,8 @@ def test_caseload_queries_use_indexes(services, engine, caseload, filters, range
         services.patients.list_page(nurse_id=nurse_id, search=search, after=page[-1].sort_key)
 
     plans = captured_plans(engine, action)
-    assert len(plans) == 2
+    # The first page; then the next page as two pieces: the cursor's ties, the rest.
+    assert len(plans) == 3
     for plan in plans:
         # Every access to patient goes through an index or the primary key, never a full scan.
         steps = [step for step in plan.split(" / ") if "patient" in step]
@@ -407,3 +401,36 @@ def test_stale_delete_is_refused(services, engine):
 
     assert caught.value.changed_by == "Alice Moreno"
     assert table_count(engine, Patient) == 1
+
+
+def stored_sort_columns(engine, patient_id):
+    with Session(engine) as session:
+        return session.execute(
+            select(Patient.risk_rank, Patient.episode_status, Patient.open_referral_count).where(
+                Patient.id == patient_id
+            )
+        ).one()
+
+
+@pytest.mark.parametrize(("tier", "rank"), [("high", 3), ("moderate", 2), ("low", 1)])
+def test_create_fills_the_caseload_sort_columns(services, engine, tier, rank):
+    patient = services.patients.create("M1", "Smith", "Jo", risk_tier=tier)
+    assert tuple(stored_sort_columns(engine, patient.id)) == (rank, "active", 0)
+    row = services.patients.list_page()[0]
+    assert (row.risk_rank, row.episode_status, row.open_referral_count) == (rank, "active", 0)
+
+
+def test_create_without_episode_leaves_episode_status_empty(services, engine):
+    patient = services.patients.create("M1", "Smith", "Jo", start_episode=False)
+    assert stored_sort_columns(engine, patient.id).episode_status is None
+
+
+def test_change_risk_tier_moves_the_risk_rank(services, engine):
+    patient = services.patients.create("M1", "Smith", "Jo", risk_tier="low")
+    services.patients.change_risk_tier(patient.id, "high", "fell twice")
+    assert stored_sort_columns(engine, patient.id).risk_rank == 3
+    services.patients.change_risk_tier(patient.id, "moderate", "steady")
+    assert stored_sort_columns(engine, patient.id).risk_rank == 2
+    with pytest.raises(ValidationError):
+        services.patients.change_risk_tier(patient.id, "extreme", "?")
+    assert stored_sort_columns(engine, patient.id).risk_rank == 2

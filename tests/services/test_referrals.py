@@ -7,9 +7,15 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from nursecase.db.models import AuditEvent, Referral, ReferralStatusHistory
+from nursecase.db.models import AuditEvent, Patient, Referral, ReferralStatusHistory
 from nursecase.domain.codes import ReferralStatus
-from nursecase.domain.referral_states import TRANSITIONS, TransitionError, allowed_next
+from nursecase.domain.referral_states import (
+    OPEN_STATUSES,
+    TERMINAL_STATUSES,
+    TRANSITIONS,
+    TransitionError,
+    allowed_next,
+)
 from nursecase.services import make_services
 from nursecase.services.audit import AuditService
 from nursecase.services.context import ServiceContext
@@ -391,3 +397,73 @@ def test_every_status_can_be_reached_only_through_the_machine():
             )
             current = step
         assert current == status
+
+
+# ------------------------------------------- the patient's open-referral count
+
+
+def stored_patient(context: ServiceContext, patient_id: int) -> tuple[int, int]:
+    """(open_referral_count, version) as the patient row holds them."""
+    with context.read() as session:
+        row = session.execute(
+            select(Patient.open_referral_count, Patient.version).where(Patient.id == patient_id)
+        ).one()
+    return row.open_referral_count, row.version
+
+
+def open_referrals_by_status(context: ServiceContext, patient_id: int) -> int:
+    with context.read() as session:
+        return session.execute(
+            select(func.count())
+            .select_from(Referral)
+            .where(
+                Referral.patient_id == patient_id,
+                Referral.status.in_([str(status) for status in OPEN_STATUSES]),
+            )
+        ).scalar_one()
+
+
+@pytest.mark.parametrize("status", list(PATHS))
+def test_open_referral_count_follows_every_path(context, referrals, patient_id, status):
+    _, version_before = stored_patient(context, patient_id)
+    reach(referrals, patient_id, status)
+    expected = 0 if ReferralStatus(status) in TERMINAL_STATUSES else 1
+    assert stored_patient(context, patient_id) == (expected, version_before)
+    assert open_referrals_by_status(context, patient_id) == expected
+
+
+def test_open_referral_count_moves_once_per_referral(services, context, referrals, patient_id):
+    first = send_physical_therapy(referrals, patient_id)
+    draft = send_physical_therapy(referrals, patient_id, send=False)
+    send_physical_therapy(referrals, patient_id)
+    assert stored_patient(context, patient_id)[0] == 3
+    rejected = referrals.transition(first.id, "rejected", first.version, reason="no capacity")
+    assert stored_patient(context, patient_id)[0] == 2
+    # Terminal -> entered-in-error: already closed, the count does not move again.
+    referrals.transition(rejected.id, "entered-in-error", rejected.version)
+    assert stored_patient(context, patient_id)[0] == 2
+    referrals.transition(draft.id, "ready", draft.version)
+    assert stored_patient(context, patient_id)[0] == 2
+    assert open_referrals_by_status(context, patient_id) == 2
+    row = services.patients.list_page(search="garcia")[0]
+    assert row.open_referral_count == 2
+    assert services.patients.get(patient_id).open_referral_count == 2
+
+
+def test_refused_transition_leaves_the_count(context, referrals, patient_id):
+    sent = send_physical_therapy(referrals, patient_id)
+    with pytest.raises(TransitionError):
+        referrals.transition(sent.id, "rejected", sent.version)  # no reason
+    with pytest.raises(StaleEditError):
+        referrals.transition(sent.id, "cancelled", sent.version - 1, reason="x")
+    assert stored_patient(context, patient_id)[0] == 1
+
+
+def test_a_referral_change_does_not_make_an_open_chart_edit_stale(services, referrals, patient_id):
+    chart = services.patients.get(patient_id)
+    sent = send_physical_therapy(referrals, patient_id)
+    referrals.transition(sent.id, "cancelled", sent.version, reason="patient declined")
+    saved = services.patients.update(patient_id, chart.version, address="2 Elm St")
+    assert saved.address == "2 Elm St"
+    assert saved.version == chart.version + 1
+    assert saved.open_referral_count == 0

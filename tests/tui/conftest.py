@@ -11,11 +11,29 @@ from nursecase.services import make_services
 SIZE = (120, 36)
 
 
+@pytest.fixture(scope="session")
+def seeded_template(migrated_template, tmp_path_factory):
+    """A small deterministic caseload (seeded once per session at the frozen time)."""
+    from nursecase.clock import FrozenClock
+    from nursecase.db.engine import make_engine
+    from tests.conftest import FROZEN_NOW, copy_database
+
+    path = copy_database(migrated_template, tmp_path_factory.mktemp("seeded") / "seeded.db")
+    engine = make_engine(path)
+    seed_database(engine, FrozenClock(FROZEN_NOW), patients=40, seed=11)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def seeded_engine(engine, clock):
-    """The migrated temporary database with a small deterministic caseload."""
-    seed_database(engine, clock, patients=40, seed=11)
-    return engine
+def seeded_engine(seeded_template, tmp_path):
+    """A private copy of the seeded caseload."""
+    from nursecase.db.engine import make_engine
+    from tests.conftest import copy_database
+
+    engine = make_engine(copy_database(seeded_template, tmp_path / "seeded" / "nursecase.db"))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -31,11 +49,23 @@ def app_services(seeded_engine, clock, demo_nurse):
 
 
 async def settle(pilot) -> None:
-    """Let workers finish and the screen repaint."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    """Let every chain of workers finish (a load may start another) and repaint."""
+    quiet_rounds = 0
+    # A blinking text cursor would make snapshots depend on timing.
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+    for _ in range(20):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if any(worker.is_running for worker in pilot.app.workers):
+            quiet_rounds = 0
+            continue
+        quiet_rounds += 1
+        if quiet_rounds == 2:
+            break
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
     await pilot.pause()
 
 
@@ -51,3 +81,8 @@ def text_of(widget) -> str:
     console = Console(width=120, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(widget.content)
     return console.export_text()
+
+
+def lines_of(widget) -> str:
+    """What a line-API widget (the virtual table) shows, as plain text."""
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))

@@ -123,6 +123,9 @@ class Patient(SQLModel, table=True):
     version: int = Field(default=1, sa_column=(_version := version_column()))
 
     __mapper_args__ = {"version_id_col": _version}
+    # Not a field: left in the class, pydantic would deep-copy the Column into
+    # every instance as a "private attribute" (18 ms per row).
+    del _version
 
 
 class Episode(SQLModel, table=True):
@@ -267,6 +270,9 @@ class CarePlan(SQLModel, table=True):
     version: int = Field(default=1, sa_column=(_version := version_column()))
 
     __mapper_args__ = {"version_id_col": _version}
+    # Not a field: left in the class, pydantic would deep-copy the Column into
+    # every instance as a "private attribute" (18 ms per row).
+    del _version
 
 
 class Problem(SQLModel, table=True):
@@ -365,6 +371,9 @@ class Referral(SQLModel, table=True):
     version: int = Field(default=1, sa_column=(_version := version_column()))
 
     __mapper_args__ = {"version_id_col": _version}
+    # Not a field: left in the class, pydantic would deep-copy the Column into
+    # every instance as a "private attribute" (18 ms per row).
+    del _version
 
 
 class ReferralStatusHistory(SQLModel, table=True):

@@ -137,6 +137,32 @@ def optional_date(value: object, field: str) -> date | None:
     return parse_date(value, field)
 
 
+_ISO_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})")
+
+
+def parse_moment(value: object, field: str) -> datetime:
+    """Return a datetime from a ``datetime`` or "YYYY-MM-DD HH:MM" (a bare date is midnight)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        stripped = value.strip()
+        match = _ISO_MOMENT.fullmatch(stripped)
+        if match:
+            day = parse_date(match.group(1), field)
+            hour, minute = int(match.group(2)), int(match.group(3))
+            if hour > 23 or minute > 59:
+                raise ValidationError(field, "has no such time of day")
+            return datetime(day.year, day.month, day.day, hour, minute)
+        if _ISO_DATE.fullmatch(stripped):
+            day = parse_date(stripped, field)
+            return datetime(day.year, day.month, day.day)
+        if not stripped:
+            raise ValidationError(field, "is required")
+    if value is None:
+        raise ValidationError(field, "is required")
+    raise ValidationError(field, "must be a date and time as YYYY-MM-DD HH:MM")
+
+
 def not_in_future(moment: Moment, field: str, now: date | datetime) -> Moment:
     """Return ``moment`` unchanged; raise if it lies after ``now``.
 

@@ -41,3 +41,11 @@ def due_text(due: date | None, today: date) -> Text:
 def plain(value: object) -> Text:
     """Any value as literal text (no markup)."""
     return Text("" if value is None else str(value))
+
+
+def due_short(due: date | None, today: date) -> Text:
+    """A due date in six cells: red when late, bold when today."""
+    if due is None:
+        return Text("-")
+    style = "red" if due < today else ("bold" if due == today else "")
+    return Text(f"{due:%d %b}", style=style)

@@ -29,6 +29,7 @@ from nursecase.services.patients import PatientService
 from nursecase.services.referrals import ReferralService
 from nursecase.services.tasks import TaskService
 from nursecase.services.transitions import TransitionService
+from nursecase.services.worklist import WorklistService
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Services:
     care_plans: CarePlanService
     referrals: ReferralService
     audit: AuditService
+    worklist: WorklistService
 
     @property
     def clock(self) -> Clock:
@@ -79,6 +81,7 @@ def make_services(
         care_plans=CarePlanService(context),
         referrals=ReferralService(context),
         audit=AuditService(context),
+        worklist=WorklistService(context),
     )
     if nurse is not None:
         services.nurses.sign_in(nurse)

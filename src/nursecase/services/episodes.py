@@ -4,6 +4,10 @@ A patient has at most one open episode (planned, waitlist, active, onhold) at a
 time. Finishing or cancelling an episode needs a reason, sets its end date and
 closes it for good: a patient who comes back starts a new episode, so each
 enrolment keeps its own dates. Every status change is appended to the history.
+
+The patient row keeps a copy of the current (latest) episode's status for the
+caseload's filter, updated in the same transaction as the episode by an UPDATE
+statement, so the patient's version (an open chart edit) is not disturbed.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from nursecase.db.models import Episode, EpisodeStatusHistory, Nurse
+from nursecase.db.models import Episode, EpisodeStatusHistory, Nurse, Patient
 from nursecase.domain.codes import AuditAction, EpisodeStatus, parse_code
 from nursecase.domain.validation import ValidationError, optional_text
 from nursecase.services import audit
@@ -55,6 +59,21 @@ class EpisodeRead:
     def is_open(self) -> bool:
         """True until the episode is finished or cancelled."""
         return self.status not in _CLOSED_CODES
+
+
+def sync_episode_status(session: Session, patient_id: int) -> None:
+    """Copy the patient's current episode status onto the patient row (caller's transaction).
+
+    The current episode is the latest by start date, then id (as the chart
+    header shows it); None when the patient has no episode.
+    """
+    status = session.execute(
+        select(Episode.status)
+        .where(Episode.patient_id == patient_id)
+        .order_by(Episode.start.desc(), Episode.id.desc())
+        .limit(1)
+    ).scalar()
+    session.execute(update(Patient).where(Patient.id == patient_id).values(episode_status=status))
 
 
 def _episode_read(session: Session, episode: Episode) -> EpisodeRead:
@@ -158,6 +177,7 @@ class EpisodeService:
                 ("patient_id", "status", "start"),
             )
             session.flush()
+            sync_episode_status(session, patient_id)
             return _episode_read(session, episode)
 
     def change_status(
@@ -197,5 +217,6 @@ class EpisodeService:
                 )
             )
             session.flush()
+            sync_episode_status(session, episode.patient_id)
             audit.record(session, self.context, AuditAction.update, "episode", episode.id, changed)
             return _episode_read(session, episode)

@@ -1,10 +1,22 @@
 """Patients: the caseload, one chart header at a time and one page at a time.
 
 The caseload can hold 100,000 patients, so the list is read a page at a time
-with KEYSET pagination on ``(family_key, given_key, id)`` (never OFFSET, which
-re-reads every skipped row), and search is an indexed PREFIX match on the
-normalised keys: ``key >= prefix AND key < prefix + U+FFFF`` is a range scan on
-SQLite and PostgreSQL alike, with no dependence on LIKE's case rules.
+with KEYSET pagination on ``(sort column, id)`` (never OFFSET, which re-reads
+every skipped row), each sort served by an index ``(nurse_id, column, id)`` or
+``(column, id)``. Search is an indexed PREFIX match on the normalised keys:
+``key >= prefix AND key < prefix + U+FFFF`` is a range scan on SQLite and
+PostgreSQL alike, with no dependence on LIKE's case rules.
+
+Sorting and NULLs: SQLite puts NULLs first in ascending order and PostgreSQL
+last, so the order never relies on the database's NULL placement. A sort on a
+column that can be NULL pages through two SEGMENTS: the rows with a value, by
+``(column, id)`` in the chosen direction, then the rows without one, by id
+ascending. NULL rows therefore come last in both directions. The cursor is
+``(segment, value, id)``; each segment is one index range.
+
+The sort columns risk_rank, open_referral_count and episode_status are
+denormalised onto the patient row and kept in step, in the same transaction,
+by this service, the referral service and the episode service.
 
 A patient is an editable aggregate with a ``version`` column: updates pass the
 version the screen read, and a stale save is refused naming who saved last.
@@ -13,17 +25,17 @@ version the screen read, and a stale save is refused naming who saved last.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, delete, func, select, tuple_, union
+from sqlalchemy import and_, delete, func, literal, select, tuple_, union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from nursecase.db.models import Episode, EpisodeStatusHistory, Nurse, Patient, Referral, Task
 from nursecase.domain.clocks import next_contact_due as cadence_due
 from nursecase.domain.codes import (
+    RISK_RANKS,
     AuditAction,
     EpisodeStatus,
     RiskTier,
@@ -75,8 +87,58 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 
-#: A caseload page cursor: the last row's ``sort_key``.
-SortKey = tuple[str, str, int]
+#: A caseload cursor, a row's ``sort_key``: ``(segment, value, id)``. Segment 0
+#: holds the rows with a value in the sort column, segment 1 (nullable columns
+#: only) the rows without one (value None). The value is the sort column's value,
+#: or ``(family_key, given_key)`` for the name sort.
+SortKey = tuple[int, object, int]
+
+#: Cursor segments.
+VALUE_SEGMENT = 0
+NULL_SEGMENT = 1
+
+
+@dataclass(frozen=True)
+class CaseloadSort:
+    """How the caseload sorts by one choice of the sort menu."""
+
+    columns: tuple
+    #: The column can be NULL: its NULL rows form a second segment, after the others.
+    nullable: bool
+    #: The column runs opposite to the displayed order (age ascending = birth date descending).
+    inverted: bool
+    #: The Python type of the column's value (checks a cursor before it reaches SQL).
+    value_type: type
+
+
+#: The caseload sorts by name; ties are broken by id in the column's direction.
+SORTS: dict[str, CaseloadSort] = {
+    "name": CaseloadSort((Patient.family_key, Patient.given_key), False, False, str),
+    "mrn": CaseloadSort((Patient.mrn,), False, False, str),
+    "age": CaseloadSort((Patient.birth_date,), True, True, date),
+    "risk": CaseloadSort((Patient.risk_rank,), False, False, int),
+    "last_contact": CaseloadSort((Patient.last_contact_at,), True, False, datetime),
+    "next_due": CaseloadSort((Patient.next_contact_due,), True, False, date),
+    "referrals": CaseloadSort((Patient.open_referral_count,), False, False, int),
+}
+
+# What a caseload row reads: the patient row and the nurse's username, no other joins.
+_ROW_COLUMNS = (
+    Patient.id,
+    Patient.mrn,
+    Patient.family_name,
+    Patient.given_name,
+    Patient.family_key,
+    Patient.given_key,
+    Patient.birth_date,
+    Patient.risk_tier,
+    Patient.risk_rank,
+    Patient.last_contact_at,
+    Patient.next_contact_due,
+    Patient.open_referral_count,
+    Patient.episode_status,
+    Nurse.username,
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +194,8 @@ class PatientRow:
     open_referral_count: int
     flags: str
     sort_key: SortKey
+    episode_status: str | None
+    risk_rank: int
 
 
 def display_name(family_name: str, given_name: str) -> str:
@@ -258,7 +322,10 @@ class PatientService:
                 preferred_language=language,
                 nurse_id=nurse_id,
                 risk_tier=str(tier),
+                risk_rank=RISK_RANKS[str(tier)],
                 next_contact_due=due,
+                # The caseload's denormalised copy of the current episode's status.
+                episode_status=str(EpisodeStatus.active) if start_episode else None,
                 created_at=now,
                 updated_at=now,
                 updated_by=self.context.nurse_id,
@@ -400,6 +467,7 @@ class PatientService:
             if patient.risk_tier != tier_code:
                 changed.append("risk_tier")
             patient.risk_tier = str(tier_code)
+            patient.risk_rank = RISK_RANKS[str(tier_code)]
             patient.risk_basis = basis
             touch(patient, self.context)
             with guard_concurrent_save("patient"):
@@ -476,45 +544,101 @@ class PatientService:
         risk_tier: str | None = None,
         after: SortKey | None = None,
         limit: int = 100,
+        *,
+        sort: str = "name",
+        descending: bool = False,
+        overdue: bool = False,
+        open_referral: bool = False,
+        episode_status: str | None = None,
+        before: SortKey | None = None,
     ) -> list[PatientRow]:
-        """One page of the caseload in name order.
+        """One page of the caseload, in display order.
 
         ``nurse_id`` None lists every nurse's patients. ``search`` matches a
         family or given name prefix ("smi", "smith jo", "jo smith", "smith, j"), an MRN
-        prefix, or (with 3 or more digits) a phone number prefix. ``after`` is
-        the previous page's last ``sort_key``; ``limit`` is 1-1000.
+        prefix, or (with 3 or more digits) a phone number prefix. ``risk_tier``,
+        ``overdue`` (next contact due before today), ``open_referral`` (at least
+        one open referral) and ``episode_status`` (a FHIR EpisodeOfCare code)
+        narrow the list.
+
+        ``sort`` is one of ``SORTS`` ("name", "mrn", "age", "risk",
+        "last_contact", "next_due", "referrals"); ``descending`` reverses it
+        ("age" ascending is youngest first). Rows without a value in the sort
+        column come last in both directions, by id.
+
+        ``after`` (the last row's ``sort_key``) gives the next page; ``before``
+        (the first row's ``sort_key``) gives the page just above it, still in
+        display order; neither gives the first page. ``limit`` is 1-1000.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise ValidationError("limit", "must be a whole number from 1 to 1000")
-        today = self.context.clock.today()
-        query = (
-            select(
-                Patient.id,
-                Patient.mrn,
-                Patient.family_name,
-                Patient.given_name,
-                Patient.birth_date,
-                Patient.risk_tier,
-                Patient.last_contact_at,
-                Patient.next_contact_due,
-                Nurse.username,
-                Patient.family_key,
-                Patient.given_key,
-            )
-            .outerjoin(Nurse, Nurse.id == Patient.nurse_id)
-            .where(*self._filters(nurse_id, search, risk_tier))
-            .order_by(Patient.family_key, Patient.given_key, Patient.id)
-            .limit(limit)
+        _check_limit(limit)
+        spec, column_descending = _sort_choice(sort, descending)
+        if after is not None and before is not None:
+            raise ValidationError("before", "give either after or before, not both")
+        conditions = self._filters(
+            nurse_id, search, risk_tier, overdue, open_referral, episode_status
         )
-        if after is not None:
-            family_key, given_key, last_id = after
-            query = query.where(
-                tuple_(Patient.family_key, Patient.given_key, Patient.id)
-                > tuple_(family_key, given_key, last_id)
-            )
+        if before is not None:
+            cursor = _check_cursor(before, spec, "before")
+            with self.context.read() as session:
+                rows = _walk(session, conditions, spec, column_descending, True, cursor, limit)
+            rows.reverse()
+        else:
+            cursor = _check_cursor(after, spec, "after") if after is not None else None
+            with self.context.read() as session:
+                rows = _walk(session, conditions, spec, column_descending, False, cursor, limit)
+        return self._rows(rows, spec)
+
+    def last_page(
+        self,
+        limit: int = 100,
+        nurse_id: int | None = None,
+        search: str = "",
+        risk_tier: str | None = None,
+        *,
+        sort: str = "name",
+        descending: bool = False,
+        overdue: bool = False,
+        open_referral: bool = False,
+        episode_status: str | None = None,
+    ) -> list[PatientRow]:
+        """The last ``limit`` rows of the caseload ``list_page`` would show, in display order.
+
+        Takes the same filters and sort as ``list_page``; ``before`` with the
+        first row's ``sort_key`` then pages back up from here.
+        """
+        _check_limit(limit)
+        spec, column_descending = _sort_choice(sort, descending)
+        conditions = self._filters(
+            nurse_id, search, risk_tier, overdue, open_referral, episode_status
+        )
         with self.context.read() as session:
-            rows = session.execute(query).all()
-            referral_counts = self._open_referral_counts(session, [row.id for row in rows])
+            rows = _walk(session, conditions, spec, column_descending, True, None, limit)
+        rows.reverse()
+        return self._rows(rows, spec)
+
+    def count(
+        self,
+        nurse_id: int | None = None,
+        search: str = "",
+        risk_tier: str | None = None,
+        *,
+        overdue: bool = False,
+        open_referral: bool = False,
+        episode_status: str | None = None,
+    ) -> int:
+        """How many patients ``list_page`` would page through with these filters."""
+        query = (
+            select(func.count())
+            .select_from(Patient)
+            .where(
+                *self._filters(nurse_id, search, risk_tier, overdue, open_referral, episode_status)
+            )
+        )
+        with self.context.read() as session:
+            return session.execute(query).scalar_one()
+
+    def _rows(self, rows: list, spec: CaseloadSort) -> list[PatientRow]:
+        today = self.context.clock.today()
         return [
             PatientRow(
                 id=row.id,
@@ -527,34 +651,43 @@ class PatientService:
                 last_contact_at=row.last_contact_at,
                 next_contact_due=row.next_contact_due,
                 nurse_username=row.username,
-                open_referral_count=referral_counts.get(row.id, 0),
+                open_referral_count=row.open_referral_count,
                 flags=row_flags(row.next_contact_due, row.risk_tier, today),
-                sort_key=(row.family_key, row.given_key, row.id),
+                sort_key=_sort_key(row, spec),
+                episode_status=row.episode_status,
+                risk_rank=row.risk_rank,
             )
             for row in rows
         ]
 
-    def count(
-        self, nurse_id: int | None = None, search: str = "", risk_tier: str | None = None
-    ) -> int:
-        """How many patients ``list_page`` would page through with these filters."""
-        query = (
-            select(func.count())
-            .select_from(Patient)
-            .where(*self._filters(nurse_id, search, risk_tier))
-        )
-        with self.context.read() as session:
-            return session.execute(query).scalar_one()
-
     # ----------------------------------------------------------------- helpers
 
-    def _filters(self, nurse_id: int | None, search: str, risk_tier: str | None) -> list:
+    def _filters(
+        self,
+        nurse_id: int | None,
+        search: str,
+        risk_tier: str | None,
+        overdue: bool = False,
+        open_referral: bool = False,
+        episode_status: str | None = None,
+    ) -> list:
         conditions: list = []
         if nurse_id is not None:
             conditions.append(Patient.nurse_id == nurse_id)
         if risk_tier:
             tier = parse_code(RiskTier, risk_tier, "risk_tier")
             conditions.append(Patient.risk_tier == str(tier))
+        if not isinstance(overdue, bool):
+            raise ValidationError("overdue", "must be yes or no")
+        if overdue:
+            conditions.append(Patient.next_contact_due < self.context.clock.today())
+        if not isinstance(open_referral, bool):
+            raise ValidationError("open_referral", "must be yes or no")
+        if open_referral:
+            conditions.append(Patient.open_referral_count > 0)
+        if episode_status:
+            status = parse_code(EpisodeStatus, episode_status, "episode_status")
+            conditions.append(Patient.episode_status == str(status))
         condition = search_condition(search)
         if condition is not None:
             conditions.append(condition)
@@ -567,19 +700,6 @@ class PatientService:
             query = query.where(Patient.id != patient_id)
         if session.execute(query).scalar() is not None:
             raise ValidationError("mrn", f"MRN {mrn} is already used by another patient")
-
-    @staticmethod
-    def _open_referral_counts(session: Session, patient_ids: Iterable[int]) -> dict[int, int]:
-        """Open referrals per patient for a whole page: one grouped query."""
-        ids = list(patient_ids)
-        if not ids:
-            return {}
-        query = (
-            select(Referral.patient_id, func.count())
-            .where(Referral.patient_id.in_(ids), Referral.status.in_(_OPEN_REFERRAL_CODES))
-            .group_by(Referral.patient_id)
-        )
-        return {patient_id: count for patient_id, count in session.execute(query)}
 
     def _read(self, session: Session, patient: Patient) -> PatientRead:
         nurse = session.get(Nurse, patient.nurse_id) if patient.nurse_id is not None else None
@@ -688,3 +808,138 @@ def search_condition(search: str | None):
     selects = [select(Patient.id).where(branch) for branch in branches]
     matching = selects[0] if len(selects) == 1 else union(*selects)
     return Patient.id.in_(matching)
+
+
+# ------------------------------------------------------------ caseload paging
+
+
+def _check_limit(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ValidationError("limit", "must be a whole number from 1 to 1000")
+
+
+def _sort_choice(sort: object, descending: object) -> tuple[CaseloadSort, bool]:
+    """The sort's description and whether its COLUMN runs descending."""
+    if not isinstance(sort, str) or sort not in SORTS:
+        raise ValidationError("sort", f"must be one of {', '.join(SORTS)}")
+    if not isinstance(descending, bool):
+        raise ValidationError("descending", "must be yes or no")
+    spec = SORTS[sort]
+    # "age" ascending (youngest first) reads birth dates newest first.
+    return spec, descending != spec.inverted
+
+
+def _check_cursor(cursor: object, spec: CaseloadSort, field: str) -> tuple[int, tuple, int]:
+    """A ``sort_key`` checked against the sort: ``(segment, column values, id)``.
+
+    A cursor from another sort (the screen changed sort but kept its cursor)
+    is refused here rather than compared against the wrong column.
+    """
+    problem = f"is not a row position of this sort ({field} takes a row's sort_key)"
+    if not isinstance(cursor, tuple | list) or len(cursor) != 3:
+        raise ValidationError(field, problem)
+    segment, value, row_id = cursor
+    if isinstance(row_id, bool) or not isinstance(row_id, int):
+        raise ValidationError(field, problem)
+    if segment == NULL_SEGMENT and spec.nullable and value is None:
+        return NULL_SEGMENT, (), row_id
+    if segment != VALUE_SEGMENT or value is None:
+        raise ValidationError(field, problem)
+    values = tuple(value) if len(spec.columns) > 1 and isinstance(value, tuple | list) else (value,)
+    if len(values) != len(spec.columns):
+        raise ValidationError(field, problem)
+    for item in values:
+        # bool is an int and datetime a date: neither is a value of those columns.
+        wrong_subtype = isinstance(item, bool) or (
+            spec.value_type is date and isinstance(item, datetime)
+        )
+        if wrong_subtype or not isinstance(item, spec.value_type):
+            raise ValidationError(field, problem)
+    return VALUE_SEGMENT, values, row_id
+
+
+def _sort_key(row, spec: CaseloadSort) -> SortKey:
+    values = tuple(getattr(row, column.key) for column in spec.columns)
+    if len(values) > 1:
+        return VALUE_SEGMENT, values, row.id
+    if values[0] is None:
+        return NULL_SEGMENT, None, row.id
+    return VALUE_SEGMENT, values[0], row.id
+
+
+def _walk(
+    session: Session,
+    conditions: list,
+    spec: CaseloadSort,
+    column_descending: bool,
+    backward: bool,
+    cursor: tuple[int, tuple, int] | None,
+    limit: int,
+) -> list:
+    """Up to ``limit`` rows past ``cursor``, walking the display order forward or backward.
+
+    The rows past a cursor are read as consecutive PIECES, each one index range
+    read in index order, until the page is full:
+
+    1. the cursor's ties: same column value, id beyond the cursor's
+       (``column = ? AND id > ?``);
+    2. the rest of its segment: column value beyond the cursor's (``column > ?``);
+    3. the other segment, whole, if the walk goes on into it.
+
+    One row-value comparison ``(column, id) > (?, ?)`` would say the same, but
+    SQLite seeks only on the column part of it (the id is the rowid) and then
+    filters: a page deep inside a large tie (63,000 patients with no open
+    referral) would read the whole tie. Split, every piece is a pure seek.
+    """
+    # Direction along the (column..., id) index: the display direction of the
+    # column, flipped when walking backward. The NULL segment runs by id
+    # ascending in display order.
+    downward = column_descending != backward
+    value_keys = [*spec.columns, Patient.id]
+    first_column = spec.columns[0]
+    has_value = [first_column.is_not(None)] if spec.nullable else []
+    whole_values = (has_value, value_keys, downward)
+    whole_nulls = ([first_column.is_(None)], [Patient.id], backward)
+    pieces: list[tuple[list, list, bool]]
+    if cursor is None:
+        pieces = [whole_values, whole_nulls] if spec.nullable else [whole_values]
+        if backward:
+            pieces.reverse()
+    elif cursor[0] == VALUE_SEGMENT:
+        _, values, row_id = cursor
+        bound = [
+            literal(value, column.type) for value, column in zip(values, spec.columns, strict=True)
+        ]
+        same = [column == value for column, value in zip(spec.columns, bound, strict=True)]
+        ties = [*same, _beyond(Patient.id, literal(row_id, Patient.id.type), downward)]
+        if len(spec.columns) == 1:
+            rest = _beyond(first_column, bound[0], downward)
+        else:
+            rest = _beyond(tuple_(*spec.columns), tuple_(*bound), downward)
+        pieces = [(ties, [Patient.id], downward), ([*has_value, rest], value_keys, downward)]
+        if spec.nullable and not backward:
+            pieces.append(whole_nulls)
+    else:
+        _, _, row_id = cursor
+        after_id = _beyond(Patient.id, literal(row_id, Patient.id.type), backward)
+        pieces = [([first_column.is_(None), after_id], [Patient.id], backward)]
+        if backward:
+            pieces.append(whole_values)
+    rows: list = []
+    for where, keys, down in pieces:
+        query = (
+            select(*_ROW_COLUMNS)
+            .outerjoin(Nurse, Nurse.id == Patient.nurse_id)
+            .where(*conditions, *where)
+            .order_by(*[key.desc() if down else key.asc() for key in keys])
+            .limit(limit - len(rows))
+        )
+        rows.extend(session.execute(query).all())
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def _beyond(left, right, downward: bool):
+    """``left`` strictly past ``right`` in the walking direction."""
+    return left < right if downward else left > right

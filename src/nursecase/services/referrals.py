@@ -6,6 +6,12 @@ status history (from, to, when, who, reason): the queue's age ("days in
 status") and the turnaround come from that history, never from "last modified".
 A referral is an editable aggregate with a version column, so a transition
 saved from a stale copy is refused with who changed it and when.
+
+The patient's denormalised ``open_referral_count`` (the caseload sorts and
+filters on it) moves with every create and status change, in the same
+transaction, through an UPDATE statement rather than the ORM: the patient's
+version is not bumped, so a referral change never makes an open edit of the
+patient's chart stale.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import TEXT, Nurse, Patient, Referral, ReferralStatusHistory
@@ -27,7 +33,12 @@ from nursecase.domain.codes import (
     ServiceType,
     parse_code,
 )
-from nursecase.domain.referral_states import OPEN_STATUSES, allowed_next, check_transition
+from nursecase.domain.referral_states import (
+    OPEN_STATUSES,
+    TERMINAL_STATUSES,
+    allowed_next,
+    check_transition,
+)
 from nursecase.domain.validation import (
     ValidationError,
     optional_date,
@@ -167,6 +178,8 @@ class ReferralService:
             )
             session.add(referral)
             session.flush()
+            if status not in TERMINAL_STATUSES:
+                _adjust_open_referral_count(session, patient_id, 1)
             self._append_history(session, referral.id, None, ReferralStatus.draft, None)
             if status is not ReferralStatus.draft:
                 self._append_history(session, referral.id, ReferralStatus.draft, status, None)
@@ -223,6 +236,10 @@ class ReferralService:
             referral.updated_by = nurse_id
             with guard_concurrent_save(ENTITY):
                 session.flush()
+            # Open -> terminal closes it; terminal -> entered-in-error changes nothing.
+            change = _is_open(target) - _is_open(current)
+            if change:
+                _adjust_open_referral_count(session, referral.patient_id, change)
             self._append_history(session, referral.id, current, target, clean_reason)
             session.flush()
             audit.record(session, self.context, AuditAction.update, ENTITY, referral.id, changed)
@@ -418,6 +435,26 @@ class ReferralService:
                 _build_read(referral, f"{family}, {given}", mrn, username, entered_value, today)
             )
         return reads
+
+
+def _is_open(status: ReferralStatus | str) -> int:
+    """1 for a status that keeps the referral open, 0 for a terminal one."""
+    return int(ReferralStatus(status) not in TERMINAL_STATUSES)
+
+
+def _adjust_open_referral_count(session: Session, patient_id: int, change: int) -> None:
+    """Move the patient's open-referral count by ``change`` in the caller's transaction.
+
+    An UPDATE statement, so the ORM's version counter is not involved: the
+    patient's version stays, and a chart edit opened before the referral
+    changed still saves. ``count + change`` in SQL is safe against a
+    concurrent writer (SQLite serialises writers; PostgreSQL locks the row).
+    """
+    session.execute(
+        update(Patient)
+        .where(Patient.id == patient_id)
+        .values(open_referral_count=Patient.open_referral_count + change)
+    )
 
 
 def _build_read(

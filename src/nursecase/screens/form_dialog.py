@@ -1,0 +1,158 @@
+"""A small form dialog: labelled fields, save with ctrl+s, cancel with escape.
+
+The dialog does not know what it saves: it hands the raw values to a
+``submit`` callable, which runs in a worker (it usually calls a service). If
+that raises a ValidationError, the message is shown in the dialog and the
+named field is focused; nothing was written and nothing the nurse typed is
+lost. On success the dialog closes with the callable's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
+
+from nursecase.domain.validation import ValidationError
+from nursecase.screens.background import run_in_background, user_message
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form.
+
+    ``kind`` is "text" (one line), "note" (several lines) or "choice" (one of
+    ``choices``, given as (label, value) pairs).
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    value: str = ""
+    placeholder: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+class FormDialog(ModalScreen[object]):
+    """A modal form; dismisses with the submit callable's result, or None."""
+
+    CSS_PATH = "form_dialog.tcss"
+    # Start in the first field, not on the scrolling container.
+    AUTO_FOCUS = "Input, Select, TextArea"
+    BINDINGS = [
+        # Not a priority binding: it must run after the keys typed before it
+        # have reached their field, or a fast typist would lose the last words.
+        Binding("ctrl+s", "save", "Save", tooltip="Save and close", id="form.save"),
+        Binding("escape", "cancel", "Cancel", tooltip="Close without saving", id="form.cancel"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        fields: list[FormField],
+        submit: Callable[[dict[str, str]], object],
+        *,
+        submit_label: str = "Save",
+        intro: str = "",
+    ) -> None:
+        super().__init__()
+        self.form_title = title
+        self.fields = fields
+        self.submit = submit
+        self.submit_label = submit_label
+        self.intro = intro
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        """Title, fields, error line and buttons."""
+        with VerticalScroll(id="form"):
+            yield Label(Text(self.form_title), id="form-title")
+            if self.intro:
+                yield Static(Text(self.intro), id="form-intro")
+            for field in self.fields:
+                with Horizontal(classes="form-row"):
+                    yield Label(field.label, classes="form-label")
+                    yield self._widget_for(field)
+            yield Static("", id="form-error")
+            with Horizontal(id="form-buttons"):
+                yield Button(f"{self.submit_label} (ctrl+s)", variant="primary", id="form-save")
+                yield Button("Cancel (esc)", id="form-cancel")
+
+    def _widget_for(self, field: FormField) -> Widget:
+        widget_id = f"field-{field.name}"
+        if field.kind == "choice":
+            return Select(
+                [(label, value) for label, value in field.choices],
+                value=field.value if field.value else Select.NULL,
+                allow_blank=not field.value,
+                id=widget_id,
+                compact=True,
+            )
+        if field.kind == "note":
+            area = TextArea(
+                field.value, id=widget_id, soft_wrap=True, show_line_numbers=False, compact=True
+            )
+            area.placeholder = field.placeholder
+            return area
+        return Input(value=field.value, placeholder=field.placeholder, id=widget_id, compact=True)
+
+    def values(self) -> dict[str, str]:
+        """The raw values, by field name ("" for an empty choice)."""
+        result: dict[str, str] = {}
+        for field in self.fields:
+            widget = self.query_one(f"#field-{field.name}")
+            if isinstance(widget, Select):
+                result[field.name] = "" if widget.value is Select.NULL else str(widget.value)
+            elif isinstance(widget, TextArea):
+                result[field.name] = widget.text
+            else:
+                result[field.name] = widget.value
+        return result
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter moves to the next field; on the last field it saves."""
+        event.stop()
+        if event.input.id == f"field-{self.fields[-1].name}":
+            self.action_save()
+        else:
+            self.focus_next()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """The two buttons."""
+        if event.button.id == "form-save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def action_save(self) -> None:
+        """Run the submit callable in a worker; close on success."""
+        if self.saving:
+            return
+        self.saving = True
+        values = self.values()
+        self.query_one("#form-error", Static).update("")
+        run_in_background(
+            self, lambda: self.submit(values), self._saved, self._failed, group="form"
+        )
+
+    def _saved(self, result: object) -> None:
+        self.saving = False
+        self.dismiss(result)
+
+    def _failed(self, error: BaseException) -> None:
+        self.saving = False
+        self.query_one("#form-error", Static).update(Text(user_message(error)))
+        if isinstance(error, ValidationError):
+            for widget in self.query(f"#field-{error.field}"):
+                widget.focus()
+
+    def action_cancel(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)

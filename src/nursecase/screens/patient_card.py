@@ -1,0 +1,66 @@
+"""The rounds card: a patient at a glance beside the worklist."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from nursecase.screens.formatting import due_text, risk_badge
+
+
+def _heading(title: str) -> Text:
+    return Text(title, style="bold underline")
+
+
+def render_summary(summary, today: date, timer_minutes: int | None = None) -> RenderableType:
+    """Problems, recent contacts, open tasks and referrals, latest scores."""
+    header = Text()
+    header.append(summary.display_name, style="bold")
+    header.append(f"\nMRN {summary.mrn}   {summary.age if summary.age is not None else '?'} y   ")
+    header.append_text(risk_badge(summary.risk_tier))
+    header.append(f"\n☎ {summary.phone or '-'}   next contact ")
+    header.append_text(due_text(summary.next_contact_due, today))
+    if timer_minutes is not None:
+        header.append(f"\n⏱ open {timer_minutes} min", style="dim")
+
+    parts: list[RenderableType] = [header, Text("")]
+
+    parts.append(_heading("Problems"))
+    parts.extend(Text(f"• {condition}") for condition in summary.conditions)
+    if not summary.conditions:
+        parts.append(Text("none recorded", style="dim"))
+
+    parts.append(_heading("Last contacts"))
+    for contact in summary.contacts:
+        parts.append(
+            Text(
+                f"{contact.occurred_at:%d %b} {contact.mode}, {contact.outcome}, "
+                f"{contact.minutes} min"
+            )
+        )
+    if not summary.contacts:
+        parts.append(Text("none yet", style="dim"))
+
+    parts.append(_heading("Open tasks"))
+    for task in summary.tasks:
+        line = Text()
+        line.append_text(due_text(task.due_date, today))
+        line.append(f"  {task.description}")
+        parts.append(line)
+    if not summary.tasks:
+        parts.append(Text("none", style="dim"))
+
+    parts.append(_heading("Open referrals"))
+    for referral in summary.referrals:
+        parts.append(Text(f"{referral.service}: {referral.status}, {referral.days_in_status} d"))
+    if not summary.referrals:
+        parts.append(Text("none", style="dim"))
+
+    parts.append(_heading("Latest scores"))
+    for score in summary.scores:
+        parts.append(Text(f"{score.summary}  ({score.performed_on:%d %b})"))
+    if not summary.scores:
+        parts.append(Text("none", style="dim"))
+    return Group(*parts)

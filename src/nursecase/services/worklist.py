@@ -1,0 +1,1096 @@
+"""The worklist ("my day"): every patient with something due, ranked and explained.
+
+``today`` gathers the due items of a caseload with SET-BASED queries (one query
+per kind of due item, never one per patient), hands them to the pure ranking in
+``nursecase.domain.worklist`` and returns frozen rows that carry the caseload
+columns too, so the screen paints without another query.
+
+The actions (done, snooze, undo) are one transaction each with their audit
+events. Done and snooze return an ``UndoToken`` holding what the action replaced;
+``undo`` puts it back, but only while the item still holds what the action
+wrote: if someone changed it since, undo refuses rather than overwrite their work.
+
+Tasks keep their own snooze reason; the other kinds (contact due, referral reply,
+goal and intervention due dates) record each snooze, and each referral chase, in
+the ``worklist_snooze`` table, which is their history and what undo marks undone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from nursecase.db.models import (
+    Assessment,
+    CarePlan,
+    Condition,
+    Contact,
+    Goal,
+    Intervention,
+    Patient,
+    Problem,
+    Referral,
+    ReferralStatusHistory,
+    Task,
+    Transition,
+    WorklistSnooze,
+)
+from nursecase.domain.clocks import DEFAULT_REPLY_DAYS, TcmClock, tcm_clock
+from nursecase.domain.codes import (
+    AuditAction,
+    CarePlanStatus,
+    ConditionClinicalStatus,
+    EpisodeStatus,
+    GoalLifecycleStatus,
+    Instrument,
+    InterventionStatus,
+    ReferralPriority,
+    ReferralStatus,
+    ServiceType,
+    TaskPriority,
+    TaskSource,
+    TaskStatus,
+)
+from nursecase.domain.referral_states import TERMINAL_STATUSES
+from nursecase.domain.validation import ValidationError, parse_date, require_text
+from nursecase.domain.worklist import (
+    SAFETY_GROUP,
+    DueItem,
+    DueKind,
+    WorklistCandidate,
+    WorklistEntry,
+    rank_worklist,
+)
+from nursecase.services import audit
+from nursecase.services.context import ServiceContext
+from nursecase.services.editing import guard_concurrent_save
+from nursecase.services.errors import NotFoundError, ServiceError
+from nursecase.services.patients import (
+    OPEN_TASK_STATUSES,
+    age_on,
+    cadence_due_date,
+    display_name,
+    load_patient,
+    row_flags,
+    touch,
+)
+from nursecase.services.tasks import TaskService
+from nursecase.services.transitions import FACE_TO_FACE_TASK_DESCRIPTION
+
+#: SQLite allows 999 bound parameters per statement; IN lists stay below that.
+ID_CHUNK_SIZE = 900
+REASON_MAX_LENGTH = 400
+#: The reason recorded in the snooze history when a referral reply is chased.
+CHASED_REASON = "chased"
+#: How many recent contacts the rounds card shows.
+SUMMARY_CONTACT_COUNT = 3
+
+#: UndoToken.kind values.
+DONE = "done"
+SNOOZE = "snooze"
+
+_OPEN_TASK_CODES = tuple(str(status) for status in OPEN_TASK_STATUSES)
+_CLOCK_TASK_SOURCES = (str(TaskSource.assessment_trigger), str(TaskSource.transition_clock))
+_AWAITING_REPLY_CODES = (str(ReferralStatus.requested), str(ReferralStatus.received))
+_PRESSING_PRIORITIES = frozenset(
+    str(level) for level in (ReferralPriority.stat, ReferralPriority.asap, ReferralPriority.urgent)
+)
+_CLOSED_GOAL_STATUSES = frozenset(
+    {
+        GoalLifecycleStatus.completed,
+        GoalLifecycleStatus.cancelled,
+        GoalLifecycleStatus.entered_in_error,
+        GoalLifecycleStatus.rejected,
+    }
+)
+# An IN list of the open statuses (rather than NOT IN the closed ones) lets the
+# database use the (lifecycle_status, due_date) index.
+_OPEN_GOAL_CODES = tuple(
+    str(status) for status in GoalLifecycleStatus if status not in _CLOSED_GOAL_STATUSES
+)
+_OPEN_INTERVENTION_CODES = tuple(
+    str(status)
+    for status in (
+        InterventionStatus.not_started,
+        InterventionStatus.scheduled,
+        InterventionStatus.in_progress,
+        InterventionStatus.on_hold,
+    )
+)
+_OPEN_PLAN_CODES = tuple(
+    str(status) for status in (CarePlanStatus.draft, CarePlanStatus.active, CarePlanStatus.on_hold)
+)
+# A finished or cancelled episode stops the routine contact clock.
+_CLOSED_EPISODE_CODES = (str(EpisodeStatus.finished), str(EpisodeStatus.cancelled))
+_ACTIVE_CONDITION_CODES = tuple(
+    str(status)
+    for status in (
+        ConditionClinicalStatus.active,
+        ConditionClinicalStatus.recurrence,
+        ConditionClinicalStatus.relapse,
+    )
+)
+_TERMINAL_REFERRAL_CODES = tuple(sorted(str(status) for status in TERMINAL_STATUSES))
+_TASK_KINDS = frozenset({DueKind.safety, DueKind.tcm, DueKind.task})
+_REFERRAL_KINDS = frozenset({DueKind.stuck_referral, DueKind.referral_reply})
+_PLAN_KINDS = frozenset({DueKind.goal, DueKind.intervention})
+
+#: The patient columns a worklist row shows, loaded once per candidate.
+_PATIENT_COLUMNS = (
+    Patient.id,
+    Patient.mrn,
+    Patient.family_name,
+    Patient.given_name,
+    Patient.birth_date,
+    Patient.risk_tier,
+    Patient.last_contact_at,
+    Patient.next_contact_due,
+    Patient.open_referral_count,
+)
+
+
+# ---------------------------------------------------------------- read models
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One ranked worklist row: the ranking's entry plus the patient's caseload columns.
+
+    ``items[0]`` is the due item that done and snooze act on; ``reasons`` has one
+    text per item, ``why`` joins them. ``group`` is 0 safety, 1 TCM, 2 other.
+    """
+
+    patient_id: int
+    items: tuple[DueItem, ...]
+    reasons: tuple[str, ...]
+    why: str
+    group: int
+    days_overdue: int
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: date | None
+    age: int | None
+    risk_tier: str
+    last_contact_at: datetime | None
+    next_contact_due: date | None
+    open_referral_count: int
+    flags: str
+
+    @property
+    def due_item(self) -> DueItem:
+        """The most pressing item: the one done and snooze act on."""
+        return self.items[0]
+
+    @property
+    def display_name(self) -> str:
+        """ "Family, Given"."""
+        return display_name(self.family_name, self.given_name)
+
+
+@dataclass(frozen=True)
+class UndoToken:
+    """What a done or snooze replaced, so that ``undo`` can put it back.
+
+    ``kind`` is "done" or "snooze". ``previous_due`` is the date the item had
+    before (task due date, next contact due, expected reply date, goal or
+    intervention due date) and ``new_due`` the date the action wrote (None when
+    the action did not move a date, as when a task is completed).
+    ``previous_status``/``done_at`` belong to a completed task,
+    ``previous_reason``/``new_reason`` to a snoozed task, ``snooze_id`` to the
+    worklist_snooze row the action wrote.
+    """
+
+    kind: str
+    patient_id: int
+    item_kind: DueKind
+    item_id: int | None
+    previous_due: date | None = None
+    new_due: date | None = None
+    previous_status: str | None = None
+    done_at: datetime | None = None
+    previous_reason: str | None = None
+    new_reason: str | None = None
+    snooze_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SnoozeRead:
+    """One row of the snooze history: a date moved by a snooze or a referral chase."""
+
+    id: int
+    patient_id: int
+    item_kind: str
+    item_id: int | None
+    previous_due: date | None
+    until: date
+    reason: str
+    nurse_id: int | None
+    created_at: datetime
+    undone_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SummaryContact:
+    """One recent contact on the rounds card."""
+
+    occurred_at: datetime
+    mode: str
+    outcome: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class SummaryTask:
+    """One open task on the rounds card."""
+
+    id: int
+    due_date: date
+    description: str
+
+
+@dataclass(frozen=True)
+class SummaryReferral:
+    """One open referral on the rounds card."""
+
+    id: int
+    service: str
+    status: str
+    days_in_status: int
+
+
+@dataclass(frozen=True)
+class SummaryScore:
+    """The latest score of one instrument."""
+
+    instrument: str
+    summary: str
+    performed_on: date
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """Everything the rounds card shows about one patient."""
+
+    patient_id: int
+    mrn: str
+    family_name: str
+    given_name: str
+    age: int | None
+    risk_tier: str
+    next_contact_due: date | None
+    phone: str | None
+    conditions: tuple[str, ...]
+    contacts: tuple[SummaryContact, ...]
+    tasks: tuple[SummaryTask, ...]
+    referrals: tuple[SummaryReferral, ...]
+    scores: tuple[SummaryScore, ...]
+
+    @property
+    def display_name(self) -> str:
+        """ "Family, Given"."""
+        return display_name(self.family_name, self.given_name)
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def _rows(session: Session, query) -> Any:
+    """Run a column query on the session's connection: plain Core rows.
+
+    The worklist reads tens of thousands of rows of plain columns; the ORM's
+    per-row bookkeeping for them would cost more than the queries themselves.
+    """
+    return session.connection().execute(query)
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), ID_CHUNK_SIZE):
+        yield ids[start : start + ID_CHUNK_SIZE]
+
+
+def service_abbreviation(code: str) -> str:
+    """ "PT" for physical-therapy; an unknown stored code is shown as it is."""
+    try:
+        return ServiceType(code).abbreviation
+    except ValueError:
+        return code
+
+
+def _as_date(value: datetime | date | str) -> date:
+    """A timestamp as a date (SQLite may hand an aggregate back as text)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()
+
+
+def tcm_detail(clock: TcmClock, is_visit_task: bool) -> str:
+    """The worklist text of one TCM step's task ("TCM day 2 of 2", "TCM visit day 3 of 14").
+
+    ``short_label`` describes the earliest open step. The face-to-face task is
+    its own item, so while the contact is still open it is described as if the
+    contact were done, which is the visit's own wording; "" when the clock says
+    both steps are done (the reason then falls back to the task's due date).
+    """
+    if is_visit_task and clock.interactive_open:
+        clock = replace(clock, interactive_contact_date=clock.discharge_date)
+    if not clock.is_open:
+        return ""
+    return clock.short_label()
+
+
+def _check_nurse_filter(nurse_id: object) -> int | None:
+    if nurse_id is None:
+        return None
+    if isinstance(nurse_id, bool) or not isinstance(nurse_id, int):
+        raise ValidationError("nurse_id", "must be a nurse id or None for every nurse")
+    return nurse_id
+
+
+def _check_item(item: object) -> DueItem:
+    if not isinstance(item, DueItem):
+        raise ValidationError("item", "must be a worklist due item")
+    kind = DueKind(item.kind)
+    if kind is not DueKind.contact and item.item_id is None:
+        raise ValidationError("item", f"a {kind} item needs the id of its record")
+    return item
+
+
+# ------------------------------------------------------------------- service
+
+
+class WorklistService:
+    """Today's ranked worklist, its actions (done, snooze, undo) and the rounds card."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+        # Completing and snoozing a task go through the task service's own code path.
+        self._tasks = TaskService(context)
+
+    # ------------------------------------------------------------------ reads
+
+    def today(self, nurse_id: int | None) -> list[WorklistRow]:
+        """Today's worklist for a nurse's patients (None: every nurse's), most pressing first."""
+        nurse = _check_nurse_filter(nurse_id)
+        today = self.context.clock.today()
+        items: dict[int, list[DueItem]] = defaultdict(list)
+        patients: dict[int, Any] = {}
+        with self.context.read() as session:
+            self._contact_items(session, nurse, today, items, patients)
+            self._task_items(session, nurse, today, items)
+            self._referral_items(session, nurse, today, items)
+            self._goal_items(session, nurse, today, items)
+            self._intervention_items(session, nurse, today, items)
+            missing = [patient_id for patient_id in items if patient_id not in patients]
+            for chunk in _chunks(missing):
+                rows = _rows(session, select(*_PATIENT_COLUMNS).where(Patient.id.in_(chunk)))
+                for row in rows:
+                    patients[row.id] = row
+        candidates = []
+        for patient_id, patient_items in items.items():
+            patient = patients[patient_id]
+            last = patient.last_contact_at
+            candidates.append(
+                WorklistCandidate(
+                    patient_id=patient_id,
+                    risk_tier=patient.risk_tier,
+                    last_contact_on=last.date() if last is not None else None,
+                    items=tuple(patient_items),
+                )
+            )
+        entries = rank_worklist(candidates, today)
+        return [_worklist_row(entry, patients[entry.patient_id], today) for entry in entries]
+
+    def next_due_date(self, nurse_id: int | None) -> date | None:
+        """The first day after today on which something falls due (None: nothing scheduled).
+
+        For the empty state ("nothing due today; next: Tue 1 Dec"): the next
+        contact, open task, open goal or intervention due date; a referral
+        reply counts from the day after its expected reply date, because that
+        is when an unanswered referral comes onto the list.
+        """
+        nurse = _check_nurse_filter(nurse_id)
+        today = self.context.clock.today()
+        contact_query = select(func.min(Patient.next_contact_due)).where(
+            Patient.next_contact_due > today, _contact_clock_running()
+        )
+        if nurse is not None:
+            contact_query = contact_query.where(Patient.nurse_id == nurse)
+        queries = [
+            contact_query,
+            _for_nurse(
+                select(func.min(Task.due_date)).where(
+                    Task.status.in_(_OPEN_TASK_CODES), Task.due_date > today
+                ),
+                Task.patient_id,
+                nurse,
+            ),
+            _for_nurse(
+                _plan_item_query(Goal, func.min(Goal.due_date)).where(
+                    Goal.lifecycle_status.in_(_OPEN_GOAL_CODES), Goal.due_date > today
+                ),
+                CarePlan.patient_id,
+                nurse,
+            ),
+            _for_nurse(
+                _plan_item_query(Intervention, func.min(Intervention.due_date)).where(
+                    Intervention.status.in_(_OPEN_INTERVENTION_CODES),
+                    Intervention.due_date > today,
+                ),
+                CarePlan.patient_id,
+                nurse,
+            ),
+        ]
+        reply_query = _for_nurse(
+            select(func.min(Referral.expected_reply_date)).where(
+                Referral.status.in_(_AWAITING_REPLY_CODES),
+                Referral.expected_reply_date >= today,
+            ),
+            Referral.patient_id,
+            nurse,
+        )
+        with self.context.read() as session:
+            dates = [session.execute(query).scalar() for query in queries]
+            reply = session.execute(reply_query).scalar()
+        if reply is not None:
+            dates.append(_as_date(reply) + timedelta(days=1))
+        found = [_as_date(day) for day in dates if day is not None]
+        return min(found, default=None)
+
+    def summary(self, patient_id: int) -> PatientSummary:
+        """What the rounds card shows about one patient, read in one session."""
+        today = self.context.clock.today()
+        with self.context.read() as session:
+            patient = load_patient(session, patient_id)
+            conditions = session.execute(
+                select(Condition.description)
+                .where(
+                    Condition.patient_id == patient_id,
+                    Condition.clinical_status.in_(_ACTIVE_CONDITION_CODES),
+                )
+                .order_by(Condition.recorded_at, Condition.id)
+            ).scalars()
+            contacts = session.execute(
+                select(Contact.occurred_at, Contact.mode, Contact.outcome, Contact.minutes)
+                .where(Contact.patient_id == patient_id)
+                .order_by(Contact.occurred_at.desc(), Contact.id.desc())
+                .limit(SUMMARY_CONTACT_COUNT)
+            )
+            tasks = session.execute(
+                select(Task.id, Task.due_date, Task.description)
+                .where(Task.patient_id == patient_id, Task.status.in_(_OPEN_TASK_CODES))
+                .order_by(Task.due_date, Task.id)
+            )
+            # Days in status come from the status history (when the current status
+            # began), as in the referral queue, never from "last modified".
+            entered_at = (
+                select(func.max(ReferralStatusHistory.changed_at))
+                .where(ReferralStatusHistory.referral_id == Referral.id)
+                .correlate(Referral)
+                .scalar_subquery()
+            )
+            referrals = session.execute(
+                select(
+                    Referral.id,
+                    Referral.service_type,
+                    Referral.status,
+                    Referral.status_changed_at,
+                    entered_at.label("entered_at"),
+                )
+                .where(
+                    Referral.patient_id == patient_id,
+                    Referral.status.not_in(_TERMINAL_REFERRAL_CODES),
+                )
+                .order_by(Referral.status_changed_at, Referral.id)
+            )
+            assessments = session.execute(
+                select(Assessment.instrument, Assessment.summary, Assessment.performed_at)
+                .where(Assessment.patient_id == patient_id)
+                .order_by(Assessment.performed_at.desc(), Assessment.id.desc())
+            )
+            condition_texts = tuple(conditions)
+            contact_rows = tuple(
+                SummaryContact(row.occurred_at, row.mode, row.outcome, row.minutes)
+                for row in contacts
+            )
+            task_rows = tuple(SummaryTask(row.id, row.due_date, row.description) for row in tasks)
+            referral_rows = tuple(
+                SummaryReferral(
+                    id=row.id,
+                    service=service_abbreviation(row.service_type),
+                    status=row.status,
+                    days_in_status=max(
+                        0, (today - _as_date(row.entered_at or row.status_changed_at)).days
+                    ),
+                )
+                for row in referrals
+            )
+            latest: dict[str, SummaryScore] = {}
+            for row in assessments:
+                if row.instrument not in latest:
+                    latest[row.instrument] = SummaryScore(
+                        instrument=_instrument_label(row.instrument),
+                        summary=row.summary,
+                        performed_on=row.performed_at.date(),
+                    )
+            return PatientSummary(
+                patient_id=patient.id,
+                mrn=patient.mrn,
+                family_name=patient.family_name,
+                given_name=patient.given_name,
+                age=age_on(patient.birth_date, today),
+                risk_tier=patient.risk_tier,
+                next_contact_due=patient.next_contact_due,
+                phone=patient.phone,
+                conditions=condition_texts,
+                contacts=contact_rows,
+                tasks=task_rows,
+                referrals=referral_rows,
+                scores=tuple(latest.values()),
+            )
+
+    def snoozes(self, patient_id: int) -> list[SnoozeRead]:
+        """The patient's snooze and chase history (not tasks: they keep their own), newest first."""
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            rows = session.execute(
+                select(WorklistSnooze)
+                .where(WorklistSnooze.patient_id == patient_id)
+                .order_by(WorklistSnooze.created_at.desc(), WorklistSnooze.id.desc())
+            ).scalars()
+            return [
+                SnoozeRead(
+                    id=row.id,
+                    patient_id=row.patient_id,
+                    item_kind=row.item_kind,
+                    item_id=row.item_id,
+                    previous_due=row.previous_due,
+                    until=row.until,
+                    reason=row.reason,
+                    nurse_id=row.nurse_id,
+                    created_at=row.created_at,
+                    undone_at=row.undone_at,
+                )
+                for row in rows
+            ]
+
+    # ---------------------------------------------------------------- actions
+
+    def done(self, patient_id: int, item: DueItem) -> UndoToken:
+        """Mark the item done: complete its task, reset the contact clock or chase the referral.
+
+        A contact's next due date becomes today plus the risk tier's cadence; a
+        referral awaiting reply is "chased": its expected reply date moves to
+        today plus the priority's reply days, recorded as a snooze with the
+        reason "chased". Goals and interventions are completed in the care plan.
+        """
+        due_item = _check_item(item)
+        kind = DueKind(due_item.kind)
+        self.context.require_nurse()
+        if kind in _PLAN_KINDS:
+            raise ValidationError("item", "complete goals and interventions in the care plan")
+        if kind in _TASK_KINDS:
+            return self._complete_task(patient_id, kind, due_item.item_id)
+        today = self.context.clock.today()
+        if kind is DueKind.contact:
+            with self.context.write() as session:
+                patient = load_patient(session, patient_id)
+                new_due = cadence_due_date(self.context, patient.risk_tier, today)
+                previous = self._set_contact_due(session, patient, new_due)
+                return UndoToken(DONE, patient_id, kind, None, previous, new_due)
+        with self.context.write() as session:
+            referral = self._awaiting_referral(session, patient_id, due_item.item_id)
+            days = DEFAULT_REPLY_DAYS[ReferralPriority(referral.priority)]
+            new_due = today + timedelta(days=days)
+            previous = self._set_reply_date(session, referral, new_due)
+            snooze_id = self._write_snooze(
+                session, patient_id, kind, referral.id, previous, new_due, CHASED_REASON
+            )
+            return UndoToken(
+                DONE, patient_id, kind, referral.id, previous, new_due, snooze_id=snooze_id
+            )
+
+    def snooze(self, patient_id: int, item: DueItem, until: date | str, reason: str) -> UndoToken:
+        """Move the item to a later day, with a reason (kept in the snooze history).
+
+        Tasks get the new due date and the reason on the task itself; the other
+        kinds move their date (next contact due, expected reply date, goal or
+        intervention due date) and write a worklist_snooze row.
+        """
+        due_item = _check_item(item)
+        kind = DueKind(due_item.kind)
+        day = parse_date(until, "until")
+        if day <= self.context.clock.today():
+            raise ValidationError("until", "must be after today")
+        reason_text = require_text(reason, "reason", max_length=REASON_MAX_LENGTH)
+        self.context.require_nurse()
+        if kind in _TASK_KINDS:
+            return self._snooze_task(patient_id, kind, due_item.item_id, day, reason_text)
+        with self.context.write() as session:
+            if kind is DueKind.contact:
+                previous = self._set_contact_due(session, load_patient(session, patient_id), day)
+            elif kind in _REFERRAL_KINDS:
+                referral = self._awaiting_referral(session, patient_id, due_item.item_id)
+                previous = self._set_reply_date(session, referral, day)
+            else:
+                row, plan = self._plan_item(session, patient_id, kind, due_item.item_id)
+                previous = self._set_plan_item_due(session, kind, row, plan, day)
+            snooze_id = self._write_snooze(
+                session, patient_id, kind, due_item.item_id, previous, day, reason_text
+            )
+            return UndoToken(
+                SNOOZE, patient_id, kind, due_item.item_id, previous, day, snooze_id=snooze_id
+            )
+
+    def undo(self, token: UndoToken) -> None:
+        """Put back what a done or snooze changed, if nobody has changed the item since.
+
+        Refuses with a ServiceError (and writes nothing) when the item no longer
+        holds what the action wrote, or the action was already undone.
+        """
+        if not isinstance(token, UndoToken) or token.kind not in (DONE, SNOOZE):
+            raise ValidationError("token", "must be the undo token of a worklist action")
+        kind = DueKind(token.item_kind)
+        self.context.require_nurse()
+        with self.context.write() as session:
+            if kind in _TASK_KINDS:
+                self._undo_task(session, token)
+            elif kind is DueKind.contact:
+                patient = load_patient(session, token.patient_id)
+                if patient.next_contact_due != token.new_due:
+                    raise _changed_since("the patient's next contact date")
+                self._set_contact_due(session, patient, token.previous_due)
+            elif kind in _REFERRAL_KINDS:
+                referral = session.get(Referral, token.item_id)
+                if referral is None or referral.patient_id != token.patient_id:
+                    raise NotFoundError("referral", token.item_id)
+                if referral.expected_reply_date != token.new_due:
+                    raise _changed_since("the referral's expected reply date")
+                self._set_reply_date(session, referral, token.previous_due)
+            else:
+                row, plan = self._plan_item(session, token.patient_id, kind, token.item_id)
+                if row.due_date != token.new_due:
+                    raise _changed_since(f"the {kind}'s due date")
+                self._set_plan_item_due(session, kind, row, plan, token.previous_due)
+            if token.snooze_id is not None:
+                self._mark_snooze_undone(session, token.snooze_id)
+
+    # ---------------------------------------------------------- item queries
+
+    def _contact_items(
+        self,
+        session: Session,
+        nurse_id: int | None,
+        today: date,
+        items: dict[int, list[DueItem]],
+        patients: dict[int, Any],
+    ) -> None:
+        """Patients whose next contact is due; their rows double as the patient columns."""
+        query = select(*_PATIENT_COLUMNS).where(
+            Patient.next_contact_due <= today, _contact_clock_running()
+        )
+        if nurse_id is not None:
+            query = query.where(Patient.nurse_id == nurse_id)
+        for row in _rows(session, query):
+            patients[row.id] = row
+            items[row.id].append(DueItem(DueKind.contact, row.next_contact_due, "", None))
+
+    def _task_items(
+        self, session: Session, nurse_id: int | None, today: date, items: dict[int, list[DueItem]]
+    ) -> None:
+        """Open tasks: safety and TCM clock tasks whatever their date, others due by today.
+
+        One query for the three kinds: they all come from the open tasks of the
+        same patients, so one pass over the task index serves them all. A snoozed
+        task has a later due date already and so drops out.
+        """
+        query = (
+            select(
+                Task.patient_id,
+                Task.id,
+                Task.due_date,
+                Task.description,
+                Task.source,
+                Task.priority,
+                Transition.discharged_on,
+                Transition.high_complexity,
+                Transition.interactive_contact_on,
+                Transition.face_to_face_on,
+            )
+            .outerjoin(
+                Transition,
+                (Task.source == str(TaskSource.transition_clock))
+                & (Transition.id == Task.source_id),
+            )
+            .where(
+                Task.status.in_(_OPEN_TASK_CODES),
+                or_(Task.due_date <= today, Task.source.in_(_CLOCK_TASK_SOURCES)),
+            )
+        )
+        holidays = self.context.settings.holidays
+        safety_source = str(TaskSource.assessment_trigger)
+        clock_source = str(TaskSource.transition_clock)
+        urgent = str(TaskPriority.urgent)
+        for row in _rows(session, _for_nurse(query, Task.patient_id, nurse_id)):
+            if row.source == clock_source:
+                detail = ""
+                if row.discharged_on is not None:
+                    clock = tcm_clock(
+                        row.discharged_on,
+                        bool(row.high_complexity),
+                        today,
+                        holidays,
+                        row.interactive_contact_on,
+                        row.face_to_face_on,
+                    )
+                    detail = tcm_detail(clock, row.description == FACE_TO_FACE_TASK_DESCRIPTION)
+                item = DueItem(DueKind.tcm, row.due_date, row.description, row.id, detail)
+            elif row.source == safety_source and row.priority == urgent:
+                item = DueItem(DueKind.safety, row.due_date, row.description, row.id)
+            elif row.due_date <= today:
+                item = DueItem(DueKind.task, row.due_date, row.description, row.id)
+            else:
+                continue
+            items[row.patient_id].append(item)
+
+    def _referral_items(
+        self, session: Session, nurse_id: int | None, today: date, items: dict[int, list[DueItem]]
+    ) -> None:
+        """Referrals still awaiting a reply after their expected reply date."""
+        query = select(
+            Referral.patient_id,
+            Referral.id,
+            Referral.expected_reply_date,
+            Referral.priority,
+            Referral.service_type,
+        ).where(
+            Referral.status.in_(_AWAITING_REPLY_CODES),
+            Referral.expected_reply_date < today,
+        )
+        for patient_id, referral_id, reply_date, priority, service in _rows(
+            session, _for_nurse(query, Referral.patient_id, nurse_id)
+        ):
+            label = service_abbreviation(service)
+            if priority in _PRESSING_PRIORITIES:
+                item = DueItem(DueKind.stuck_referral, reply_date, label, referral_id, priority)
+            else:
+                item = DueItem(DueKind.referral_reply, reply_date, label, referral_id)
+            items[patient_id].append(item)
+
+    def _goal_items(
+        self, session: Session, nurse_id: int | None, today: date, items: dict[int, list[DueItem]]
+    ) -> None:
+        """Open goals of open care plans due today or earlier."""
+        query = _plan_item_query(
+            Goal, CarePlan.patient_id, Goal.id, Goal.due_date, Goal.description
+        ).where(Goal.lifecycle_status.in_(_OPEN_GOAL_CODES), Goal.due_date <= today)
+        for patient_id, goal_id, due, description in _rows(
+            session, _for_nurse(query, CarePlan.patient_id, nurse_id)
+        ):
+            items[patient_id].append(DueItem(DueKind.goal, due, description, goal_id))
+
+    def _intervention_items(
+        self, session: Session, nurse_id: int | None, today: date, items: dict[int, list[DueItem]]
+    ) -> None:
+        """Open interventions of open care plans due today or earlier."""
+        query = _plan_item_query(
+            Intervention,
+            CarePlan.patient_id,
+            Intervention.id,
+            Intervention.due_date,
+            Intervention.description,
+        ).where(Intervention.status.in_(_OPEN_INTERVENTION_CODES), Intervention.due_date <= today)
+        for patient_id, intervention_id, due, description in _rows(
+            session, _for_nurse(query, CarePlan.patient_id, nurse_id)
+        ):
+            items[patient_id].append(
+                DueItem(DueKind.intervention, due, description, intervention_id)
+            )
+
+    # ------------------------------------------------------------ task actions
+
+    def _patient_task(self, patient_id: int, task_id: int | None) -> Task:
+        """The task as it stands now (the undo token keeps what is about to change)."""
+        with self.context.read() as session:
+            task = session.get(Task, task_id)
+            if task is None or task.patient_id != patient_id:
+                raise NotFoundError("task", task_id)
+            session.expunge(task)
+            return task
+
+    def _complete_task(self, patient_id: int, kind: DueKind, task_id: int | None) -> UndoToken:
+        before = self._patient_task(patient_id, task_id)
+        completed = self._tasks.complete(before.id)
+        return UndoToken(
+            DONE,
+            patient_id,
+            kind,
+            before.id,
+            previous_due=before.due_date,
+            previous_status=before.status,
+            done_at=completed.done_at,
+        )
+
+    def _snooze_task(
+        self, patient_id: int, kind: DueKind, task_id: int | None, until: date, reason: str
+    ) -> UndoToken:
+        before = self._patient_task(patient_id, task_id)
+        snoozed = self._tasks.snooze(before.id, until, reason)
+        return UndoToken(
+            SNOOZE,
+            patient_id,
+            kind,
+            before.id,
+            previous_due=before.due_date,
+            new_due=snoozed.due_date,
+            previous_status=before.status,
+            previous_reason=before.snooze_reason,
+            new_reason=snoozed.snooze_reason,
+        )
+
+    def _undo_task(self, session: Session, token: UndoToken) -> None:
+        task = session.get(Task, token.item_id)
+        if task is None or task.patient_id != token.patient_id:
+            raise NotFoundError("task", token.item_id)
+        if token.kind == DONE:
+            if task.status != TaskStatus.completed or task.done_at != token.done_at:
+                raise _changed_since("the task")
+            task.status = token.previous_status or str(TaskStatus.requested)
+            task.done_at = None
+            changed: tuple[str, ...] = ("status", "done_at")
+        else:
+            if (
+                task.status not in _OPEN_TASK_CODES
+                or task.due_date != token.new_due
+                or task.snooze_reason != token.new_reason
+            ):
+                raise _changed_since("the task")
+            task.due_date = token.previous_due
+            task.snooze_reason = token.previous_reason
+            changed = ("due_date", "snooze_reason")
+        session.flush()
+        audit.record(session, self.context, AuditAction.update, "task", task.id, changed)
+
+    # ------------------------------------------------------- other item writes
+
+    def _set_contact_due(self, session: Session, patient: Patient, due: date | None) -> date | None:
+        """Set the patient's next contact date (with its audit event); return the old one."""
+        previous = patient.next_contact_due
+        patient.next_contact_due = due
+        touch(patient, self.context)
+        with guard_concurrent_save("patient"):
+            session.flush()
+        audit.record(
+            session, self.context, AuditAction.update, "patient", patient.id, ("next_contact_due",)
+        )
+        return previous
+
+    def _awaiting_referral(self, session: Session, patient_id: int, referral_id: int | None):
+        referral = session.get(Referral, referral_id)
+        if referral is None or referral.patient_id != patient_id:
+            raise NotFoundError("referral", referral_id)
+        if referral.status not in _AWAITING_REPLY_CODES:
+            raise ValidationError(
+                "status", f"the referral is {referral.status}; it is no longer awaiting a reply"
+            )
+        return referral
+
+    def _set_reply_date(
+        self, session: Session, referral: Referral, due: date | None
+    ) -> date | None:
+        """Move the referral's expected reply date (with its audit event); return the old one."""
+        previous = referral.expected_reply_date
+        referral.expected_reply_date = due
+        referral.updated_at = self.context.clock.now()
+        referral.updated_by = self.context.nurse_id
+        with guard_concurrent_save("referral"):
+            session.flush()
+        audit.record(
+            session,
+            self.context,
+            AuditAction.update,
+            "referral",
+            referral.id,
+            ("expected_reply_date",),
+        )
+        return previous
+
+    def _plan_item(
+        self, session: Session, patient_id: int, kind: DueKind, item_id: int | None
+    ) -> tuple[Goal | Intervention, CarePlan]:
+        """The goal or intervention and its care plan, checked to be this patient's and open."""
+        model = Goal if kind is DueKind.goal else Intervention
+        found = session.execute(
+            select(model, CarePlan)
+            .join(Problem, Problem.id == model.problem_id)
+            .join(CarePlan, CarePlan.id == Problem.care_plan_id)
+            .where(model.id == item_id)
+        ).first()
+        if found is None or found[1].patient_id != patient_id:
+            raise NotFoundError(str(kind), item_id)
+        row, plan = found
+        if plan.status not in _OPEN_PLAN_CODES:
+            raise ValidationError(
+                "status", f"the care plan is {plan.status}; its items can no longer be edited"
+            )
+        return row, plan
+
+    def _set_plan_item_due(
+        self,
+        session: Session,
+        kind: DueKind,
+        row: Goal | Intervention,
+        plan: CarePlan,
+        due: date | None,
+    ) -> date | None:
+        """Move a goal's or intervention's due date; the plan's version moves on too.
+
+        Bumping the plan (as every care-plan edit does) makes a care-plan editor
+        that still shows the old date refuse its stale save instead of undoing this.
+        """
+        previous = row.due_date
+        row.due_date = due
+        plan.updated_at = self.context.clock.now()
+        plan.updated_by = self.context.nurse_id
+        flag_modified(plan, "updated_at")
+        with guard_concurrent_save("care plan"):
+            session.flush()
+        audit.record(session, self.context, AuditAction.update, str(kind), row.id, ("due_date",))
+        return previous
+
+    def _write_snooze(
+        self,
+        session: Session,
+        patient_id: int,
+        kind: DueKind,
+        item_id: int | None,
+        previous_due: date | None,
+        until: date,
+        reason: str,
+    ) -> int:
+        snooze = WorklistSnooze(
+            patient_id=patient_id,
+            item_kind=str(kind),
+            item_id=item_id,
+            previous_due=previous_due,
+            until=until,
+            reason=reason,
+            nurse_id=self.context.nurse_id,
+            created_at=self.context.clock.now(),
+        )
+        session.add(snooze)
+        session.flush()
+        audit.record(
+            session,
+            self.context,
+            AuditAction.create,
+            "worklist_snooze",
+            snooze.id,
+            ("patient_id", "item_kind", "item_id", "previous_due", "until", "reason"),
+        )
+        return snooze.id
+
+    def _mark_snooze_undone(self, session: Session, snooze_id: int) -> None:
+        snooze = session.get(WorklistSnooze, snooze_id)
+        if snooze is None:
+            raise NotFoundError("snooze", snooze_id)
+        if snooze.undone_at is not None:
+            raise ServiceError("this action was already undone")
+        snooze.undone_at = self.context.clock.now()
+        session.flush()
+        audit.record(
+            session, self.context, AuditAction.update, "worklist_snooze", snooze.id, ("undone_at",)
+        )
+
+
+# ------------------------------------------------------------ query helpers
+
+
+def _contact_clock_running():
+    """Patients whose routine contact clock runs: no episode, or one not finished/cancelled."""
+    return or_(
+        Patient.episode_status.is_(None), Patient.episode_status.not_in(_CLOSED_EPISODE_CODES)
+    )
+
+
+def _for_nurse(query, patient_id_column, nurse_id: int | None):
+    """Restrict an item query to one nurse's patients (the patient's nurse, not the task's)."""
+    if nurse_id is None:
+        return query
+    return query.join(Patient, Patient.id == patient_id_column).where(Patient.nurse_id == nurse_id)
+
+
+def _plan_item_query(model, *columns):
+    """SELECT ``columns`` over goals or interventions of care plans that are still open."""
+    query = (
+        select(*columns)
+        .select_from(model)
+        .join(Problem, Problem.id == model.problem_id)
+        .join(CarePlan, CarePlan.id == Problem.care_plan_id)
+        .where(CarePlan.status.in_(_OPEN_PLAN_CODES))
+    )
+    return query
+
+
+def _changed_since(what: str) -> ServiceError:
+    return ServiceError(
+        f"{what} changed after this action, so it cannot be undone; reload and check it"
+    )
+
+
+def _instrument_label(code: str) -> str:
+    try:
+        return Instrument(code).label
+    except ValueError:
+        return code
+
+
+def _worklist_row(entry: WorklistEntry, patient: Any, today: date) -> WorklistRow:
+    flags = row_flags(patient.next_contact_due, patient.risk_tier, today)
+    if entry.group == SAFETY_GROUP:
+        flags = f"SAFETY {flags}".rstrip()
+    return WorklistRow(
+        patient_id=entry.patient_id,
+        items=entry.items,
+        reasons=entry.reasons,
+        why=entry.why,
+        group=entry.group,
+        days_overdue=entry.days_overdue,
+        mrn=patient.mrn,
+        family_name=patient.family_name,
+        given_name=patient.given_name,
+        birth_date=patient.birth_date,
+        age=age_on(patient.birth_date, today),
+        risk_tier=patient.risk_tier,
+        last_contact_at=patient.last_contact_at,
+        next_contact_due=patient.next_contact_due,
+        open_referral_count=patient.open_referral_count,
+        flags=flags,
+    )
+
+
+__all__ = [
+    "CHASED_REASON",
+    "DONE",
+    "SNOOZE",
+    "PatientSummary",
+    "SnoozeRead",
+    "SummaryContact",
+    "SummaryReferral",
+    "SummaryScore",
+    "SummaryTask",
+    "UndoToken",
+    "WorklistRow",
+    "WorklistService",
+    "service_abbreviation",
+    "tcm_detail",
+]
