@@ -680,3 +680,21 @@ def test_audit_events_are_counted_per_action(services, world):
         ).scalars()
         assert sorted(entities) == ["referral", "worklist_snooze"]
         assert session.execute(select(func.count()).select_from(WorklistSnooze)).scalar_one() == 1
+
+
+def test_a_snoozed_tcm_clock_leaves_today_until_its_new_date(services, world, clock):
+    patient_id = world["tcm"]
+    row = row_for(services.worklist.today(None), patient_id)
+    item = next(item for item in row.items if item.kind == DueKind.tcm)
+    until = TODAY + timedelta(days=2)
+    services.worklist.snooze(patient_id, item, until, "readmitted to hospital")
+    remaining = [
+        candidate.item_id
+        for entry in services.worklist.today(None)
+        if entry.patient_id == patient_id
+        for candidate in entry.items
+    ]
+    assert item.item_id not in remaining
+    clock.advance(days=2)
+    back = row_for(services.worklist.today(None), patient_id)
+    assert item.item_id in [candidate.item_id for candidate in back.items]

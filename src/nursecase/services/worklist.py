@@ -721,6 +721,7 @@ class WorklistService:
                 Task.description,
                 Task.source,
                 Task.priority,
+                Task.snooze_reason,
                 Transition.discharged_on,
                 Transition.high_complexity,
                 Transition.interactive_contact_on,
@@ -741,6 +742,10 @@ class WorklistService:
         clock_source = str(TaskSource.transition_clock)
         urgent = str(TaskPriority.urgent)
         for row in _rows(session, _for_nurse(query, Task.patient_id, nurse_id)):
+            if row.snooze_reason is not None and row.due_date > today:
+                # Flags and clocks show whatever their date, but a nurse who
+                # snoozed one (with a reason) sees it again on the new date.
+                continue
             if row.source == clock_source:
                 detail = ""
                 if row.discharged_on is not None:
