@@ -19,7 +19,7 @@ from nursecase.screens.background import run_in_background
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.referral_queue import ReferralQueueScreen
-from nursecase.screens.sign_in import FirstNurseScreen, NursePickerScreen
+from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog
 from nursecase.screens.worklist import WorklistScreen
 from nursecase.services import Services
 
@@ -121,7 +121,7 @@ class NursecaseApp(App[None]):
         elif nurses:
             self.push_screen(NursePickerScreen(nurses), self._picked)
         else:
-            self.push_screen(FirstNurseScreen(), self._after_sign_in)
+            self.push_screen(first_nurse_dialog(self.services), self._after_sign_in)
 
     def _picked(self, username: str | None) -> None:
         if username is None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input, OptionList
+from textual.widgets import OptionList
 
 from nursecase.app import make_app
+from nursecase.screens.form_dialog import FormDialog
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_queue import ReferralQueueScreen
-from nursecase.screens.sign_in import FirstNurseScreen, NursePickerScreen
+from nursecase.screens.sign_in import NursePickerScreen
 from nursecase.screens.worklist import WorklistScreen
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, settings, settle, text_of
@@ -96,12 +97,12 @@ async def test_first_run_asks_for_the_nurse_once(engine, clock):
     app = make_app(services, settings())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert isinstance(app.screen, FirstNurseScreen)
+        assert isinstance(app.screen, FormDialog)
         await pilot.press("enter", "enter", "enter")  # empty username: refused, nothing written
         await settle(pilot)
         assert services.nurses.count() == 0
-        assert "username" in text_of(app.screen.query_one("#error"))
-        app.screen.query_one("#username", Input).focus()
+        assert "username" in text_of(app.screen.query_one("#form-error"))
+        assert app.screen.focused is app.screen.query_one("#field-username")
         await pilot.press(*"jlee", "enter", *"Jordan Lee", "enter", "enter")
         await settle(pilot)
         assert isinstance(app.screen, WorklistScreen)

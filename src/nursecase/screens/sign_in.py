@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from nursecase.screens.background import run_in_background, user_message
+from nursecase.screens.form_dialog import FormDialog, FormField
 
 
 class NursePickerScreen(ModalScreen[str | None]):
@@ -49,60 +49,24 @@ class NursePickerScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class FirstNurseScreen(ModalScreen[str | None]):
+def first_nurse_dialog(services) -> FormDialog:
     """A new database: ask the nurse's username, name and credentials once."""
-
-    CSS_PATH = "sign_in.tcss"
-    BINDINGS = [
-        Binding(
-            "escape",
-            "cancel",
-            "Quit",
-            tooltip="Leave without creating a nurse",
-            id="first_nurse.cancel",
-        )
+    fields = [
+        FormField("username", "Username", placeholder="e.g. amoreno"),
+        FormField("display_name", "Your name", placeholder="e.g. Alice Moreno"),
+        FormField("credentials", "Credentials", value="RN", placeholder="e.g. RN, CCM"),
     ]
 
-    def compose(self) -> ComposeResult:
-        """The three fields and a button."""
-        with Vertical(id="sign-in"):
-            yield Label("Welcome to nursecase. Who are you?")
-            yield Input(placeholder="username, e.g. amoreno", id="username")
-            yield Input(placeholder="your name, e.g. Alice Moreno", id="display_name")
-            yield Input(value="RN", placeholder="credentials, e.g. RN, CCM", id="credentials")
-            yield Static("", id="error")
-            yield Button("Start", variant="primary", id="start")
+    def create_and_sign_in(values: dict[str, str]) -> str:
+        username = values["username"].strip().lower()
+        services.nurses.create(username, values["display_name"], values["credentials"])
+        services.nurses.sign_in(username)
+        return username
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the last field submits; in others it moves on."""
-        if event.input.id == "credentials":
-            self._submit()
-        else:
-            self.focus_next()
-
-    def on_button_pressed(self, _event: Button.Pressed) -> None:
-        """The Start button submits."""
-        self._submit()
-
-    def _submit(self) -> None:
-        values = {
-            name: self.query_one(f"#{name}", Input).value
-            for name in ("username", "display_name", "credentials")
-        }
-        services = self.app.services
-
-        def create_and_sign_in() -> str:
-            services.nurses.create(
-                values["username"].strip().lower(), values["display_name"], values["credentials"]
-            )
-            services.nurses.sign_in(values["username"].strip().lower())
-            return values["username"].strip().lower()
-
-        run_in_background(self, create_and_sign_in, self.dismiss, self._show_error)
-
-    def _show_error(self, error: BaseException) -> None:
-        self.query_one("#error", Static).update(Text(user_message(error)))
-
-    def action_cancel(self) -> None:
-        """Leave the app."""
-        self.dismiss(None)
+    return FormDialog(
+        "Welcome to nursecase. Who are you?",
+        fields,
+        create_and_sign_in,
+        submit_label="Start",
+        intro="You are asked once; the next time nursecase opens as you.",
+    )
