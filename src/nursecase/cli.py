@@ -142,7 +142,12 @@ def _launch(location: str, nurse: str | None, *, demo: bool, clock=None) -> None
 
         make_app(services, settings).run()
     finally:
-        engine.dispose()
+        from nursecase.db.engine import optimize
+
+        try:
+            optimize(engine)  # SQLite's advice: PRAGMA optimize before closing
+        finally:
+            engine.dispose()
 
 
 # --- commands ---------------------------------------------------------------

@@ -42,6 +42,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
 from nursecase.clock import Clock
+from nursecase.db.engine import optimize
 from nursecase.db.models import (
     ALL_TABLES,
     AuditEvent,
@@ -854,6 +855,8 @@ def seed_database(
             if progress is not None:
                 progress(done)
 
+    # Fresh statistics, so the planner picks the nurse's indexes from the start.
+    optimize(engine, full=True)
     return SeedSummary(
         patients=patients,
         nurses=len(loader.nurse_ids),

@@ -160,3 +160,19 @@ def read_engine(engine: Engine) -> Engine:
 def is_sqlite(engine: Engine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+def optimize(engine: Engine, *, full: bool = False) -> None:
+    """Keep the query planner's statistics fresh (SQLite; PostgreSQL's autovacuum does this).
+
+    Without statistics SQLite may start a nurse's worklist query from a global
+    index and walk every nurse's rows (measured: 0.8 s instead of 25 ms at
+    100,000 patients). ``full`` runs ANALYZE (after a bulk load);
+    otherwise ``PRAGMA optimize`` analyses only what it judges stale, and is
+    what SQLite recommends before a connection closes.
+    """
+    if not is_sqlite(engine):
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE" if full else "PRAGMA optimize")
+        connection.commit()

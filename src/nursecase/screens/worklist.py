@@ -216,6 +216,7 @@ class WorklistScreen(Screen):
         super().__init__()
         self.view = "today"
         self.shown_kind = ""
+        self.binding_state: tuple = ()
         self.everyone = False
         self.query_state = CaseloadQuery(nurse_id=None)
         self.search_returns_to_today = False
@@ -379,10 +380,29 @@ class WorklistScreen(Screen):
 
         self.notify(user_message(event.error), severity="error")
 
+    def _binding_state(self) -> tuple:
+        """Everything check_action depends on; bindings are refreshed only when it changes."""
+        row = self.table.cursor_row
+        today_row = self._worklist_row()
+        return (
+            self.view,
+            self.rounds,
+            row is not None,
+            today_row is not None and today_row.due_item.kind in DONE_KINDS,
+            today_row is not None,
+            self._undo_available(),
+        )
+
+    def _refresh_bindings_if_changed(self) -> None:
+        # Refreshing the bindings makes the footer rebuild every key (tens of
+        # milliseconds); do it only when what applies has really changed.
+        state = self._binding_state()
+        if state != self.binding_state:
+            self.binding_state = state
+            self.refresh_bindings()
+
     def _update_status(self) -> None:
-        # What applies (done, snooze, sort...) depends on the view and the row:
-        # let the footer and the palette ask check_action again.
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
         table = self.table
         whose = "all nurses" if self.everyone else "mine"
         if self.view == "today":
@@ -421,7 +441,7 @@ class WorklistScreen(Screen):
     def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         """Restart the contact timer and refresh the card for the new patient."""
         patient_id = self._patient_id(event.row)
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
         if patient_id != self.timer_patient_id:
             self.timer_patient_id = patient_id
             self.timer_started = time.monotonic()

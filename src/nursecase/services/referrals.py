@@ -402,12 +402,16 @@ class ReferralService:
         self, session: Session, conditions: list[Any], limit: int | None
     ) -> list[ReferralRead]:
         """Referrals with their patient, nurse and time in status, in queue order."""
-        # When the current status began, from the history (the latest change).
+        # When the current status began, from the history (the latest change),
+        # grouped over the history of the referrals asked for only: grouping the
+        # whole history table cost ~200 ms at 100,000 patients for one patient.
         entered = (
             select(
                 ReferralStatusHistory.referral_id.label("referral_id"),
                 func.max(ReferralStatusHistory.changed_at).label("entered_at"),
             )
+            .join(Referral, Referral.id == ReferralStatusHistory.referral_id)
+            .where(*conditions)
             .group_by(ReferralStatusHistory.referral_id)
             .subquery()
         )
