@@ -232,70 +232,52 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
     zebra_stripes: reactive[bool] = reactive(False)
     """Shade every other row."""
 
-    class RowHighlighted(Message):
+    class TableMessage(Message):
+        """A message from a VirtualTable; ``control`` is the table that posted it."""
+
+        def __init__(self, virtual_table: VirtualTable[Any]) -> None:
+            self.virtual_table = virtual_table
+            super().__init__()
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            """The table that posted the message."""
+            return self.virtual_table
+
+    class RowHighlighted(TableMessage):
         """The cursor moved onto a row (or the row under it was reloaded)."""
 
         def __init__(self, virtual_table: VirtualTable[Any], row: Any) -> None:
-            self.virtual_table = virtual_table
             self.row = row
-            super().__init__()
+            super().__init__(virtual_table)
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            """The table that posted the message."""
-            return self.virtual_table
-
-    class RowSelected(Message):
+    class RowSelected(TableMessage):
         """Enter (or a double click) selected the row under the cursor."""
 
         def __init__(self, virtual_table: VirtualTable[Any], row: Any) -> None:
-            self.virtual_table = virtual_table
             self.row = row
-            super().__init__()
+            super().__init__(virtual_table)
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            """The table that posted the message."""
-            return self.virtual_table
-
-    class Loaded(Message):
+    class Loaded(TableMessage):
         """A reload (`set_source` or `refresh_rows`) has painted its first rows."""
 
         def __init__(self, virtual_table: VirtualTable[Any], count: int) -> None:
-            self.virtual_table = virtual_table
             self.count = count
-            super().__init__()
+            super().__init__(virtual_table)
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            """The table that posted the message."""
-            return self.virtual_table
-
-    class LoadFailed(Message):
+    class LoadFailed(TableMessage):
         """The source raised while loading rows; the table shows what it has."""
 
         def __init__(self, virtual_table: VirtualTable[Any], error: Exception) -> None:
-            self.virtual_table = virtual_table
             self.error = error
-            super().__init__()
+            super().__init__(virtual_table)
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            """The table that posted the message."""
-            return self.virtual_table
-
-    class SortRequested(Message):
+    class SortRequested(TableMessage):
         """A sortable column's header was clicked; the screen decides the new source."""
 
         def __init__(self, virtual_table: VirtualTable[Any], column_key: str) -> None:
-            self.virtual_table = virtual_table
             self.column_key = column_key
-            super().__init__()
-
-        @property
-        def control(self) -> VirtualTable[Any]:
-            """The table that posted the message."""
-            return self.virtual_table
+            super().__init__(virtual_table)
 
     class _Fetched(Message, bubble=False):
         """A worker's result, delivered to the UI thread (private)."""
