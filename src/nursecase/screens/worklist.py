@@ -135,6 +135,24 @@ INTENTS = (
     Intent("worklist.refresh", "f5", "refresh", "Refresh", "Load the list again"),
 )
 
+#: The keys of a round, shown in the footer. Every other key is in the help
+#: (?) and the command palette; fewer footer keys also make the footer cheaper
+#: to rebuild, which it does whenever what applies changes.
+FOOTER_INTENTS = frozenset(
+    {
+        "worklist.view",
+        "worklist.search",
+        "worklist.rounds",
+        "worklist.next",
+        "worklist.previous",
+        "worklist.contact",
+        "worklist.done",
+        "worklist.snooze",
+        "worklist.undo",
+    }
+)
+INTENTS = tuple(replace(intent, show=intent.id in FOOTER_INTENTS) for intent in INTENTS)
+
 CASELOAD_COLUMNS = [
     Column("name", "Name", 24, lambda row: plain(f"{row.family_name}, {row.given_name}")),
     Column("mrn", "MRN", 10, lambda row: plain(row.mrn)),
@@ -432,7 +450,8 @@ class WorklistScreen(Screen):
         view_line.append("  ")
         view_line.append_text(caseload_label)
         view_line.append(
-            "   t switches · r rounds · / search · f filter · o sort · ? keys", style="dim"
+            "   t switches · r rounds · / search · f filter · o sort · 2 referrals · ? keys",
+            style="dim",
         )
         self.query_one("#view-line", Static).update(view_line)
 
