@@ -27,11 +27,6 @@ def key_of(row) -> int:
     return getattr(row, "patient_id", None) or row.id
 
 
-async def started(app_services, **changes):
-    app = make_app(app_services, settings(**changes))
-    return app
-
-
 async def test_today_shows_the_ranked_worklist_with_its_why(app_services):
     app = make_app(app_services, settings())
     expected = app_services.worklist.today(app_services.context.nurse_id)

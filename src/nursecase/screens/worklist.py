@@ -667,13 +667,14 @@ class WorklistScreen(Screen):
 
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         """Enter opens the patient."""
-        patient_id = self._patient_id(event.row)
-        if patient_id is not None:
-            self.app.push_screen(PatientDetailScreen(patient_id))
+        self._open(event.row)
 
     def action_open_patient(self) -> None:
         """Open the highlighted patient."""
-        patient_id = self._patient_id(self.table.cursor_row)
+        self._open(self.table.cursor_row)
+
+    def _open(self, row) -> None:
+        patient_id = self._patient_id(row)
         if patient_id is not None:
             self.app.push_screen(PatientDetailScreen(patient_id))
 
