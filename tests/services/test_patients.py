@@ -16,6 +16,7 @@ from nursecase.db.models import (
     Task,
 )
 from nursecase.services import make_services
+from nursecase.services import patients as patients_module
 from nursecase.services.errors import NotFoundError, StaleEditError, ValidationError
 
 TODAY = date(2026, 11, 27)
@@ -244,6 +245,14 @@ def caseload(services):
     return created
 
 
+@pytest.fixture(params=["narrow", "broad"])
+def search_plan(request, monkeypatch):
+    """Both ways of reading a search page: collect-and-sort (narrow) and walk-and-filter."""
+    threshold = 10**9 if request.param == "narrow" else 1
+    monkeypatch.setattr(patients_module, "BROAD_SEARCH_MATCHES", threshold)
+    return request.param
+
+
 def names(rows):
     return [f"{row.family_name}, {row.given_name}" for row in rows]
 
@@ -297,12 +306,12 @@ def test_nurse_and_risk_filters(services, caseload):
         ("nobody", []),
     ],
 )
-def test_search(services, caseload, search, expected):
+def test_search(services, caseload, search_plan, search, expected):
     assert names(services.patients.list_page(search=search)) == expected
     assert services.patients.count(search=search) == len(expected)
 
 
-def test_search_pages_with_the_keyset_cursor(services, caseload):
+def test_search_pages_with_the_keyset_cursor(services, caseload, search_plan):
     first = services.patients.list_page(search="smith", limit=2)
     second = services.patients.list_page(search="smith", limit=2, after=first[-1].sort_key)
     assert names(first + second) == [
@@ -311,6 +320,11 @@ def test_search_pages_with_the_keyset_cursor(services, caseload):
         "Smith, Jo",
         "Smithers, Ben",
     ]
+    last = services.patients.last_page(limit=2, search="smith", sort="mrn", descending=True)
+    above = services.patients.list_page(
+        search="smith", limit=2, sort="mrn", descending=True, before=last[0].sort_key
+    )
+    assert [row.mrn for row in above + last] == ["X200", "M102", "M101", "M100"]
 
 
 def test_rows_carry_age_flags_nurse_and_open_referral_counts(services, caseload):
@@ -379,17 +393,42 @@ def test_caseload_queries_use_indexes(services, engine, caseload, filters, range
         services.patients.list_page(nurse_id=nurse_id, search=search, after=page[-1].sort_key)
 
     plans = captured_plans(engine, action)
-    # The first page; then the next page as two pieces: the cursor's ties, the rest.
-    assert len(plans) == 3
+    # The first page; then the next page as two pieces: the cursor's ties, the
+    # rest; each page after a probe counting its matches when there is a search.
+    assert len(plans) == (5 if search else 3)
+    probes = [plans[0], plans[2]] if search else []
+    pages = [plan for plan in plans if plan not in probes] if search else plans
     for plan in plans:
         # Every access to patient goes through an index or the primary key, never a full scan.
         steps = [step for step in plan.split(" / ") if "patient" in step]
         assert steps, plan
         for step in steps:
             assert "INDEX" in step or "PRIMARY KEY" in step, plan
+    for plan in pages:
         # The search prefixes are read as index ranges, not filtered row by row.
+        steps = plan.split(" / ")
         for range_read in range_reads:
             assert any("INDEX" in step and range_read in step for step in steps), plan
+
+
+def test_a_broad_search_walks_the_sort_index_instead_of_sorting(
+    services, engine, caseload, monkeypatch
+):
+    monkeypatch.setattr(patients_module, "BROAD_SEARCH_MATCHES", 3)
+
+    def action():
+        services.patients.list_page(search="smith", limit=2)
+        services.patients.list_page(search="smithers", limit=2)
+
+    probe_broad, page_broad, probe_narrow, page_narrow = captured_plans(engine, action)
+    # Four "smith" matches reach the threshold: the page walks the name index in order.
+    assert "ix_patient_name" in page_broad, page_broad
+    assert "TEMP B-TREE" not in page_broad, page_broad
+    # One "smithers" match: collected from the search indexes (a UNION), then sorted.
+    assert "family_key>? AND family_key<?" in page_narrow, page_narrow
+    assert "given_key>? AND given_key<?" in page_narrow, page_narrow
+    for probe in (probe_broad, probe_narrow):
+        assert "MULTI-INDEX OR" in probe, probe
 
 
 def test_stale_delete_is_refused(services, engine):

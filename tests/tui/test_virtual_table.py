@@ -37,6 +37,7 @@ class ListSource:
         self.calls: list[str] = []
         self.page_after_gate: threading.Event | None = None
         self.first_page_gate: threading.Event | None = None
+        self.first_page_limits: list[int] = []
 
     def insert(self, row: PatientRow) -> None:
         bisect.insort(self.rows, row, key=_position)
@@ -47,6 +48,7 @@ class ListSource:
 
     def first_page(self, limit: int) -> list[PatientRow]:
         self.calls.append("first_page")
+        self.first_page_limits.append(limit)
         if self.first_page_gate is not None:
             self.first_page_gate.wait(timeout=10)
         return self.rows[:limit]
@@ -390,6 +392,24 @@ async def test_a_slow_page_load_does_not_block_the_keys():
             assert table.cursor_row == source.rows[4 * VISIBLE + 2]
     finally:
         gate.set()
+
+
+async def test_a_new_source_paints_one_screenful_first_then_reads_the_margin():
+    # Each search keystroke sets a new source: its first read is one screen of
+    # rows, and the rest of the page follows once that screen is painted.
+    source = ListSource(patient_rows())
+    app = TableApp(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = table_of(app)
+        table.set_source(source)
+        await settle(pilot)
+        assert source.first_page_limits == [VISIBLE + 1]
+        assert "page_after" in source.calls
+        assert table.loaded_row_count == VISIBLE + 1 + PAGE_SIZE
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await settle(pilot)
+        assert table.cursor_row == source.rows[3 * VISIBLE]
 
 
 async def test_a_superseded_load_is_ignored():

@@ -153,10 +153,12 @@ FOOTER_INTENTS = frozenset(
 )
 INTENTS = tuple(replace(intent, show=intent.id in FOOTER_INTENTS) for intent in INTENTS)
 
+# Cells are plain strings where they carry no style: the table draws those
+# directly, without laying out a Text (see VirtualTable._cell_segments).
 CASELOAD_COLUMNS = [
-    Column("name", "Name", 24, lambda row: plain(f"{row.family_name}, {row.given_name}")),
-    Column("mrn", "MRN", 10, lambda row: plain(row.mrn)),
-    Column("age", "Age", 4, lambda row: plain(row.age if row.age is not None else "-")),
+    Column("name", "Name", 24, lambda row: f"{row.family_name}, {row.given_name}"),
+    Column("mrn", "MRN", 10, lambda row: row.mrn),
+    Column("age", "Age", 4, lambda row: "-" if row.age is None else str(row.age)),
     Column("risk", "Risk", 9, lambda row: risk_badge(row.risk_tier)),
 ]
 
@@ -168,13 +170,13 @@ def _caseload_columns(today_function) -> list[Column]:
             "last_contact",
             "Last",
             7,
-            lambda row: plain(days_ago(row.last_contact_at, today_function())),
+            lambda row: days_ago(row.last_contact_at, today_function()),
         ),
         Column(
             "next_due", "Next due", 17, lambda row: due_text(row.next_contact_due, today_function())
         ),
-        Column("referrals", "Refs", 5, lambda row: plain(row.open_referral_count or "")),
-        Column("flags", "Flags", 14, lambda row: plain(row.flags), sortable=False),
+        Column("referrals", "Refs", 5, lambda row: str(row.open_referral_count or "")),
+        Column("flags", "Flags", 14, lambda row: row.flags, sortable=False),
     ]
 
 
@@ -184,7 +186,7 @@ def _today_columns(today_function) -> list[Column]:
             "name",
             "Name",
             20,
-            lambda row: plain(f"{row.family_name}, {row.given_name}"),
+            lambda row: f"{row.family_name}, {row.given_name}",
             sortable=False,
         ),
         Column("why", "Why", 44, _why_text, sortable=False),
@@ -193,15 +195,15 @@ def _today_columns(today_function) -> list[Column]:
             "age",
             "Age",
             4,
-            lambda row: plain(row.age if row.age is not None else "-"),
+            lambda row: "-" if row.age is None else str(row.age),
             sortable=False,
         ),
-        Column("mrn", "MRN", 9, lambda row: plain(row.mrn), sortable=False),
+        Column("mrn", "MRN", 9, lambda row: row.mrn, sortable=False),
         Column(
             "last_contact",
             "Last",
             7,
-            lambda row: plain(days_ago(row.last_contact_at, today_function())),
+            lambda row: days_ago(row.last_contact_at, today_function()),
             sortable=False,
         ),
         Column(
@@ -212,9 +214,9 @@ def _today_columns(today_function) -> list[Column]:
             sortable=False,
         ),
         Column(
-            "referrals", "Refs", 5, lambda row: plain(row.open_referral_count or ""), sortable=False
+            "referrals", "Refs", 5, lambda row: str(row.open_referral_count or ""), sortable=False
         ),
-        Column("flags", "Flags", 10, lambda row: plain(row.flags), sortable=False),
+        Column("flags", "Flags", 10, lambda row: row.flags, sortable=False),
     ]
 
 
@@ -383,6 +385,10 @@ class WorklistScreen(Screen):
         if self.shown_kind == "caseload" and same_query:
             # Same rows, fresher values: reload around the cursor, keeping its place.
             table.set_source(source, keep_cursor_key=keep_key)
+        elif self.shown_kind == "caseload":
+            # Another search, filter or sort: the old rows stay on screen until
+            # the new first page replaces them (no flash of "Loading…" per key).
+            table.set_source(source)
         else:
             table.replace_source(source, _caseload_columns(self._today), keep_key)
         self.shown_kind = "caseload"
@@ -440,7 +446,8 @@ class WorklistScreen(Screen):
                 line += f" · filters: {filters}"
         if self._undo_available():
             line += " · u to undo"
-        self.query_one("#status", Static).update(plain(line))
+        # One line of fixed height: a repaint, not a layout of the whole screen.
+        self.query_one("#status", Static).update(plain(line), layout=False)
         today_label = Text("Today", style="bold reverse" if self.view == "today" else "dim")
         caseload_label = Text(
             "Caseload", style="bold reverse" if self.view == "caseload" else "dim"
@@ -453,7 +460,7 @@ class WorklistScreen(Screen):
             "   t switches · r rounds · / search · f filter · o sort · 2 referrals · ? keys",
             style="dim",
         )
-        self.query_one("#view-line", Static).update(view_line)
+        self.query_one("#view-line", Static).update(view_line, layout=False)
 
     # --- the highlighted patient: timer and card -----------------------------
 
@@ -657,6 +664,10 @@ class WorklistScreen(Screen):
 
     def action_refresh(self) -> None:
         """Load the current view again, keeping the cursor's place."""
+        if self.view == "caseload" and self.table.is_reloading:
+            # Already reading afresh (the sort or search just changed); the rows
+            # on screen meanwhile are the old query's and must not anchor a reload.
+            return
         key = self._patient_id(self.table.cursor_row)
         if self.view == "today":
             self.load_today(keep_key=key)

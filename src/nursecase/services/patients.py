@@ -24,11 +24,12 @@ version the screen read, and a stale save is refused naming who saved last.
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, delete, func, literal, select, tuple_, union
+from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -68,6 +69,12 @@ _OPEN_TASK_CODES = tuple(str(status) for status in OPEN_TASK_STATUSES)
 # Upper bound of a prefix range: sorts after any character a key can hold.
 _PREFIX_END = "\uffff"
 _MINIMUM_PHONE_SEARCH_DIGITS = 3
+#: A search matching at least this many patients is BROAD: its page is read by
+#: walking the sort's own index and filtering, which reaches a page of matches
+#: within a few hundred rows; a narrower one is read by collecting its matches
+#: from the search indexes and sorting them. The cross-over is near
+#: sqrt(page size x caseload size) (about 2,400 for 60 rows of 100,000).
+BROAD_SEARCH_MATCHES = 2000
 _SEARCH_DIGITS = re.compile(r"[0-9 ()+.\-]+")
 NAME_LENGTH = 120
 
@@ -574,18 +581,17 @@ class PatientService:
         spec, column_descending = _sort_choice(sort, descending)
         if after is not None and before is not None:
             raise ValidationError("before", "give either after or before, not both")
-        conditions = self._filters(
-            nurse_id, search, risk_tier, overdue, open_referral, episode_status
-        )
-        if before is not None:
+        filters = self._filters(nurse_id, risk_tier, overdue, open_referral, episode_status)
+        backward = before is not None
+        if backward:
             cursor = _check_cursor(before, spec, "before")
-            with self.context.read() as session:
-                rows = _walk(session, conditions, spec, column_descending, True, cursor, limit)
-            rows.reverse()
         else:
             cursor = _check_cursor(after, spec, "after") if after is not None else None
-            with self.context.read() as session:
-                rows = _walk(session, conditions, spec, column_descending, False, cursor, limit)
+        with self.context.read() as session:
+            conditions = [*filters, *_page_search(session, filters, search)]
+            rows = _walk(session, conditions, spec, column_descending, backward, cursor, limit)
+        if backward:
+            rows.reverse()
         return self._rows(rows, spec)
 
     def last_page(
@@ -608,10 +614,9 @@ class PatientService:
         """
         _check_limit(limit)
         spec, column_descending = _sort_choice(sort, descending)
-        conditions = self._filters(
-            nurse_id, search, risk_tier, overdue, open_referral, episode_status
-        )
+        filters = self._filters(nurse_id, risk_tier, overdue, open_referral, episode_status)
         with self.context.read() as session:
+            conditions = [*filters, *_page_search(session, filters, search)]
             rows = _walk(session, conditions, spec, column_descending, True, None, limit)
         rows.reverse()
         return self._rows(rows, spec)
@@ -627,13 +632,11 @@ class PatientService:
         episode_status: str | None = None,
     ) -> int:
         """How many patients ``list_page`` would page through with these filters."""
-        query = (
-            select(func.count())
-            .select_from(Patient)
-            .where(
-                *self._filters(nurse_id, search, risk_tier, overdue, open_referral, episode_status)
-            )
-        )
+        filters = self._filters(nurse_id, risk_tier, overdue, open_referral, episode_status)
+        matching = search_condition(search, SearchPlan.ANY_ORDER)
+        if matching is not None:
+            filters.append(matching)
+        query = select(func.count()).select_from(Patient).where(*filters)
         with self.context.read() as session:
             return session.execute(query).scalar_one()
 
@@ -665,7 +668,6 @@ class PatientService:
     def _filters(
         self,
         nurse_id: int | None,
-        search: str,
         risk_tier: str | None,
         overdue: bool = False,
         open_referral: bool = False,
@@ -688,9 +690,6 @@ class PatientService:
         if episode_status:
             status = parse_code(EpisodeStatus, episode_status, "episode_status")
             conditions.append(Patient.episode_status == str(status))
-        condition = search_condition(search)
-        if condition is not None:
-            conditions.append(condition)
         return conditions
 
     @staticmethod
@@ -764,50 +763,91 @@ def row_flags(next_contact_due: date | None, risk_tier: str, today: date) -> str
     return " ".join(flags)
 
 
-def search_condition(search: str | None):
-    """The WHERE condition for caseload search text, or None for no search.
+class SearchPlan(enum.Enum):
+    """How a search condition is written for the query that uses it."""
 
-    Every branch is a range on an indexed column (family_key, given_key, mrn,
-    phone_digits), so SQLite and PostgreSQL answer it from the indexes; the
-    condition is ``id IN (branch UNION branch ...)``.
+    #: Rows in any order (a count): ``branch OR branch``, which SQLite answers
+    #: with one index range per branch (its MULTI-INDEX OR) and PostgreSQL with
+    #: a bitmap OR.
+    ANY_ORDER = "any order"
+    #: A few matches to sort: ``id IN (branch UNION branch)``. The matches are
+    #: collected from the search indexes first and then sorted; written with OR,
+    #: SQLite may instead walk the sort's index and filter every row.
+    NARROW = "narrow"
+    #: Many matches: the same test on ``column || ''``, which no index serves, so
+    #: the database walks the sort's index and stops at a page of matches rather
+    #: than collecting and sorting thousands.
+    BROAD = "broad"
+
+
+def search_branches(search: str | None, *, indexed: bool = True) -> list | None:
+    """One prefix range per way the search text can match, or None for no search.
+
+    A name prefix ("smi", "smith jo", "jo smith", "smith, j"), an MRN prefix,
+    or (with 3 or more digits) a phone number prefix. Text with nothing
+    searchable (only punctuation) gives a condition that matches nobody rather
+    than everybody. ``indexed`` False writes each range on ``column || ''``
+    (see ``SearchPlan.BROAD``).
     """
     text = (search or "").strip()
     if not text:
         return None
+
+    def prefix(column, value: str):
+        return _prefix(column if indexed else column.concat(""), value)
+
     branches = []
     digits = "".join(character for character in text if character.isdigit())
     if _SEARCH_DIGITS.fullmatch(text) and len(digits) >= _MINIMUM_PHONE_SEARCH_DIGITS:
-        branches.append(_prefix(Patient.phone_digits, digits))
+        branches.append(prefix(Patient.phone_digits, digits))
     mrn_text = text.upper()
     if re.fullmatch(r"[A-Z0-9-]+", mrn_text):
-        branches.append(_prefix(Patient.mrn, mrn_text))
+        branches.append(prefix(Patient.mrn, mrn_text))
     words = [search_key(word) for word in re.split(r"[\s,]+", text)]
     words = [word for word in words if word]
     if len(words) == 1:
-        branches.append(_prefix(Patient.family_key, words[0]))
-        branches.append(_prefix(Patient.given_key, words[0]))
+        branches.append(prefix(Patient.family_key, words[0]))
+        branches.append(prefix(Patient.given_key, words[0]))
     elif len(words) >= 2:
         # "smith jo" or "jo smith": one word the family name, the other the given name.
         # A family name of several words ("van der berg") is one key: "vanderberg".
-        branches.append(_prefix(Patient.family_key, "".join(words)))
+        branches.append(prefix(Patient.family_key, "".join(words)))
         first, second = words[0], "".join(words[1:])
-        branches.append(
-            and_(_prefix(Patient.family_key, first), _prefix(Patient.given_key, second))
-        )
+        branches.append(and_(prefix(Patient.family_key, first), prefix(Patient.given_key, second)))
         if "," not in text:
             # Without the comma of "Family, Given" the words may come in either order.
             branches.append(
-                and_(_prefix(Patient.family_key, second), _prefix(Patient.given_key, first))
+                and_(prefix(Patient.family_key, second), prefix(Patient.given_key, first))
             )
     if not branches:
-        # Nothing searchable (only punctuation): match nobody rather than everybody.
-        return Patient.id.is_(None)
-    # A UNION of one indexed range per branch, rather than one WHERE with OR: with
-    # OR, SQLite walks the name index in page order and filters every row (slow
-    # when few match); the UNION reads only the matching index entries.
+        return [Patient.id.is_(None)]
+    return branches
+
+
+def search_condition(search: str | None, plan: SearchPlan = SearchPlan.NARROW):
+    """The WHERE condition for caseload search text written for ``plan``, or None."""
+    branches = search_branches(search, indexed=plan is not SearchPlan.BROAD)
+    if branches is None:
+        return None
+    if plan is not SearchPlan.NARROW or len(branches) == 1:
+        return or_(*branches)
     selects = [select(Patient.id).where(branch) for branch in branches]
-    matching = selects[0] if len(selects) == 1 else union(*selects)
-    return Patient.id.in_(matching)
+    return Patient.id.in_(union(*selects))
+
+
+def _page_search(session: Session, filters: list, search: str | None) -> list:
+    """The search condition for reading a page, written for how many rows match.
+
+    A probe counts the matches up to ``BROAD_SEARCH_MATCHES`` (it stops there,
+    so it costs at most that many index entries) and picks the plan.
+    """
+    matching = search_condition(search, SearchPlan.ANY_ORDER)
+    if matching is None:
+        return []
+    probe = select(Patient.id).where(*filters, matching).limit(BROAD_SEARCH_MATCHES)
+    found = session.execute(select(func.count()).select_from(probe.subquery())).scalar_one()
+    plan = SearchPlan.BROAD if found >= BROAD_SEARCH_MATCHES else SearchPlan.NARROW
+    return [search_condition(search, plan)]
 
 
 # ------------------------------------------------------------ caseload paging

@@ -16,9 +16,11 @@ indicator then shows an estimate.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -28,6 +30,7 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 Row = TypeVar("Row")
@@ -37,6 +40,8 @@ Row = TypeVar("Row")
 _CONTROL_CHARACTERS = {code: " " for code in (*range(0x00, 0x20), 0x7F)}
 
 _LOADING = "loading…"
+#: A reload slower than this shows "loading…" below the rows it still shows.
+SLOW_RELOAD_SECONDS = 0.15
 _FAILED = "Could not load rows."
 
 
@@ -345,9 +350,11 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         self._failure: Exception | None = None
         self._mount_done = False
         self._last_highlighted_key: object = _NOTHING
-        self._strip_cache: dict[Hashable, tuple[Row, Strip]] = {}
+        self._strip_cache: dict[Hashable, tuple[Row, list[Segment]]] = {}
         self._strip_cache_width = -1
         self._frame: _Frame | None = None
+        self._slow_reload_timer: Timer | None = None
+        self._signature_before_load: tuple = ()
 
     # ------------------------------------------------------------------ API
 
@@ -386,6 +393,11 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         return max(1, self.size.height - 1)
 
     @property
+    def is_reloading(self) -> bool:
+        """True while the rows of the current source are being read afresh."""
+        return self._reloading
+
+    @property
     def is_loading(self) -> bool:
         """True while a reload or a page load is in flight."""
         return self._reloading or self._loading_after or self._loading_before
@@ -403,7 +415,9 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         cursor stays on that key when the source still has it.
         """
         self._source = source
-        if keep_cursor_key is None or not self._rows:
+        # Rows shown from another source (a previous search) cannot anchor a
+        # reload of this one: their positions belong to the other query.
+        if keep_cursor_key is None or not self._rows or self._rows_source != source:
             self._request_reload("first", None, keep_cursor_key)
             return
         anchor = self._loaded_row_with_key(keep_cursor_key)
@@ -617,14 +631,22 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         assert source is not None
         generation = self._generation
         limit = self.page_limit
+        if kind == "first" and keep_key is None and self.size.height > 1:
+            # A first page needs only one screen to paint (a search keystroke
+            # pays for every row it reads); the rest of the page follows as the
+            # usual next-page load once the screen is painted.
+            limit = self.visible_row_count + 1
 
         def fetch() -> _LoadResult[Row]:
+            # The count runs beside the page read (SQLite releases the GIL while
+            # it counts), so a reload costs the slower of the two, not their sum.
+            counting = _counting_pool().submit(source.count)
             if kind == "last":
-                count = source.count()
                 rows = source.last_page(limit)
-                return _LoadResult(generation, kind, rows, count, limit=limit, source=source)
+                return _LoadResult(
+                    generation, kind, rows, counting.result(), limit=limit, source=source
+                )
             if kind == "around" and anchor is not None:
-                count = source.count()
                 before = source.page_before(anchor, limit)
                 # Re-read from the row before the anchor so the anchor row itself
                 # comes back with its current values (or its place, if it went).
@@ -636,7 +658,7 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
                     generation,
                     kind,
                     before + after,
-                    count,
+                    counting.result(),
                     anchor=anchor,
                     before_length=len(before),
                     keep_key=keep_key,
@@ -644,13 +666,30 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
                     source=source,
                 )
             rows = source.first_page(limit)
-            count = source.count()
             return _LoadResult(
-                generation, "first", rows, count, keep_key=keep_key, limit=limit, source=source
+                generation,
+                "first",
+                rows,
+                counting.result(),
+                keep_key=keep_key,
+                limit=limit,
+                source=source,
             )
 
         self._run(generation, fetch, f"virtual-table {kind}")
-        self.refresh()
+        self._stop_slow_reload_timer()
+        if self._rows:
+            # The old rows stay on screen meanwhile; repaint (to show "loading…"
+            # past them) only if the reload is slow, so that a search keystroke
+            # costs one paint, not two.
+            self._slow_reload_timer = self.set_timer(SLOW_RELOAD_SECONDS, self.refresh)
+        else:
+            self.refresh()
+
+    def _stop_slow_reload_timer(self) -> None:
+        if self._slow_reload_timer is not None:
+            self._slow_reload_timer.stop()
+            self._slow_reload_timer = None
 
     def _run(self, generation: int, fetch: Callable[[], _LoadResult[Row]], name: str) -> None:
         """Run `fetch` in a thread worker and deliver the result as a message."""
@@ -703,6 +742,7 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         result = message.result
         if result.generation != self._generation:
             return  # superseded by a newer reload
+        self._signature_before_load = self._view_signature()
         if result.kind == "after":
             self._apply_after(result)
         elif result.kind == "before":
@@ -715,6 +755,7 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         message.stop()
         if message.generation != self._generation:
             return
+        self._stop_slow_reload_timer()
         self._reloading = self._loading_after = self._loading_before = False
         self._pending = 0
         self._failure = message.error
@@ -730,6 +771,7 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         if self._moved_during_reload and self._rows:
             # The nurse moved while the reload ran: follow where they are now.
             keep_key = self._key_of(self._rows[self._cursor])
+        self._stop_slow_reload_timer()
         self._reloading = False
         self._failure = None
         self._pending = 0
@@ -775,7 +817,8 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
             self._post_loaded = False
             loaded = self.Loaded(self, self.row_count)
             self.call_after_refresh(self.post_message, loaded)
-        self._ensure_margin()
+        # Read the margin after this paint, not in competition with it.
+        self.call_after_refresh(self._ensure_margin)
 
     def _apply_after(self, result: _LoadResult[Row]) -> None:
         self._loading_after = False
@@ -847,7 +890,10 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
             self._move(pending, keep_line=True)
         else:
             self._clamp_view()
-            self.refresh()
+            # A page that lands out of sight (the usual case) changes no painted
+            # line: skip the repaint, which would cost as much as a full one.
+            if self._view_signature() != self._signature_before_load:
+                self.refresh()
             self._ensure_margin()
 
     def _trim_to_bound(self) -> None:
@@ -955,8 +1001,8 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
             line.append_text(cell)
         return line
 
-    def _row_strip(self, row: Row, width: int) -> Strip:
-        """The row's cells as an unstyled strip `width` cells wide (cached by row key)."""
+    def _row_segments(self, row: Row, width: int) -> list[Segment]:
+        """The row's cells as unstyled segments exactly `width` cells wide (cached by row key)."""
         if width != self._strip_cache_width:
             self._strip_cache.clear()
             self._strip_cache_width = width
@@ -965,17 +1011,49 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         # A newer copy of the row (same key, maybe new values) must be rendered afresh.
         if cached is not None and cached[0] is row:
             return cached[1]
-        cells = []
-        for column in self.columns:
-            rendered = column.render(row)
-            cells.append(Text(rendered) if isinstance(rendered, str) else rendered)
-        text = self._compose_line(cells, self._column_widths(width))
-        strip = Strip(list(text.render(self.app.console))).crop_extend(0, width, None)
+        segments: list[Segment] = [Segment(" ")]
+        for index, (column, cell_width) in enumerate(
+            zip(self.columns, self._column_widths(width), strict=True)
+        ):
+            if index:
+                segments.append(Segment(" "))
+            segments.extend(self._cell_segments(column.render(row), cell_width))
+        # Plain cells and their separators merge into one segment: every later
+        # step of a paint (styles, filters, cropping) costs per segment.
+        line = Segment.adjust_line_length(list(Segment.simplify(segments)), width)
         # A few screens' worth of rows is plenty; drop the oldest beyond that.
         if len(self._strip_cache) >= 4 * self.visible_row_count + 16:
             del self._strip_cache[next(iter(self._strip_cache))]
-        self._strip_cache[key] = (row, strip)
-        return strip
+        self._strip_cache[key] = (row, line)
+        return line
+
+    def _cell_segments(self, cell: str | Text, width: int) -> list[Segment]:
+        """One cell fitted to ``width`` cells: cut with an ellipsis, or padded.
+
+        Most cells are plain words; they become one Segment directly, which is
+        several times cheaper than laying out a Text (this runs for every
+        visible row after each search keystroke). Styled text goes through Rich.
+        """
+        if isinstance(cell, Text) and not cell.spans and not cell.style:
+            cell = cell.plain
+        if isinstance(cell, str):
+            text = cell.translate(_CONTROL_CHARACTERS)
+            length = cell_len(text)
+            if length > width:
+                text = set_cell_size(text, width - 1) + "…" if width > 1 else "…"[:width]
+            elif length < width:
+                text += " " * (width - length)
+            return [Segment(text)]
+        styled = cell.copy()
+        plain_text = styled.plain
+        cleaned = plain_text.translate(_CONTROL_CHARACTERS)
+        if cleaned != plain_text:
+            styled.plain = cleaned
+        styled.truncate(width, overflow="ellipsis", pad=True)
+        console = self.app.console
+        # Text.render applies the spans only; the text's own style goes underneath.
+        base = console.get_style(styled.style, default=Style.null())
+        return list(Segment.apply_style(styled.render(console), base))
 
     def _header_text(self, width: int) -> Text:
         cells = []
@@ -995,19 +1073,36 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         padding = max(0, (width - text.cell_len) // 2)
         return self._strip_from_text(Text(" " * padding, end="") + text, width, style)
 
+    def _thumb(self) -> tuple[int, int]:
+        """The lines of the position indicator's thumb: (first, past the last)."""
+        visible = self.visible_row_count
+        count = self.row_count
+        if not self._rows or count <= visible:
+            return 0, 0
+        thumb_size = max(1, visible * visible // count)
+        span = max(1, count - visible)
+        fraction = min(1.0, self._absolute_estimate(self._top) / span)
+        thumb_start = round((visible - thumb_size) * fraction)
+        return thumb_start, thumb_start + thumb_size
+
+    def _view_signature(self) -> tuple:
+        """Everything the painted lines depend on, to skip repaints that change nothing."""
+        shown = self._rows[self._top : self._top + self.visible_row_count]
+        return (
+            tuple(map(id, shown)),
+            self._cursor - self._top,
+            self._absolute_estimate(self._top) % 2,
+            self._thumb(),
+            self._at_end,
+            self._reloading,
+            self._failure is None,
+        )
+
     def _make_frame(self) -> _Frame:
         """Styles and the position indicator, computed once per paint."""
         base = self.rich_style
         cursor = self.get_component_rich_style("virtual-table--cursor")
-        visible = self.visible_row_count
-        count = self.row_count
-        thumb_start = thumb_end = 0
-        if self._rows and count > visible:
-            thumb_size = max(1, visible * visible // count)
-            span = max(1, count - visible)
-            fraction = min(1.0, self._absolute_estimate(self._top) / span)
-            thumb_start = round((visible - thumb_size) * fraction)
-            thumb_end = thumb_start + thumb_size
+        thumb_start, thumb_end = self._thumb()
         return _Frame(
             base=base,
             header=self.get_component_rich_style("virtual-table--header"),
@@ -1042,23 +1137,30 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
             return self._strip_from_text(self._header_text(data_width), width, frame.header)
         line = y - 1
         if frame.thumb_start <= line < frame.thumb_end:
-            indicator = Strip([Segment("┃", frame.thumb)], 1)
+            indicator = Segment("┃", frame.thumb)
         elif frame.thumb_end:
-            indicator = Strip([Segment("│", frame.track)], 1)
+            indicator = Segment("│", frame.track)
         else:
-            indicator = Strip.blank(1, frame.base)
-        return Strip.join([self._data_strip(line, data_width, frame), indicator])
-
-    def _data_strip(self, line: int, width: int, frame: _Frame) -> Strip:
+            indicator = Segment(" ", frame.base)
         index = self._top + line
         if index < len(self._rows):
-            strip = self._row_strip(self._rows[index], width)
+            # A row line is built as ONE strip from cached segments: a paint
+            # after a search keystroke draws every line afresh, and each
+            # intermediate Strip (crop, style, join) would cost as much again.
+            segments = self._row_segments(self._rows[index], data_width)
             if index == self._cursor:
-                segments = Segment.apply_style(strip, frame.cursor, frame.cursor_on_top)
-                return Strip(list(segments), width)
-            if self.zebra_stripes and self._absolute_estimate(index) % 2 == 0:
-                return strip.apply_style(frame.even_row)
-            return strip.apply_style(frame.base)
+                styled = Segment.apply_style(segments, frame.cursor, frame.cursor_on_top)
+            elif self.zebra_stripes and self._absolute_estimate(index) % 2 == 0:
+                styled = Segment.apply_style(segments, frame.even_row)
+            else:
+                styled = Segment.apply_style(segments, frame.base)
+            return Strip([*styled, indicator], width)
+        return Strip.join(
+            [self._placeholder_strip(line, index, data_width, frame), Strip([indicator], 1)]
+        )
+
+    def _placeholder_strip(self, line: int, index: int, width: int, frame: _Frame) -> Strip:
+        """A line below the rows: the empty message, a failure, loading, or blank."""
         if self._loaded and not self._rows and self._at_end and not self._reloading:
             if line == (self.visible_row_count - 1) // 2:
                 return self._message_strip(self.empty_message, width, frame.empty)
@@ -1070,6 +1172,17 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         if self._source is not None and (not self._at_end or self._reloading or not self._loaded):
             return self._strip_from_text(Text(f" {_LOADING}", end=""), width, frame.loading)
         return Strip.blank(width, frame.base)
+
+
+_COUNTING_POOL: ThreadPoolExecutor | None = None
+
+
+def _counting_pool() -> ThreadPoolExecutor:
+    """The threads that count rows beside page reads (made on first use, not at import)."""
+    global _COUNTING_POOL
+    if _COUNTING_POOL is None:
+        _COUNTING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="virtual-table-count")
+    return _COUNTING_POOL
 
 
 @dataclass(frozen=True)
