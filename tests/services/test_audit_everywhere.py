@@ -33,6 +33,7 @@ READ_PREFIXES = (
     "next_due_date",
     "summary",
     "snoozes",
+    "load",
 )
 
 
@@ -147,6 +148,7 @@ def _calls(services: Services):
             lambda: services.patients.set_next_contact_due(patient_id(), date(2026, 12, 3)),
         ),
         ("patients", "record_view", lambda: services.patients.record_view(patient_id())),
+        ("chart", "open", lambda: services.chart.open(patient_id())),
         (
             "episodes",
             "change_status",

@@ -9,7 +9,7 @@ write the audit event in that same transaction, and return frozen read models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -19,6 +19,7 @@ from nursecase.services.assessments import AssessmentService
 from nursecase.services.audit import AuditService
 from nursecase.services.care_plans import CarePlanService
 from nursecase.services.care_team import CareTeamService
+from nursecase.services.chart import ChartService
 from nursecase.services.conditions import ConditionService
 from nursecase.services.contacts import ContactService
 from nursecase.services.context import ServiceContext
@@ -51,6 +52,8 @@ class Services:
     referrals: ReferralService
     audit: AuditService
     worklist: WorklistService
+    #: Reads built from the services above (set by ``make_services``).
+    chart: ChartService = field(init=False, repr=False)
 
     @property
     def clock(self) -> Clock:
@@ -83,6 +86,7 @@ def make_services(
         audit=AuditService(context),
         worklist=WorklistService(context),
     )
+    services.chart = ChartService(context, services)
     if nurse is not None:
         services.nurses.sign_in(nurse)
     return services

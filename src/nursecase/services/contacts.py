@@ -26,7 +26,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nursecase.db.models import Contact, Nurse, Patient, Task, Transition
+from nursecase.db.models import Assessment, Contact, Nurse, Patient, Task, Transition
 from nursecase.domain.codes import (
     AuditAction,
     ContactMode,
@@ -193,6 +193,7 @@ class ContactService:
                     patient_changes,
                 )
             self._mark_transitions(session, contact)
+            self._follow_up_safety_flags(session, contact)
             return self._read(session, contact.id)
 
     def update(self, contact_id: int, **changes: object) -> ContactRead:
@@ -341,6 +342,36 @@ class ContactService:
                     session, self.context, AuditAction.update, "transition", transition.id, changed
                 )
 
+    def _follow_up_safety_flags(self, session: Session, contact: Contact) -> None:
+        """A conversation with the patient after a PHQ-9 item 9 answer is its follow-up.
+
+        The red flag (the open safety task of the assessment trigger) stays until
+        the nurse has REACHED the patient in a contact logged at or after the
+        assessment; a voicemail or a call with someone else does not clear it.
+        """
+        if contact.with_whom != ContactWith.patient or not is_interactive(contact.outcome):
+            return
+        tasks = session.execute(
+            select(Task)
+            .join(Assessment, Assessment.id == Task.source_id)
+            .where(
+                Task.patient_id == contact.patient_id,
+                Task.source == str(TaskSource.assessment_trigger),
+                Task.status.in_(_OPEN_TASK_CODES),
+                Assessment.performed_at <= contact.occurred_at,
+            )
+        ).scalars()
+        for task in tasks:
+            self._complete_task(session, task)
+
+    def _complete_task(self, session: Session, task: Task) -> None:
+        task.status = str(TaskStatus.completed)
+        task.done_at = self.context.clock.now()
+        session.flush()
+        audit.record(
+            session, self.context, AuditAction.update, "task", task.id, ("status", "done_at")
+        )
+
     def _complete_clock_task(
         self, session: Session, transition: Transition, description: str
     ) -> None:
@@ -354,9 +385,4 @@ class ContactService:
             )
         ).scalars()
         for task in tasks:
-            task.status = str(TaskStatus.completed)
-            task.done_at = self.context.clock.now()
-            session.flush()
-            audit.record(
-                session, self.context, AuditAction.update, "task", task.id, ("status", "done_at")
-            )
+            self._complete_task(session, task)

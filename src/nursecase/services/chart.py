@@ -1,0 +1,279 @@
+"""The patient chart: everything the patient detail screen shows, read at once.
+
+``ChartService.open`` records the "view" audit event (reading a chart is an
+access to health information) and then reads the chart; ``load`` only reads
+(used after the nurse's own changes, which are audited as changes).
+
+The chart is a frozen read model: the screen paints it without going back to
+the database, so a tab switch costs no query. What it derives (the clocks'
+wording, CCM progress, what is due next, the merged timeline) is computed here
+from the read models and the pure domain functions, not in the screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from nursecase.domain.clocks import CcmProgress, ccm_progress
+from nursecase.domain.codes import Instrument
+from nursecase.domain.instruments import get_instrument
+from nursecase.services.assessments import AssessmentRead
+from nursecase.services.care_team import CareTeamMemberRead
+from nursecase.services.conditions import ConditionRead
+from nursecase.services.contacts import ContactRead
+from nursecase.services.context import ServiceContext
+from nursecase.services.episodes import EpisodeRead
+from nursecase.services.medications import MedicationRead
+from nursecase.services.patients import PatientRead
+from nursecase.services.referrals import ReferralRead
+from nursecase.services.tasks import TaskRead
+from nursecase.services.transitions import TransitionRead
+
+#: The contact log shown on the chart (newest first); older entries stay in the export.
+CHART_CONTACT_LIMIT = 500
+#: Points of an instrument's trend line.
+TREND_POINTS = 12
+
+
+@dataclass(frozen=True)
+class InstrumentHistory:
+    """One instrument's assessments for the patient, newest first, and its trend."""
+
+    instrument: str
+    name: str
+    short_name: str
+    minimum: int
+    maximum: int
+    assessments: tuple[AssessmentRead, ...]
+
+    @property
+    def latest(self) -> AssessmentRead:
+        """The newest assessment."""
+        return self.assessments[0]
+
+    @property
+    def trend(self) -> tuple[int, ...]:
+        """The last totals, oldest first (for a sparkline)."""
+        return tuple(reversed([item.total for item in self.assessments[:TREND_POINTS]]))
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """Something due for the patient, for the summary's "due next" list."""
+
+    due: date
+    what: str
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One dated event of the patient's record."""
+
+    when: datetime
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Everything the patient detail screen shows."""
+
+    patient: PatientRead
+    episode: EpisodeRead | None
+    episodes: tuple[EpisodeRead, ...]
+    safety_flags: tuple[AssessmentRead, ...]
+    transitions: tuple[TransitionRead, ...]
+    ccm: CcmProgress
+    contacts: tuple[ContactRead, ...]
+    instruments: tuple[InstrumentHistory, ...]
+    conditions: tuple[ConditionRead, ...]
+    medications: tuple[MedicationRead, ...]
+    care_team: tuple[CareTeamMemberRead, ...]
+    tasks: tuple[TaskRead, ...]
+    referrals: tuple[ReferralRead, ...]
+    due_next: tuple[DueItem, ...]
+    timeline: tuple[TimelineEvent, ...]
+
+    @property
+    def open_transitions(self) -> tuple[TransitionRead, ...]:
+        """Discharges whose TCM steps are not both done."""
+        return tuple(transition for transition in self.transitions if transition.is_open)
+
+    @property
+    def open_tasks(self) -> tuple[TaskRead, ...]:
+        """Tasks still to do, soonest first."""
+        return tuple(task for task in self.tasks if task.is_open)
+
+    @property
+    def last_reconciled(self) -> date | None:
+        """When the medication list was last reconciled (the latest date of any entry)."""
+        dates = [item.last_reconciled for item in self.medications if item.last_reconciled]
+        return max(dates) if dates else None
+
+
+class ChartService:
+    """Reads a whole patient chart."""
+
+    def __init__(self, context: ServiceContext, services) -> None:
+        self.context = context
+        # The other services of the same container: the chart is their reads, combined.
+        self.services = services
+
+    def open(self, patient_id: int) -> Chart:
+        """Record that the nurse opened the chart, then read it."""
+        self.services.patients.record_view(patient_id)
+        return self.load(patient_id)
+
+    def load(self, patient_id: int) -> Chart:
+        """Read the chart (no audit event: use ``open`` when a nurse opens it)."""
+        services = self.services
+        today = self.context.clock.today()
+        patient = services.patients.get(patient_id)
+        episodes = tuple(services.episodes.list_for_patient(patient_id))
+        episode = next((item for item in episodes if item.id == patient.current_episode_id), None)
+        contacts = tuple(services.contacts.list_for_patient(patient_id, limit=CHART_CONTACT_LIMIT))
+        assessments = services.assessments.list_for_patient(patient_id)
+        tasks = tuple(
+            sorted(
+                services.tasks.list_for_patient(patient_id, include_done=True),
+                key=lambda task: (not task.is_open, task.due_date, task.id),
+            )
+        )
+        referrals = tuple(services.referrals.list_for_patient(patient_id))
+        transitions = tuple(services.transitions.list_for_patient(patient_id))
+        medications = tuple(services.medications.list_for_patient(patient_id))
+        conditions = tuple(services.conditions.list_for_patient(patient_id))
+        minutes = services.contacts.minutes_in_month(patient_id, today.year, today.month)
+        histories = {referral.id: services.referrals.history(referral.id) for referral in referrals}
+        return Chart(
+            patient=patient,
+            episode=episode,
+            episodes=episodes,
+            safety_flags=tuple(services.assessments.open_safety_flags(patient_id)),
+            transitions=transitions,
+            ccm=ccm_progress(minutes),
+            contacts=contacts,
+            instruments=instrument_histories(assessments),
+            conditions=conditions,
+            medications=medications,
+            care_team=tuple(services.care_team.list_for_patient(patient_id)),
+            tasks=tasks,
+            referrals=referrals,
+            due_next=due_next(patient, tasks, transitions, referrals),
+            timeline=timeline(
+                contacts, assessments, tasks, referrals, histories, transitions, episodes
+            ),
+        )
+
+
+def instrument_histories(assessments: list[AssessmentRead]) -> tuple[InstrumentHistory, ...]:
+    """Assessments grouped by instrument, in the instruments' own order."""
+    grouped: dict[str, list[AssessmentRead]] = {}
+    for assessment in assessments:
+        grouped.setdefault(assessment.instrument, []).append(assessment)
+    histories = []
+    for code in Instrument:
+        items = grouped.get(str(code))
+        if not items:
+            continue
+        definition = get_instrument(code)
+        histories.append(
+            InstrumentHistory(
+                instrument=str(code),
+                name=definition.name,
+                short_name=definition.short_name or definition.name,
+                minimum=definition.min_total,
+                maximum=definition.max_total,
+                assessments=tuple(items),
+            )
+        )
+    return tuple(histories)
+
+
+def due_next(
+    patient: PatientRead,
+    tasks: tuple[TaskRead, ...],
+    transitions: tuple[TransitionRead, ...],
+    referrals: tuple[ReferralRead, ...],
+) -> tuple[DueItem, ...]:
+    """What is due for the patient, soonest first: contact, tasks, TCM steps, replies."""
+    items: list[DueItem] = []
+    if patient.next_contact_due is not None:
+        items.append(DueItem(patient.next_contact_due, "next contact"))
+    for task in tasks:
+        if task.is_open:
+            items.append(DueItem(task.due_date, f"task: {task.description}"))
+    for transition in transitions:
+        clock = transition.clock
+        if clock.interactive_open:
+            items.append(DueItem(clock.interactive_deadline, "TCM interactive contact"))
+        if clock.face_to_face_open:
+            items.append(DueItem(clock.face_to_face_deadline, "TCM face-to-face visit"))
+    for referral in referrals:
+        if referral.expected_reply_date is not None and referral.status in (
+            "requested",
+            "received",
+        ):
+            items.append(
+                DueItem(
+                    referral.expected_reply_date,
+                    f"reply from {referral.receiving_organisation} ({referral.service_type})",
+                )
+            )
+    return tuple(sorted(items, key=lambda item: item.due))
+
+
+def timeline(
+    contacts,
+    assessments,
+    tasks,
+    referrals,
+    histories: dict,
+    transitions,
+    episodes,
+) -> tuple[TimelineEvent, ...]:
+    """Every dated event of the patient, newest first."""
+    events: list[TimelineEvent] = []
+    for contact in contacts:
+        minutes = f", {contact.minutes} min" if contact.minutes else ""
+        events.append(
+            TimelineEvent(
+                contact.occurred_at,
+                "contact",
+                f"{contact.mode} with {contact.with_whom}: {contact.outcome}{minutes}",
+            )
+        )
+    for assessment in assessments:
+        events.append(TimelineEvent(assessment.performed_at, "assessment", assessment.summary))
+    for task in tasks:
+        if task.done_at is not None:
+            events.append(TimelineEvent(task.done_at, "task", f"{task.status}: {task.description}"))
+    for referral in referrals:
+        for change in histories.get(referral.id, ()):
+            reason = f" ({change.reason})" if change.reason else ""
+            events.append(
+                TimelineEvent(
+                    change.changed_at,
+                    "referral",
+                    f"{referral.service_type} to {referral.receiving_organisation}: "
+                    f"{change.to_status}{reason}",
+                )
+            )
+    for transition in transitions:
+        where = f" from {transition.facility}" if transition.facility else ""
+        events.append(
+            TimelineEvent(
+                datetime.combine(transition.discharged_on, time.min),
+                "discharge",
+                f"discharged{where}",
+            )
+        )
+    for episode in episodes:
+        for change in episode.history:
+            reason = f" ({change.reason})" if change.reason else ""
+            events.append(
+                TimelineEvent(change.changed_at, "episode", f"episode {change.to_status}{reason}")
+            )
+    events.sort(key=lambda event: event.when, reverse=True)
+    return tuple(events)
