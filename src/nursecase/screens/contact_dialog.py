@@ -71,6 +71,33 @@ def log_contact_dialog(
     return FormDialog(f"Log a contact with {patient_name}", fields, submit, submit_label="Log")
 
 
+def edit_contact_dialog(services, contact) -> FormDialog:
+    """A dialog that corrects a logged contact (a ContactRead); it returns the new ContactRead."""
+    fields = [
+        FormField("occurred_at", "When (date time)", value=f"{contact.occurred_at:%Y-%m-%d %H:%M}"),
+        FormField("mode", "Mode", "choice", contact.mode, choices=_choices(ContactMode)),
+        FormField("with_whom", "With", "choice", contact.with_whom, choices=_choices(ContactWith)),
+        FormField(
+            "outcome", "Outcome", "choice", contact.outcome, choices=_choices(ContactOutcome)
+        ),
+        FormField("minutes", "Minutes (1-480)", value=str(contact.minutes)),
+        FormField("note", "Note", "note", value=contact.note or ""),
+    ]
+
+    def submit(values: dict[str, str]):
+        return services.contacts.update(
+            contact.id,
+            occurred_at=parse_moment(values["occurred_at"], "occurred_at"),
+            mode=values["mode"],
+            with_whom=values["with_whom"],
+            outcome=values["outcome"],
+            minutes=minutes(values["minutes"]),
+            note=values["note"].strip() or None,
+        )
+
+    return FormDialog("Correct a contact", fields, submit, submit_label="Save")
+
+
 def snooze_dialog(description: str, default_until: date, submit) -> FormDialog:
     """Ask for a new date and a reason; ``submit(until, reason)`` does the work."""
     fields = [

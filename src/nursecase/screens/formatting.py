@@ -49,3 +49,26 @@ def due_short(due: date | None, today: date) -> Text:
         return Text("-")
     style = "red" if due < today else ("bold" if due == today else "")
     return Text(f"{due:%d %b}", style=style)
+
+
+SPARK_LEVELS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: tuple[int, ...] | list[int], minimum: int, maximum: int) -> str:
+    """Values as a one-line bar chart on the instrument's own scale (not the data's).
+
+    Scaling to the instrument's range keeps a flat line at "minimal" low and a
+    flat line at "severe" high, which a data-scaled sparkline would draw alike.
+    """
+    span = max(1, maximum - minimum)
+    top = len(SPARK_LEVELS) - 1
+    return "".join(
+        SPARK_LEVELS[round((min(max(value, minimum), maximum) - minimum) * top / span)]
+        for value in values
+    )
+
+
+def progress_bar(value: int, target: int, width: int = 20) -> str:
+    """A bar of ``width`` cells filled in proportion to value/target (full at the target)."""
+    filled = width if target <= 0 else min(width, value * width // target)
+    return "█" * filled + "░" * (width - filled)

@@ -1,74 +1,130 @@
-"""Patient detail: the whole patient on one screen (read-only for now).
+"""Patient detail: the whole patient on one screen, every action one key away.
 
-Everything is fetched in one background call (``load_chart``) and painted at
-once; opening the chart records a "view" audit event, since reading a chart
-is an access to health information.
+The chart is read in one background call (``services.chart.open``, which
+records the "view" audit event) and painted at once; after an action the chart
+is read again (``load``) and repainted in place, keeping the tab and the rows
+under the cursors. Tabs are on the number keys 1-7.
+
+Actions open dialogs (one dialog, one service call, one transaction). What an
+assessment triggers is followed up here: an urgent safety task is announced
+and flagged, a LACE of 10 or more offers the change of risk tier for the nurse
+to confirm, and a positive PHQ-2 offers a PHQ-9.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
+from textual._context import NoActiveAppError
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import ContentSwitcher, DataTable, Header, Static
 
-from nursecase.screens.background import run_in_background
-from nursecase.screens.formatting import due_text, plain, risk_badge
+from nursecase.screens import chart_views
+from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
+from nursecase.screens.background import run_in_background, user_message
+from nursecase.screens.care_plan_view import CarePlanViewScreen
+from nursecase.screens.confirm_dialog import ConfirmDialog
+from nursecase.screens.contact_dialog import edit_contact_dialog, log_contact_dialog
 from nursecase.screens.intents import Intent, bindings
+from nursecase.screens.patient_actions import (
+    add_task_dialog,
+    change_episode_status_dialog,
+    change_risk_tier_dialog,
+    new_referral_dialog,
+    reassign_task_dialog,
+    reconcile_medications_dialog,
+    record_discharge_dialog,
+    snooze_task_dialog,
+    start_episode_dialog,
+)
+from nursecase.widgets.key_footer import KeyFooter
+
+#: The tabs, in number-key order: (pane id, title).
+TABS = (
+    ("summary", "Summary"),
+    ("contacts", "Contacts"),
+    ("assessments", "Assessments"),
+    ("problems", "Problems & meds"),
+    ("team", "Care team"),
+    ("tasks", "Tasks"),
+    ("timeline", "Timeline"),
+)
 
 INTENTS = (
     Intent("patient.back", "escape", "back", "Back", "Return to the list"),
-    Intent("patient.refresh", "f5", "refresh", "Refresh", "Load the chart again"),
+    Intent("patient.contact", "c", "log_contact", "Contact", "Log a contact"),
+    Intent("patient.assess", "a", "assess", "Assess", "Score a new assessment"),
+    Intent("patient.task", "t", "add_task", "Task", "Add a task"),
+    Intent("patient.referral", "f", "new_referral", "Referral", "Send a new referral"),
+    Intent("patient.plan", "p", "care_plan", "Plan", "Open the care plan"),
+    Intent(
+        "patient.edit_contact",
+        "e",
+        "edit_contact",
+        "Edit",
+        "Correct the highlighted contact",
+        show=False,
+    ),
+    Intent("patient.task_done", "d", "task_done", "Done", "Mark the task done", show=False),
+    Intent("patient.task_snooze", "s", "task_snooze", "Snooze", "Snooze the task", show=False),
+    Intent(
+        "patient.task_reassign",
+        "g",
+        "task_reassign",
+        "Reassign",
+        "Give the task to another nurse",
+        show=False,
+    ),
+    Intent(
+        "patient.reconcile", "m", "reconcile", "Reconcile", "Reconcile the medications", show=False
+    ),
+    Intent(
+        "patient.discharge",
+        "D",
+        "discharge",
+        "Discharge",
+        "Record a discharge or transition (starts the TCM clocks)",
+        show=False,
+    ),
+    Intent(
+        "patient.risk", "R", "risk_tier", "Risk", "Change the risk tier (with a reason)", show=False
+    ),
+    Intent(
+        "patient.episode",
+        "E",
+        "episode",
+        "Episode",
+        "Change the episode status, close it, or start a new one",
+        show=False,
+    ),
+    Intent("patient.refresh", "f5", "refresh", "Refresh", "Load the chart again", show=False),
+    *(
+        Intent(
+            f"patient.tab.{pane}",
+            str(number),
+            f"show_tab('{pane}')",
+            title,
+            f"Show the {title} tab",
+            show=False,
+        )
+        for number, (pane, title) in enumerate(TABS, start=1)
+    ),
 )
 
-
-@dataclass(frozen=True)
-class Chart:
-    """Everything the detail screen shows, read in one go."""
-
-    patient: object
-    contacts: list
-    conditions: list
-    medications: list
-    care_team: list
-    assessments: list
-    tasks: list
-    referrals: list
-
-
-def load_chart(services, patient_id: int) -> Chart:
-    """Read the whole chart (runs in a worker thread)."""
-    services.patients.record_view(patient_id)
-    return Chart(
-        patient=services.patients.get(patient_id),
-        contacts=services.contacts.list_for_patient(patient_id, limit=10),
-        conditions=services.conditions.list_for_patient(patient_id),
-        medications=services.medications.list_for_patient(patient_id),
-        care_team=services.care_team.list_for_patient(patient_id),
-        assessments=list(services.assessments.latest_by_instrument(patient_id).values()),
-        tasks=services.tasks.list_for_patient(patient_id),
-        referrals=services.referrals.list_for_patient(patient_id),
-    )
-
-
-def _section(title: str, columns: list[str], rows: list[list[object]], empty: str) -> Table:
-    table = Table(title=title, title_justify="left", expand=True, show_edge=False, pad_edge=False)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*[value if isinstance(value, Text) else plain(value) for value in row])
-    if not rows:
-        table.add_row(Text(empty, style="dim"), *[""] * (len(columns) - 1))
-    return table
+#: Actions that act on the highlighted row of one tab.
+TAB_ACTIONS = {
+    "edit_contact": "contacts",
+    "task_done": "tasks",
+    "task_snooze": "tasks",
+    "task_reassign": "tasks",
+}
 
 
 class PatientDetailScreen(Screen):
-    """One patient: header, problems, medications, team, contacts, scores, tasks, referrals."""
+    """One patient: header with flags and clocks, seven tabs, every action on a key."""
 
     CSS_PATH = "patient_detail.tcss"
     INTENTS = INTENTS
@@ -77,119 +133,444 @@ class PatientDetailScreen(Screen):
     def __init__(self, patient_id: int) -> None:
         super().__init__()
         self.patient_id = patient_id
+        self.chart = None
+        self.filled_tabs: set[str] = set()
+        self.binding_state: tuple = ()
+        self.mounted = False
+        self.pending_chart = None
+        self.opening = False
+        # The read starts now, while Textual builds and styles the screen, so
+        # that the first frame with data comes one read sooner.
+        with contextlib.suppress(NoActiveAppError):
+            self._open_chart()
+
+    # --- layout -------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        """Header line and a scrolling body."""
+        """Header, the tabs, the footer."""
         yield Header()
         yield Static("Loading…", id="patient-header")
-        with VerticalScroll(id="chart"):
-            yield Static("", id="chart-body")
-        yield Footer()
+        yield Static(tab_bar("summary"), id="tab-bar")
+        # One light container per tab; a tab's widgets are mounted the first
+        # time it is shown. Seven tabs of tables composed up front (or Textual's
+        # TabbedContent, a widget per tab label) cost more than the chart read.
+        with ContentSwitcher(id="panes", initial="summary"):
+            for pane, _title in TABS:
+                with Vertical(id=pane, classes="pane"):
+                    if pane == "summary":
+                        yield from self._pane(pane)
+        yield KeyFooter()
+
+    def _pane(self, pane: str) -> ComposeResult:
+        if pane == "summary":
+            with VerticalScroll():
+                yield Static("", id="summary-body")
+        elif pane == "contacts":
+            yield _table("contacts-table", "When", "Mode", "With", "Outcome", "Min", "Note", "By")
+        elif pane == "assessments":
+            yield _table("instruments-table", "Instrument", "Total", "Band", "When", "Trend", "N")
+            with VerticalScroll(id="assessment-history"):
+                yield Static("", id="assessment-history-body")
+        elif pane == "problems":
+            yield Static("Problems", classes="section-title")
+            yield _table("conditions-table", "Condition", "Code", "Status", "Onset")
+            yield Static("", id="reconciled")
+            yield _table(
+                "medications-table",
+                "Medication",
+                "Dose",
+                "Route",
+                "Frequency",
+                "Status",
+                "Reconciled",
+            )
+        elif pane == "team":
+            yield _table("team-table", "Name", "Role", "Organisation", "Phone")
+        elif pane == "tasks":
+            yield _table(
+                "tasks-table", "Due", "Task", "Priority", "Status", "Source", "Nurse", "Note"
+            )
+        else:
+            yield _table("timeline-table", "When", "What", "Event")
+
+    # --- loading ------------------------------------------------------------
+
+    @property
+    def services(self):
+        """The app's services."""
+        return self.app.services
+
+    def _open_chart(self) -> None:
+        """Start reading the chart (an audited view)."""
+        self.opening = True
+        chart = self.services.chart
+        patient_id = self.patient_id
+        run_in_background(self.app, lambda: chart.open(patient_id), self._arrived, self._failed)
 
     def on_mount(self) -> None:
-        """Load the chart."""
-        self.action_refresh()
+        """Show the chart if it arrived before the widgets were ready."""
+        self.mounted = True
+        if not self.opening:
+            self._open_chart()
+        if self.pending_chart is not None:
+            chart, self.pending_chart = self.pending_chart, None
+            self._show(chart)
+
+    def _arrived(self, chart) -> None:
+        if self.mounted:
+            self._show(chart)
+        else:
+            self.pending_chart = chart
 
     def action_refresh(self) -> None:
-        """Read the chart again."""
-        services, patient_id = self.app.services, self.patient_id
-        run_in_background(self, lambda: load_chart(services, patient_id), self._show)
+        """Read the chart again (after a change, or on f5)."""
+        chart = self.services.chart
+        patient_id = self.patient_id
+        run_in_background(
+            self,
+            lambda: chart.load(patient_id),
+            self._show,
+            self._failed,
+            group="chart",
+            exclusive=True,
+        )
+
+    def on_screen_resume(self) -> None:
+        """Back from the care plan or a dialog: show what may have changed."""
+        if self.chart is not None:
+            self.action_refresh()
+
+    def _failed(self, error: BaseException) -> None:
+        self.query_one("#patient-header", Static).update(user_message(error))
+
+    def _show(self, chart) -> None:
+        self.chart = chart
+        today = self.services.clock.today()
+        self.sub_title = chart.patient.display_name
+        self.query_one("#patient-header", Static).update(chart_views.header(chart, today))
+        # Only the tab in view is filled now; the others when they are shown.
+        # Filling all seven (hundreds of table rows) would triple the time to
+        # the first paint, for tabs the nurse may not open.
+        self.filled_tabs = set()
+        self._fill_tab(self._active_tab())
+        self._refresh_bindings_if_changed()
+
+    def _fill_tab(self, pane: str) -> None:
+        chart = self.chart
+        if chart is None or pane in self.filled_tabs:
+            return
+        self.filled_tabs.add(pane)
+        container = self.query_one(f"#{pane}", Vertical)
+        if not container.children:
+            container.mount_all(list(self._pane(pane)))
+        today = self.services.clock.today()
+        if pane == "summary":
+            self.query_one("#summary-body", Static).update(chart_views.summary(chart, today))
+        elif pane == "contacts":
+            contact_ids = [contact.id for contact in chart.contacts]
+            _fill(self, "contacts-table", chart_views.contact_rows(chart), contact_ids)
+        elif pane == "assessments":
+            _fill(
+                self,
+                "instruments-table",
+                chart_views.instrument_rows(chart),
+                [history.instrument for history in chart.instruments],
+            )
+            self._show_assessment_history()
+        elif pane == "problems":
+            _fill(self, "conditions-table", chart_views.condition_rows(chart), None)
+            self.query_one("#reconciled", Static).update(
+                chart_views.reconciliation_line(chart, today)
+            )
+            _fill(self, "medications-table", chart_views.medication_rows(chart), None)
+        elif pane == "team":
+            _fill(self, "team-table", chart_views.care_team_rows(chart), None)
+        elif pane == "tasks":
+            task_ids = [task.id for task in chart.tasks]
+            _fill(self, "tasks-table", chart_views.task_rows(chart, today), task_ids)
+        else:
+            _fill(self, "timeline-table", chart_views.timeline_rows(chart), None)
+
+    def _binding_state(self) -> tuple:
+        """Everything check_action depends on."""
+        if self.chart is None:
+            return (None,)
+        tab = self._active_tab()
+        row = None
+        if tab == "tasks":
+            task = self._highlighted_task()
+            row = task is not None and task.is_open
+        elif tab == "contacts":
+            row = self._highlighted_contact() is not None
+        return (tab, row)
+
+    def _refresh_bindings_if_changed(self) -> None:
+        # Each refresh rebuilds the footer (tens of milliseconds): only on a change.
+        state = self._binding_state()
+        if state != self.binding_state:
+            self.binding_state = state
+            self.refresh_bindings()
+
+    def _show_assessment_history(self) -> None:
+        body = self.query_one("#assessment-history-body", Static)
+        history = self._highlighted_instrument()
+        body.update(chart_views.assessment_history(history) if history else "No assessments yet.")
+
+    def _highlighted_instrument(self):
+        if self.chart is None or not self.chart.instruments:
+            return None
+        table = self.query_one("#instruments-table", DataTable)
+        index = min(max(table.cursor_row, 0), len(self.chart.instruments) - 1)
+        return self.chart.instruments[index]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The instrument under the cursor shows its history; keys follow the row."""
+        if event.data_table.id == "instruments-table":
+            self._show_assessment_history()
+        self._refresh_bindings_if_changed()
+
+    # --- tabs and keys --------------------------------------------------------
+
+    def action_show_tab(self, pane: str) -> None:
+        """Show a tab and put the keyboard in its table."""
+        self.query_one("#panes", ContentSwitcher).current = pane
+        self.query_one("#tab-bar", Static).update(tab_bar(pane), layout=False)
+        self._fill_tab(pane)
+        tables = self.query_one(f"#{pane}", Vertical).query(DataTable)
+        if tables:
+            tables.first().focus()
+        self._refresh_bindings_if_changed()
+
+    def _active_tab(self) -> str:
+        return self.query_one("#panes", ContentSwitcher).current or "summary"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Row actions need their tab and a row; everything needs the chart loaded."""
+        if action in ("back", "refresh", "show_tab"):
+            return True
+        if self.chart is None:
+            return False
+        tab = TAB_ACTIONS.get(action)
+        if tab is not None:
+            if self._active_tab() != tab:
+                return False
+            if tab == "tasks":
+                task = self._highlighted_task()
+                return task is not None and task.is_open
+            return self._highlighted_contact() is not None
+        return True
+
+    def _row_key(self, table_id: str):
+        table = self.query_one(f"#{table_id}", DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+
+    def _highlighted_task(self):
+        key = self._row_key("tasks-table")
+        return next((task for task in self.chart.tasks if str(task.id) == key), None)
+
+    def _highlighted_contact(self):
+        key = self._row_key("contacts-table")
+        return next((item for item in self.chart.contacts if str(item.id) == key), None)
+
+    # --- actions ----------------------------------------------------------------
 
     def action_back(self) -> None:
         """Back to where the nurse came from."""
         self.app.pop_screen()
 
-    def _show(self, chart: Chart) -> None:
-        today = self.app.services.clock.today()
-        patient = chart.patient
-        header = Text()
-        header.append(f"{patient.family_name}, {patient.given_name}", style="bold")
-        header.append(f"   MRN {patient.mrn}   ")
-        header.append(f"{patient.age if patient.age is not None else '?'} y  {patient.sex}   ")
-        header.append(f"☎ {patient.phone or '-'}   {patient.preferred_language or ''}\n")
-        header.append("Risk ")
-        header.append_text(risk_badge(patient.risk_tier))
-        if patient.risk_basis:
-            header.append(f" ({patient.risk_basis})")
-        header.append(f"   Episode {patient.episode_status or 'none'}   Next contact ")
-        header.append_text(due_text(patient.next_contact_due, today))
-        header.append(f"   Nurse {patient.nurse_display_name or '-'}")
-        self.query_one("#patient-header", Static).update(header)
+    def _name(self) -> str:
+        return self.chart.patient.display_name
 
-        sections = [
-            _section(
-                "Problems",
-                ["Condition", "Code", "Status"],
-                [[c.description, c.code or "", c.clinical_status] for c in chart.conditions],
-                "No conditions recorded",
+    def _after_action(self, result, message: str | None = None) -> None:
+        """A dialog closed: on a save, say so and read the chart again."""
+        if result is None:
+            return
+        if message:
+            self.notify(message)
+        self.action_refresh()
+
+    def action_log_contact(self) -> None:
+        """Log a contact (the minutes default to 5; the rounds timer lives on the worklist)."""
+        patient = self.chart.patient
+        dialog = log_contact_dialog(
+            self.services, patient.id, self._name(), patient.risk_tier, elapsed_minutes=5
+        )
+        self.app.push_screen(dialog, lambda result: self._after_action(result, "Contact logged"))
+
+    def action_edit_contact(self) -> None:
+        """Correct the highlighted contact."""
+        contact = self._highlighted_contact()
+        if contact is not None:
+            self.app.push_screen(
+                edit_contact_dialog(self.services, contact),
+                lambda result: self._after_action(result, "Contact corrected"),
+            )
+
+    def action_assess(self) -> None:
+        """Pick an instrument, then score it item by item."""
+        self.app.push_screen(InstrumentPickerScreen(), self._instrument_picked)
+
+    def _instrument_picked(self, instrument: str | None) -> None:
+        if instrument is not None:
+            self._enter_assessment(instrument)
+
+    def _enter_assessment(self, instrument: str) -> None:
+        screen = AssessmentEntryScreen(self.services, self.patient_id, self._name(), instrument)
+        self.app.push_screen(screen, self._assessment_saved)
+
+    def _assessment_saved(self, result) -> None:
+        if result is None:
+            return
+        assessment = result.assessment
+        if result.safety_task_id is not None:
+            self.notify(
+                f"{assessment.summary}: urgent safety follow-up task created",
+                severity="error",
+                timeout=10,
+            )
+        else:
+            self.notify(f"Saved: {assessment.summary}")
+        self.action_refresh()
+        patient = self.chart.patient
+        for suggestion in result.suggestions:
+            if "risk tier high" in suggestion and patient.risk_tier != "high":
+                self.app.push_screen(
+                    change_risk_tier_dialog(
+                        self.services,
+                        patient,
+                        suggested_tier="high",
+                        suggested_reason=assessment.summary,
+                    ),
+                    lambda changed: self._after_action(changed, "Risk tier changed"),
+                )
+            elif "PHQ-9" in suggestion and assessment.instrument == "phq-2":
+                self.app.push_screen(
+                    ConfirmDialog(f"{assessment.summary}: {suggestion}. Start a PHQ-9 now?"),
+                    lambda yes: self._enter_assessment("phq-9") if yes else None,
+                )
+
+    def action_add_task(self) -> None:
+        """Add a task for this patient."""
+        self.app.push_screen(
+            add_task_dialog(self.services, self.patient_id, self._name()),
+            lambda result: self._after_action(result, "Task added"),
+        )
+
+    def action_task_done(self) -> None:
+        """Mark the highlighted task done."""
+        task = self._highlighted_task()
+        if task is None:
+            return
+        tasks = self.services.tasks
+        run_in_background(
+            self,
+            lambda: tasks.complete(task.id),
+            lambda done: self._after_action(done, f"Done: {done.description}"),
+            lambda error: self.notify(user_message(error), severity="error"),
+        )
+
+    def action_task_snooze(self) -> None:
+        """Snooze the highlighted task to a date, with a reason."""
+        task = self._highlighted_task()
+        if task is not None:
+            self.app.push_screen(
+                snooze_task_dialog(self.services, task),
+                lambda result: self._after_action(result, "Task snoozed"),
+            )
+
+    def action_task_reassign(self) -> None:
+        """Give the highlighted task to another nurse."""
+        task = self._highlighted_task()
+        if task is None:
+            return
+        nurses = self.services.nurses
+
+        def ask(roster) -> None:
+            self.app.push_screen(
+                reassign_task_dialog(self.services, task, roster),
+                lambda result: self._after_action(result, "Task reassigned"),
+            )
+
+        run_in_background(self, nurses.list_nurses, ask)
+
+    def action_new_referral(self) -> None:
+        """Send a referral for this patient."""
+        self.app.push_screen(
+            new_referral_dialog(self.services, self.patient_id, self._name()),
+            lambda result: self._after_action(result, "Referral sent"),
+        )
+
+    def action_care_plan(self) -> None:
+        """Open the patient's care plans."""
+        self.app.push_screen(CarePlanViewScreen(self.patient_id, self._name()))
+
+    def action_reconcile(self) -> None:
+        """Reconcile the medication list today."""
+        self.app.push_screen(
+            reconcile_medications_dialog(
+                self.services, self.patient_id, self._name(), len(self.chart.medications)
             ),
-            _section(
-                "Medications",
-                ["Name", "Dose", "Route", "Frequency", "Status", "Reconciled"],
-                [
-                    [
-                        m.name,
-                        m.dose or "",
-                        m.route or "",
-                        m.frequency or "",
-                        m.status,
-                        m.last_reconciled or "never",
-                    ]
-                    for m in chart.medications
-                ],
-                "No medications recorded",
-            ),
-            _section(
-                "Care team",
-                ["Name", "Role", "Organisation", "Phone"],
-                [[m.name, m.role, m.organisation or "", m.phone or ""] for m in chart.care_team],
-                "No care team recorded",
-            ),
-            _section(
-                "Latest contacts",
-                ["When", "Mode", "With", "Outcome", "Min", "Note"],
-                [
-                    [
-                        f"{c.occurred_at:%d %b %H:%M}",
-                        c.mode,
-                        c.with_whom,
-                        c.outcome,
-                        c.minutes,
-                        c.note or "",
-                    ]
-                    for c in chart.contacts
-                ],
-                "No contacts logged",
-            ),
-            _section(
-                "Latest scores",
-                ["Instrument", "Score", "When"],
-                [
-                    [a.instrument, a.summary, f"{a.performed_at:%d %b %Y}"]
-                    for a in chart.assessments
-                ],
-                "No assessments",
-            ),
-            _section(
-                "Open tasks",
-                ["Due", "Task", "Priority"],
-                [[due_text(t.due_date, today), t.description, t.priority] for t in chart.tasks],
-                "No open tasks",
-            ),
-            _section(
-                "Referrals",
-                ["Service", "To", "Status", "Days in status", "Priority"],
-                [
-                    [
-                        r.service_type,
-                        r.receiving_organisation,
-                        r.status,
-                        r.days_in_status,
-                        r.priority,
-                    ]
-                    for r in chart.referrals
-                ],
-                "No referrals",
-            ),
-        ]
-        self.query_one("#chart-body", Static).update(Group(*sections))
+            lambda result: self._after_action(result, "Medications reconciled"),
+        )
+
+    def action_discharge(self) -> None:
+        """Record a discharge: starts the TCM clocks and their tasks."""
+        self.app.push_screen(
+            record_discharge_dialog(self.services, self.patient_id, self._name()),
+            lambda result: self._after_action(result, "Discharge recorded; TCM clocks started"),
+        )
+
+    def action_risk_tier(self) -> None:
+        """Change the risk tier, with a reason."""
+        self.app.push_screen(
+            change_risk_tier_dialog(self.services, self.chart.patient),
+            lambda result: self._after_action(result, "Risk tier changed"),
+        )
+
+    def action_episode(self) -> None:
+        """Change or close the episode, or start a new one when it is closed."""
+        episode = self.chart.episode
+        if episode is None or not episode.is_open:
+            dialog = start_episode_dialog(self.services, self.patient_id, self._name())
+        else:
+            dialog = change_episode_status_dialog(self.services, episode, self._name())
+        self.app.push_screen(dialog, lambda result: self._after_action(result, "Episode updated"))
+
+
+def tab_bar(active: str) -> Text:
+    """The tab labels with their number keys, the active one highlighted."""
+    line = Text()
+    for number, (pane, title) in enumerate(TABS, start=1):
+        style = "bold reverse" if pane == active else ""
+        line.append(f" {number} {title} ", style=style)
+        line.append(" ")
+    return line
+
+
+def _table(table_id: str, *columns: str) -> DataTable:
+    table = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
+    table.add_columns(*columns)
+    return table
+
+
+def _fill(screen: Screen, table_id: str, rows: list[tuple], keys: list | None) -> None:
+    """Replace a table's rows, keeping the cursor on the same key (or index)."""
+    table = screen.query_one(f"#{table_id}", DataTable)
+    previous_row = table.cursor_row
+    previous_key = None
+    if keys is not None and table.row_count:
+        previous_key = table.coordinate_to_cell_key((previous_row, 0)).row_key.value
+    table.clear()
+    for index, row in enumerate(rows):
+        table.add_row(*row, key=str(keys[index]) if keys is not None else None)
+    if not rows:
+        return
+    target = min(max(previous_row, 0), len(rows) - 1)
+    if previous_key is not None:
+        for index, key in enumerate(keys):
+            if str(key) == previous_key:
+                target = index
+                break
+    table.move_cursor(row=target)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from nursecase.screens.background import run_in_background
 from nursecase.screens.formatting import plain
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_detail import PatientDetailScreen
+from nursecase.widgets.key_footer import KeyFooter
 
 INTENTS = (
     Intent(
@@ -58,7 +59,7 @@ class ReferralQueueScreen(Screen):
             table.add_column(label, key=key, width=width)
         yield table
         yield Static("", id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Load the queue."""

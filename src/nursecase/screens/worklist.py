@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from nursecase.domain.codes import EpisodeStatus, RiskTier
 from nursecase.domain.worklist import DueKind
@@ -41,6 +41,7 @@ from nursecase.screens.worklist_sources import (
     CaseloadSource,
     TodaySource,
 )
+from nursecase.widgets.key_footer import KeyFooter
 from nursecase.widgets.virtual_table import Column, VirtualTable
 
 #: How long a done or snooze can be undone.
@@ -273,7 +274,7 @@ class WorklistScreen(Screen):
             with VerticalScroll(id="card"):
                 yield Static("", id="card-body")
         yield Static("", id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def services(self):

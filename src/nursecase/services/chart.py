@@ -202,7 +202,8 @@ def due_next(
     if patient.next_contact_due is not None:
         items.append(DueItem(patient.next_contact_due, "next contact"))
     for task in tasks:
-        if task.is_open:
+        # A TCM clock's task is listed once, as the clock step below.
+        if task.is_open and task.source != "transition-clock":
             items.append(DueItem(task.due_date, f"task: {task.description}"))
     for transition in transitions:
         clock = transition.clock
