@@ -19,6 +19,7 @@ from nursecase.config import Settings
 from nursecase.screens.background import run_in_background
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.intents import Intent, bindings
+from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_queue import ReferralQueueScreen
 from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog
 from nursecase.screens.worklist import WorklistScreen
@@ -26,6 +27,9 @@ from nursecase.services import Services
 
 #: How often Python switches threads while the app runs (see ``on_mount``).
 WORKER_SWITCH_INTERVAL_SECONDS = 0.0005
+
+#: The name of the installed, reused patient detail screen.
+PATIENT_SCREEN = "patient"
 
 APP_INTENTS = (
     Intent(
@@ -100,6 +104,7 @@ class NursecaseApp(App[None]):
     def __init__(self, services: Services, settings: Settings) -> None:
         super().__init__()
         self.previous_switch_interval = sys.getswitchinterval()
+        self.patient_screen: PatientDetailScreen | None = None
         self.services = services
         self.settings = settings
         if settings.demo:
@@ -156,6 +161,26 @@ class NursecaseApp(App[None]):
     def on_unmount(self) -> None:
         """Give the process back its thread switch interval."""
         sys.setswitchinterval(self.previous_switch_interval)
+
+    def open_patient(self, patient_id: int) -> None:
+        """Show a patient's detail screen.
+
+        One detail screen is built once and reused (an installed screen):
+        building and styling its widgets costs more than reading the chart.
+        """
+        screen = self.patient_screen
+        if screen is None:
+            screen = self.patient_screen = PatientDetailScreen()
+            self.install_screen(screen, name=PATIENT_SCREEN)
+        elif self.screen is screen:
+            screen.show_patient(patient_id)
+            return
+        elif any(screen in stack for stack in self._screen_stacks.values()):
+            # Still open under another mode's screens: open this one on its own.
+            self.push_screen(PatientDetailScreen(patient_id))
+            return
+        screen.show_patient(patient_id)
+        self.push_screen(PATIENT_SCREEN)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Modes need a signed-in nurse."""

@@ -140,7 +140,19 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
     terminal.keys("Enter")  # from the search box to the list
     terminal.keys("Enter")  # open the patient
     terminal.wait_for(r"MRN \S+.*\n.*Risk", timeout=20)
-    terminal.wait_for(r"Medications")
+    terminal.wait_for(r"Due next")
+    # Score a PHQ-9 by keys: pick it, one key per item, save.
+    terminal.keys("a")
+    terminal.wait_for(r"New assessment")
+    terminal.keys("2")
+    terminal.wait_for(r"0 of 9 answered")
+    for answer in "210110000":
+        terminal.keys(answer)
+    terminal.wait_for(r"Total 5")
+    terminal.keys("C-s")
+    terminal.wait_for(r"Saved: PHQ-9 5")
+    terminal.keys("4")
+    terminal.wait_for(r"Medication +Dose")
     terminal.keys("Escape")
     terminal.wait_for(r"Caseload: ")
 
@@ -160,4 +172,8 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
         newest = connection.execute(
             "SELECT note, minutes FROM contact ORDER BY id DESC LIMIT 1"
         ).fetchone()
+        phq9 = connection.execute(
+            "SELECT total, band FROM assessment WHERE instrument = 'phq-9' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
     assert newest == ("e2e call: reviewed meds", 1)
+    assert phq9 == (5, "mild")

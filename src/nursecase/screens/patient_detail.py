@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 
 from rich.text import Text
-from textual._context import NoActiveAppError
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.types import NoActiveAppError
 from textual.widgets import ContentSwitcher, DataTable, Header, Static
 
 from nursecase.screens import chart_views
@@ -130,7 +130,7 @@ class PatientDetailScreen(Screen):
     INTENTS = INTENTS
     BINDINGS = bindings(INTENTS)
 
-    def __init__(self, patient_id: int) -> None:
+    def __init__(self, patient_id: int | None = None) -> None:
         super().__init__()
         self.patient_id = patient_id
         self.chart = None
@@ -141,8 +141,9 @@ class PatientDetailScreen(Screen):
         self.opening = False
         # The read starts now, while Textual builds and styles the screen, so
         # that the first frame with data comes one read sooner.
-        with contextlib.suppress(NoActiveAppError):
-            self._open_chart()
+        if patient_id is not None:
+            with contextlib.suppress(NoActiveAppError):
+                self._open_chart()
 
     # --- layout -------------------------------------------------------------
 
@@ -207,16 +208,36 @@ class PatientDetailScreen(Screen):
         patient_id = self.patient_id
         run_in_background(self.app, lambda: chart.open(patient_id), self._arrived, self._failed)
 
+    def show_patient(self, patient_id: int) -> None:
+        """Show another patient on this (reused) screen: forget the last one, read the new one.
+
+        The app keeps one detail screen and reuses it, so that opening a
+        patient does not build and style its widgets again each time.
+        """
+        self.patient_id = patient_id
+        self.chart = None
+        self.pending_chart = None
+        if self.mounted:
+            self.query_one("#patient-header", Static).update("Loading…")
+            self.filled_tabs = set()
+            for table in self.query(DataTable):
+                table.clear()
+            self.query_one("#summary-body", Static).update("")
+            self._switch_to("summary")
+        self._open_chart()
+
     def on_mount(self) -> None:
         """Show the chart if it arrived before the widgets were ready."""
         self.mounted = True
-        if not self.opening:
+        if not self.opening and self.patient_id is not None:
             self._open_chart()
         if self.pending_chart is not None:
             chart, self.pending_chart = self.pending_chart, None
             self._show(chart)
 
     def _arrived(self, chart) -> None:
+        if chart.patient.id != self.patient_id:
+            return  # the nurse has moved on to another patient
         if self.mounted:
             self._show(chart)
         else:
@@ -237,13 +258,15 @@ class PatientDetailScreen(Screen):
 
     def on_screen_resume(self) -> None:
         """Back from the care plan or a dialog: show what may have changed."""
-        if self.chart is not None:
+        if self.chart is not None and self.chart.patient.id == self.patient_id:
             self.action_refresh()
 
     def _failed(self, error: BaseException) -> None:
         self.query_one("#patient-header", Static).update(user_message(error))
 
     def _show(self, chart) -> None:
+        if chart.patient.id != self.patient_id:
+            return  # a read for the previous patient of this reused screen
         self.chart = chart
         today = self.services.clock.today()
         self.sub_title = chart.patient.display_name
@@ -333,6 +356,9 @@ class PatientDetailScreen(Screen):
 
     def action_show_tab(self, pane: str) -> None:
         """Show a tab and put the keyboard in its table."""
+        self._switch_to(pane)
+
+    def _switch_to(self, pane: str) -> None:
         self.query_one("#panes", ContentSwitcher).current = pane
         self.query_one("#tab-bar", Static).update(tab_bar(pane), layout=False)
         self._fill_tab(pane)
@@ -380,7 +406,7 @@ class PatientDetailScreen(Screen):
         """Back to where the nurse came from."""
         self.app.pop_screen()
 
-    def _name(self) -> str:
+    def _patient_name(self) -> str:
         return self.chart.patient.display_name
 
     def _after_action(self, result, message: str | None = None) -> None:
@@ -395,7 +421,7 @@ class PatientDetailScreen(Screen):
         """Log a contact (the minutes default to 5; the rounds timer lives on the worklist)."""
         patient = self.chart.patient
         dialog = log_contact_dialog(
-            self.services, patient.id, self._name(), patient.risk_tier, elapsed_minutes=5
+            self.services, patient.id, self._patient_name(), patient.risk_tier, elapsed_minutes=5
         )
         self.app.push_screen(dialog, lambda result: self._after_action(result, "Contact logged"))
 
@@ -417,7 +443,7 @@ class PatientDetailScreen(Screen):
             self._enter_assessment(instrument)
 
     def _enter_assessment(self, instrument: str) -> None:
-        screen = AssessmentEntryScreen(self.services, self.patient_id, self._name(), instrument)
+        screen = AssessmentEntryScreen(self.services, self.patient_id, self._patient_name(), instrument)
         self.app.push_screen(screen, self._assessment_saved)
 
     def _assessment_saved(self, result) -> None:
@@ -454,7 +480,7 @@ class PatientDetailScreen(Screen):
     def action_add_task(self) -> None:
         """Add a task for this patient."""
         self.app.push_screen(
-            add_task_dialog(self.services, self.patient_id, self._name()),
+            add_task_dialog(self.services, self.patient_id, self._patient_name()),
             lambda result: self._after_action(result, "Task added"),
         )
 
@@ -498,19 +524,19 @@ class PatientDetailScreen(Screen):
     def action_new_referral(self) -> None:
         """Send a referral for this patient."""
         self.app.push_screen(
-            new_referral_dialog(self.services, self.patient_id, self._name()),
+            new_referral_dialog(self.services, self.patient_id, self._patient_name()),
             lambda result: self._after_action(result, "Referral sent"),
         )
 
     def action_care_plan(self) -> None:
         """Open the patient's care plans."""
-        self.app.push_screen(CarePlanViewScreen(self.patient_id, self._name()))
+        self.app.push_screen(CarePlanViewScreen(self.patient_id, self._patient_name()))
 
     def action_reconcile(self) -> None:
         """Reconcile the medication list today."""
         self.app.push_screen(
             reconcile_medications_dialog(
-                self.services, self.patient_id, self._name(), len(self.chart.medications)
+                self.services, self.patient_id, self._patient_name(), len(self.chart.medications)
             ),
             lambda result: self._after_action(result, "Medications reconciled"),
         )
@@ -518,7 +544,7 @@ class PatientDetailScreen(Screen):
     def action_discharge(self) -> None:
         """Record a discharge: starts the TCM clocks and their tasks."""
         self.app.push_screen(
-            record_discharge_dialog(self.services, self.patient_id, self._name()),
+            record_discharge_dialog(self.services, self.patient_id, self._patient_name()),
             lambda result: self._after_action(result, "Discharge recorded; TCM clocks started"),
         )
 
@@ -533,9 +559,9 @@ class PatientDetailScreen(Screen):
         """Change or close the episode, or start a new one when it is closed."""
         episode = self.chart.episode
         if episode is None or not episode.is_open:
-            dialog = start_episode_dialog(self.services, self.patient_id, self._name())
+            dialog = start_episode_dialog(self.services, self.patient_id, self._patient_name())
         else:
-            dialog = change_episode_status_dialog(self.services, episode, self._name())
+            dialog = change_episode_status_dialog(self.services, episode, self._patient_name())
         self.app.push_screen(dialog, lambda result: self._after_action(result, "Episode updated"))
 
 

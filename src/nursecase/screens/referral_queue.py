@@ -10,7 +10,6 @@ from textual.widgets import DataTable, Header, Static
 from nursecase.screens.background import run_in_background
 from nursecase.screens.formatting import plain
 from nursecase.screens.intents import Intent, bindings
-from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.widgets.key_footer import KeyFooter
 
 INTENTS = (
@@ -117,14 +116,14 @@ class ReferralQueueScreen(Screen):
         """Enter opens the referral's patient."""
         patient_id = self.patient_by_row.get(event.row_key.value)
         if patient_id is not None:
-            self.app.push_screen(PatientDetailScreen(patient_id))
+            self.app.open_patient(patient_id)
 
     def action_open_patient(self) -> None:
         """Open the highlighted referral's patient."""
         table = self.query_one("#referrals", DataTable)
         if table.row_count:
             row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-            self.app.push_screen(PatientDetailScreen(self.patient_by_row[row_key.value]))
+            self.app.open_patient(self.patient_by_row[row_key.value])
 
     def action_toggle_everyone(self) -> None:
         """Mine or everyone's."""

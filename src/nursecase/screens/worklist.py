@@ -32,7 +32,6 @@ from nursecase.screens.form_dialog import FormDialog, FormField
 from nursecase.screens.formatting import days_ago, due_short, due_text, plain, risk_badge
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_card import render_summary
-from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.patient_dialog import new_patient_dialog
 from nursecase.screens.sort_dialog import SortDialog
 from nursecase.screens.worklist_sources import (
@@ -688,7 +687,7 @@ class WorklistScreen(Screen):
     def _open(self, row) -> None:
         patient_id = self._patient_id(row)
         if patient_id is not None:
-            self.app.push_screen(PatientDetailScreen(patient_id))
+            self.app.open_patient(patient_id)
 
     def action_start_rounds(self) -> None:
         """Step through Today from the top, with the card."""
