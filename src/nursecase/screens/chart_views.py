@@ -26,31 +26,40 @@ from nursecase.screens.formatting import (
 SUMMARY_ENTRIES = 3
 
 
+#: Lines of the patient header (its widget has this fixed height, plus a rule).
+HEADER_LINES = 4
+
+
 def header(chart, today: date) -> Text:
-    """Three lines: who, where they stand, and their flags and clocks."""
+    """Four lines: who; where they stand; safety flags and clocks; CCM minutes.
+
+    Each line is cut with an ellipsis rather than wrapped, so the header
+    always takes the same height (a repaint, never a layout of the screen).
+    """
     patient = chart.patient
-    text = Text()
-    text.append(f"{patient.family_name}, {patient.given_name}", style="bold")
+    who = Text()
+    who.append(f"{patient.family_name}, {patient.given_name}", style="bold")
     age = f"{patient.age} y" if patient.age is not None else "age ?"
-    text.append(f"  MRN {patient.mrn}  {age}  {patient.sex}")
-    text.append(f"  ☎ {patient.phone or '-'}")
+    who.append(f"  MRN {patient.mrn}  {age}  {patient.sex}  ☎ {patient.phone or '-'}")
     if patient.preferred_language:
-        text.append(f"  speaks {patient.preferred_language}")
-    text.append(f"  nurse {patient.nurse_display_name or patient.nurse_username or '-'}\n")
-    text.append("Risk ")
-    text.append_text(risk_badge(patient.risk_tier))
+        who.append(f"  speaks {patient.preferred_language}")
+    standing = Text("Risk ")
+    standing.append_text(risk_badge(patient.risk_tier))
     if patient.risk_basis:
-        text.append(f" ({patient.risk_basis})")
+        standing.append(f" ({patient.risk_basis})")
     episode = chart.episode.status if chart.episode is not None else "none"
-    text.append(f"   Episode {episode}   Next contact ")
-    text.append_text(due_text(patient.next_contact_due, today))
-    text.append("\n")
-    text.append_text(badges(chart))
+    standing.append(f"  Episode {episode}  Next contact ")
+    standing.append_text(due_text(patient.next_contact_due, today))
+    standing.append(f"  Nurse {patient.nurse_display_name or patient.nurse_username or '-'}")
+    lines = [who, standing, flags(chart), ccm_line(chart)]
+    text = Text("\n").join(lines)
+    text.no_wrap = True
+    text.overflow = "ellipsis"
     return text
 
 
-def badges(chart) -> Text:
-    """Safety flags, open TCM clocks and CCM minutes as one line."""
+def flags(chart) -> Text:
+    """Safety flags and open TCM clocks, most urgent first."""
     line = Text()
     for flag in chart.safety_flags:
         line.append(
@@ -62,14 +71,21 @@ def badges(chart) -> Text:
         late = clock.interactive_overdue or clock.face_to_face_overdue
         line.append(clock.describe(), style="bold red" if late else "bold yellow")
         line.append("  ")
+    if not line:
+        line.append("No safety flags, no open TCM clock", style="dim")
+    return line
+
+
+def ccm_line(chart) -> Text:
+    """CCM minutes this month as a bar toward 20, the codes reached and the complex threshold."""
     ccm = chart.ccm
-    line.append(f"CCM {ccm.minutes} min ")
-    line.append(progress_bar(ccm.minutes, CCM_STANDARD_FIRST_MINUTES, 10), style="cyan")
-    reached = ", ".join(code if units == 1 else f"{code}x{units}" for code, units in ccm.codes)
-    line.append(f" {reached}" if reached else f" /{CCM_STANDARD_FIRST_MINUTES} for 99490")
+    line = Text(f"CCM this month {ccm.minutes} min ")
+    line.append(progress_bar(ccm.minutes, CCM_STANDARD_FIRST_MINUTES, 20), style="cyan")
+    reached = ", ".join(code if units == 1 else f"{code} x{units}" for code, units in ccm.codes)
+    line.append(f" {reached}" if reached else f" {CCM_STANDARD_FIRST_MINUTES} min for 99490")
     if ccm.next_code is not None and ccm.codes:
-        line.append(f", {ccm.minutes_to_next} to {ccm.next_code}")
-    line.append(f" · complex {CCM_COMPLEX_FIRST_MINUTES}", style="dim")
+        line.append(f"; {ccm.minutes_to_next} min to {ccm.next_code}")
+    line.append(f"  (complex CCM from {CCM_COMPLEX_FIRST_MINUTES} min)", style="dim")
     return line
 
 

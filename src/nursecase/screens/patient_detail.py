@@ -218,12 +218,14 @@ class PatientDetailScreen(Screen):
         self.chart = None
         self.pending_chart = None
         if self.mounted:
-            self.query_one("#patient-header", Static).update("Loading…")
+            self.query_one("#patient-header", Static).update("Loading…", layout=False)
             self.filled_tabs = set()
             for table in self.query(DataTable):
-                table.clear()
+                if table.row_count:
+                    table.clear()
             self.query_one("#summary-body", Static).update("")
-            self._switch_to("summary")
+            if self._active_tab() != "summary":
+                self._switch_to("summary")
         self._open_chart()
 
     def on_mount(self) -> None:
@@ -270,7 +272,10 @@ class PatientDetailScreen(Screen):
         self.chart = chart
         today = self.services.clock.today()
         self.sub_title = chart.patient.display_name
-        self.query_one("#patient-header", Static).update(chart_views.header(chart, today))
+        # The header has a fixed height: a repaint, not a layout of the screen.
+        self.query_one("#patient-header", Static).update(
+            chart_views.header(chart, today), layout=False
+        )
         # Only the tab in view is filled now; the others when they are shown.
         # Filling all seven (hundreds of table rows) would triple the time to
         # the first paint, for tabs the nurse may not open.
@@ -371,13 +376,16 @@ class PatientDetailScreen(Screen):
         return self.query_one("#panes", ContentSwitcher).current or "summary"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Row actions need their tab and a row; everything needs the chart loaded."""
-        if action in ("back", "refresh", "show_tab"):
-            return True
-        if self.chart is None:
-            return False
+        """Row actions need their tab and a row.
+
+        The other actions stay enabled while a chart loads (they do nothing
+        until it is there): disabling them for that moment would redraw the
+        footer twice per opened patient.
+        """
         tab = TAB_ACTIONS.get(action)
         if tab is not None:
+            if self.chart is None:
+                return False
             if self._active_tab() != tab:
                 return False
             if tab == "tasks":
@@ -419,6 +427,8 @@ class PatientDetailScreen(Screen):
 
     def action_log_contact(self) -> None:
         """Log a contact (the minutes default to 5; the rounds timer lives on the worklist)."""
+        if self.chart is None:
+            return  # still loading
         patient = self.chart.patient
         dialog = log_contact_dialog(
             self.services, patient.id, self._patient_name(), patient.risk_tier, elapsed_minutes=5
@@ -427,6 +437,8 @@ class PatientDetailScreen(Screen):
 
     def action_edit_contact(self) -> None:
         """Correct the highlighted contact."""
+        if self.chart is None:
+            return  # still loading
         contact = self._highlighted_contact()
         if contact is not None:
             self.app.push_screen(
@@ -436,6 +448,8 @@ class PatientDetailScreen(Screen):
 
     def action_assess(self) -> None:
         """Pick an instrument, then score it item by item."""
+        if self.chart is None:
+            return  # still loading
         self.app.push_screen(InstrumentPickerScreen(), self._instrument_picked)
 
     def _instrument_picked(self, instrument: str | None) -> None:
@@ -443,7 +457,9 @@ class PatientDetailScreen(Screen):
             self._enter_assessment(instrument)
 
     def _enter_assessment(self, instrument: str) -> None:
-        screen = AssessmentEntryScreen(self.services, self.patient_id, self._patient_name(), instrument)
+        screen = AssessmentEntryScreen(
+            self.services, self.patient_id, self._patient_name(), instrument
+        )
         self.app.push_screen(screen, self._assessment_saved)
 
     def _assessment_saved(self, result) -> None:
@@ -479,6 +495,8 @@ class PatientDetailScreen(Screen):
 
     def action_add_task(self) -> None:
         """Add a task for this patient."""
+        if self.chart is None:
+            return  # still loading
         self.app.push_screen(
             add_task_dialog(self.services, self.patient_id, self._patient_name()),
             lambda result: self._after_action(result, "Task added"),
@@ -486,6 +504,8 @@ class PatientDetailScreen(Screen):
 
     def action_task_done(self) -> None:
         """Mark the highlighted task done."""
+        if self.chart is None:
+            return  # still loading
         task = self._highlighted_task()
         if task is None:
             return
@@ -499,6 +519,8 @@ class PatientDetailScreen(Screen):
 
     def action_task_snooze(self) -> None:
         """Snooze the highlighted task to a date, with a reason."""
+        if self.chart is None:
+            return  # still loading
         task = self._highlighted_task()
         if task is not None:
             self.app.push_screen(
@@ -508,6 +530,8 @@ class PatientDetailScreen(Screen):
 
     def action_task_reassign(self) -> None:
         """Give the highlighted task to another nurse."""
+        if self.chart is None:
+            return  # still loading
         task = self._highlighted_task()
         if task is None:
             return
@@ -523,6 +547,8 @@ class PatientDetailScreen(Screen):
 
     def action_new_referral(self) -> None:
         """Send a referral for this patient."""
+        if self.chart is None:
+            return  # still loading
         self.app.push_screen(
             new_referral_dialog(self.services, self.patient_id, self._patient_name()),
             lambda result: self._after_action(result, "Referral sent"),
@@ -530,10 +556,14 @@ class PatientDetailScreen(Screen):
 
     def action_care_plan(self) -> None:
         """Open the patient's care plans."""
+        if self.chart is None:
+            return  # still loading
         self.app.push_screen(CarePlanViewScreen(self.patient_id, self._patient_name()))
 
     def action_reconcile(self) -> None:
         """Reconcile the medication list today."""
+        if self.chart is None:
+            return  # still loading
         self.app.push_screen(
             reconcile_medications_dialog(
                 self.services, self.patient_id, self._patient_name(), len(self.chart.medications)
@@ -543,6 +573,8 @@ class PatientDetailScreen(Screen):
 
     def action_discharge(self) -> None:
         """Record a discharge: starts the TCM clocks and their tasks."""
+        if self.chart is None:
+            return  # still loading
         self.app.push_screen(
             record_discharge_dialog(self.services, self.patient_id, self._patient_name()),
             lambda result: self._after_action(result, "Discharge recorded; TCM clocks started"),
@@ -550,6 +582,8 @@ class PatientDetailScreen(Screen):
 
     def action_risk_tier(self) -> None:
         """Change the risk tier, with a reason."""
+        if self.chart is None:
+            return  # still loading
         self.app.push_screen(
             change_risk_tier_dialog(self.services, self.chart.patient),
             lambda result: self._after_action(result, "Risk tier changed"),
@@ -557,6 +591,8 @@ class PatientDetailScreen(Screen):
 
     def action_episode(self) -> None:
         """Change or close the episode, or start a new one when it is closed."""
+        if self.chart is None:
+            return  # still loading
         episode = self.chart.episode
         if episode is None or not episode.is_open:
             dialog = start_episode_dialog(self.services, self.patient_id, self._patient_name())
