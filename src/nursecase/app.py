@@ -30,6 +30,8 @@ WORKER_SWITCH_INTERVAL_SECONDS = 0.0005
 
 #: The name of the installed, reused patient detail screen.
 PATIENT_SCREEN = "patient"
+#: How long opening a patient waits for the chart before showing "Loading…".
+CHART_WAIT_SECONDS = 0.25
 
 APP_INTENTS = (
     Intent(
@@ -179,8 +181,21 @@ class NursecaseApp(App[None]):
             # Still open under another mode's screens: open this one on its own.
             self.push_screen(PatientDetailScreen(patient_id))
             return
-        screen.show_patient(patient_id)
-        self.push_screen(PATIENT_SCREEN)
+        # Show the screen once the chart is read (a few tens of milliseconds),
+        # so that it appears with the patient in place: one paint instead of
+        # "Loading…" then the chart, and the read does not compete with the
+        # screen's styling for the interpreter. A slow read shows it anyway.
+        pushed = False
+
+        def push() -> None:
+            nonlocal pushed
+            timer.stop()
+            if not pushed:
+                pushed = True
+                self.push_screen(PATIENT_SCREEN)
+
+        timer = self.set_timer(CHART_WAIT_SECONDS, push)
+        screen.show_patient(patient_id, when_read=push)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Modes need a signed-in nurse."""

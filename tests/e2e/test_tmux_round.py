@@ -115,7 +115,7 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
     terminal.wait_for(r"Problems")
     terminal.keys("c")
     terminal.wait_for(r"Log a contact with")
-    time.sleep(0.3)  # a nurse reads the form before tabbing through it
+    time.sleep(1.0)  # a nurse reads the form before tabbing through it
     terminal.keys("Tab", "Tab", "Tab", "Tab", "Tab")  # to the note
     terminal.keys("e2e call: reviewed meds", literal=True)
     terminal.keys("C-s")

@@ -14,6 +14,7 @@ to confirm, and a positive PHQ-2 offers a PHQ-9.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -138,6 +139,8 @@ class PatientDetailScreen(Screen):
         self.binding_state: tuple = ()
         self.mounted = False
         self.pending_chart = None
+        self.pending_error: str | None = None
+        self.when_read: Callable[[], None] | None = None
         self.opening = False
         # The read starts now, while Textual builds and styles the screen, so
         # that the first frame with data comes one read sooner.
@@ -208,12 +211,15 @@ class PatientDetailScreen(Screen):
         patient_id = self.patient_id
         run_in_background(self.app, lambda: chart.open(patient_id), self._arrived, self._failed)
 
-    def show_patient(self, patient_id: int) -> None:
+    def show_patient(self, patient_id: int, when_read: Callable[[], None] | None = None) -> None:
         """Show another patient on this (reused) screen: forget the last one, read the new one.
 
         The app keeps one detail screen and reuses it, so that opening a
         patient does not build and style its widgets again each time.
+        ``when_read`` is called once the chart has arrived (or failed), which
+        lets the app show the screen with the chart already in place.
         """
+        self.when_read = when_read
         self.patient_id = patient_id
         self.chart = None
         self.pending_chart = None
@@ -236,6 +242,9 @@ class PatientDetailScreen(Screen):
         if self.pending_chart is not None:
             chart, self.pending_chart = self.pending_chart, None
             self._show(chart)
+        elif self.pending_error is not None:
+            self.query_one("#patient-header", Static).update(self.pending_error)
+            self.pending_error = None
 
     def _arrived(self, chart) -> None:
         if chart.patient.id != self.patient_id:
@@ -244,6 +253,7 @@ class PatientDetailScreen(Screen):
             self._show(chart)
         else:
             self.pending_chart = chart
+        self._call_when_read()
 
     def action_refresh(self) -> None:
         """Read the chart again (after a change, or on f5)."""
@@ -264,7 +274,16 @@ class PatientDetailScreen(Screen):
             self.action_refresh()
 
     def _failed(self, error: BaseException) -> None:
-        self.query_one("#patient-header", Static).update(user_message(error))
+        if self.mounted:
+            self.query_one("#patient-header", Static).update(user_message(error))
+        else:
+            self.pending_error = user_message(error)
+        self._call_when_read()
+
+    def _call_when_read(self) -> None:
+        callback, self.when_read = self.when_read, None
+        if callback is not None:
+            callback()
 
     def _show(self, chart) -> None:
         if chart.patient.id != self.patient_id:
@@ -373,6 +392,8 @@ class PatientDetailScreen(Screen):
         self._refresh_bindings_if_changed()
 
     def _active_tab(self) -> str:
+        if not self.mounted:
+            return "summary"
         return self.query_one("#panes", ContentSwitcher).current or "summary"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -250,6 +250,7 @@ class WorklistScreen(Screen):
         self.timer_started = time.monotonic()
         self.card_timer: Timer | None = None
         self.card_generation = 0
+        self.rows_table: VirtualTable | None = None
 
     # --- layout -------------------------------------------------------------
 
@@ -283,13 +284,14 @@ class WorklistScreen(Screen):
     @property
     def table(self) -> VirtualTable:
         """The one table."""
-        return self.query_one("#rows", VirtualTable)
+        return self.rows_table or self.query_one("#rows", VirtualTable)
 
     def _today(self):
         return self.services.clock.today()
 
     def on_mount(self) -> None:
         """Start on Today."""
+        self.rows_table = self.query_one("#rows", VirtualTable)
         self.query_state = CaseloadQuery(nurse_id=self.services.context.nurse_id)
         self.query_one("#card").display = False
         self.table.focus()
@@ -824,18 +826,17 @@ class WorklistScreen(Screen):
 
     def _worklist_row(self):
         """The row under the cursor when it is a Today row (it has a due item)."""
-        tables = self.query("#rows").results(VirtualTable)
-        table = next(iter(tables), None)
+        table = self.rows_table
         row = table.cursor_row if table is not None else None
         return row if hasattr(row, "due_item") else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only what applies to the current view and row."""
-        if not self.is_mounted:
+        # Called for every key on every footer or help refresh: no DOM query here.
+        table = self.rows_table
+        if table is None:
             return True
-        tables = self.query("#rows").results(VirtualTable)
-        table = next(iter(tables), None)
-        row = table.cursor_row if table is not None else None
+        row = table.cursor_row
         if action in ("next_patient", "previous_patient"):
             return self.rounds
         if action in ("open_patient", "log_contact"):
