@@ -226,7 +226,9 @@ def reconciliation_line(chart, today: date) -> Text:
     """When the medication list was last reconciled."""
     last = chart.last_reconciled
     if last is None:
-        return Text("Medications never reconciled · m reconciles", style="yellow")
+        if not chart.current_medications:
+            return Text("No current medications", style="dim")
+        return Text("Not every current medication is reconciled · m reconciles", style="yellow")
     age = days_ago(last, today)
     when = "today" if age == "today" else f"{age} ago"
     return Text(f"Last reconciled {last:%d %b %Y} ({when}) · m reconciles")

@@ -170,11 +170,14 @@ class PatientDetailScreen(Screen):
             with VerticalScroll():
                 yield Static("", id="summary-body")
         elif pane == "contacts":
-            yield _table("contacts-table", "When", "Mode", "With", "Outcome", "Min", "Note", "By")
+            yield _table(
+                "contacts-table", "When", "Mode", "With", "Outcome", "Min", ("Note", 50), "By"
+            )
         elif pane == "assessments":
             yield _table("instruments-table", "Instrument", "Total", "Band", "When", "Trend", "N")
-            with VerticalScroll(id="assessment-history"):
-                yield Static("", id="assessment-history-body")
+            # Built as arguments, not with "with": this pane is mounted after
+            # compose, where a context-manager container has no parent to join.
+            yield VerticalScroll(Static("", id="assessment-history-body"), id="assessment-history")
         elif pane == "problems":
             yield Static("Problems", classes="section-title")
             yield _table("conditions-table", "Condition", "Code", "Status", "Onset")
@@ -192,7 +195,14 @@ class PatientDetailScreen(Screen):
             yield _table("team-table", "Name", "Role", "Organisation", "Phone")
         elif pane == "tasks":
             yield _table(
-                "tasks-table", "Due", "Task", "Priority", "Status", "Source", "Nurse", "Note"
+                "tasks-table",
+                "Due",
+                ("Task", 44),
+                "Priority",
+                "Status",
+                ("Source", 18),
+                "Nurse",
+                ("Note", 30),
             )
         else:
             yield _table("timeline-table", "When", "What", "Event")
@@ -359,7 +369,10 @@ class PatientDetailScreen(Screen):
             self.refresh_bindings()
 
     def _show_assessment_history(self) -> None:
-        body = self.query_one("#assessment-history-body", Static)
+        bodies = self.query("#assessment-history-body").results(Static)
+        body = next(iter(bodies), None)
+        if body is None:
+            return
         history = self._highlighted_instrument()
         body.update(chart_views.assessment_history(history) if history else "No assessments yet.")
 
@@ -471,7 +484,7 @@ class PatientDetailScreen(Screen):
         """Pick an instrument, then score it item by item."""
         if self.chart is None:
             return  # still loading
-        self.app.push_screen(InstrumentPickerScreen(), self._instrument_picked)
+        self.app.push_screen(InstrumentPickerScreen(self._patient_name()), self._instrument_picked)
 
     def _instrument_picked(self, instrument: str | None) -> None:
         if instrument is not None:
@@ -587,7 +600,10 @@ class PatientDetailScreen(Screen):
             return  # still loading
         self.app.push_screen(
             reconcile_medications_dialog(
-                self.services, self.patient_id, self._patient_name(), len(self.chart.medications)
+                self.services,
+                self.patient_id,
+                self._patient_name(),
+                len(self.chart.current_medications),
             ),
             lambda result: self._after_action(result, "Medications reconciled"),
         )
@@ -632,9 +648,15 @@ def tab_bar(active: str) -> Text:
     return line
 
 
-def _table(table_id: str, *columns: str) -> DataTable:
+def _table(table_id: str, *columns: str | tuple[str, int]) -> DataTable:
+    """A row-cursor table; a (label, width) column is cut at that width (free text)."""
     table = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
-    table.add_columns(*columns)
+    for column in columns:
+        if isinstance(column, tuple):
+            label, width = column
+            table.add_column(label, width=width)
+        else:
+            table.add_column(column)
     return table
 
 

@@ -106,10 +106,21 @@ class Chart:
         return tuple(task for task in self.tasks if task.is_open)
 
     @property
+    def current_medications(self) -> tuple[MedicationRead, ...]:
+        """The medications being taken or paused (what a reconciliation covers)."""
+        return tuple(item for item in self.medications if item.status in ("active", "on-hold"))
+
+    @property
     def last_reconciled(self) -> date | None:
-        """When the medication list was last reconciled (the latest date of any entry)."""
-        dates = [item.last_reconciled for item in self.medications if item.last_reconciled]
-        return max(dates) if dates else None
+        """The date by which every current medication was reconciled.
+
+        None when one of them never was, or there is none: a stopped drug's
+        date says nothing about the list the patient takes now.
+        """
+        dates = [item.last_reconciled for item in self.current_medications]
+        if not dates or any(day is None for day in dates):
+            return None
+        return min(dates)
 
 
 class ChartService:
