@@ -684,6 +684,19 @@ async def test_d_on_the_tasks_tab_completes_the_highlighted_task(app_services):
         assert app_services.tasks.get(task.id) == done
 
 
+async def test_d_does_not_tick_a_tcm_step_it_asks_for_the_contact(app_services):
+    # The flagged patient has an open TCM clock; its task closes with the contact.
+    patient_id = flagged_patient_id(app_services)
+    async with patient_screen(app_services, patient_id) as (pilot, screen):
+        await press(pilot, "6")
+        task = await move_to_task(
+            pilot, screen, lambda task: task.is_open and task.source == "transition-clock"
+        )
+        await press(pilot, "d")
+        assert app_services.tasks.get(task.id).status == task.status
+        assert any("press c to log it" in str(note.message) for note in pilot.app._notifications)
+
+
 async def test_s_on_the_tasks_tab_snoozes_with_a_reason(app_services):
     patient_id = flagged_patient_id(app_services)
     async with patient_screen(app_services, patient_id) as (pilot, screen):

@@ -543,6 +543,13 @@ class PatientDetailScreen(Screen):
         task = self._highlighted_task()
         if task is None:
             return
+        if task.source == "transition-clock":
+            # The TCM clock is met by the contact itself, not by ticking its task.
+            self.notify(
+                "A TCM step is done when its contact or visit is logged: press c to log it.",
+                severity="warning",
+            )
+            return
         tasks = self.services.tasks
         run_in_background(
             self,
