@@ -27,6 +27,7 @@ from nursecase.screens.patient_actions import (
 from nursecase.screens.patient_actions import start_episode_dialog as new_episode_dialog
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, settings, settle, text_of
+from tests.tui.dialog_keys import choices_of, choose, focus_field, type_into
 
 TODAY = date(2026, 11, 27)  # the frozen clock's Friday
 TOMORROW = date(2026, 11, 28)
@@ -43,52 +44,6 @@ async def open_dialog(pilot, dialog: FormDialog) -> list:
     await settle(pilot)
     assert pilot.app.screen is dialog
     return results
-
-
-async def focus_field(pilot, name: str) -> None:
-    """Press tab until the field has the focus."""
-    for _ in range(20):
-        focused = pilot.app.screen.focused
-        if focused is not None and focused.id == f"field-{name}":
-            return
-        await pilot.press("tab")
-        await pilot.pause()
-    raise AssertionError(f"tab never reached field {name}")
-
-
-async def type_into(pilot, name: str, text: str) -> None:
-    """Tab to an input, clear it (end, ctrl+u) and type ``text``."""
-    await focus_field(pilot, name)
-    await pilot.press("end", "ctrl+u", *text)
-    await pilot.pause()
-
-
-def choices_of(dialog: FormDialog, name: str) -> dict[str, str]:
-    """The (label -> code) choices the dialog offers for a field."""
-    [field] = [field for field in dialog.fields if field.name == name]
-    return dict(field.choices)
-
-
-async def choose(pilot, name: str, label: str) -> None:
-    """Tab to a choice, open it with enter, go down to ``label`` and take it with enter."""
-    await focus_field(pilot, name)
-    dialog = pilot.app.screen
-    select = dialog.query_one(f"#field-{name}", Select)
-    await pilot.press("enter")
-    await pilot.pause()
-    overlay = select.query_one("SelectOverlay")
-    for _ in range(overlay.option_count + 1):
-        highlighted = overlay.highlighted
-        if highlighted is not None and str(overlay.get_option_at_index(highlighted).prompt) == (
-            label
-        ):
-            await pilot.press("enter")
-            await pilot.pause()
-            assert select.value == choices_of(dialog, name)[label]
-            return
-        await pilot.press("down")
-        await pilot.pause()
-    raise AssertionError(f"no choice {label!r} in {name}")
 
 
 def error_of(dialog: FormDialog) -> str:

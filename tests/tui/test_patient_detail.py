@@ -29,6 +29,7 @@ from nursecase.screens.formatting import sparkline
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, settings, settle, text_of
+from tests.tui.dialog_keys import choose, focus_field, type_into
 
 TODAY = date(2026, 11, 27)  # the frozen clock's Friday
 TOMORROW = date(2026, 11, 28)
@@ -149,47 +150,6 @@ def has_safety_badge(screen) -> bool:
 
 
 # ------------------------------------------------------------ dialog keys
-
-
-async def focus_field(pilot, name: str) -> None:
-    """Press tab until the dialog's field has the focus."""
-    for _ in range(20):
-        focused = pilot.app.screen.focused
-        if focused is not None and focused.id == f"field-{name}":
-            return
-        await pilot.press("tab")
-        await pilot.pause()
-    raise AssertionError(f"tab never reached field {name}")
-
-
-async def type_into(pilot, name: str, text: str) -> None:
-    """Tab to an input, clear it (end, ctrl+u) and type ``text``."""
-    await focus_field(pilot, name)
-    await pilot.press("end", "ctrl+u", *text)
-    await pilot.pause()
-
-
-async def choose(pilot, name: str, label: str) -> None:
-    """Tab to a choice, open it with enter, go down to ``label`` and take it with enter."""
-    await focus_field(pilot, name)
-    dialog = pilot.app.screen
-    select = dialog.query_one(f"#field-{name}", Select)
-    await pilot.press("enter")
-    await pilot.pause()
-    overlay = select.query_one("SelectOverlay")
-    for _ in range(overlay.option_count + 1):
-        highlighted = overlay.highlighted
-        if highlighted is not None and str(overlay.get_option_at_index(highlighted).prompt) == (
-            label
-        ):
-            await pilot.press("enter")
-            await pilot.pause()
-            [field] = [field for field in dialog.fields if field.name == name]
-            assert select.value == dict(field.choices)[label]
-            return
-        await pilot.press("down")
-        await pilot.pause()
-    raise AssertionError(f"no choice {label!r} in {name}")
 
 
 def dialog_of(pilot) -> FormDialog:
