@@ -23,6 +23,7 @@ READ_PREFIXES = (
     "latest",
     "trend",
     "history",
+    "histories",
     "organisations",
     "stuck_",
     "turnaround",

@@ -467,3 +467,13 @@ def test_a_referral_change_does_not_make_an_open_chart_edit_stale(services, refe
     assert saved.address == "2 Elm St"
     assert saved.version == chart.version + 1
     assert saved.open_referral_count == 0
+
+
+def test_histories_for_patient_match_each_referral_history(referrals, patient_id):
+    first = referrals.create(patient_id, "physical-therapy", "PT Co", "gait")
+    second = referrals.create(patient_id, "home-health", "Care Co", "wound care", send=False)
+    histories = referrals.histories_for_patient(patient_id)
+    assert histories == {
+        first.id: referrals.history(first.id),
+        second.id: referrals.history(second.id),
+    }

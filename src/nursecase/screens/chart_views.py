@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from rich.console import Group
 from rich.text import Text
 
 from nursecase.domain.clocks import CCM_COMPLEX_FIRST_MINUTES, CCM_STANDARD_FIRST_MINUTES
@@ -89,7 +88,7 @@ def ccm_line(chart) -> Text:
     return line
 
 
-def summary(chart, today: date) -> Group:
+def summary(chart, today: date) -> Text:
     """The Summary tab: the latest of everything and what is due next."""
     parts: list[Text] = []
 
@@ -148,7 +147,8 @@ def summary(chart, today: date) -> Group:
         ],
         "No open referrals",
     )
-    return Group(*parts)
+    # One Text, not a Group of them: it is laid out in one pass when painted.
+    return Text("\n").join(parts)
 
 
 def contact_rows(chart) -> list[tuple]:

@@ -156,7 +156,7 @@ class ChartService:
         medications = tuple(services.medications.list_for_patient(patient_id))
         conditions = tuple(services.conditions.list_for_patient(patient_id))
         minutes = services.contacts.minutes_in_month(patient_id, today.year, today.month)
-        histories = {referral.id: services.referrals.history(referral.id) for referral in referrals}
+        histories = services.referrals.histories_for_patient(patient_id)
         return Chart(
             patient=patient,
             episode=episode,

@@ -254,25 +254,24 @@ class ReferralService:
 
     def history(self, referral_id: int) -> list[StatusChangeRead]:
         """The referral's status changes, oldest first."""
-        query = (
-            select(ReferralStatusHistory, Nurse.username)
-            .outerjoin(Nurse, Nurse.id == ReferralStatusHistory.nurse_id)
-            .where(ReferralStatusHistory.referral_id == referral_id)
-            .order_by(ReferralStatusHistory.changed_at, ReferralStatusHistory.id)
-        )
+        query = _history_query().where(ReferralStatusHistory.referral_id == referral_id)
         with self.context.read() as session:
             if session.get(Referral, referral_id) is None:
                 raise NotFoundError(ENTITY, referral_id)
-            return [
-                StatusChangeRead(
-                    from_status=row.from_status,
-                    to_status=row.to_status,
-                    changed_at=row.changed_at,
-                    nurse_username=username,
-                    reason=row.reason,
-                )
-                for row, username in session.execute(query)
-            ]
+            return [_status_change(row, username) for row, username in session.execute(query)]
+
+    def histories_for_patient(self, patient_id: int) -> dict[int, list[StatusChangeRead]]:
+        """Every referral's status changes for one patient, by referral id, oldest first."""
+        query = (
+            _history_query()
+            .join(Referral, Referral.id == ReferralStatusHistory.referral_id)
+            .where(Referral.patient_id == patient_id)
+        )
+        histories: dict[int, list[StatusChangeRead]] = {}
+        with self.context.read() as session:
+            for row, username in session.execute(query):
+                histories.setdefault(row.referral_id, []).append(_status_change(row, username))
+        return histories
 
     def list_for_nurse(
         self,
@@ -507,3 +506,22 @@ def _as_date(value: datetime | date | str) -> date:
     if isinstance(value, date):
         return value
     return datetime.fromisoformat(str(value)).date()
+
+
+def _history_query():
+    """Status history rows with their nurse's username, oldest first."""
+    return (
+        select(ReferralStatusHistory, Nurse.username)
+        .outerjoin(Nurse, Nurse.id == ReferralStatusHistory.nurse_id)
+        .order_by(ReferralStatusHistory.changed_at, ReferralStatusHistory.id)
+    )
+
+
+def _status_change(row, username) -> StatusChangeRead:
+    return StatusChangeRead(
+        from_status=row.from_status,
+        to_status=row.to_status,
+        changed_at=row.changed_at,
+        nurse_username=username,
+        reason=row.reason,
+    )
