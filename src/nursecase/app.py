@@ -22,7 +22,7 @@ from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_queue import ReferralQueueScreen
 from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog
-from nursecase.screens.worklist import WorklistScreen
+from nursecase.screens.worklist import TodayRead, WorklistScreen
 from nursecase.services import Services
 
 #: How often Python switches threads while the app runs (see ``on_mount``).
@@ -107,6 +107,7 @@ class NursecaseApp(App[None]):
         super().__init__()
         self.previous_switch_interval = sys.getswitchinterval()
         self.patient_screen: PatientDetailScreen | None = None
+        self.early_today: TodayRead | None = None
         self.services = services
         self.settings = settings
         if settings.demo:
@@ -158,6 +159,8 @@ class NursecaseApp(App[None]):
     def _signed_in(self) -> None:
         today = self.services.clock.today()
         self.sub_title = f"{self.services.context.nurse_name} · {today:%a %d %b %Y}"
+        # Read Today while Textual builds the worklist screen, not after.
+        self.early_today = TodayRead(self, self.services.context.nurse_id)
         self.switch_mode("worklist")
 
     def on_unmount(self) -> None:

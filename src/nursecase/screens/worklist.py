@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
@@ -295,7 +296,9 @@ class WorklistScreen(Screen):
         self.query_state = CaseloadQuery(nurse_id=self.services.context.nurse_id)
         self.query_one("#card").display = False
         self.table.focus()
-        self.load_today()
+        early = getattr(self.app, "early_today", None)
+        self.app.early_today = None  # one launch, one use
+        self.load_first_today(early)
 
     def on_screen_resume(self) -> None:
         """Back from a patient or a dialog: the data may have changed.
@@ -317,20 +320,24 @@ class WorklistScreen(Screen):
 
     def load_today(self, keep_key: int | None = None, keep_index: int | None = None) -> None:
         """Rank today's worklist in a worker, then show it."""
-        worklist, nurse_id = self.services.worklist, self._nurse_filter()
-
-        def load():
-            rows = worklist.today(nurse_id)
-            next_due = None if rows else worklist.next_due_date(nurse_id)
-            return rows, next_due
-
         run_in_background(
             self,
-            load,
+            partial(read_today, self.services, self._nurse_filter()),
             partial(self._show_today, keep_key, keep_index),
             group="today",
             exclusive=True,
         )
+
+    def load_first_today(self, early: TodayRead | None) -> None:
+        """The first Today of the session: use the read the app started at launch.
+
+        The app starts reading Today while Textual builds this screen; when
+        that read is for the list shown here, it is shown without a second one.
+        """
+        if early is not None and early.nurse_id == self._nurse_filter():
+            early.deliver(partial(self._show_today, None, None), self.load_today)
+        else:
+            self.load_today()
 
     def _show_today(self, keep_key, keep_index, result) -> None:
         rows, next_due = result
@@ -851,3 +858,48 @@ class WorklistScreen(Screen):
         if action in ("sort", "clear_filters"):
             return self.view == "caseload"
         return True
+
+
+def read_today(services, nurse_id: int | None) -> tuple[list, object]:
+    """Today's ranked rows, and the next due date when nothing is due (runs in a worker)."""
+    rows = services.worklist.today(nurse_id)
+    next_due = None if rows else services.worklist.next_due_date(nurse_id)
+    return rows, next_due
+
+
+class TodayRead:
+    """A read of Today started before the worklist screen exists (at launch).
+
+    ``deliver`` hands the result to the screen now if it has arrived, or when
+    it arrives; if the read failed, the screen reads again (and shows why).
+    """
+
+    def __init__(self, app, nurse_id: int | None) -> None:
+        self.nurse_id = nurse_id
+        self.result: tuple | None = None
+        self.failed = False
+        self.waiting: tuple[Callable, Callable] | None = None
+        run_in_background(
+            app, partial(read_today, app.services, nurse_id), self._arrived, self._failed
+        )
+
+    def _arrived(self, result: tuple) -> None:
+        self.result = result
+        if self.waiting is not None:
+            (show, _again), self.waiting = self.waiting, None
+            show(result)
+
+    def _failed(self, _error: BaseException) -> None:
+        self.failed = True
+        if self.waiting is not None:
+            (_show, again), self.waiting = self.waiting, None
+            again()
+
+    def deliver(self, show: Callable, again: Callable) -> None:
+        """``show(result)`` once the read is there, or ``again()`` if it failed."""
+        if self.result is not None:
+            show(self.result)
+        elif self.failed:
+            again()
+        else:
+            self.waiting = (show, again)
