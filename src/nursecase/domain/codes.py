@@ -125,6 +125,16 @@ class ConditionClinicalStatus(Code):
     resolved = "resolved"
 
 
+#: Clinical statuses of a live problem (the problem list shows them first).
+ACTIVE_CLINICAL_STATUSES = frozenset(
+    {
+        ConditionClinicalStatus.active,
+        ConditionClinicalStatus.recurrence,
+        ConditionClinicalStatus.relapse,
+    }
+)
+
+
 class MedicationStatus(Code):
     """Status of a medication list entry."""
 

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from rich.text import Text
 
 from nursecase.domain.clocks import CCM_COMPLEX_FIRST_MINUTES, CCM_STANDARD_FIRST_MINUTES
+from nursecase.domain.codes import ACTIVE_CLINICAL_STATUSES
+from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
 from nursecase.screens.formatting import (
     days_ago,
     due_short,
@@ -131,7 +133,7 @@ def summary(chart, today: date) -> Text:
         [
             Text(condition.description)
             for condition in chart.conditions
-            if condition.clinical_status in ("active", "recurrence", "relapse")
+            if condition.clinical_status in ACTIVE_CLINICAL_STATUSES
         ],
         "No active problems",
     )
@@ -143,7 +145,7 @@ def summary(chart, today: date) -> Text:
                 f"{referral.status} {referral.days_in_status} d"
             )
             for referral in chart.referrals
-            if referral.status not in ("completed", "cancelled", "rejected", "failed")
+            if referral.status in OPEN_REFERRAL_STATUSES
         ],
         "No open referrals",
     )

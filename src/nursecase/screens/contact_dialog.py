@@ -12,11 +12,7 @@ from datetime import date
 from nursecase.domain.clocks import next_contact_due
 from nursecase.domain.codes import ContactMode, ContactOutcome, ContactWith
 from nursecase.domain.validation import minutes, optional_date, parse_moment
-from nursecase.screens.form_dialog import FormDialog, FormField
-
-
-def _choices(enum_class) -> tuple[tuple[str, str], ...]:
-    return tuple((member.label, member.value) for member in enum_class)
+from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
 
 
 def suggested_next_contact(risk_tier: str, today: date, cadence_days: dict[str, int]) -> date:
@@ -36,16 +32,22 @@ def log_contact_dialog(
     next_due = suggested_next_contact(risk_tier, now.date(), services.context.settings.cadence_days)
     fields = [
         FormField("occurred_at", "When (date time)", value=f"{now:%Y-%m-%d %H:%M}"),
-        FormField("mode", "Mode", "choice", ContactMode.phone.value, choices=_choices(ContactMode)),
         FormField(
-            "with_whom", "With", "choice", ContactWith.patient.value, choices=_choices(ContactWith)
+            "mode", "Mode", "choice", ContactMode.phone.value, choices=code_choices(ContactMode)
+        ),
+        FormField(
+            "with_whom",
+            "With",
+            "choice",
+            ContactWith.patient.value,
+            choices=code_choices(ContactWith),
         ),
         FormField(
             "outcome",
             "Outcome",
             "choice",
             ContactOutcome.reached.value,
-            choices=_choices(ContactOutcome),
+            choices=code_choices(ContactOutcome),
         ),
         FormField("minutes", "Minutes (1-480)", value=str(max(1, min(480, elapsed_minutes)))),
         FormField("note", "Note", "note", placeholder="What happened, what was agreed"),
@@ -75,10 +77,12 @@ def edit_contact_dialog(services, contact) -> FormDialog:
     """A dialog that corrects a logged contact (a ContactRead); it returns the new ContactRead."""
     fields = [
         FormField("occurred_at", "When (date time)", value=f"{contact.occurred_at:%Y-%m-%d %H:%M}"),
-        FormField("mode", "Mode", "choice", contact.mode, choices=_choices(ContactMode)),
-        FormField("with_whom", "With", "choice", contact.with_whom, choices=_choices(ContactWith)),
+        FormField("mode", "Mode", "choice", contact.mode, choices=code_choices(ContactMode)),
         FormField(
-            "outcome", "Outcome", "choice", contact.outcome, choices=_choices(ContactOutcome)
+            "with_whom", "With", "choice", contact.with_whom, choices=code_choices(ContactWith)
+        ),
+        FormField(
+            "outcome", "Outcome", "choice", contact.outcome, choices=code_choices(ContactOutcome)
         ),
         FormField("minutes", "Minutes (1-480)", value=str(contact.minutes)),
         FormField("note", "Note", "note", value=contact.note or ""),

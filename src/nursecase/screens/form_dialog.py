@@ -40,6 +40,11 @@ class FormField:
     choices: tuple[tuple[str, str], ...] = ()
 
 
+def code_choices(members) -> tuple[tuple[str, str], ...]:
+    """(label, code) pairs of domain codes, for a choice field."""
+    return tuple((member.label, member.value) for member in members)
+
+
 class FormDialog(ModalScreen[object]):
     """A modal form; dismisses with the submit callable's result, or None."""
 

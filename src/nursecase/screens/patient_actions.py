@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from nursecase.domain.clocks import DEFAULT_REPLY_DAYS
 from nursecase.domain.codes import (
-    Code,
     EpisodeStatus,
     ReferralPriority,
     RiskTier,
@@ -25,7 +24,7 @@ from nursecase.domain.codes import (
 )
 from nursecase.domain.validation import optional_date, parse_date, require_int_range
 from nursecase.screens.contact_dialog import snooze_dialog
-from nursecase.screens.form_dialog import FormDialog, FormField
+from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
 
 if TYPE_CHECKING:
     from nursecase.services.episodes import EpisodeRead
@@ -46,11 +45,6 @@ OPENING_STATUSES = (
     EpisodeStatus.onhold,
 )
 _YES_NO = (("No", "no"), ("Yes", "yes"))
-
-
-def _choices(members: Iterable[Code]) -> tuple[tuple[str, str], ...]:
-    """(label, code) pairs for a choice field."""
-    return tuple((member.label, member.value) for member in members)
 
 
 def _nurse_choices(nurses: Iterable[NurseRead], leave_out: str | None = None):
@@ -84,7 +78,7 @@ def add_task_dialog(
             "Priority",
             "choice",
             TaskPriority.routine.value,
-            choices=_choices(TaskPriority),
+            choices=code_choices(TaskPriority),
         ),
     ]
     if nurses:
@@ -149,7 +143,9 @@ def _reply_days_text() -> str:
 def new_referral_dialog(services, patient_id: int, patient_name: str) -> FormDialog:
     """Send a referral (status "requested"); dismisses with the ReferralRead."""
     fields = [
-        FormField("service_type", "Service (required)", "choice", choices=_choices(ServiceType)),
+        FormField(
+            "service_type", "Service (required)", "choice", choices=code_choices(ServiceType)
+        ),
         FormField("receiving_organisation", "Organisation (required)"),
         FormField("receiving_contact", "Contact there", placeholder="name, phone or fax"),
         FormField(
@@ -157,7 +153,7 @@ def new_referral_dialog(services, patient_id: int, patient_name: str) -> FormDia
             "Priority",
             "choice",
             ReferralPriority.routine.value,
-            choices=_choices(ReferralPriority),
+            choices=code_choices(ReferralPriority),
         ),
         FormField(
             "expected_reply_date",
@@ -238,7 +234,7 @@ def change_risk_tier_dialog(
             "Risk tier",
             "choice",
             suggested_tier or patient.risk_tier,
-            choices=_choices(RiskTier),
+            choices=code_choices(RiskTier),
         ),
         FormField(
             "reason",
@@ -267,7 +263,7 @@ def change_episode_status_dialog(services, episode: EpisodeRead, patient_name: s
     current = EpisodeStatus(episode.status)
     others = [status for status in EpisodeStatus if status is not current]
     fields = [
-        FormField("status", "New status (required)", "choice", choices=_choices(others)),
+        FormField("status", "New status (required)", "choice", choices=code_choices(others)),
         FormField(
             "reason",
             "Reason (needed to close)",
@@ -322,7 +318,7 @@ def start_episode_dialog(services, patient_id: int, patient_name: str) -> FormDi
             "Starts as",
             "choice",
             EpisodeStatus.active.value,
-            choices=_choices(OPENING_STATUSES),
+            choices=code_choices(OPENING_STATUSES),
         )
     ]
 

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.types import NoActiveAppError
 from textual.widgets import ContentSwitcher, DataTable, Header, Static
 
+from nursecase.domain.codes import TaskSource
 from nursecase.screens import chart_views
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
 from nursecase.screens.background import run_in_background, user_message
@@ -543,7 +544,7 @@ class PatientDetailScreen(Screen):
         task = self._highlighted_task()
         if task is None:
             return
-        if task.source == "transition-clock":
+        if task.source == TaskSource.transition_clock:
             # The TCM clock is met by the contact itself, not by ticking its task.
             self.notify(
                 "A TCM step is done when its contact or visit is logged: press c to log it.",

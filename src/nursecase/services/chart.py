@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from nursecase.domain.clocks import CcmProgress, ccm_progress
-from nursecase.domain.codes import Instrument
+from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource
 from nursecase.domain.instruments import get_instrument
 from nursecase.services.assessments import AssessmentRead
 from nursecase.services.care_team import CareTeamMemberRead
@@ -24,7 +24,7 @@ from nursecase.services.conditions import ConditionRead
 from nursecase.services.contacts import ContactRead
 from nursecase.services.context import ServiceContext
 from nursecase.services.episodes import EpisodeRead
-from nursecase.services.medications import MedicationRead
+from nursecase.services.medications import CURRENT_STATUSES, MedicationRead
 from nursecase.services.patients import PatientRead
 from nursecase.services.referrals import ReferralRead
 from nursecase.services.tasks import TaskRead
@@ -32,6 +32,8 @@ from nursecase.services.transitions import TransitionRead
 
 #: The contact log shown on the chart (newest first); older entries stay in the export.
 CHART_CONTACT_LIMIT = 500
+#: Referral statuses in which the nurse waits for the receiver's reply.
+AWAITING_REPLY = frozenset({ReferralStatus.requested, ReferralStatus.received})
 #: Points of an instrument's trend line.
 TREND_POINTS = 12
 
@@ -108,7 +110,7 @@ class Chart:
     @property
     def current_medications(self) -> tuple[MedicationRead, ...]:
         """The medications being taken or paused (what a reconciliation covers)."""
-        return tuple(item for item in self.medications if item.status in ("active", "on-hold"))
+        return tuple(item for item in self.medications if item.status in CURRENT_STATUSES)
 
     @property
     def last_reconciled(self) -> date | None:
@@ -214,7 +216,7 @@ def due_next(
         items.append(DueItem(patient.next_contact_due, "next contact"))
     for task in tasks:
         # A TCM clock's task is listed once, as the clock step below.
-        if task.is_open and task.source != "transition-clock":
+        if task.is_open and task.source != TaskSource.transition_clock:
             items.append(DueItem(task.due_date, f"task: {task.description}"))
     for transition in transitions:
         clock = transition.clock
@@ -223,10 +225,7 @@ def due_next(
         if clock.face_to_face_open:
             items.append(DueItem(clock.face_to_face_deadline, "TCM face-to-face visit"))
     for referral in referrals:
-        if referral.expected_reply_date is not None and referral.status in (
-            "requested",
-            "received",
-        ):
+        if referral.expected_reply_date is not None and referral.status in AWAITING_REPLY:
             items.append(
                 DueItem(
                     referral.expected_reply_date,

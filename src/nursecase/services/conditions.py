@@ -13,7 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Condition
-from nursecase.domain.codes import AuditAction, ConditionClinicalStatus, parse_code
+from nursecase.domain.codes import (
+    ACTIVE_CLINICAL_STATUSES,
+    AuditAction,
+    ConditionClinicalStatus,
+    parse_code,
+)
 from nursecase.domain.validation import (
     ValidationError,
     not_in_future,
@@ -139,9 +144,8 @@ class ConditionService:
                 .order_by(Condition.description, Condition.id)
             ).scalars()
             reads = [_condition_read(row) for row in rows]
-        # Stable sort: active, recurrence and relapse are the live problems.
-        live = {"active", "recurrence", "relapse"}
-        return sorted(reads, key=lambda read: read.clinical_status not in live)
+        # Stable sort: the live problems first.
+        return sorted(reads, key=lambda read: read.clinical_status not in ACTIVE_CLINICAL_STATUSES)
 
     def _validate(self, raw: dict[str, object]) -> dict[str, object]:
         values: dict[str, object] = {}

@@ -44,9 +44,9 @@ from nursecase.db.models import (
 )
 from nursecase.domain.clocks import DEFAULT_REPLY_DAYS, TcmClock, tcm_clock
 from nursecase.domain.codes import (
+    ACTIVE_CLINICAL_STATUSES,
     AuditAction,
     CarePlanStatus,
-    ConditionClinicalStatus,
     EpisodeStatus,
     GoalLifecycleStatus,
     Instrument,
@@ -129,14 +129,7 @@ _OPEN_PLAN_CODES = tuple(
 )
 # A finished or cancelled episode stops the routine contact clock.
 _CLOSED_EPISODE_CODES = (str(EpisodeStatus.finished), str(EpisodeStatus.cancelled))
-_ACTIVE_CONDITION_CODES = tuple(
-    str(status)
-    for status in (
-        ConditionClinicalStatus.active,
-        ConditionClinicalStatus.recurrence,
-        ConditionClinicalStatus.relapse,
-    )
-)
+_ACTIVE_CONDITION_CODES = tuple(sorted(str(status) for status in ACTIVE_CLINICAL_STATUSES))
 _TERMINAL_REFERRAL_CODES = tuple(sorted(str(status) for status in TERMINAL_STATUSES))
 _TASK_KINDS = frozenset({DueKind.safety, DueKind.tcm, DueKind.task})
 _REFERRAL_KINDS = frozenset({DueKind.stuck_referral, DueKind.referral_reply})
