@@ -118,6 +118,8 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
     time.sleep(1.0)  # a nurse reads the form before tabbing through it
     terminal.keys("Tab", "Tab", "Tab", "Tab", "Tab")  # to the note
     terminal.keys("e2e call: reviewed meds", literal=True)
+    # Save once the note shows in its field, as a nurse glances before saving.
+    terminal.wait_for(r"Note\s+e2e call: reviewed meds")
     terminal.keys("C-s")
     terminal.wait_for(r"Contact logged")
 
