@@ -210,6 +210,18 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_by",
         "version",
     ),
+    "care_plan_revision": (
+        "id",
+        "care_plan_id",
+        "version",
+        "changed_at",
+        "nurse_id",
+        "action",
+        "item_kind",
+        "item_id",
+        "item_label",
+        "changes",
+    ),
     "problem": (
         "id",
         "care_plan_id",
@@ -1876,6 +1888,21 @@ class _CaseloadGenerator:
                 self.moment(-updated_ago, 72),
                 nurse_id,
                 1,
+            )
+        )
+        # The plan's history starts with its creation (the editor's history view).
+        tables["care_plan_revision"].append(
+            (
+                self._next("care_plan_revision"),
+                care_plan_id,
+                1,
+                created,
+                nurse_id,
+                "create",
+                "care_plan",
+                care_plan_id,
+                "Care plan",
+                None,
             )
         )
         count = 1 + int(random_value() * random_value() * 3)

@@ -15,7 +15,8 @@ import json, sys
 before = set(sys.modules)
 import nursecase.domain.business_days, nursecase.domain.clocks, nursecase.domain.codes
 import nursecase.domain.instruments, nursecase.domain.omaha, nursecase.domain.referral_states
-import nursecase.domain.validation
+import nursecase.domain.validation, nursecase.domain.care_plan_rules
+import nursecase.domain.care_plan_templates
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
 

@@ -65,6 +65,12 @@ def _calls(services: Services):
     def plan():
         state["plan"] = services.care_plans.create(patient_id())
 
+    def template_plan():
+        from nursecase.services.care_plan_templates import load_templates
+
+        template = load_templates().get("copd")
+        state["template_plan"] = services.care_plans.create_from_template(patient_id(), template)
+
     def plan_version() -> int:
         return services.care_plans.get(state["plan"].id).version
 
@@ -213,6 +219,22 @@ def _calls(services: Services):
             lambda: services.assessments.delete(state["assessment"].assessment.id),
         ),
         ("care_plans", "create", plan),
+        (
+            "care_plans",
+            "update_plan",
+            lambda: services.care_plans.update_plan(
+                state["plan"].id, plan_version(), title="Medication plan"
+            ),
+        ),
+        ("care_plans", "create_from_template", template_plan),
+        (
+            "care_plans",
+            "remove_plan",
+            lambda: services.care_plans.remove_plan(
+                state["template_plan"].id,
+                services.care_plans.get(state["template_plan"].id).version,
+            ),
+        ),
         ("care_plans", "add_problem", problem),
         (
             "care_plans",

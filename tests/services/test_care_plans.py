@@ -17,6 +17,7 @@ from nursecase.db.models import (
 )
 from nursecase.services import make_services
 from nursecase.services.audit import AuditService
+from nursecase.services.care_plan_history import StalePlanError
 from nursecase.services.care_plans import CarePlanService, smart_warnings
 from nursecase.services.context import ServiceContext
 from nursecase.services.errors import NotFoundError, StaleEditError, ValidationError
@@ -176,15 +177,27 @@ def test_goals_interventions_and_updates(context, care_plans, plan):
 
 
 def test_completing_a_goal_needs_an_achievement_status(context, care_plans, plan):
-    problem_id, goal_id, current = plan_with_goal(care_plans, plan)
+    problem_id, goal_id, proposed = plan_with_goal(care_plans, plan)
+    with pytest.raises(ValidationError) as raised:
+        care_plans.update_goal(
+            goal_id, proposed.version, lifecycle_status="completed", achievement_status="achieved"
+        )
+    assert raised.value.field == "lifecycle_status"
+    assert "proposed goal can move to" in str(raised.value)
+    current = care_plans.update_goal(goal_id, proposed.version, lifecycle_status="active")
     with pytest.raises(ValidationError) as raised:
         care_plans.update_goal(goal_id, current.version, lifecycle_status="completed")
     assert raised.value.field == "achievement_status"
     with pytest.raises(ValidationError) as raised:
         care_plans.update_goal(goal_id, current.version, lifecycle_status="done")
     assert raised.value.field == "lifecycle_status"
+    with pytest.raises(ValidationError) as raised:
+        care_plans.update_goal(
+            goal_id, current.version, lifecycle_status="completed", achievement_status="improving"
+        )
+    assert raised.value.field == "achievement_status"
     assert care_plans.get(plan.id).version == current.version
-    assert actions(context, "goal", goal_id) == ["create"]
+    assert actions(context, "goal", goal_id) == ["update", "create"]
 
     done = care_plans.update_goal(
         goal_id, current.version, lifecycle_status="completed", achievement_status="achieved"
@@ -345,3 +358,133 @@ def test_smart_warnings():
         "no target value",
         "no due date",
     ]
+
+
+# ------------------------------------------------------------ history, rules, templates
+
+
+def test_stale_refusal_lists_what_changed_since_the_copy(engine, clock, context, plan):
+    alice = CarePlanService(context)
+    bob = second_terminal(engine, clock, "bob", "Bob Tanaka").care_plans
+    problem_id, goal_id, seen_by_alice = plan_with_goal(alice, plan)
+    clock.advance(minutes=5)
+    bob.update_goal(goal_id, seen_by_alice.version, due_date="2026-12-19", target_value="6 of 7")
+
+    with pytest.raises(StalePlanError) as raised:
+        alice.update_goal(goal_id, seen_by_alice.version, description="The patient will walk")
+    (change,) = raised.value.changes
+    assert change.nurse_name == "Bob Tanaka" and change.item_kind == "goal"
+    assert {(field.field, field.new) for field in change.changes} == {
+        ("due_date", "2026-12-19"),
+        ("target_value", "6 of 7"),
+    }
+    message = str(raised.value)
+    assert "Bob Tanaka" in message and "due date" in message and "2026-12-19" in message
+    stored = alice.get(plan.id).problem(problem_id).goals[0]
+    assert stored.description.startswith("The patient will weigh daily")
+    assert stored.due_date == date(2026, 12, 19)
+
+
+def test_history_records_every_change_with_old_and_new_values(care_plans, plan):
+    problem_id, goal_id, current = plan_with_goal(care_plans, plan)
+    current = care_plans.update_goal(goal_id, current.version, lifecycle_status="active")
+    current = care_plans.rate_problem(problem_id, "2026-11-20", 2, 3, 2, current.version).plan
+    current = care_plans.set_status(plan.id, current.version, "active")
+
+    history = care_plans.history(plan.id)
+    assert [(entry.action, entry.item_kind) for entry in history] == [
+        ("status", "care_plan"),
+        ("rate", "problem"),
+        ("update", "goal"),
+        ("create", "goal"),
+        ("create", "problem"),
+        ("create", "care_plan"),
+    ]
+    assert [entry.version for entry in history] == [6, 5, 4, 3, 2, 1]
+    assert history[0].details == "status draft → active; period start (none) → 2026-11-27"
+    assert history[2].details == "lifecycle status proposed → active"
+    assert history[1].details.endswith("rating (none) → K2 B3 S2")
+    assert all(entry.nurse_name == "Alice Moreno" for entry in history)
+    assert history[2].headline.startswith("changed goal 'The patient will weigh daily")
+
+
+def test_status_moves_follow_the_rules(care_plans, plan):
+    problem_id, goal_id, current = plan_with_goal(care_plans, plan)
+    added = care_plans.add_intervention(
+        problem_id, current.version, "surveillance", "Review weight log"
+    )
+    intervention_id = added.item_id
+    with pytest.raises(ValidationError, match="not-started intervention can move to"):
+        care_plans.update_intervention(intervention_id, added.plan.version, status="stopped")
+    with pytest.raises(ValidationError, match="by deleting it"):
+        care_plans.update_intervention(
+            intervention_id, added.plan.version, status="entered-in-error"
+        )
+    with pytest.raises(ValidationError) as raised:
+        care_plans.add_goal(problem_id, added.plan.version, "X", lifecycle_status="cancelled")
+    assert raised.value.field == "lifecycle_status"
+    with pytest.raises(ValidationError):
+        care_plans.set_status(plan.id, added.plan.version, "completed")
+    resolved = care_plans.update_problem(problem_id, added.plan.version, status="resolved")
+    assert resolved.problem(problem_id).status == "resolved"
+    with pytest.raises(ValidationError, match="resolved problem can move to active; not"):
+        care_plans.update_problem(problem_id, resolved.version, status="inactive")
+
+
+def test_update_plan_title_and_period(care_plans, plan):
+    changed = care_plans.update_plan(
+        plan.id, plan.version, title="HF plan", period_start="2026-11-27", period_end=""
+    )
+    assert (changed.title, changed.period_start, changed.version) == (
+        "HF plan",
+        date(2026, 11, 27),
+        plan.version + 1,
+    )
+    with pytest.raises(ValidationError) as raised:
+        care_plans.update_plan(plan.id, changed.version, period_end="2026-11-01")
+    assert raised.value.field == "period_end"
+    assert care_plans.history(plan.id)[0].details == (
+        "title Heart failure plan → HF plan; period start (none) → 2026-11-27"
+    )
+
+
+def test_remove_plan_deletes_a_draft_and_retracts_an_active_one(context, care_plans, plan):
+    _problem_id, _goal_id, current = plan_with_goal(care_plans, plan)
+    assert care_plans.remove_plan(plan.id, current.version) is None
+    assert count(context, CarePlan) == 0 and count(context, Problem) == 0
+    assert actions(context, "care_plan", plan.id)[0] == "delete"
+
+    again = care_plans.create(plan.patient_id, "Second plan")
+    _problem_id, _goal_id, current = plan_with_goal(care_plans, again)
+    active = care_plans.set_status(again.id, current.version, "active")
+    retracted = care_plans.remove_plan(again.id, active.version)
+    assert retracted.status == "entered-in-error"
+    with pytest.raises(ValidationError):
+        care_plans.add_problem(again.id, retracted.version, omaha_code="pain")
+
+
+def test_create_from_template_writes_the_whole_plan_in_one_version(context, care_plans, patient_id):
+    from nursecase.services.care_plan_templates import load_templates
+
+    template = load_templates().get("heart-failure")
+    plan = care_plans.create_from_template(patient_id, template)
+    assert (plan.status, plan.title, plan.version) == ("draft", template.title, 1)
+    assert len(plan.problems) == len(template.problems)
+    for problem, problem_template in zip(plan.problems, template.problems, strict=True):
+        assert len(problem.goals) == len(problem_template.goals)
+        assert len(problem.interventions) == len(problem_template.interventions)
+        assert all(goal.lifecycle_status == "proposed" for goal in problem.goals)
+        for intervention, intervention_template in zip(
+            problem.interventions, problem_template.interventions, strict=True
+        ):
+            if intervention_template.goal is None:
+                assert intervention.goal_id is None
+            else:
+                assert intervention.goal_id == problem.goals[intervention_template.goal].id
+            if intervention_template.due_in_days is not None:
+                assert (intervention.due_date - date(2026, 11, 27)).days == (
+                    intervention_template.due_in_days
+                )
+    history = care_plans.history(plan.id)
+    assert {entry.version for entry in history} == {1}
+    assert history[-1].item_kind == "care_plan"

@@ -343,6 +343,32 @@ class Intervention(SQLModel, table=True):
     created_at: datetime = wall_clock()
 
 
+class CarePlanRevision(SQLModel, table=True):
+    """One change to a care plan: who changed which item, when, from what to what.
+
+    The plan's own history, shown by the editor's history view and in the
+    message that refuses a stale save ("changed by X at T: goal due date ...").
+    ``version`` is the plan's version after the change, so "what changed since
+    the copy I read" is ``version > my_version``. ``changes`` is JSON
+    ``{field: [old, new]}``. Unlike the audit trail (field names only), this is
+    clinical content and lives with the plan it describes.
+    """
+
+    __tablename__ = "care_plan_revision"
+    __table_args__ = (Index("ix_care_plan_revision_plan", "care_plan_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="care_plan.id", ondelete="CASCADE")
+    version: int
+    changed_at: datetime = wall_clock()
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    action: str = Field(max_length=CODE)
+    item_kind: str = Field(max_length=CODE)
+    item_id: int | None = None
+    item_label: str = Field(default="", max_length=200)
+    changes: str | None = Field(default=None, max_length=TEXT)
+
+
 class Referral(SQLModel, table=True):
     """A request for a service (FHIR ServiceRequest) tracked by a Task status."""
 
@@ -491,6 +517,7 @@ ALL_TABLES = (
     ProblemRating,
     Goal,
     Intervention,
+    CarePlanRevision,
     Referral,
     ReferralStatusHistory,
     Task,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -32,6 +32,16 @@ from nursecase.db.models import (
     Problem,
     ProblemRating,
 )
+from nursecase.domain.care_plan_rules import (
+    CLOSED_PLAN_STATUSES,
+    ENTERED_IN_ERROR,
+    PROBLEM_STATUSES,
+    check_achievement,
+    check_move,
+    initial_goal_statuses,
+    initial_intervention_statuses,
+)
+from nursecase.domain.care_plan_templates import CarePlanTemplate
 from nursecase.domain.codes import (
     AuditAction,
     CarePlanStatus,
@@ -52,21 +62,17 @@ from nursecase.domain.validation import (
     require_text,
 )
 from nursecase.services import audit
+from nursecase.services.care_plan_history import (
+    RevisionRead,
+    StalePlanError,
+    record_revision,
+    revisions,
+)
 from nursecase.services.context import ServiceContext
-from nursecase.services.editing import check_version, guard_concurrent_save
+from nursecase.services.editing import guard_concurrent_save, stale_error
 from nursecase.services.errors import NotFoundError
 
 STALE_ENTITY = "care plan"
-
-PROBLEM_STATUSES = ("active", "inactive", "resolved", "entered-in-error")
-"""Problem statuses: Condition-like, plus entered-in-error for retracted entries."""
-
-ENTERED_IN_ERROR = "entered-in-error"
-
-#: Plans whose content is settled: their items can no longer be edited.
-CLOSED_PLAN_STATUSES = frozenset(
-    {CarePlanStatus.completed, CarePlanStatus.revoked, CarePlanStatus.entered_in_error}
-)
 
 ITEM_KINDS = ("problem", "goal", "intervention")
 
@@ -212,6 +218,17 @@ def smart_warnings(goal: Any) -> list[str]:
 # --------------------------------------------------------------------- service
 
 
+@dataclass
+class _Revision:
+    """A change waiting for the plan's new version number (see ``_finish``)."""
+
+    action: str
+    kind: str
+    item_id: int | None
+    label: str
+    changes: dict[str, tuple[Any, Any]] | None = None
+
+
 class CarePlanService:
     """Creating and editing care plans under optimistic locking."""
 
@@ -226,30 +243,82 @@ class CarePlanService:
         """Start a draft plan for a patient."""
         clean_title = require_text(title, "title", max_length=TITLE_MAX_LENGTH)
         start = optional_date(period_start, "period_start")
-        nurse_id = self.context.require_nurse()
-        now = self.context.clock.now()
         with self.context.write() as session:
-            if session.get(Patient, patient_id) is None:
-                raise NotFoundError("patient", patient_id)
-            plan = CarePlan(
-                patient_id=patient_id,
-                title=clean_title,
-                status=str(CarePlanStatus.draft),
-                period_start=start,
-                created_at=now,
-                updated_at=now,
-                updated_by=nurse_id,
+            plan = self._insert_plan(session, patient_id, clean_title, start)
+            self._record(
+                session, plan, [_Revision("create", "care_plan", plan.id, plan.title)], bump=False
             )
-            session.add(plan)
-            session.flush()
-            audit.record(
-                session,
-                self.context,
-                AuditAction.create,
-                "care_plan",
-                plan.id,
-                ("title", "status", "intent", "period_start"),
-            )
+            return _load_plan(session, plan.id)
+
+    def create_from_template(
+        self,
+        patient_id: int,
+        template: CarePlanTemplate,
+        period_start: date | str | None = None,
+    ) -> CarePlanRead:
+        """Start a draft plan holding a template's problems, goals and interventions.
+
+        Everything is written in one transaction. Goals start "proposed" (they
+        become the patient's goals once agreed with them) and interventions
+        "not-started"; a template's ``due_in_days`` counts from today.
+        """
+        start = optional_date(period_start, "period_start")
+        today = self.context.clock.today()
+
+        def due(days: int | None) -> date | None:
+            return None if days is None else today + timedelta(days=days)
+
+        with self.context.write() as session:
+            plan = self._insert_plan(session, patient_id, template.title, start)
+            pending = [_Revision("create", "care_plan", plan.id, f"{plan.title} (from template)")]
+            for problem_template in template.problems:
+                code, description = _problem_identity(
+                    problem_template.omaha_code, problem_template.description
+                )
+                problem = self._insert_problem(
+                    session,
+                    plan,
+                    {
+                        "omaha_code": code,
+                        "description": description,
+                        "nursing_diagnosis_code": problem_template.nursing_diagnosis_code,
+                        "priority": problem_template.priority,
+                    },
+                    pending,
+                )
+                goal_ids = []
+                for goal_template in problem_template.goals:
+                    goal = self._insert_goal(
+                        session,
+                        problem,
+                        {
+                            "description": goal_template.description,
+                            "target_measure": goal_template.target_measure,
+                            "target_value": goal_template.target_value,
+                            "due_date": due(goal_template.due_in_days),
+                            "priority": goal_template.priority,
+                            "lifecycle_status": str(GoalLifecycleStatus.proposed),
+                        },
+                        pending,
+                    )
+                    goal_ids.append(goal.id)
+                for intervention_template in problem_template.interventions:
+                    goal_index = intervention_template.goal
+                    self._insert_intervention(
+                        session,
+                        problem,
+                        None if goal_index is None else goal_ids[goal_index],
+                        {
+                            "category": intervention_template.category,
+                            "description": intervention_template.description,
+                            "owner": intervention_template.owner,
+                            "frequency": intervention_template.frequency,
+                            "due_date": due(intervention_template.due_in_days),
+                            "status": str(InterventionStatus.not_started),
+                        },
+                        pending,
+                    )
+            self._record(session, plan, pending, bump=False)
             return _load_plan(session, plan.id)
 
     def get(self, care_plan_id: int) -> CarePlanRead:
@@ -267,23 +336,51 @@ class CarePlanService:
             ).scalars()
             return [_load_plan(session, plan_id) for plan_id in list(ids)]
 
+    def history(self, care_plan_id: int) -> tuple[RevisionRead, ...]:
+        """Every change to the plan and its items, newest first (who, when, old -> new)."""
+        with self.context.read() as session:
+            _get(session, CarePlan, care_plan_id, "care plan")
+            return revisions(session, care_plan_id)
+
+    def update_plan(
+        self,
+        care_plan_id: int,
+        expected_version: int,
+        title: str = UNCHANGED,
+        period_start: date | str | None = UNCHANGED,
+        period_end: date | str | None = UNCHANGED,
+    ) -> CarePlanRead:
+        """Change the plan's title or period; arguments left out keep their value."""
+        changes: dict[str, Any] = {}
+        if title is not UNCHANGED:
+            changes["title"] = require_text(title, "title", max_length=TITLE_MAX_LENGTH)
+        if period_start is not UNCHANGED:
+            changes["period_start"] = optional_date(period_start, "period_start")
+        if period_end is not UNCHANGED:
+            changes["period_end"] = optional_date(period_end, "period_end")
+        with self.context.write() as session:
+            plan = self._open_plan(session, care_plan_id, expected_version)
+            start = changes.get("period_start", plan.period_start)
+            end = changes.get("period_end", plan.period_end)
+            if start is not None and end is not None and end < start:
+                raise ValidationError("period_end", "cannot be before the period start")
+            return self._apply_changes(session, plan, plan, "care_plan", changes)
+
     def set_status(
         self, care_plan_id: int, expected_version: int, status: CarePlanStatus | str
     ) -> CarePlanRead:
-        """Move the plan to another status.
+        """Move the plan to another status the rules allow (see ``domain.care_plan_rules``).
 
         Activating needs at least one problem with a goal (neither entered in
         error); it starts the period today if no start was set. Completing or
-        revoking ends the period today if no end was set. entered-in-error is final.
+        revoking ends the period today if no end was set.
         """
         target = parse_code(CarePlanStatus, status, "status")
         with self.context.write() as session:
             plan = _get(session, CarePlan, care_plan_id, "care plan")
-            check_version(session, STALE_ENTITY, plan, expected_version)
-            current = CarePlanStatus(plan.status)
-            if current is CarePlanStatus.entered_in_error and target is not current:
-                raise ValidationError("status", "a plan entered in error cannot change status")
-            changed = ["status"]
+            self._check_version(session, plan, expected_version)
+            check_move("plan", plan.status, str(target))
+            changes: dict[str, tuple[Any, Any]] = {"status": (plan.status, str(target))}
             today = self.context.clock.today()
             if target is CarePlanStatus.active:
                 if not _has_problem_with_goal(session, care_plan_id):
@@ -292,15 +389,44 @@ class CarePlanService:
                         "a plan needs at least one problem with a goal before it can be active",
                     )
                 if plan.period_start is None:
+                    changes["period_start"] = (None, today)
                     plan.period_start = today
-                    changed.append("period_start")
             closing = target in (CarePlanStatus.completed, CarePlanStatus.revoked)
             if closing and plan.period_end is None:
-                plan.period_end = max(today, plan.period_start or today)
-                changed.append("period_end")
+                end = max(today, plan.period_start or today)
+                changes["period_end"] = (None, end)
+                plan.period_end = end
             plan.status = str(target)
-            self._touch(session, plan)
-            audit.record(session, self.context, AuditAction.update, "care_plan", plan.id, changed)
+            self._record(
+                session, plan, [_Revision("status", "care_plan", plan.id, plan.title, changes)]
+            )
+            audit.record(
+                session, self.context, AuditAction.update, "care_plan", plan.id, list(changes)
+            )
+            return _load_plan(session, plan.id)
+
+    def remove_plan(self, care_plan_id: int, expected_version: int) -> CarePlanRead | None:
+        """Delete a draft plan (None comes back); mark any other plan entered-in-error."""
+        with self.context.write() as session:
+            plan = _get(session, CarePlan, care_plan_id, "care plan")
+            self._check_version(session, plan, expected_version)
+            if plan.status == CarePlanStatus.draft:
+                # The database cascades to problems, goals, interventions,
+                # ratings and revisions (foreign keys are on for every connection).
+                session.delete(plan)
+                session.flush()
+                audit.record(session, self.context, AuditAction.delete, "care_plan", care_plan_id)
+                return None
+            if plan.status == CarePlanStatus.entered_in_error:
+                raise ValidationError("status", "the plan is already marked entered-in-error")
+            changes = {"status": (plan.status, ENTERED_IN_ERROR)}
+            plan.status = ENTERED_IN_ERROR
+            self._record(
+                session, plan, [_Revision("delete", "care_plan", plan.id, plan.title, changes)]
+            )
+            audit.record(
+                session, self.context, AuditAction.update, "care_plan", plan.id, ["status"]
+            )
             return _load_plan(session, plan.id)
 
     # ---------------------------------------------------------------- problems
@@ -316,29 +442,19 @@ class CarePlanService:
     ) -> CarePlanChange:
         """Add an Omaha System problem (named after it unless described) or a free-text one."""
         code, clean_description = _problem_identity(omaha_code, description)
-        diagnosis = optional_text(
-            nursing_diagnosis_code, "nursing_diagnosis_code", max_length=CODE_MAX_LENGTH
-        )
-        priority_code = parse_code(GoalPriority, priority, "priority")
+        values = {
+            "omaha_code": code,
+            "description": clean_description,
+            "nursing_diagnosis_code": optional_text(
+                nursing_diagnosis_code, "nursing_diagnosis_code", max_length=CODE_MAX_LENGTH
+            ),
+            "priority": str(parse_code(GoalPriority, priority, "priority")),
+        }
         with self.context.write() as session:
             plan = self._open_plan(session, care_plan_id, expected_version)
-            position = _next_position(session, Problem.position, Problem.care_plan_id, plan.id)
-            problem = Problem(
-                care_plan_id=plan.id,
-                omaha_code=code,
-                description=clean_description,
-                nursing_diagnosis_code=diagnosis,
-                priority=str(priority_code),
-                status="active",
-                position=position,
-                created_at=self.context.clock.now(),
-            )
-            session.add(problem)
-            self._touch(session, plan)
-            fields = ["description", "priority", "status"]
-            fields += ["omaha_code"] if code else []
-            fields += ["nursing_diagnosis_code"] if diagnosis else []
-            audit.record(session, self.context, AuditAction.create, "problem", problem.id, fields)
+            pending: list[_Revision] = []
+            problem = self._insert_problem(session, plan, values, pending)
+            self._record(session, plan, pending)
             return CarePlanChange(problem.id, _load_plan(session, plan.id))
 
     def update_problem(
@@ -372,6 +488,8 @@ class CarePlanService:
         with self.context.write() as session:
             problem = _get(session, Problem, problem_id, "problem")
             plan = self._open_plan(session, problem.care_plan_id, expected_version)
+            if "status" in changes:
+                check_move("problem", problem.status, changes["status"])
             return self._apply_changes(session, plan, problem, "problem", changes)
 
     def rate_problem(
@@ -408,7 +526,7 @@ class CarePlanService:
                 author_id=nurse_id,
             )
             session.add(row)
-            self._touch(session, plan)
+            session.flush()
             audit.record(
                 session,
                 self.context,
@@ -416,6 +534,13 @@ class CarePlanService:
                 "problem_rating",
                 row.id,
                 ("rated_on", "knowledge", "behavior", "status"),
+            )
+            summary = f"K{rating.knowledge} B{rating.behavior} S{rating.status}"
+            changes = {"rated_on": (None, day), "rating": (None, summary)}
+            self._record(
+                session,
+                plan,
+                [_Revision("rate", "problem", problem.id, problem.description, changes)],
             )
             return CarePlanChange(row.id, _load_plan(session, plan.id))
 
@@ -447,25 +572,18 @@ class CarePlanService:
                 parse_code(GoalLifecycleStatus, lifecycle_status, "lifecycle_status")
             ),
         }
-        if values["lifecycle_status"] == GoalLifecycleStatus.completed:
+        if values["lifecycle_status"] not in initial_goal_statuses():
             raise ValidationError(
-                "lifecycle_status", "a new goal cannot be completed; add it, then complete it"
+                "lifecycle_status",
+                f"a new goal starts as one of: {', '.join(initial_goal_statuses())}",
             )
         with self.context.write() as session:
             problem = _get(session, Problem, problem_id, "problem")
             plan = self._open_plan(session, problem.care_plan_id, expected_version)
             _require_live(problem.status, "problem")
-            position = _next_position(session, Goal.position, Goal.problem_id, problem.id)
-            goal = Goal(
-                problem_id=problem.id,
-                position=position,
-                created_at=self.context.clock.now(),
-                **values,
-            )
-            session.add(goal)
-            self._touch(session, plan)
-            fields = [name for name, value in values.items() if value is not None]
-            audit.record(session, self.context, AuditAction.create, "goal", goal.id, fields)
+            pending: list[_Revision] = []
+            goal = self._insert_goal(session, problem, values, pending)
+            self._record(session, plan, pending)
             return CarePlanChange(goal.id, _load_plan(session, plan.id))
 
     def update_goal(
@@ -480,7 +598,7 @@ class CarePlanService:
         due_date: date | str | None = UNCHANGED,
         priority: GoalPriority | str = UNCHANGED,
     ) -> CarePlanRead:
-        """Change a goal; completing it requires an achievement status."""
+        """Change a goal; completing it requires an achievement status saying how it ended."""
         changes: dict[str, Any] = {}
         if description is not UNCHANGED:
             changes["description"] = require_text(description, "description", max_length=TEXT)
@@ -513,12 +631,9 @@ class CarePlanService:
             problem = _get(session, Problem, goal.problem_id, "problem")
             plan = self._open_plan(session, problem.care_plan_id, expected_version)
             lifecycle = changes.get("lifecycle_status", goal.lifecycle_status)
+            check_move("goal", goal.lifecycle_status, lifecycle, "lifecycle_status")
             achievement = changes.get("achievement_status", goal.achievement_status)
-            if lifecycle == GoalLifecycleStatus.completed and achievement is None:
-                raise ValidationError(
-                    "achievement_status",
-                    "is required to complete a goal (e.g. achieved or not-achieved)",
-                )
+            check_achievement(lifecycle, achievement)
             return self._apply_changes(session, plan, goal, "goal", changes)
 
     # ----------------------------------------------------------- interventions
@@ -544,29 +659,20 @@ class CarePlanService:
             "due_date": optional_date(due_date, "due_date"),
             "status": str(parse_code(InterventionStatus, status, "status")),
         }
+        starts = initial_intervention_statuses()
+        if values["status"] not in starts:
+            raise ValidationError(
+                "status", f"a new intervention starts as one of: {', '.join(starts)}"
+            )
         with self.context.write() as session:
             problem = _get(session, Problem, problem_id, "problem")
             plan = self._open_plan(session, problem.care_plan_id, expected_version)
             _require_live(problem.status, "problem")
             if goal_id is not None:
                 _check_goal_of_problem(session, goal_id, problem.id)
-            position = _next_position(
-                session, Intervention.position, Intervention.problem_id, problem.id
-            )
-            intervention = Intervention(
-                problem_id=problem.id,
-                goal_id=goal_id,
-                position=position,
-                created_at=self.context.clock.now(),
-                **values,
-            )
-            session.add(intervention)
-            self._touch(session, plan)
-            fields = [name for name, value in values.items() if value is not None]
-            fields += ["goal_id"] if goal_id is not None else []
-            audit.record(
-                session, self.context, AuditAction.create, "intervention", intervention.id, fields
-            )
+            pending: list[_Revision] = []
+            intervention = self._insert_intervention(session, problem, goal_id, values, pending)
+            self._record(session, plan, pending)
             return CarePlanChange(intervention.id, _load_plan(session, plan.id))
 
     def update_intervention(
@@ -601,6 +707,8 @@ class CarePlanService:
             intervention = _get(session, Intervention, intervention_id, "intervention")
             problem = _get(session, Problem, intervention.problem_id, "problem")
             plan = self._open_plan(session, problem.care_plan_id, expected_version)
+            if "status" in changes:
+                check_move("intervention", intervention.status, changes["status"])
             if goal_id is not UNCHANGED:
                 if goal_id is not None:
                     _check_goal_of_problem(session, goal_id, problem.id)
@@ -625,22 +733,130 @@ class CarePlanService:
                 row if kind == "problem" else _get(session, Problem, row.problem_id, "problem")
             )
             plan = self._open_plan(session, problem.care_plan_id, expected_version)
+            pending: list[_Revision] = []
             if plan.status == CarePlanStatus.draft:
-                self._delete_item(session, kind, row)
+                self._delete_item(session, kind, row, pending)
+            elif _item_status(kind, row) == ENTERED_IN_ERROR:
+                raise ValidationError("status", f"the {kind} is already marked entered-in-error")
             else:
-                self._mark_entered_in_error(session, kind, row)
-            self._touch(session, plan)
+                self._mark_entered_in_error(session, kind, row, pending)
+            self._record(session, plan, pending)
             return _load_plan(session, plan.id)
 
     # ----------------------------------------------------------------- helpers
+
+    def _insert_plan(
+        self, session: Session, patient_id: int, title: str, start: date | None
+    ) -> CarePlan:
+        if session.get(Patient, patient_id) is None:
+            raise NotFoundError("patient", patient_id)
+        now = self.context.clock.now()
+        plan = CarePlan(
+            patient_id=patient_id,
+            title=title,
+            status=str(CarePlanStatus.draft),
+            period_start=start,
+            created_at=now,
+            updated_at=now,
+            updated_by=self.context.require_nurse(),
+        )
+        session.add(plan)
+        session.flush()
+        audit.record(
+            session,
+            self.context,
+            AuditAction.create,
+            "care_plan",
+            plan.id,
+            ("title", "status", "intent", "period_start"),
+        )
+        return plan
+
+    def _insert_problem(
+        self, session: Session, plan: CarePlan, values: dict[str, Any], pending: list[_Revision]
+    ) -> Problem:
+        problem = Problem(
+            care_plan_id=plan.id,
+            status="active",
+            position=_next_position(session, Problem.position, Problem.care_plan_id, plan.id),
+            created_at=self.context.clock.now(),
+            **values,
+        )
+        session.add(problem)
+        session.flush()
+        self._created(session, "problem", problem, {**values, "status": "active"}, pending)
+        return problem
+
+    def _insert_goal(
+        self, session: Session, problem: Problem, values: dict[str, Any], pending: list[_Revision]
+    ) -> Goal:
+        goal = Goal(
+            problem_id=problem.id,
+            position=_next_position(session, Goal.position, Goal.problem_id, problem.id),
+            created_at=self.context.clock.now(),
+            **values,
+        )
+        session.add(goal)
+        session.flush()
+        self._created(session, "goal", goal, values, pending)
+        return goal
+
+    def _insert_intervention(
+        self,
+        session: Session,
+        problem: Problem,
+        goal_id: int | None,
+        values: dict[str, Any],
+        pending: list[_Revision],
+    ) -> Intervention:
+        intervention = Intervention(
+            problem_id=problem.id,
+            goal_id=goal_id,
+            position=_next_position(
+                session, Intervention.position, Intervention.problem_id, problem.id
+            ),
+            created_at=self.context.clock.now(),
+            **values,
+        )
+        session.add(intervention)
+        session.flush()
+        self._created(
+            session, "intervention", intervention, {**values, "goal_id": goal_id}, pending
+        )
+        return intervention
+
+    def _created(
+        self,
+        session: Session,
+        kind: str,
+        row: Any,
+        values: dict[str, Any],
+        pending: list[_Revision],
+    ) -> None:
+        """Audit a new item (field names) and queue its revision (values)."""
+        filled = {name: value for name, value in values.items() if value is not None}
+        audit.record(session, self.context, AuditAction.create, kind, row.id, list(filled))
+        changes = {name: (None, value) for name, value in filled.items() if name != "description"}
+        pending.append(_Revision("create", kind, row.id, row.description, changes))
+
+    def _check_version(
+        self, session: Session, plan: CarePlan, expected_version: int | None
+    ) -> None:
+        """Refuse a save over an older copy, naming the changes made since it."""
+        if expected_version is None or plan.version == expected_version:
+            return
+        stale = stale_error(session, STALE_ENTITY, plan)
+        raise StalePlanError(
+            stale.changed_by, stale.changed_at, revisions(session, plan.id, expected_version)
+        )
 
     def _open_plan(
         self, session: Session, care_plan_id: int, expected_version: int | None
     ) -> CarePlan:
         """Load the plan for an edit: version first, then whether it may still change."""
         plan = _get(session, CarePlan, care_plan_id, "care plan")
-        check_version(session, STALE_ENTITY, plan, expected_version)
-        if CarePlanStatus(plan.status) in CLOSED_PLAN_STATUSES:
+        self._check_version(session, plan, expected_version)
+        if plan.status in CLOSED_PLAN_STATUSES:
             raise ValidationError(
                 "status", f"the care plan is {plan.status}; its items can no longer be edited"
             )
@@ -659,19 +875,51 @@ class CarePlanService:
         with guard_concurrent_save(STALE_ENTITY):
             session.flush()
 
+    def _record(
+        self, session: Session, plan: CarePlan, pending: list[_Revision], *, bump: bool = True
+    ) -> None:
+        """Finish an edit: bump the plan's version once, then write its revisions.
+
+        Every edit moves the version on by one, however many items it touched
+        (a template adds dozens at once). A plan created in this transaction
+        is already at version 1 (``bump=False``).
+        """
+        if bump:
+            self._touch(session, plan)
+        for entry in pending:
+            record_revision(
+                session,
+                care_plan_id=plan.id,
+                version=plan.version,
+                changed_at=self.context.clock.now(),
+                nurse_id=self.context.nurse_id,
+                action=entry.action,
+                item_kind=entry.kind,
+                item_id=entry.item_id,
+                item_label=entry.label,
+                changes=entry.changes,
+            )
+
     def _apply_changes(
         self, session: Session, plan: CarePlan, row: Any, entity: str, changes: dict[str, Any]
     ) -> CarePlanRead:
-        """Set the changed fields, bump the plan and audit the field names."""
-        changed = [name for name, value in changes.items() if getattr(row, name) != value]
-        for name in changed:
-            setattr(row, name, changes[name])
+        """Set the changed fields, bump the plan, audit the field names, keep the values."""
+        changed = {
+            name: (getattr(row, name), value)
+            for name, value in changes.items()
+            if getattr(row, name) != value
+        }
+        for name, (_old, new) in changed.items():
+            setattr(row, name, new)
         if changed:
-            self._touch(session, plan)
-            audit.record(session, self.context, AuditAction.update, entity, row.id, changed)
+            # The version bump first: an audit flush of a dirty plan row would
+            # otherwise move the version on a second time.
+            label = row.title if entity == "care_plan" else row.description
+            self._record(session, plan, [_Revision("update", entity, row.id, label, changed)])
+            audit.record(session, self.context, AuditAction.update, entity, row.id, list(changed))
         return _load_plan(session, plan.id)
 
-    def _delete_item(self, session: Session, kind: str, row: Any) -> None:
+    def _delete_item(self, session: Session, kind: str, row: Any, pending: list[_Revision]) -> None:
         if kind == "problem":
             # Explicit child deletes: correct whether or not the database cascades.
             session.execute(delete(Intervention).where(Intervention.problem_id == row.id))
@@ -681,31 +929,28 @@ class CarePlanService:
             session.execute(
                 update(Intervention).where(Intervention.goal_id == row.id).values(goal_id=None)
             )
+        label = row.description
         session.delete(row)
         session.flush()
         audit.record(session, self.context, AuditAction.delete, kind, row.id)
+        pending.append(_Revision("delete", kind, row.id, label))
 
-    def _mark_entered_in_error(self, session: Session, kind: str, row: Any) -> None:
+    def _mark_entered_in_error(
+        self, session: Session, kind: str, row: Any, pending: list[_Revision]
+    ) -> None:
+        field = "lifecycle_status" if kind == "goal" else "status"
+        changes = {field: (getattr(row, field), ENTERED_IN_ERROR)}
+        setattr(row, field, ENTERED_IN_ERROR)
+        audit.record(session, self.context, AuditAction.update, kind, row.id, [field])
+        pending.append(_Revision("delete", kind, row.id, row.description, changes))
         if kind == "problem":
-            row.status = ENTERED_IN_ERROR
-            audit.record(session, self.context, AuditAction.update, "problem", row.id, ["status"])
             for goal in session.execute(select(Goal).where(Goal.problem_id == row.id)).scalars():
                 if goal.lifecycle_status != ENTERED_IN_ERROR:
-                    self._mark_entered_in_error(session, "goal", goal)
+                    self._mark_entered_in_error(session, "goal", goal, pending)
             interventions = select(Intervention).where(Intervention.problem_id == row.id)
             for intervention in session.execute(interventions).scalars():
                 if intervention.status != ENTERED_IN_ERROR:
-                    self._mark_entered_in_error(session, "intervention", intervention)
-        elif kind == "goal":
-            row.lifecycle_status = ENTERED_IN_ERROR
-            audit.record(
-                session, self.context, AuditAction.update, "goal", row.id, ["lifecycle_status"]
-            )
-        else:
-            row.status = ENTERED_IN_ERROR
-            audit.record(
-                session, self.context, AuditAction.update, "intervention", row.id, ["status"]
-            )
+                    self._mark_entered_in_error(session, "intervention", intervention, pending)
 
 
 # ------------------------------------------------------------- module helpers
@@ -741,6 +986,10 @@ def _problem_status(value: object) -> str:
     if isinstance(value, str) and value.strip().lower() in PROBLEM_STATUSES:
         return value.strip().lower()
     raise ValidationError("status", f"must be one of: {', '.join(PROBLEM_STATUSES)}")
+
+
+def _item_status(kind: str, row: Any) -> str:
+    return row.lifecycle_status if kind == "goal" else row.status
 
 
 def _require_live(status: str, field: str) -> None:
@@ -889,6 +1138,8 @@ def _load_plan(session: Session, care_plan_id: int) -> CarePlanRead:
 
 
 __all__ = [
+    "ENTERED_IN_ERROR",
+    "PROBLEM_STATUSES",
     "UNCHANGED",
     "CarePlanChange",
     "CarePlanRead",
