@@ -20,6 +20,9 @@ Example ``config.toml``::
 
     [keymap]           # binding id = keys
     "worklist.search" = "slash,ctrl+f"
+
+    [care_plans]       # a nurse educator's folder of plan templates (*.toml)
+    templates_folder = "~/clinic/care-plan-templates"
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class Settings:
     theme: str = "textual-dark"
     keymap: dict[str, str] = field(default_factory=dict)
     demo: bool = False
+    #: Extra care plan templates (a nurse educator's folder); None: the shipped ones only.
+    templates_folder: Path | None = None
 
 
 def _cadence(table: object) -> dict[str, int]:
@@ -78,6 +83,20 @@ def _holidays(table: object) -> frozenset[date]:
     return frozenset(days)
 
 
+def _templates_folder(table: object) -> Path | None:
+    if not isinstance(table, dict):
+        raise ConfigError('care_plans: must be a table like [care_plans] templates_folder = "..."')
+    unknown = set(table) - {"templates_folder"}
+    if unknown:
+        raise ConfigError(f"care_plans.{sorted(unknown)[0]}: unknown setting")
+    folder = table.get("templates_folder")
+    if folder is None:
+        return None
+    if not isinstance(folder, str) or not folder.strip():
+        raise ConfigError("care_plans.templates_folder: must be a folder path")
+    return Path(folder.strip()).expanduser()
+
+
 def parse_settings(text: str) -> Settings:
     """Settings from the text of a config.toml."""
     try:
@@ -96,6 +115,7 @@ def parse_settings(text: str) -> Settings:
     ):
         raise ConfigError('keymap: must map binding ids to keys, like "worklist.search" = "slash"')
     return Settings(
+        templates_folder=_templates_folder(data.get("care_plans", {})),
         cadence_days=_cadence(data.get("cadence", {})),
         holidays=_holidays(data.get("holidays", {})),
         theme=theme,

@@ -68,6 +68,7 @@ from nursecase.services.care_plan_history import (
     record_revision,
     revisions,
 )
+from nursecase.services.care_plan_templates import TemplateCatalog, load_templates
 from nursecase.services.context import ServiceContext
 from nursecase.services.editing import guard_concurrent_save, stale_error
 from nursecase.services.errors import NotFoundError
@@ -335,6 +336,14 @@ class CarePlanService:
                 .order_by(CarePlan.created_at.desc(), CarePlan.id.desc())
             ).scalars()
             return [_load_plan(session, plan_id) for plan_id in list(ids)]
+
+    def templates(self) -> TemplateCatalog:
+        """The shipped plan templates and the clinic's own (config: care_plans.templates_folder).
+
+        A broken template file does not hide the others: its message is in
+        ``errors``, for the template picker to show.
+        """
+        return load_templates(self.context.settings.templates_folder)
 
     def history(self, care_plan_id: int) -> tuple[RevisionRead, ...]:
         """Every change to the plan and its items, newest first (who, when, old -> new)."""

@@ -1,0 +1,47 @@
+"""config.toml: the care plan templates folder setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nursecase.config import ConfigError, Settings, parse_settings
+from nursecase.services import make_services
+
+
+def test_templates_folder_is_optional_and_expands_home():
+    assert parse_settings("").templates_folder is None
+    settings = parse_settings('[care_plans]\ntemplates_folder = "~/clinic/templates"\n')
+    assert settings.templates_folder == Path("~/clinic/templates").expanduser()
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("care_plans = 3", "care_plans: must be a table"),
+        ("[care_plans]\ntemplates_folder = 4", "care_plans.templates_folder"),
+        ("[care_plans]\nfolder = 'x'", "care_plans.folder: unknown setting"),
+    ],
+)
+def test_bad_templates_setting_names_it(text, named):
+    with pytest.raises(ConfigError, match=named):
+        parse_settings(text)
+
+
+def test_the_service_reads_the_configured_folder(engine, clock, tmp_path):
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "falls.toml").write_text(
+        '[template]\nkey = "falls"\nname = "Falls prevention"\n'
+        'description = "Home safety"\ntitle = "Falls plan"\n'
+        '[[problems]]\nomaha = "neuromusculoskeletal-function"\n'
+        '[[problems.goals]]\ndescription = "The patient will have no falls"\n',
+        encoding="utf-8",
+    )
+    (folder / "broken.toml").write_text("[template\n", encoding="utf-8")
+    services = make_services(engine, clock, settings=Settings(templates_folder=folder))
+    catalog = services.care_plans.templates()
+    assert "falls" in {template.key for template in catalog.templates}
+    assert "heart-failure" in {template.key for template in catalog.templates}
+    assert len(catalog.errors) == 1 and "broken.toml" in catalog.errors[0]
