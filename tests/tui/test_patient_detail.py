@@ -22,7 +22,7 @@ from nursecase.db.engine import make_engine
 from nursecase.domain.codes import Instrument
 from nursecase.domain.instruments import get_instrument
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
-from nursecase.screens.care_plan_view import CarePlanViewScreen
+from nursecase.screens.care_plan_editor import CarePlanEditorScreen
 from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.form_dialog import FormDialog
 from nursecase.screens.formatting import sparkline
@@ -861,14 +861,20 @@ async def test_p_opens_the_care_plan_and_escape_returns(app_services):
     assert plan.problems and plan.problems[0].goals
     async with patient_screen(app_services, patient_id) as (pilot, screen):
         await press(pilot, "5", "p")
+        await settle(pilot)
         view = pilot.app.screen
-        assert isinstance(view, CarePlanViewScreen)
-        shown = flat(text_of(view.query_one("#plans-body", Static)))
-        assert f"{plan.title} · {plan.status}" in shown
-        for problem in plan.problems:
-            assert f"{problem.description} · {problem.priority} · {problem.status}" in shown
-            for goal in problem.goals:
-                assert f"Goal: {goal.description}" in shown
+        assert isinstance(view, CarePlanEditorScreen)
+        tree = view.query_one("#plan-tree")
+        assert tree.root.label.plain.startswith(f"{plan.title} · {plan.status}")
+        problems = tree.root.children
+        assert [node.label.plain.split("  ")[0] for node in problems] == [
+            problem.description for problem in plan.problems
+        ]
+        for node, problem in zip(problems, plan.problems, strict=True):
+            goal_lines = [child.label.plain for child in node.children if child.data[0] == "goal"]
+            assert len(goal_lines) == len(problem.goals)
+            for line, goal in zip(goal_lines, problem.goals, strict=True):
+                assert line[2:].startswith(goal.description)
         await press(pilot, "escape")
         assert pilot.app.screen is screen
         assert active_tab(screen) == "team" and screen.patient_id == patient_id

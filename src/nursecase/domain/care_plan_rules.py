@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from nursecase.domain.codes import (
     CarePlanStatus,
@@ -202,3 +203,22 @@ def check_achievement(lifecycle_status: str, achievement_status: str | None) -> 
             "achievement_status",
             f"of a completed goal must be one of: {', '.join(COMPLETION_ACHIEVEMENTS)}",
         )
+
+
+def smart_warnings(goal: Any) -> list[str]:
+    """Why a goal is not yet SMART: no measure, no target value, no due date.
+
+    Takes anything with ``target_measure``, ``target_value`` and ``due_date``
+    (a GoalRead, or a form's values), so the editor can warn while typing.
+    """
+    warnings: list[str] = []
+    measure = getattr(goal, "target_measure", None)
+    if not (isinstance(measure, str) and measure.strip()):
+        warnings.append("no measure: say how progress will be measured")
+    else:
+        value = getattr(goal, "target_value", None)
+        if not (isinstance(value, str) and value.strip()):
+            warnings.append("no target value: say what result counts as met")
+    if getattr(goal, "due_date", None) is None:
+        warnings.append("no due date: say when the goal should be met")
+    return warnings

@@ -45,6 +45,35 @@ def code_choices(members) -> tuple[tuple[str, str], ...]:
     return tuple((member.label, member.value) for member in members)
 
 
+def field_widget(field: FormField) -> Widget:
+    """The input widget for a field, with the id ``field-<name>``."""
+    widget_id = f"field-{field.name}"
+    if field.kind == "choice":
+        return Select(
+            [(label, value) for label, value in field.choices],
+            value=field.value if field.value else Select.NULL,
+            allow_blank=not field.value,
+            id=widget_id,
+            compact=True,
+        )
+    if field.kind == "note":
+        area = TextArea(
+            field.value, id=widget_id, soft_wrap=True, show_line_numbers=False, compact=True
+        )
+        area.placeholder = field.placeholder
+        return area
+    return Input(value=field.value, placeholder=field.placeholder, id=widget_id, compact=True)
+
+
+def field_value(widget: Widget) -> str:
+    """What a field widget holds, as text ("" for an empty choice)."""
+    if isinstance(widget, Select):
+        return "" if widget.value is Select.NULL else str(widget.value)
+    if isinstance(widget, TextArea):
+        return widget.text
+    return widget.value
+
+
 class FormDialog(ModalScreen[object]):
     """A modal form; dismisses with the submit callable's result, or None."""
 
@@ -84,42 +113,17 @@ class FormDialog(ModalScreen[object]):
             for field in self.fields:
                 with Horizontal(classes="form-row"):
                     yield Label(field.label, classes="form-label")
-                    yield self._widget_for(field)
+                    yield field_widget(field)
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
                 yield Button(f"{self.submit_label} (ctrl+s)", variant="primary", id="form-save")
                 yield Button("Cancel (esc)", id="form-cancel")
 
-    def _widget_for(self, field: FormField) -> Widget:
-        widget_id = f"field-{field.name}"
-        if field.kind == "choice":
-            return Select(
-                [(label, value) for label, value in field.choices],
-                value=field.value if field.value else Select.NULL,
-                allow_blank=not field.value,
-                id=widget_id,
-                compact=True,
-            )
-        if field.kind == "note":
-            area = TextArea(
-                field.value, id=widget_id, soft_wrap=True, show_line_numbers=False, compact=True
-            )
-            area.placeholder = field.placeholder
-            return area
-        return Input(value=field.value, placeholder=field.placeholder, id=widget_id, compact=True)
-
     def values(self) -> dict[str, str]:
         """The raw values, by field name ("" for an empty choice)."""
-        result: dict[str, str] = {}
-        for field in self.fields:
-            widget = self.query_one(f"#field-{field.name}")
-            if isinstance(widget, Select):
-                result[field.name] = "" if widget.value is Select.NULL else str(widget.value)
-            elif isinstance(widget, TextArea):
-                result[field.name] = widget.text
-            else:
-                result[field.name] = widget.value
-        return result
+        return {
+            field.name: field_value(self.query_one(f"#field-{field.name}")) for field in self.fields
+        }
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter moves to the next field; on the last field it saves."""

@@ -27,7 +27,7 @@ from nursecase.domain.codes import TaskSource
 from nursecase.screens import chart_views
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
 from nursecase.screens.background import run_in_background, user_message
-from nursecase.screens.care_plan_view import CarePlanViewScreen
+from nursecase.screens.care_plan_editor import CarePlanEditorScreen
 from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.contact_dialog import edit_contact_dialog, log_contact_dialog
 from nursecase.screens.intents import Intent, bindings
@@ -600,7 +600,7 @@ class PatientDetailScreen(Screen):
         """Open the patient's care plans."""
         if self.chart is None:
             return  # still loading
-        self.app.push_screen(CarePlanViewScreen(self.patient_id, self._patient_name()))
+        self.app.push_screen(CarePlanEditorScreen(self.patient_id, self._patient_name()))
 
     def action_reconcile(self) -> None:
         """Reconcile the medication list today."""

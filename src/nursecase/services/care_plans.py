@@ -40,6 +40,7 @@ from nursecase.domain.care_plan_rules import (
     check_move,
     initial_goal_statuses,
     initial_intervention_statuses,
+    smart_warnings,
 )
 from nursecase.domain.care_plan_templates import CarePlanTemplate
 from nursecase.domain.codes import (
@@ -195,25 +196,6 @@ class CarePlanChange:
 
     item_id: int
     plan: CarePlanRead
-
-
-def smart_warnings(goal: Any) -> list[str]:
-    """Why a goal is not yet SMART: no measure, no target value, no due date.
-
-    Takes anything with ``target_measure``, ``target_value`` and ``due_date``
-    (a GoalRead, or a form's values), so the editor can warn while typing.
-    """
-    warnings: list[str] = []
-    measure = getattr(goal, "target_measure", None)
-    if not (isinstance(measure, str) and measure.strip()):
-        warnings.append("no measure: say how progress will be measured")
-    else:
-        value = getattr(goal, "target_value", None)
-        if not (isinstance(value, str) and value.strip()):
-            warnings.append("no target value: say what result counts as met")
-    if getattr(goal, "due_date", None) is None:
-        warnings.append("no due date: say when the goal should be met")
-    return warnings
 
 
 # --------------------------------------------------------------------- service
