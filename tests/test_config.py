@@ -14,6 +14,7 @@ def test_templates_folder_is_optional_and_expands_home():
     assert parse_settings("").templates_folder is None
     settings = parse_settings('[care_plans]\ntemplates_folder = "~/clinic/templates"\n')
     assert settings.templates_folder == Path("~/clinic/templates").expanduser()
+    assert parse_settings('[exports]\nfolder = "/srv/out"').exports_folder == Path("/srv/out")
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,7 @@ def test_templates_folder_is_optional_and_expands_home():
         ("care_plans = 3", "care_plans: must be a table"),
         ("[care_plans]\ntemplates_folder = 4", "care_plans.templates_folder"),
         ("[care_plans]\nfolder = 'x'", "care_plans.folder: unknown setting"),
+        ("[exports]\nfolder = ''", "exports.folder: must be a folder path"),
     ],
 )
 def test_bad_templates_setting_names_it(text, named):

@@ -23,6 +23,9 @@ Example ``config.toml``::
 
     [care_plans]       # a nurse educator's folder of plan templates (*.toml)
     templates_folder = "~/clinic/care-plan-templates"
+
+    [exports]          # where reports and printed plans go by default
+    folder = "~/nursecase-exports"
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class Settings:
     demo: bool = False
     #: Extra care plan templates (a nurse educator's folder); None: the shipped ones only.
     templates_folder: Path | None = None
+    #: Where reports and printed plans go by default; None: the data folder's exports/.
+    exports_folder: Path | None = None
 
 
 def _cadence(table: object) -> dict[str, int]:
@@ -83,17 +88,18 @@ def _holidays(table: object) -> frozenset[date]:
     return frozenset(days)
 
 
-def _templates_folder(table: object) -> Path | None:
+def _folder(table: object, section: str, key: str) -> Path | None:
+    """An optional folder setting ``[section] key = "path"`` (~ expanded)."""
     if not isinstance(table, dict):
-        raise ConfigError('care_plans: must be a table like [care_plans] templates_folder = "..."')
-    unknown = set(table) - {"templates_folder"}
+        raise ConfigError(f'{section}: must be a table like [{section}] {key} = "..."')
+    unknown = set(table) - {key}
     if unknown:
-        raise ConfigError(f"care_plans.{sorted(unknown)[0]}: unknown setting")
-    folder = table.get("templates_folder")
+        raise ConfigError(f"{section}.{sorted(unknown)[0]}: unknown setting")
+    folder = table.get(key)
     if folder is None:
         return None
     if not isinstance(folder, str) or not folder.strip():
-        raise ConfigError("care_plans.templates_folder: must be a folder path")
+        raise ConfigError(f"{section}.{key}: must be a folder path")
     return Path(folder.strip()).expanduser()
 
 
@@ -115,7 +121,8 @@ def parse_settings(text: str) -> Settings:
     ):
         raise ConfigError('keymap: must map binding ids to keys, like "worklist.search" = "slash"')
     return Settings(
-        templates_folder=_templates_folder(data.get("care_plans", {})),
+        templates_folder=_folder(data.get("care_plans", {}), "care_plans", "templates_folder"),
+        exports_folder=_folder(data.get("exports", {}), "exports", "folder"),
         cadence_days=_cadence(data.get("cadence", {})),
         holidays=_holidays(data.get("holidays", {})),
         theme=theme,

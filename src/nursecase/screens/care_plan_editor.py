@@ -98,6 +98,7 @@ class CarePlanEditorScreen(Screen):
         self.plan = None
         self.team: list = []
         self.editing: EditTarget | None = None
+        self.form_widgets: dict = {}
         self.saving = False
         self.keep_cursor: tuple | None = None
 
@@ -318,13 +319,17 @@ class CarePlanEditorScreen(Screen):
         )
         container = self.query_one("#form-fields", Vertical)
         container.remove_children()
-        rows = []
-        for field in fields:
-            row = Horizontal(
-                Label(field.label, classes="form-label"), field_widget(field), classes="form-row"
+        # Kept by name: the values are read from these objects, which works
+        # before the mount has finished (a query would not find them yet).
+        self.form_widgets = {field.name: field_widget(field) for field in fields}
+        container.mount_all(
+            Horizontal(
+                Label(field.label, classes="form-label"),
+                self.form_widgets[field.name],
+                classes="form-row",
             )
-            rows.append(row)
-        container.mount_all(rows)
+            for field in fields
+        )
         verb = "New" if target.is_new else "Edit"
         self.query_one("#form-title", Label).update(Text(f"{verb} {target.kind}", style="bold"))
         self.query_one("#form-error", Static).update("")
@@ -336,17 +341,14 @@ class CarePlanEditorScreen(Screen):
         self.refresh_bindings()
 
     def _focus_first_field(self) -> None:
-        fields = self.query("#form-fields Input, #form-fields Select")
-        if fields:
-            fields.first().focus()
+        if self.form_widgets:
+            next(iter(self.form_widgets.values())).focus()
 
     def form_values(self) -> dict[str, str]:
         """What the form holds now, by field name."""
         if self.editing is None:
             return {}
-        return {
-            name: field_value(self.query_one(f"#field-{name}")) for name in self.editing.initial
-        }
+        return {name: field_value(widget) for name, widget in self.form_widgets.items()}
 
     def has_unsaved_changes(self) -> bool:
         """Whether the open form differs from what it started with (a new item always counts
@@ -364,7 +366,7 @@ class CarePlanEditorScreen(Screen):
         if self.editing is None or self.editing.kind != "problem":
             return
         if event.select.id == "field-omaha_code" and event.value:
-            description = self.query_one("#field-description", Input)
+            description = self.form_widgets["description"]
             if not description.value.strip():
                 code = str(event.value)
                 description.value = next(p.name for p in PROBLEMS if p.code == code)
@@ -411,11 +413,13 @@ class CarePlanEditorScreen(Screen):
             return
         self.query_one("#form-error", Static).update(Text(user_message(error), style="red"))
         if isinstance(error, ValidationError):
-            for widget in self.query(f"#field-{error.field}"):
+            widget = self.form_widgets.get(error.field)
+            if widget is not None:
                 widget.focus()
 
     def _close_form(self, redraw: bool = True) -> None:
         self.editing = None
+        self.form_widgets = {}
         self.query_one("#form-fields", Vertical).remove_children()
         self.query_one("#item-form").display = False
         self.query_one("#item-details").display = True

@@ -17,6 +17,7 @@ from nursecase.clock import Clock
 from nursecase.config import Settings
 from nursecase.services.assessments import AssessmentService
 from nursecase.services.audit import AuditService
+from nursecase.services.care_plan_print import CarePlanPrinter
 from nursecase.services.care_plans import CarePlanService
 from nursecase.services.care_team import CareTeamService
 from nursecase.services.chart import ChartService
@@ -54,6 +55,8 @@ class Services:
     worklist: WorklistService
     #: Reads built from the services above (set by ``make_services``).
     chart: ChartService = field(init=False, repr=False)
+    #: The printable care plan for the patient and family (Markdown, PDF).
+    care_plan_printer: CarePlanPrinter = field(init=False, repr=False)
 
     @property
     def clock(self) -> Clock:
@@ -87,6 +90,7 @@ def make_services(
         worklist=WorklistService(context),
     )
     services.chart = ChartService(context, services)
+    services.care_plan_printer = CarePlanPrinter(context)
     if nurse is not None:
         services.nurses.sign_in(nurse)
     return services

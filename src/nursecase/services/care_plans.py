@@ -231,7 +231,7 @@ class CarePlanService:
             self._record(
                 session, plan, [_Revision("create", "care_plan", plan.id, plan.title)], bump=False
             )
-            return _load_plan(session, plan.id)
+            return load_plan(session, plan.id)
 
     def create_from_template(
         self,
@@ -302,12 +302,12 @@ class CarePlanService:
                         pending,
                     )
             self._record(session, plan, pending, bump=False)
-            return _load_plan(session, plan.id)
+            return load_plan(session, plan.id)
 
     def get(self, care_plan_id: int) -> CarePlanRead:
         """One plan with all its problems, goals, interventions and ratings."""
         with self.context.read() as session:
-            return _load_plan(session, care_plan_id)
+            return load_plan(session, care_plan_id)
 
     def for_patient(self, patient_id: int) -> list[CarePlanRead]:
         """A patient's plans, newest first."""
@@ -317,7 +317,7 @@ class CarePlanService:
                 .where(CarePlan.patient_id == patient_id)
                 .order_by(CarePlan.created_at.desc(), CarePlan.id.desc())
             ).scalars()
-            return [_load_plan(session, plan_id) for plan_id in list(ids)]
+            return [load_plan(session, plan_id) for plan_id in list(ids)]
 
     def templates(self) -> TemplateCatalog:
         """The shipped plan templates and the clinic's own (config: care_plans.templates_folder).
@@ -394,7 +394,7 @@ class CarePlanService:
             audit.record(
                 session, self.context, AuditAction.update, "care_plan", plan.id, list(changes)
             )
-            return _load_plan(session, plan.id)
+            return load_plan(session, plan.id)
 
     def remove_plan(self, care_plan_id: int, expected_version: int) -> CarePlanRead | None:
         """Delete a draft plan (None comes back); mark any other plan entered-in-error."""
@@ -418,7 +418,7 @@ class CarePlanService:
             audit.record(
                 session, self.context, AuditAction.update, "care_plan", plan.id, ["status"]
             )
-            return _load_plan(session, plan.id)
+            return load_plan(session, plan.id)
 
     # ---------------------------------------------------------------- problems
 
@@ -446,7 +446,7 @@ class CarePlanService:
             pending: list[_Revision] = []
             problem = self._insert_problem(session, plan, values, pending)
             self._record(session, plan, pending)
-            return CarePlanChange(problem.id, _load_plan(session, plan.id))
+            return CarePlanChange(problem.id, load_plan(session, plan.id))
 
     def update_problem(
         self,
@@ -533,7 +533,7 @@ class CarePlanService:
                 plan,
                 [_Revision("rate", "problem", problem.id, problem.description, changes)],
             )
-            return CarePlanChange(row.id, _load_plan(session, plan.id))
+            return CarePlanChange(row.id, load_plan(session, plan.id))
 
     # ------------------------------------------------------------------- goals
 
@@ -575,7 +575,7 @@ class CarePlanService:
             pending: list[_Revision] = []
             goal = self._insert_goal(session, problem, values, pending)
             self._record(session, plan, pending)
-            return CarePlanChange(goal.id, _load_plan(session, plan.id))
+            return CarePlanChange(goal.id, load_plan(session, plan.id))
 
     def update_goal(
         self,
@@ -664,7 +664,7 @@ class CarePlanService:
             pending: list[_Revision] = []
             intervention = self._insert_intervention(session, problem, goal_id, values, pending)
             self._record(session, plan, pending)
-            return CarePlanChange(intervention.id, _load_plan(session, plan.id))
+            return CarePlanChange(intervention.id, load_plan(session, plan.id))
 
     def update_intervention(
         self,
@@ -732,7 +732,7 @@ class CarePlanService:
             else:
                 self._mark_entered_in_error(session, kind, row, pending)
             self._record(session, plan, pending)
-            return _load_plan(session, plan.id)
+            return load_plan(session, plan.id)
 
     # ----------------------------------------------------------------- helpers
 
@@ -908,7 +908,7 @@ class CarePlanService:
             label = row.title if entity == "care_plan" else row.description
             self._record(session, plan, [_Revision("update", entity, row.id, label, changed)])
             audit.record(session, self.context, AuditAction.update, entity, row.id, list(changed))
-        return _load_plan(session, plan.id)
+        return load_plan(session, plan.id)
 
     def _delete_item(self, session: Session, kind: str, row: Any, pending: list[_Revision]) -> None:
         if kind == "problem":
@@ -1022,8 +1022,11 @@ def _grouped(rows: Iterable[Any], key: str) -> dict[int, list[Any]]:
     return grouped
 
 
-def _load_plan(session: Session, care_plan_id: int) -> CarePlanRead:
-    """Build the whole plan read model in a handful of queries (no lazy loads)."""
+def load_plan(session: Session, care_plan_id: int) -> CarePlanRead:
+    """Build the whole plan read model in a handful of queries (no lazy loads).
+
+    Runs in the caller's session; other services (the printer) read plans with it.
+    """
     session.flush()
     found = session.execute(
         select(CarePlan, Nurse.display_name)
@@ -1130,6 +1133,7 @@ def _load_plan(session: Session, care_plan_id: int) -> CarePlanRead:
 
 __all__ = [
     "ENTERED_IN_ERROR",
+    "load_plan",
     "PROBLEM_STATUSES",
     "UNCHANGED",
     "CarePlanChange",
