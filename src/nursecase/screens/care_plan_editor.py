@@ -45,6 +45,7 @@ from nursecase.widgets.key_footer import KeyFooter
 
 INTENTS = (
     Intent("care_plan.back", "escape", "back", "Back", "Leave the form, then the care plan"),
+    Intent("care_plan.edit", "enter", "edit", "Edit", "Edit the highlighted item"),
     Intent("care_plan.save", "ctrl+s", "save", "Save", "Save the form"),
     Intent("care_plan.add_child", "a", "add_child", "Add", "Add a child to the highlighted item"),
     Intent("care_plan.add_sibling", "A", "add_sibling", "Sibling", "Add an item beside this one"),
@@ -99,6 +100,7 @@ class CarePlanEditorScreen(Screen):
         self.team: list = []
         self.editing: EditTarget | None = None
         self.form_widgets: dict = {}
+        self.form_fields: dict[str, FormField] = {}
         self.saving = False
         self.keep_cursor: tuple | None = None
 
@@ -237,7 +239,12 @@ class CarePlanEditorScreen(Screen):
                 if cursor == ("intervention", intervention.id):
                     target_node = node
         tree.root.expand()
-        tree.move_cursor(target_node)
+        # Every node is expanded, so a node's line is its place in a walk of
+        # the tree. Setting the line (not move_cursor, which reads a line
+        # number the tree computes only when it next draws) puts the cursor
+        # there now, so the details beside it match at once.
+        lines = list(_walk(tree.root))
+        tree.cursor_line = lines.index(target_node)
 
     def _cursor_key(self) -> tuple | None:
         node = self.tree.cursor_node
@@ -322,6 +329,7 @@ class CarePlanEditorScreen(Screen):
         # Kept by name: the values are read from these objects, which works
         # before the mount has finished (a query would not find them yet).
         self.form_widgets = {field.name: field_widget(field) for field in fields}
+        self.form_fields = {field.name: field for field in fields}
         container.mount_all(
             Horizontal(
                 Label(field.label, classes="form-label"),
@@ -356,6 +364,11 @@ class CarePlanEditorScreen(Screen):
         if self.editing is None:
             return False
         return self.form_values() != self.editing.initial
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a field moves to the next one; ctrl+s saves."""
+        event.stop()
+        self.focus_next()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Keep the SMART check current while a goal is typed."""
@@ -804,7 +817,9 @@ class CarePlanEditorScreen(Screen):
         """Write the plan for the patient and family (Markdown or PDF)."""
         from nursecase.screens.care_plan_print import print_plan_dialog
 
-        self.app.push_screen(print_plan_dialog(self.services, self.plan), self._printed)
+        self.app.push_screen(
+            print_plan_dialog(self.services, self.app.settings, self.plan), self._printed
+        )
 
     def _printed(self, path) -> None:
         if path is not None:
@@ -819,6 +834,8 @@ class CarePlanEditorScreen(Screen):
         """Grey out what does not apply: edits while the form is open or the plan closed."""
         if action == "save":
             return self.editing is not None
+        if action == "edit":
+            return self.editing is None and self._plan_is_open()
         if action in ("new_plan", "from_template", "open_plan"):
             return self.editing is None
         if action in PLAN_ACTIONS:
@@ -843,6 +860,13 @@ class _GoalDraft:
         self.target_value = values.get("target_value", "")
         due = values.get("due_date", "").strip()
         self.due_date = due or None
+
+
+def _walk(node):
+    """The node and everything under it, in the order the tree draws them."""
+    yield node
+    for child in node.children:
+        yield from _walk(child)
 
 
 def _status_of(kind: str, item) -> str:

@@ -14,9 +14,9 @@ from nursecase.screens.form_dialog import FormDialog, FormField
 SUFFIXES = {"markdown": ".md", "pdf": ".pdf"}
 
 
-def default_folder(services) -> Path:
+def default_folder(settings) -> Path:
     """The configured exports folder, else the data folder's exports/."""
-    configured = services.context.settings.exports_folder
+    configured = settings.exports_folder
     if configured is not None:
         return configured
     from nursecase.paths import default_paths
@@ -24,9 +24,9 @@ def default_folder(services) -> Path:
     return default_paths().exports
 
 
-def print_plan_dialog(services, plan) -> FormDialog:
+def print_plan_dialog(services, settings, plan) -> FormDialog:
     """A form (format, file); dismisses with the written path, or None."""
-    folder = default_folder(services)
+    folder = default_folder(settings)
     today = services.clock.today()
     default_stem = folder / f"care-plan-{plan.id}-{today:%Y-%m-%d}"
     printer = services.care_plan_printer

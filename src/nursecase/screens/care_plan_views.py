@@ -23,6 +23,16 @@ CATEGORY_SHORT = {
     "surveillance": "Surveil",
 }
 
+#: Longest item text on a tree line; the whole text is in the details beside it.
+TREE_TEXT_WIDTH = 46
+
+
+def clip(text: str, width: int = TREE_TEXT_WIDTH) -> str:
+    """``text`` on one line, cut to ``width`` with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+
+
 PRIORITY_SHORT = {"high-priority": "high", "medium-priority": "medium", "low-priority": "low"}
 
 
@@ -59,7 +69,7 @@ def kbs_text(ratings) -> str:
 def problem_label(problem) -> Text:
     """A problem's tree line: its name, priority, status when not active, and KBS."""
     retracted = problem.status == ENTERED_IN_ERROR
-    label = Text(problem.description, style="strike dim" if retracted else "bold")
+    label = Text(clip(problem.description), style="strike dim" if retracted else "bold")
     label.append(f"  {PRIORITY_SHORT.get(problem.priority, problem.priority)}", style="dim")
     if problem.status != "active":
         label.append(f" · {problem.status}", style="dim")
@@ -73,7 +83,7 @@ def goal_label(goal, today: date) -> Text:
     retracted = goal.lifecycle_status == ENTERED_IN_ERROR
     done = goal.lifecycle_status in ("completed", "cancelled", "rejected", ENTERED_IN_ERROR)
     label = Text("◎ ", style="green")
-    label.append(goal.description, style="strike dim" if retracted else "")
+    label.append(clip(goal.description), style="strike dim" if retracted else "")
     status = goal.lifecycle_status
     if goal.achievement_status:
         status += f", {goal.achievement_status}"
@@ -92,7 +102,7 @@ def intervention_label(intervention, today: date) -> Text:
     label.append(
         f"{CATEGORY_SHORT.get(intervention.category, intervention.category)}: ", style="bold"
     )
-    label.append(intervention.description, style="strike dim" if retracted else "")
+    label.append(clip(intervention.description), style="strike dim" if retracted else "")
     details = [intervention.owner]
     if intervention.frequency:
         details.append(intervention.frequency)
@@ -107,6 +117,10 @@ def _row(text: Text, name: str, value: str) -> None:
     text.append(f"{value or '—'}\n")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def plan_details(plan) -> Text:
     """The plan itself: title, status, period, last save."""
     text = Text()
@@ -118,7 +132,7 @@ def plan_details(plan) -> Text:
     goals = sum(
         1 for problem in live for goal in problem.goals if goal.lifecycle_status != ENTERED_IN_ERROR
     )
-    _row(text, "Contents", f"{len(live)} problems, {goals} goals")
+    _row(text, "Contents", f"{_count(len(live), 'problem')}, {_count(goals, 'goal')}")
     _row(
         text,
         "Last saved",
