@@ -5,14 +5,14 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from datetime import date
 
-from textual.widgets import Input, Select, Static
+from textual.widgets import Select, Static, TextArea
 
 from nursecase.app import make_app
 from nursecase.screens.care_plan_editor import CarePlanEditorScreen
 from nursecase.screens.care_plan_history import CarePlanHistoryScreen
 from nursecase.screens.choice_picker import ChoicePicker
 from nursecase.screens.confirm_dialog import ConfirmDialog
-from nursecase.screens.form_dialog import FormDialog
+from nursecase.screens.form_dialog import FormDialog, field_value
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, settings, settle, text_of
 
@@ -42,8 +42,12 @@ async def press(pilot, *keys: str) -> None:
 
 
 async def type_text(pilot, text: str) -> None:
-    """Type into the focused input, replacing what it held."""
-    await pilot.press("end", "ctrl+u", *text)
+    """Type into the focused field, replacing what it held."""
+    if isinstance(pilot.app.screen.focused, TextArea):
+        await pilot.press("ctrl+shift+k")  # the whole (wrapped) line
+    else:
+        await pilot.press("end", "ctrl+u")
+    await pilot.press(*text)
     await pilot.pause()
 
 
@@ -83,6 +87,11 @@ async def select_value(pilot, screen, name: str, value: str) -> None:
     await pilot.press("enter")
     await pilot.pause()
     assert select.value == value
+
+
+def field_text(screen, name: str) -> str:
+    """What a field of the editor's open form holds."""
+    return field_value(screen.form_widgets[name])
 
 
 def cursor_of(screen) -> tuple:
@@ -136,7 +145,7 @@ async def test_a_whole_plan_built_by_keys_from_empty(app_services):
         assert picker_choices(pilot)[0] == "income"  # the full list is kept
         await press(pilot, "enter")
         assert screen.editing is not None and screen.editing.kind == "problem"
-        assert screen.query_one("#field-description", Input).value == "Circulation"
+        assert field_text(screen, "description") == "Circulation"
         await press(pilot, "ctrl+s")
         problem = only_plan(app_services, patient.id).problems[0]
         assert (problem.omaha_code, problem.description) == ("circulation", "Circulation")
@@ -227,7 +236,7 @@ async def test_a_free_text_problem_and_a_problem_level_intervention(app_services
             "Free-text problem"
         )
         await press(pilot, "enter")
-        assert screen.query_one("#field-description", Input).value == "lonely after move"
+        assert field_text(screen, "description") == "lonely after move"
         await press(pilot, "ctrl+s")
         await press(pilot, "a", "2")
         await fill(pilot, screen, description="Link to the senior centre", due_date="2026-12-01")
@@ -347,7 +356,7 @@ async def test_escape_asks_before_dropping_unsaved_changes(app_services):
         assert isinstance(pilot.app.screen, ConfirmDialog)
         await press(pilot, "n")
         assert pilot.app.screen is screen and screen.editing is not None
-        assert screen.query_one("#field-description", Input).value == "The patient will walk"
+        assert field_text(screen, "description") == "The patient will walk"
         await press(pilot, "escape", "y")
         assert screen.editing is None and pilot.app.screen is screen
         # With nothing changed, escape closes the form at once, then leaves.
@@ -393,7 +402,7 @@ async def test_a_bad_date_names_the_field_and_keeps_the_form(app_services):
         await press(pilot, "ctrl+s")
         assert "due_date" in text_of(screen.query_one("#form-error", Static))
         assert screen.editing is not None and screen.focused.id == "field-due_date"
-        assert screen.query_one("#field-description", Input).value == "The patient will walk daily"
+        assert field_text(screen, "description") == "The patient will walk daily"
     assert app_services.care_plans.get(plan.id).problems[0].goals == ()
 
 
@@ -430,7 +439,7 @@ async def test_a_save_over_a_newer_save_is_refused_with_what_changed(
         assert stored.description == "The patient will rate pain under 4"  # nothing overwritten
 
         await press(pilot, "n")  # keep editing: the typed text is still there
-        assert screen.query_one("#field-description", Input).value.endswith("under 3")
+        assert field_text(screen, "description").endswith("under 3")
         await press(pilot, "ctrl+s", "y")  # refused again; now reload
         assert screen.editing is None
         assert "24 Dec" in screen.tree.cursor_node.label.plain

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Input, Label, Select, Static, Tree
+from textual.widgets import Header, Input, Label, Select, Static, TextArea, Tree
 
 from nursecase.domain.care_plan_rules import (
     CLOSED_PLAN_STATUSES,
@@ -350,7 +350,11 @@ class CarePlanEditorScreen(Screen):
 
     def _focus_first_field(self) -> None:
         if self.form_widgets:
-            next(iter(self.form_widgets.values())).focus()
+            first = next(iter(self.form_widgets.values()))
+            first.focus()
+            if isinstance(first, TextArea):
+                # Typing goes on after the words already there, not before them.
+                first.move_cursor(first.document.end)
 
     def form_values(self) -> dict[str, str]:
         """What the form holds now, by field name."""

@@ -122,6 +122,7 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
             FormField(
                 "description",
                 "Goal",
+                kind="note",
                 value=value("description", "The patient will "),
                 placeholder="The patient will ...",
             ),
@@ -195,7 +196,7 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
             value=value("category", str(InterventionCategory.teaching_guidance_counseling)),
             choices=code_choices(InterventionCategory),
         ),
-        FormField("description", "Intervention", value=value("description")),
+        FormField("description", "Intervention", kind="note", value=value("description")),
         FormField(
             "owner",
             "Owner",
@@ -225,6 +226,13 @@ def changed_values(target: EditTarget, values: dict[str, str]) -> dict[str, str]
     return {name: text for name, text in values.items() if target.initial.get(name) != text}
 
 
+def _one_line(values: dict[str, str]) -> dict[str, str]:
+    """Descriptions are typed in a wrapping box; a stray enter must not split them."""
+    if "description" in values:
+        values = {**values, "description": " ".join(values["description"].split())}
+    return values
+
+
 def _optional(text: str) -> str | None:
     return text if text.strip() else None
 
@@ -238,7 +246,7 @@ def save_call(
     The call returns the plan as saved (a CarePlanRead) or a CarePlanChange.
     """
     version = plan.version
-    changes = values if target.is_new else changed_values(target, values)
+    changes = _one_line(values if target.is_new else changed_values(target, values))
     if target.kind == "plan":
         return lambda: care_plans.update_plan(plan.id, version, **changes)
     if target.kind == "problem":

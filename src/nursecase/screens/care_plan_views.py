@@ -24,7 +24,7 @@ CATEGORY_SHORT = {
 }
 
 #: Longest item text on a tree line; the whole text is in the details beside it.
-TREE_TEXT_WIDTH = 46
+TREE_TEXT_WIDTH = 40
 
 
 def clip(text: str, width: int = TREE_TEXT_WIDTH) -> str:
@@ -84,10 +84,7 @@ def goal_label(goal, today: date) -> Text:
     done = goal.lifecycle_status in ("completed", "cancelled", "rejected", ENTERED_IN_ERROR)
     label = Text("◎ ", style="green")
     label.append(clip(goal.description), style="strike dim" if retracted else "")
-    status = goal.lifecycle_status
-    if goal.achievement_status:
-        status += f", {goal.achievement_status}"
-    label.append(f" · {status}", style="dim")
+    label.append(f" · {goal.lifecycle_status}", style="dim")
     label.append_text(_due(goal.due_date, today, done))
     if not retracted and goal.warnings:
         label.append(" ⚠", style="yellow")
@@ -103,11 +100,7 @@ def intervention_label(intervention, today: date) -> Text:
         f"{CATEGORY_SHORT.get(intervention.category, intervention.category)}: ", style="bold"
     )
     label.append(clip(intervention.description), style="strike dim" if retracted else "")
-    details = [intervention.owner]
-    if intervention.frequency:
-        details.append(intervention.frequency)
-    details.append(intervention.status)
-    label.append(f" · {' · '.join(details)}", style="dim")
+    label.append(f" · {intervention.owner} · {intervention.status}", style="dim")
     label.append_text(_due(intervention.due_date, today, done))
     return label
 
