@@ -1,6 +1,7 @@
 """End to end: the installed ``nursecase demo`` in a real terminal (tmux).
 
-Launch, wait for patients, search, open a patient, look at the referral
+Launch, wait for patients, log a call, search, open a patient, score a PHQ-9,
+start a care plan from a template and change a goal, look at the referral
 queue and the help, and quit with ctrl+q, reading the screen as a nurse would.
 """
 
@@ -115,13 +116,10 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
     terminal.wait_for(r"Problems")
     terminal.keys("c")
     terminal.wait_for(r"Log a contact with")
-    time.sleep(1.0)  # a nurse reads the form before tabbing through it
-    for _ in range(5):  # to the note, one field at a time as a nurse tabs
-        terminal.keys("Tab")
-        time.sleep(0.2)
+    # Tab to the note, type it and save, all in one burst: the keys must act
+    # in the order they were typed (widgets/text_fields.py).
+    terminal.keys("Tab", "Tab", "Tab", "Tab", "Tab")
     terminal.keys("e2e call: reviewed meds", literal=True)
-    # Save once the note shows in its field, as a nurse glances before saving.
-    terminal.wait_for(r"Note\s+e2e call: reviewed meds")
     terminal.keys("C-s")
     terminal.wait_for(r"Contact logged")
 
@@ -155,6 +153,24 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
     terminal.wait_for(r"Total 5")
     terminal.keys("C-s")
     terminal.wait_for(r"Saved: PHQ-9 5")
+
+    # The care plan: start one from the heart failure template, then change
+    # the first goal's target (tab to it, clear it, type, save in one burst).
+    terminal.keys("p")
+    terminal.wait_for(r"Care plan ·|No care plan yet")
+    terminal.keys("T")
+    terminal.wait_for(r"Start a plan from a template")
+    terminal.keys("2")
+    terminal.wait_for(r"Draft plan started from Heart failure")
+    terminal.keys("j", "j")
+    terminal.keys("Enter")
+    terminal.wait_for(r"Edit goal")
+    terminal.keys("Tab", "Tab", "End", "C-u")
+    terminal.keys("2 lb or less a day", literal=True)
+    terminal.keys("C-s")
+    terminal.wait_for(r"Saved")
+    terminal.keys("Escape")
+    terminal.wait_for(r"Due next")
     terminal.keys("4")
     terminal.wait_for(r"Medication +Dose")
     terminal.keys("Escape")
@@ -179,5 +195,14 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
         phq9 = connection.execute(
             "SELECT total, band FROM assessment WHERE instrument = 'phq-9' ORDER BY id DESC LIMIT 1"
         ).fetchone()
+        plan_id, status = connection.execute(
+            "SELECT id, status FROM care_plan ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        first_goal = connection.execute(
+            "SELECT goal.target_value FROM goal JOIN problem ON problem.id = goal.problem_id"
+            " WHERE problem.care_plan_id = ? ORDER BY problem.position, goal.position LIMIT 1",
+            (plan_id,),
+        ).fetchone()
     assert newest == ("e2e call: reviewed meds", 1)
     assert phq9 == (5, "mild")
+    assert status == "draft" and first_goal == ("2 lb or less a day",)

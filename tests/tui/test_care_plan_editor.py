@@ -122,6 +122,17 @@ def picker_choices(pilot) -> list[str]:
     return [choice.value for choice in picker.choices]
 
 
+def plan_with_goal(services):
+    """A new patient with a draft plan: one Omaha problem (pain) and one proposed goal."""
+    patient = new_patient(services)
+    plan = services.care_plans.create(patient.id)
+    problem = services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
+    goal = services.care_plans.add_goal(
+        problem.item_id, problem.plan.version, "The patient will rate pain under 4"
+    )
+    return patient, plan, goal
+
+
 def only_plan(services, patient_id):
     [plan] = services.care_plans.for_patient(patient_id)
     return plan
@@ -284,12 +295,7 @@ async def test_a_plan_from_a_template(app_services):
 
 
 async def test_x_offers_only_legal_moves_and_completing_asks_how(app_services):
-    patient = new_patient(app_services)
-    plan = app_services.care_plans.create(patient.id)
-    problem = app_services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
-    goal = app_services.care_plans.add_goal(
-        problem.item_id, problem.plan.version, "The patient will rate pain under 4"
-    )
+    patient, plan, goal = plan_with_goal(app_services)
     async with editor(app_services, patient.id) as (pilot, screen):
         await move_to(pilot, screen, ("goal", goal.item_id))
         await press(pilot, "x")
@@ -342,12 +348,7 @@ async def test_delete_removes_a_draft_item_and_retracts_an_active_one(app_servic
 
 
 async def test_escape_asks_before_dropping_unsaved_changes(app_services):
-    patient = new_patient(app_services)
-    plan = app_services.care_plans.create(patient.id)
-    problem = app_services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
-    goal = app_services.care_plans.add_goal(
-        problem.item_id, problem.plan.version, "The patient will rate pain under 4"
-    )
+    patient, plan, goal = plan_with_goal(app_services)
     async with editor(app_services, patient.id) as (pilot, screen):
         await move_to(pilot, screen, ("goal", goal.item_id))
         await press(pilot, "enter")
@@ -412,12 +413,7 @@ async def test_a_bad_date_names_the_field_and_keeps_the_form(app_services):
 async def test_a_save_over_a_newer_save_is_refused_with_what_changed(
     app_services, seeded_engine, clock
 ):
-    patient = new_patient(app_services)
-    plan = app_services.care_plans.create(patient.id)
-    problem = app_services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
-    goal = app_services.care_plans.add_goal(
-        problem.item_id, problem.plan.version, "The patient will rate pain under 4"
-    )
+    patient, plan, goal = plan_with_goal(app_services)
     other_terminal = make_services(seeded_engine, clock)
     other_terminal.nurses.create("bob", "Bob Tanaka")
     other_terminal.nurses.sign_in("bob")

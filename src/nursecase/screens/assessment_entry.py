@@ -31,6 +31,7 @@ from nursecase.domain.validation import ValidationError, parse_moment
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.intents import Intent, bindings
 from nursecase.services.assessments import AssessmentResult, suggestions_for
+from nursecase.widgets.text_fields import TextInput
 
 PERFORMED_AT_FIELD = "performed_at"
 PERFORMED_AT_LABEL = "Performed at"
@@ -311,7 +312,7 @@ class AssessmentEntryScreen(ModalScreen[AssessmentResult | None]):
             yield Static(id="entry-suggestions")
             with Horizontal(id="entry-when"):
                 yield Label(f"{PERFORMED_AT_LABEL} (YYYY-MM-DD HH:MM)", id="performed-at-label")
-                yield Input(
+                yield TextInput(
                     value=f"{self.opened_at:%Y-%m-%d %H:%M}", id="performed-at", compact=True
                 )
             yield Static(id="entry-error")

@@ -61,6 +61,12 @@ def _labelled(codes: tuple[str, ...], enum) -> tuple[tuple[str, str], ...]:
     return tuple((enum(code).label, code) for code in codes)
 
 
+def _priority_field(value: str) -> FormField:
+    return FormField(
+        "priority", "Priority", kind="choice", value=value, choices=code_choices(GoalPriority)
+    )
+
+
 def owner_choices(team: list, current: str | None) -> tuple[tuple[str, str], ...]:
     """Nurse, patient, caregiver, then each care team member "Name (role)"."""
     owners = [(owner.capitalize(), owner) for owner in STANDARD_OWNERS]
@@ -109,13 +115,7 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
                 value=value("nursing_diagnosis_code"),
                 placeholder="optional (code only)",
             ),
-            FormField(
-                "priority",
-                "Priority",
-                kind="choice",
-                value=value("priority", str(GoalPriority.medium_priority)),
-                choices=code_choices(GoalPriority),
-            ),
+            _priority_field(value("priority", str(GoalPriority.medium_priority))),
         ]
     if target.kind == "goal":
         fields = [
@@ -139,13 +139,7 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
                 placeholder="what counts as met",
             ),
             FormField("due_date", "Due", value=value("due_date"), placeholder="YYYY-MM-DD"),
-            FormField(
-                "priority",
-                "Priority",
-                kind="choice",
-                value=value("priority", str(GoalPriority.medium_priority)),
-                choices=code_choices(GoalPriority),
-            ),
+            _priority_field(value("priority", str(GoalPriority.medium_priority))),
         ]
         if item is None:
             fields.append(

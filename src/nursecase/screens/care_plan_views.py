@@ -78,12 +78,23 @@ def problem_label(problem) -> Text:
     return label
 
 
+GOAL_OPENING = "the patient will "
+
+
+def goal_words(description: str) -> str:
+    """A goal without its "The patient will" opening: every goal has it, the tree needs room."""
+    if description.lower().startswith(GOAL_OPENING) and len(description) > len(GOAL_OPENING):
+        words = description[len(GOAL_OPENING) :].strip()
+        return words[:1].upper() + words[1:]
+    return description
+
+
 def goal_label(goal, today: date) -> Text:
     """A goal's tree line: its words, status (and achievement), due date, SMART flag."""
     retracted = goal.lifecycle_status == ENTERED_IN_ERROR
     done = goal.lifecycle_status in ("completed", "cancelled", "rejected", ENTERED_IN_ERROR)
     label = Text("◎ ", style="green")
-    label.append(clip(goal.description), style="strike dim" if retracted else "")
+    label.append(clip(goal_words(goal.description)), style="strike dim" if retracted else "")
     label.append(f" · {goal.lifecycle_status}", style="dim")
     label.append_text(_due(goal.due_date, today, done))
     if not retracted and goal.warnings:

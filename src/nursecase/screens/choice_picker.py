@@ -17,6 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from nursecase.widgets.text_fields import TextInput
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -84,7 +86,7 @@ class ChoicePicker(ModalScreen[Picked | None]):
             if self.intro:
                 yield Static(Text(self.intro), id="picker-intro")
             if self.filterable:
-                yield Input(placeholder="type to filter", id="picker-filter", compact=True)
+                yield TextInput(placeholder="type to filter", id="picker-filter", compact=True)
             yield OptionList(*self._options(""), id="picker-options")
             keys = "type to filter · ↑↓ and enter" if self.filterable else "1-9 or ↑↓ and enter"
             yield Static(f"{keys} to choose · esc cancel", id="picker-keys")

@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from nursecase.domain.validation import ValidationError
 from nursecase.screens.background import run_in_background, user_message
+from nursecase.widgets.text_fields import NoteArea, TextInput
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,12 @@ def field_widget(field: FormField) -> Widget:
             compact=True,
         )
     if field.kind == "note":
-        area = TextArea(
+        area = NoteArea(
             field.value, id=widget_id, soft_wrap=True, show_line_numbers=False, compact=True
         )
         area.placeholder = field.placeholder
         return area
-    return Input(value=field.value, placeholder=field.placeholder, id=widget_id, compact=True)
+    return TextInput(value=field.value, placeholder=field.placeholder, id=widget_id, compact=True)
 
 
 def field_value(widget: Widget) -> str:

@@ -42,6 +42,7 @@ from nursecase.screens.worklist_sources import (
     TodaySource,
 )
 from nursecase.widgets.key_footer import KeyFooter
+from nursecase.widgets.text_fields import TextInput
 from nursecase.widgets.virtual_table import Column, VirtualTable
 
 #: How long a done or snooze can be undone.
@@ -259,7 +260,7 @@ class WorklistScreen(Screen):
         """View line, search, table and card, status line."""
         yield Header()
         yield Static("", id="view-line")
-        yield Input(
+        yield TextInput(
             placeholder="/ to search the caseload: family or given name, MRN, phone",
             id="search",
             compact=True,

@@ -1,0 +1,79 @@
+"""Keys that arrive in one burst act in the order they were typed (Textual issue #6605)."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+
+from nursecase.widgets.text_fields import NoteArea, TextInput
+
+
+class TwoFields(App):
+    """Two one-line fields and a note; ctrl+s records what they hold."""
+
+    BINDINGS = [Binding("ctrl+s", "save", "Save")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved: list[tuple[str, str, str]] = []
+
+    def compose(self) -> ComposeResult:
+        yield TextInput(id="first")
+        yield TextInput(id="second")
+        yield NoteArea(id="note")
+
+    def action_save(self) -> None:
+        self.saved.append(
+            (
+                self.query_one("#first", TextInput).value,
+                self.query_one("#second", TextInput).value,
+                self.query_one("#note", NoteArea).text,
+            )
+        )
+
+
+def burst(app: App, *keys: str) -> None:
+    """Post every key before any is handled, as a fast terminal read delivers them."""
+    for key in keys:
+        character = key if len(key) == 1 else {"space": " "}.get(key)
+        app.post_message(events.Key(key, character))
+
+
+async def test_backspace_in_a_burst_deletes_the_character_before_it():
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        burst(app, "t", "e", "h", "backspace", "backspace", "h", "e")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one("#first", TextInput).value == "the"
+
+
+async def test_ctrl_u_then_text_in_a_burst_keeps_the_text():
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        burst(app, "o", "l", "d", "ctrl+u", "n", "e", "w")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one("#first", TextInput).value == "new"
+
+
+async def test_tab_in_a_burst_moves_the_rest_to_the_next_field_and_save_sees_it_all():
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        burst(app, "a", "b", "tab", "c", "d", "tab", "x", "y", "ctrl+s")
+        for _ in range(4):
+            await pilot.pause()
+        assert app.saved == [("ab", "cd", "xy")]
+        assert app.query_one("#note", NoteArea).has_focus
+
+
+async def test_editing_keys_in_a_note_keep_their_order():
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        app.query_one("#note", NoteArea).focus()
+        await pilot.pause()
+        burst(app, "a", "b", "left", "X", "end", "backspace", "c")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one("#note", NoteArea).text == "aXc"
