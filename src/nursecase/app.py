@@ -24,6 +24,7 @@ from nursecase.screens.referral_queue import ReferralQueueScreen
 from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog
 from nursecase.screens.worklist import TodayRead, WorklistScreen
 from nursecase.services import Services
+from nursecase.widgets.text_fields import OrderedKeys
 
 #: How often Python switches threads while the app runs (see ``on_mount``).
 WORKER_SWITCH_INTERVAL_SECONDS = 0.0005
@@ -93,7 +94,7 @@ class IntentCommands(Provider):
                 )
 
 
-class NursecaseApp(App[None]):
+class NursecaseApp(OrderedKeys, App[None]):
     """The nurse case manager's workstation."""
 
     TITLE = "nursecase"

@@ -131,7 +131,8 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
 
     # Search the caseload for the first caseload patient's family name.
     terminal.keys("t")
-    screen = terminal.wait_for(r"Caseload: \d+ patients")
+    terminal.wait_for(r"Caseload: \d+ patients")
+    screen = terminal.wait_for(r"(?m)^ [A-Z][a-z'\-]+, [A-Z]")  # the rows, not just the count
     match = re.search(r"^ ([A-Z][a-z'\-]+), [A-Z]", screen, re.MULTILINE)
     assert match, screen
     family = match.group(1)
@@ -168,7 +169,7 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
     terminal.keys("Tab", "Tab", "End", "C-u")
     terminal.keys("2 lb or less a day", literal=True)
     terminal.keys("C-s")
-    terminal.wait_for(r"Saved")
+    terminal.wait_for(r"Goal saved")
     terminal.keys("Escape")
     terminal.wait_for(r"Due next")
     terminal.keys("4")

@@ -8,6 +8,7 @@ from datetime import date
 from textual.widgets import Select, Static, TextArea
 
 from nursecase.app import make_app
+from nursecase.db.engine import make_engine
 from nursecase.screens.care_plan_editor import CarePlanEditorScreen
 from nursecase.screens.care_plan_history import CarePlanHistoryScreen
 from nursecase.screens.choice_picker import ChoicePicker
@@ -414,7 +415,9 @@ async def test_a_save_over_a_newer_save_is_refused_with_what_changed(
     app_services, seeded_engine, clock
 ):
     patient, plan, goal = plan_with_goal(app_services)
-    other_terminal = make_services(seeded_engine, clock)
+    # Another workstation: its own engine (its own connections) on the same file.
+    other_engine = make_engine(seeded_engine.url.database)
+    other_terminal = make_services(other_engine, clock)
     other_terminal.nurses.create("bob", "Bob Tanaka")
     other_terminal.nurses.sign_in("bob")
     async with editor(app_services, patient.id) as (pilot, screen):
@@ -443,6 +446,7 @@ async def test_a_save_over_a_newer_save_is_refused_with_what_changed(
         await press(pilot, "enter")
         await type_text(pilot, "The patient will rate pain under 3")
         await press(pilot, "ctrl+s")
+    other_engine.dispose()
     stored = app_services.care_plans.get(plan.id).problems[0].goals[0]
     assert (stored.description, stored.due_date) == (
         "The patient will rate pain under 3",

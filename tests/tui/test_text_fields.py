@@ -6,10 +6,10 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 
-from nursecase.widgets.text_fields import NoteArea, TextInput
+from nursecase.widgets.text_fields import NoteArea, OrderedKeys, TextInput
 
 
-class TwoFields(App):
+class TwoFields(OrderedKeys, App):
     """Two one-line fields and a note; ctrl+s records what they hold."""
 
     BINDINGS = [Binding("ctrl+s", "save", "Save")]
@@ -77,3 +77,24 @@ async def test_editing_keys_in_a_note_keep_their_order():
         await pilot.pause()
         await pilot.pause()
         assert app.query_one("#note", NoteArea).text == "aXc"
+
+
+class SubmitMovesOn(OrderedKeys, App):
+    """Enter in the first field moves to the second through its Submitted message."""
+
+    def compose(self) -> ComposeResult:
+        yield TextInput(id="first")
+        yield TextInput(id="second")
+
+    def on_input_submitted(self, event: TextInput.Submitted) -> None:
+        self.query_one("#second", TextInput).focus()
+
+
+async def test_keys_after_enter_wait_for_the_focus_its_message_moves():
+    app = SubmitMovesOn()
+    async with app.run_test() as pilot:
+        burst(app, "a", "enter", "b", "c")
+        for _ in range(6):
+            await pilot.pause()
+        assert app.query_one("#first", TextInput).value == "a"
+        assert app.query_one("#second", TextInput).value == "bc"

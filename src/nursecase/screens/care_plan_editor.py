@@ -101,6 +101,7 @@ class CarePlanEditorScreen(Screen):
         self.editing: EditTarget | None = None
         self.form_widgets: dict = {}
         self.form_fields: dict[str, FormField] = {}
+        self.form_title = Text("")
         self.saving = False
         self.keep_cursor: tuple | None = None
 
@@ -330,7 +331,7 @@ class CarePlanEditorScreen(Screen):
         # before the mount has finished (a query would not find them yet).
         self.form_widgets = {field.name: field_widget(field) for field in fields}
         self.form_fields = {field.name: field for field in fields}
-        container.mount_all(
+        mounting = container.mount_all(
             Horizontal(
                 Label(field.label, classes="form-label"),
                 self.form_widgets[field.name],
@@ -339,19 +340,32 @@ class CarePlanEditorScreen(Screen):
             for field in fields
         )
         verb = "New" if target.is_new else "Edit"
-        self.query_one("#form-title", Label).update(Text(f"{verb} {target.kind}", style="bold"))
+        # The title is written once the first field has the focus (see
+        # _focus_first_field): what the nurse sees is ready for typing.
+        self.query_one("#form-title", Label).update("")
+        self.form_title = Text(f"{verb} {target.kind}", style="bold")
         self.query_one("#form-error", Static).update("")
         self.query_one("#item-details").display = False
         self.query_one("#item-form").display = True
         self.tree.disabled = True
         self._update_warnings()
-        self.call_after_refresh(self._focus_first_field)
+
+        # Focus only once the fields are mounted: a field focused earlier is
+        # skipped by Textual, and the nurse's first keys would go elsewhere.
+        async def focus_when_mounted() -> None:
+            await mounting
+            self._focus_first_field()
+
+        self.call_later(focus_when_mounted)
         self.refresh_bindings()
 
     def _focus_first_field(self) -> None:
         if self.form_widgets:
             first = next(iter(self.form_widgets.values()))
-            first.focus()
+            # Screen.set_focus acts now (Widget.focus waits for the app's queue):
+            # the first key after the title shows must find the field focused.
+            self.set_focus(first)
+            self.query_one("#form-title", Label).update(self.form_title)
             if isinstance(first, TextArea):
                 # Typing goes on after the words already there, not before them.
                 first.move_cursor(first.document.end)
@@ -415,13 +429,15 @@ class CarePlanEditorScreen(Screen):
         plan = getattr(result, "plan", result)
         item_id = getattr(result, "item_id", None)
         target = self.editing
+        kind = "Item"
         if target is not None:
+            kind = target.kind.capitalize()
             self.keep_cursor = (target.kind, item_id if item_id is not None else target.item_id)
             if target.kind == "plan":
                 self.keep_cursor = ("plan", plan.id)
         self._close_form(redraw=False)
         self._show(plan)
-        self.notify("Saved", timeout=2)
+        self.notify(f"{kind} saved", timeout=2)
 
     def _save_failed(self, error: BaseException) -> None:
         self.saving = False

@@ -59,6 +59,16 @@ class ChoicePicker(ModalScreen[Picked | None]):
         Binding("escape", "cancel", "Cancel", tooltip="Close without choosing", id="picker.cancel"),
         Binding("down", "move(1)", "Next", show=False, id="picker.down"),
         Binding("up", "move(-1)", "Previous", show=False, id="picker.up"),
+        *(
+            Binding(
+                str(number),
+                f"pick({number})",
+                f"Choose {number}",
+                show=False,
+                id=f"picker.pick_{number}",
+            )
+            for number in range(1, 10)
+        ),
     ]
 
     def __init__(
@@ -138,14 +148,10 @@ class ChoicePicker(ModalScreen[Picked | None]):
         if options.highlighted is not None:
             self._choose(options.get_option_at_index(options.highlighted).id)
 
-    def on_key(self, event) -> None:
-        """Number keys choose at once in a short, unfiltered list."""
-        if self.filterable or not event.character or not event.character.isdigit():
-            return
-        index = int(event.character) - 1
-        if 0 <= index < len(self.choices):
-            event.stop()
-            self._choose(self.choices[index].value)
+    def action_pick(self, number: int) -> None:
+        """A number key chooses at once in a short, unfiltered list."""
+        if not self.filterable and 1 <= number <= len(self.choices):
+            self._choose(self.choices[number - 1].value)
 
     def action_move(self, step: int) -> None:
         """Arrows move the highlight even while the filter has the focus."""
@@ -166,6 +172,12 @@ class ChoicePicker(ModalScreen[Picked | None]):
             self.dismiss(Picked(None, self.query_one("#picker-filter", Input).value.strip()))
         elif option_id is not None:
             self.dismiss(Picked(option_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Number keys choose only in an unfiltered list (in a filtered one they are typed)."""
+        if action == "pick":
+            return not self.filterable and int(parameters[0]) <= len(self.choices)
+        return True
 
     def action_cancel(self) -> None:
         """Close without choosing."""

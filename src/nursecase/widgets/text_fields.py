@@ -1,18 +1,28 @@
-"""Text fields that keep the keys in the order they were typed.
+"""Text fields whose keys act in the order they were typed.
 
-Textual's Input and TextArea insert a typed character the moment it reaches
-them, but their editing keys (backspace, arrows, ctrl+u, delete) and the
-screen's keys (tab to the next field, ctrl+s to save, escape) are bindings,
-run only after the key has bubbled up to the app. When keys arrive in a
-burst (a fast typist on a busy machine, a barcode scanner, a paste through
-tmux) the characters typed after a backspace can land before it: "teh",
-backspace, "e" becomes "tee" instead of "te" + "e". Textual issue #6605
-describes it; its fix (pull request #6631) is not released.
+Textual forwards each key to the focused widget's own message queue. An Input
+(or TextArea) inserts a typed character there at once, but its editing keys
+(backspace, arrows, ctrl+u, delete) and the screen's keys (tab to the next
+field, ctrl+s to save, escape) are bindings, run only after the key has
+bubbled back up to the app. When keys arrive in a burst (a fast typist on a
+busy machine, a paste through tmux, a scanner) the characters typed after a
+backspace land before it ("teh", backspace, "e" gives "tee"), and characters
+typed after a tab land in the field being left. Textual issue #6605 describes
+it; its fix (pull request #6631) covers the field's own keys and is not
+released.
 
-These fields run the bindings for a key at the place the key holds in their
-own queue, so every key acts in turn. A key that reaches a field after an
-earlier key of the same burst moved the focus away (tab, a closed dialog) is
-passed on to the widget that now has the focus, where the nurse meant it.
+``OrderedKeys`` (mixed into the app) handles each key at once, in the app's
+own queue, in arrival order: a character for a ``TextInput`` or ``NoteArea``
+is inserted; any other key runs its bindings (the focused widget's, then the
+screen's and the app's, exactly as Textual would after bubbling), so a tab
+has moved the focus before the next key is routed. Keys with no binding, and
+every key for a widget that types in its own queue (the command palette's
+search box), go Textual's usual way. In Textual 8 the built-in widgets act on
+keys only through bindings, apart from typing, so nothing is skipped; screens
+here use bindings, not ``on_key``. A key that finds no widget focused first
+gives the screen its AUTO_FOCUS widget, as Textual does when the terminal has
+focus. Actions run where Textual runs them anyway (in the app's task), so
+nothing new can wait on itself.
 """
 
 from __future__ import annotations
@@ -21,45 +31,123 @@ from textual import events
 from textual.widgets import Input, TextArea
 
 
-async def _passed_on(widget, event: events.Key) -> bool:
-    """Give the key to the focused widget when an earlier key moved the focus away."""
-    focused = widget.app.focused
-    if focused is None or focused is widget:
-        return False
-    event.stop()
-    event.prevent_default()
-    focused.post_message(events.Key(event.key, event.character))
-    return True
-
-
-async def _run_bindings_now(widget, event: events.Key) -> None:
-    """Run the key's bindings (this field's, then the screen's and the app's) now."""
-    # App._check_bindings is what Textual runs once the key has bubbled up;
-    # running it here keeps the key's turn. Priority bindings ran before the
-    # key reached the field, as always. (Textual is pinned exactly.)
-    if await widget.app._check_bindings(event.key):
-        event.stop()
-        event.prevent_default()
+def _editing_key(field, event: events.Key) -> bool:
+    """Whether the key is typed, or is one of the field's own bindings (backspace, arrows)."""
+    if event.is_printable:
+        return True
+    return any(event.key in binding.key.split(",") for binding in field.BINDINGS)
 
 
 class TextInput(Input):
-    """A one-line field whose editing keys keep their typed order."""
+    """A one-line field; with ``OrderedKeys`` its keys keep their typed order."""
 
-    async def _on_key(self, event: events.Key) -> None:
-        if await _passed_on(self, event):
-            return
-        await super()._on_key(event)
-        if not event.is_printable:
-            await _run_bindings_now(self, event)
+    def types(self, event: events.Key) -> bool:
+        """Whether the key inserts text here (rather than being a binding)."""
+        return event.is_printable
+
+    async def type_key(self, event: events.Key) -> None:
+        """Insert the key's text, as the field does when the key reaches it."""
+        await Input._on_key(self, event)
+
+    def acts_alone(self, event: events.Key) -> bool:
+        """Whether the key only edits this field (no message, no focus change follows)."""
+        return event.key != "enter" and _editing_key(self, event)
 
 
 class NoteArea(TextArea):
-    """A several-line field whose editing keys keep their typed order."""
+    """A several-line field; with ``OrderedKeys`` its keys keep their typed order."""
 
-    async def _on_key(self, event: events.Key) -> None:
-        if await _passed_on(self, event):
-            return
-        await super()._on_key(event)
+    def types(self, event: events.Key) -> bool:
+        """Whether the key inserts text here (rather than being a binding)."""
         inserts = ("enter", "tab") if self.tab_behavior == "indent" else ("enter",)
-        if not (event.is_printable or event.key in inserts):
-            await _run_bindings_now(self, event)
+        return not self.read_only and (event.is_printable or event.key in inserts)
+
+    async def type_key(self, event: events.Key) -> None:
+        """Insert the key's text, as the field does when the key reaches it."""
+        await TextArea._on_key(self, event)
+
+    def acts_alone(self, event: events.Key) -> bool:
+        """Whether the key only edits this field (no message, no focus change follows)."""
+        return self.types(event) or _editing_key(self, event)
+
+
+class OrderedKeys:
+    """App mixin: each key is handled, bindings and all, before the next is routed."""
+
+    #: Keys waiting for the effects of a key before them (see ``_hold``).
+    _held_keys: list[events.Key] | None = None
+
+    async def on_event(self, event: events.Event) -> None:
+        """Take keys here when their order can be kept; everything else as Textual does."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._held_keys is not None:
+                self._held_keys.append(event)
+                return
+            await self._route_key(event)
+            return
+        await super().on_event(event)
+
+    async def _route_key(self, event: events.Key) -> None:
+        if self.focused is None:
+            self._auto_focus()
+        focused = self.focused
+        if not await self._take_key(focused, event):
+            await super().on_event(event)
+        elif not (isinstance(focused, TextInput | NoteArea) and focused.acts_alone(event)):
+            self._hold()
+
+    def _hold(self) -> None:
+        """Keep the next keys until the screen has caught up with this one.
+
+        A binding may act through messages (enter in a field posts Submitted,
+        whose handler moves the focus; enter on a tree opens a form): the keys
+        typed after it belong where those messages lead, so they wait for the
+        next refresh, which comes once the messages have been handled.
+        """
+        self._held_keys = []
+        self.call_after_refresh(self._release_held_keys)
+
+    async def _release_held_keys(self) -> None:
+        held, self._held_keys = self._held_keys or [], None
+        for index, key in enumerate(held):
+            if self._held_keys is not None:  # a released key started a new hold
+                self._held_keys.extend(held[index:])
+                return
+            await self._route_key(key)
+
+    def _auto_focus(self) -> None:
+        """Focus the screen's first AUTO_FOCUS widget, as Textual does when a screen opens.
+
+        Textual skips that while the terminal window does not have the focus
+        (a detached tmux session, a nurse in another window when a dialog
+        opens); the first key typed would then reach no field at all.
+        """
+        screen = self.screen
+        selector = screen.AUTO_FOCUS if screen.AUTO_FOCUS is not None else self.AUTO_FOCUS
+        if not selector:
+            return
+        for widget in screen.query(selector):
+            if widget.focusable:
+                screen.set_focus(widget)
+                return
+
+    async def _take_key(self, focused, event: events.Key) -> bool:
+        """Handle the key now; False leaves it to Textual's usual routing."""
+        ours = isinstance(focused, TextInput | NoteArea)
+        if not ours and focused is not None and focused.check_consume_key("a", "a"):
+            # A widget typing in its own queue (the command palette's search
+            # box, a Select's type-to-search list): running its bindings here
+            # would overtake characters still queued for it.
+            return False
+        self.app_focus = True
+        # App._check_bindings is what Textual itself runs for a key: priority
+        # bindings before the key reaches the widget, the rest after it has
+        # bubbled up. Textual is pinned exactly (pyproject.toml).
+        if await self._check_bindings(event.key, priority=True):
+            return True
+        if ours and focused.types(event):
+            await focused.type_key(event)
+            return True
+        if focused is not None and focused.check_consume_key(event.key, event.character):
+            return False
+        return await self._check_bindings(event.key)
