@@ -8,8 +8,10 @@ so a change can never slip past the audit trail unnoticed.
 from __future__ import annotations
 
 import inspect
+import tempfile
 import typing
 from datetime import date, datetime
+from pathlib import Path
 
 from nursecase.services import Services
 
@@ -35,6 +37,8 @@ READ_PREFIXES = (
     "summary",
     "snoozes",
     "load",
+    "templates",
+    "document",
 )
 
 
@@ -274,6 +278,13 @@ def _calls(services: Services):
             "remove_item",
             lambda: services.care_plans.remove_item(
                 "intervention", state["intervention"], plan_version()
+            ),
+        ),
+        (
+            "care_plan_printer",
+            "write",
+            lambda: services.care_plan_printer.write(
+                state["plan"].id, "markdown", Path(tempfile.mkdtemp()) / "plan.md"
             ),
         ),
         ("referrals", "create", referral),
