@@ -117,7 +117,7 @@ def intervention_label(intervention, today: date) -> Text:
 
 
 def _row(text: Text, name: str, value: str) -> None:
-    text.append(f"{name:<14}", style="bold")
+    text.append(f"{name:<16}", style="bold")
     text.append(f"{value or '—'}\n")
 
 
