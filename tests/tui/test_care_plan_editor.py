@@ -123,11 +123,16 @@ def picker_choices(pilot) -> list[str]:
     return [choice.value for choice in picker.choices]
 
 
-def plan_with_goal(services):
-    """A new patient with a draft plan: one Omaha problem (pain) and one proposed goal."""
+def plan_with_problem(services):
+    """A new patient with a draft plan holding one Omaha problem (pain): (patient, plan, change)."""
     patient = new_patient(services)
     plan = services.care_plans.create(patient.id)
-    problem = services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
+    return patient, plan, services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
+
+
+def plan_with_goal(services):
+    """A new patient with a draft plan: one Omaha problem (pain) and one proposed goal."""
+    patient, plan, problem = plan_with_problem(services)
     goal = services.care_plans.add_goal(
         problem.item_id, problem.plan.version, "The patient will rate pain under 4"
     )
@@ -372,9 +377,7 @@ async def test_escape_asks_before_dropping_unsaved_changes(app_services):
 
 
 async def test_smart_check_warns_but_saves(app_services):
-    patient = new_patient(app_services)
-    plan = app_services.care_plans.create(patient.id)
-    problem = app_services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
+    patient, plan, problem = plan_with_problem(app_services)
     async with editor(app_services, patient.id) as (pilot, screen):
         await move_to(pilot, screen, ("problem", problem.item_id))
         await press(pilot, "a", "1")
@@ -393,9 +396,7 @@ async def test_smart_check_warns_but_saves(app_services):
 
 
 async def test_a_bad_date_names_the_field_and_keeps_the_form(app_services):
-    patient = new_patient(app_services)
-    plan = app_services.care_plans.create(patient.id)
-    problem = app_services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
+    patient, plan, problem = plan_with_problem(app_services)
     async with editor(app_services, patient.id) as (pilot, screen):
         await move_to(pilot, screen, ("problem", problem.item_id))
         await press(pilot, "a", "1")
@@ -504,9 +505,7 @@ async def test_print_writes_the_family_copy(app_services, tmp_path):
 
 
 async def test_a_goal_due_today_reaches_the_worklist(app_services):
-    patient = new_patient(app_services)
-    plan = app_services.care_plans.create(patient.id)
-    problem = app_services.care_plans.add_problem(plan.id, plan.version, omaha_code="pain")
+    patient, plan, problem = plan_with_problem(app_services)
     async with editor(app_services, patient.id) as (pilot, screen):
         await move_to(pilot, screen, ("problem", problem.item_id))
         await press(pilot, "a", "1")

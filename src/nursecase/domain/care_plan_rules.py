@@ -176,17 +176,21 @@ def initial_goal_statuses() -> tuple[str, ...]:
     )
 
 
-def initial_intervention_statuses() -> tuple[str, ...]:
-    """Statuses a new intervention may start in (not an end state)."""
-    return tuple(
-        str(status)
-        for status in (
-            _ACTIVITY.not_started,
-            _ACTIVITY.scheduled,
-            _ACTIVITY.in_progress,
-            _ACTIVITY.on_hold,
-        )
+OPEN_INTERVENTION_STATUSES = tuple(
+    str(status)
+    for status in (
+        _ACTIVITY.not_started,
+        _ACTIVITY.scheduled,
+        _ACTIVITY.in_progress,
+        _ACTIVITY.on_hold,
     )
+)
+"""Interventions still to be done: what the worklist shows when due."""
+
+
+def initial_intervention_statuses() -> tuple[str, ...]:
+    """Statuses a new intervention may start in (the open ones, not an end state)."""
+    return OPEN_INTERVENTION_STATUSES
 
 
 def check_achievement(lifecycle_status: str, achievement_status: str | None) -> None:

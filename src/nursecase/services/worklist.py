@@ -42,6 +42,7 @@ from nursecase.db.models import (
     Transition,
     WorklistSnooze,
 )
+from nursecase.domain.care_plan_rules import OPEN_INTERVENTION_STATUSES
 from nursecase.domain.clocks import DEFAULT_REPLY_DAYS, TcmClock, tcm_clock
 from nursecase.domain.codes import (
     ACTIVE_CLINICAL_STATUSES,
@@ -50,7 +51,6 @@ from nursecase.domain.codes import (
     EpisodeStatus,
     GoalLifecycleStatus,
     Instrument,
-    InterventionStatus,
     ReferralPriority,
     ReferralStatus,
     ServiceType,
@@ -115,15 +115,7 @@ _CLOSED_GOAL_STATUSES = frozenset(
 _OPEN_GOAL_CODES = tuple(
     str(status) for status in GoalLifecycleStatus if status not in _CLOSED_GOAL_STATUSES
 )
-_OPEN_INTERVENTION_CODES = tuple(
-    str(status)
-    for status in (
-        InterventionStatus.not_started,
-        InterventionStatus.scheduled,
-        InterventionStatus.in_progress,
-        InterventionStatus.on_hold,
-    )
-)
+_OPEN_INTERVENTION_CODES = OPEN_INTERVENTION_STATUSES
 _OPEN_PLAN_CODES = tuple(
     str(status) for status in (CarePlanStatus.draft, CarePlanStatus.active, CarePlanStatus.on_hold)
 )
