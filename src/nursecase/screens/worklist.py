@@ -440,13 +440,13 @@ class WorklistScreen(Screen):
         table = self.table
         whose = "all nurses" if self.everyone else "mine"
         if self.view == "today":
-            line = f"Today: {table.row_count} patients with something due ({whose})"
+            line = f"Today: {_patients(table.row_count)} with something due ({whose})"
             if self.rounds and table.cursor_index is not None:
                 line += f" · rounds: patient {table.cursor_index + 1} of {table.row_count}"
         else:
             arrow = "▼" if self.query_state.descending else "▲"
             line = (
-                f"Caseload: {table.row_count:,} patients ({whose})"
+                f"Caseload: {_patients(table.row_count)} ({whose})"
                 f" · sorted by {SORT_COLUMNS[self.query_state.sort]} {arrow}"
             )
             if self.query_state.search:
@@ -904,3 +904,8 @@ class TodayRead:
             again()
         else:
             self.waiting = (show, again)
+
+
+def _patients(count: int) -> str:
+    """ "1 patient", "1,204 patients"."""
+    return f"{count:,} patient" + ("" if count == 1 else "s")
