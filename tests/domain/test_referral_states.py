@@ -1,8 +1,10 @@
-"""Every legal and every illegal referral Task transition, against a hand-written table."""
+"""Every legal and every illegal referral Task transition, against a hand-written table;
+turnaround figures from a status history."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import datetime as _moment
 
 import pytest
 
@@ -15,6 +17,8 @@ from nursecase.domain.referral_states import (
     check_transition,
     is_legal,
     is_terminal,
+    median_days,
+    turnaround,
 )
 from nursecase.domain.validation import ValidationError
 
@@ -196,3 +200,36 @@ def test_unknown_status_names_the_field():
         check_transition("draft", "sent")
     assert caught.value.field == "status"
     assert "draft, requested" in caught.value.message
+
+
+# ------------------------------------------------------------------ turnaround
+
+
+def test_turnaround_uses_the_first_time_each_status_was_reached():
+    history = [
+        ("requested", _moment(2026, 11, 2, 9)),
+        ("received", _moment(2026, 11, 3, 9)),
+        ("accepted", _moment(2026, 11, 5, 16)),
+        ("in-progress", _moment(2026, 11, 6, 9)),
+        ("on-hold", _moment(2026, 11, 10, 9)),
+        ("in-progress", _moment(2026, 11, 12, 9)),
+        ("completed", _moment(2026, 11, 20, 11)),
+    ]
+    figures = turnaround(reversed(history))  # order does not matter
+    assert (
+        figures.requested_to_accepted,
+        figures.accepted_to_completed,
+        figures.requested_to_completed,
+    ) == (3, 15, 18)
+
+
+def test_turnaround_of_an_open_referral_has_only_what_was_reached():
+    figures = turnaround([("requested", _moment(2026, 11, 2)), ("accepted", _moment(2026, 11, 9))])
+    assert (figures.requested_to_accepted, figures.accepted_to_completed) == (7, None)
+    assert turnaround([]).requested_to_completed is None
+
+
+def test_median_days_skips_unknown_values():
+    assert median_days([3, None, 9, 4]) == 4.0
+    assert median_days([3, 9, None, 4, 10]) == 6.5
+    assert median_days([None]) is None

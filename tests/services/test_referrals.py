@@ -477,3 +477,38 @@ def test_histories_for_patient_match_each_referral_history(referrals, patient_id
         first.id: referrals.history(first.id),
         second.id: referrals.history(second.id),
     }
+
+
+def test_turnaround_per_stage_and_the_median_over_completed_referrals(
+    context, referrals, patient_id
+):
+    def complete(accept_after: int, finish_after: int):
+        sent = send_physical_therapy(referrals, patient_id)
+        context.clock.advance(days=accept_after)
+        accepted = referrals.transition(sent.id, "accepted", sent.version)
+        started = referrals.transition(sent.id, "in-progress", accepted.version)
+        context.clock.advance(days=finish_after)
+        referrals.transition(sent.id, "completed", started.version, outcome="seen")
+        return sent.id
+
+    first = complete(2, 10)
+    complete(4, 20)
+    complete(6, 6)
+    still_open = send_physical_therapy(referrals, patient_id)
+
+    figures = referrals.turnaround(first)
+    assert (figures.requested_to_accepted, figures.accepted_to_completed) == (2, 10)
+    assert referrals.turnaround_days(first) == 12
+    assert referrals.turnaround(still_open.id).requested_to_accepted is None
+
+    summary = referrals.turnaround_summary()
+    assert (summary.completed, summary.requested_to_accepted) == (3, 4.0)
+    assert (summary.accepted_to_completed, summary.requested_to_completed) == (10.0, 12.0)
+    # Completed on or after a day: only the last one finished today (day 48).
+    later = referrals.turnaround_summary(completed_since=context.clock.today())
+    assert later.completed == 1 and later.requested_to_completed == 12.0
+    assert referrals.turnaround_summary(nurse_id=context.nurse_id).completed == 3
+    assert referrals.turnaround_summary(nurse_id=context.nurse_id + 99).completed == 0
+    with pytest.raises(ValidationError) as raised:
+        referrals.turnaround_summary(completed_since="27/11/2026")
+    assert raised.value.field == "completed_since"

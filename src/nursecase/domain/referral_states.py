@@ -17,7 +17,9 @@ rejected or cancelled needs a reason; moving to completed needs an outcome.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 
 from nursecase.domain.codes import ReferralStatus, parse_code
@@ -124,3 +126,50 @@ def check_transition(
 def _has_text(value: str | None) -> bool:
     """Return True when ``value`` holds something other than whitespace."""
     return isinstance(value, str) and bool(value.strip())
+
+
+@dataclass(frozen=True)
+class Turnaround:
+    """How long a referral took at each stage, in whole days (None: not reached yet).
+
+    Measured from the status history, never from "last modified": the first
+    time the referral became requested, accepted and completed.
+    """
+
+    requested_to_accepted: int | None
+    accepted_to_completed: int | None
+    requested_to_completed: int | None
+
+
+def turnaround(changes: Iterable[tuple[str, datetime]]) -> Turnaround:
+    """Turnaround from a history of (status moved to, when), in any order."""
+    first: dict[str, datetime] = {}
+    for status, moment in sorted(changes, key=lambda change: change[1]):
+        first.setdefault(str(status), moment)
+
+    def days(start: str, end: str) -> int | None:
+        if start not in first or end not in first:
+            return None
+        return (first[end].date() - first[start].date()).days
+
+    requested, accepted, completed = (
+        str(_Status.requested),
+        str(_Status.accepted),
+        str(_Status.completed),
+    )
+    return Turnaround(
+        requested_to_accepted=days(requested, accepted),
+        accepted_to_completed=days(accepted, completed),
+        requested_to_completed=days(requested, completed),
+    )
+
+
+def median_days(values: Iterable[int | None]) -> float | None:
+    """The median of the known values (None when there are none)."""
+    known = sorted(value for value in values if value is not None)
+    if not known:
+        return None
+    middle = len(known) // 2
+    if len(known) % 2:
+        return float(known[middle])
+    return (known[middle - 1] + known[middle]) / 2

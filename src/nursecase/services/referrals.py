@@ -36,8 +36,11 @@ from nursecase.domain.codes import (
 from nursecase.domain.referral_states import (
     OPEN_STATUSES,
     TERMINAL_STATUSES,
+    Turnaround,
     allowed_next,
     check_transition,
+    median_days,
+    turnaround,
 )
 from nursecase.domain.validation import (
     ValidationError,
@@ -95,6 +98,16 @@ class ReferralRead:
     outcome: str | None
     version: int
     allowed_next: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TurnaroundSummary:
+    """Median days per stage over completed referrals (None: no referral reached it)."""
+
+    completed: int
+    requested_to_accepted: float | None
+    accepted_to_completed: float | None
+    requested_to_completed: float | None
 
 
 @dataclass(frozen=True)
@@ -342,16 +355,53 @@ class ReferralService:
 
         None while it is not completed (or was never sent).
         """
-        changes = self.history(referral_id)
-        requested = next(
-            (row.changed_at for row in changes if row.to_status == ReferralStatus.requested), None
+        return self.turnaround(referral_id).requested_to_completed
+
+    def turnaround(self, referral_id: int) -> Turnaround:
+        """Requested -> accepted -> completed, in days, from the status history."""
+        return turnaround(
+            (change.to_status, change.changed_at) for change in self.history(referral_id)
         )
-        completed = next(
-            (row.changed_at for row in changes if row.to_status == ReferralStatus.completed), None
+
+    def turnaround_summary(
+        self, nurse_id: int | None = None, completed_since: date | str | None = None
+    ) -> TurnaroundSummary:
+        """Median turnaround of completed referrals (a nurse's, or everyone's).
+
+        ``completed_since`` keeps those completed on or after that day. One
+        query reads the histories; the figures come from ``domain.referral_states``.
+        """
+        since = optional_date(completed_since, "completed_since")
+        completed = select(Referral.id).where(Referral.status == str(ReferralStatus.completed))
+        if nurse_id is not None:
+            completed = completed.where(Referral.nurse_id == nurse_id)
+        query = (
+            select(
+                ReferralStatusHistory.referral_id,
+                ReferralStatusHistory.to_status,
+                ReferralStatusHistory.changed_at,
+            )
+            .where(ReferralStatusHistory.referral_id.in_(completed))
+            .order_by(ReferralStatusHistory.referral_id, ReferralStatusHistory.changed_at)
         )
-        if requested is None or completed is None:
-            return None
-        return (completed.date() - requested.date()).days
+        changes: dict[int, list[tuple[str, datetime]]] = {}
+        with self.context.read() as session:
+            for referral_id, to_status, changed_at in session.execute(query):
+                changes.setdefault(referral_id, []).append((to_status, changed_at))
+        figures = []
+        for history in changes.values():
+            finished = next(
+                (moment for status, moment in history if status == ReferralStatus.completed), None
+            )
+            if since is not None and (finished is None or finished.date() < since):
+                continue
+            figures.append(turnaround(history))
+        return TurnaroundSummary(
+            completed=len(figures),
+            requested_to_accepted=median_days(f.requested_to_accepted for f in figures),
+            accepted_to_completed=median_days(f.accepted_to_completed for f in figures),
+            requested_to_completed=median_days(f.requested_to_completed for f in figures),
+        )
 
     def stuck_urgent(self, patient_id: int | None = None) -> list[ReferralRead]:
         """Open stat/asap/urgent referrals still awaiting a reply past the expected date.
