@@ -290,9 +290,18 @@ def _calls(services: Services):
         ("referrals", "create", referral),
         (
             "referrals",
+            "log_follow_up",
+            lambda: services.referrals.log_follow_up(
+                state["referral"].id, state["referral"].version, "left-message", 4
+            ),
+        ),
+        (
+            "referrals",
             "transition",
             lambda: services.referrals.transition(
-                state["referral"].id, "accepted", state["referral"].version
+                state["referral"].id,
+                "accepted",
+                services.referrals.get(state["referral"].id).version,
             ),
         ),
         ("patients", "delete", lambda: services.patients.delete(patient_id())),

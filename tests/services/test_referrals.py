@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -512,3 +512,66 @@ def test_turnaround_per_stage_and_the_median_over_completed_referrals(
     with pytest.raises(ValidationError) as raised:
         referrals.turnaround_summary(completed_since="27/11/2026")
     assert raised.value.field == "completed_since"
+
+
+# ------------------------------------------------------------------ follow-up
+
+
+def test_a_follow_up_call_is_linked_and_moves_the_expected_reply(services, context, referrals):
+    patient = services.patients.create("FU-1", "Chase", "Robin")
+    sent = send_physical_therapy(referrals, patient.id)  # routine: reply due in 10 days
+    context.clock.advance(days=12)  # two days past the expected reply
+    overdue = [row for row in services.worklist.today(None) if row.patient_id == patient.id]
+    assert [str(item.kind) for item in overdue[0].items] == ["referral-reply"]
+    before = services.patients.get(patient.id)
+
+    chased = referrals.log_follow_up(
+        sent.id, sent.version, "left-message", 6, note="Left message with intake"
+    )
+    today = context.clock.today()
+    assert chased.expected_reply_date == today + timedelta(days=10)
+    assert chased.version == sent.version + 1 and chased.status == sent.status
+    [call] = services.contacts.list_for_patient(patient.id)
+    assert (call.referral_id, call.with_whom, call.mode, call.outcome, call.minutes) == (
+        sent.id,
+        "provider",
+        "phone",
+        "left-message",
+        6,
+    )
+    # The patient was not the one called: their own contact clock stays.
+    after = services.patients.get(patient.id)
+    assert (after.last_contact_at, after.next_contact_due) == (
+        before.last_contact_at,
+        before.next_contact_due,
+    )
+    assert services.contacts.minutes_in_month(patient.id, today.year, today.month) == 6
+    assert all(row.patient_id != patient.id for row in services.worklist.today(None))
+    assert [e.action for e in services.audit.list_events("contact", call.id)] == ["create"]
+
+    again = referrals.log_follow_up(
+        sent.id, chased.version, "reached", 3, next_expected_reply=today
+    )
+    assert again.expected_reply_date == today
+
+
+def test_a_follow_up_refuses_bad_input_stale_copies_and_closed_referrals(
+    services, context, referrals, patient_id
+):
+    sent = send_physical_therapy(referrals, patient_id)
+    for arguments, field in (
+        (("shouted", 5), "outcome"),
+        (("reached", 0), "minutes"),
+        (("reached", 5, None, "2026-11-01"), "next_expected_reply"),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            referrals.log_follow_up(sent.id, sent.version, *arguments)
+        assert raised.value.field == field
+    with pytest.raises(StaleEditError):
+        referrals.log_follow_up(sent.id, sent.version + 1, "reached", 5)
+    cancelled = referrals.transition(sent.id, "cancelled", sent.version, reason="not needed")
+    with pytest.raises(ValidationError) as raised:
+        referrals.log_follow_up(sent.id, cancelled.version, "reached", 5)
+    assert raised.value.field == "status"
+    assert services.contacts.list_for_patient(patient_id) == []
+    assert referrals.get(sent.id).expected_reply_date == sent.expected_reply_date

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, inspect, text
 from nursecase.db.engine import make_engine, sqlite_file
 
 #: The newest migration script's revision id.
-HEAD_REVISION = "0003_care_plan_revision"
+HEAD_REVISION = "0004_contact_referral"
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
 

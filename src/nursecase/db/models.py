@@ -175,6 +175,10 @@ class Contact(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=TEXT)
     author_id: int | None = Field(default=None, foreign_key="nurse.id")
     created_at: datetime = wall_clock()
+    #: The referral this contact chased (a follow-up call to the receiving service).
+    referral_id: int | None = Field(
+        default=None, foreign_key="referral.id", index=True, ondelete="SET NULL"
+    )
 
 
 class Condition(SQLModel, table=True):

@@ -79,6 +79,8 @@ class ContactRead:
     note: str | None
     author_username: str | None
     created_at: datetime
+    #: The referral this contact chased, if it was a follow-up call.
+    referral_id: int | None = None
 
     @property
     def interactive(self) -> bool:
@@ -117,6 +119,7 @@ def _contact_read(contact: Contact, username: str | None) -> ContactRead:
         note=contact.note,
         author_username=username,
         created_at=contact.created_at,
+        referral_id=contact.referral_id,
     )
 
 

@@ -24,10 +24,13 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from nursecase.db.models import TEXT, Nurse, Patient, Referral, ReferralStatusHistory
+from nursecase.db.models import TEXT, Contact, Nurse, Patient, Referral, ReferralStatusHistory
 from nursecase.domain.clocks import aging_bucket, default_expected_reply
 from nursecase.domain.codes import (
     AuditAction,
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
     ReferralPriority,
     ReferralStatus,
     ServiceType,
@@ -47,6 +50,9 @@ from nursecase.domain.validation import (
     optional_date,
     optional_text,
     require_text,
+)
+from nursecase.domain.validation import (
+    minutes as parse_minutes,
 )
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
@@ -259,6 +265,81 @@ class ReferralService:
             return self._read_one(session, referral.id)
 
     # ------------------------------------------------------------------- reads
+
+    def log_follow_up(
+        self,
+        referral_id: int,
+        expected_version: int,
+        outcome: ContactOutcome | str,
+        minutes: int | str,
+        note: str | None = None,
+        next_expected_reply: date | str | None = None,
+    ) -> ReferralRead:
+        """Log a follow-up call to the receiving service and set the next expected reply.
+
+        One transaction: a phone contact with the provider, linked to the
+        referral (its minutes count toward the month's care management time),
+        and the referral's expected-reply date moved on, by default by its
+        priority from today. The patient's own contact clock does not move: the
+        patient was not the one called. Only an open referral can be chased.
+        """
+        outcome_code = str(parse_code(ContactOutcome, outcome, "outcome"))
+        minute_count = parse_minutes(minutes)
+        clean_note = optional_text(note, "note", max_length=TEXT)
+        next_reply = optional_date(next_expected_reply, "next_expected_reply")
+        today = self.context.clock.today()
+        if next_reply is not None and next_reply < today:
+            raise ValidationError("next_expected_reply", "must not be in the past")
+        nurse_id = self.context.require_nurse()
+        now = self.context.clock.now()
+        with self.context.write() as session:
+            referral = session.get(Referral, referral_id)
+            if referral is None:
+                raise NotFoundError(ENTITY, referral_id)
+            check_version(session, ENTITY, referral, expected_version)
+            if referral.status in TERMINAL_STATUSES or referral.status == ReferralStatus.draft:
+                raise ValidationError(
+                    "status", f"a {referral.status} referral is not waiting for a reply"
+                )
+            contact = Contact(
+                patient_id=referral.patient_id,
+                occurred_at=now,
+                mode=str(ContactMode.phone),
+                with_whom=str(ContactWith.provider),
+                outcome=outcome_code,
+                minutes=minute_count,
+                note=clean_note,
+                author_id=nurse_id,
+                created_at=now,
+                referral_id=referral.id,
+            )
+            session.add(contact)
+            referral.expected_reply_date = next_reply or default_expected_reply(
+                referral.priority, today
+            )
+            referral.updated_at = now
+            referral.updated_by = nurse_id
+            with guard_concurrent_save(ENTITY):
+                session.flush()
+            contact_fields = ["occurred_at", "mode", "with_whom", "outcome", "minutes"]
+            contact_fields += ["note"] if clean_note else []
+            audit.record(
+                session,
+                self.context,
+                AuditAction.create,
+                "contact",
+                contact.id,
+                [*contact_fields, "patient_id", "referral_id"],
+            )
+            audit.record(
+                session,
+                self.context,
+                AuditAction.update,
+                ENTITY,
+                referral.id,
+                ["expected_reply_date"],
+            )
+            return self._read_one(session, referral.id)
 
     def get(self, referral_id: int) -> ReferralRead:
         """One referral, or NotFoundError."""
