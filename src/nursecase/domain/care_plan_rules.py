@@ -176,6 +176,13 @@ def initial_goal_statuses() -> tuple[str, ...]:
     )
 
 
+OPEN_GOAL_STATUSES = tuple(
+    str(status)
+    for status in _GOAL
+    if status not in (_GOAL.completed, _GOAL.cancelled, _GOAL.rejected, _GOAL.entered_in_error)
+)
+"""Goals still being worked toward: what the worklist shows when due."""
+
 OPEN_INTERVENTION_STATUSES = tuple(
     str(status)
     for status in (

@@ -37,10 +37,13 @@ from nursecase.domain.validation import ValidationError
 from nursecase.screens import care_plan_views as views
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.care_plan_forms import EditTarget, form_fields, save_call
+from nursecase.screens.care_plan_history import CarePlanHistoryScreen
+from nursecase.screens.care_plan_print import print_plan_dialog
 from nursecase.screens.choice_picker import Choice, ChoicePicker, Picked
 from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.form_dialog import FormDialog, FormField, field_value, field_widget
 from nursecase.screens.intents import Intent, bindings
+from nursecase.services.errors import StaleEditError
 from nursecase.widgets.key_footer import KeyFooter
 
 INTENTS = (
@@ -829,14 +832,10 @@ class CarePlanEditorScreen(Screen):
 
     def action_history(self) -> None:
         """Who changed what, and when."""
-        from nursecase.screens.care_plan_history import CarePlanHistoryScreen
-
         self.app.push_screen(CarePlanHistoryScreen(self.plan.id, self.plan.title))
 
     def action_print_plan(self) -> None:
         """Write the plan for the patient and family (Markdown or PDF)."""
-        from nursecase.screens.care_plan_print import print_plan_dialog
-
         self.app.push_screen(
             print_plan_dialog(self.services, self.app.settings, self.plan), self._printed
         )
@@ -896,8 +895,6 @@ def _status_of(kind: str, item) -> str:
 
 
 def _is_stale(error: BaseException) -> bool:
-    from nursecase.services.errors import StaleEditError
-
     return isinstance(error, StaleEditError)
 
 

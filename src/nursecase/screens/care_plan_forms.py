@@ -57,10 +57,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _labelled(codes: tuple[str, ...], enum) -> tuple[tuple[str, str], ...]:
-    return tuple((enum(code).label, code) for code in codes)
-
-
 def _priority_field(value: str) -> FormField:
     return FormField(
         "priority", "Priority", kind="choice", value=value, choices=code_choices(GoalPriority)
@@ -157,7 +153,7 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
                 if item.lifecycle_status == "completed"
                 else ONGOING_ACHIEVEMENTS
             )
-            choices = _labelled(achievements, GoalAchievementStatus)
+            choices = code_choices(GoalAchievementStatus(code) for code in achievements)
             if item.lifecycle_status != "completed":
                 choices = (("(not assessed)", ""), *choices)
             fields.append(

@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nursecase.screens.form_dialog import FormDialog, FormField
-
-SUFFIXES = {"markdown": ".md", "pdf": ".pdf"}
+from nursecase.services.care_plan_print import FORMAT_SUFFIXES
 
 
 def default_folder(settings) -> Path:
@@ -36,8 +35,8 @@ def print_plan_dialog(services, settings, plan) -> FormDialog:
         typed = values["path"].strip()
         path = Path(typed).expanduser() if typed else default_stem
         # The suffix follows the format when the nurse kept a known one (or none).
-        if path.suffix in ("", *SUFFIXES.values()) and file_format in SUFFIXES:
-            path = path.with_suffix(SUFFIXES[file_format])
+        if path.suffix in ("", *FORMAT_SUFFIXES.values()) and file_format in FORMAT_SUFFIXES:
+            path = path.with_suffix(FORMAT_SUFFIXES[file_format])
         return printer.write(plan.id, file_format, path, create_folder=path.parent == folder)
 
     return FormDialog(

@@ -10,10 +10,13 @@ from datetime import date
 
 from rich.text import Text
 
+from nursecase.domain.care_plan_rules import (
+    ENTERED_IN_ERROR,
+    OPEN_GOAL_STATUSES,
+    OPEN_INTERVENTION_STATUSES,
+)
 from nursecase.domain.codes import InterventionCategory
 from nursecase.screens.formatting import sparkline
-
-ENTERED_IN_ERROR = "entered-in-error"
 
 #: Short forms of the four Omaha intervention categories, for the tree.
 CATEGORY_SHORT = {
@@ -92,7 +95,7 @@ def goal_words(description: str) -> str:
 def goal_label(goal, today: date) -> Text:
     """A goal's tree line: its words, status (and achievement), due date, SMART flag."""
     retracted = goal.lifecycle_status == ENTERED_IN_ERROR
-    done = goal.lifecycle_status in ("completed", "cancelled", "rejected", ENTERED_IN_ERROR)
+    done = goal.lifecycle_status not in OPEN_GOAL_STATUSES
     label = Text("◎ ", style="green")
     label.append(clip(goal_words(goal.description)), style="strike dim" if retracted else "")
     label.append(f" · {goal.lifecycle_status}", style="dim")
@@ -105,7 +108,7 @@ def goal_label(goal, today: date) -> Text:
 def intervention_label(intervention, today: date) -> Text:
     """An intervention's tree line: category, words, owner, frequency, status, due."""
     retracted = intervention.status == ENTERED_IN_ERROR
-    done = intervention.status in ("completed", "cancelled", "stopped", ENTERED_IN_ERROR)
+    done = intervention.status not in OPEN_INTERVENTION_STATUSES
     label = Text("› ", style="blue")
     label.append(
         f"{CATEGORY_SHORT.get(intervention.category, intervention.category)}: ", style="bold"

@@ -42,14 +42,13 @@ from nursecase.db.models import (
     Transition,
     WorklistSnooze,
 )
-from nursecase.domain.care_plan_rules import OPEN_INTERVENTION_STATUSES
+from nursecase.domain.care_plan_rules import OPEN_GOAL_STATUSES, OPEN_INTERVENTION_STATUSES
 from nursecase.domain.clocks import DEFAULT_REPLY_DAYS, TcmClock, tcm_clock
 from nursecase.domain.codes import (
     ACTIVE_CLINICAL_STATUSES,
     AuditAction,
     CarePlanStatus,
     EpisodeStatus,
-    GoalLifecycleStatus,
     Instrument,
     ReferralPriority,
     ReferralStatus,
@@ -102,19 +101,9 @@ _AWAITING_REPLY_CODES = (str(ReferralStatus.requested), str(ReferralStatus.recei
 _PRESSING_PRIORITIES = frozenset(
     str(level) for level in (ReferralPriority.stat, ReferralPriority.asap, ReferralPriority.urgent)
 )
-_CLOSED_GOAL_STATUSES = frozenset(
-    {
-        GoalLifecycleStatus.completed,
-        GoalLifecycleStatus.cancelled,
-        GoalLifecycleStatus.entered_in_error,
-        GoalLifecycleStatus.rejected,
-    }
-)
 # An IN list of the open statuses (rather than NOT IN the closed ones) lets the
 # database use the (lifecycle_status, due_date) index.
-_OPEN_GOAL_CODES = tuple(
-    str(status) for status in GoalLifecycleStatus if status not in _CLOSED_GOAL_STATUSES
-)
+_OPEN_GOAL_CODES = OPEN_GOAL_STATUSES
 _OPEN_INTERVENTION_CODES = OPEN_INTERVENTION_STATUSES
 _OPEN_PLAN_CODES = tuple(
     str(status) for status in (CarePlanStatus.draft, CarePlanStatus.active, CarePlanStatus.on_hold)
