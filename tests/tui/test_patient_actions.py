@@ -18,13 +18,13 @@ from nursecase.screens.patient_actions import (
     add_task_dialog,
     change_episode_status_dialog,
     change_risk_tier_dialog,
-    new_referral_dialog,
     reassign_task_dialog,
     reconcile_medications_dialog,
     record_discharge_dialog,
     snooze_task_dialog,
 )
 from nursecase.screens.patient_actions import start_episode_dialog as new_episode_dialog
+from nursecase.screens.referral_dialogs import new_referral_dialog
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, settings, settle, text_of
 from tests.tui.dialog_keys import choices_of, choose, focus_field, type_into
@@ -230,10 +230,8 @@ async def test_new_referral_is_sent_with_the_default_reply_date(app_services):
     async with app.run_test(size=SIZE) as pilot:
         dialog = new_referral_dialog(app_services, patient.id, "Test, Patient")
         results = await open_dialog(pilot, dialog)
-        assert (
-            "empty = from the priority"
-            in dialog.query_one("#field-expected_reply_date", Input).placeholder
-        )
+        # Routine: ten calendar days; choosing urgent below moves it to three.
+        assert dialog.query_one("#field-expected_reply_date", Input).value == "2026-12-07"
         await choose(pilot, "service_type", "Physical therapy")
         await type_into(pilot, "receiving_organisation", "Valley PT")
         await choose(pilot, "priority", "Urgent")

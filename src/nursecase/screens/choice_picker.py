@@ -22,11 +22,16 @@ from nursecase.widgets.text_fields import TextInput
 
 @dataclass(frozen=True)
 class Choice:
-    """One entry: what it says, the value it returns, and words that also find it."""
+    """One entry: what it says, the value it returns, and words that also find it.
+
+    A ``disabled`` entry is shown (dimmed, after the others, unnumbered) so the
+    nurse sees it exists, but cannot be chosen; its ``hint`` says why.
+    """
 
     label: str
     value: str
     hint: str = ""
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,11 @@ class ChoicePicker(ModalScreen[Picked | None]):
     ) -> None:
         super().__init__()
         self.picker_title = title
-        self.choices = choices
+        # Choosable entries first: they are the ones numbered 1-9.
+        self.choices = [choice for choice in choices if not choice.disabled] + [
+            choice for choice in choices if choice.disabled
+        ]
+        self.enabled_count = sum(not choice.disabled for choice in choices)
         self.intro = intro
         self.filterable = filterable
         self.free_text_label = free_text_label
@@ -120,12 +129,13 @@ class ChoicePicker(ModalScreen[Picked | None]):
             haystack = f"{choice.label} {choice.hint}".lower()
             if all(word in haystack for word in words):
                 prompt = Text()
-                if not self.filterable and number <= 9:
-                    prompt.append(f"{number}  ", style="bold")
+                if not self.filterable:
+                    label = f"{number}  " if number <= 9 and not choice.disabled else "   "
+                    prompt.append(label, style="bold")
                 prompt.append(choice.label)
                 if choice.hint:
                     prompt.append(f"  {choice.hint}", style="dim")
-                shown.append(Option(prompt, id=choice.value))
+                shown.append(Option(prompt, id=choice.value, disabled=choice.disabled))
         if self.free_text_label and typed.strip():
             shown.append(
                 Option(Text(f'{self.free_text_label}: "{typed.strip()}"'), id=FREE_TEXT_ID)
@@ -150,7 +160,7 @@ class ChoicePicker(ModalScreen[Picked | None]):
 
     def action_pick(self, number: int) -> None:
         """A number key chooses at once in a short, unfiltered list."""
-        if not self.filterable and 1 <= number <= len(self.choices):
+        if not self.filterable and 1 <= number <= self.enabled_count:
             self._choose(self.choices[number - 1].value)
 
     def action_move(self, step: int) -> None:
@@ -170,13 +180,16 @@ class ChoicePicker(ModalScreen[Picked | None]):
     def _choose(self, option_id: str | None) -> None:
         if option_id == FREE_TEXT_ID:
             self.dismiss(Picked(None, self.query_one("#picker-filter", Input).value.strip()))
-        elif option_id is not None:
+        elif option_id is not None and option_id not in self._disabled_values():
             self.dismiss(Picked(option_id))
+
+    def _disabled_values(self) -> set[str]:
+        return {choice.value for choice in self.choices if choice.disabled}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Number keys choose only in an unfiltered list (in a filtered one they are typed)."""
         if action == "pick":
-            return not self.filterable and int(parameters[0]) <= len(self.choices)
+            return not self.filterable and int(parameters[0]) <= self.enabled_count
         return True
 
     def action_cancel(self) -> None:

@@ -14,15 +14,12 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from nursecase.domain.clocks import DEFAULT_REPLY_DAYS
 from nursecase.domain.codes import (
     EpisodeStatus,
-    ReferralPriority,
     RiskTier,
-    ServiceType,
     TaskPriority,
 )
-from nursecase.domain.validation import optional_date, parse_date, require_int_range
+from nursecase.domain.validation import parse_date, require_int_range
 from nursecase.screens.contact_dialog import snooze_dialog
 from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
 
@@ -134,48 +131,6 @@ def reassign_task_dialog(services, task: TaskRead, nurses: Sequence[NurseRead]) 
     return FormDialog(
         f"Reassign: {task.description}", fields, submit, submit_label="Reassign", intro=intro
     )
-
-
-def _reply_days_text() -> str:
-    return ", ".join(f"{level.label} {DEFAULT_REPLY_DAYS[level]} d" for level in DEFAULT_REPLY_DAYS)
-
-
-def new_referral_dialog(services, patient_id: int, patient_name: str) -> FormDialog:
-    """Send a referral (status "requested"); dismisses with the ReferralRead."""
-    fields = [
-        FormField(
-            "service_type", "Service (required)", "choice", choices=code_choices(ServiceType)
-        ),
-        FormField("receiving_organisation", "Organisation (required)"),
-        FormField("receiving_contact", "Contact there", placeholder="name, phone or fax"),
-        FormField(
-            "priority",
-            "Priority",
-            "choice",
-            ReferralPriority.routine.value,
-            choices=code_choices(ReferralPriority),
-        ),
-        FormField(
-            "expected_reply_date",
-            "Expected reply",
-            placeholder="YYYY-MM-DD; empty = from the priority",
-        ),
-        FormField("reason", "Reason (required)", "note", placeholder="What the service is for"),
-    ]
-
-    def submit(values: dict[str, str]):
-        return services.referrals.create(
-            patient_id,
-            values["service_type"],
-            values["receiving_organisation"],
-            values["reason"],
-            values["priority"],
-            optional_date(values["expected_reply_date"], "expected_reply_date"),
-            values["receiving_contact"].strip() or None,
-        )
-
-    intro = f"An empty expected reply is counted from today by priority: {_reply_days_text()}."
-    return FormDialog(f"Refer {patient_name}", fields, submit, submit_label="Send", intro=intro)
 
 
 def optional_stay_days(value: str) -> int | None:

@@ -35,13 +35,13 @@ from nursecase.screens.patient_actions import (
     add_task_dialog,
     change_episode_status_dialog,
     change_risk_tier_dialog,
-    new_referral_dialog,
     reassign_task_dialog,
     reconcile_medications_dialog,
     record_discharge_dialog,
     snooze_task_dialog,
     start_episode_dialog,
 )
+from nursecase.screens.referral_dialogs import open_referral_form
 from nursecase.widgets.key_footer import KeyFooter
 
 #: The tabs, in number-key order: (pane id, title).
@@ -591,8 +591,10 @@ class PatientDetailScreen(Screen):
         """Send a referral for this patient."""
         if self.chart is None:
             return  # still loading
-        self.app.push_screen(
-            new_referral_dialog(self.services, self.patient_id, self._patient_name()),
+        open_referral_form(
+            self,
+            self.patient_id,
+            self._patient_name(),
             lambda result: self._after_action(result, "Referral sent"),
         )
 

@@ -127,6 +127,35 @@ class StatusChangeRead:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    """The first rows of the queue and how many referrals match in all."""
+
+    referrals: tuple[ReferralRead, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class FollowUpRead:
+    """One follow-up call made to the receiving service about a referral."""
+
+    occurred_at: datetime
+    outcome: str
+    minutes: int
+    note: str | None
+    nurse_username: str | None
+
+
+@dataclass(frozen=True)
+class ReferralDetails:
+    """Everything the queue's detail pane shows about one referral."""
+
+    referral: ReferralRead
+    history: tuple[StatusChangeRead, ...]
+    turnaround: Turnaround
+    follow_ups: tuple[FollowUpRead, ...]
+
+
 class ReferralService:
     """Creating referrals, moving them through the Task state machine, and the queue."""
 
@@ -382,35 +411,36 @@ class ReferralService:
         ``nurse_id`` None lists every nurse's referrals. ``open_only`` applies
         when no ``statuses`` are given; given statuses are taken as asked.
         """
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int)
-            or not 1 <= limit <= MAX_LIST_LIMIT
-        ):
-            raise ValidationError("limit", f"must be a whole number from 1 to {MAX_LIST_LIMIT}")
-        conditions: list[Any] = []
-        if nurse_id is not None:
-            conditions.append(Referral.nurse_id == nurse_id)
-        if statuses is not None:
-            wanted = [str(parse_code(ReferralStatus, status, "statuses")) for status in statuses]
-            conditions.append(Referral.status.in_(wanted))
-        elif open_only:
-            conditions.append(Referral.status.in_(sorted(str(status) for status in OPEN_STATUSES)))
-        if priority is not None:
-            conditions.append(
-                Referral.priority == str(parse_code(ReferralPriority, priority, "priority"))
-            )
-        if service_type is not None:
-            conditions.append(
-                Referral.service_type == str(parse_code(ServiceType, service_type, "service_type"))
-            )
-        organisation = optional_text(
-            receiving_organisation, "receiving_organisation", max_length=ORGANISATION_MAX_LENGTH
+        _check_list_limit(limit)
+        conditions = _queue_conditions(
+            nurse_id, statuses, open_only, priority, service_type, receiving_organisation
         )
-        if organisation is not None:
-            conditions.append(Referral.receiving_organisation == organisation)
         with self.context.read() as session:
             return self._read_many(session, conditions, limit)
+
+    def queue(
+        self,
+        nurse_id: int | None = None,
+        statuses: Iterable[ReferralStatus | str] | None = None,
+        open_only: bool = True,
+        priority: ReferralPriority | str | None = None,
+        service_type: ServiceType | str | None = None,
+        receiving_organisation: str | None = None,
+        limit: int = 500,
+    ) -> QueuePage:
+        """The queue's first ``limit`` referrals (as ``list_for_nurse``) and how many match.
+
+        One read: the count and the rows agree even while others write.
+        """
+        _check_list_limit(limit)
+        conditions = _queue_conditions(
+            nurse_id, statuses, open_only, priority, service_type, receiving_organisation
+        )
+        with self.context.read() as session:
+            total = session.execute(
+                select(func.count()).select_from(Referral).where(*conditions)
+            ).scalar_one()
+            return QueuePage(tuple(self._read_many(session, conditions, limit)), total)
 
     def list_for_patient(self, patient_id: int, open_only: bool = False) -> list[ReferralRead]:
         """A patient's referrals in queue order (open and closed unless ``open_only``)."""
@@ -430,6 +460,54 @@ class ReferralService:
         with self.context.read() as session:
             names = session.execute(query).scalars().all()
         return sorted(names, key=lambda name: (name.casefold(), name))
+
+    def recent_organisations(self, limit: int = 300) -> list[tuple[str, str]]:
+        """(service type, organisation) pairs, the most recently used first, each once.
+
+        The new-referral form offers the last organisation used for a service
+        and lists the others to pick from.
+        """
+        _check_list_limit(limit)
+        last_used = func.max(Referral.created_at)
+        query = (
+            select(Referral.service_type, Referral.receiving_organisation)
+            .group_by(Referral.service_type, Referral.receiving_organisation)
+            .order_by(last_used.desc(), Referral.receiving_organisation)
+            .limit(limit)
+        )
+        with self.context.read() as session:
+            return [(service, name) for service, name in session.execute(query)]
+
+    def details(self, referral_id: int) -> ReferralDetails:
+        """One referral with its status history, turnaround and follow-up calls (one read)."""
+        history_query = _history_query().where(ReferralStatusHistory.referral_id == referral_id)
+        calls_query = (
+            select(Contact, Nurse.username)
+            .outerjoin(Nurse, Nurse.id == Contact.author_id)
+            .where(Contact.referral_id == referral_id)
+            .order_by(Contact.occurred_at, Contact.id)
+        )
+        with self.context.read() as session:
+            referral = self._read_one(session, referral_id)
+            history = tuple(
+                _status_change(row, username) for row, username in session.execute(history_query)
+            )
+            calls = tuple(
+                FollowUpRead(
+                    occurred_at=contact.occurred_at,
+                    outcome=contact.outcome,
+                    minutes=contact.minutes,
+                    note=contact.note,
+                    nurse_username=username,
+                )
+                for contact, username in session.execute(calls_query)
+            )
+        return ReferralDetails(
+            referral=referral,
+            history=history,
+            turnaround=turnaround((change.to_status, change.changed_at) for change in history),
+            follow_ups=calls,
+        )
 
     def turnaround_days(self, referral_id: int) -> int | None:
         """Days from the referral being requested to it being completed, from the history.
@@ -569,6 +647,44 @@ class ReferralService:
                 _build_read(referral, f"{family}, {given}", mrn, username, entered_value, today)
             )
         return reads
+
+
+def _check_list_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ValidationError("limit", f"must be a whole number from 1 to {MAX_LIST_LIMIT}")
+
+
+def _queue_conditions(
+    nurse_id: int | None,
+    statuses: Iterable[ReferralStatus | str] | None,
+    open_only: bool,
+    priority: ReferralPriority | str | None,
+    service_type: ServiceType | str | None,
+    receiving_organisation: str | None,
+) -> list[Any]:
+    """The WHERE conditions of a queue filter (each value checked, naming its field)."""
+    conditions: list[Any] = []
+    if nurse_id is not None:
+        conditions.append(Referral.nurse_id == nurse_id)
+    if statuses is not None:
+        wanted = [str(parse_code(ReferralStatus, status, "statuses")) for status in statuses]
+        conditions.append(Referral.status.in_(wanted))
+    elif open_only:
+        conditions.append(Referral.status.in_(sorted(str(status) for status in OPEN_STATUSES)))
+    if priority is not None:
+        conditions.append(
+            Referral.priority == str(parse_code(ReferralPriority, priority, "priority"))
+        )
+    if service_type is not None:
+        conditions.append(
+            Referral.service_type == str(parse_code(ServiceType, service_type, "service_type"))
+        )
+    organisation = optional_text(
+        receiving_organisation, "receiving_organisation", max_length=ORGANISATION_MAX_LENGTH
+    )
+    if organisation is not None:
+        conditions.append(Referral.receiving_organisation == organisation)
+    return conditions
 
 
 def _is_open(status: ReferralStatus | str) -> int:

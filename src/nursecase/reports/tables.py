@@ -1,0 +1,253 @@
+"""Streaming table writers: CSV, JSON and Markdown from a row iterator, chunk by chunk.
+
+A report that is one table (the caseload, the referral queue, CCM minutes ...)
+is a tuple of :class:`Column` and an iterable of row tuples whose cells are
+plain values: text, whole numbers, decimals, dates, datetimes, booleans or
+None. The writers here turn them into byte chunks without holding the whole
+table, so 100,000 rows go to a file (``reports.files.write_atomically``
+takes an iterable of chunks) or to stdout in constant memory.
+
+- CSV opens right in Excel: UTF-8 with a byte-order mark, CRLF line ends, every
+  text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+  return gets a leading apostrophe, so a spreadsheet shows it as text rather
+  than running it as a formula (CSV injection, OWASP). Numbers are numbers and
+  are never touched (a negative number is data, not a formula).
+- JSON is one list of objects keyed by :attr:`Column.key`, with ISO 8601 dates
+  ("2026-11-27") and datetimes ("2026-11-27T09:00:00"); text is kept as UTF-8.
+- Markdown is a title, label/value lines and a GitHub table whose cells are
+  escaped like the rest of nursecase's Markdown ("a | b" stays one cell).
+
+Dates print as ISO everywhere; None is an empty cell (JSON null). The module is
+pure: no database, no services.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from nursecase.reports.document import Document
+from nursecase.reports.errors import ReportError
+from nursecase.reports.markdown import escape_inline, escape_line, render_markdown
+
+#: Rows gathered before a chunk of bytes is handed on: big enough to keep the
+#: per-chunk cost (encode, write) negligible, small enough for steady progress.
+CHUNK_ROWS = 2000
+
+BYTE_ORDER_MARK = "\ufeff"
+#: The first characters a spreadsheet reads as the start of a formula or command.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+NEUTRALISING_PREFIX = "'"
+CSV_LINE_END = "\r\n"
+MARKDOWN_EMPTY = "No rows."
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: ``key`` names it in JSON, ``header`` in CSV and Markdown."""
+
+    key: str
+    header: str
+
+
+Row = Sequence[object]
+"""One row of cells, in column order."""
+
+
+def neutralise(text: str) -> str:
+    """The text with a leading apostrophe if a spreadsheet would run it as a formula."""
+    if text and text[0] in FORMULA_STARTS:
+        return NEUTRALISING_PREFIX + text
+    return text
+
+
+def _iso(value: date | datetime) -> str:
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+
+
+def csv_cell(value: object) -> str | int | float:
+    """One CSV cell: text neutralised, dates ISO ("2026-11-27 09:00:00"), None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, date):
+        return _iso(value)
+    return neutralise(str(value))
+
+
+def _check_columns(columns: Sequence[Column]) -> tuple[Column, ...]:
+    columns = tuple(columns)
+    if not columns:
+        raise ReportError("a table needs at least one column")
+    if not all(isinstance(column, Column) for column in columns):
+        raise ReportError("table columns must be Column values")
+    return columns
+
+
+def _check_width(row: Row, width: int, number: int) -> None:
+    if len(row) != width:
+        raise ReportError(f"table row {number} has {len(row)} cells for {width} columns")
+
+
+def csv_chunks(
+    columns: Sequence[Column], rows: Iterable[Row], *, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[bytes]:
+    """The table as CSV bytes for Excel: a BOM, the header row, then the rows in chunks."""
+    columns = _check_columns(columns)
+    width = len(columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
+    buffer.write(BYTE_ORDER_MARK)
+    writer.writerow([neutralise(column.header) for column in columns])
+    pending = 0
+    number = 0
+    # The fast path of the loop: text that needs no apostrophe, numbers, None.
+    starts = FORMULA_STARTS
+    for number, row in enumerate(rows, start=1):  # noqa: B007 - number is reported below
+        if len(row) != width:
+            _check_width(row, width, number)
+        cells = []
+        for value in row:
+            if value.__class__ is str:
+                cells.append(NEUTRALISING_PREFIX + value if value and value[0] in starts else value)
+            elif value is None:
+                cells.append("")
+            else:
+                cells.append(csv_cell(value))
+        writer.writerow(cells)
+        pending += 1
+        if pending >= chunk_rows:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue().encode("utf-8")
+
+
+def json_value(value: object) -> object:
+    """One JSON value: dates and datetimes as ISO 8601 text, the rest as they are."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return str(value)
+
+
+def json_chunks(
+    columns: Sequence[Column], rows: Iterable[Row], *, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[bytes]:
+    """The table as a JSON list of objects (one per row, keyed by column key), in chunks."""
+    columns = _check_columns(columns)
+    keys = [column.key for column in columns]
+    if len(set(keys)) != len(keys):
+        raise ReportError("table column keys must be unique")
+    width = len(keys)
+    encode = json.JSONEncoder(ensure_ascii=False, default=json_value).encode
+    parts: list[str] = ["["]
+    separator = "\n  "
+    for number, row in enumerate(rows, start=1):
+        if len(row) != width:
+            _check_width(row, width, number)
+        values = [
+            value.isoformat() if isinstance(value, date) else value for value in row
+        ]  # datetime is a date: isoformat() gives "2026-11-27T09:00:00"
+        parts.append(separator + encode(dict(zip(keys, values, strict=True))))
+        separator = ",\n  "
+        if len(parts) >= chunk_rows:
+            yield "".join(parts).encode("utf-8")
+            parts = []
+    parts.append("\n]\n" if separator != "\n  " else "]\n")
+    yield "".join(parts).encode("utf-8")
+
+
+def markdown_text(value: object) -> str:
+    """One value as Markdown cell text: ISO dates, "yes"/"no", escaped, line breaks as <br>."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, date):
+        text = _iso(value)
+    else:
+        text = str(value)
+    # As the document writer: control characters dropped, each line on its own, joined by <br>.
+    printable = "".join(
+        character
+        for character in text.replace("\t", " ")
+        if character == "\n" or unicodedata.category(character) != "Cc"
+    )
+    lines = (" ".join(line.split()) for line in printable.splitlines())
+    return "<br>".join(escape_inline(line) for line in lines if line)
+
+
+def _markdown_row(cells: Iterable[object]) -> str:
+    return "| " + " | ".join(markdown_text(cell) for cell in cells) + " |\n"
+
+
+def markdown_header(
+    title: str,
+    meta: Sequence[tuple[str, str]] = (),
+    subtitle: str | None = None,
+) -> str:
+    """The title, optional subtitle and label/value lines, exactly as the document writer does."""
+    return render_markdown(Document(title=title, subtitle=subtitle, meta=tuple(meta)))
+
+
+def markdown_chunks(
+    columns: Sequence[Column],
+    rows: Iterable[Row],
+    *,
+    title: str,
+    meta: Sequence[tuple[str, str]] = (),
+    subtitle: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[bytes]:
+    """A Markdown document: the header, then the table (or "No rows."), in chunks."""
+    columns = _check_columns(columns)
+    width = len(columns)
+    header = markdown_header(title, meta, subtitle) + "\n"
+    parts: list[str] = [header]
+    started = False
+    for number, row in enumerate(rows, start=1):
+        if len(row) != width:
+            _check_width(row, width, number)
+        if not started:
+            parts.append(_markdown_row(column.header for column in columns))
+            parts.append("| " + " | ".join("---" for _ in columns) + " |\n")
+            started = True
+        parts.append(_markdown_row(row))
+        if len(parts) >= chunk_rows:
+            yield "".join(parts).encode("utf-8")
+            parts = []
+    if not started:
+        parts.append(escape_line(MARKDOWN_EMPTY) + "\n")
+    yield "".join(parts).encode("utf-8")
+
+
+__all__ = [
+    "BYTE_ORDER_MARK",
+    "CHUNK_ROWS",
+    "FORMULA_STARTS",
+    "Column",
+    "Row",
+    "csv_cell",
+    "csv_chunks",
+    "json_chunks",
+    "json_value",
+    "markdown_chunks",
+    "markdown_header",
+    "markdown_text",
+    "neutralise",
+]
