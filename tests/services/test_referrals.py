@@ -575,3 +575,67 @@ def test_a_follow_up_refuses_bad_input_stale_copies_and_closed_referrals(
     assert raised.value.field == "status"
     assert services.contacts.list_for_patient(patient_id) == []
     assert referrals.get(sent.id).expected_reply_date == sent.expected_reply_date
+
+
+def test_queue_counts_every_match_and_returns_the_first_rows(services, context, referrals):
+    patient = services.patients.create("QP-1", "Page", "Quinn")
+    sent = [send_physical_therapy(referrals, patient.id) for _ in range(5)]
+    referrals.transition(sent[0].id, "cancelled", sent[0].version, reason="not needed")
+    page = referrals.queue(nurse_id=context.nurse_id, limit=3)
+    assert page.total == 4
+    assert [read.id for read in page.referrals] == [read.id for read in sent[1:4]]
+    every = referrals.queue(nurse_id=context.nurse_id, open_only=False)
+    assert every.total == 5 and len(every.referrals) == 5
+    cancelled = referrals.queue(statuses=["cancelled"])
+    assert [read.id for read in cancelled.referrals] == [sent[0].id]
+    assert referrals.queue(priority="urgent").total == 0
+    with pytest.raises(ValidationError) as raised:
+        referrals.queue(limit=0)
+    assert raised.value.field == "limit"
+    with pytest.raises(ValidationError) as raised:
+        referrals.queue(statuses=["lost"])
+    assert raised.value.field == "statuses"
+
+
+def test_recent_organisations_most_recent_first_each_once(services, context, referrals):
+    patient = services.patients.create("RO-1", "Recent", "Rae")
+    referrals.create(patient.id, "nutrition", "Meals on Wheels", "Meals")
+    context.clock.advance(days=1)
+    referrals.create(patient.id, "physical-therapy", "Valley PT", "Gait")
+    context.clock.advance(days=1)
+    referrals.create(patient.id, "nutrition", "Harbor Dietitians", "Weight")
+    context.clock.advance(days=1)
+    referrals.create(patient.id, "nutrition", "Meals on Wheels", "Meals again")
+    assert referrals.recent_organisations() == [
+        ("nutrition", "Meals on Wheels"),
+        ("nutrition", "Harbor Dietitians"),
+        ("physical-therapy", "Valley PT"),
+    ]
+    assert referrals.recent_organisations(limit=1) == [("nutrition", "Meals on Wheels")]
+
+
+def test_details_hold_history_turnaround_and_follow_up_calls(services, context, referrals):
+    patient = services.patients.create("DT-1", "Detail", "Dana")
+    sent = send_physical_therapy(referrals, patient.id)
+    context.clock.advance(days=3)
+    accepted = referrals.transition(sent.id, "accepted", sent.version)
+    context.clock.advance(days=1)
+    chased = referrals.log_follow_up(sent.id, accepted.version, "reached", 7, note="Booked")
+    details = referrals.details(sent.id)
+    assert details.referral == referrals.get(sent.id) == chased
+    assert [(c.from_status, c.to_status) for c in details.history] == [
+        (None, "draft"),
+        ("draft", "requested"),
+        ("requested", "accepted"),
+    ]
+    assert details.turnaround.requested_to_accepted == 3
+    assert details.turnaround.accepted_to_completed is None
+    [call] = details.follow_ups
+    assert (call.outcome, call.minutes, call.note, call.nurse_username) == (
+        "reached",
+        7,
+        "Booked",
+        "alice",
+    )
+    with pytest.raises(NotFoundError):
+        referrals.details(sent.id + 100)
