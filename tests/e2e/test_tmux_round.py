@@ -1,8 +1,9 @@
 """End to end: the installed ``nursecase demo`` in a real terminal (tmux).
 
 Launch, wait for patients, log a call, search, open a patient, score a PHQ-9,
-start a care plan from a template and change a goal, look at the referral
-queue and the help, and quit with ctrl+q, reading the screen as a nurse would.
+start a care plan from a template and change a goal, move the most pressing
+referral on in the referral queue, look at the help, and quit with ctrl+q,
+reading the screen as a nurse would.
 """
 
 from __future__ import annotations
@@ -177,8 +178,22 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
     terminal.keys("Escape")
     terminal.wait_for(r"Caseload: ")
 
+    # The referral queue: move the most pressing referral on by its first legal
+    # move (typing what the form asks for when it insists), then log a call.
     terminal.keys("2")
-    terminal.wait_for(r"open referrals")
+    terminal.wait_for(r"\d+ referrals? ")
+    terminal.keys("x")
+    screen = terminal.wait_for(r"Move the referral on")
+    first_move = re.search(r"1  ([A-Z][a-z]+(?: [a-z]+)*)", screen)
+    assert first_move, screen
+    moved_to = first_move.group(1)
+    terminal.keys("1")
+    if moved_to not in ("Received", "Requested", "Ready"):
+        screen = terminal.wait_for(r"\(ctrl\+s\)")
+        if "(required)" in screen:
+            terminal.keys("e2e: done", literal=True)
+        terminal.keys("C-s")
+    terminal.wait_for(rf"Referral {moved_to.lower()}")
     terminal.keys("?")
     terminal.wait_for(r"Keys")
     terminal.keys("Escape")
@@ -204,6 +219,10 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
             " WHERE problem.care_plan_id = ? ORDER BY problem.position, goal.position LIMIT 1",
             (plan_id,),
         ).fetchone()
+        last_move = connection.execute(
+            "SELECT to_status FROM referral_status_history ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert last_move == (moved_to.lower().replace(" ", "-"),)
     assert newest == ("e2e call: reviewed meds", 1)
     assert phq9 == (5, "mild")
     assert status == "draft" and first_goal == ("2 lb or less a day",)
