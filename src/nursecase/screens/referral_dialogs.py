@@ -172,7 +172,7 @@ def new_referral_dialog(
         ),
         FormField(
             "expected_reply_date",
-            "Expected reply (YYYY-MM-DD)",
+            "Reply by (YYYY-MM-DD)",
             value=default_expected_reply(ReferralPriority.routine, today).isoformat(),
         ),
         FormField("reason", "Reason (required)", "note", placeholder="What the service is for"),
@@ -435,6 +435,10 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
         self.services = services
         self.picker_title = title
         self.names: dict[str, str] = {}
+        # What the listed matches were searched for, and whether enter was
+        # pressed before the matches for the typed text arrived.
+        self.listed_for: str | None = None
+        self.enter_pending = False
 
     def compose(self) -> ComposeResult:
         """Search field, matches, keys."""
@@ -460,12 +464,15 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
         run_in_background(
             self,
             lambda: patients.list_page(nurse_id=nurse_id, search=text, limit=self.LIMIT),
-            self._show,
+            lambda rows: self._show(text, rows),
             group="patient-search",
             exclusive=True,
         )
 
-    def _show(self, rows) -> None:
+    def _show(self, searched: str, rows) -> None:
+        if searched != self.query_one("#patient-search", Input).value:
+            return  # an older search; the one for the current text is on its way
+        self.listed_for = searched
         options = self.query_one(OptionList)
         options.clear_options()
         self.names = {}
@@ -481,10 +488,21 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
             options.add_option(Option(Text("No patient matches", style="dim"), disabled=True))
         elif options.option_count:
             options.highlighted = 0
+        if self.enter_pending:
+            self.enter_pending = False
+            self._choose_highlighted()
 
     @on(Input.Submitted, "#patient-search")
     def _enter(self, event: Input.Submitted) -> None:
         event.stop()
+        if event.value != self.listed_for:
+            # Typed faster than the search: choose once the matches are in,
+            # never from the list for what was typed before.
+            self.enter_pending = True
+            return
+        self._choose_highlighted()
+
+    def _choose_highlighted(self) -> None:
         options = self.query_one(OptionList)
         if options.highlighted is not None:
             self._choose(options.get_option_at_index(options.highlighted).id)
