@@ -639,3 +639,19 @@ def test_details_hold_history_turnaround_and_follow_up_calls(services, context, 
     )
     with pytest.raises(NotFoundError):
         referrals.details(sent.id + 100)
+
+
+def test_correcting_a_contact_never_counts_a_follow_up_call_as_the_last_contact(
+    services, context, referrals
+):
+    patient = services.patients.create("FU-2", "Clock", "Casey")
+    visit = services.contacts.log(
+        patient.id, context.clock.now(), "phone", "patient", "reached", 10
+    )
+    sent = send_physical_therapy(referrals, patient.id)
+    context.clock.advance(days=2)
+    referrals.log_follow_up(sent.id, sent.version, "reached", 5)
+    services.contacts.update(visit.id, note="Reviewed medicines")
+    assert services.patients.get(patient.id).last_contact_at == visit.occurred_at
+    services.contacts.delete(visit.id)
+    assert services.patients.get(patient.id).last_contact_at is None

@@ -14,7 +14,9 @@ transaction:
   where the patient was reached also marks its face-to-face visit. The
   matching "transition-clock" task is completed.
 
-Editing or deleting a contact recomputes ``last_contact_at`` from the log; TCM
+Editing or deleting a contact recomputes ``last_contact_at`` from the log
+(leaving out follow-up calls to a referral's service, which are not contacts
+with the patient); TCM
 marks already made stay (a nurse unmarks them through the transition).
 """
 
@@ -304,8 +306,12 @@ class ContactService:
     def _refresh_last_contact(self, session: Session, patient_id: int) -> None:
         """Recompute the denormalised last contact time from the log."""
         patient: Patient = load_patient(session, patient_id)
+        # A follow-up call to a referral's service was not a contact with the
+        # patient (ReferralService.log_follow_up leaves the clock alone too).
         latest = session.execute(
-            select(func.max(Contact.occurred_at)).where(Contact.patient_id == patient_id)
+            select(func.max(Contact.occurred_at)).where(
+                Contact.patient_id == patient_id, Contact.referral_id.is_(None)
+            )
         ).scalar()
         if latest != patient.last_contact_at:
             patient.last_contact_at = latest
