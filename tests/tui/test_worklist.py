@@ -404,3 +404,22 @@ async def test_a_note_typed_in_a_burst_then_ctrl_s_keeps_every_character(app_ser
         await settle(pilot)
         assert isinstance(app.screen, WorklistScreen)
         assert app_services.contacts.list_for_patient(row.patient_id)[0].note == "fast"
+
+
+async def test_keys_before_the_list_has_the_focus_go_to_the_list_not_the_search(app_services):
+    """A slow start or a detached terminal: the first key finds nothing focused."""
+    from nursecase.screens.referral_queue import ReferralQueueScreen
+
+    app = make_app(app_services, settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.set_focus(None)
+        await pilot.press("2")
+        await settle(pilot)
+        assert isinstance(app.screen, ReferralQueueScreen)
+        app.screen.set_focus(None)
+        await pilot.press("1")
+        await settle(pilot)
+        worklist = app.screen
+        assert isinstance(worklist, WorklistScreen)
+        assert worklist.query_one("#search", Input).value == ""

@@ -106,6 +106,7 @@ class ReferralQueueScreen(Screen):
     """Every referral that needs chasing, most urgent and oldest first."""
 
     CSS_PATH = "referral_queue.tcss"
+    AUTO_FOCUS = "#referrals"
     INTENTS = INTENTS
     BINDINGS = bindings(INTENTS)
 

@@ -231,6 +231,9 @@ class WorklistScreen(Screen):
     """Today's ranked worklist and the caseload, with rounds."""
 
     CSS_PATH = "worklist.tcss"
+    # Keys typed before the list took the focus (a slow start, a detached
+    # terminal) go to the list, never into the search box above it.
+    AUTO_FOCUS = "#rows"
     INTENTS = INTENTS
     BINDINGS = bindings(INTENTS)
 
