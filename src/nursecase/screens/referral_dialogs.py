@@ -340,7 +340,10 @@ def follow_up_dialog(services, referral) -> FormDialog:
 
 # ---------------------------------------------------------------- the filter
 
-_ANY = ("Any", "")
+#: The "any" choice of a filter field (brackets keep it apart from any real name).
+ANY = "(any)"
+#: The "no grouping" choice.
+NO_GROUPING = "none"
 
 
 def queue_filter_dialog(current: QueueFilter, organisations: Sequence[str]) -> FormDialog:
@@ -350,55 +353,62 @@ def queue_filter_dialog(current: QueueFilter, organisations: Sequence[str]) -> F
         ("Every status", EVERY_STATUS),
         *code_choices(ReferralStatus),
     )
-    organisation_choices = (_ANY, *((name, name) for name in organisations))
-    if current.organisation and current.organisation not in organisations:
-        organisation_choices += ((current.organisation, current.organisation),)
+    names = list(organisations)
+    if current.organisation and current.organisation not in names:
+        names.append(current.organisation)
     fields = [
         FormField("status", "Status", "choice", current.status, choices=status_choices_),
         FormField(
             "priority",
             "Priority",
             "choice",
-            current.priority,
-            choices=(_ANY, *code_choices(ReferralPriority)),
+            current.priority or ANY,
+            choices=(("Any", ANY), *code_choices(ReferralPriority)),
         ),
         FormField(
             "service_type",
             "Service",
             "choice",
-            current.service_type,
-            choices=(_ANY, *code_choices(ServiceType)),
+            current.service_type or ANY,
+            choices=(("Any", ANY), *code_choices(ServiceType)),
         ),
         FormField(
-            "organisation", "To", "choice", current.organisation, choices=organisation_choices
+            "organisation",
+            "To",
+            "choice",
+            current.organisation or ANY,
+            choices=(("Any", ANY), *((name, name) for name in names)),
         ),
         FormField(
             "group_by",
             "Group by",
             "choice",
-            current.group_by,
-            choices=tuple((label, value) for value, label in GROUPINGS),
+            current.group_by or NO_GROUPING,
+            choices=tuple((label, value or NO_GROUPING) for value, label in GROUPINGS),
         ),
     ]
+
+    def chosen(values: dict[str, str], name: str, nothing: str = ANY) -> str:
+        return "" if values[name] in (nothing, "") else values[name]
 
     def submit(values: dict[str, str]) -> QueueFilter:
         return current.with_changes(
             status=values["status"] or OPEN,
-            priority=values["priority"],
-            service_type=values["service_type"],
-            organisation=values["organisation"],
-            group_by=values["group_by"],
+            priority=chosen(values, "priority"),
+            service_type=chosen(values, "service_type"),
+            organisation=chosen(values, "organisation"),
+            group_by=chosen(values, "group_by", NO_GROUPING),
         )
 
-    return FormDialog("Filter the referral queue", fields, submit, submit_label="Show", intro="")
+    return FormDialog("Filter the referral queue", fields, submit, submit_label="Show")
 
 
 def grouping_picker(current: str) -> ChoicePicker:
     """Group the queue by status, priority, service or organisation (or not at all)."""
     return ChoicePicker(
         "Group the queue by",
-        [Choice(label, value or "none") for value, label in GROUPINGS],
-        highlighted=current or "none",
+        [Choice(label, value or NO_GROUPING) for value, label in GROUPINGS],
+        highlighted=current or NO_GROUPING,
     )
 
 

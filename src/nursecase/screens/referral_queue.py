@@ -21,6 +21,7 @@ from nursecase.screens.background import run_in_background
 from nursecase.screens.choice_picker import Picked
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.referral_dialogs import (
+    NO_GROUPING,
     PatientPicker,
     follow_up_dialog,
     grouping_picker,
@@ -346,7 +347,7 @@ class ReferralQueueScreen(Screen):
 
         def picked(answer: Picked | None) -> None:
             if answer is not None and answer.value is not None:
-                group_by = "" if answer.value == "none" else answer.value
+                group_by = "" if answer.value == NO_GROUPING else answer.value
                 self._filter_chosen(self.queue_filter.with_changes(group_by=group_by))
 
         self.app.push_screen(grouping_picker(self.queue_filter.group_by), picked)
