@@ -38,6 +38,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance: upgrade, check, backup.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+# Imported here (not lazily) because Typer needs the sub-app to list it in
+# --help; the module itself imports only Typer at its top.
+from nursecase.cli_import import import_app  # noqa: E402
+
+app.add_typer(import_app, name="import")
 
 DbOption = Annotated[
     str | None, typer.Option("--db", envvar="NURSECASE_DB", help=DB_HELP, show_default=False)

@@ -1,0 +1,169 @@
+"""``nursecase import fhir PATH...``: FHIR R4 bundles from files and folders.
+
+A Typer sub-app, mounted by ``nursecase.cli`` as ``import``. Like the rest of
+the CLI it imports only Typer at the top; the database, the services and Rich
+are loaded inside the command, and Textual never.
+
+Each file is one transaction (``nursecase.services.fhir_import``): a refused
+file is reported in one line, ``nursecase: error: FILE: PLACE: why``, nothing
+from it is written, and the other files are still imported; the command then
+exits 1. A progress bar is drawn on a terminal (on stderr, never when piped)
+and a summary of what was created, updated, left unchanged and skipped is
+printed at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import_app = typer.Typer(
+    help="Import patients and their records from other systems.", no_args_is_help=True
+)
+
+# The same options as nursecase.cli's (which mounts this module, so it cannot be
+# imported from here at import time).
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="NURSECASE_DB",
+        help="Database file path or SQLAlchemy URL (a value containing :// is a URL).",
+        show_default=False,
+    ),
+]
+NurseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--nurse",
+        envvar="NURSECASE_NURSE",
+        help="Sign in as this nurse (username); new patients join their caseload.",
+        show_default=False,
+    ),
+]
+PathsArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="PATH",
+        help="Bundle files (.json) or folders (every .json file inside, recursively).",
+        show_default=False,
+    ),
+]
+
+#: Warnings printed in full at the end; the rest are counted.
+WARNINGS_SHOWN = 10
+
+
+def bundle_files(paths: list[Path]) -> list[Path]:
+    """The files to import, in order: files as given, folders' .json files sorted.
+
+    A path that does not exist, or paths that hold no .json file at all, are
+    refused before anything is imported.
+    """
+    from nursecase.cli import CommandError
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(item for item in path.rglob("*.json") if item.is_file()))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise CommandError(f"no such file or folder: {path}")
+    if not files:
+        raise CommandError("no FHIR bundles (.json files) found in " + ", ".join(map(str, paths)))
+    return files
+
+
+@import_app.command("fhir")
+def import_fhir(
+    context: typer.Context,
+    paths: PathsArgument,
+    db: DbOption = None,
+    nurse: NurseOption = None,
+) -> None:
+    """Import FHIR R4 Bundles (transaction, collection, searchset), such as Synthea's.
+
+    Patients (by MRN), conditions, medications, the care team, recent
+    discharges, PHQ-9/PHQ-2/GAD-7 scores and care plans. Importing a file again
+    changes nothing. Hospital encounters are not logged as contacts.
+    """
+    from nursecase.cli import _database_location, _nurse, _open_engine, _settings
+    from nursecase.clock import SystemClock
+    from nursecase.services import make_services
+    from nursecase.services.fhir_import import FhirImportError, FhirImportService, ImportTotals
+
+    files = bundle_files(paths)
+    location = _database_location(context, db)
+    engine = _open_engine(location)
+    started = time.perf_counter()
+    totals = ImportTotals()
+    try:
+        services = make_services(
+            engine, SystemClock(), nurse=_nurse(context, nurse), settings=_settings()
+        )
+        importer = FhirImportService(services.context)
+
+        def import_one(path: Path, report) -> None:
+            """Import one file; a refusal is counted and reported in one line."""
+            try:
+                totals.add(importer.import_file(path))
+            except FhirImportError as error:
+                totals.refuse(error)
+                report(f"nursecase: error: {error}")
+
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            console = Console(stderr=True)
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("Importing FHIR bundles", total=len(files))
+                for path in files:
+                    import_one(
+                        path,
+                        lambda line: console.print(
+                            line, markup=False, highlight=False, soft_wrap=True
+                        ),
+                    )
+                    progress.advance(task)
+        else:
+            for path in files:
+                import_one(path, lambda line: typer.echo(line, err=True))
+    finally:
+        engine.dispose()
+    for line in summary_lines(totals, len(files), time.perf_counter() - started, location):
+        typer.echo(line)
+    if totals.refused:
+        raise typer.Exit(1)
+
+
+def summary_lines(totals, file_count: int, seconds: float, location: str) -> list[str]:
+    """The end-of-run summary: files, what each kind of record did, what was skipped."""
+    lines = [
+        f"Imported {totals.files} of {file_count} file{'s' if file_count != 1 else ''}"
+        f" into {location} in {seconds:.1f} s"
+        + (f"; {len(totals.refused)} refused" if totals.refused else "")
+    ]
+    width = max(len(kind) for kind in totals.tallies)
+    for kind, tally in totals.tallies.items():
+        lines.append(
+            f"  {kind:<{width}}  {tally.created} created, {tally.updated} updated,"
+            f" {tally.unchanged} unchanged"
+        )
+    if totals.skipped:
+        lines.append("Not imported (resources nursecase does not use):")
+        skipped_width = max(len(name) for name in totals.skipped)
+        for name, count in sorted(totals.skipped.items()):
+            lines.append(f"  {name:<{skipped_width}}  {count}")
+    if totals.warnings:
+        lines.append(f"Left out of imported records: {len(totals.warnings)}")
+        lines.extend(f"  {warning}" for warning in totals.warnings[:WARNINGS_SHOWN])
+        hidden = len(totals.warnings) - WARNINGS_SHOWN
+        if hidden > 0:
+            lines.append(f"  and {hidden} more")
+    return lines

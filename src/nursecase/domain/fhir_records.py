@@ -1,0 +1,173 @@
+"""The plain records a FHIR bundle becomes: what the importer stores, keyed by MRN.
+
+Frozen dataclasses with no behaviour beyond a convenience property; each keeps
+the ``place`` of the resource it came from, so that a rule the database layer
+applies later can still say where the problem was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from nursecase.domain.codes import Instrument
+from nursecase.domain.instruments.phq import SAFETY_ITEM
+
+
+@dataclass(frozen=True)
+class PatientKey:
+    """Which patient a record belongs to: the MRN, and where the reference was."""
+
+    mrn: str
+    place: str
+
+
+@dataclass(frozen=True)
+class ImportedPatient:
+    """A Patient resource as nursecase stores it; None leaves a stored value alone."""
+
+    place: str
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: date | None
+    sex: str | None
+    phone: str | None
+    address: str | None
+    preferred_language: str | None
+    deceased: bool
+
+
+@dataclass(frozen=True)
+class ImportedCondition:
+    """A problem-list entry."""
+
+    place: str
+    patient: PatientKey
+    description: str
+    code: str | None
+    code_system: str | None
+    clinical_status: str
+    onset_date: date | None
+
+
+@dataclass(frozen=True)
+class ImportedMedication:
+    """A medication-list entry (from a MedicationRequest or MedicationStatement)."""
+
+    place: str
+    patient: PatientKey
+    name: str
+    dose: str | None
+    route: str | None
+    frequency: str | None
+    status: str
+    started: datetime | None
+
+
+@dataclass(frozen=True)
+class ImportedCareTeamMember:
+    """Someone on the patient's care team."""
+
+    place: str
+    patient: PatientKey
+    name: str
+    role: str
+    organisation: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class ImportedDischarge:
+    """A recent inpatient or observation stay: it starts the TCM clocks."""
+
+    place: str
+    patient: PatientKey
+    discharged_on: date
+    length_of_stay_days: int | None
+    facility: str | None
+
+
+@dataclass(frozen=True)
+class ImportedAssessment:
+    """A scored instrument: the total always, the item answers when all were given."""
+
+    place: str
+    patient: PatientKey
+    instrument: str
+    total: int
+    band: str
+    summary: str
+    #: Item code -> value in the instrument's own codes ("item1"...), or empty.
+    answers: tuple[tuple[str, int], ...]
+    performed_at: datetime
+
+    @property
+    def safety_item_value(self) -> int | None:
+        """PHQ-9 item 9 (thoughts of self-harm) when answered, else None."""
+        if self.instrument != Instrument.phq_9:
+            return None
+        return dict(self.answers).get(SAFETY_ITEM)
+
+
+@dataclass(frozen=True)
+class ImportedGoal:
+    """A Goal resource of a care plan."""
+
+    place: str
+    description: str
+    lifecycle_status: str
+    achievement_status: str | None
+    due_date: date | None
+
+
+@dataclass(frozen=True)
+class ImportedIntervention:
+    """A care-plan activity."""
+
+    place: str
+    description: str
+    category: str
+    status: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class ImportedProblem:
+    """A care-plan problem (free text): an addressed condition, or the plan's subject."""
+
+    description: str
+    status: str
+    goals: tuple[ImportedGoal, ...]
+    interventions: tuple[ImportedIntervention, ...]
+
+
+@dataclass(frozen=True)
+class ImportedCarePlan:
+    """A CarePlan with its problems, goals and interventions."""
+
+    place: str
+    patient: PatientKey
+    title: str
+    status: str
+    period_start: date | None
+    period_end: date | None
+    problems: tuple[ImportedProblem, ...]
+
+
+@dataclass(frozen=True)
+class ParsedBundle:
+    """Everything nursecase takes from one bundle, and what it left out."""
+
+    bundle_type: str
+    patients: tuple[ImportedPatient, ...]
+    conditions: tuple[ImportedCondition, ...]
+    medications: tuple[ImportedMedication, ...]
+    care_team: tuple[ImportedCareTeamMember, ...]
+    discharges: tuple[ImportedDischarge, ...]
+    assessments: tuple[ImportedAssessment, ...]
+    care_plans: tuple[ImportedCarePlan, ...]
+    #: Resources not used, by type (with a reason in brackets for some).
+    skipped: dict[str, int]
+    #: Data left out of a record that was imported ("place: why"), never values.
+    warnings: tuple[str, ...]

@@ -1,0 +1,931 @@
+"""Importing FHIR R4 bundles: one file, one transaction, every change audited.
+
+``FhirImportService.import_file(path)`` reads a JSON file, lets the pure
+``nursecase.domain.fhir_bundle`` turn it into plain records, and writes them in
+ONE transaction with their audit events. A file it cannot read (not JSON, not
+a Bundle, a resource missing a required part, a reference that does not
+resolve, a value a nursecase rule refuses) raises :class:`FhirImportError`,
+naming the file and the place (``entry[12].resource.subject``), and nothing
+from that file is written.
+
+Importing is idempotent: every record is matched by a natural key first, and
+only what differs is written (and audited). A file imported a second time
+writes nothing at all, not even an audit event: nothing was created, changed
+or viewed. The keys:
+
+- patient: MRN;
+- condition: patient + code system and code (or the description when there
+  is no code) + onset date;
+- medication: patient + name (the medication table has no code or start
+  date to key on);
+- care team member: patient + name;
+- assessment: patient + instrument + when performed;
+- transition (recent discharge): patient + discharge day;
+- care plan: patient + title + period start; its problems, goals and
+  interventions by their description within the plan.
+
+When a record exists, the file's values win for the fields the file gives
+(a re-sent bundle carries the source system's corrections); fields the file
+leaves out keep their stored value. Status changes of care-plan items follow
+the editor's rules (``care_plan_rules.check_move``): a move the rules refuse
+is left out with a warning rather than forced. Imported patients are put on
+the signed-in nurse's caseload (unassigned without one) with an active
+case-management episode, as ``PatientService.create`` does; a deceased
+patient gets neither an episode nor a next-contact date.
+
+A PHQ-9 whose item 9 (thoughts of self-harm) is above 0 creates the urgent
+safety task, as one entered by hand does, whatever its date: a safety answer
+nobody has followed up must reach the worklist. Recent discharges create their
+two TCM tasks, as ``TransitionService.record_discharge`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from nursecase.db.models import (
+    Assessment,
+    AssessmentAnswer,
+    CarePlan,
+    CareTeamMember,
+    Condition,
+    Episode,
+    EpisodeStatusHistory,
+    Goal,
+    Intervention,
+    Medication,
+    Patient,
+    Problem,
+    Transition,
+)
+from nursecase.domain.care_plan_rules import CLOSED_PLAN_STATUSES, check_move
+from nursecase.domain.codes import (
+    RISK_RANKS,
+    AuditAction,
+    CareTeamRole,
+    EpisodeStatus,
+    RiskTier,
+    TaskPriority,
+    TaskSource,
+)
+from nursecase.domain.fhir_bundle import parse_bundle
+from nursecase.domain.fhir_records import (
+    ImportedAssessment,
+    ImportedCarePlan,
+    ImportedCareTeamMember,
+    ImportedCondition,
+    ImportedDischarge,
+    ImportedGoal,
+    ImportedIntervention,
+    ImportedMedication,
+    ImportedPatient,
+    ImportedProblem,
+    ParsedBundle,
+    PatientKey,
+)
+from nursecase.domain.fhir_values import BundleError
+from nursecase.domain.instruments import get_instrument
+from nursecase.domain.validation import ValidationError, normalize_phone, search_key
+from nursecase.services import audit
+from nursecase.services.care_plan_history import record_revision
+from nursecase.services.context import ServiceContext
+from nursecase.services.editing import guard_concurrent_save
+from nursecase.services.errors import ServiceError
+from nursecase.services.patients import cadence_due_date, touch
+from nursecase.services.tasks import create_task
+from nursecase.services.transitions import (
+    FACE_TO_FACE_TASK_DESCRIPTION,
+    INTERACTIVE_TASK_DESCRIPTION,
+    MAXIMUM_DISCHARGE_AGE_DAYS,
+    transition_read,
+)
+
+#: What the summary counts, in the order it shows them.
+KINDS = (
+    "patients",
+    "conditions",
+    "medications",
+    "care team members",
+    "assessments",
+    "transitions",
+    "care plans",
+)
+IMPORTED_PLAN_LABEL = "(imported from FHIR)"
+#: Care-plan item owner when the activity names no performer.
+DEFAULT_OWNER = "care team"
+_HIDDEN_PATIENT_FIELDS = frozenset({"family_key", "given_key", "phone_digits"})
+
+
+class FhirImportError(ServiceError):
+    """A file refused; nothing from it was written. ``str()`` is "file: place: why"."""
+
+    def __init__(self, source: str, place: str | None, message: str) -> None:
+        where = f"{source}: {place}" if place else source
+        super().__init__(f"{where}: {message}")
+        self.source = source
+        self.place = place
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[FhirImportError], tuple[str, str | None, str]]:
+        """Pickle with all three arguments (errors may cross a worker boundary)."""
+        return (self.__class__, (self.source, self.place, self.message))
+
+
+@dataclass
+class Tally:
+    """How many records of one kind a file created, updated or left as they were."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: Tally) -> None:
+        """Add another tally's counts to this one."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """What importing one file did."""
+
+    source: str
+    bundle_type: str
+    tallies: dict[str, Tally]
+    #: Resources not used, by type (and reason).
+    skipped: dict[str, int]
+    #: Data left out of records that were imported ("place: why"); never values.
+    warnings: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        """True when the file created or updated anything."""
+        return any(tally.created or tally.updated for tally in self.tallies.values())
+
+
+@dataclass
+class ImportTotals:
+    """The sum of many files' imports, for the end-of-run summary."""
+
+    files: int = 0
+    refused: list[str] = field(default_factory=list)
+    tallies: dict[str, Tally] = field(default_factory=lambda: {kind: Tally() for kind in KINDS})
+    skipped: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, result: FileImport) -> None:
+        """Count one imported file."""
+        self.files += 1
+        for kind, tally in result.tallies.items():
+            self.tallies[kind].add(tally)
+        self.skipped.update(result.skipped)
+        self.warnings.extend(f"{result.source}: {warning}" for warning in result.warnings)
+
+    def refuse(self, error: FhirImportError) -> None:
+        """Count one refused file."""
+        self.refused.append(str(error))
+
+
+def read_bundle_file(path: Path) -> object:
+    """The decoded JSON of a file, or FhirImportError saying why it is not JSON."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise FhirImportError(source, None, f"cannot be read ({error.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FhirImportError(source, None, "is not JSON: not UTF-8 text") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        place = f"line {error.lineno} column {error.colno}"
+        raise FhirImportError(source, place, f"is not JSON ({error.msg})") from None
+    except ValueError as error:
+        raise FhirImportError(source, None, f"is not JSON ({error})") from None
+    except RecursionError:
+        raise FhirImportError(source, None, "is nested too deeply to read") from None
+
+
+def _refuse_constant(name: str) -> object:
+    # NaN and Infinity are not JSON; Python's reader would accept them silently.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def wall_clock(moment: datetime) -> datetime:
+    """A FHIR moment as the workstation's naive wall-clock time, to the second."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone().replace(tzinfo=None)
+    return moment.replace(microsecond=0)
+
+
+class FhirImportService:
+    """Importing FHIR R4 bundles, one transaction per file."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    def import_file(self, path: Path) -> FileImport:
+        """Import one bundle file; FhirImportError (nothing written) when it is refused."""
+        return self.import_data(read_bundle_file(path), str(path))
+
+    def import_data(self, data: object, source: str) -> FileImport:
+        """Import one decoded bundle; ``source`` names it in errors and warnings."""
+        today = self.context.clock.today()
+        try:
+            parsed = parse_bundle(
+                data, today=today, discharge_window_days=MAXIMUM_DISCHARGE_AGE_DAYS
+            )
+        except BundleError as error:
+            raise FhirImportError(source, error.place, error.message) from None
+        with self.context.write() as session:
+            writer = _Writer(session, self.context, parsed, source)
+            writer.write()
+        return FileImport(
+            source=source,
+            bundle_type=parsed.bundle_type,
+            tallies=writer.tallies,
+            skipped=parsed.skipped,
+            warnings=parsed.warnings + tuple(writer.warnings),
+        )
+
+
+class _Writer:
+    """One file's records written in the caller's transaction."""
+
+    def __init__(
+        self, session: Session, context: ServiceContext, parsed: ParsedBundle, source: str
+    ) -> None:
+        self.session = session
+        self.context = context
+        self.parsed = parsed
+        self.source = source
+        self.now = context.clock.now()
+        self.today = context.clock.today()
+        self.tallies = {kind: Tally() for kind in KINDS}
+        self.warnings: list[str] = []
+        self.patients: dict[str, Patient] = {}
+
+    def write(self) -> None:
+        """Write every record of the bundle, patients first."""
+        for patient in self.parsed.patients:
+            self._patient(patient)
+        for condition in self.parsed.conditions:
+            self._condition(condition)
+        for medication in self.parsed.medications:
+            self._medication(medication)
+        for member in self.parsed.care_team:
+            self._care_team_member(member)
+        for assessment in self.parsed.assessments:
+            self._assessment(assessment)
+        for discharge in self.parsed.discharges:
+            self._transition(discharge)
+        for plan in self.parsed.care_plans:
+            self._care_plan(plan)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _refuse(self, place: str | None, message: str) -> FhirImportError:
+        return FhirImportError(self.source, place, message)
+
+    def _audit(
+        self, action: AuditAction, entity: str, entity_id: int | None, fields: Iterable[str]
+    ) -> None:
+        audit.record(self.session, self.context, action, entity, entity_id, fields)
+
+    def _count(self, kind: str, created: bool, changed: Iterable[str]) -> None:
+        tally = self.tallies[kind]
+        if created:
+            tally.created += 1
+        elif list(changed):
+            tally.updated += 1
+        else:
+            tally.unchanged += 1
+
+    def _apply(self, row: Any, values: dict[str, Any]) -> list[str]:
+        """Set the values that differ; return their names."""
+        changed = [name for name, value in values.items() if getattr(row, name) != value]
+        for name in changed:
+            setattr(row, name, values[name])
+        return changed
+
+    def _patient_for(self, key: PatientKey) -> Patient:
+        patient = self.patients.get(key.mrn)
+        if patient is None:
+            patient = self.session.execute(select(Patient).where(Patient.mrn == key.mrn)).scalar()
+            if patient is None:
+                raise self._refuse(
+                    key.place, "names a patient who is neither in this bundle nor in nursecase"
+                )
+            self.patients[key.mrn] = patient
+        return patient
+
+    # --------------------------------------------------------------- patients
+
+    def _patient(self, imported: ImportedPatient) -> None:
+        values: dict[str, Any] = {
+            "family_name": imported.family_name,
+            "family_key": search_key(imported.family_name),
+            "given_name": imported.given_name,
+            "given_key": search_key(imported.given_name),
+        }
+        optional = {
+            "birth_date": imported.birth_date,
+            "sex": imported.sex,
+            "phone": imported.phone,
+            "phone_digits": normalize_phone(imported.phone) if imported.phone else None,
+            "address": imported.address,
+            "preferred_language": imported.preferred_language,
+        }
+        values.update({name: value for name, value in optional.items() if value is not None})
+        patient = self.session.execute(select(Patient).where(Patient.mrn == imported.mrn)).scalar()
+        if patient is None:
+            self._create_patient(imported, values)
+            return
+        changed = self._apply(patient, values)
+        if changed:
+            touch(patient, self.context)
+            with guard_concurrent_save("patient"):
+                self.session.flush()
+            visible = [name for name in changed if name not in _HIDDEN_PATIENT_FIELDS]
+            self._audit(AuditAction.update, "patient", patient.id, visible)
+        self.patients[imported.mrn] = patient
+        self._count("patients", False, changed)
+
+    def _create_patient(self, imported: ImportedPatient, values: dict[str, Any]) -> None:
+        tier = RiskTier.moderate
+        due = None if imported.deceased else cadence_due_date(self.context, tier, self.today)
+        patient = Patient(
+            mrn=imported.mrn,
+            nurse_id=self.context.nurse_id,
+            risk_tier=str(tier),
+            risk_rank=RISK_RANKS[str(tier)],
+            next_contact_due=due,
+            episode_status=None if imported.deceased else str(EpisodeStatus.active),
+            created_at=self.now,
+            updated_at=self.now,
+            updated_by=self.context.nurse_id,
+            **{"sex": "unknown", **values},
+        )
+        self.session.add(patient)
+        self.session.flush()
+        fields = ["mrn", "nurse_id", "risk_tier", "next_contact_due", *values]
+        self._audit(
+            AuditAction.create,
+            "patient",
+            patient.id,
+            [
+                name
+                for name in fields
+                if name not in _HIDDEN_PATIENT_FIELDS and getattr(patient, name) is not None
+            ],
+        )
+        if not imported.deceased:
+            episode = Episode(
+                patient_id=patient.id,
+                status=str(EpisodeStatus.active),
+                start=self.today,
+                created_at=self.now,
+            )
+            self.session.add(episode)
+            self.session.flush()
+            self.session.add(
+                EpisodeStatusHistory(
+                    episode_id=episode.id,
+                    from_status=None,
+                    to_status=str(EpisodeStatus.active),
+                    changed_at=self.now,
+                    nurse_id=self.context.nurse_id,
+                )
+            )
+            self._audit(
+                AuditAction.create, "episode", episode.id, ("patient_id", "status", "start")
+            )
+        self.patients[imported.mrn] = patient
+        self._count("patients", True, ())
+
+    # ----------------------------------------------------- conditions, medicines
+
+    def _condition(self, imported: ImportedCondition) -> None:
+        patient = self._patient_for(imported.patient)
+        query = select(Condition).where(Condition.patient_id == patient.id)
+        if imported.onset_date is None:
+            query = query.where(Condition.onset_date.is_(None))
+        else:
+            query = query.where(Condition.onset_date == imported.onset_date)
+        if imported.code is not None:
+            query = query.where(
+                Condition.code_system == imported.code_system,
+                func.upper(Condition.code) == imported.code.upper(),
+            )
+        else:
+            query = query.where(Condition.code.is_(None))
+        candidates = list(self.session.execute(query.order_by(Condition.id)).scalars())
+        if imported.code is None:
+            wanted = imported.description.casefold()
+            candidates = [row for row in candidates if row.description.casefold() == wanted]
+        values = {
+            "description": imported.description,
+            "clinical_status": imported.clinical_status,
+        }
+        if not candidates:
+            condition = Condition(
+                patient_id=patient.id,
+                code=imported.code,
+                code_system=imported.code_system,
+                onset_date=imported.onset_date,
+                recorded_at=self.now,
+                **values,
+            )
+            self.session.add(condition)
+            self.session.flush()
+            fields = ["patient_id", "description", "clinical_status"]
+            fields += [
+                name
+                for name in ("code", "code_system", "onset_date")
+                if getattr(condition, name) is not None
+            ]
+            self._audit(AuditAction.create, "condition", condition.id, fields)
+            self._count("conditions", True, ())
+            return
+        condition = candidates[0]
+        changed = self._apply(condition, values)
+        if changed:
+            self.session.flush()
+            self._audit(AuditAction.update, "condition", condition.id, changed)
+        self._count("conditions", False, changed)
+
+    def _medication(self, imported: ImportedMedication) -> None:
+        patient = self._patient_for(imported.patient)
+        rows = self.session.execute(
+            select(Medication)
+            .where(
+                Medication.patient_id == patient.id,
+                func.lower(Medication.name) == imported.name.lower(),
+            )
+            .order_by(Medication.id)
+        ).scalars()
+        wanted = imported.name.casefold()
+        medication = next((row for row in rows if row.name.casefold() == wanted), None)
+        values: dict[str, Any] = {"status": imported.status}
+        for name in ("dose", "route", "frequency"):
+            if getattr(imported, name) is not None:
+                values[name] = getattr(imported, name)
+        if medication is None:
+            medication = Medication(
+                patient_id=patient.id, name=imported.name, created_at=self.now, **values
+            )
+            self.session.add(medication)
+            self.session.flush()
+            self._audit(
+                AuditAction.create, "medication", medication.id, ["patient_id", "name", *values]
+            )
+            self._count("medications", True, ())
+            return
+        changed = self._apply(medication, values)
+        if changed:
+            self.session.flush()
+            self._audit(AuditAction.update, "medication", medication.id, changed)
+        self._count("medications", False, changed)
+
+    def _care_team_member(self, imported: ImportedCareTeamMember) -> None:
+        patient = self._patient_for(imported.patient)
+        rows = self.session.execute(
+            select(CareTeamMember)
+            .where(CareTeamMember.patient_id == patient.id)
+            .order_by(CareTeamMember.id)
+        ).scalars()
+        wanted = imported.name.casefold()
+        member = next((row for row in rows if row.name.casefold() == wanted), None)
+        values: dict[str, Any] = {
+            name: getattr(imported, name)
+            for name in ("organisation", "phone")
+            if getattr(imported, name) is not None
+        }
+        if member is None:
+            member = CareTeamMember(
+                patient_id=patient.id, name=imported.name, role=imported.role, **values
+            )
+            self.session.add(member)
+            self.session.flush()
+            self._audit(
+                AuditAction.create,
+                "care_team_member",
+                member.id,
+                ["patient_id", "name", "role", *values],
+            )
+            self._count("care team members", True, ())
+            return
+        # "other" says nothing the nurse's own choice of role does not say better.
+        if imported.role != CareTeamRole.other:
+            values["role"] = imported.role
+        changed = self._apply(member, values)
+        if changed:
+            self.session.flush()
+            self._audit(AuditAction.update, "care_team_member", member.id, changed)
+        self._count("care team members", False, changed)
+
+    # ----------------------------------------------------- assessments, TCM
+
+    def _assessment(self, imported: ImportedAssessment) -> None:
+        patient = self._patient_for(imported.patient)
+        performed_at = wall_clock(imported.performed_at)
+        assessment = self.session.execute(
+            select(Assessment)
+            .where(
+                Assessment.patient_id == patient.id,
+                Assessment.instrument == imported.instrument,
+                Assessment.performed_at == performed_at,
+            )
+            .order_by(Assessment.id)
+            .limit(1)
+        ).scalar()
+        values = {"total": imported.total, "band": imported.band, "summary": imported.summary}
+        if assessment is None:
+            assessment = Assessment(
+                patient_id=patient.id,
+                instrument=imported.instrument,
+                variant=get_instrument(imported.instrument).variant,
+                performed_at=performed_at,
+                # Not the importing nurse: someone at the source scored it.
+                author_id=None,
+                **values,
+            )
+            self.session.add(assessment)
+            self.session.flush()
+            for item_code, value in imported.answers:
+                self.session.add(
+                    AssessmentAnswer(assessment_id=assessment.id, item_code=item_code, value=value)
+                )
+            fields = ["patient_id", "instrument", "variant", "performed_at", *values]
+            if imported.answers:
+                fields.append("answers")
+            self._audit(AuditAction.create, "assessment", assessment.id, fields)
+            self._safety_task(patient, assessment, imported)
+            self._count("assessments", True, ())
+            return
+        changed = self._apply(assessment, values)
+        if changed:
+            self.session.flush()
+            self._audit(AuditAction.update, "assessment", assessment.id, changed)
+        self._count("assessments", False, changed)
+
+    def _safety_task(
+        self, patient: Patient, assessment: Assessment, imported: ImportedAssessment
+    ) -> None:
+        value = imported.safety_item_value
+        if not value:
+            return
+        create_task(
+            self.session,
+            self.context,
+            patient,
+            f"Safety follow-up: imported PHQ-9 of {assessment.performed_at:%Y-%m-%d}, "
+            f"item 9 answered {value}; assess safety today",
+            self.today,
+            TaskPriority.urgent,
+            TaskSource.assessment_trigger,
+            assessment.id,
+        )
+
+    def _transition(self, imported: ImportedDischarge) -> None:
+        patient = self._patient_for(imported.patient)
+        transition = self.session.execute(
+            select(Transition)
+            .where(
+                Transition.patient_id == patient.id,
+                Transition.discharged_on == imported.discharged_on,
+            )
+            .order_by(Transition.id)
+            .limit(1)
+        ).scalar()
+        values = {
+            name: getattr(imported, name)
+            for name in ("facility", "length_of_stay_days")
+            if getattr(imported, name) is not None
+        }
+        if transition is not None:
+            changed = self._apply(transition, values)
+            if changed:
+                self.session.flush()
+                self._audit(AuditAction.update, "transition", transition.id, changed)
+            self._count("transitions", False, changed)
+            return
+        transition = Transition(
+            patient_id=patient.id,
+            discharged_on=imported.discharged_on,
+            high_complexity=False,
+            created_at=self.now,
+            **values,
+        )
+        self.session.add(transition)
+        self.session.flush()
+        self._audit(
+            AuditAction.create,
+            "transition",
+            transition.id,
+            ["patient_id", "discharged_on", "high_complexity", *values],
+        )
+        read = transition_read(self.context, transition)
+        for description, due, priority in (
+            (INTERACTIVE_TASK_DESCRIPTION, read.interactive_due, TaskPriority.urgent),
+            (FACE_TO_FACE_TASK_DESCRIPTION, read.face_to_face_due, TaskPriority.routine),
+        ):
+            create_task(
+                self.session,
+                self.context,
+                patient,
+                description,
+                due,
+                priority,
+                TaskSource.transition_clock,
+                transition.id,
+            )
+        self._count("transitions", True, ())
+
+    # -------------------------------------------------------------- care plans
+
+    def _care_plan(self, imported: ImportedCarePlan) -> None:
+        patient = self._patient_for(imported.patient)
+        query = select(CarePlan).where(CarePlan.patient_id == patient.id)
+        if imported.period_start is None:
+            query = query.where(CarePlan.period_start.is_(None))
+        else:
+            query = query.where(CarePlan.period_start == imported.period_start)
+        wanted = imported.title.casefold()
+        plan = next(
+            (
+                row
+                for row in self.session.execute(query.order_by(CarePlan.id)).scalars()
+                if row.title.casefold() == wanted
+            ),
+            None,
+        )
+        if plan is None:
+            plan = CarePlan(
+                patient_id=patient.id,
+                title=imported.title,
+                status=imported.status,
+                intent="plan",
+                period_start=imported.period_start,
+                period_end=imported.period_end,
+                created_at=self.now,
+                updated_at=self.now,
+                updated_by=self.context.nurse_id,
+            )
+            self.session.add(plan)
+            self.session.flush()
+            _PlanWriter(self, plan, imported.place).fill(imported)
+            self._count("care plans", True, ())
+        else:
+            changed = _PlanWriter(self, plan, imported.place).merge(imported)
+            self._count("care plans", False, ["plan"] if changed else [])
+
+
+class _PlanWriter:
+    """Filling or merging one care plan, with its revisions (the plan's own history)."""
+
+    def __init__(self, writer: _Writer, plan: CarePlan, place: str) -> None:
+        self.writer = writer
+        self.session = writer.session
+        self.context = writer.context
+        self.plan = plan
+        self.place = place
+        # (action, kind, id, label, {field: (old, new)}) revisions, written with the version.
+        self.pending: list[tuple[str, str, int | None, str, dict[str, tuple[Any, Any]]]] = []
+
+    def fill(self, imported: ImportedCarePlan) -> None:
+        """Audit a plan just inserted (version 1) and add everything the file gives it."""
+        plan = self.plan
+        fields = ["patient_id", "title", "status", "intent"]
+        fields += [name for name in ("period_start", "period_end") if getattr(plan, name)]
+        self.writer._audit(AuditAction.create, "care_plan", plan.id, fields)
+        self.pending.append(
+            ("create", "care_plan", plan.id, f"{plan.title} {IMPORTED_PLAN_LABEL}", {})
+        )
+        for problem in imported.problems:
+            self._add_problem(problem, [])
+        self._write_revisions()
+
+    def merge(self, imported: ImportedCarePlan) -> bool:
+        """Bring a stored plan in line with the file; True when anything changed.
+
+        The items first, then the plan's own status: a plan the file completes
+        still takes its items' final statuses. A plan already closed here
+        (completed, revoked) keeps its items as they are, as the editor does.
+        """
+        plan = self.plan
+        if plan.status not in CLOSED_PLAN_STATUSES:
+            problems = list(
+                self.session.execute(
+                    select(Problem)
+                    .where(Problem.care_plan_id == plan.id)
+                    .order_by(Problem.position)
+                ).scalars()
+            )
+            for problem in imported.problems:
+                self._merge_problem(problem, problems)
+        values: dict[str, Any] = {}
+        if self._move_allowed("plan", plan.status, imported.status, self.place):
+            values["status"] = imported.status
+        if imported.period_end is not None:
+            values["period_end"] = imported.period_end
+        self._update("care_plan", plan, values, label=plan.title)
+        if not self.pending:
+            return False
+        # Every edit moves the version on, so a nurse's open copy is refused as stale.
+        plan.updated_at = self.writer.now
+        plan.updated_by = self.context.nurse_id
+        flag_modified(plan, "updated_at")
+        with guard_concurrent_save("care plan"):
+            self.session.flush()
+        self._write_revisions()
+        return True
+
+    def _write_revisions(self) -> None:
+        self.session.flush()
+        for action, kind, item_id, label, changes in self.pending:
+            record_revision(
+                self.session,
+                care_plan_id=self.plan.id,
+                version=self.plan.version,
+                changed_at=self.writer.now,
+                nurse_id=self.context.nurse_id,
+                action=action,
+                item_kind=kind,
+                item_id=item_id,
+                item_label=label,
+                changes=changes,
+            )
+
+    def _move_allowed(self, kind: str, current: str, target: str, place: str) -> bool:
+        try:
+            check_move(kind, current, target)
+        except ValidationError as error:
+            self.writer.warnings.append(f"{place}: {kind} status left {current}: {error.message}")
+            return False
+        return True
+
+    def _created(self, kind: str, row: Any, values: dict[str, Any]) -> None:
+        filled = {name: value for name, value in values.items() if value is not None}
+        self.writer._audit(AuditAction.create, kind, row.id, list(filled))
+        changes = {name: (None, value) for name, value in filled.items() if name != "description"}
+        self.pending.append(("create", kind, row.id, row.description, changes))
+
+    def _add_problem(self, imported: ImportedProblem, siblings: list[Problem]) -> Problem:
+        values = {
+            "omaha_code": None,
+            "description": imported.description,
+            "priority": "medium-priority",
+            "status": imported.status,
+        }
+        problem = Problem(
+            care_plan_id=self.plan.id,
+            position=_next_position(siblings),
+            created_at=self.writer.now,
+            **values,
+        )
+        self.session.add(problem)
+        self.session.flush()
+        siblings.append(problem)
+        self._created("problem", problem, values)
+        goals: list[Goal] = []
+        for goal in imported.goals:
+            self._add_goal(problem, goal, goals)
+        interventions: list[Intervention] = []
+        for intervention in imported.interventions:
+            self._add_intervention(problem, intervention, interventions)
+        return problem
+
+    def _add_goal(self, problem: Problem, imported: ImportedGoal, siblings: list[Goal]) -> None:
+        values = {
+            "description": imported.description,
+            "lifecycle_status": imported.lifecycle_status,
+            "achievement_status": imported.achievement_status,
+            "due_date": imported.due_date,
+            "priority": "medium-priority",
+        }
+        goal = Goal(
+            problem_id=problem.id,
+            position=_next_position(siblings),
+            created_at=self.writer.now,
+            **values,
+        )
+        self.session.add(goal)
+        self.session.flush()
+        siblings.append(goal)
+        self._created("goal", goal, values)
+
+    def _add_intervention(
+        self, problem: Problem, imported: ImportedIntervention, siblings: list[Intervention]
+    ) -> None:
+        values = {
+            "category": imported.category,
+            "description": imported.description,
+            "owner": imported.owner or DEFAULT_OWNER,
+            "status": imported.status,
+        }
+        intervention = Intervention(
+            problem_id=problem.id,
+            goal_id=None,
+            position=_next_position(siblings),
+            created_at=self.writer.now,
+            **values,
+        )
+        self.session.add(intervention)
+        self.session.flush()
+        siblings.append(intervention)
+        self._created("intervention", intervention, values)
+
+    def _merge_problem(self, imported: ImportedProblem, problems: list[Problem]) -> None:
+        wanted = imported.description.casefold()
+        problem = next((row for row in problems if row.description.casefold() == wanted), None)
+        if problem is None:
+            self._add_problem(imported, problems)
+            return
+        if self._move_allowed("problem", problem.status, imported.status, self.place):
+            self._update("problem", problem, {"status": imported.status})
+        goals = list(
+            self.session.execute(
+                select(Goal).where(Goal.problem_id == problem.id).order_by(Goal.position)
+            ).scalars()
+        )
+        for goal in imported.goals:
+            known = _by_description(goals, goal.description)
+            if known is None:
+                self._add_goal(problem, goal, goals)
+                continue
+            values: dict[str, Any] = {}
+            if self._move_allowed(
+                "goal", known.lifecycle_status, goal.lifecycle_status, goal.place
+            ):
+                values["lifecycle_status"] = goal.lifecycle_status
+            if goal.achievement_status is not None:
+                values["achievement_status"] = goal.achievement_status
+            if goal.due_date is not None:
+                values["due_date"] = goal.due_date
+            self._update("goal", known, values)
+        interventions = list(
+            self.session.execute(
+                select(Intervention)
+                .where(Intervention.problem_id == problem.id)
+                .order_by(Intervention.position)
+            ).scalars()
+        )
+        for intervention in imported.interventions:
+            known_intervention = _by_description(interventions, intervention.description)
+            if known_intervention is None:
+                self._add_intervention(problem, intervention, interventions)
+                continue
+            if self._move_allowed(
+                "intervention", known_intervention.status, intervention.status, intervention.place
+            ):
+                self._update("intervention", known_intervention, {"status": intervention.status})
+
+    def _update(
+        self, kind: str, row: Any, values: dict[str, Any], label: str | None = None
+    ) -> None:
+        changes = {
+            name: (getattr(row, name), value)
+            for name, value in values.items()
+            if getattr(row, name) != value
+        }
+        if not changes:
+            return
+        for name, (_old, new) in changes.items():
+            setattr(row, name, new)
+        self.writer._audit(AuditAction.update, kind, row.id, list(changes))
+        self.pending.append(("update", kind, row.id, label or row.description, changes))
+
+
+def _next_position(siblings: list[Any]) -> int:
+    return max((row.position for row in siblings), default=-1) + 1
+
+
+def _by_description(rows: list[Any], description: str) -> Any | None:
+    wanted = description.casefold()
+    return next((row for row in rows if row.description.casefold() == wanted), None)
+
+
+__all__ = [
+    "KINDS",
+    "FhirImportError",
+    "FhirImportService",
+    "FileImport",
+    "ImportTotals",
+    "Tally",
+    "read_bundle_file",
+    "wall_clock",
+]
