@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -348,6 +349,265 @@ def _require_existing(location: str) -> None:
     path = sqlite_file(database_url(location))
     if path is not None and not path.exists():
         raise CommandError(f"no database at {path}")
+
+
+# --- export -----------------------------------------------------------------
+
+EXPORT_NURSE_HELP = (
+    "Who exports (username; recorded in the audit trail). The report covers this nurse's"
+    " patients unless --all. Optional when the database has one nurse."
+)
+#: The CLI option each export field is given with, for one-line errors.
+_EXPORT_OPTION_NAMES = {
+    "report": "REPORT",
+    "format": "--format",
+    "out": "--out",
+    "all": "--all",
+    "month": "--month",
+    "from": "--from",
+    "to": "--to",
+    "patient": "--patient",
+    "reply-days": "--reply-days",
+    "nurse": "--nurse",
+}
+
+
+@app.command()
+def export(
+    context: typer.Context,
+    report: Annotated[
+        str,
+        typer.Argument(
+            help="caseload, worklist, referrals, ccm, careplans, patient or supervisor.",
+            metavar="REPORT",
+            show_default=False,
+        ),
+    ],
+    file_format: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="csv, json, md, pdf or fhir.")
+    ] = "csv",
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH|-",
+            help="The file to write, or - for stdout. Default: a new file in the exports folder.",
+            show_default=False,
+        ),
+    ] = None,
+    all_nurses: Annotated[
+        bool, typer.Option("--all", help="Every nurse's patients, not only the nurse's own.")
+    ] = False,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            "--month",
+            metavar="YYYY-MM",
+            help="A month (ccm, referrals, patient).",
+            show_default=False,
+        ),
+    ] = None,
+    date_from: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="DATE", help="First day (YYYY-MM-DD), with --to.", show_default=False
+        ),
+    ] = None,
+    date_to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="DATE", help="Last day (YYYY-MM-DD), with --from.", show_default=False
+        ),
+    ] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient",
+            metavar="MRN",
+            help="One patient's MRN (required by the patient report).",
+            show_default=False,
+        ),
+    ] = None,
+    reply_days: Annotated[
+        int | None,
+        typer.Option(
+            "--reply-days",
+            metavar="DAYS",
+            min=1,
+            max=365,
+            help="Supervisor report: list referrals with no reply after this many days [14].",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+    nurse: Annotated[
+        str | None,
+        typer.Option(
+            "--nurse",
+            envvar="NURSECASE_NURSE",
+            metavar="USERNAME",
+            help=EXPORT_NURSE_HELP,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Export a report as CSV, JSON, Markdown or PDF (written 0600 and audited)."""
+    from nursecase.domain.validation import ValidationError
+
+    try:
+        _export(
+            context,
+            report=report,
+            file_format=file_format,
+            out=out,
+            all_nurses=all_nurses,
+            month=month,
+            date_from=date_from,
+            date_to=date_to,
+            patient=patient,
+            reply_days=reply_days,
+            db=db,
+            nurse=nurse,
+        )
+    except ValidationError as error:
+        option = _EXPORT_OPTION_NAMES.get(error.field, error.field)
+        raise CommandError(f"{option}: {error.message}") from error
+
+
+def _export(
+    context: typer.Context,
+    *,
+    report: str,
+    file_format: str,
+    out: str | None,
+    all_nurses: bool,
+    month: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    patient: str | None,
+    reply_days: int | None,
+    db: str | None,
+    nurse: str | None,
+) -> None:
+    """The export command: check everything, then stream the report out and audit it."""
+    from nursecase.services.exports import REPORTS, check_destination, check_request
+
+    if report.strip().lower() not in REPORTS:
+        raise CommandError(f"unknown report {report!r}; choose one of: {', '.join(REPORTS)}")
+    options = check_request(
+        report,
+        file_format,
+        all_nurses=all_nurses,
+        month=month,
+        date_from=date_from,
+        date_to=date_to,
+        patient_mrn=patient,
+        reply_days=reply_days,
+    )
+    to_stdout = out == "-"
+    path = None
+    if out is not None and not to_stdout:
+        path = Path(out).expanduser()
+        check_destination(path)  # before any work: a bad path wastes nobody's time
+    location = _database_location(context, db)
+    _require_existing(location)
+    settings = _settings()
+    engine = _open_engine(location)
+    try:
+        from nursecase.clock import SystemClock
+        from nursecase.services import make_services
+        from nursecase.services.exports import ExportService
+
+        services = make_services(engine, SystemClock(), settings=settings)
+        _sign_in_exporter(services, _nurse(context, nurse))
+        exporter = ExportService(services.context)
+        plan = exporter.prepare(options)
+        if path is None and not to_stdout:
+            from nursecase.paths import default_paths
+
+            path = exporter.default_destination(
+                plan, settings.exports_folder or default_paths().exports
+            )
+        destination = typer.get_binary_stream("stdout") if to_stdout else path
+        with _export_progress(plan.report) as progress:
+            try:
+                result = exporter.run(plan, destination, progress)
+            except BrokenPipeError as error:
+                _silence_stdout()
+                raise CommandError("the output was closed before the export finished") from error
+    finally:
+        engine.dispose()
+    rows = f"{result.rows} row{'' if result.rows == 1 else 's'}"
+    patients = f"{result.patients} patient{'' if result.patients == 1 else 's'}"
+    where = "stdout" if result.path is None else str(result.path)
+    # With --out - the report owns stdout; the summary goes to stderr.
+    typer.echo(
+        f"Exported {plan.report} ({plan.file_format}): {rows}, {patients} to {where}", err=to_stdout
+    )
+
+
+def _sign_in_exporter(services, username: str | None) -> None:
+    """Sign in the exporting nurse: the one named, else the only nurse there is."""
+    if username is None:
+        nurses = [item for item in services.nurses.list_nurses() if item.active]
+        if len(nurses) != 1:
+            raise CommandError(
+                "say who is exporting with --nurse USERNAME (or NURSECASE_NURSE);"
+                " the audit trail records it"
+            )
+        username = nurses[0].username
+    elif services.nurses.get_by_username(username) is None:
+        raise CommandError(f"--nurse: no nurse with username {username.strip().lower()!r}")
+    services.nurses.sign_in(username)
+
+
+class _ExportProgress:
+    """A Rich progress bar on stderr, shown only once an export proves long."""
+
+    def __init__(self, report: str) -> None:
+        self.report = report
+        self.progress = None
+        self.task = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.progress is None:
+            if done == total:
+                return  # the last call of an export that never needed a bar
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.progress = Progress(console=Console(stderr=True), transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task(f"Exporting {self.report}", total=total)
+        self.progress.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@contextmanager
+def _export_progress(report: str):
+    """The progress callback: a bar when stderr is a terminal, nothing when piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    progress = _ExportProgress(report)
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: its reader is gone, and flushing at exit must not fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 # --- entry point ------------------------------------------------------------

@@ -178,6 +178,7 @@ async def test_entered_in_error_is_final_and_offers_nothing(services):
         assert pilot.app.screen is picker
     assert services.referrals.get(referral.id).status == "entered-in-error"
 
+
 async def show_every_status(pilot, screen) -> None:
     """/ and choose "Every status": closed referrals come into the list."""
     await pilot.press("slash")
@@ -443,9 +444,7 @@ async def test_organisation_picked_from_the_list_or_typed_new(services):
         await settle(pilot)
         await pilot.press(*"Harbor Dietitians", "enter")
         await settle(pilot)
-        assert form.query_one("#field-receiving_organisation", Input).value == (
-            "Harbor Dietitians"
-        )
+        assert form.query_one("#field-receiving_organisation", Input).value == ("Harbor Dietitians")
         await focus_field(pilot, "reason")
         await pilot.press(*"Weight loss")
         await pilot.press("ctrl+s")

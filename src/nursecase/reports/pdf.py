@@ -182,9 +182,10 @@ def _choose_typeface(pdf: Any, candidates: Sequence[FontPair]) -> _Typeface:
 class _Layout:
     """Places wrapped lines, boxes and page breaks on an fpdf2 document, top to bottom."""
 
-    def __init__(self, pdf: Any, typeface: _Typeface) -> None:
+    def __init__(self, pdf: Any, typeface: _Typeface, table_size: float = BODY_SIZE) -> None:
         self.pdf = pdf
         self.typeface = typeface
+        self.table_size = table_size
         self.top = pdf.t_margin
         self.bottom = pdf.h - MARGIN_MM - FOOTER_HEIGHT_MM
         self.left = pdf.l_margin
@@ -352,7 +353,7 @@ class _Layout:
         weights = block.widths or tuple(1.0 for _ in block.columns)
         widths = [self.width * weight / sum(weights) for weight in weights]
         inner = [max(width - 2 * CELL_PADDING_MM, 1.0) for width in widths]
-        height = self.font(BODY_SIZE, bold=True)
+        height = self.font(self.table_size, bold=True)
         header = [
             self.wrap(self.typeface.clean(column), room)
             for column, room in zip(block.columns, inner, strict=True)
@@ -366,7 +367,7 @@ class _Layout:
             math.floor((self.bottom - self.top - header_height - 2 * CELL_PADDING_MM) / height), 1
         )
         for row in block.rows:
-            self.font(BODY_SIZE)
+            self.font(self.table_size)
             cells = [
                 self.wrap(self.typeface.clean(cell), room)
                 for cell, room in zip(row, inner, strict=True)
@@ -414,9 +415,9 @@ class _Layout:
             fresh_page = True
 
     def _table_header(self, header: list[list[str]], widths: list[float], height: float) -> None:
-        self.font(BODY_SIZE, bold=True)
+        self.font(self.table_size, bold=True)
         self._table_box(header, widths, height, 0, max(len(lines) for lines in header), fill=True)
-        self.font(BODY_SIZE)
+        self.font(self.table_size)
 
     def _table_box(
         self,
@@ -486,16 +487,21 @@ def render_pdf(
     *,
     created: datetime,
     font_candidates: Sequence[FontPair] = FONT_CANDIDATES,
+    landscape: bool = False,
+    table_size: float = BODY_SIZE,
 ) -> bytes:
     """The document as PDF bytes, printed at ``created`` (also the PDF's creation date).
 
     ``font_candidates`` lists (regular, bold) font paths to try in order; when
     none of them exists the core Helvetica font is used (Windows-1252 text
-    only; see the module docstring).
+    only; see the module docstring). ``landscape`` turns the page sideways and
+    ``table_size`` sets the point size of table text, for tables with many
+    columns (the layout follows the page's width; the rest keeps its sizes).
     """
     from fpdf import FPDF
 
-    pdf = FPDF(orientation="portrait", unit="mm", format=PAGE_FORMAT)
+    orientation = "landscape" if landscape else "portrait"
+    pdf = FPDF(orientation=orientation, unit="mm", format=PAGE_FORMAT)
     typeface = _choose_typeface(pdf, font_candidates)
     pdf.set_creation_date(created)
     pdf.set_creator("nursecase")
@@ -508,7 +514,7 @@ def render_pdf(
     pdf.set_draw_color(BORDER_GREY)
     pdf.set_fill_color(HEADING_FILL_GREY)
     pdf.add_page()
-    layout = _Layout(pdf, typeface)
+    layout = _Layout(pdf, typeface, table_size)
     layout.title(document)
     for block in document.blocks:
         layout.block(block)

@@ -1,0 +1,45 @@
+"""``nursecase export``: the reports, and the service that writes them out.
+
+- :mod:`.options` checks what was asked for (report, format, period, patient);
+- :mod:`.service` resolves the nurse and patient, streams the report to a
+  file (atomic, mode 0600) or to stdout, and records one audit event;
+- one module per report builds its rows: :mod:`.caseload`, :mod:`.worklist`,
+  :mod:`.referrals`, :mod:`.ccm`, :mod:`.care_plans`, :mod:`.patient`,
+  :mod:`.supervisor` (:mod:`.registry` maps names to them).
+
+The writers themselves are the pure ones of :mod:`nursecase.reports`.
+"""
+
+from __future__ import annotations
+
+from nursecase.services.exports.options import (
+    FORMATS,
+    REPORT_FORMATS,
+    REPORTS,
+    ExportOptions,
+    Period,
+    check_request,
+)
+from nursecase.services.exports.service import (
+    ExportPlan,
+    ExportResult,
+    ExportService,
+    ExportUnavailableError,
+    FhirBuilder,
+    check_destination,
+)
+
+__all__ = [
+    "FORMATS",
+    "REPORTS",
+    "REPORT_FORMATS",
+    "ExportOptions",
+    "ExportPlan",
+    "ExportResult",
+    "ExportService",
+    "ExportUnavailableError",
+    "FhirBuilder",
+    "Period",
+    "check_destination",
+    "check_request",
+]

@@ -1,0 +1,377 @@
+"""The export service: resolve who and what, stream the report out, then audit it.
+
+``ExportService.prepare(options)`` resolves the nurse and the patient an
+export names (inside a read session) and fixes "today": after it, the only
+things that can still fail are the destination and the disk. ``run(plan,
+destination)`` builds the report inside one read session and streams it to
+the destination:
+
+- a path: written atomically with mode 0600 (``reports.files``): a reader
+  sees the old file or the whole new one, and a failure leaves nothing;
+- a binary stream (stdout): written chunk by chunk as the rows arrive.
+
+Once the file is complete (or the stream written), ONE ``export`` audit event
+records who exported which report in which format, how many rows and how many
+patients, in its own transaction. If that event cannot be written, the new
+file is removed again: nothing leaves the system unaudited.
+
+The FHIR format is plugged in: ``ExportService(context, fhir_builder=...)``
+takes a function ``(session, scope, report) -> Report`` that returns a report
+with ``body`` set to the bundle's bytes. Without one, a FHIR export says in
+one line that it is not available yet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nursecase.db.models import Nurse, Patient
+from nursecase.domain.codes import AuditAction
+from nursecase.domain.validation import ValidationError
+from nursecase.reports.errors import ReportError
+from nursecase.reports.files import write_atomically
+from nursecase.reports.markdown import render_markdown
+from nursecase.reports.pdf import FONT_CANDIDATES, FontPair, render_pdf
+from nursecase.reports.tables import csv_chunks, json_chunks, markdown_chunks
+from nursecase.services import audit
+from nursecase.services.context import ServiceContext
+from nursecase.services.errors import ServiceError
+from nursecase.services.exports.common import ExportScope, Report, table_document
+from nursecase.services.exports.options import ExportOptions, default_period
+from nursecase.services.exports.registry import BUILDERS
+
+#: The audit event's entity for an export of a report.
+AUDIT_ENTITY = "export"
+#: How often (in rows) the progress callback is told.
+PROGRESS_EVERY = 1000
+FOLDER_MODE = 0o700
+
+Progress = Callable[[int, int | None], None]
+"""Called with (rows done, rows expected or None) while an export runs."""
+
+
+class ExportUnavailableError(ServiceError):
+    """The report cannot be produced in this format (yet); the message says so in one line."""
+
+
+class FhirBuilder(Protocol):
+    """Builds the FHIR form of a report: a Report whose ``body`` yields the bundle's bytes."""
+
+    def __call__(self, session: Session, scope: ExportScope, report: str) -> Report:
+        """The FHIR bundle of ``report`` ("caseload" or "patient") for the scope."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """A checked export with its nurse and patient resolved; ready to run."""
+
+    options: ExportOptions
+    scope: ExportScope
+    #: The patient's MRN when the export is about one patient (for the file name).
+    patient_mrn: str | None = None
+
+    @property
+    def report(self) -> str:
+        """The report's name."""
+        return self.options.report
+
+    @property
+    def file_format(self) -> str:
+        """The format's code ("csv")."""
+        return self.options.file_format
+
+    def file_name(self) -> str:
+        """The default file name: "caseload-2026-11-27.csv", "patient-MRN1-2026-11-27.pdf"."""
+        stem = self.report
+        if self.patient_mrn is not None:
+            stem = f"{stem}-{self.patient_mrn}"
+        return f"{stem}-{self.scope.today.isoformat()}{self.options.suffix}"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote."""
+
+    report: str
+    file_format: str
+    rows: int
+    patients: int
+    #: The file written; None when the export went to a stream (stdout).
+    path: Path | None
+
+
+class _Counter:
+    """Counts rows as a writer pulls them, and reports progress now and then."""
+
+    def __init__(self, progress: Progress | None, total: int | None) -> None:
+        self.rows = 0
+        self.progress = progress
+        self.total = total
+
+    def count(self, rows: Iterable) -> Iterator:
+        """``rows`` as they are pulled, counted in ``self.rows`` (up to date at every row)."""
+        progress = self.progress
+        for row in rows:
+            self.rows += 1
+            if progress is not None and self.rows % PROGRESS_EVERY == 0:
+                progress(self.rows, self.total)
+            yield row
+        if progress is not None:
+            progress(self.rows, self.total)
+
+
+def render(
+    report: Report,
+    file_format: str,
+    *,
+    created: datetime,
+    font_candidates: tuple[FontPair, ...] | list[FontPair] = FONT_CANDIDATES,
+) -> Iterable[bytes]:
+    """The report's bytes in ``file_format``, as an iterable of chunks (streamed where it can).
+
+    ``created`` is the moment a PDF says it was printed.
+    """
+    if report.body is not None:
+        return report.body
+    if file_format == "csv":
+        return csv_chunks(report.columns, report.rows)
+    if file_format == "json":
+        return json_chunks(report.columns, report.rows)
+    if file_format == "md":
+        if report.document is not None and report.markdown_from_document:
+            return _lazily(lambda: render_markdown(report.document()).encode("utf-8"))
+        return markdown_chunks(report.columns, report.rows, title=report.title, meta=report.meta)
+    if file_format == "pdf":
+        document = report.document or (lambda: table_document(report))
+        return _lazily(
+            lambda: render_pdf(
+                document(),
+                created=created,
+                font_candidates=font_candidates,
+                landscape=report.landscape,
+                table_size=report.table_size,
+            )
+        )
+    raise ExportUnavailableError(f"the {report.name} report has no {file_format} format")
+
+
+def _lazily(make: Callable[[], bytes]) -> Iterator[bytes]:
+    """One chunk made only when the writer asks for it (inside the read session)."""
+    yield make()
+
+
+class ExportService:
+    """Reports out of nursecase: CSV, JSON, Markdown, PDF (and FHIR when plugged in)."""
+
+    def __init__(self, context: ServiceContext, fhir_builder: FhirBuilder | None = None) -> None:
+        self.context = context
+        self.fhir_builder = fhir_builder
+
+    # --------------------------------------------------------------- planning
+
+    def prepare(self, options: ExportOptions) -> ExportPlan:
+        """Resolve the nurse and patient of ``options``; ValidationError names what is wrong.
+
+        The signed-in nurse is who exports (NoNurseError without one). The report
+        covers ``options.nurse_username``'s patients, else the signed-in nurse's,
+        or every nurse's with ``all_nurses``; ``patient_mrn`` narrows it to one
+        patient, whoever's caseload they are on.
+        """
+        self.context.require_nurse()
+        if options.file_format == "fhir" and self.fhir_builder is None:
+            raise ExportUnavailableError("fhir export is not built yet")
+        clock = self.context.clock
+        today = clock.today()
+        with self.context.read() as session:
+            if options.all_nurses:
+                nurse_id, nurse_label = None, "every nurse"
+            else:
+                nurse_id, nurse_label = self._nurse(session, options.nurse_username)
+            patient_id = None
+            if options.patient_mrn is not None:
+                patient_id = session.execute(
+                    select(Patient.id).where(Patient.mrn == options.patient_mrn)
+                ).scalar()
+                if patient_id is None:
+                    raise ValidationError("patient", f"no patient with MRN {options.patient_mrn}")
+        scope = ExportScope(
+            today=today,
+            now=clock.now(),
+            nurse_id=nurse_id,
+            nurse_label=nurse_label,
+            patient_id=patient_id,
+            period=default_period(options, today),
+            reply_days=options.reply_days,
+        )
+        return ExportPlan(options=options, scope=scope, patient_mrn=options.patient_mrn)
+
+    def _nurse(self, session: Session, username: str | None) -> tuple[int, str]:
+        if username is None:
+            nurse = session.get(Nurse, self.context.require_nurse())
+        else:
+            name = username.strip().lower()
+            nurse = session.execute(select(Nurse).where(Nurse.username == name)).scalar()
+            if nurse is None:
+                raise ValidationError("nurse", f"no nurse with username '{name}'")
+        if nurse is None:  # the signed-in nurse was removed meanwhile
+            raise ValidationError("nurse", "the signed-in nurse no longer exists")
+        label = ", ".join(filter(None, (nurse.display_name, nurse.credentials)))
+        return nurse.id, label
+
+    def default_destination(self, plan: ExportPlan, folder: Path) -> Path:
+        """A new file in ``folder`` (created 0700) named for the report, format and day.
+
+        An export of the same report the same day gets "-2", "-3" ...: a default
+        name never replaces an earlier file.
+        """
+        try:
+            folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValidationError("out", f"cannot create {folder}: {error.strerror}") from error
+        name = plan.file_name()
+        suffix = plan.options.suffix
+        stem = name[: -len(suffix)]
+        candidate = folder / name
+        number = 2
+        while candidate.exists():
+            candidate = folder / f"{stem}-{number}{suffix}"
+            number += 1
+        return candidate
+
+    # ---------------------------------------------------------------- running
+
+    def run(
+        self,
+        plan: ExportPlan,
+        destination: Path | BinaryIO,
+        progress: Progress | None = None,
+        *,
+        font_candidates: tuple[FontPair, ...] | list[FontPair] = FONT_CANDIDATES,
+    ) -> ExportResult:
+        """Write the report to a file path (atomically, 0600) or a binary stream; audit it."""
+        path = Path(destination) if isinstance(destination, str | os.PathLike) else None
+        if path is not None:
+            check_destination(path)
+        with self.context.read() as session:
+            report = self._build(session, plan)
+            counter = _Counter(progress, report.total)
+            if report.body is None:
+                # In place: a report's document() reads report.rows when it runs.
+                report.rows = counter.count(report.rows)
+            chunks = render(
+                report,
+                plan.file_format,
+                created=plan.scope.now,
+                font_candidates=font_candidates,
+            )
+            if report.body is not None:
+                chunks = counter.count(chunks)
+            if path is not None:
+                try:
+                    write_atomically(path, chunks)
+                except ReportError as error:
+                    raise ValidationError("out", str(error)) from error
+            else:
+                try:
+                    _write_stream(destination, chunks)
+                except OSError:
+                    # Part of the report left (a reader closed the pipe early):
+                    # what left is audited, then the error goes on to the caller.
+                    self._audit(plan, self._result(plan, counter, report, None), partial=True)
+                    raise
+        result = self._result(plan, counter, report, path)
+        try:
+            self._audit(plan, result)
+        except BaseException:
+            if path is not None:
+                # The export was not recorded, so it must not exist: take the file back.
+                path.unlink(missing_ok=True)
+            raise
+        return result
+
+    @staticmethod
+    def _result(
+        plan: ExportPlan, counter: _Counter, report: Report, path: Path | None
+    ) -> ExportResult:
+        return ExportResult(
+            report=plan.report,
+            file_format=plan.file_format,
+            rows=counter.rows,
+            patients=len(report.patients),
+            path=path,
+        )
+
+    def _build(self, session: Session, plan: ExportPlan) -> Report:
+        if plan.file_format == "fhir":
+            if self.fhir_builder is None:
+                raise ExportUnavailableError("fhir export is not built yet")
+            return self.fhir_builder(session, plan.scope, plan.report)
+        return BUILDERS[plan.report](session, plan.scope, self.context)
+
+    def _audit(self, plan: ExportPlan, result: ExportResult, *, partial: bool = False) -> None:
+        scope = plan.scope
+        if scope.patient_id is not None:
+            covered = "scope:patient"
+        elif scope.nurse_id is None:
+            covered = "scope:all"
+        else:
+            covered = f"scope:nurse-{scope.nurse_id}"
+        with self.context.write() as session:
+            audit.record(
+                session,
+                self.context,
+                AuditAction.export,
+                AUDIT_ENTITY,
+                scope.patient_id,
+                [
+                    f"report:{plan.report}",
+                    f"format:{plan.file_format}",
+                    f"rows:{result.rows}",
+                    f"patients:{result.patients}",
+                    covered,
+                    *(["partial"] if partial else []),
+                ],
+            )
+
+
+def check_destination(path: Path) -> None:
+    """Refuse, before any work, a path that cannot take the file (ValidationError "out")."""
+    if path.name in ("", ".", ".."):
+        raise ValidationError("out", f"{path} is not a file name")
+    if path.is_dir():
+        raise ValidationError("out", f"{path} is a folder; give a file name inside it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValidationError("out", f"the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValidationError("out", f"cannot write in {folder}: permission denied")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValidationError("out", f"cannot replace {path}: permission denied")
+
+
+def _write_stream(stream: BinaryIO, chunks: Iterable[bytes]) -> None:
+    for chunk in chunks:
+        stream.write(chunk)
+    stream.flush()
+
+
+__all__ = [
+    "AUDIT_ENTITY",
+    "ExportPlan",
+    "ExportResult",
+    "ExportService",
+    "ExportUnavailableError",
+    "FhirBuilder",
+    "Progress",
+    "check_destination",
+    "render",
+]

@@ -1,0 +1,385 @@
+"""``nursecase export``: where the file goes, what it says it did, stdout streaming, the
+audit event, the progress bar only on a terminal, and one clear line for every error.
+
+The figures of the reports themselves are checked against golden files in
+tests/services/test_exports.py (frozen clock); here the CLI runs with the real
+clock on a seeded demo database, as a nurse would run it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from nursecase.cli import _export_progress, main
+from nursecase.db.engine import make_engine
+from nursecase.db.migrate import ensure_schema
+from nursecase.demo import seed_database
+from tests.conftest import FROZEN_NOW, copy_database
+
+NURSE = "amoreno"
+
+
+def run(*arguments: str) -> subprocess.CompletedProcess:
+    """The real ``python -m nursecase`` in a subprocess (NURSECASE_HOME from the fixture)."""
+    return subprocess.run(
+        [sys.executable, "-m", "nursecase", *arguments],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """One seeded demo database (4 nurses, 40 patients) per session, copied by each test."""
+    from nursecase.clock import FrozenClock
+
+    path = tmp_path_factory.mktemp("cli-demo") / "demo.db"
+    engine = make_engine(path)
+    ensure_schema(engine)
+    seed_database(engine, FrozenClock(FROZEN_NOW), patients=40, seed=11)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    folder = tmp_path / "home"
+    monkeypatch.setenv("NURSECASE_HOME", str(folder))
+    monkeypatch.delenv("NURSECASE_DB", raising=False)
+    monkeypatch.delenv("NURSECASE_NURSE", raising=False)
+    return folder
+
+
+@pytest.fixture
+def database(tmp_path, demo_template):
+    return copy_database(demo_template, tmp_path / "data" / "demo.db")
+
+
+def cli(capsysbinary, *arguments: str) -> tuple[int, bytes, str]:
+    """Run ``nursecase ARGUMENTS`` in this process: (exit code, stdout bytes, stderr text)."""
+    try:
+        main(list(arguments))
+        code = 0
+    except SystemExit as exit_request:
+        code = exit_request.code or 0
+    captured = capsysbinary.readouterr()
+    return code, captured.out, captured.err.decode()
+
+
+def export_events(database) -> list[tuple]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT nurse_id, entity_id, changed_fields FROM audit_event WHERE action = 'export'"
+        ).fetchall()
+
+
+def patient_count(database, nurse: str | None = NURSE) -> int:
+    with sqlite3.connect(database) as connection:
+        if nurse is None:
+            return connection.execute("SELECT count(*) FROM patient").fetchone()[0]
+        return connection.execute(
+            "SELECT count(*) FROM patient JOIN nurse ON nurse.id = patient.nurse_id"
+            " WHERE nurse.username = ?",
+            (nurse,),
+        ).fetchone()[0]
+
+
+def a_patient_mrn(database) -> str:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT mrn FROM patient ORDER BY id LIMIT 1").fetchone()[0]
+
+
+# ------------------------------------------------------------------ success
+
+
+def test_default_file_in_the_private_exports_folder(home, database, capsysbinary):
+    code, out, err = cli(
+        capsysbinary, "export", "caseload", "--db", str(database), "--nurse", NURSE
+    )
+    assert code == 0, err
+    expected = home / "exports" / f"caseload-{date.today().isoformat()}.csv"
+    count = patient_count(database)
+    assert out.decode() == (
+        f"Exported caseload (csv): {count} rows, {count} patients to {expected}\n"
+    )
+    assert stat.S_IMODE(expected.stat().st_mode) == 0o600
+    assert stat.S_IMODE(expected.parent.stat().st_mode) == 0o700
+    assert expected.read_bytes().startswith(b"\xef\xbb\xbfMRN,Name,")
+    ((nurse_id, entity_id, fields),) = export_events(database)
+    assert nurse_id is not None and entity_id is None
+    assert {"report:caseload", "format:csv", f"rows:{count}", f"patients:{count}"} <= set(
+        fields.split(",")
+    )
+    again = cli(capsysbinary, "export", "caseload", "--db", str(database), "--nurse", NURSE)
+    assert again[0] == 0
+    assert f"caseload-{date.today().isoformat()}-2.csv" in again[1].decode()
+
+
+def test_out_path_and_every_format(home, database, tmp_path, capsysbinary):
+    mrn = a_patient_mrn(database)
+    for report, file_format, extra in [
+        ("caseload", "pdf", ()),
+        ("worklist", "md", ()),
+        ("referrals", "json", ("--all",)),
+        ("ccm", "csv", ("--month", "2026-11")),
+        ("careplans", "md", ()),
+        ("patient", "pdf", ("--patient", mrn)),
+        ("supervisor", "md", ("--all", "--reply-days", "7")),
+    ]:
+        target = tmp_path / f"{report}.{file_format}"
+        code, out, err = cli(
+            capsysbinary,
+            *("export", report, "-f", file_format, "-o", str(target)),
+            *extra,
+            *("--db", str(database), "--nurse", NURSE),
+        )
+        assert code == 0, err
+        assert out.decode().startswith(f"Exported {report} ({file_format}): ")
+        assert out.decode().endswith(f" to {target}\n")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert not (home / "exports").exists()
+    assert len(export_events(database)) == 7
+
+
+def test_out_dash_streams_to_stdout(home, database, capsysbinary):
+    code, out, err = cli(
+        capsysbinary,
+        "export",
+        "caseload",
+        "--all",
+        "--out",
+        "-",
+        "--db",
+        str(database),
+        "--nurse",
+        NURSE,
+    )
+    assert code == 0, err
+    text = out.decode("utf-8")
+    assert text.startswith("\ufeffMRN,Name,Birth date,")
+    assert text.count("\r\n") == patient_count(database, None) + 1
+    count = patient_count(database, None)
+    assert err == f"Exported caseload (csv): {count} rows, {count} patients to stdout\n"
+    assert not (home / "exports").exists()
+    assert len(export_events(database)) == 1
+
+
+def test_one_nurse_needs_no_nurse_option(home, database_path, capsysbinary):
+    from nursecase.clock import SystemClock
+    from nursecase.services import make_services
+
+    engine = make_engine(database_path)
+    services = make_services(engine, SystemClock())
+    services.nurses.create("alice", "Alice Moreno")
+    services.nurses.sign_in("alice")
+    services.patients.create("MRN-1", "Nguyen", "Linh")
+    engine.dispose()
+    code, out, err = cli(
+        capsysbinary, "export", "caseload", "-f", "json", "-o", "-", "--db", str(database_path)
+    )
+    assert code == 0, err
+    assert b'"mrn": "MRN-1"' in out
+
+
+def test_nurse_from_the_environment_and_before_the_command(
+    home, database, monkeypatch, capsysbinary
+):
+    monkeypatch.setenv("NURSECASE_NURSE", NURSE)
+    code, _, err = cli(capsysbinary, "export", "worklist", "-o", "-", "--db", str(database))
+    assert code == 0, err
+    monkeypatch.delenv("NURSECASE_NURSE")
+    code, _, err = cli(
+        capsysbinary, "--nurse", NURSE, "--db", str(database), "export", "worklist", "-o", "-"
+    )
+    assert code == 0, err
+
+
+# ------------------------------------------------------------------- errors
+
+ERRORS = [
+    (["export", "bogus"], "unknown report 'bogus'; choose one of: caseload, worklist"),
+    (
+        ["export", "caseload", "--format", "xlsx"],
+        "--format: must be one of: csv, json, md, pdf, fhir",
+    ),
+    (["export", "ccm", "--format", "fhir"], "--format: the ccm report has no fhir format"),
+    (["export", "caseload", "--format", "fhir"], "fhir export is not built yet"),
+    (["export", "ccm", "--month", "2026-13"], "--month: is not a real calendar month"),
+    (["export", "ccm", "--month", "Nov 2026"], "--month: must be a month as YYYY-MM"),
+    (
+        ["export", "ccm", "--from", "2026-11-20", "--to", "2026-11-01"],
+        "--from: must be on or before --to",
+    ),
+    (["export", "ccm", "--from", "2026-11-20"], "--to: is required with --from"),
+    (
+        ["export", "ccm", "--from", "yesterday", "--to", "2026-11-01"],
+        "--from: must be a date as YYYY-MM-DD",
+    ),
+    (
+        ["export", "caseload", "--month", "2026-11"],
+        "--month: the caseload report does not take a period",
+    ),
+    (["export", "patient"], "--patient: the patient report needs --patient MRN"),
+    (["export", "patient", "--patient", "NOPE-9"], "--patient: no patient with MRN NOPE-9"),
+    (["export", "patient", "--patient", "no such"], "--patient: may contain only letters"),
+    (
+        ["export", "supervisor", "--patient", "X-1"],
+        "--patient: the supervisor report covers nurses",
+    ),
+    (
+        ["export", "caseload", "--reply-days", "3"],
+        "--reply-days: applies to the supervisor report only",
+    ),
+    (["export", "supervisor", "--reply-days", "0"], "--reply-days"),
+    (["export", "caseload", "--nurse", "nobody"], "--nurse: no nurse with username 'nobody'"),
+    (["export", "caseload", "--out", "{tmp}/missing/x.csv"], "--out: the folder"),
+    (["export", "caseload", "--out", "{tmp}"], "is a folder; give a file name inside it"),
+    (["export", "caseload", "--out", "{database}/x.csv"], "does not exist"),
+    # Even root cannot create a file in /proc: the write itself fails, cleanly.
+    (["export", "caseload", "--out", "/proc/nursecase-export.csv"], "--out: cannot write in /proc"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "fragment"), ERRORS)
+def test_every_error_is_one_clear_line_and_writes_nothing(
+    home, database, tmp_path, capsysbinary, arguments, fragment
+):
+    arguments = [item.format(tmp=tmp_path, database=database) for item in arguments]
+    if "--nurse" not in arguments:
+        arguments += ["--nurse", NURSE]
+    code, out, err = cli(capsysbinary, *arguments, "--db", str(database))
+    assert code != 0
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("nursecase: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in err
+    assert out == b""
+    assert not (home / "exports").exists()
+    written = [
+        item for item in tmp_path.rglob("*") if item.is_file() and item.parent != database.parent
+    ]
+    assert written == []
+    assert export_events(database) == []
+
+
+def test_several_nurses_and_none_named_is_refused(home, database, capsysbinary):
+    code, _, err = cli(capsysbinary, "export", "caseload", "--db", str(database))
+    assert code == 1
+    assert err == (
+        "nursecase: error: say who is exporting with --nurse USERNAME (or NURSECASE_NURSE);"
+        " the audit trail records it\n"
+    )
+    assert export_events(database) == []
+
+
+def test_a_missing_database_is_not_created(home, tmp_path, capsysbinary):
+    missing = tmp_path / "none.db"
+    code, _, err = cli(capsysbinary, "export", "caseload", "--db", str(missing), "--nurse", NURSE)
+    assert code == 1
+    assert err == f"nursecase: error: no database at {missing}\n"
+    assert not missing.exists()
+
+
+# -------------------------------------------------------- real processes
+
+
+def test_piped_export_in_a_real_process(home, database):
+    result = subprocess.run(
+        [sys.executable, "-m", "nursecase", "export", "careplans", "--all", "-f", "csv", "-o", "-"]
+        + ["--db", str(database), "--nurse", NURSE],
+        capture_output=True,
+        env={**os.environ, "NURSECASE_HOME": str(home)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"\xef\xbb\xbfMRN,Patient,Nurse,Plan,")
+    # Piped: no progress bar, no escape codes; only the one summary line.
+    assert b"\x1b" not in result.stderr
+    assert result.stderr.decode().startswith("Exported careplans (csv): ")
+    assert result.stderr.count(b"\n") == 1
+
+
+def test_an_error_in_a_real_process_is_one_line(home, database):
+    result = run("export", "ccm", "--month", "2026-00", "--db", str(database), "--nurse", NURSE)
+    assert result.returncode == 1
+    assert result.stderr == "nursecase: error: --month: is not a real calendar month\n"
+    assert result.stdout == ""
+
+
+def test_the_export_command_never_loads_textual(home, database):
+    arguments = ["export", "caseload", "-o", "-", "--db", str(database), "--nurse", NURSE]
+    code = (
+        "import sys\n"
+        "from nursecase.cli import app\n"
+        f"app(args={arguments!r}, standalone_mode=False)\n"
+        "loaded = any(name.split('.')[0] == 'textual' for name in sys.modules)\n"
+        "print('TEXTUAL', loaded, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NURSECASE_HOME": str(home)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "TEXTUAL False" in result.stderr
+
+
+def test_help_lists_the_options():
+    result = run("export", "--help")
+    assert result.returncode == 0
+    for option in (
+        "--format",
+        "--out",
+        "--all",
+        "--month",
+        "--from",
+        "--to",
+        "--patient",
+        "--reply-days",
+        "--nurse",
+    ):
+        assert option in result.stdout
+
+
+# ---------------------------------------------------------------- progress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with _export_progress("caseload") as progress:
+        assert progress is None
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _export_progress("caseload") as progress:
+        assert progress is not None
+        progress(1000, 4000)
+        progress(4000, 4000)
+    assert "Exporting caseload" in terminal.getvalue()
+
+
+def test_a_short_export_on_a_terminal_shows_no_bar(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _export_progress("caseload") as progress:
+        # The service reports every 1000 rows and once at the end: a short export
+        # only makes that last call, which must not flash a bar.
+        progress(19, 19)
+    assert terminal.getvalue() == ""

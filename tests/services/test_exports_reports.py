@@ -1,0 +1,328 @@
+"""The reports' figures on hand-made records: CCM codes, referral turnaround, the
+supervisor's thresholds, care plan rows, and CSV injection through real patient data.
+And every refusal of ``check_request``, each naming its option."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from nursecase.domain.validation import ValidationError
+from nursecase.services.exports import ExportService, Period, check_request
+
+
+def export(services, report, file_format="json", **choices):
+    """The report's bytes, exported to memory."""
+    exporter = ExportService(services.context)
+    stream = io.BytesIO()
+    exporter.run(exporter.prepare(check_request(report, file_format, **choices)), stream)
+    return stream.getvalue()
+
+
+def export_json(services, report, **choices) -> list[dict]:
+    return json.loads(export(services, report, "json", **choices))
+
+
+@pytest.fixture
+def patient(services):
+    return services.patients.create("MRN-1", "Nguyen", "Linh", birth_date="1948-03-04")
+
+
+# ----------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "message"),
+    [
+        ({"report": "bogus"}, "report", "must be one of: caseload, worklist"),
+        ({"report": ""}, "report", "is required"),
+        ({"report": "caseload", "file_format": "xlsx"}, "format", "must be one of: csv, json"),
+        ({"report": "ccm", "file_format": "fhir"}, "format", "the ccm report has no fhir format"),
+        ({"report": "ccm", "month": "2026-13"}, "month", "not a real calendar month"),
+        ({"report": "ccm", "month": "2026/11"}, "month", "must be a month as YYYY-MM"),
+        ({"report": "ccm", "month": "november"}, "month", "must be a month as YYYY-MM"),
+        (
+            {"report": "ccm", "month": "2026-11", "date_from": "2026-11-01"},
+            "month",
+            "either --month or --from/--to",
+        ),
+        ({"report": "ccm", "date_from": "2026-11-01"}, "to", "is required with --from"),
+        ({"report": "ccm", "date_to": "2026-11-01"}, "from", "is required with --to"),
+        (
+            {"report": "ccm", "date_from": "2026-11-20", "date_to": "2026-11-01"},
+            "from",
+            "must be on or before --to",
+        ),
+        ({"report": "ccm", "date_from": "20/11/2026", "date_to": "2026-11-30"}, "from", "YYYY"),
+        ({"report": "ccm", "date_from": "2026-02-30", "date_to": "2026-03-01"}, "from", "real"),
+        ({"report": "caseload", "month": "2026-11"}, "month", "does not take a period"),
+        ({"report": "patient"}, "patient", "needs --patient MRN"),
+        ({"report": "patient", "patient_mrn": "MRN 1"}, "patient", "letters, digits and hyphens"),
+        ({"report": "patient", "patient_mrn": "A", "all_nurses": True}, "all", "drop --all"),
+        ({"report": "supervisor", "patient_mrn": "A"}, "patient", "covers nurses"),
+        ({"report": "caseload", "reply_days": 5}, "reply-days", "supervisor report only"),
+        ({"report": "supervisor", "reply_days": 0}, "reply-days", "from 1 to 365"),
+    ],
+)
+def test_check_request_refuses_bad_choices_naming_the_option(arguments, field, message):
+    with pytest.raises(ValidationError) as caught:
+        check_request(**arguments)
+    assert caught.value.field == field
+    assert message in caught.value.message
+
+
+def test_check_request_normalises_what_it_accepts():
+    options = check_request(" CCM ", "JSON", month="2026-02", patient_mrn=" mrn-1 ")
+    assert (options.report, options.file_format, options.patient_mrn) == ("ccm", "json", "MRN-1")
+    assert options.period == Period(date(2026, 2, 1), date(2026, 2, 28))
+    assert options.period.label == "February 2026"
+    assert Period(date(2026, 2, 3), date(2026, 4, 1)).label == "2026-02-03 to 2026-04-01"
+    assert Period(date(2026, 11, 20), date(2027, 1, 2)).months() == [
+        (2026, 11),
+        (2026, 12),
+        (2027, 1),
+    ]
+    assert check_request("supervisor", reply_days="21").reply_days == 21
+
+
+# --------------------------------------------------------------------- CCM
+
+
+def test_ccm_minutes_contacts_and_codes_per_month(services, patient, clock):
+    other = services.patients.create("MRN-2", "Okafor", "Ada")
+    for day, minutes in ((3, 25), (20, 20)):
+        services.contacts.log(
+            patient.id, datetime(2026, 11, day, 10), "phone", "patient", "reached", minutes
+        )
+    for day, minutes in ((2, 60), (9, 35)):
+        services.contacts.log(
+            other.id, datetime(2026, 11, day, 10), "phone", "patient", "reached", minutes
+        )
+    services.contacts.log(patient.id, datetime(2026, 10, 30, 10), "phone", "patient", "reached", 15)
+    rows = export_json(services, "ccm")
+    assert [(row["mrn"], row["month"]) for row in rows] == [
+        ("MRN-1", "2026-11"),
+        ("MRN-2", "2026-11"),
+    ]
+    linh, ada = rows
+    assert (linh["minutes"], linh["contacts"]) == (45, 2)
+    assert (
+        linh["cpt_99490"],
+        linh["cpt_99439_units"],
+        linh["cpt_99487"],
+        linh["cpt_99489_units"],
+    ) == (1, 1, 0, 0)
+    assert linh["to_next_code"] == "15 min to 99439"
+    assert (ada["minutes"], ada["contacts"]) == (95, 2)
+    # Standard: 99439 at most twice. Complex: 60 min reach 99487, each further 30 one 99489.
+    assert (ada["cpt_99490"], ada["cpt_99439_units"], ada["cpt_99487"], ada["cpt_99489_units"]) == (
+        1,
+        2,
+        1,
+        1,
+    )
+    assert ada["to_next_code"] == ""
+    spanning = export_json(services, "ccm", date_from="2026-10-15", date_to="2026-11-10")
+    assert [(row["mrn"], row["month"], row["minutes"]) for row in spanning] == [
+        ("MRN-1", "2026-10", 15),
+        ("MRN-1", "2026-11", 25),
+        ("MRN-2", "2026-11", 95),
+    ]
+    assert export_json(services, "ccm", month="2026-09") == []
+
+
+# --------------------------------------------------------------- referrals
+
+
+def test_referral_turnaround_comes_from_the_status_history(services, patient, clock):
+    sent = services.referrals.create(
+        patient.id, "physical-therapy", "Riverside PT", "Balance", receiving_contact="Intake"
+    )
+    waiting = services.referrals.create(
+        patient.id, "social-work", "County SW", "Housing", priority="urgent"
+    )
+    clock.advance(days=2)
+    accepted = services.referrals.transition(sent.id, "accepted", sent.version)
+    clock.advance(days=1)
+    started = services.referrals.transition(sent.id, "in-progress", accepted.version)
+    clock.advance(days=4)
+    services.referrals.transition(sent.id, "completed", started.version, outcome="Seen twice")
+    clock.advance(days=3)
+    rows = {row["service"]: row for row in export_json(services, "referrals")}
+    done = rows["Physical therapy"]
+    assert done["to"] == "Riverside PT; Intake"
+    assert (done["status"], done["sent"]) == ("completed", "2026-11-27")
+    assert (
+        done["requested_to_accepted"],
+        done["accepted_to_completed"],
+        done["requested_to_completed"],
+    ) == (2, 5, 7)
+    assert (done["days_in_status"], done["aging_bucket"], done["reply_overdue"]) == (
+        3,
+        "0-7",
+        False,
+    )
+    open_one = rows["Social work"]
+    assert open_one["priority"] == "urgent" and open_one["status"] == "requested"
+    assert open_one["days_in_status"] == 10 and open_one["aging_bucket"] == "8-14"
+    assert open_one["reply_overdue"] is True
+    assert open_one["requested_to_accepted"] is None
+    # The urgent one comes first: the queue's order.
+    assert [row["service"] for row in export_json(services, "referrals")][0] == "Social work"
+    assert waiting.id != sent.id
+    in_november = export_json(services, "referrals", month="2026-11")
+    assert len(in_november) == 2
+    assert export_json(services, "referrals", month="2026-10") == []
+
+
+# -------------------------------------------------------------- supervisor
+
+
+def test_supervisor_lists_referrals_without_reply_after_n_days(services, patient, clock):
+    services.referrals.create(patient.id, "home-health", "Home Health Co", "Wound care")
+    clock.advance(days=15)
+    rows = export_json(services, "supervisor")
+    referrals = [row for row in rows if row["section"] == "referral no reply"]
+    assert [(row["mrn"], row["days"], row["date"]) for row in referrals] == [
+        ("MRN-1", 15, "2026-11-27")
+    ]
+    assert referrals[0]["nurse"] == "Alice Moreno"
+    assert [
+        row
+        for row in export_json(services, "supervisor", reply_days=16)
+        if row["section"] == "referral no reply"
+    ] == []
+    contacts = [row for row in rows if row["section"] == "overdue contact"]
+    assert [row["mrn"] for row in contacts] == ["MRN-1"]  # 14 days for moderate risk: due on 12-11
+
+
+def test_supervisor_goals_and_interventions_past_due(services, patient, clock):
+    plan = services.care_plans.create(patient.id, "Heart failure")
+    change = services.care_plans.add_problem(plan.id, plan.version, omaha_code="circulation")
+    problem_id = change.item_id
+    change = services.care_plans.add_goal(
+        problem_id,
+        change.plan.version,
+        "The patient will weigh daily",
+        due_date="2026-11-20",
+        lifecycle_status="active",
+    )
+    services.care_plans.add_intervention(
+        problem_id,
+        change.plan.version,
+        "teaching-guidance-counseling",
+        "Teach low-salt diet",
+        due_date="2026-11-25",
+    )
+    sections = {
+        (row["section"], row["item"], row["days"]) for row in export_json(services, "supervisor")
+    }
+    assert ("goal past due", "The patient will weigh daily", 7) in sections
+    assert ("overdue intervention", "Teach low-salt diet", 2) in sections
+    markdown = export(services, "supervisor", "md").decode()
+    assert "## Overdue items per nurse" in markdown
+    assert "| Alice Moreno | 0 | 0 | 1 | 1 | 0 | 2 |" in markdown
+
+
+# -------------------------------------------------------------- care plans
+
+
+def test_care_plan_rows_follow_the_plan(services, patient):
+    plan = services.care_plans.create(patient.id, "Heart failure")
+    change = services.care_plans.add_problem(
+        plan.id, plan.version, omaha_code="circulation", description="Swollen ankles"
+    )
+    problem_id = change.item_id
+    change = services.care_plans.add_goal(
+        problem_id, change.plan.version, "The patient will weigh daily", due_date="2026-12-20"
+    )
+    services.care_plans.add_intervention(
+        problem_id,
+        change.plan.version,
+        "surveillance",
+        "Check weight log",
+        owner="caregiver",
+        frequency="weekly",
+    )
+    rows = export_json(services, "careplans")
+    assert [(row["item"], row["description"]) for row in rows] == [
+        ("problem", "Swollen ankles (Circulation)"),
+        ("goal", "The patient will weigh daily"),
+        ("intervention", "Check weight log"),
+    ]
+    assert {row["problem"] for row in rows} == {"Swollen ankles (Circulation)"}
+    assert rows[1]["due"] == "2026-12-20" and rows[1]["status"] == "proposed"
+    assert (rows[2]["owner"], rows[2]["frequency"]) == ("caregiver", "weekly")
+    assert rows[0]["plan"] == "Heart failure" and rows[0]["mrn"] == "MRN-1"
+
+
+# ----------------------------------------------------------- CSV injection
+
+
+def test_patient_text_cannot_become_a_formula_in_the_caseload_csv(services):
+    created = services.patients.create("MRN-9", '=HYPERLINK("http://evil")', "@Bob")
+    services.patients.change_risk_tier(created.id, "high", "+1 readmission, -2 weeks")
+    data = export(services, "caseload", "csv")
+    (row,) = [row for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) if row[0] == "MRN-9"]
+    assert row[1] == '\'=HYPERLINK("http://evil"), @Bob'
+    assert row[5] == "'+1 readmission, -2 weeks"
+    # The same text in JSON and Markdown stays as typed (escaped for Markdown only).
+    (item,) = [item for item in export_json(services, "caseload") if item["mrn"] == "MRN-9"]
+    assert item["name"] == '=HYPERLINK("http://evil"), @Bob'
+    assert "\\[" not in item["name"]
+
+
+def test_a_nurse_name_that_starts_like_a_formula_is_neutralised(services, patient):
+    services.nurses.create("mallory", "=cmd|' /C calc'!A0", "RN")
+    services.patients.update(patient.id, patient.version, nurse_username="mallory")
+    data = export(services, "caseload", "csv", all_nurses=True).decode("utf-8-sig")
+    (row,) = list(csv.reader(io.StringIO(data)))[1:]
+    assert row[7] == "'=cmd|' /C calc'!A0"
+
+
+def test_empty_reports_are_still_well_formed(services):
+    assert export_json(services, "caseload") == []
+    assert export(services, "caseload", "csv").decode("utf-8-sig") == (
+        "MRN,Name,Birth date,Age,Risk tier,Risk basis,Episode status,Nurse,Last contact,"
+        "Next due,Open tasks,Open referrals,Flags\r\n"
+    )
+    assert export(services, "worklist", "md").decode().endswith("No rows.\n")
+    assert export(services, "caseload", "pdf").startswith(b"%PDF-")
+
+
+def test_the_patient_report_reads_the_chart(services, patient, clock):
+    services.conditions.add(patient.id, "Heart failure", code="I50.9", code_system="icd-10")
+    services.contacts.log(
+        patient.id,
+        datetime(2026, 11, 26, 10),
+        "phone",
+        "patient",
+        "reached",
+        12,
+        note="Feels better",
+    )
+    services.contacts.log(
+        patient.id, clock.now() - timedelta(days=120), "phone", "patient", "reached", 5
+    )
+    rows = export_json(services, "patient", patient_mrn="MRN-1")
+    sections = {}
+    for row in rows:
+        sections.setdefault(row["section"], []).append(row)
+    details = {row["item"]: row["detail"] for row in sections["Patient"]}
+    assert details["MRN"] == "MRN-1" and details["Name"] == "Linh Nguyen"
+    assert details["Nurse"] == "Alice Moreno (alice)"
+    assert [row["item"] for row in sections["Condition"]] == ["Heart failure"]
+    assert sections["Condition"][0]["detail"] == "ICD-10 I50.9"
+    # The contact log covers the last 90 days unless a period is given.
+    assert [row["detail"] for row in sections["Contact"]] == ["12 min: Feels better"]
+    everything = export_json(
+        services, "patient", patient_mrn="MRN-1", date_from="2026-01-01", date_to="2026-11-27"
+    )
+    assert len([row for row in everything if row["section"] == "Contact"]) == 2
+    markdown = export(services, "patient", "md", patient_mrn="MRN-1").decode()
+    assert markdown.startswith("# Handover summary: Linh Nguyen\n")
+    assert "## Active conditions" in markdown and "## Open tasks\n\nNone open." in markdown
