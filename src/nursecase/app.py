@@ -14,9 +14,11 @@ from functools import partial
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import ModalScreen
 
 from nursecase.config import Settings
 from nursecase.screens.background import run_in_background
+from nursecase.screens.export_dialog import export_dialog, exported_message
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_detail import PatientDetailScreen
@@ -48,6 +50,14 @@ APP_INTENTS = (
         "app.switch_mode('referrals')",
         "Referrals",
         "Show the referral queue",
+    ),
+    Intent(
+        "app.export",
+        "X",
+        "app.export",
+        "Export",
+        "Export a report (CSV, JSON, Markdown, PDF, FHIR) to a file",
+        show=False,  # the footers are full; ? and the palette list it
     ),
     Intent("app.help", "question_mark", "app.help", "Help", "List every key", key_display="?"),
 )
@@ -203,9 +213,23 @@ class NursecaseApp(OrderedKeys, App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Modes need a signed-in nurse."""
-        if action == "switch_mode":
+        if action in ("switch_mode", "export"):
             return self.services.context.nurse_id is not None
         return True
+
+    def action_export(self) -> None:
+        """Export a report; on a patient's screen the patient report is proposed."""
+        if isinstance(self.screen, ModalScreen):
+            return  # not over a form or a picker
+        chart = getattr(self.screen, "chart", None)
+        patient = getattr(chart, "patient", None)
+        mrn = patient.mrn if isinstance(self.screen, PatientDetailScreen) and patient else None
+
+        def exported(result) -> None:
+            if result is not None:
+                self.notify(exported_message(result), timeout=8)
+
+        self.push_screen(export_dialog(self.services, self.settings, mrn), exported)
 
     def action_help(self) -> None:
         """Show every key of the current screen."""

@@ -57,11 +57,25 @@ class Services:
     chart: ChartService = field(init=False, repr=False)
     #: The printable care plan for the patient and family (Markdown, PDF).
     care_plan_printer: CarePlanPrinter = field(init=False, repr=False)
+    _exports: object = field(default=None, init=False, repr=False)
 
     @property
     def clock(self) -> Clock:
         """The clock every service uses."""
         return self.context.clock
+
+    @property
+    def exports(self):
+        """The export service (reports in CSV, JSON, Markdown, PDF, FHIR).
+
+        Built on first use: its report modules are only imported by whoever
+        exports, not by every command that opens the services.
+        """
+        if self._exports is None:
+            from nursecase.services.exports import make_export_service
+
+            self._exports = make_export_service(self.context)
+        return self._exports
 
 
 def make_services(

@@ -29,7 +29,14 @@ from nursecase.services.exports.service import (
     check_destination,
 )
 
+
+def make_export_service(context) -> ExportService:
+    """The export service with every format nursecase writes plugged in."""
+    return ExportService(context)
+
+
 __all__ = [
+    "make_export_service",
     "FORMATS",
     "REPORTS",
     "REPORT_FORMATS",
