@@ -452,7 +452,7 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Export a report as CSV, JSON, Markdown or PDF (written 0600 and audited)."""
+    """Export a report as CSV, JSON, Markdown, PDF or FHIR (written 0600 and audited)."""
     from nursecase.domain.validation import ValidationError
 
     try:
@@ -517,11 +517,10 @@ def _export(
     try:
         from nursecase.clock import SystemClock
         from nursecase.services import make_services
-        from nursecase.services.exports import ExportService
 
         services = make_services(engine, SystemClock(), settings=settings)
         _sign_in_exporter(services, _nurse(context, nurse))
-        exporter = ExportService(services.context)
+        exporter = services.exports
         plan = exporter.prepare(options)
         if path is None and not to_stdout:
             from nursecase.paths import default_paths

@@ -213,7 +213,6 @@ ERRORS = [
         "--format: must be one of: csv, json, md, pdf, fhir",
     ),
     (["export", "ccm", "--format", "fhir"], "--format: the ccm report has no fhir format"),
-    (["export", "caseload", "--format", "fhir"], "fhir export is not built yet"),
     (["export", "ccm", "--month", "2026-13"], "--month: is not a real calendar month"),
     (["export", "ccm", "--month", "Nov 2026"], "--month: must be a month as YYYY-MM"),
     (

@@ -278,7 +278,7 @@ def test_a_plugged_in_fhir_builder_is_used_and_audited(demo, tmp_path):
     assert plan.file_name() == "caseload-2026-11-27.fhir.json"
 
 
-def test_fhir_is_not_built_yet(demo):
+def test_a_service_without_a_fhir_builder_says_so_in_one_line(demo):
     with pytest.raises(ExportUnavailableError, match="^fhir export is not built yet$"):
         ExportService(demo.context).prepare(check_request("caseload", "fhir"))
 

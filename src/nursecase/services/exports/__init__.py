@@ -31,8 +31,15 @@ from nursecase.services.exports.service import (
 
 
 def make_export_service(context) -> ExportService:
-    """The export service with every format nursecase writes plugged in."""
-    return ExportService(context)
+    """The export service with every format nursecase writes plugged in (FHIR too)."""
+    return ExportService(context, fhir_builder=_build_fhir)
+
+
+def _build_fhir(session, scope, report):
+    """The FHIR bundle builder, imported only when a FHIR export runs."""
+    from nursecase.services.exports.fhir import FhirBundleBuilder
+
+    return FhirBundleBuilder()(session, scope, report)
 
 
 __all__ = [

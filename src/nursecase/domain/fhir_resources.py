@@ -1,0 +1,770 @@
+"""FHIR R4 resources as plain JSON dicts: the pure half of the FHIR export.
+
+Each function takes plain values (codes, text, ISO dates and moments already
+written as FHIR dateTimes) and returns the resource as a dict ready for
+``json``. Nothing here reads a database or knows about batches: the export
+service (``services.exports.fhir``) reads the rows and calls these.
+
+Choices a reader of the bundle should know:
+
+- Status codes are nursecase's own: they are FHIR codes already (DESIGN.md
+  section 2). Only two need a mapping: the ServiceRequest of a referral (from
+  the Task status that tracks it, :func:`service_request_status`) and the
+  Communication of a contact (from its outcome, :func:`communication_status`).
+- The MRN is the identifier typed ``MR`` (v2-0203), as the importer reads it.
+- Care-plan problems (Omaha System problems or free text) exist only inside
+  their plan, so they are Conditions *contained* in the CarePlan (category
+  health-concern), addressed by the plan and given as the reason of each
+  activity. They are not entries of their own: a receiver must not mistake
+  "Circulation" for a diagnosis on the problem list. A Goal, an entry of its
+  own, names its problem by display text (a reference into another
+  resource's contained list is not allowed in R4).
+- Organisations are names only in nursecase, so they are references with a
+  display text, not Organization resources holding nothing more.
+- Coded systems are only the published ones (LOINC, SNOMED CT, ICD-10-CM and
+  HL7 terminology); nursecase's own codes (service types, Omaha problems and
+  categories, care-team roles) travel as text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from nursecase.domain.codes import Instrument
+from nursecase.domain.fhir_bundle import SCORED_OBSERVATIONS
+from nursecase.domain.instruments import get_instrument
+
+Json = dict[str, Any]
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
+IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+#: "health-concern" is defined by US Core's category system (the base one has none).
+US_CORE_CONDITION_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/condition-category"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+GOAL_PRIORITY = "http://terminology.hl7.org/CodeSystem/goal-priority"
+PARTICIPATION_MODE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
+TASK_CODE = "http://hl7.org/fhir/CodeSystem/task-code"
+
+#: How a stored condition's ``code_system`` is written as a FHIR system URI.
+CONDITION_SYSTEMS = {"icd-10": ICD10_CM, "snomed": SNOMED}
+
+#: SNOMED CT 3457005 |Patient referral (procedure)|: what every referral is.
+REFERRAL_CATEGORY = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}
+
+#: The ServiceRequest status of a referral, from the status of the Task tracking it.
+#: While the receiver has not finished (sent, received, accepted, working) the
+#: request stands: active. A refusal, a failure or a cancellation ends the
+#: request without the service: revoked.
+SERVICE_REQUEST_STATUSES = {
+    "draft": "draft",
+    "requested": "active",
+    "received": "active",
+    "accepted": "active",
+    "ready": "active",
+    "in-progress": "active",
+    "on-hold": "on-hold",
+    "completed": "completed",
+    "rejected": "revoked",
+    "cancelled": "revoked",
+    "failed": "revoked",
+    "entered-in-error": "entered-in-error",
+}
+
+#: Contact outcomes where nothing reached anyone: the Communication was not done.
+#: A left message and a refusal did reach someone (the message, the patient).
+NOT_DONE_OUTCOMES = frozenset({"no-answer", "wrong-number"})
+
+#: Contact mode -> v3 ParticipationMode (code, display).
+CONTACT_MEDIA = {
+    "phone": ("PHONE", "telephone"),
+    "home-visit": ("FACE", "face-to-face"),
+    "clinic-visit": ("FACE", "face-to-face"),
+    "telehealth": ("VIDEOCONF", "videoconferencing"),
+    "message": ("WRITTEN", "written"),
+    "case-conference": ("VERBAL", "verbal"),
+}
+
+#: Care-team role -> the participant role text. The words are chosen so that a
+#: reader of the text (nursecase's importer among them) finds the role again.
+CARE_TEAM_ROLE_TEXT = {
+    "pcp": "Primary care provider",
+    "specialist": "Specialist",
+    "caregiver": "Caregiver",
+    "pharmacist": "Pharmacist",
+    "social-worker": "Social worker",
+    "home-health": "Home health",
+    "other": "Other",
+}
+
+#: Instrument -> (LOINC code of the total, LOINC codes of the items in order).
+LOINC_INSTRUMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    str(instrument): (total_code, item_codes)
+    for total_code, (instrument, item_codes) in SCORED_OBSERVATIONS.items()
+}
+
+#: Instrument -> {nursecase item code: LOINC item code} for the instruments coded in LOINC.
+LOINC_ITEMS: dict[str, dict[str, str]] = {
+    str(instrument): dict(zip(get_instrument(instrument).item_codes, item_codes, strict=True))
+    for instrument, item_codes in SCORED_OBSERVATIONS.values()
+}
+
+#: A contained problem's local id is this prefix and the problem's id.
+PROBLEM_PREFIX = "problem-"
+
+
+def reference(url: str, display: str | None = None) -> Json:
+    """A Reference to a bundle entry's fullUrl (with a display text when given)."""
+    if display:
+        return {"reference": url, "display": display}
+    return {"reference": url}
+
+
+def named(display: str) -> Json:
+    """A Reference by display text only: something nursecase knows by name alone."""
+    return {"display": display}
+
+
+def text_concept(text: str) -> Json:
+    """A CodeableConcept of text only."""
+    return {"text": text}
+
+
+def coded(system: str, code: str, display: str | None = None, text: str | None = None) -> Json:
+    """A CodeableConcept of one coding (and its text)."""
+    coding: Json = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    concept: Json = {"coding": [coding]}
+    if text:
+        concept["text"] = text
+    return concept
+
+
+def _drop_empty(resource: Json) -> Json:
+    """The resource without its None, empty and blank values (FHIR JSON has none of them).
+
+    Zero and false are values: ``value or value == 0`` keeps them (False == 0).
+    """
+    return {key: value for key, value in resource.items() if value or value == 0}
+
+
+_PLAIN_DOSE = re.compile(r"(\d+(?:\.\d+)?) ([A-Za-z][A-Za-z ]*)")
+
+
+def dose_quantity(dose: str | None) -> tuple[int | float, str] | None:
+    """A dose of one plain amount ("40 mg", "2000 units") as (value, unit); else None.
+
+    A combined or qualified dose ("49/51 mg", "90 mcg, 2 puffs") is no Quantity:
+    it travels as the dosage text only. The number must read back the same
+    ("12.5", never "12.50"), so that a receiver writes the dose as it was.
+    """
+    match = _PLAIN_DOSE.fullmatch(dose.strip()) if dose else None
+    if match is None:
+        return None
+    number, unit = match.groups()
+    value: int | float = float(number) if "." in number else int(number)
+    if f"{value:g}" != number:
+        return None
+    return value, unit.strip()
+
+
+def service_request_status(referral_status: str) -> str:
+    """The ServiceRequest status of a referral whose Task has ``referral_status``."""
+    return SERVICE_REQUEST_STATUSES.get(referral_status, "unknown")
+
+
+def communication_status(outcome: str) -> str:
+    """ "completed", or "not-done" when the attempt reached nobody (no answer, wrong number)."""
+    return "not-done" if outcome in NOT_DONE_OUTCOMES else "completed"
+
+
+def label(code: str) -> str:
+    """A code as words: "left-message" -> "Left message"."""
+    words = code.replace("-", " ")
+    return words[:1].upper() + words[1:]
+
+
+# ---------------------------------------------------------------- people
+
+
+def patient_resource(
+    resource_id: str,
+    *,
+    mrn: str,
+    family_name: str,
+    given_name: str,
+    birth_date: str | None,
+    sex: str | None,
+    phone: str | None,
+    address: str | None,
+    language: str | None,
+    general_practitioners: Sequence[Json] = (),
+) -> Json:
+    """A Patient: the MRN typed MR, the name, birth date, gender and how to reach them."""
+    return _drop_empty(
+        {
+            "resourceType": "Patient",
+            "id": resource_id,
+            "identifier": [
+                {
+                    "use": "usual",
+                    "type": coded(IDENTIFIER_TYPE, "MR", "Medical record number", "MRN"),
+                    "value": mrn,
+                }
+            ],
+            "active": True,
+            "name": [{"use": "official", "family": family_name, "given": [given_name]}],
+            "telecom": [{"system": "phone", "value": phone}] if phone else None,
+            "gender": sex,
+            "birthDate": birth_date,
+            "address": [{"use": "home", "text": address}] if address else None,
+            "communication": (
+                [{"language": text_concept(language), "preferred": True}] if language else None
+            ),
+            "generalPractitioner": list(general_practitioners),
+        }
+    )
+
+
+def nurse_practitioner(resource_id: str, *, display_name: str, credentials: str | None) -> Json:
+    """A nurse as a Practitioner, credentials ("RN, CCM") as qualifications."""
+    qualifications = [
+        {"code": text_concept(part.strip())}
+        for part in (credentials or "").split(",")
+        if part.strip()
+    ]
+    return _drop_empty(
+        {
+            "resourceType": "Practitioner",
+            "id": resource_id,
+            "active": True,
+            "name": [{"text": display_name}],
+            "qualification": qualifications,
+        }
+    )
+
+
+def member_practitioner(resource_id: str, *, name: str) -> Json:
+    """The person behind a care-team member's role."""
+    return {"resourceType": "Practitioner", "id": resource_id, "name": [{"text": name}]}
+
+
+def member_role(
+    resource_id: str,
+    *,
+    practitioner: Json,
+    role: str,
+    organisation: str | None,
+    phone: str | None,
+) -> Json:
+    """A care-team member's PractitionerRole: who, in which role, at which organisation."""
+    return _drop_empty(
+        {
+            "resourceType": "PractitionerRole",
+            "id": resource_id,
+            "active": True,
+            "practitioner": practitioner,
+            "organization": named(organisation) if organisation else None,
+            "code": [text_concept(CARE_TEAM_ROLE_TEXT.get(role, label(role)))],
+            "telecom": [{"system": "phone", "value": phone}] if phone else None,
+        }
+    )
+
+
+def related_person(resource_id: str, *, patient: Json, name: str, phone: str | None) -> Json:
+    """A caregiver on the care team."""
+    return _drop_empty(
+        {
+            "resourceType": "RelatedPerson",
+            "id": resource_id,
+            "active": True,
+            "patient": patient,
+            "relationship": [text_concept(CARE_TEAM_ROLE_TEXT["caregiver"])],
+            "name": [{"text": name}],
+            "telecom": [{"system": "phone", "value": phone}] if phone else None,
+        }
+    )
+
+
+def care_team_resource(
+    resource_id: str, *, patient: Json, members: Iterable[tuple[str, Json]]
+) -> Json:
+    """The patient's CareTeam: ``members`` are (role code, reference) pairs."""
+    return {
+        "resourceType": "CareTeam",
+        "id": resource_id,
+        "status": "active",
+        "name": "Care team",
+        "subject": patient,
+        "participant": [
+            {"role": [text_concept(CARE_TEAM_ROLE_TEXT.get(role, label(role)))], "member": member}
+            for role, member in members
+        ],
+    }
+
+
+def episode_resource(
+    resource_id: str,
+    *,
+    patient: Json,
+    status: str,
+    start: str,
+    end: str | None,
+    history: Sequence[tuple[str, str, str | None]],
+    care_manager: Json | None,
+    team: Json | None,
+) -> Json:
+    """An EpisodeOfCare of case management; ``history`` is (status, from, until) moments."""
+    return _drop_empty(
+        {
+            "resourceType": "EpisodeOfCare",
+            "id": resource_id,
+            "status": status,
+            "statusHistory": [
+                {"status": code, "period": _drop_empty({"start": since, "end": until})}
+                for code, since, until in history
+            ],
+            "type": [text_concept("Case management")],
+            "patient": patient,
+            "period": _drop_empty({"start": start, "end": end}),
+            "careManager": care_manager,
+            "team": [team] if team else None,
+        }
+    )
+
+
+# -------------------------------------------------------- clinical records
+
+
+def condition_resource(
+    resource_id: str,
+    *,
+    patient: Json,
+    description: str,
+    code: str | None,
+    code_system: str | None,
+    clinical_status: str,
+    onset: str | None,
+    recorded: str | None,
+) -> Json:
+    """A problem-list Condition, coded in ICD-10-CM or SNOMED CT when it has a code."""
+    concept = text_concept(description)
+    system = CONDITION_SYSTEMS.get(code_system or "")
+    if code and system:
+        concept = coded(system, code, description, description)
+    return _drop_empty(
+        {
+            "resourceType": "Condition",
+            "id": resource_id,
+            "clinicalStatus": coded(CONDITION_CLINICAL, clinical_status),
+            "verificationStatus": coded(CONDITION_VERIFICATION, "confirmed"),
+            "category": [coded(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
+            "code": concept,
+            "subject": patient,
+            "onsetDateTime": onset,
+            "recordedDate": recorded,
+        }
+    )
+
+
+def problem_condition(
+    problem_id: int,
+    *,
+    patient: Json,
+    description: str,
+    status: str,
+    omaha_name: str | None,
+    omaha_domain: str | None,
+) -> Json:
+    """A care-plan problem as a Condition contained in its CarePlan (id "problem-N")."""
+    note = None
+    if omaha_name:
+        note = [{"text": f"Omaha System problem: {omaha_name} ({omaha_domain} domain)"}]
+    return _drop_empty(
+        {
+            "resourceType": "Condition",
+            "id": f"{PROBLEM_PREFIX}{problem_id}",
+            # Problem statuses (active, inactive, resolved) are clinical statuses.
+            "clinicalStatus": coded(CONDITION_CLINICAL, status),
+            "category": [coded(US_CORE_CONDITION_CATEGORY, "health-concern", "Health Concern")],
+            "code": text_concept(description),
+            "subject": patient,
+            "note": note,
+        }
+    )
+
+
+def medication_statement(
+    resource_id: str,
+    *,
+    patient: Json,
+    name: str,
+    status: str,
+    dose: str | None,
+    dose_quantity: tuple[float | int, str] | None,
+    route: str | None,
+    frequency: str | None,
+    asserted: str | None,
+) -> Json:
+    """A MedicationStatement: the name as text, and the dosage as far as it is known.
+
+    ``dose_quantity`` is the dose as (value, unit) when it is one plain amount
+    ("40 mg"); a combined dose ("49/51 mg") is only in the dosage text.
+    """
+    dosage: Json = _drop_empty(
+        {
+            "text": ", ".join(part for part in (dose, route, frequency) if part) or None,
+            "timing": {"code": text_concept(frequency)} if frequency else None,
+            "route": text_concept(route) if route else None,
+            "doseAndRate": (
+                [{"doseQuantity": {"value": dose_quantity[0], "unit": dose_quantity[1]}}]
+                if dose_quantity
+                else None
+            ),
+        }
+    )
+    return _drop_empty(
+        {
+            "resourceType": "MedicationStatement",
+            "id": resource_id,
+            "status": status,
+            "medicationCodeableConcept": text_concept(name),
+            "subject": patient,
+            "dateAsserted": asserted,
+            "dosage": [dosage] if dosage else None,
+        }
+    )
+
+
+def observation_resource(
+    resource_id: str,
+    *,
+    patient: Json,
+    instrument: str,
+    instrument_name: str,
+    total: int,
+    band: str,
+    summary: str,
+    performed: str,
+    performer: Json | None,
+    items: Sequence[tuple[str, str, int]],
+) -> Json:
+    """A scored assessment: the total as valueInteger, its band, and one component per item.
+
+    ``items`` are (item code, prompt, answer) in the instrument's order. PHQ-9,
+    PHQ-2 and GAD-7 are coded in LOINC, total and items; the other instruments
+    have no LOINC panel nursecase vouches for and are named in text.
+    """
+    loinc = LOINC_INSTRUMENTS.get(instrument)
+    if loinc is not None:
+        code = coded(LOINC, loinc[0], None, instrument_name)
+    else:
+        code = text_concept(instrument_name)
+    item_codes = LOINC_ITEMS.get(instrument, {})
+    components = []
+    for item_code, prompt, answer in items:
+        loinc_item = item_codes.get(item_code)
+        concept = coded(LOINC, loinc_item, None, prompt) if loinc_item else text_concept(prompt)
+        components.append({"code": concept, "valueInteger": answer})
+    return _drop_empty(
+        {
+            "resourceType": "Observation",
+            "id": resource_id,
+            "status": "final",
+            "category": [coded(OBSERVATION_CATEGORY, "survey", "Survey")],
+            "code": code,
+            "subject": patient,
+            "effectiveDateTime": performed,
+            "performer": [performer] if performer else None,
+            "valueInteger": total,
+            "interpretation": [text_concept(band)],
+            "note": [{"text": summary}],
+            "component": components,
+        }
+    )
+
+
+# --------------------------------------------------------------- care plans
+
+
+def goal_resource(
+    resource_id: str,
+    *,
+    patient: Json,
+    description: str,
+    lifecycle_status: str,
+    achievement_status: str | None,
+    priority: str | None,
+    start: str | None,
+    target_measure: str | None,
+    target_value: str | None,
+    due_date: str | None,
+    problem: str,
+) -> Json:
+    """A care-plan Goal; ``problem`` is the text of the problem it is for."""
+    target: Json = {}
+    if target_measure:
+        target["measure"] = text_concept(target_measure)
+        if target_value:
+            target["detailString"] = target_value
+    if due_date:
+        target["dueDate"] = due_date
+    return _drop_empty(
+        {
+            "resourceType": "Goal",
+            "id": resource_id,
+            "lifecycleStatus": lifecycle_status,
+            "achievementStatus": (
+                coded(GOAL_ACHIEVEMENT, achievement_status, label(achievement_status))
+                if achievement_status
+                else None
+            ),
+            "priority": coded(GOAL_PRIORITY, priority, label(priority)) if priority else None,
+            "description": text_concept(description),
+            "subject": patient,
+            "startDate": start,
+            "target": [target] if target else None,
+            "addresses": [named(problem)],
+        }
+    )
+
+
+def care_plan_activity(
+    *,
+    description: str,
+    category: str,
+    status: str,
+    owner: str | None,
+    frequency: str | None,
+    due_date: str | None,
+    problem_id: int,
+    goal: Json | None,
+) -> Json:
+    """An intervention as a CarePlan activity: what, its Omaha category, status and schedule."""
+    timing: Json = {}
+    if frequency:
+        timing["code"] = text_concept(frequency)
+    if due_date:
+        timing["repeat"] = {"boundsPeriod": {"end": due_date}}
+    detail = _drop_empty(
+        {
+            "code": text_concept(description),
+            "reasonReference": [{"reference": f"#{PROBLEM_PREFIX}{problem_id}"}],
+            "goal": [goal] if goal else None,
+            "status": status,
+            "scheduledTiming": timing,
+            "performer": [named(owner)] if owner else None,
+            "description": f"Omaha System intervention category: {category}",
+        }
+    )
+    return {"detail": detail}
+
+
+def care_plan_resource(
+    resource_id: str,
+    *,
+    patient: Json,
+    title: str,
+    status: str,
+    intent: str,
+    period_start: str | None,
+    period_end: str | None,
+    created: str | None,
+    problems: Sequence[Json],
+    goals: Sequence[Json],
+    activities: Sequence[Json],
+    care_team: Json | None,
+) -> Json:
+    """A CarePlan with its problems contained, its goals referenced and its activities."""
+    return _drop_empty(
+        {
+            "resourceType": "CarePlan",
+            "id": resource_id,
+            "contained": list(problems),
+            "status": status,
+            "intent": intent,
+            "title": title,
+            "subject": patient,
+            "period": _drop_empty({"start": period_start, "end": period_end}),
+            "created": created,
+            "careTeam": [care_team] if care_team else None,
+            "addresses": [{"reference": f"#{problem['id']}"} for problem in problems],
+            "goal": list(goals),
+            "activity": list(activities),
+        }
+    )
+
+
+# ---------------------------------------------------------------- referrals
+
+
+def service_request_resource(
+    resource_id: str,
+    *,
+    patient: Json,
+    referral_status: str,
+    service: str,
+    priority: str,
+    reason: str,
+    organisation: str,
+    contact: str | None,
+    authored: str | None,
+    requester: Json | None,
+    appointment: str | None,
+) -> Json:
+    """A referral as a ServiceRequest (its status from the tracking Task's status)."""
+    performers = [named(organisation)]
+    if contact:
+        performers.append(named(contact))
+    return _drop_empty(
+        {
+            "resourceType": "ServiceRequest",
+            "id": resource_id,
+            "status": service_request_status(referral_status),
+            "intent": "order",
+            "category": [{"coding": [REFERRAL_CATEGORY]}],
+            "priority": priority,
+            "code": text_concept(service),
+            "subject": patient,
+            "occurrenceDateTime": appointment,
+            "authoredOn": authored,
+            "requester": requester,
+            "performer": performers,
+            "reasonCode": [text_concept(reason)],
+        }
+    )
+
+
+def referral_task(
+    resource_id: str,
+    *,
+    patient: Json,
+    service_request: Json,
+    status: str,
+    status_reason: str | None,
+    priority: str,
+    organisation: str,
+    authored: str | None,
+    last_modified: str | None,
+    requester: Json | None,
+    expected_reply: str | None,
+    outcome: str | None,
+) -> Json:
+    """The Task that tracks a referral: its status is the referral's, the focus its request.
+
+    The date a reply is expected by is the Task's restriction period end (when
+    the requester wants it acted on); a completed referral's outcome is its output.
+    """
+    return _drop_empty(
+        {
+            "resourceType": "Task",
+            "id": resource_id,
+            "status": status,
+            "statusReason": text_concept(status_reason) if status_reason else None,
+            "intent": "order",
+            "priority": priority,
+            "code": coded(TASK_CODE, "fulfill", "Fulfill the focal request"),
+            "focus": service_request,
+            "for": patient,
+            "authoredOn": authored,
+            "lastModified": last_modified,
+            "requester": requester,
+            "owner": named(organisation),
+            "restriction": {"period": {"end": expected_reply}} if expected_reply else None,
+            "output": (
+                [{"type": text_concept("Outcome"), "valueString": outcome}] if outcome else None
+            ),
+        }
+    )
+
+
+# ----------------------------------------------------------------- contacts
+
+
+def communication_resource(
+    resource_id: str,
+    *,
+    patient: Json,
+    mode: str,
+    with_whom: str,
+    outcome: str,
+    minutes: int,
+    note: str | None,
+    sent: str,
+    sender: Json | None,
+    about: Json | None,
+) -> Json:
+    """A contact-log entry as a Communication: when, how, with whom, what came of it."""
+    status = communication_status(outcome)
+    medium = CONTACT_MEDIA.get(mode)
+    # The patient is an entry; a caregiver or provider spoken to is known by role only.
+    recipient = patient if with_whom == "patient" else named(label(with_whom))
+    notes = [{"text": f"{label(outcome)}; {minutes} min"}]
+    if note:
+        notes.append({"text": note})
+    return _drop_empty(
+        {
+            "resourceType": "Communication",
+            "id": resource_id,
+            "status": status,
+            "statusReason": text_concept(label(outcome)) if status == "not-done" else None,
+            "category": [text_concept("Case management contact")],
+            "medium": [
+                coded(PARTICIPATION_MODE, medium[0], medium[1], label(mode))
+                if medium
+                else text_concept(label(mode))
+            ],
+            "subject": patient,
+            "about": [about] if about else None,
+            "sent": sent,
+            "recipient": [recipient],
+            "sender": sender,
+            "note": notes,
+        }
+    )
+
+
+def loinc_instrument(instrument: Instrument | str) -> tuple[str, tuple[str, ...]] | None:
+    """(LOINC total code, LOINC item codes) of an instrument coded in LOINC, else None."""
+    return LOINC_INSTRUMENTS.get(str(instrument))
+
+
+__all__ = [
+    "CARE_TEAM_ROLE_TEXT",
+    "CONDITION_SYSTEMS",
+    "CONTACT_MEDIA",
+    "LOINC_INSTRUMENTS",
+    "LOINC_ITEMS",
+    "SERVICE_REQUEST_STATUSES",
+    "care_plan_activity",
+    "care_plan_resource",
+    "care_team_resource",
+    "communication_resource",
+    "communication_status",
+    "dose_quantity",
+    "condition_resource",
+    "episode_resource",
+    "goal_resource",
+    "loinc_instrument",
+    "medication_statement",
+    "member_practitioner",
+    "member_role",
+    "named",
+    "nurse_practitioner",
+    "observation_resource",
+    "patient_resource",
+    "problem_condition",
+    "reference",
+    "referral_task",
+    "related_person",
+    "service_request_resource",
+    "service_request_status",
+]
