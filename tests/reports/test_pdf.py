@@ -13,15 +13,11 @@ from pathlib import Path
 import pytest
 
 from nursecase.reports.document import BulletList, Document, Heading, Paragraph, Table
-from nursecase.reports.pdf import FONT_CANDIDATES, render_pdf
+from nursecase.reports.pdf import FONT_CANDIDATES, PACKAGED_FONTS, render_pdf
 
 CREATED = datetime(2026, 11, 27, 9, 0)
 #: No such fonts: the writer must fall back to the core Helvetica font.
 NO_FONTS = [("/no/such/folder/Sans.ttf", "/no/such/folder/Sans-Bold.ttf")]
-DEJAVU_INSTALLED = any(
-    Path(regular).expanduser().is_file() and Path(bold).expanduser().is_file()
-    for regular, bold in FONT_CANDIDATES
-)
 
 
 def page_count(data: bytes) -> int:
@@ -76,9 +72,12 @@ def test_it_is_a_pdf(fonts):
     assert b"/CreationDate (D:20261127090000" in data
 
 
-def test_the_installed_unicode_font_is_embedded_when_found():
-    data = render_pdf(sample_document(), created=CREATED)
-    assert (b"DejaVuSans" in data) is DEJAVU_INSTALLED
+def test_the_packaged_unicode_font_is_embedded_on_every_install():
+    # The font ships inside the package: no system font is needed.
+    assert FONT_CANDIDATES[0] == PACKAGED_FONTS
+    assert all(Path(path).is_file() for path in PACKAGED_FONTS)
+    data = render_pdf(sample_document(), created=CREATED, font_candidates=(PACKAGED_FONTS,))
+    assert b"DejaVuSans" in data
     fallback = render_pdf(sample_document(), created=CREATED, font_candidates=NO_FONTS)
     assert b"DejaVuSans" not in fallback and b"/Helvetica" in fallback
 

@@ -11,8 +11,9 @@ lines, boxes and pages: fpdf2's own ``multi_cell``/``table`` re-measure a line
 for every character they add to it, which costs seconds for a few pages of
 text and refuses a table row taller than a page.
 
-Fonts: DejaVu Sans (regular and bold) is embedded when found at one of
-:data:`FONT_CANDIDATES`; it draws most European, Greek and Cyrillic text and
+Fonts: DejaVu Sans (regular and bold) ships inside the package
+(:data:`PACKAGED_FONTS`) and is embedded; the system's copy is the fallback
+(:data:`FONT_CANDIDATES`). It draws most European, Greek and Cyrillic text and
 many symbols. Characters it has no glyph for (for example Chinese or Japanese)
 print as "?". Without DejaVu the PDF falls back to the core Helvetica font,
 which only knows Windows-1252 (Western European) characters: a letter outside
@@ -43,7 +44,14 @@ from nursecase.reports.document import BulletList, Document, Heading, Paragraph,
 FontPair = tuple[str | Path, str | Path]
 """The paths of a font's regular and bold faces."""
 
+#: DejaVu Sans as shipped inside the package (Bitstream Vera licence, see its folder).
+PACKAGED_FONTS: FontPair = (
+    str(Path(__file__).parent / "fonts" / "DejaVuSans.ttf"),
+    str(Path(__file__).parent / "fonts" / "DejaVuSans-Bold.ttf"),
+)
+
 FONT_CANDIDATES: tuple[FontPair, ...] = (
+    PACKAGED_FONTS,
     # Debian, Ubuntu (fonts-dejavu-core)
     (
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
