@@ -2,8 +2,8 @@
 
 Launch, wait for patients, log a call, search, open a patient, score a PHQ-9,
 start a care plan from a template and change a goal, move the most pressing
-referral on in the referral queue, look at the help, and quit with ctrl+q,
-reading the screen as a nurse would.
+referral on in the referral queue, export the caseload, look at the help, and
+quit with ctrl+q, reading the screen as a nurse would.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -108,7 +109,7 @@ def terminal(tmp_path, demo_database):
     session.close()
 
 
-def test_a_round_from_launch_to_quit(terminal, demo_database):
+def test_a_round_from_launch_to_quit(terminal, demo_database, tmp_path):
     screen = terminal.wait_for(r"Today: \d+ patients", timeout=60)
     assert "DEMO" in screen
 
@@ -194,6 +195,12 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
             terminal.keys("e2e: done", literal=True)
         terminal.keys("C-s")
     terminal.wait_for(rf"Referral {moved_to.lower()}")
+
+    # The day's report: X, then save the form as it comes (my caseload, CSV).
+    terminal.keys("X")
+    terminal.wait_for(r"Export a report")
+    terminal.keys("C-s")
+    terminal.wait_for(r"Exported caseload \(\d+ rows\)")
     terminal.keys("?")
     terminal.wait_for(r"Keys")
     terminal.keys("Escape")
@@ -223,6 +230,9 @@ def test_a_round_from_launch_to_quit(terminal, demo_database):
             "SELECT to_status FROM referral_status_history ORDER BY id DESC LIMIT 1"
         ).fetchone()
     assert last_move == (moved_to.lower().replace(" ", "-"),)
+    [report] = list((tmp_path / "home" / "exports").glob("caseload-*.csv"))
+    assert report.read_bytes().startswith(b"\xef\xbb\xbfMRN,")
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
     assert newest == ("e2e call: reviewed meds", 1)
     assert phq9 == (5, "mild")
     assert status == "draft" and first_goal == ("2 lb or less a day",)
