@@ -98,3 +98,20 @@ async def test_keys_after_enter_wait_for_the_focus_its_message_moves():
             await pilot.pause()
         assert app.query_one("#first", TextInput).value == "a"
         assert app.query_one("#second", TextInput).value == "bc"
+
+
+async def test_held_keys_are_let_go_even_when_the_refresh_callback_is_lost(monkeypatch):
+    """Textual hands an after-refresh callback to the screen on top; a dialog
+    dismissed before it repaints takes the callback with it. The keys held
+    behind a binding must still arrive (this froze the keyboard in tmux)."""
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        lost: list[object] = []
+        monkeypatch.setattr(app, "call_after_refresh", lambda *arguments: lost.append(arguments))
+        burst(app, "a", "tab", "b", "ctrl+s")
+        await pilot.pause()
+        assert lost, "tab should have held the keys after it"
+        await pilot.pause(0.3)
+        assert app.query_one("#first", TextInput).value == "a"
+        assert app.query_one("#second", TextInput).value == "b"
+        assert app.saved == [("a", "b", "")]

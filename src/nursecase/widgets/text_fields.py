@@ -27,8 +27,13 @@ nothing new can wait on itself.
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual import events
 from textual.widgets import Input, TextArea
+
+#: The longest a key waits for the effects of the key before it (see ``_hold``).
+HOLD_LIMIT_SECONDS = 0.1
 
 
 def _editing_key(field, event: events.Key) -> bool:
@@ -76,6 +81,8 @@ class OrderedKeys:
 
     #: Keys waiting for the effects of a key before them (see ``_hold``).
     _held_keys: list[events.Key] | None = None
+    #: Counts holds, so a late release of an old hold leaves a newer one alone.
+    _hold_number = 0
 
     async def on_event(self, event: events.Event) -> None:
         """Take keys here when their order can be kept; everything else as Textual does."""
@@ -105,10 +112,19 @@ class OrderedKeys:
         next refresh, which comes once the messages have been handled.
         """
         self._held_keys = []
-        self.call_after_refresh(self._release_held_keys)
+        self._hold_number += 1
+        number = self._hold_number
+        self.call_after_refresh(self._release_held_keys, number)
+        # Textual gives an app's after-refresh callback to the screen on top
+        # when it is handled; if that screen is dismissed first (ctrl+s saves
+        # and closes a form), the callback goes with it. The timer makes sure
+        # the keys are let go anyway: nothing typed is ever held for good.
+        self.set_timer(HOLD_LIMIT_SECONDS, partial(self._release_held_keys, number))
 
-    async def _release_held_keys(self) -> None:
-        held, self._held_keys = self._held_keys or [], None
+    async def _release_held_keys(self, number: int) -> None:
+        if number != self._hold_number or self._held_keys is None:
+            return  # that hold is over (released by its other callback, or replaced)
+        held, self._held_keys = self._held_keys, None
         for index, key in enumerate(held):
             if self._held_keys is not None:  # a released key started a new hold
                 self._held_keys.extend(held[index:])
