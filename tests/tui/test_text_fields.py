@@ -111,7 +111,35 @@ async def test_held_keys_are_let_go_even_when_the_refresh_callback_is_lost(monke
         burst(app, "a", "tab", "b", "ctrl+s")
         await pilot.pause()
         assert lost, "tab should have held the keys after it"
-        await pilot.pause(0.3)
+        await pilot.pause(1.2)
         assert app.query_one("#first", TextInput).value == "a"
         assert app.query_one("#second", TextInput).value == "b"
         assert app.saved == [("a", "b", "")]
+
+
+async def test_a_dialog_closing_while_keys_are_held_lets_them_go_at_once(monkeypatch):
+    """The lost callback's usual cause: the screen it went to was dismissed."""
+    from textual.screen import ModalScreen
+
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        await app.push_screen(ModalScreen())
+        original = app.call_after_refresh
+        dropped: list[object] = []
+
+        def drop_the_first(*arguments):
+            if not dropped:
+                dropped.append(arguments)  # as if the dialog took it away
+                return True
+            return original(*arguments)
+
+        monkeypatch.setattr(app, "call_after_refresh", drop_the_first)
+        burst(app, "tab", "b")  # tab acts on the dialog; b waits behind it
+        await pilot.pause()
+        fields = [
+            app.screen_stack[0].query_one(f"#{name}", TextInput) for name in ("first", "second")
+        ]
+        assert dropped and [field.value for field in fields] == ["", ""]
+        app.pop_screen()
+        await pilot.pause(0.2)  # well under the one-second last resort
+        assert "b" in [field.value for field in fields]

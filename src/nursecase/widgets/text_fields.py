@@ -32,8 +32,10 @@ from functools import partial
 from textual import events
 from textual.widgets import Input, TextArea
 
-#: The longest a key waits for the effects of the key before it (see ``_hold``).
-HOLD_LIMIT_SECONDS = 0.1
+#: The longest a key waits for the effects of the key before it (see ``_hold``):
+#: a last resort, far longer than any refresh, that only matters if Textual
+#: loses both after-refresh callbacks.
+HOLD_LIMIT_SECONDS = 1.0
 
 
 def _editing_key(field, event: events.Key) -> bool:
@@ -83,6 +85,7 @@ class OrderedKeys:
     _held_keys: list[events.Key] | None = None
     #: Counts holds, so a late release of an old hold leaves a newer one alone.
     _hold_number = 0
+    _watching_screens = False
 
     async def on_event(self, event: events.Event) -> None:
         """Take keys here when their order can be kept; everything else as Textual does."""
@@ -117,9 +120,17 @@ class OrderedKeys:
         self.call_after_refresh(self._release_held_keys, number)
         # Textual gives an app's after-refresh callback to the screen on top
         # when it is handled; if that screen is dismissed first (ctrl+s saves
-        # and closes a form), the callback goes with it. The timer makes sure
-        # the keys are let go anyway: nothing typed is ever held for good.
+        # and closes a form), the callback goes with it. So a change of screen
+        # asks again, on the new screen; and, should both be lost, the timer
+        # lets the keys go anyway: nothing typed is ever held for good.
+        if not self._watching_screens:
+            self._watching_screens = True
+            self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
         self.set_timer(HOLD_LIMIT_SECONDS, partial(self._release_held_keys, number))
+
+    def _screen_changed(self, _screen) -> None:
+        if self._held_keys is not None:
+            self.call_after_refresh(self._release_held_keys, self._hold_number)
 
     async def _release_held_keys(self, number: int) -> None:
         if number != self._hold_number or self._held_keys is None:
