@@ -130,3 +130,30 @@ def test_a_database_from_an_earlier_revision_upgrades_keeping_every_row(tmp_path
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_nurses_from_before_accounts_become_passwordless_nurses(tmp_path, clock):
+    """0005_accounts: every existing nurse is kept, as role "nurse" without a password,
+    so the upgraded database still runs open (no login) until someone sets one."""
+    from nursecase.demo import seed_database
+
+    path = tmp_path / "before-accounts.db"
+    engine = make_engine(path)
+    migrate.ensure_schema(engine)
+    seed_database(engine, clock, patients=8, seed=3)
+    engine.dispose()
+    migrate.downgrade(str(path), "0004_contact_referral")
+    with sqlite3.connect(path) as connection:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(nurse)")}
+        usernames = [row[0] for row in connection.execute("SELECT username FROM nurse")]
+    assert "role" not in columns and "password_hash" not in columns
+    engine = make_engine(path)
+    migrate.ensure_schema(engine, backup_folder=tmp_path / "backups")
+    engine.dispose()
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT username, role, password_hash, password_changed_at FROM nurse"
+        ).fetchall()
+    assert usernames and sorted(rows) == sorted(
+        (username, "nurse", None, None) for username in usernames
+    )

@@ -142,7 +142,7 @@ EXPECTED_CODES = {
         "manual",
     ],
     codes.TaskPriority: ["routine", "urgent", "asap", "stat"],
-    codes.AuditAction: ["create", "update", "delete", "view", "export", "login"],
+    codes.AuditAction: ["create", "update", "delete", "view", "export", "login", "login-failed"],
     codes.CareTeamRole: [
         "pcp",
         "specialist",

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, inspect, text
 from nursecase.db.engine import make_engine, sqlite_file
 
 #: The newest migration script's revision id.
-HEAD_REVISION = "0004_contact_referral"
+HEAD_REVISION = "0005_accounts"
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
 
@@ -58,6 +58,10 @@ def revision_state(engine: Engine) -> RevisionState:
     )
 
 
+#: The suffix of the audit key file beside an SQLite database.
+AUDIT_KEY_SUFFIX = ".audit-key"
+
+
 def backup_sqlite(source: Path, destination: Path) -> Path:
     """Copy a live SQLite database with the online backup API (mode 0600)."""
     destination = destination.expanduser()
@@ -70,6 +74,14 @@ def backup_sqlite(source: Path, destination: Path) -> Path:
         source_db.backup(target_db)
     source_db.close()
     target_db.close()
+    # The audit trail's key lives beside the database (services.audit_anchor):
+    # a backup without it could not prove its trail intact.
+    key = source.with_name(source.name + AUDIT_KEY_SUFFIX)
+    if key.is_file():
+        key_copy = destination.with_name(destination.name + AUDIT_KEY_SUFFIX)
+        descriptor = os.open(key_copy, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(descriptor, "wb") as copy:
+            copy.write(key.read_bytes())
     return destination
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 # Constraint names are fixed so that Alembic batch migrations can find them
 # again on SQLite (which does not name constraints itself).
@@ -64,6 +64,17 @@ class Nurse(SQLModel, table=True):
     credentials: str = Field(default="RN", max_length=64)
     active: bool = Field(default=True)
     created_at: datetime = wall_clock()
+    #: A ``nursecase.domain.codes.Role`` code; rows from before accounts are nurses.
+    #: Only a server default (no Python-side column default), so bulk inserts
+    #: that leave the column out (the demo loader) still get "nurse".
+    role: str = Field(
+        default="nurse",
+        sa_column=Column("role", AutoString(length=CODE), nullable=False, server_default="nurse"),
+    )
+    #: The Argon2id hash (PHC string, "$argon2id$..."); None until a password is set.
+    #: While no account has one, the database runs open (demo mode, no login).
+    password_hash: str | None = Field(default=None, max_length=255)
+    password_changed_at: datetime | None = wall_clock(default=None)
 
 
 class Patient(SQLModel, table=True):

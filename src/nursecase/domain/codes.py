@@ -345,6 +345,24 @@ class AuditAction(Code):
     view = "view"
     export = "export"
     login = "login"
+    #: A sign-in refused (wrong password, unknown or disabled account); the
+    #: password typed is never recorded, nor a username that matches no account.
+    login_failed = "login-failed"
+
+
+class Role(Code):
+    """What an account may do; each role may do everything the roles below it may."""
+
+    #: Works their own caseload (and may look at other nurses').
+    nurse = "nurse"
+    #: Also exports across nurses and sees the supervisor report.
+    supervisor = "supervisor"
+    #: Also manages accounts (adds them, resets passwords, disables them).
+    admin = "admin"
+
+
+#: Rank of each role: a role may do what any lower rank may.
+ROLE_RANKS: dict[str, int] = {"nurse": 1, "supervisor": 2, "admin": 3}
 
 
 class CareTeamRole(Code):

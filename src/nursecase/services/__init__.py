@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from nursecase.clock import Clock
 from nursecase.config import Settings
+from nursecase.services.accounts import AccountService
 from nursecase.services.assessments import AssessmentService
 from nursecase.services.audit import AuditService
 from nursecase.services.care_plan_print import CarePlanPrinter
@@ -53,6 +54,7 @@ class Services:
     referrals: ReferralService
     audit: AuditService
     worklist: WorklistService
+    accounts: AccountService
     #: Reads built from the services above (set by ``make_services``).
     chart: ChartService = field(init=False, repr=False)
     #: The printable care plan for the patient and family (Markdown, PDF).
@@ -102,6 +104,7 @@ def make_services(
         referrals=ReferralService(context),
         audit=AuditService(context),
         worklist=WorklistService(context),
+        accounts=AccountService(context),
     )
     services.chart = ChartService(context, services)
     services.care_plan_printer = CarePlanPrinter(context)

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Nurse, Patient
-from nursecase.domain.codes import AuditAction
+from nursecase.domain.codes import AuditAction, Role
 from nursecase.domain.validation import ValidationError
 from nursecase.reports.errors import ReportError
 from nursecase.reports.files import write_atomically
@@ -42,6 +42,7 @@ from nursecase.reports.markdown import render_markdown
 from nursecase.reports.pdf import FONT_CANDIDATES, FontPair, render_pdf
 from nursecase.reports.tables import csv_chunks, json_chunks, markdown_chunks
 from nursecase.services import audit
+from nursecase.services.accounts import require_role
 from nursecase.services.context import ServiceContext
 from nursecase.services.errors import ServiceError
 from nursecase.services.exports.common import ExportScope, Report, table_document
@@ -184,7 +185,9 @@ class ExportService:
         The signed-in nurse is who exports (NoNurseError without one). The report
         covers ``options.nurse_username``'s patients, else the signed-in nurse's,
         or every nurse's with ``all_nurses``; ``patient_mrn`` narrows it to one
-        patient, whoever's caseload they are on.
+        patient, whoever's caseload they are on. Every nurse's patients and the
+        supervisor report need a supervisor (or admin) once accounts have
+        passwords (PermissionDeniedError).
         """
         self.context.require_nurse()
         if options.file_format == "fhir" and self.fhir_builder is None:
@@ -192,6 +195,13 @@ class ExportService:
         clock = self.context.clock
         today = clock.today()
         with self.context.read() as session:
+            # Across nurses is a supervisor's view (a no-op on an open database).
+            if options.report == "supervisor":
+                require_role(session, self.context, Role.supervisor, "the supervisor report")
+            elif options.all_nurses:
+                require_role(
+                    session, self.context, Role.supervisor, "exporting every nurse's patients"
+                )
             if options.all_nurses:
                 nurse_id, nurse_label = None, "every nurse"
             else:
