@@ -44,6 +44,11 @@ app.add_typer(db_app, name="db")
 from nursecase.cli_import import import_app  # noqa: E402
 
 app.add_typer(import_app, name="import")
+from nursecase.cli_audit import audit_app  # noqa: E402
+from nursecase.cli_users import user_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
 
 DbOption = Annotated[
     str | None, typer.Option("--db", envvar="NURSECASE_DB", help=DB_HELP, show_default=False)
@@ -310,9 +315,9 @@ def db_check(context: typer.Context, db: DbOption = None) -> None:
                 if broken:
                     problems.append(f"{len(broken)} rows refer to missing rows")
         if state.up_to_date:
-            first_broken = AuditService(ServiceContext(engine, SystemClock())).verify_chain()
-            if first_broken is not None:
-                problems.append(f"audit chain broken at event {first_broken}")
+            report = AuditService(ServiceContext(engine, SystemClock())).verify()
+            if not report.ok:
+                problems.append(f"audit trail: {report.message}")
     finally:
         engine.dispose()
     if problems:

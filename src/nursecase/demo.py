@@ -65,7 +65,7 @@ from nursecase.domain.instruments.phq import SAFETY_ITEM
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.referral_states import TERMINAL_STATUSES, allowed_next
 from nursecase.domain.validation import search_key
-from nursecase.services.audit import GENESIS_HASH, event_hash
+from nursecase.services.audit import GENESIS_HASH, current_anchor, seal
 
 #: Patients per transaction: big enough for fast executemany, small enough to
 #: keep the write-ahead log and memory modest and to report progress often.
@@ -1032,6 +1032,8 @@ class _Loader:
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         ).scalar()
         self.last_hash = last or GENESIS_HASH
+        # HMAC-seal under the key if the database has one (see audit.current_anchor).
+        self.audit_anchor = current_anchor(connection.engine)
 
     def nurse_rows(self, connection: Connection, roster) -> list[tuple]:
         """Rows for the roster's nurses not yet in the database; fills ``nurse_ids``.
@@ -1077,7 +1079,9 @@ class _Loader:
             self._insert(connection, name, rows)
             rows_by_table[name] += len(rows)
             changed_fields = f"bulk-seed:{len(rows)}"
-            digest = event_hash(self.last_hash, now, None, "create", name, None, changed_fields)
+            digest = seal(
+                self.audit_anchor, self.last_hash, now, None, "create", name, None, changed_fields
+            )
             audit_rows.append(
                 (
                     self.take_ids("audit_event", 1),

@@ -2,9 +2,16 @@
 
 ``record`` is called by the other services inside their own transaction, so
 the change and its audit event commit (or roll back) together. Events are
-hash-chained: each hash covers the previous event's hash and this event's
-fields, so a row edited or removed behind the database's back (the triggers
-refuse UPDATE and DELETE) breaks the chain, and ``verify_chain`` finds where.
+chained and sealed: each event's hash is an HMAC-SHA256, under a key kept in a
+file outside the database (``audit_anchor``), of the event's canonical form and
+the previous event's hash. Someone who edits the database file (the triggers
+refuse UPDATE and DELETE, but a file can be edited) cannot reseal a row. After
+each commit the key file's anchor moves to the newest event, so deleting the
+newest events (truncation) is caught too. ``AuditService.verify`` names the
+first bad event and whether it was edited, deleted, inserted or truncated away.
+
+Events written before the key existed carry the older plain SHA-256 chain
+(``event_hash``) and are verified with it; old rows are never rewritten.
 
 Only field NAMES are recorded, never values: the audit trail must not become a
 second copy of the PHI.
@@ -13,16 +20,31 @@ second copy of the PHI.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import AuditEvent, Nurse
 from nursecase.domain.codes import AuditAction
+from nursecase.services.audit_anchor import (
+    AuditAnchor,
+    AuditKeyError,
+    anchor_path,
+    create_anchor,
+    load_anchor,
+    new_anchor,
+    save_anchor,
+)
 from nursecase.services.context import ServiceContext
+from nursecase.services.errors import ServiceError
 
 GENESIS_HASH = "0" * 64
 
@@ -64,6 +86,202 @@ def event_hash(
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+def event_hmac(
+    key: bytes,
+    previous_hash: str,
+    occurred_at: datetime,
+    nurse_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    changed_fields: str | None,
+) -> str:
+    """The HMAC-SHA256 seal of one event: its canonical form and the previous hash.
+
+    The canonical form is a JSON array, so no field's text can be mistaken for
+    a separator; the key lives outside the database (``audit_anchor``).
+    """
+    canonical = json.dumps(
+        [
+            "nursecase-audit-1",
+            previous_hash,
+            occurred_at.isoformat(sep=" "),
+            nurse_id,
+            action,
+            entity,
+            entity_id,
+            changed_fields or "",
+        ],
+        separators=(",", ":"),
+    )
+    return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class _Pending:
+    """What one transaction appended, to move the anchor once it commits."""
+
+    path: Path | None
+    anchor: AuditAnchor | None
+    count: int
+    #: False when the anchor is ahead of (or disagrees with) the database: it is
+    #: evidence of truncation and is left as it is for ``verify`` to report.
+    advance: bool
+    #: The events appended, with their ids and hashes read at flush time.
+    appended: list[tuple[AuditEvent, int, str]] = field(default_factory=list)
+
+
+_STATE = "nursecase.audit.pending"
+_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.occurred_at,
+    AuditEvent.nurse_id,
+    AuditEvent.action,
+    AuditEvent.entity,
+    AuditEvent.entity_id,
+    AuditEvent.changed_fields,
+    AuditEvent.previous_hash,
+    AuditEvent.hash,
+)
+
+
+def _count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+
+
+def _legacy_valid(event) -> bool:
+    """Whether an event matches the plain SHA-256 chain of events before the key."""
+    return event.hash == event_hash(
+        event.previous_hash,
+        event.occurred_at,
+        event.nurse_id,
+        event.action,
+        event.entity,
+        event.entity_id,
+        event.changed_fields,
+    )
+
+
+def sealing_anchor(executor, engine) -> AuditAnchor | None:
+    """The key file of ``engine``'s database, made now if there is none yet.
+
+    ``executor`` is the Session or Connection of the writing transaction (its
+    write lock keeps the key's base event from moving). None for an in-memory
+    database. Bulk writers (the demo seeder) seal with ``seal(anchor, ...)``;
+    they may leave the anchor behind: the next ``record`` moves it.
+    """
+    path = anchor_path(engine)
+    if path is None:
+        return None
+    anchor = load_anchor(path)
+    if anchor is None:
+        previous = executor.execute(
+            select(*_COLUMNS).order_by(AuditEvent.id.desc()).limit(1)
+        ).first()
+        anchor = create_anchor(
+            path,
+            new_anchor(
+                0 if previous is None else previous.id,
+                GENESIS_HASH if previous is None else previous.hash,
+                previous is None or _legacy_valid(previous),
+                executor.execute(select(func.count()).select_from(AuditEvent)).scalar_one(),
+            ),
+        )
+    return anchor
+
+
+def current_anchor(engine) -> AuditAnchor | None:
+    """The key file of ``engine``'s database if it has one; None otherwise (none is made).
+
+    For bulk writers that keep the plain SHA-256 chain on a database that has no
+    key yet (demo seeding is then reproducible); the first ``record`` makes the
+    key, based after their events.
+    """
+    path = anchor_path(engine)
+    return None if path is None else load_anchor(path)
+
+
+def seal(
+    anchor: AuditAnchor | None,
+    previous_hash: str,
+    occurred_at: datetime,
+    nurse_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    changed_fields: str | None,
+) -> str:
+    """An event's hash: HMAC under the anchor's key, plain SHA-256 without one."""
+    material = (previous_hash, occurred_at, nurse_id, action, entity, entity_id, changed_fields)
+    if anchor is None:
+        return event_hash(*material)
+    return event_hmac(anchor.key_bytes, *material)
+
+
+def _pending(session: Session, context: ServiceContext, previous) -> _Pending:
+    """This transaction's anchor state, loaded (or the key made) at its first event."""
+    state = session.info.get(_STATE)
+    if state is not None:
+        return state
+    path = anchor_path(context.engine)
+    previous_id = 0 if previous is None else previous.id
+    previous_hash = GENESIS_HASH if previous is None else previous.hash
+    anchor = sealing_anchor(session, context.engine)
+    if anchor is None:
+        state = _Pending(path, None, 0, advance=False)
+    elif anchor.last_id == previous_id and anchor.last_hash == previous_hash:
+        state = _Pending(path, anchor, anchor.count, advance=True)
+    else:
+        # The anchor is behind (a crash after a commit, a bulk load, or another
+        # process's anchor write lost a race) or ahead (rows were deleted). Only
+        # move a behind one: an anchor ahead is the evidence verify must find.
+        at_anchor = session.execute(
+            select(AuditEvent.hash).where(AuditEvent.id == anchor.last_id)
+        ).scalar()
+        behind = anchor.last_id < previous_id and (
+            at_anchor == anchor.last_hash
+            or (anchor.last_id == 0 and anchor.last_hash == GENESIS_HASH)
+        )
+        state = _Pending(path, anchor, _count(session), advance=behind)
+    session.info[_STATE] = state
+    if not session.info.get(_STATE + ".listening"):
+        session.info[_STATE + ".listening"] = True
+        sa_event.listen(session, "after_commit", _after_commit)
+        sa_event.listen(session, "after_transaction_end", _after_transaction_end)
+    return state
+
+
+def _after_commit(session: Session) -> None:
+    """Move the anchor to the newest event this transaction committed."""
+    state: _Pending | None = session.info.pop(_STATE, None)
+    if state is None or not state.advance:
+        return
+    # An event whose savepoint rolled back is no longer persistent: not committed.
+    committed = [item for item in state.appended if sa_inspect(item[0]).persistent]
+    if not committed:
+        return
+    assert state.path is not None and state.anchor is not None
+    _event, last_id, last_hash = committed[-1]
+    count = state.count + len(committed)
+    try:
+        current = load_anchor(state.path)
+        # Another process may have committed and anchored a newer event meanwhile.
+        if current is not None and current.key == state.anchor.key and current.last_id >= last_id:
+            return
+        save_anchor(state.path, state.anchor.advanced(last_id, last_hash, count))
+    except (OSError, ServiceError):
+        # The rows are committed; an anchor left behind is not tampering, and
+        # the next write (or verify) catches up. Failing here would report a
+        # saved change as lost.
+        return
+
+
+def _after_transaction_end(session: Session, transaction) -> None:
+    """Forget a rolled-back transaction's events (a savepoint's end is not the end)."""
+    if transaction.parent is None:
+        session.info.pop(_STATE, None)
+
+
 def record(
     session: Session,
     context: ServiceContext,
@@ -72,34 +290,40 @@ def record(
     entity_id: int | None = None,
     changed_fields: Iterable[str] = (),
 ) -> None:
-    """Append one audit event in the caller's transaction."""
-    previous = session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar()
+    """Append one audit event in the caller's transaction.
+
+    The event is sealed with HMAC-SHA256 under the key beside the database; the
+    anchor in the key file moves to it after the transaction commits.
+    """
+    previous = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    state = _pending(session, context, previous)
     fields_text = ",".join(sorted(set(changed_fields))) or None
     occurred_at = context.clock.now()
     action_code = str(AuditAction(action))
-    previous_hash = previous or GENESIS_HASH
-    session.add(
-        AuditEvent(
-            occurred_at=occurred_at,
-            nurse_id=context.nurse_id,
-            action=action_code,
-            entity=entity,
-            entity_id=entity_id,
-            changed_fields=fields_text,
-            previous_hash=previous_hash,
-            hash=event_hash(
-                previous_hash,
-                occurred_at,
-                context.nurse_id,
-                action_code,
-                entity,
-                entity_id,
-                fields_text,
-            ),
-        )
+    previous_hash = GENESIS_HASH if previous is None else previous.hash
+    digest = seal(
+        state.anchor,
+        previous_hash,
+        occurred_at,
+        context.nurse_id,
+        action_code,
+        entity,
+        entity_id,
+        fields_text,
     )
+    event = AuditEvent(
+        occurred_at=occurred_at,
+        nurse_id=context.nurse_id,
+        action=action_code,
+        entity=entity,
+        entity_id=entity_id,
+        changed_fields=fields_text,
+        previous_hash=previous_hash,
+        hash=digest,
+    )
+    session.add(event)
+    session.flush()  # the id, for the anchor (the select above flushed the rest already)
+    state.appended.append((event, event.id, digest))
 
 
 class AuditService:
@@ -109,9 +333,15 @@ class AuditService:
         self.context = context
 
     def list_events(
-        self, entity: str | None = None, entity_id: int | None = None, limit: int = 200
+        self,
+        entity: str | None = None,
+        entity_id: int | None = None,
+        limit: int = 200,
+        *,
+        nurse_username: str | None = None,
+        since: datetime | None = None,
     ) -> list[AuditEventRead]:
-        """The newest events first, optionally for one entity."""
+        """The newest events first, optionally for one entity, one nurse, from a moment on."""
         query = (
             select(AuditEvent, Nurse.username)
             .outerjoin(Nurse, Nurse.id == AuditEvent.nurse_id)
@@ -122,6 +352,10 @@ class AuditService:
             query = query.where(AuditEvent.entity == entity)
         if entity_id is not None:
             query = query.where(AuditEvent.entity_id == entity_id)
+        if nurse_username is not None:
+            query = query.where(Nurse.username == nurse_username)
+        if since is not None:
+            query = query.where(AuditEvent.occurred_at >= since)
         with self.context.read() as session:
             return [
                 AuditEventRead(
@@ -138,26 +372,181 @@ class AuditService:
 
     def count(self) -> int:
         """How many events the trail holds."""
-        from sqlalchemy import func
-
         with self.context.read() as session:
             return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
 
     def verify_chain(self) -> int | None:
-        """The id of the first event whose hash does not match, or None if intact."""
-        previous_hash = GENESIS_HASH
+        """The id of the first bad event (or of the first missing one), None if intact.
+
+        See ``verify`` for the whole report; a trail that cannot be checked for
+        want of its key, with no row found bad, gives None here.
+        """
+        return self.verify().first_bad_id
+
+    def key_path(self) -> Path | None:
+        """Where this database's audit key file lives (None for an in-memory database)."""
+        return anchor_path(self.context.engine)
+
+    def verify(self) -> AuditVerification:
+        """Check every event's seal and link, and the anchor, from the oldest event."""
+        path = self.key_path()
+        try:
+            anchor = None if path is None else load_anchor(path)
+        except AuditKeyError as error:
+            return AuditVerification(False, "key-unreadable", None, str(error), 0)
         with self.context.read() as session:
-            for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
-                expected = event_hash(
-                    previous_hash,
-                    event.occurred_at,
-                    event.nurse_id,
-                    event.action,
-                    event.entity,
-                    event.entity_id,
-                    event.changed_fields,
+            rows = session.execute(select(*_COLUMNS).order_by(AuditEvent.id)).all()
+        return check_trail(rows, anchor, path)
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """What ``verify`` found. ``problem`` is one of: ok, edited, deleted, inserted,
+    truncated, key-missing, key-wrong, key-unreadable, unverifiable."""
+
+    ok: bool
+    problem: str
+    first_bad_id: int | None
+    message: str
+    events: int
+    notes: tuple[str, ...] = ()
+
+
+def _sealed(row, anchor: AuditAnchor | None) -> bool:
+    """Whether a row matches its own seal (HMAC after the key's base, SHA-256 before)."""
+    material = (
+        row.previous_hash,
+        row.occurred_at,
+        row.nurse_id,
+        row.action,
+        row.entity,
+        row.entity_id,
+        row.changed_fields,
+    )
+    if anchor is not None and row.id > anchor.base_id:
+        return hmac.compare_digest(row.hash, event_hmac(anchor.key_bytes, *material))
+    return row.hash == event_hash(*material)
+
+
+def _bad(problem: str, row_id: int | None, message: str, events: int) -> AuditVerification:
+    return AuditVerification(False, problem, row_id, message, events)
+
+
+def check_trail(rows: list, anchor: AuditAnchor | None, path: Path | None) -> AuditVerification:
+    """Walk the rows (oldest first) against their seals, links and the anchor.
+
+    Messages name event ids and counts only, never what an event was about.
+    """
+    events = len(rows)
+    previous_hash = GENESIS_HASH
+    unverifiable_from: int | None = None
+    keyed_verified = False  # whether any event sealed under the key has matched it
+    for index, row in enumerate(rows):
+        if not _sealed(row, anchor):
+            keyed = anchor is not None and row.id > anchor.base_id
+            if not keyed and (anchor is None or not anchor.base_verifiable):
+                # Sealed under a key that is not here: only the links can be checked.
+                unverifiable_from = unverifiable_from or row.id
+            elif (
+                keyed
+                and not keyed_verified
+                and not any(_sealed(later, anchor) for later in rows[index:])
+            ):
+                return _bad(
+                    "key-wrong",
+                    row.id,
+                    f"no event from {row.id} on matches the audit key in {path}:"
+                    " the key file is not this database's (or every event was rewritten)",
+                    events,
                 )
-                if event.previous_hash != previous_hash or event.hash != expected:
-                    return event.id
-                previous_hash = event.hash
-        return None
+            else:
+                following = rows[index + 1] if index + 1 < len(rows) else None
+                inserted = (following is not None and following.previous_hash == previous_hash) or (
+                    following is None and anchor is not None and row.id > anchor.last_id
+                )
+                if inserted:
+                    return _bad(
+                        "inserted",
+                        row.id,
+                        f"event {row.id} was inserted: it is not part of the sealed chain",
+                        events,
+                    )
+                return _bad(
+                    "edited",
+                    row.id,
+                    f"event {row.id} was edited: its contents do not match its seal",
+                    events,
+                )
+        if row.previous_hash != previous_hash:
+            return _bad(
+                "deleted",
+                row.id,
+                f"events were deleted before event {row.id}: it does not follow the event"
+                " before it",
+                events,
+            )
+        previous_hash = row.hash
+        keyed_verified = keyed_verified or (anchor is not None and row.id > anchor.base_id)
+    last_id = rows[-1].id if rows else 0
+    notes: list[str] = []
+    if anchor is not None:
+        through = [row for row in rows if row.id <= anchor.last_id]
+        if last_id < anchor.last_id or (through and through[-1].id != anchor.last_id):
+            return _bad(
+                "truncated",
+                anchor.last_id,
+                f"the newest events were deleted: the anchor records event {anchor.last_id}"
+                f" ({anchor.count} events) but the trail ends at event {last_id}"
+                f" ({events} events)",
+                events,
+            )
+        if anchor.last_id and through[-1].hash != anchor.last_hash:
+            # Every row matched its seal above, so this is a genuine event written
+            # after the anchored one was deleted (the id was used again).
+            return _bad(
+                "truncated",
+                anchor.last_id,
+                f"the newest events were deleted: event {anchor.last_id} is not the one the"
+                " anchor records (newer events were written after the deletion)",
+                events,
+            )
+        if len(through) != anchor.count:
+            return _bad(
+                "deleted",
+                None,
+                f"the anchor counts {anchor.count} events through event {anchor.last_id},"
+                f" the trail holds {len(through)}",
+                events,
+            )
+        if last_id > anchor.last_id:
+            notes.append(
+                f"the anchor is {events - len(through)} events behind (it catches up"
+                " at the next change)"
+            )
+    if unverifiable_from is not None:
+        if anchor is None:
+            return _bad(
+                "key-missing",
+                None,
+                f"the audit key file {path} is missing: events from {unverifiable_from}"
+                " on cannot be verified (restore the key file from a backup)",
+                events,
+            )
+        return _bad(
+            "unverifiable",
+            None,
+            f"events {unverifiable_from} to {anchor.base_id} were sealed with an audit key"
+            f" that is no longer present; the {events - _position(rows, anchor)}"
+            " events after them verify",
+            events,
+        )
+    if anchor is None and events:
+        notes.append("no audit key yet: SHA-256 chain only, truncation is not detectable")
+    return AuditVerification(
+        True, "ok", None, f"ok: {events} events verified", events, tuple(notes)
+    )
+
+
+def _position(rows: list, anchor: AuditAnchor) -> int:
+    """How many rows predate the key."""
+    return sum(1 for row in rows if row.id <= anchor.base_id)

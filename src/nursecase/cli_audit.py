@@ -1,0 +1,132 @@
+"""``nursecase audit verify`` and ``nursecase audit show``: the audit trail from the shell.
+
+A Typer sub-app, mounted by ``nursecase.cli`` as ``audit``. Like the rest of the
+CLI it imports only Typer at the top; the database and the services are loaded
+inside the commands. Neither command changes the database (no upgrade, no
+event): verify must report what is there, as it is.
+
+``verify`` prints ``ok: N events verified`` (exit 0) or one line naming the
+first bad event and what happened to it: edited, deleted, inserted, truncated,
+or a missing/wrong key file (exit 1). Messages hold ids and counts, never PHI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
+
+# The same option as nursecase.cli's (which mounts this module, so it cannot be
+# imported from here at import time).
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="NURSECASE_DB",
+        help="Database file path or SQLAlchemy URL (a value containing :// is a URL).",
+        show_default=False,
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    """Print one error line; the Exit to raise."""
+    typer.echo(f"nursecase: error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _engine(context: typer.Context, db: str | None):
+    """The engine on an existing database, without upgrading it."""
+    from nursecase.cli import _database_location, _require_existing
+    from nursecase.db.engine import make_engine
+
+    location = _database_location(context, db)
+    _require_existing(location)
+    return make_engine(location)
+
+
+@audit_app.command("verify")
+def audit_verify(context: typer.Context, db: DbOption = None) -> None:
+    """Check every audit event's seal and link and the anchor kept beside the database."""
+    from nursecase.clock import SystemClock
+    from nursecase.services.audit import AuditService
+    from nursecase.services.context import ServiceContext
+
+    engine = _engine(context, db)
+    try:
+        report = AuditService(ServiceContext(engine, SystemClock())).verify()
+    finally:
+        engine.dispose()
+    if not report.ok:
+        raise _fail(f"audit trail {report.problem}: {report.message}")
+    typer.echo(report.message)
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+
+
+def _since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)", param_hint="--since"
+        ) from None
+
+
+@audit_app.command("show")
+def audit_show(
+    context: typer.Context,
+    db: DbOption = None,
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="Only this patient's events (MRN).")
+    ] = None,
+    nurse: Annotated[
+        str | None, typer.Option("--nurse", help="Only this nurse's events (username).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only events from this date (YYYY-MM-DD) on.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many events.")] = 200,
+) -> None:
+    """List audit events, newest first: when, who, what, which record, which fields."""
+    from nursecase.clock import SystemClock
+    from nursecase.services.audit import AuditService
+    from nursecase.services.context import ServiceContext
+    from nursecase.services.patients import PatientService
+
+    start = _since(since)
+    engine = _engine(context, db)
+    try:
+        service_context = ServiceContext(engine, SystemClock())
+        patient_id = None
+        if patient is not None:
+            found = PatientService(service_context).get_by_mrn(patient)
+            if found is None:
+                raise _fail(f"--patient: no patient with MRN {patient.strip()}")
+            patient_id = found.id
+        events = AuditService(service_context).list_events(
+            entity="patient" if patient_id is not None else None,
+            entity_id=patient_id,
+            limit=limit,
+            nurse_username=nurse,
+            since=start,
+        )
+    finally:
+        engine.dispose()
+    if not events:
+        typer.echo("no audit events match")
+        return
+    for event in events:
+        record = event.entity if event.entity_id is None else f"{event.entity} {event.entity_id}"
+        line = (
+            f"{event.id:>7}  {event.occurred_at:%Y-%m-%d %H:%M:%S}"
+            f"  {event.nurse_username or '-':<12}  {event.action:<8}  {record}"
+        )
+        if event.changed_fields:
+            line += "  [" + ",".join(event.changed_fields) + "]"
+        typer.echo(line)

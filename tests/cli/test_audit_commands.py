@@ -1,0 +1,128 @@
+"""``nursecase audit verify`` and ``nursecase audit show``, through a stand-in root app."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from nursecase.cli_audit import audit_app
+
+runner = CliRunner()
+
+
+def command_app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def root() -> None:
+        """Stands in for the nursecase app."""
+
+    app.add_typer(audit_app, name="audit")
+    return app
+
+
+def invoke(*arguments: str):
+    return runner.invoke(command_app(), ["audit", *arguments])
+
+
+@pytest.fixture
+def trail(services, database_path, monkeypatch, tmp_path):
+    """A database with two patients, one edited and one chart opened, by two nurses."""
+    monkeypatch.setenv("NURSECASE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NURSECASE_DB", raising=False)
+    first = services.patients.create("MRN-1", "Nguyen", "Linh")
+    services.patients.update(first.id, first.version, phone="555 123 4567")
+    services.nurses.create("bruno", "Bruno Diaz", "RN")
+    services.nurses.sign_in("bruno")
+    second = services.patients.create("MRN-2", "Okafor", "Ada")
+    services.chart.open(second.id)
+    return database_path
+
+
+def test_verify_says_ok_on_an_intact_trail(trail):
+    result = invoke("verify", "--db", str(trail))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ok: ") and result.stdout.endswith(" events verified\n")
+
+
+def test_verify_names_the_first_edited_event_and_exits_1(trail):
+    with sqlite3.connect(trail) as connection:
+        connection.execute("DROP TRIGGER audit_event_no_update")
+        connection.execute("UPDATE audit_event SET action = 'view' WHERE id = 3")
+    connection.close()
+    result = invoke("verify", "--db", str(trail))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "nursecase: error: audit trail edited: event 3 was edited:"
+        " its contents do not match its seal\n"
+    )
+
+
+def test_verify_reports_truncation(trail):
+    with sqlite3.connect(trail) as connection:
+        connection.execute("DROP TRIGGER audit_event_no_delete")
+        newest = connection.execute("SELECT max(id) FROM audit_event").fetchone()[0]
+        connection.execute("DELETE FROM audit_event WHERE id = ?", (newest,))
+    connection.close()
+    result = invoke("verify", "--db", str(trail))
+    assert result.exit_code == 1
+    assert "audit trail truncated: the newest events were deleted" in result.stderr
+    assert f"the anchor records event {newest}" in result.stderr
+
+
+def test_verify_without_the_key_file_says_so(trail):
+    key_file = trail.with_name(trail.name + ".audit-key")
+    key_file.unlink()
+    result = invoke("verify", "--db", str(trail))
+    assert result.exit_code == 1
+    assert f"audit trail key-missing: the audit key file {key_file} is missing" in result.stderr
+
+
+def event_lines(result) -> list[str]:
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
+def test_show_lists_newest_first_and_filters_by_patient(trail, services):
+    everything = event_lines(invoke("show", "--db", str(trail)))
+    ids = [int(line.split()[0]) for line in everything]
+    assert ids == sorted(ids, reverse=True) and len(ids) >= 6
+    second = services.patients.get_by_mrn("MRN-2").id
+    lines = event_lines(invoke("show", "--db", str(trail), "--patient", "mrn-2"))
+    assert [line.split()[4:7] for line in lines] == [
+        ["view", "patient", str(second)],
+        ["create", "patient", str(second)],
+    ]
+    assert all(line.split()[3] == "bruno" for line in lines)
+    # Field names are shown, never values.
+    first = event_lines(invoke("show", "--db", str(trail), "--patient", "MRN-1"))
+    assert first[0].split()[4] == "update" and first[0].endswith("[phone]")
+    assert "555" not in "\n".join(first)
+
+
+def test_show_filters_by_nurse_and_date(trail):
+    brunos = event_lines(invoke("show", "--db", str(trail), "--nurse", "bruno"))
+    assert brunos and {line.split()[3] for line in brunos} == {"bruno"}
+    alices = event_lines(invoke("show", "--db", str(trail), "--nurse", "alice"))
+    assert alices and {line.split()[3] for line in alices} == {"alice"}
+    # The services wrote with the frozen clock (2026-11-27).
+    assert event_lines(invoke("show", "--db", str(trail), "--since", "2026-11-28")) == [
+        "no audit events match"
+    ]
+    since = event_lines(invoke("show", "--db", str(trail), "--since", "2026-11-27"))
+    assert since == event_lines(invoke("show", "--db", str(trail)))
+    # The first nurse was created before anyone signed in: shown as "-".
+    assert len(since) == len(brunos) + len(alices) + 1 and since[-1].split()[3] == "-"
+
+
+def test_show_refuses_a_bad_date_and_an_unknown_patient(trail):
+    bad_date = invoke("show", "--db", str(trail), "--since", "next week")
+    assert bad_date.exit_code == 2
+    assert "--since" in bad_date.stderr and "is not a date" in bad_date.stderr
+    unknown = invoke("show", "--db", str(trail), "--patient", "MRN-404")
+    assert unknown.exit_code == 1
+    assert unknown.stderr == "nursecase: error: --patient: no patient with MRN MRN-404\n"

@@ -1,0 +1,359 @@
+"""The verifiable audit trail: HMAC seals, the key and anchor file, and each tamper case.
+
+An attacker is simulated with a plain sqlite3 connection that drops the
+append-only triggers first; ``verify`` must then name the first bad event and
+say what happened to it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nursecase.db.models import AuditEvent
+from nursecase.services import audit
+from nursecase.services.audit import GENESIS_HASH, AuditService, event_hash, event_hmac
+from nursecase.services.audit_anchor import (
+    AuditKeyError,
+    anchor_path,
+    create_anchor,
+    load_anchor,
+    new_anchor,
+    save_anchor,
+)
+from nursecase.services.context import ServiceContext
+from tests.conftest import FROZEN_NOW
+
+
+@contextmanager
+def attacker(database_path) -> Iterator[sqlite3.Connection]:
+    """A raw connection with the append-only triggers dropped; commits and closes."""
+    connection = sqlite3.connect(database_path)
+    try:
+        with connection:
+            connection.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+            connection.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+            yield connection
+    finally:
+        connection.close()
+
+
+def event_rows(engine) -> list[AuditEvent]:
+    with Session(engine) as session:
+        return list(session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars())
+
+
+@pytest.fixture
+def trail(services):
+    """Services whose trail holds a handful of events (login, creates, an edit)."""
+    first = services.patients.create("MRN-1", "Nguyen", "Linh")
+    services.patients.create("MRN-2", "Okafor", "Ada")
+    services.patients.update(first.id, first.version, phone="555 123 4567")
+    return services
+
+
+def test_events_are_sealed_with_hmac_under_a_key_kept_beside_the_database(
+    trail, engine, database_path
+):
+    key_file = anchor_path(engine)
+    assert key_file == database_path.with_name("nursecase.db.audit-key")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    anchor = load_anchor(key_file)
+    rows = event_rows(engine)
+    assert len(rows) >= 5
+    previous = GENESIS_HASH
+    for row in rows:
+        material = (
+            row.previous_hash,
+            row.occurred_at,
+            row.nurse_id,
+            row.action,
+            row.entity,
+            row.entity_id,
+            row.changed_fields,
+        )
+        assert row.previous_hash == previous
+        assert row.hash == event_hmac(anchor.key_bytes, *material)
+        assert row.hash != event_hash(*material)
+        previous = row.hash
+    # The anchor reached the newest event, and the file holds no PHI.
+    assert (anchor.base_id, anchor.last_id, anchor.last_hash, anchor.count) == (
+        0,
+        rows[-1].id,
+        rows[-1].hash,
+        len(rows),
+    )
+    text = key_file.read_text()
+    assert "Nguyen" not in text and "MRN" not in text
+    assert set(json.loads(text)) == {
+        "version",
+        "key",
+        "base_id",
+        "base_hash",
+        "base_verifiable",
+        "last_id",
+        "last_hash",
+        "count",
+    }
+    report = trail.audit.verify()
+    assert (report.ok, report.problem, report.first_bad_id) == (True, "ok", None)
+    assert report.message == f"ok: {len(rows)} events verified"
+    assert trail.audit.verify_chain() is None
+
+
+def test_an_edited_event_is_named(trail, engine, database_path):
+    target = event_rows(engine)[2].id
+    with attacker(database_path) as connection:
+        connection.execute(
+            "UPDATE audit_event SET changed_fields = 'nothing' WHERE id = ?", (target,)
+        )
+    report = trail.audit.verify()
+    assert (report.ok, report.problem, report.first_bad_id) == (False, "edited", target)
+    assert f"event {target} was edited" in report.message
+    assert trail.audit.verify_chain() == target
+
+
+def test_an_edit_resealed_with_plain_sha256_is_still_caught(trail, engine, database_path):
+    row = event_rows(engine)[1]
+    forged = event_hash(
+        row.previous_hash, row.occurred_at, None, row.action, row.entity, row.entity_id, None
+    )
+    with attacker(database_path) as connection:
+        connection.execute(
+            "UPDATE audit_event SET nurse_id = NULL, changed_fields = NULL, hash = ? WHERE id = ?",
+            (forged, row.id),
+        )
+    report = trail.audit.verify()
+    assert (report.problem, report.first_bad_id) == ("edited", row.id)
+
+
+def test_an_event_deleted_from_the_middle_is_named(trail, engine, database_path):
+    rows = event_rows(engine)
+    with attacker(database_path) as connection:
+        connection.execute("DELETE FROM audit_event WHERE id = ?", (rows[2].id,))
+    report = trail.audit.verify()
+    assert (report.ok, report.problem, report.first_bad_id) == (False, "deleted", rows[3].id)
+    assert f"before event {rows[3].id}" in report.message
+
+
+def test_an_event_inserted_in_the_middle_is_named(trail, engine, database_path):
+    rows = event_rows(engine)
+    after = rows[2]
+    with attacker(database_path) as connection:
+        # Make room (ids are not sealed), then slip a row in with a plausible link.
+        connection.execute("UPDATE audit_event SET id = id + 100 WHERE id > ?", (after.id,))
+        connection.execute(
+            "INSERT INTO audit_event (id, occurred_at, nurse_id, action, entity, entity_id,"
+            " changed_fields, previous_hash, hash) VALUES (?, ?, NULL, 'view', 'patient', 1,"
+            " NULL, ?, ?)",
+            (after.id + 1, "2026-11-27 09:00:00.000000", after.hash, "f" * 64),
+        )
+    report = trail.audit.verify()
+    assert (report.ok, report.problem, report.first_bad_id) == (False, "inserted", after.id + 1)
+
+
+def test_an_event_appended_behind_the_services_back_is_named(trail, engine, database_path):
+    last = event_rows(engine)[-1]
+    with attacker(database_path) as connection:
+        connection.execute(
+            "INSERT INTO audit_event (occurred_at, action, entity, previous_hash, hash)"
+            " VALUES ('2026-11-27 09:00:00.000000', 'login', 'nurse', ?, ?)",
+            (last.hash, "e" * 64),
+        )
+    report = trail.audit.verify()
+    assert (report.problem, report.first_bad_id) == ("inserted", last.id + 1)
+
+
+def test_truncating_the_newest_events_is_caught_by_the_anchor(trail, engine, database_path):
+    rows = event_rows(engine)
+    anchor_before = load_anchor(anchor_path(engine))
+    with attacker(database_path) as connection:
+        connection.execute("DELETE FROM audit_event WHERE id >= ?", (rows[-2].id,))
+    report = trail.audit.verify()
+    assert (report.ok, report.problem, report.first_bad_id) == (False, "truncated", rows[-1].id)
+    assert f"the anchor records event {rows[-1].id} ({len(rows)} events)" in report.message
+    assert f"ends at event {rows[-3].id} ({len(rows) - 2} events)" in report.message
+    # A later change does not paper over it: an anchor ahead of the trail stays put.
+    trail.patients.create("MRN-3", "Silva", "Rui")
+    assert max(row.id for row in event_rows(engine)) >= rows[-1].id  # the ids were reused
+    later = trail.audit.verify()
+    assert (later.problem, later.first_bad_id) == ("truncated", rows[-1].id)
+    assert load_anchor(anchor_path(engine)) == anchor_before
+
+
+def test_a_missing_key_file_is_reported_clearly(trail, engine):
+    key_file = anchor_path(engine)
+    key_file.unlink()
+    report = trail.audit.verify()
+    assert (report.ok, report.problem) == (False, "key-missing")
+    assert f"the audit key file {key_file} is missing" in report.message
+    assert "events from 1 on cannot be verified" in report.message
+
+
+def test_another_databases_key_file_is_reported_as_the_wrong_key(trail, engine):
+    key_file = anchor_path(engine)
+    current = load_anchor(key_file)
+    foreign = new_anchor(0, GENESIS_HASH, True, 0).advanced(current.last_id, "a" * 64, 9)
+    save_anchor(key_file, foreign)
+    report = trail.audit.verify()
+    assert (report.ok, report.problem, report.first_bad_id) == (False, "key-wrong", 1)
+    assert "the key file is not this database's" in report.message
+
+
+def test_a_damaged_key_file_is_refused_in_one_clear_message(trail, engine):
+    key_file = anchor_path(engine)
+    key_file.write_text("{not json")
+    report = trail.audit.verify()
+    assert (report.ok, report.problem) == (False, "key-unreadable")
+    assert report.message == f"the audit key file {key_file} is damaged or not a key file"
+    with pytest.raises(AuditKeyError):
+        trail.patients.create("MRN-3", "Silva", "Rui")
+
+
+def test_an_anchor_left_behind_is_not_tampering_and_catches_up(trail, engine):
+    key_file = anchor_path(engine)
+    behind = load_anchor(key_file)
+    trail.patients.create("MRN-3", "Silva", "Rui")
+    save_anchor(key_file, behind)  # as after a crash between commit and anchor write
+    report = trail.audit.verify()
+    assert report.ok
+    assert report.notes and "behind" in report.notes[0]
+    trail.patients.create("MRN-4", "Moreau", "Lea")
+    rows = event_rows(engine)
+    caught_up = load_anchor(key_file)
+    assert (caught_up.last_id, caught_up.count) == (rows[-1].id, len(rows))
+    assert trail.audit.verify().notes == ()
+
+
+def test_an_old_sha256_prefix_followed_by_hmac_events_verifies(engine, clock):
+    context = ServiceContext(engine, clock)
+    # Events written before this version: a plain SHA-256 chain, and no key file.
+    previous = GENESIS_HASH
+    with Session(engine) as session, session.begin():
+        for number in range(3):
+            moment = FROZEN_NOW - timedelta(days=3 - number)
+            digest = event_hash(previous, moment, None, "login", "nurse", None, None)
+            session.add(
+                AuditEvent(
+                    occurred_at=moment,
+                    action="login",
+                    entity="nurse",
+                    previous_hash=previous,
+                    hash=digest,
+                )
+            )
+            previous = digest
+    assert not anchor_path(engine).exists()
+    legacy = AuditService(context).verify()
+    assert legacy.ok and "no audit key yet" in legacy.notes[0]
+    with context.write() as session:
+        audit.record(session, context, "login", "nurse")
+        audit.record(session, context, "view", "patient", 7)
+    anchor = load_anchor(anchor_path(engine))
+    assert (anchor.base_id, anchor.base_hash, anchor.base_verifiable) == (3, previous, True)
+    rows = event_rows(engine)
+    assert rows[3].previous_hash == previous
+    assert rows[4].hash == event_hmac(
+        anchor.key_bytes, rows[3].hash, FROZEN_NOW, None, "view", "patient", 7, None
+    )
+    report = AuditService(context).verify()
+    assert (report.ok, report.message, report.notes) == (True, "ok: 5 events verified", ())
+
+
+def test_an_edit_in_the_old_sha256_prefix_is_still_named(engine, clock, database_path):
+    context = ServiceContext(engine, clock)
+    with context.write() as session:
+        audit.record(session, context, "login", "nurse")
+    # Pretend that event predates keys: re-seal it with SHA-256 and re-base a key on it.
+    row = event_rows(engine)[0]
+    legacy = event_hash(GENESIS_HASH, row.occurred_at, None, "login", "nurse", None, None)
+    with attacker(database_path) as connection:
+        connection.execute("UPDATE audit_event SET hash = ?", (legacy,))
+    save_anchor(anchor_path(engine), new_anchor(row.id, legacy, True, 1))
+    assert AuditService(context).verify().ok
+    with attacker(database_path) as connection:
+        connection.execute("UPDATE audit_event SET entity = 'patient'")
+    report = AuditService(context).verify()
+    assert (report.problem, report.first_bad_id) == ("edited", row.id)
+
+
+def test_two_writers_making_a_key_at_once_agree_on_the_first(tmp_path):
+    path = tmp_path / "x.db.audit-key"
+    first = create_anchor(path, new_anchor(0, GENESIS_HASH, True, 0))
+    second = create_anchor(path, new_anchor(0, GENESIS_HASH, True, 0))
+    assert second.key == first.key == load_anchor(path).key
+    assert [item.name for item in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_rolled_back_change_leaves_the_anchor_alone(trail, engine):
+    key_file = anchor_path(engine)
+    before = load_anchor(key_file)
+    context = trail.context
+    with pytest.raises(RuntimeError), context.write() as session:
+        audit.record(session, context, "login", "nurse")
+        raise RuntimeError("the caller's change failed")
+    assert load_anchor(key_file) == before
+    assert trail.audit.verify().ok
+
+
+def test_opening_a_chart_records_a_view_event(trail):
+    patient = trail.patients.get_by_mrn("MRN-2")
+    trail.chart.open(patient.id)
+    newest = trail.audit.list_events(limit=1)[0]
+    assert (newest.action, newest.entity, newest.entity_id) == ("view", "patient", patient.id)
+    assert newest.nurse_username == "alice"
+    # Reading the chart without opening it (a refresh) records nothing more.
+    trail.chart.load(patient.id)
+    assert trail.audit.list_events(limit=1)[0].id == newest.id
+    assert trail.audit.verify().ok
+
+
+def test_list_events_filters_by_nurse_and_moment(trail, engine, clock):
+    trail.nurses.create("bruno", "Bruno Diaz", "RN")
+    trail.nurses.sign_in("bruno")
+    clock.advance(days=2)
+    trail.patients.create("MRN-3", "Silva", "Rui")
+    brunos = trail.audit.list_events(nurse_username="bruno")
+    assert brunos and {event.nurse_username for event in brunos} == {"bruno"}
+    later = trail.audit.list_events(since=datetime(2026, 11, 28))
+    assert later and all(event.occurred_at >= datetime(2026, 11, 28) for event in later)
+    assert {event.nurse_username for event in later} == {"bruno"}
+    assert len(trail.audit.list_events()) > len(later)
+
+
+def test_an_event_in_a_rolled_back_savepoint_does_not_move_the_anchor(trail, engine):
+    context = trail.context
+    with context.write() as session:
+        audit.record(session, context, "login", "nurse")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            audit.record(session, context, "view", "patient", 1)
+            raise RuntimeError("this part of the change failed")
+    rows = event_rows(engine)
+    anchor = load_anchor(anchor_path(engine))
+    assert rows[-1].action == "login"
+    assert (anchor.last_id, anchor.last_hash, anchor.count) == (
+        rows[-1].id,
+        rows[-1].hash,
+        len(rows),
+    )
+    assert trail.audit.verify().ok
+
+
+def test_a_copy_without_its_key_file_keeps_working_but_cannot_vouch_for_old_events(trail, engine):
+    old_events = len(event_rows(engine))
+    anchor_path(engine).unlink()  # as when only the database file was copied
+    trail.patients.create("MRN-3", "Silva", "Rui")
+    anchor = load_anchor(anchor_path(engine))
+    assert (anchor.base_id, anchor.base_verifiable) == (old_events, False)
+    report = trail.audit.verify()
+    assert (report.ok, report.problem, report.first_bad_id) == (False, "unverifiable", None)
+    assert f"events 1 to {old_events} were sealed with an audit key" in report.message
+    assert trail.audit.verify_chain() is None
