@@ -47,3 +47,14 @@ def test_the_service_reads_the_configured_folder(engine, clock, tmp_path):
     assert "falls" in {template.key for template in catalog.templates}
     assert "heart-failure" in {template.key for template in catalog.templates}
     assert len(catalog.errors) == 1 and "broken.toml" in catalog.errors[0]
+
+
+def test_clipboard_is_off_unless_the_privacy_setting_allows_it():
+    assert Settings().allow_clipboard is False
+    assert parse_settings("[privacy]\nallow_clipboard = true\n").allow_clipboard is True
+    for text, named in (
+        ('[privacy]\nallow_clipboard = "yes"\n', "privacy.allow_clipboard"),
+        ("[privacy]\ncolour = 1\n", "privacy.colour"),
+    ):
+        with pytest.raises(ConfigError, match=f"^{named}: "):
+            parse_settings(text)

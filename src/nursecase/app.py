@@ -217,6 +217,21 @@ class NursecaseApp(OrderedKeys, App[None]):
             return self.services.context.nurse_id is not None
         return True
 
+    def copy_to_clipboard(self, text: str) -> None:
+        """Copy only when the configuration allows it: the screens show PHI.
+
+        Every copy goes through here (selected screen text, ctrl+c in a
+        field), so one check covers them all.
+        """
+        if not self.settings.allow_clipboard:
+            self.notify(
+                "Copying to the clipboard is off for patient data"
+                " (config.toml: [privacy] allow_clipboard = true turns it on).",
+                severity="warning",
+            )
+            return
+        super().copy_to_clipboard(text)
+
     def action_export(self) -> None:
         """Export a report; on a patient's screen the patient report is proposed."""
         if isinstance(self.screen, ModalScreen):

@@ -651,8 +651,23 @@ def _describe(error: BaseException) -> str:
     return str(error)
 
 
+#: Files and folders nursecase creates are its user's alone (DESIGN.md section 4).
+PRIVATE_UMASK = 0o077
+
+
+def use_private_umask() -> None:
+    """Make everything this process creates readable by its user only.
+
+    The database, its -wal/-shm files and exports are already created 0600
+    explicitly; the umask covers the rest (SQLite's temporary files, Alembic
+    and fpdf2 output, config and backup folders) without listing them.
+    """
+    os.umask(PRIVATE_UMASK)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: one clear line and a non-zero exit on any error."""
+    use_private_umask()
     try:
         result = app(args=argv, prog_name="nursecase", standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):

@@ -26,6 +26,9 @@ Example ``config.toml``::
 
     [exports]          # where reports and printed plans go by default
     folder = "~/nursecase-exports"
+
+    [privacy]          # copying screen text to the clipboard (off: PHI stays here)
+    allow_clipboard = false
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class Settings:
     templates_folder: Path | None = None
     #: Where reports and printed plans go by default; None: the data folder's exports/.
     exports_folder: Path | None = None
+    #: Whether screen text may be copied to the clipboard (it would carry PHI out).
+    allow_clipboard: bool = False
 
 
 def _cadence(table: object) -> dict[str, int]:
@@ -103,6 +108,18 @@ def _folder(table: object, section: str, key: str) -> Path | None:
     return Path(folder.strip()).expanduser()
 
 
+def _allow_clipboard(table: object) -> bool:
+    if not isinstance(table, dict):
+        raise ConfigError("privacy: must be a table like [privacy] allow_clipboard = false")
+    unknown = set(table) - {"allow_clipboard"}
+    if unknown:
+        raise ConfigError(f"privacy.{sorted(unknown)[0]}: unknown setting")
+    allowed = table.get("allow_clipboard", False)
+    if not isinstance(allowed, bool):
+        raise ConfigError("privacy.allow_clipboard: must be true or false")
+    return allowed
+
+
 def parse_settings(text: str) -> Settings:
     """Settings from the text of a config.toml."""
     try:
@@ -127,6 +144,7 @@ def parse_settings(text: str) -> Settings:
         holidays=_holidays(data.get("holidays", {})),
         theme=theme,
         keymap=dict(keymap),
+        allow_clipboard=_allow_clipboard(data.get("privacy", {})),
     )
 
 

@@ -177,3 +177,23 @@ def test_main_returns_usage_errors_as_exit_code_two(home, capsys):
         main(["seed", "--patients", "nope"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.startswith("nursecase: error: ")
+
+
+def test_every_command_runs_with_a_private_umask(tmp_path):
+    """Whatever nursecase writes without an explicit mode is still its user's alone."""
+    script = (
+        "import os, sys\n"
+        "from nursecase import cli\n"
+        "try:\n"
+        "    cli.main(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "with open(sys.argv[1], 'w') as written:\n"
+        "    written.write('x')\n"
+        "print(oct(os.stat(sys.argv[1]).st_mode & 0o777))\n"
+    )
+    target = tmp_path / "made-after-main.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip().splitlines()[-1] == "0o600", result.stderr
