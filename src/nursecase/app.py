@@ -21,6 +21,7 @@ from nursecase.screens.background import run_in_background
 from nursecase.screens.export_dialog import export_dialog, exported_message
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.intents import Intent, bindings
+from nursecase.screens.login import LoginScreen
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_queue import ReferralQueueScreen
 from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog
@@ -114,8 +115,12 @@ class NursecaseApp(OrderedKeys, App[None]):
     BINDINGS = bindings(APP_INTENTS)
     COMMANDS = App.COMMANDS | {IntentCommands}
 
-    def __init__(self, services: Services, settings: Settings) -> None:
+    def __init__(
+        self, services: Services, settings: Settings, login_username: str | None = None
+    ) -> None:
         super().__init__()
+        #: The username the login screen starts with (``--nurse``), when passwords are on.
+        self.login_username = login_username
         self.previous_switch_interval = sys.getswitchinterval()
         self.patient_screen: PatientDetailScreen | None = None
         self.early_today: TodayRead | None = None
@@ -141,7 +146,24 @@ class NursecaseApp(OrderedKeys, App[None]):
         if self.services.context.nurse_id is not None:
             self._signed_in()
         else:
-            run_in_background(self, self.services.nurses.list_nurses, self._choose_nurse)
+            run_in_background(self, self._how_to_sign_in, self._sign_in_by)
+
+    def _how_to_sign_in(self):
+        """(passwords on?, the nurses): read in a worker."""
+        return self.services.accounts.has_passwords(), self.services.nurses.list_nurses()
+
+    def _sign_in_by(self, answer) -> None:
+        passwords_on, nurses = answer
+        if passwords_on:
+            self.push_screen(LoginScreen(self.services, self.login_username), self._logged_in)
+        else:
+            self._choose_nurse(nurses)
+
+    def _logged_in(self, signed_in: bool | None) -> None:
+        if not signed_in or self.services.context.nurse_id is None:
+            self.exit()
+            return
+        self._signed_in()
 
     def _choose_nurse(self, nurses) -> None:
         if len(nurses) == 1:
@@ -252,6 +274,8 @@ class NursecaseApp(OrderedKeys, App[None]):
             self.push_screen(HelpScreen(self.screen))
 
 
-def make_app(services: Services, settings: Settings | None = None) -> NursecaseApp:
+def make_app(
+    services: Services, settings: Settings | None = None, login_username: str | None = None
+) -> NursecaseApp:
     """Build the app around ready services (the CLI and the tests both call this)."""
-    return NursecaseApp(services, settings or services.context.settings)
+    return NursecaseApp(services, settings or services.context.settings, login_username)

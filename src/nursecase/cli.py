@@ -147,11 +147,14 @@ def _launch(location: str, nurse: str | None, *, demo: bool, clock=None) -> None
     engine = _open_engine(location)
     try:
         services = make_services(engine, clock or SystemClock(), settings=settings)
-        if nurse is not None:
+        # With passwords on, --nurse only fills in the login screen's username.
+        login_username = nurse
+        if nurse is not None and not services.accounts.has_passwords():
             services.nurses.sign_in(nurse)
+            login_username = None
         from nursecase.app import make_app  # Textual is loaded here and only here
 
-        make_app(services, settings).run()
+        make_app(services, settings, login_username).run()
     finally:
         from nursecase.db.engine import optimize
 

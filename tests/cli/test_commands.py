@@ -197,3 +197,31 @@ def test_every_command_runs_with_a_private_umask(tmp_path):
         [sys.executable, "-c", script, str(target)], capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip().splitlines()[-1] == "0o600", result.stderr
+
+
+def test_with_passwords_on_nurse_only_fills_in_the_login(tmp_path, monkeypatch):
+    """`nursecase --nurse root` must not sign anyone in once accounts have passwords."""
+    import nursecase.app
+    from nursecase import cli
+    from nursecase.clock import SystemClock
+    from nursecase.db.engine import make_engine
+    from nursecase.db.migrate import ensure_schema
+    from nursecase.services import make_services
+
+    database = tmp_path / "team.db"
+    engine = make_engine(database)
+    ensure_schema(engine)
+    make_services(engine, SystemClock()).accounts.add("root", "Rita Root", "correct horse battery")
+    engine.dispose()
+    launched = []
+
+    class Recorder:
+        def __init__(self, services, settings, login_username):
+            launched.append((services.context.nurse_id, login_username))
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(nursecase.app, "make_app", Recorder)
+    cli._launch(str(database), "root", demo=False)
+    assert launched == [(None, "root")]

@@ -1,0 +1,93 @@
+"""The login screen, driven by keys, once the database has accounts with passwords."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from sqlalchemy import text
+from textual.widgets import Input, Static
+
+from nursecase.app import make_app
+from nursecase.screens.login import LoginScreen
+from nursecase.screens.worklist import WorklistScreen
+from nursecase.services import make_services
+from tests.tui.conftest import SIZE, settings, settle, text_of
+
+PASSWORD = "correct horse battery"
+
+
+def with_passwords(engine, clock):
+    """A database with an admin 'root' (password set) and nobody signed in."""
+    services = make_services(engine, clock)
+    # Cheap hashing parameters: the tests are about the screen, not Argon2's cost.
+    services.accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    services.accounts.add("root", "Rita Root", PASSWORD)
+    services.context.nurse_id = services.context.nurse_name = None
+    return services
+
+
+def events(engine, action: str) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            text("SELECT count(*) FROM audit_event WHERE action = :action"), {"action": action}
+        ).scalar_one()
+
+
+async def test_the_right_password_opens_the_worklist(engine, clock):
+    services = with_passwords(engine, clock)
+    app = make_app(services, settings(), login_username="root")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LoginScreen)
+        assert screen.query_one("#login-username", Input).value == "root"
+        assert screen.focused is screen.query_one("#login-password", Input)
+        await pilot.press(*PASSWORD, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, WorklistScreen)
+        assert services.context.nurse_name == "Rita Root"
+    assert events(engine, "login") == 1
+
+
+async def test_a_wrong_password_is_refused_audited_and_slows_the_next_try(engine, clock):
+    services = with_passwords(engine, clock)
+    app = make_app(services, settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.delays = (3.0, 6.0)
+        await pilot.press(*"root", "enter", *"not the password", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LoginScreen)
+        message = text_of(screen.query_one("#login-message", Static))
+        assert "Try again in 3 s" in message
+        assert "not the password" not in message
+        assert screen.query_one("#login-password", Input).value == ""
+        # At once again: refused without even checking (no new audit event).
+        await pilot.press(*PASSWORD, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert events(engine, "login-failed") == 1
+        await pilot.pause(3.1)
+        await pilot.press("enter")  # the password typed is still there
+        await settle(pilot)
+        assert isinstance(app.screen, WorklistScreen)
+    assert events(engine, "login") == 1
+
+
+async def test_escape_quits_without_signing_in(engine, clock):
+    services = with_passwords(engine, clock)
+    app = make_app(services, settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+    assert services.context.nurse_id is None
+    assert events(engine, "login") == 0
+
+
+async def test_without_passwords_there_is_no_login(app_services):
+    app = make_app(app_services, settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, WorklistScreen)
