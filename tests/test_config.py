@@ -58,3 +58,11 @@ def test_clipboard_is_off_unless_the_privacy_setting_allows_it():
     ):
         with pytest.raises(ConfigError, match=f"^{named}: "):
             parse_settings(text)
+
+
+def test_idle_lock_minutes_default_and_bounds():
+    assert Settings().idle_lock_minutes == 10
+    assert parse_settings("[security]\nidle_lock_minutes = 3\n").idle_lock_minutes == 3
+    for value in ("0", "241", '"ten"', "true"):
+        with pytest.raises(ConfigError, match="^security.idle_lock_minutes: "):
+            parse_settings(f"[security]\nidle_lock_minutes = {value}\n")

@@ -8,9 +8,11 @@ patient detail is a pushed screen; dialogs are ``ModalScreen``s.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from functools import partial
 
+from textual import events
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -21,6 +23,7 @@ from nursecase.screens.background import run_in_background
 from nursecase.screens.export_dialog import export_dialog, exported_message
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.intents import Intent, bindings
+from nursecase.screens.lock import LockScreen
 from nursecase.screens.login import LoginScreen
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_queue import ReferralQueueScreen
@@ -61,7 +64,30 @@ APP_INTENTS = (
         show=False,  # the footers are full; ? and the palette list it
     ),
     Intent("app.help", "question_mark", "app.help", "Help", "List every key", key_display="?"),
+    # A priority binding: it locks even while the focus is in a field.
+    Intent(
+        "app.lock",
+        "ctrl+l",
+        "app.lock",
+        "Lock",
+        "Hide everything until your password is typed again",
+        show=False,
+        priority=True,
+    ),
 )
+
+#: Input that shows the nurse is at the keyboard (resets the idle lock).
+PRESENCE_EVENTS = (
+    events.Key,
+    events.MouseDown,
+    events.MouseScrollDown,
+    events.MouseScrollUp,
+    events.Paste,
+)
+#: How often the app looks at how long it has been idle.
+IDLE_CHECK_SECONDS = 5.0
+#: What a locked app still does: unlocking happens on the lock screen, quitting hides all.
+ACTIONS_WHILE_LOCKED = frozenset({"quit", "lock"})
 
 
 def _allowed(node, action: str) -> bool:
@@ -121,6 +147,10 @@ class NursecaseApp(OrderedKeys, App[None]):
         super().__init__()
         #: The username the login screen starts with (``--nurse``), when passwords are on.
         self.login_username = login_username
+        #: Seconds, for the idle lock (tests give a fake one).
+        self.idle_clock: Callable[[], float] = time.monotonic
+        self.last_input = self.idle_clock()
+        self.locked = False
         self.previous_switch_interval = sys.getswitchinterval()
         self.patient_screen: PatientDetailScreen | None = None
         self.early_today: TodayRead | None = None
@@ -143,6 +173,7 @@ class NursecaseApp(OrderedKeys, App[None]):
             self.notify(f"Unknown theme {self.settings.theme!r} in config.toml; using the default")
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
         if self.services.context.nurse_id is not None:
             self._signed_in()
         else:
@@ -233,8 +264,45 @@ class NursecaseApp(OrderedKeys, App[None]):
         timer = self.set_timer(CHART_WAIT_SECONDS, push)
         screen.show_patient(patient_id, when_read=push)
 
+    async def on_event(self, event: events.Event) -> None:
+        """Any key, click, scroll or paste counts as the nurse being here."""
+        if isinstance(event, PRESENCE_EVENTS):
+            self.last_input = self.idle_clock()
+        await super().on_event(event)
+
+    def lock_if_idle(self) -> None:
+        """Lock once the configured minutes have passed without input."""
+        idle_seconds = self.idle_clock() - self.last_input
+        if idle_seconds >= self.settings.idle_lock_minutes * 60:
+            self.action_lock()
+
+    def action_lock(self) -> None:
+        """Hide every screen behind the lock screen (audited); the password unlocks."""
+        if self.locked or self.services.context.nurse_id is None:
+            return
+        self.locked = True
+        self.clear_notifications()  # a toast may name a patient
+        accounts = self.services.accounts
+
+        def show(passwords_on: bool) -> None:
+            self.push_screen(LockScreen(self.services, passwords_on), self._unlocked)
+
+        run_in_background(self, lambda: (accounts.lock(), accounts.has_passwords())[1], show)
+
+    def _unlocked(self, _result=None) -> None:
+        self.locked = False
+        self.last_input = self.idle_clock()
+
+    def notify(self, message: str, **options) -> None:
+        """No toast while locked: it would show over the lock screen."""
+        if self.locked:
+            return
+        super().notify(message, **options)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Modes need a signed-in nurse."""
+        """Modes need a signed-in nurse; a locked app only unlocks or quits."""
+        if self.locked and action not in ACTIONS_WHILE_LOCKED:
+            return False
         if action in ("switch_mode", "export"):
             return self.services.context.nurse_id is not None
         return True

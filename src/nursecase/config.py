@@ -29,6 +29,9 @@ Example ``config.toml``::
 
     [privacy]          # copying screen text to the clipboard (off: PHI stays here)
     allow_clipboard = false
+
+    [security]         # lock the screen after this many minutes without input
+    idle_lock_minutes = 10
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from datetime import date
 from pathlib import Path
 
 DEFAULT_CADENCE = {"high": 7, "moderate": 14, "low": 30}
+DEFAULT_IDLE_LOCK_MINUTES = 10
+MAX_IDLE_LOCK_MINUTES = 240
 
 
 class ConfigError(ValueError):
@@ -60,6 +65,8 @@ class Settings:
     exports_folder: Path | None = None
     #: Whether screen text may be copied to the clipboard (it would carry PHI out).
     allow_clipboard: bool = False
+    #: Minutes without input before the screen locks (HIPAA automatic logoff).
+    idle_lock_minutes: int = DEFAULT_IDLE_LOCK_MINUTES
 
 
 def _cadence(table: object) -> dict[str, int]:
@@ -120,6 +127,24 @@ def _allow_clipboard(table: object) -> bool:
     return allowed
 
 
+def _idle_lock_minutes(table: object) -> int:
+    if not isinstance(table, dict):
+        raise ConfigError("security: must be a table like [security] idle_lock_minutes = 10")
+    unknown = set(table) - {"idle_lock_minutes"}
+    if unknown:
+        raise ConfigError(f"security.{sorted(unknown)[0]}: unknown setting")
+    minutes = table.get("idle_lock_minutes", DEFAULT_IDLE_LOCK_MINUTES)
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not 1 <= minutes <= MAX_IDLE_LOCK_MINUTES
+    ):
+        raise ConfigError(
+            f"security.idle_lock_minutes: must be a whole number from 1 to {MAX_IDLE_LOCK_MINUTES}"
+        )
+    return minutes
+
+
 def parse_settings(text: str) -> Settings:
     """Settings from the text of a config.toml."""
     try:
@@ -145,6 +170,7 @@ def parse_settings(text: str) -> Settings:
         theme=theme,
         keymap=dict(keymap),
         allow_clipboard=_allow_clipboard(data.get("privacy", {})),
+        idle_lock_minutes=_idle_lock_minutes(data.get("security", {})),
     )
 
 

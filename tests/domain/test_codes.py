@@ -142,7 +142,17 @@ EXPECTED_CODES = {
         "manual",
     ],
     codes.TaskPriority: ["routine", "urgent", "asap", "stat"],
-    codes.AuditAction: ["create", "update", "delete", "view", "export", "login", "login-failed"],
+    codes.AuditAction: [
+        "create",
+        "update",
+        "delete",
+        "view",
+        "export",
+        "login",
+        "login-failed",
+        "lock",
+        "unlock",
+    ],
     codes.CareTeamRole: [
         "pcp",
         "specialist",

@@ -314,6 +314,8 @@ def _calls(services: Services):
                 services.referrals.get(state["referral"].id).version,
             ),
         ),
+        ("accounts", "lock", lambda: services.accounts.lock()),
+        ("accounts", "unlock", lambda: services.accounts.unlock(None)),
         ("patients", "delete", lambda: services.patients.delete(patient_id())),
     ]
 

@@ -348,6 +348,9 @@ class AuditAction(Code):
     #: A sign-in refused (wrong password, unknown or disabled account); the
     #: password typed is never recorded, nor a username that matches no account.
     login_failed = "login-failed"
+    #: The screen was locked (idle, or ctrl+l) and unlocked again.
+    lock = "lock"
+    unlock = "unlock"
 
 
 class Role(Code):

@@ -274,6 +274,42 @@ class AccountService:
 
     # ---------------------------------------------------------------- sign-in
 
+    def lock(self) -> None:
+        """Record that the signed-in nurse's screen was locked (idle, or by hand)."""
+        nurse_id = self.context.require_nurse()
+        with self.context.write() as session:
+            audit.record(session, self.context, AuditAction.lock, "nurse", nurse_id)
+
+    def unlock(self, password: str | None) -> None:
+        """Unlock the signed-in nurse's screen; with passwords on, it takes theirs.
+
+        A wrong password is audited as ``login-failed`` and raises
+        LoginFailedError; a right one (or any, while no account has a
+        password) records ``unlock``.
+        """
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        nurse_id = self.context.require_nurse()
+        with self.context.read() as session:
+            nurse = session.get(Nurse, nurse_id)
+            enforced = accounts_enforced(session)
+            stored = None if nurse is None else nurse.password_hash
+        if enforced:
+            try:
+                matches = (
+                    stored is not None
+                    and isinstance(password, str)
+                    and self.hasher.verify(stored, password)
+                )
+            except (VerificationError, InvalidHashError):
+                matches = False
+            if not matches:
+                with self.context.write() as session:
+                    audit.record(session, self.context, AuditAction.login_failed, "nurse", nurse_id)
+                raise LoginFailedError("wrong password")
+        with self.context.write() as session:
+            audit.record(session, self.context, AuditAction.unlock, "nurse", nurse_id)
+
     def verify_login(self, username: str, password: str) -> AccountRead:
         """Check a username and password; on success sign that account in.
 
