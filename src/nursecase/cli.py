@@ -37,7 +37,9 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-db_app = typer.Typer(help="Database maintenance: upgrade, check, backup.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database maintenance: upgrade, check, backup, encrypt, decrypt.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 # Imported here (not lazily) because Typer needs the sub-app to list it in
 # --help; the module itself imports only Typer at its top.
@@ -52,6 +54,13 @@ app.add_typer(user_app, name="user")
 
 DbOption = Annotated[
     str | None, typer.Option("--db", envvar="NURSECASE_DB", help=DB_HELP, show_default=False)
+]
+KEY_FILE_HELP = (
+    "A file (mode 0600) whose first line is the passphrase of an encrypted database"
+    " (default: NURSECASE_KEY_FILE; otherwise it is asked for on the terminal)."
+)
+KeyFileOption = Annotated[
+    Path | None, typer.Option("--key-file", help=KEY_FILE_HELP, show_default=False)
 ]
 NurseOption = Annotated[
     str | None,
@@ -99,6 +108,7 @@ def main_callback(
     context: typer.Context,
     db: DbOption = None,
     nurse: NurseOption = None,
+    key_file: KeyFileOption = None,
     version: Annotated[
         bool | None,
         typer.Option(
@@ -110,6 +120,12 @@ def main_callback(
     options = _globals(context)
     options.db = db
     options.nurse = nurse
+    # Imported only when needed (start-up cost); reset on every invocation so
+    # that an earlier --key-file in the same process does not carry over.
+    if key_file is not None or "nursecase.db.encryption" in sys.modules:
+        from nursecase.db.encryption import choose_key_file
+
+        choose_key_file(key_file)
     if context.invoked_subcommand is None:
         _launch(_database_location(context, None), nurse, demo=False)
 
@@ -349,6 +365,68 @@ def db_backup(
         raise CommandError(f"{destination} already exists; choose a new file name")
     backup_sqlite(source, destination)
     typer.echo(f"Backed up {source} to {destination}")
+
+
+def _passphrase(key_file: Path | None, database: Path, *, new: bool) -> str:
+    """The passphrase from --key-file, NURSECASE_KEY_FILE, or asked twice (new) / once."""
+    import getpass
+
+    from nursecase.db.encryption import MINIMUM_PASSPHRASE, key_file_source, read_key_file
+
+    source = key_file or key_file_source()
+    if source is not None:
+        passphrase = read_key_file(source)
+    elif not sys.stdin.isatty():
+        raise CommandError(
+            "no passphrase: give --key-file PATH or NURSECASE_KEY_FILE (no terminal to ask on)"
+        )
+    else:
+        passphrase = getpass.getpass(
+            f"New passphrase for {database}: " if new else f"Passphrase for {database}: "
+        )
+        if new and getpass.getpass("Repeat the passphrase: ") != passphrase:
+            raise CommandError("the two passphrases do not match; nothing was changed")
+    if new and len(passphrase) < MINIMUM_PASSPHRASE:
+        raise CommandError(f"the passphrase must be at least {MINIMUM_PASSPHRASE} characters")
+    return passphrase
+
+
+def _sqlite_database(context: typer.Context, db: str | None) -> Path:
+    from nursecase.db.engine import database_url, sqlite_file
+
+    location = _database_location(context, db)
+    path = sqlite_file(database_url(location))
+    if path is None:
+        raise CommandError("encryption works on SQLite files only")
+    if not path.is_file():
+        raise CommandError(f"no database at {path}")
+    return path
+
+
+@db_app.command("encrypt")
+def db_encrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOption = None) -> None:
+    """Encrypt the database with SQLCipher (the key is stretched from a passphrase)."""
+    from nursecase.db.encryption import encrypt_database, salt_file
+
+    path = _sqlite_database(context, db)
+    encrypt_database(path, _passphrase(key_file, path, new=True))
+    typer.echo(f"Encrypted {path}; the plain copy was removed.")
+    typer.echo(
+        f"Its salt is in {salt_file(path)}: keep it with the database."
+        " Without the passphrase the data cannot be recovered."
+    )
+
+
+@db_app.command("decrypt")
+def db_decrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOption = None) -> None:
+    """Turn an encrypted database back into a plain SQLite file."""
+    from nursecase.db.encryption import decrypt_database, is_encrypted
+
+    path = _sqlite_database(context, db)
+    if not is_encrypted(path):
+        raise CommandError(f"{path} is not encrypted")
+    decrypt_database(path, _passphrase(key_file, path, new=False))
+    typer.echo(f"Decrypted {path}: it is now readable without a passphrase.")
 
 
 def _require_existing(location: str) -> None:

@@ -11,6 +11,11 @@ On SQLite (DESIGN.md section 4):
   that a screen reading never blocks a writer;
 - the database file and its folder are created 0600/0700 before SQLite opens
   them, and SQLite gives the -wal/-shm files the mode of the database file.
+
+An SQLCipher-encrypted file (``nursecase.db.encryption``) is detected by its
+header; its engine uses the ``sqlcipher3`` driver and keys every connection
+before any other statement. The key comes from ``key=`` or, when not given,
+from the key file, NURSECASE_KEY_FILE or a hidden prompt.
 """
 
 from __future__ import annotations
@@ -97,12 +102,19 @@ def prepare_sqlite_file(path: Path) -> None:
     os.close(descriptor)
 
 
-def _install_sqlite_hooks(engine: Engine, foreign_keys: bool) -> None:
+def _install_sqlite_hooks(
+    engine: Engine, foreign_keys: bool, key: bytes | None = None, path: Path | None = None
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Take transaction control away from the sqlite3 module so that the
         # "begin" hook below decides how each transaction starts.
         dbapi_connection.isolation_level = None
+        if key is not None:
+            # SQLCipher: the key must be the first statement on the connection.
+            from nursecase.db.encryption import apply_key
+
+            apply_key(dbapi_connection, key, path)
         cursor = dbapi_connection.cursor()
         for pragma in SQLITE_PRAGMAS:
             if pragma.startswith("PRAGMA foreign_keys") and not foreign_keys:
@@ -119,16 +131,27 @@ def _install_sqlite_hooks(engine: Engine, foreign_keys: bool) -> None:
 
 
 def make_engine(
-    path_or_url: str | os.PathLike[str], *, echo: bool = False, foreign_keys: bool = True
+    path_or_url: str | os.PathLike[str],
+    *,
+    echo: bool = False,
+    foreign_keys: bool = True,
+    key: bytes | None = None,
 ) -> Engine:
     """Build the engine for a file path or URL (nothing is opened before this call).
 
     ``foreign_keys=False`` is for migrations only (see ``nursecase.db.migrate``).
+    An encrypted SQLite file is opened with SQLCipher and ``key`` (the raw
+    32-byte key); without ``key`` it is found from the key file or a prompt.
+    A wrong key raises ``EncryptionError`` on the first connection.
     """
     url = database_url(path_or_url)
     file_path = sqlite_file(url)
     if file_path is not None:
         prepare_sqlite_file(file_path)
+        from nursecase.db.encryption import is_encrypted
+
+        if is_encrypted(file_path):
+            return _create_encrypted(url, file_path, echo, foreign_keys, key)
     backend = make_url(url).get_backend_name()
     try:
         engine = _create(url, backend, echo, foreign_keys)
@@ -149,6 +172,24 @@ def _create(url: str, backend: str, echo: bool, foreign_keys: bool) -> Engine:
         _install_sqlite_hooks(engine, foreign_keys)
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    return engine
+
+
+def _create_encrypted(
+    url: str, path: Path, echo: bool, foreign_keys: bool, key: bytes | None
+) -> Engine:
+    from nursecase.db.encryption import key_for, sqlcipher_module
+
+    module = sqlcipher_module()
+    if key is None:
+        key = key_for(path)
+    engine = create_engine(
+        url,
+        echo=echo,
+        module=module,
+        connect_args={"check_same_thread": False, "timeout": 5},
+    )
+    _install_sqlite_hooks(engine, foreign_keys, key, path)
     return engine
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
+from nursecase.db.encryption import backup_encrypted, is_encrypted, key_for
 from nursecase.db.engine import make_engine, sqlite_file
 
 #: The newest migration script's revision id.
@@ -63,17 +64,31 @@ AUDIT_KEY_SUFFIX = ".audit-key"
 
 
 def backup_sqlite(source: Path, destination: Path) -> Path:
-    """Copy a live SQLite database with the online backup API (mode 0600)."""
+    """Copy a live SQLite database with the online backup API (mode 0600).
+
+    An encrypted (SQLCipher) database is copied encrypted with the same key,
+    and its salt file is copied beside the backup.
+    """
     destination = destination.expanduser()
     destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if destination.exists():
         raise FileExistsError(f"{destination} already exists")
+    # The key first: a missing or wrong passphrase leaves no empty backup file.
+    encryption_key = key_for(source) if is_encrypted(source) else None
     descriptor = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(descriptor)
-    with sqlite3.connect(source) as source_db, sqlite3.connect(destination) as target_db:
-        source_db.backup(target_db)
-    source_db.close()
-    target_db.close()
+    if encryption_key is not None:
+        # Same key, same salt file beside it: the backup stays encrypted.
+        try:
+            backup_encrypted(source, destination, encryption_key)
+        except Exception:
+            destination.unlink(missing_ok=True)
+            raise
+    else:
+        with sqlite3.connect(source) as source_db, sqlite3.connect(destination) as target_db:
+            source_db.backup(target_db)
+        source_db.close()
+        target_db.close()
     # The audit trail's key lives beside the database (services.audit_anchor):
     # a backup without it could not prove its trail intact.
     key = source.with_name(source.name + AUDIT_KEY_SUFFIX)

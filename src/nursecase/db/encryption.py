@@ -1,0 +1,462 @@
+"""Encryption at rest with SQLCipher (optional: ``pip install nursecase[encryption]``).
+
+Design (DESIGN.md section 4, issue 8 item 4):
+
+- The key is never typed: a passphrase (prompted hidden on a terminal, or read
+  from ``--key-file PATH`` / ``NURSECASE_KEY_FILE``) is stretched with Argon2id
+  into a 32-byte raw key, handed to SQLCipher as ``PRAGMA key = "x'<hex>'"`` so
+  SQLCipher adds no second key derivation.
+- The Argon2id salt (16 random bytes, one per database) and the cost
+  parameters live beside the database in ``<db>.salt`` (mode 0600, JSON). The
+  salt is not secret, but without it the passphrase cannot open the database:
+  backups carry a copy.
+- A database is encrypted when its file is not empty and does not start with
+  SQLite's magic ``SQLite format 3\\0`` (an SQLCipher file starts with its own
+  random salt). The header is the authority; a stale ``.salt`` beside a plain
+  file is ignored.
+- ``encrypt_database`` / ``decrypt_database`` convert with ``sqlcipher_export``
+  into a temporary file, verify it (integrity check, same row count in every
+  table), then swap it in by renames, keeping the original beside it until the
+  swap is verified; then the original is removed (a plain copy is PHI in clear).
+
+Only this module imports ``sqlcipher3``, and only when an encrypted database is
+opened or converted: plain databases never need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import secrets
+import sqlite3
+import stat
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from nursecase.db.engine import DatabaseLocationError
+
+#: The first 16 bytes of every plain SQLite database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: The suffix of the salt file beside an encrypted database.
+SALT_SUFFIX = ".salt"
+#: The environment variable naming a file that holds the passphrase.
+KEY_FILE_ENV = "NURSECASE_KEY_FILE"
+#: The suffix of the original file kept during a conversion.
+PLAIN_BACKUP_SUFFIX = ".plain-backup"
+ENCRYPTED_BACKUP_SUFFIX = ".encrypted-backup"
+#: The smallest passphrase ``nursecase db encrypt`` accepts.
+MINIMUM_PASSPHRASE = 8
+IN_USE_MESSAGE = "the database is in use; close the app and other nursecase commands first"
+
+
+class EncryptionError(DatabaseLocationError):
+    """An encrypted database cannot be opened or converted; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class KeyParameters:
+    """The Argon2id salt and costs stored in ``<db>.salt``.
+
+    The defaults are RFC 9106's second recommended option (64 MiB, 3 passes,
+    4 lanes): about a quarter of a second on a workstation, paid once per command.
+    """
+
+    salt: str  # hex
+    time_cost: int = 3
+    memory_cost: int = 65536  # KiB
+    parallelism: int = 4
+    hash_len: int = 32
+    kdf: str = "argon2id"
+
+    @classmethod
+    def fresh(cls, **costs: int) -> KeyParameters:
+        """New parameters with a new random salt."""
+        return cls(salt=secrets.token_hex(16), **costs)
+
+
+# --- files beside the database ------------------------------------------------
+
+
+def salt_file(database: Path) -> Path:
+    """Where the salt of ``database`` is kept."""
+    return database.with_name(database.name + SALT_SUFFIX)
+
+
+def is_encrypted(database: Path) -> bool:
+    """True when ``database`` exists, is not empty and is not a plain SQLite file."""
+    try:
+        with open(database, "rb") as handle:
+            header = handle.read(len(SQLITE_MAGIC))
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    return bool(header) and header != SQLITE_MAGIC
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file created 0600 (replacing a previous one atomically)."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def write_parameters(path: Path, parameters: KeyParameters) -> None:
+    """Store the salt and costs as JSON in ``path`` (mode 0600)."""
+    write_private(path, (json.dumps(asdict(parameters), indent=2) + "\n").encode())
+
+
+def read_parameters(database: Path) -> KeyParameters:
+    """The salt and costs of an encrypted database."""
+    path = salt_file(database)
+    try:
+        values = json.loads(path.read_text())
+        parameters = KeyParameters(**values)
+        bytes.fromhex(parameters.salt)
+    except FileNotFoundError:
+        raise EncryptionError(
+            f"{database} is not a plain SQLite database and its salt file {path} is missing"
+            " (if it is encrypted, restore the salt file from where the database came from)"
+        ) from None
+    except (ValueError, TypeError) as error:
+        raise EncryptionError(f"the salt file {path} is damaged") from error
+    if parameters.hash_len != 32:
+        raise EncryptionError(f"the salt file {path} asks for a key that is not 32 bytes")
+    if parameters.kdf != "argon2id":
+        raise EncryptionError(f"the salt file {path} names an unknown KDF {parameters.kdf!r}")
+    return parameters
+
+
+# --- keys ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def derive_key(passphrase: str, parameters: KeyParameters) -> bytes:
+    """Stretch ``passphrase`` with Argon2id into SQLCipher's 32-byte raw key.
+
+    Cached: one command opens several engines on one database (the upgrade
+    check, the migration, the work) and must not pay the Argon2 cost each time.
+    """
+    from argon2.low_level import Type, hash_secret_raw
+
+    if not passphrase:
+        raise EncryptionError("the passphrase is empty")
+    return hash_secret_raw(
+        secret=passphrase.encode("utf-8"),
+        salt=bytes.fromhex(parameters.salt),
+        time_cost=parameters.time_cost,
+        memory_cost=parameters.memory_cost,
+        parallelism=parameters.parallelism,
+        hash_len=parameters.hash_len,
+        type=Type.ID,
+    )
+
+
+def read_key_file(path: str | os.PathLike[str]) -> str:
+    """The passphrase in a key file (its first line); the file must be private."""
+    path = Path(path).expanduser()
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EncryptionError(f"no key file at {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise EncryptionError(f"cannot read the key file {path}") from error
+    if mode & 0o077:
+        raise EncryptionError(f"the key file {path} is readable by others; run: chmod 600 {path}")
+    lines = text.splitlines()
+    passphrase = lines[0] if lines else ""
+    if not passphrase:
+        raise EncryptionError(f"the key file {path} is empty")
+    return passphrase
+
+
+#: A key file chosen on the command line (``nursecase --key-file PATH ...``); it
+#: wins over NURSECASE_KEY_FILE. Set by the CLI's callback for each invocation.
+_chosen_key_file: Path | None = None
+#: Passphrases typed at the prompt in this process, per database, so that one
+#: command asks once even though it opens several engines.
+_typed: dict[Path, str] = {}
+#: Keys that opened a database in this process, by (database, salt).
+_proven: dict[tuple[Path, str], bytes] = {}
+
+
+def choose_key_file(path: str | os.PathLike[str] | None) -> None:
+    """Use this key file for every encrypted database this process opens (None: unset)."""
+    global _chosen_key_file
+    _chosen_key_file = Path(path).expanduser() if path else None
+
+
+def key_file_source() -> Path | None:
+    """The key file chosen on the command line, else NURSECASE_KEY_FILE's, else None."""
+    if _chosen_key_file is not None:
+        return _chosen_key_file
+    from_environment = os.environ.get(KEY_FILE_ENV, "").strip()
+    return Path(from_environment).expanduser() if from_environment else None
+
+
+def passphrase_for(database: Path, *, prompt: Callable[[str], str] | None = None) -> str:
+    """The passphrase for ``database``: key file, NURSECASE_KEY_FILE, or a hidden prompt."""
+    source = key_file_source()
+    if source is not None:
+        return read_key_file(source)
+    if database in _typed:
+        return _typed[database]
+    if prompt is None:
+        if not sys.stdin.isatty():
+            raise EncryptionError(
+                f"{database} is encrypted: give its passphrase with --key-file PATH"
+                f" or {KEY_FILE_ENV} (no terminal to ask on)"
+            )
+        prompt = getpass.getpass
+    passphrase = prompt(f"Passphrase for {database}: ")
+    if not passphrase:
+        raise EncryptionError("the passphrase is empty")
+    _typed[database] = passphrase
+    return passphrase
+
+
+def key_for(database: Path) -> bytes:
+    """The raw SQLCipher key of an encrypted ``database`` from whatever source is given.
+
+    A key file (chosen or from the environment) always wins; otherwise a key
+    that already opened this database (same salt) in this process is reused,
+    so that the migration engine and backups opened after ``make_engine(key=...)``
+    need no second source; otherwise the passphrase is asked for.
+    """
+    parameters = read_parameters(database)
+    if key_file_source() is None:
+        proven = _proven.get((database, parameters.salt))
+        if proven is not None:
+            return proven
+    return derive_key(passphrase_for(database), parameters)
+
+
+def forget_keys() -> None:
+    """Forget every passphrase and key this process holds (tests; a locked session)."""
+    _typed.clear()
+    _proven.clear()
+    derive_key.cache_clear()
+
+
+def forget_typed_passphrase(database: Path) -> None:
+    """Drop a prompted passphrase that turned out wrong, so the next try asks again."""
+    _typed.pop(database, None)
+
+
+def wrong_key_message(database: Path) -> str:
+    """The one line shown for a wrong passphrase."""
+    return f"wrong passphrase for the encrypted database {database} (or the file is damaged)"
+
+
+# --- connections --------------------------------------------------------------
+
+
+def sqlcipher_module():
+    """The SQLCipher DB-API module, or a clear error when the extra is not installed."""
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError as error:
+        raise EncryptionError(
+            "this database is encrypted and SQLCipher is not installed;"
+            " install it with: pip install 'nursecase[encryption]'"
+        ) from error
+    return dbapi2
+
+
+def key_pragma(key: bytes) -> str:
+    """``PRAGMA key`` with a raw key (hex), so SQLCipher derives nothing more."""
+    return f"PRAGMA key = \"x'{key.hex()}'\""
+
+
+def apply_key(connection, key: bytes, database: Path) -> None:
+    """Key a fresh SQLCipher connection and prove the key right, or raise one clear error."""
+    module = sqlcipher_module()
+    cursor = connection.cursor()
+    try:
+        # SQLCipher logs a failed key to stderr; the user gets our one line instead.
+        cursor.execute("PRAGMA cipher_log_level = NONE")
+        cursor.execute(key_pragma(key))
+        cursor.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except module.DatabaseError as error:
+        forget_typed_passphrase(database)
+        raise EncryptionError(wrong_key_message(database)) from error
+    finally:
+        cursor.close()
+    salt = salt_file(database)
+    # A damaged salt file leaves nothing to remember the key by.
+    with contextlib.suppress(EncryptionError):
+        if salt.is_file():
+            _proven[(database, read_parameters(database).salt)] = key
+
+
+def connect_encrypted(database: Path, key: bytes, **arguments):
+    """A keyed, checked SQLCipher DB-API connection to ``database``."""
+    connection = sqlcipher_module().connect(str(database), **arguments)
+    try:
+        apply_key(connection, key, database)
+    except Exception:
+        connection.close()
+        raise
+    return connection
+
+
+def backup_encrypted(source: Path, destination: Path, key: bytes) -> None:
+    """Copy a live encrypted database to ``destination`` (same key), with its salt file."""
+    with connect_encrypted(source, key) as source_db:
+        target_db = connect_encrypted(destination, key)
+        try:
+            source_db.backup(target_db)
+        finally:
+            target_db.close()
+    source_db.close()
+    write_private(salt_file(destination), salt_file(source).read_bytes())
+
+
+# --- conversion ---------------------------------------------------------------
+
+
+def _row_counts(connection) -> dict[str, int]:
+    names = [
+        row[0]
+        for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {
+        name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names
+    }
+
+
+def _verify_copy(connection, expected: dict[str, int], what: str) -> None:
+    integrity = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+    if integrity != ["ok"]:
+        raise EncryptionError(f"the {what} copy failed its integrity check: {integrity[0]}")
+    counts = _row_counts(connection)
+    if counts != expected:
+        raise EncryptionError(f"the {what} copy does not hold the same rows; nothing was changed")
+
+
+def _new_private_file(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(descriptor)
+
+
+def _settle_journal(connection) -> None:
+    # Fold the WAL into the file and stop using it: the swap renames one file,
+    # and a -wal left beside it would belong to the other file (and hold PHI).
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        mode = connection.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+    except Exception as error:  # the driver's OperationalError: "database is locked"
+        raise EncryptionError(IN_USE_MESSAGE) from error
+    if str(mode).lower() != "delete":
+        # SQLite keeps WAL while another connection has the file open.
+        raise EncryptionError(IN_USE_MESSAGE)
+
+
+def _swap(database: Path, converted: Path, original_suffix: str) -> Path:
+    """Put ``converted`` in place of ``database``, keeping the original until done."""
+    kept = database.with_name(database.name + original_suffix)
+    kept.unlink(missing_ok=True)
+    os.replace(database, kept)
+    try:
+        os.replace(converted, database)
+    except OSError:
+        os.replace(kept, database)
+        raise
+    return kept
+
+
+def encrypt_database(
+    database: Path, passphrase: str, *, costs: dict[str, int] | None = None
+) -> None:
+    """Turn the plain SQLite file ``database`` into an SQLCipher one keyed by ``passphrase``."""
+    module = sqlcipher_module()
+    database = Path(database)
+    if not database.is_file() or database.stat().st_size == 0:
+        raise EncryptionError(f"no database at {database}")
+    if is_encrypted(database):
+        raise EncryptionError(f"{database} is already encrypted")
+    parameters = KeyParameters.fresh(**(costs or {}))
+    key = derive_key(passphrase, parameters)
+    converted = database.with_name(database.name + ".encrypting")
+    new_salt = database.with_name(database.name + SALT_SUFFIX + ".new")
+    _new_private_file(converted)
+    try:
+        with sqlite3.connect(database, isolation_level=None) as plain:
+            _settle_journal(plain)
+            expected = _row_counts(plain)
+        plain.close()
+        source = module.connect(str(database), isolation_level=None)
+        try:
+            source.execute("PRAGMA cipher_log_level = NONE")
+            attach = f"ATTACH DATABASE ? AS encrypted KEY \"x'{key.hex()}'\""
+            source.execute(attach, (str(converted),))
+            source.execute("SELECT sqlcipher_export('encrypted')")
+            version = source.execute("PRAGMA main.user_version").fetchone()[0]
+            source.execute(f"PRAGMA encrypted.user_version = {int(version)}")
+            source.execute("DETACH DATABASE encrypted")
+        finally:
+            source.close()
+        copy = connect_encrypted(converted, key, isolation_level=None)
+        try:
+            _verify_copy(copy, expected, "encrypted")
+        finally:
+            copy.close()
+        write_parameters(new_salt, parameters)
+        kept = _swap(database, converted, PLAIN_BACKUP_SUFFIX)
+        os.replace(new_salt, salt_file(database))
+        final = connect_encrypted(database, key, isolation_level=None)
+        try:
+            _verify_copy(final, expected, "encrypted")
+        finally:
+            final.close()
+        # The plain original is PHI in clear: gone once the encrypted file is proven.
+        kept.unlink()
+    finally:
+        converted.unlink(missing_ok=True)
+        new_salt.unlink(missing_ok=True)
+
+
+def decrypt_database(database: Path, passphrase: str) -> None:
+    """Turn the SQLCipher file ``database`` back into a plain SQLite file."""
+    sqlcipher_module()
+    database = Path(database)
+    if not is_encrypted(database):
+        raise EncryptionError(f"{database} is not encrypted")
+    key = derive_key(passphrase, read_parameters(database))
+    converted = database.with_name(database.name + ".decrypting")
+    _new_private_file(converted)
+    try:
+        source = connect_encrypted(database, key, isolation_level=None)
+        try:
+            _settle_journal(source)
+            expected = _row_counts(source)
+            source.execute("ATTACH DATABASE ? AS plain KEY ''", (str(converted),))
+            source.execute("SELECT sqlcipher_export('plain')")
+            version = source.execute("PRAGMA main.user_version").fetchone()[0]
+            source.execute(f"PRAGMA plain.user_version = {int(version)}")
+            source.execute("DETACH DATABASE plain")
+        finally:
+            source.close()
+        with sqlite3.connect(converted, isolation_level=None) as copy:
+            _verify_copy(copy, expected, "decrypted")
+        copy.close()
+        kept = _swap(database, converted, ENCRYPTED_BACKUP_SUFFIX)
+        with sqlite3.connect(database, isolation_level=None) as final:
+            _verify_copy(final, expected, "decrypted")
+        final.close()
+        kept.unlink()
+        salt_file(database).unlink(missing_ok=True)
+    finally:
+        converted.unlink(missing_ok=True)
