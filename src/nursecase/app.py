@@ -84,6 +84,7 @@ PRESENCE_EVENTS = (
     events.MouseScrollUp,
     events.Paste,
 )
+DEMO_TITLE = "nursecase DEMO"
 #: How often the app looks at how long it has been idle.
 IDLE_CHECK_SECONDS = 5.0
 #: What a locked app still does: unlocking happens on the lock screen, quitting hides all.
@@ -157,7 +158,7 @@ class NursecaseApp(OrderedKeys, App[None]):
         self.services = services
         self.settings = settings
         if settings.demo:
-            self.title = "nursecase DEMO"
+            self.title = DEMO_TITLE
 
     def on_mount(self) -> None:
         """Apply the settings, then sign in (asking only when needed)."""
@@ -226,6 +227,13 @@ class NursecaseApp(OrderedKeys, App[None]):
         # Read Today while Textual builds the worklist screen, not after.
         self.early_today = TodayRead(self, self.services.context.nurse_id)
         self.switch_mode("worklist")
+        if self.settings.demo:
+            run_in_background(self, self.services.accounts.has_passwords, self._demo_title)
+
+    def _demo_title(self, passwords_on: bool) -> None:
+        """A demo database without passwords says so in the header."""
+        if not passwords_on:
+            self.title = f"{DEMO_TITLE} · no passwords"
 
     def on_unmount(self) -> None:
         """Give the process back its thread switch interval."""

@@ -382,3 +382,45 @@ def test_a_short_export_on_a_terminal_shows_no_bar(monkeypatch):
         # only makes that last call, which must not flash a bar.
         progress(19, 19)
     assert terminal.getvalue() == ""
+
+
+def test_with_passwords_on_the_exporter_must_give_their_password(tmp_path):
+    """A supervisor's username alone must not export everyone's caseload."""
+    import os
+    import subprocess
+    import sys
+
+    from nursecase.clock import SystemClock
+    from nursecase.db.engine import make_engine
+    from nursecase.db.migrate import ensure_schema
+    from nursecase.services import make_services
+
+    database = tmp_path / "team.db"
+    engine = make_engine(database)
+    ensure_schema(engine)
+    services = make_services(engine, SystemClock())
+    services.accounts.add("root", "Rita Root", "correct horse battery")
+    services.patients.create("T-1", "Quinn", "Harper")
+    engine.dispose()
+    out = tmp_path / "all.csv"
+
+    def export(password: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "nursecase", "--db", str(database), "--nurse", "root"]
+            + ["export", "caseload", "--all", "--out", str(out)],
+            input=f"{password}\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "NURSECASE_HOME": str(tmp_path / "home")},
+        )
+
+    refused = export("not her password")
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "nursecase: error: wrong username or password"
+    )
+    assert not out.exists()
+    accepted = export("correct horse battery")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Quinn" in out.read_text(encoding="utf-8-sig")

@@ -132,4 +132,15 @@ async def test_demo_shows_demo_in_the_header(app_services):
     app = make_app(app_services, settings(demo=True))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "DEMO" in app.title
+        assert app.title == "nursecase DEMO · no passwords"
+
+
+async def test_a_demo_with_passwords_does_not_say_it_has_none(app_services):
+    from argon2 import PasswordHasher
+
+    app_services.accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    app_services.accounts.add("root", "Rita Root", "correct horse battery")
+    app = make_app(app_services, settings(demo=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.title == "nursecase DEMO"
