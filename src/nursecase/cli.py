@@ -642,12 +642,19 @@ def _sign_in_exporter(services, username: str | None) -> None:
                 " the audit trail records it"
             )
         username = nurses[0].username
-    elif services.nurses.get_by_username(username) is None:
+    sign_in_command_user(services, username)
+
+
+def sign_in_command_user(services, username: str) -> None:
+    """Sign in whoever runs a command that acts as someone (export, import).
+
+    Once accounts have passwords a role is never taken on a username's word:
+    the password is asked, hidden, on stderr (so that `--out -` keeps
+    standard output for the report alone), and checked like a login.
+    """
+    if services.nurses.get_by_username(username) is None:
         raise CommandError(f"--nurse: no nurse with username {username.strip().lower()!r}")
     if services.accounts.has_passwords():
-        # Once accounts have passwords a role is never taken on a username's
-        # word: the exporter signs in. The prompt goes to stderr, so that
-        # `--out -` keeps standard output for the report alone.
         password = typer.prompt(f"Password for {username}", hide_input=True, err=True)
         services.accounts.verify_login(username, password)
         return

@@ -92,7 +92,14 @@ def import_fhir(
     discharges, PHQ-9/PHQ-2/GAD-7 scores and care plans. Importing a file again
     changes nothing. Hospital encounters are not logged as contacts.
     """
-    from nursecase.cli import _database_location, _nurse, _open_engine, _settings
+    from nursecase.cli import (
+        CommandError,
+        _database_location,
+        _nurse,
+        _open_engine,
+        _settings,
+        sign_in_command_user,
+    )
     from nursecase.clock import SystemClock
     from nursecase.services import make_services
     from nursecase.services.fhir_import import FhirImportError, FhirImportService, ImportTotals
@@ -103,9 +110,14 @@ def import_fhir(
     started = time.perf_counter()
     totals = ImportTotals()
     try:
-        services = make_services(
-            engine, SystemClock(), nurse=_nurse(context, nurse), settings=_settings()
-        )
+        services = make_services(engine, SystemClock(), settings=_settings())
+        actor = _nurse(context, nurse)
+        if actor is None and services.accounts.has_passwords():
+            raise CommandError(
+                "importing: say who you are with --nurse USERNAME (or NURSECASE_NURSE)"
+            )
+        if actor is not None:
+            sign_in_command_user(services, actor)
         importer = FhirImportService(services.context)
 
         def import_one(path: Path, report) -> None:

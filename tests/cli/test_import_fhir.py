@@ -241,3 +241,38 @@ def test_the_command_module_loads_nothing_heavy():
     ).stdout.split()
     for heavy in ("textual", "sqlalchemy", "sqlmodel", "alembic", "rich.progress"):
         assert heavy not in loaded, heavy
+
+
+def test_with_passwords_on_an_import_needs_who_and_their_password(home, tmp_path):
+    from nursecase.clock import SystemClock
+    from nursecase.db.engine import make_engine
+    from nursecase.db.migrate import ensure_schema
+    from nursecase.services import make_services
+
+    database = tmp_path / "team.db"
+    engine = make_engine(database)
+    ensure_schema(engine)
+    make_services(engine, SystemClock()).accounts.add("root", "Rita Root", "correct horse battery")
+    engine.dispose()
+    before = table_counts(database)["patient"]
+
+    def importing(*options: str, password: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "nursecase", "--db", str(database), *options]
+            + ["import", "fhir", str(SYNTHEA)],
+            input=f"{password}\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ),
+        )
+
+    nobody = importing()
+    assert nobody.returncode != 0 and "say who you are with --nurse" in nobody.stderr
+    wrong = importing("--nurse", "root", password="a wrong password")
+    assert wrong.returncode != 0
+    assert wrong.stderr.strip().splitlines()[-1] == "nursecase: error: wrong username or password"
+    assert table_counts(database)["patient"] == before
+    right = importing("--nurse", "root", password="correct horse battery")
+    assert right.returncode == 0, right.stderr
+    assert table_counts(database)["patient"] == before + 4
