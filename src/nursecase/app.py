@@ -292,10 +292,15 @@ class NursecaseApp(OrderedKeys, App[None]):
         self.clear_notifications()  # a toast may name a patient
         accounts = self.services.accounts
 
+        def record_lock() -> bool:
+            """Audit the lock; say whether a password will be needed to unlock."""
+            accounts.lock()
+            return accounts.has_passwords()
+
         def show(passwords_on: bool) -> None:
             self.push_screen(LockScreen(self.services, passwords_on), self._unlocked)
 
-        run_in_background(self, lambda: (accounts.lock(), accounts.has_passwords())[1], show)
+        run_in_background(self, record_lock, show)
 
     def _unlocked(self, _result=None) -> None:
         self.locked = False

@@ -17,12 +17,12 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from nursecase.screens.background import run_in_background, user_message
-from nursecase.screens.login import RETRY_DELAYS
+from nursecase.screens.login import RETRY_DELAYS, RetryAfterRefusal
 from nursecase.services.accounts import LoginFailedError
 from nursecase.widgets.text_fields import TextInput
 
 
-class LockScreen(Screen[None]):
+class LockScreen(RetryAfterRefusal, Screen[None]):
     """Locked: the nurse's name and a password field; dismisses once unlocked."""
 
     DEFAULT_CSS = """
@@ -42,8 +42,6 @@ class LockScreen(Screen[None]):
         self.services = services
         self.passwords_on = passwords_on
         self.delays = tuple(delays)
-        self.refusals = 0
-        self.waiting = False
         self.checking = False
 
     def compose(self) -> ComposeResult:
@@ -86,15 +84,8 @@ class LockScreen(Screen[None]):
         if not isinstance(error, LoginFailedError):
             self._say(user_message(error))
             return
-        delay = self.delays[min(self.refusals, len(self.delays) - 1)]
-        self.refusals += 1
-        self.waiting = True
+        delay = self.wait_after_refusal()
         self._say(f"Wrong password. Try again in {delay:g} s.")
-        self.set_timer(delay, self._may_retry)
-
-    def _may_retry(self) -> None:
-        self.waiting = False
-        self._say("")
 
     def _say(self, message: str) -> None:
         self.query_one("#lock-message", Static).update(Text(message))

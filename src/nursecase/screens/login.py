@@ -26,7 +26,31 @@ from nursecase.widgets.text_fields import TextInput
 RETRY_DELAYS: tuple[float, ...] = (1, 2, 4, 8, 16, 30)
 
 
-class LoginScreen(Screen[bool]):
+class RetryAfterRefusal:
+    """For a password screen: each refusal makes the next try wait longer.
+
+    The screen calls ``wait_after_refusal`` when a password is refused and
+    checks ``waiting`` before trying again; it provides ``_say(message)``.
+    """
+
+    delays: tuple[float, ...] = RETRY_DELAYS
+    refusals = 0
+    waiting = False
+
+    def wait_after_refusal(self) -> float:
+        """Start the wait after a refusal; returns its length in seconds."""
+        delay = self.delays[min(self.refusals, len(self.delays) - 1)]
+        self.refusals += 1
+        self.waiting = True
+        self.set_timer(delay, self._may_retry)
+        return delay
+
+    def _may_retry(self) -> None:
+        self.waiting = False
+        self._say("")
+
+
+class LoginScreen(RetryAfterRefusal, Screen[bool]):
     """Username and password; dismisses with True once signed in, False to quit."""
 
     DEFAULT_CSS = """
@@ -49,8 +73,6 @@ class LoginScreen(Screen[bool]):
         self.services = services
         self.preselected = username or ""
         self.delays = tuple(delays)
-        self.refusals = 0
-        self.waiting = False
         self.checking = False
 
     def compose(self) -> ComposeResult:
@@ -108,15 +130,8 @@ class LoginScreen(Screen[bool]):
         if not isinstance(error, LoginFailedError):
             self._say(user_message(error))
             return
-        delay = self.delays[min(self.refusals, len(self.delays) - 1)]
-        self.refusals += 1
-        self.waiting = True
+        delay = self.wait_after_refusal()
         self._say(f"{error} Try again in {delay:g} s.")
-        self.set_timer(delay, self._may_retry)
-
-    def _may_retry(self) -> None:
-        self.waiting = False
-        self._say("")
 
     def _say(self, message: str) -> None:
         self.query_one("#login-message", Static).update(Text(message))
