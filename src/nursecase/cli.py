@@ -38,7 +38,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 db_app = typer.Typer(
-    help="Database maintenance: upgrade, check, backup, encrypt, decrypt.", no_args_is_help=True
+    help="Database maintenance: upgrade, check, backup, copy, encrypt, decrypt.",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 # Imported here (not lazily) because Typer needs the sub-app to list it in
@@ -51,6 +52,10 @@ from nursecase.cli_users import user_app  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
+
+from nursecase.cli_copy import db_copy  # noqa: E402
+
+db_app.command("copy")(db_copy)
 
 DbOption = Annotated[
     str | None, typer.Option("--db", envvar="NURSECASE_DB", help=DB_HELP, show_default=False)
@@ -214,6 +219,13 @@ def demo(
         _launch(location, nurse, demo=True)
 
 
+def _shown(location: str) -> str:
+    """The database location fit to print (a URL's password masked)."""
+    from nursecase.db.engine import shown_location
+
+    return shown_location(location)
+
+
 def _refuse_non_empty(engine, location: str) -> None:
     from sqlalchemy import func, select
 
@@ -223,7 +235,8 @@ def _refuse_non_empty(engine, location: str) -> None:
         count = connection.execute(select(func.count()).select_from(Patient)).scalar_one()
     if count:
         raise CommandError(
-            f"{location} already holds {count} patients; seed an empty database instead"
+            f"{_shown(location)} already holds {count} patients;"
+            " seed an empty database instead"
         )
 
 
@@ -264,7 +277,7 @@ def seed(
     rows = sum(summary.rows_by_table.values())
     typer.echo(
         f"Seeded {summary.patients} patients for {summary.nurses} nurses"
-        f" ({rows} rows) in {summary.seconds:.1f} s into {location}"
+        f" ({rows} rows) in {summary.seconds:.1f} s into {_shown(location)}"
     )
 
 
@@ -298,7 +311,9 @@ def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
     if before.up_to_date:
         typer.echo(f"Already at the current schema ({before.head}).")
         return
-    typer.echo(f"Upgraded {location} from {before.current or 'empty'} to {before.head}.")
+    typer.echo(
+        f"Upgraded {_shown(location)} from {before.current or 'empty'} to {before.head}."
+    )
     if backup:
         typer.echo(f"Backup taken first: {backup}")
 
@@ -352,14 +367,18 @@ def db_backup(
     destination: Annotated[Path, typer.Argument(help="The backup file to write (must not exist).")],
     db: DbOption = None,
 ) -> None:
-    """Copy the live database to DESTINATION with SQLite's online backup API."""
+    """Back up the database to DESTINATION (an SQLite file: SQLite's online backup
+    API; a server: pg_dump, or a logical copy into an SQLite file)."""
     from nursecase.db.engine import database_url, sqlite_file
     from nursecase.db.migrate import backup_sqlite
 
     location = _database_location(context, db)
     source = sqlite_file(database_url(location))
     if source is None:
-        raise CommandError("backup works on SQLite files; use your server's tools for others")
+        from nursecase.cli_copy import backup_server_command
+
+        backup_server_command(location, destination)
+        return
     _require_existing(location)
     if destination.exists():
         raise CommandError(f"{destination} already exists; choose a new file name")

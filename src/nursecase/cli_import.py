@@ -156,9 +156,11 @@ def import_fhir(
 
 def summary_lines(totals, file_count: int, seconds: float, location: str) -> list[str]:
     """The end-of-run summary: files, what each kind of record did, what was skipped."""
+    from nursecase.db.engine import shown_location
+
     lines = [
         f"Imported {totals.files} of {file_count} file{'s' if file_count != 1 else ''}"
-        f" into {location} in {seconds:.1f} s"
+        f" into {shown_location(location)} in {seconds:.1f} s"
         + (f"; {len(totals.refused)} refused" if totals.refused else "")
     ]
     width = max(len(kind) for kind in totals.tallies)

@@ -42,6 +42,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
 from nursecase.clock import Clock
+from nursecase.db.bulk import bulk_cache, reset_id_sequences
 from nursecase.db.engine import optimize
 from nursecase.db.models import (
     ALL_TABLES,
@@ -71,8 +72,8 @@ from nursecase.services.audit import GENESIS_HASH, current_anchor, seal
 #: keep the write-ahead log and memory modest and to report progress often.
 CHUNK_PATIENTS = 5_000
 
-#: SQLite page cache during the load, in KiB as PRAGMA cache_size takes it (negative).
-BULK_CACHE_KIB = -65_536
+#: SQLite page cache during the load, in KiB.
+BULK_CACHE_KIB = 65_536
 
 #: From this many patients the rows are built in a child process (see _chunks_from_process).
 PARALLEL_FROM_PATIENTS = 20_000
@@ -950,22 +951,15 @@ def _chunks_from_process(plan: _GenerationPlan) -> Iterator[tuple[int, dict[str,
 
 @contextmanager
 def _bulk_transaction(engine: Engine, loader: _Loader) -> Iterator[Connection]:
-    """One write transaction; on SQLite with a larger page cache while it lasts.
+    """One write transaction, with a larger page cache on SQLite while it lasts.
 
-    The patient table's name, phone and due-date indexes take keys in random
-    order, and the default 2 MB cache makes those inserts re-read pages; the
-    pooled connection gets its own cache size back afterwards.
+    The loader writes explicit ids; on a server the id sequences are moved past
+    them before the transaction commits (``nursecase.db.bulk``).
     """
     with engine.begin() as connection:
-        if not loader.raw:
+        with bulk_cache(connection, BULK_CACHE_KIB):
             yield connection
-            return
-        previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-        connection.exec_driver_sql(f"PRAGMA cache_size={BULK_CACHE_KIB}")
-        try:
-            yield connection
-        finally:
-            connection.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+        reset_id_sequences(connection, (model.__table__ for model in ALL_TABLES))
 
 
 # ------------------------------------------------------------------- loading

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -21,8 +20,7 @@ import pytest
 from nursecase.cli import _export_progress, main
 from nursecase.db.engine import make_engine
 from nursecase.db.migrate import ensure_schema
-from nursecase.demo import seed_database
-from tests.conftest import FROZEN_NOW, copy_database
+from tests.databases import demo_seeder, query
 
 NURSE = "amoreno"
 
@@ -39,16 +37,9 @@ def run(*arguments: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
+def demo_template(databases, migrated_template):
     """One seeded demo database (4 nurses, 40 patients) per session, copied by each test."""
-    from nursecase.clock import FrozenClock
-
-    path = tmp_path_factory.mktemp("cli-demo") / "demo.db"
-    engine = make_engine(path)
-    ensure_schema(engine)
-    seed_database(engine, FrozenClock(FROZEN_NOW), patients=40, seed=11)
-    engine.dispose()
-    return path
+    return databases.build("cli_demo", demo_seeder(40, 11), base=migrated_template)
 
 
 @pytest.fixture
@@ -61,8 +52,10 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def database(tmp_path, demo_template):
-    return copy_database(demo_template, tmp_path / "data" / "demo.db")
+def database(tmp_path, databases, demo_template):
+    location = databases.copy(demo_template, tmp_path / "data" / "demo.db")
+    yield location
+    databases.drop(location)
 
 
 def cli(capsysbinary, *arguments: str) -> tuple[int, bytes, str]:
@@ -77,26 +70,26 @@ def cli(capsysbinary, *arguments: str) -> tuple[int, bytes, str]:
 
 
 def export_events(database) -> list[tuple]:
-    with sqlite3.connect(database) as connection:
-        return connection.execute(
-            "SELECT nurse_id, entity_id, changed_fields FROM audit_event WHERE action = 'export'"
-        ).fetchall()
+    return query(
+        database,
+        "SELECT nurse_id, entity_id, changed_fields FROM audit_event"
+        " WHERE action = 'export' ORDER BY id",
+    )
 
 
 def patient_count(database, nurse: str | None = NURSE) -> int:
-    with sqlite3.connect(database) as connection:
-        if nurse is None:
-            return connection.execute("SELECT count(*) FROM patient").fetchone()[0]
-        return connection.execute(
-            "SELECT count(*) FROM patient JOIN nurse ON nurse.id = patient.nurse_id"
-            " WHERE nurse.username = ?",
-            (nurse,),
-        ).fetchone()[0]
+    if nurse is None:
+        return query(database, "SELECT count(*) FROM patient")[0][0]
+    return query(
+        database,
+        "SELECT count(*) FROM patient JOIN nurse ON nurse.id = patient.nurse_id"
+        " WHERE nurse.username = :nurse",
+        nurse=nurse,
+    )[0][0]
 
 
 def a_patient_mrn(database) -> str:
-    with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT mrn FROM patient ORDER BY id LIMIT 1").fetchone()[0]
+    return query(database, "SELECT mrn FROM patient ORDER BY id LIMIT 1")[0][0]
 
 
 # ------------------------------------------------------------------ success
@@ -266,7 +259,7 @@ def test_every_error_is_one_clear_line_and_writes_nothing(
     assert out == b""
     assert not (home / "exports").exists()
     written = [
-        item for item in tmp_path.rglob("*") if item.is_file() and item.parent != database.parent
+        item for item in tmp_path.rglob("*") if item.is_file() and item.parent != tmp_path / "data"
     ]
     assert written == []
     assert export_events(database) == []
@@ -392,7 +385,6 @@ def test_with_passwords_on_the_exporter_must_give_their_password(tmp_path):
 
     from nursecase.clock import SystemClock
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema
     from nursecase.services import make_services
 
     database = tmp_path / "team.db"

@@ -22,9 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
 from nursecase.db.models import AuditEvent, Nurse, Patient
-from nursecase.demo import seed_database
 from nursecase.domain.validation import ValidationError
 from nursecase.services import make_services
 from nursecase.services.errors import NoNurseError
@@ -36,7 +34,8 @@ from nursecase.services.exports import (
 )
 from nursecase.services.exports.common import Report
 from nursecase.services.exports.service import AUDIT_ENTITY
-from tests.conftest import FROZEN_NOW, copy_database
+from tests.conftest import FROZEN_NOW
+from tests.databases import demo_seeder
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "exports"
 UPDATE = bool(os.environ.get("NURSECASE_UPDATE_GOLDENS"))
@@ -47,25 +46,20 @@ DEMO_NURSE = "amoreno"
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
+def demo_template(databases, migrated_template):
     """One seeded demo database per session (frozen clock), copied by each test."""
-    from nursecase.clock import FrozenClock
-
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    engine = make_engine(path)
-    ensure_schema(engine)
-    seed_database(engine, FrozenClock(FROZEN_NOW), patients=DEMO_PATIENTS, seed=7)
-    engine.dispose()
-    return path
+    return databases.build("demo", demo_seeder(DEMO_PATIENTS, 7), base=migrated_template)
 
 
 @pytest.fixture
-def demo(tmp_path, demo_template, clock):
+def demo(tmp_path, databases, demo_template, clock):
     """Services on a private copy of the demo database, signed in as the first demo nurse."""
-    engine = make_engine(copy_database(demo_template, tmp_path / "data" / "demo.db"))
+    location = databases.copy(demo_template, tmp_path / "data" / "demo.db")
+    engine = make_engine(location)
     services = make_services(engine, clock, nurse=DEMO_NURSE)
     yield services
     engine.dispose()
+    databases.drop(location)
 
 
 def handover_mrn(services) -> str:

@@ -27,7 +27,6 @@ from sqlalchemy import select
 
 from nursecase.clock import FrozenClock
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
 from nursecase.db.models import (
     Assessment,
     AssessmentAnswer,
@@ -39,14 +38,14 @@ from nursecase.db.models import (
     Referral,
     ReferralStatusHistory,
 )
-from nursecase.demo import seed_database
 from nursecase.domain import fhir_resources
 from nursecase.domain.codes import ReferralStatus
 from nursecase.services import make_services
 from nursecase.services.exports import ExportService, check_request
 from nursecase.services.exports.fhir import FhirBundleBuilder, entry_url
 from nursecase.services.fhir_import import FhirImportService
-from tests.conftest import FROZEN_NOW, copy_database
+from tests.conftest import FROZEN_NOW
+from tests.databases import demo_seeder
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "exports"
 UPDATE = bool(os.environ.get("NURSECASE_UPDATE_GOLDENS"))
@@ -132,23 +131,21 @@ REQUIRED_TYPES = {
 
 
 @pytest.fixture(scope="session")
-def fhir_demo_template(tmp_path_factory):
+def fhir_demo_template(databases, migrated_template):
     """One seeded demo database per session (frozen clock), copied by each test."""
-    path = tmp_path_factory.mktemp("fhir-demo") / "demo.db"
-    engine = make_engine(path)
-    ensure_schema(engine)
-    seed_database(engine, FrozenClock(FROZEN_NOW), patients=DEMO_PATIENTS, seed=7)
-    engine.dispose()
-    return path
+    return databases.build("fhir_demo", demo_seeder(DEMO_PATIENTS, 7), base=migrated_template)
 
 
 @pytest.fixture
-def demo(tmp_path, fhir_demo_template, clock):
+def demo(tmp_path, databases, fhir_demo_template, clock):
     """Services on a private copy of the demo database, signed in as the first demo nurse."""
-    engine = make_engine(copy_database(fhir_demo_template, tmp_path / "data" / "demo.db"))
+    location = databases.copy(fhir_demo_template, tmp_path / "data" / "demo.db")
+    engine = make_engine(location)
     services = make_services(engine, clock, nurse=DEMO_NURSE)
+    services.location = location
     yield services
     engine.dispose()
+    databases.drop(location)
 
 
 def export_fhir(services, tmp_path, report="caseload", zone=ZONE, **choices):
@@ -713,11 +710,11 @@ def care_plan_keys(services) -> set[tuple]:
 
 
 def test_a_round_trip_through_an_empty_database_keeps_the_records(
-    demo, tmp_path, migrated_template, clock
+    demo, tmp_path, databases, migrated_template, clock
 ):
     # The workstation's own zone: the importer reads times back into local wall time.
     plan, result, bundle, _ = export_fhir(demo, tmp_path, zone=None, all_nurses=True)
-    empty = make_engine(copy_database(migrated_template, tmp_path / "empty" / "empty.db"))
+    empty = make_engine(databases.copy(migrated_template, tmp_path / "empty" / "empty.db"))
     try:
         target = make_services(empty, FrozenClock(FROZEN_NOW))
         target.nurses.create("bob", "Bob Reyes", "RN")

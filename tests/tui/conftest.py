@@ -12,26 +12,34 @@ SIZE = (120, 36)
 
 
 @pytest.fixture(scope="session")
-def seeded_template(migrated_template, tmp_path_factory):
+def seeded_template(databases, migrated_template):
     """A small deterministic caseload (seeded once per session at the frozen time)."""
     from nursecase.clock import FrozenClock
     from nursecase.db.engine import make_engine
-    from tests.conftest import FROZEN_NOW, copy_database
+    from tests.conftest import FROZEN_NOW
 
-    path = copy_database(migrated_template, tmp_path_factory.mktemp("seeded") / "seeded.db")
-    engine = make_engine(path)
-    seed_database(engine, FrozenClock(FROZEN_NOW), patients=40, seed=11)
-    engine.dispose()
-    return path
+    def seed(location: str) -> None:
+        engine = make_engine(location)
+        seed_database(engine, FrozenClock(FROZEN_NOW), patients=40, seed=11)
+        engine.dispose()
+
+    return databases.build("seeded", seed, base=migrated_template)
 
 
 @pytest.fixture
-def seeded_engine(seeded_template, tmp_path):
-    """A private copy of the seeded caseload."""
-    from nursecase.db.engine import make_engine
-    from tests.conftest import copy_database
+def seeded_database(databases, seeded_template, tmp_path):
+    """The location of a private copy of the seeded caseload."""
+    location = databases.copy(seeded_template, tmp_path / "seeded" / "nursecase.db")
+    yield location
+    databases.drop(location)
 
-    engine = make_engine(copy_database(seeded_template, tmp_path / "seeded" / "nursecase.db"))
+
+@pytest.fixture
+def seeded_engine(seeded_database):
+    """An engine on a private copy of the seeded caseload."""
+    from nursecase.db.engine import make_engine
+
+    engine = make_engine(seeded_database)
     yield engine
     engine.dispose()
 

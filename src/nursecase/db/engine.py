@@ -217,3 +217,14 @@ def optimize(engine: Engine, *, full: bool = False) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE" if full else "PRAGMA optimize")
         connection.commit()
+
+
+def shown_location(path_or_url: str | os.PathLike[str]) -> str:
+    """A database location fit to print: a URL's password is masked ("***")."""
+    text = str(path_or_url)
+    if "://" not in text:
+        return text
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except Exception:  # not a URL after all; print nothing of it that could be a secret
+        return "(the database URL)"

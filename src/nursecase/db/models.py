@@ -421,6 +421,8 @@ class ReferralStatusHistory(SQLModel, table=True):
     """Every referral transition: turnaround and queue age come from here."""
 
     __tablename__ = "referral_status_history"
+    # The queue's "days in status" reads each referral's newest row.
+    __table_args__ = (Index("ix_referral_status_history_entered", "referral_id", "changed_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     referral_id: int = Field(foreign_key="referral.id", index=True, ondelete="CASCADE")
@@ -513,6 +515,18 @@ class AuditEvent(SQLModel, table=True):
     changed_fields: str | None = Field(default=None, max_length=2000)
     previous_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class WriteLock(SQLModel, table=True):
+    """One row (id 1) that every write transaction on a server database locks first.
+
+    It gives the audit hash chain a total order across workstations, as SQLite's
+    BEGIN IMMEDIATE does for one file (``nursecase.db.locking``). It holds no data.
+    """
+
+    __tablename__ = "write_lock"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
 
 
 #: Tables in dependency order, for copies, counts and bulk loads.

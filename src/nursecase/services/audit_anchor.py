@@ -8,7 +8,9 @@ deleted (truncated) no longer reaches its anchor, which ``verify`` reports.
 
 The file sits beside an SQLite database (``nursecase.db.audit-key``, so the
 default database's key lives in the data folder) or, for a server database, in
-the data folder. It is JSON, mode 0600, and always replaced atomically (temp
+the data folder; ``NURSECASE_AUDIT_KEY_FILE`` names it explicitly (a team
+server's workstations must share one key file, copied or on a shared mount).
+It is JSON, mode 0600, and always replaced atomically (temp
 file + rename). It holds no PHI: ids, hashes, counts and the key.
 
 ``base_id``/``base_hash`` name the newest event that existed when the key was
@@ -33,6 +35,9 @@ from nursecase.db.migrate import AUDIT_KEY_SUFFIX
 from nursecase.services.errors import ServiceError
 
 KEY_SUFFIX = AUDIT_KEY_SUFFIX
+#: Names the key file explicitly: a team server's workstations share one key
+#: (each would otherwise make its own, and see the others' events as forged).
+KEY_FILE_VARIABLE = "NURSECASE_AUDIT_KEY_FILE"
 FORMAT_VERSION = 1
 
 
@@ -67,6 +72,9 @@ def anchor_path(engine: Engine) -> Path | None:
     from nursecase.db.engine import sqlite_file
     from nursecase.paths import data_home
 
+    named = os.environ.get(KEY_FILE_VARIABLE, "").strip()
+    if named:
+        return Path(named).expanduser()
     url = engine.url
     if url.get_backend_name() == "sqlite":
         database = sqlite_file(url.render_as_string(hide_password=True))

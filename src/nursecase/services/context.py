@@ -2,9 +2,10 @@
 
 One user action is one transaction: ``with context.write() as session:``
 opens a session whose transaction begins immediately (``BEGIN IMMEDIATE`` on
-SQLite) and commits at the end of the block or rolls back on any error, so
-nothing is ever half-written. ``context.read()`` gives a session on the
-read-only engine, which never takes the write lock.
+SQLite, the write-lock row on a server) and commits at the end of the block
+or rolls back on any error, so nothing is ever half-written.
+``context.read()`` gives a session on the read-only engine, which never takes
+the write lock.
 
 Sessions use ``expire_on_commit=False`` and services return frozen read models
 built inside the block, so no ORM row (and no lazy load) ever leaves a service.
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from nursecase.clock import Clock
 from nursecase.config import Settings
 from nursecase.db.engine import read_engine
+from nursecase.db.locking import begin_write
 from nursecase.services.errors import NoNurseError
 
 
@@ -40,8 +42,13 @@ class ServiceContext:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session for one user action: commit on success, roll back on error."""
+        """A session for one user action: commit on success, roll back on error.
+
+        On a server database the transaction first queues behind other writers
+        (``nursecase.db.locking``), as SQLite's BEGIN IMMEDIATE does.
+        """
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            begin_write(session)
             yield session
 
     @contextmanager

@@ -265,7 +265,9 @@ class ReferralService:
         appointment = optional_date(appointment_date, "appointment_date")
         nurse_id = self.context.require_nurse()
         with self.context.write() as session:
-            referral = session.get(Referral, referral_id)
+            # The row lock makes a colleague's move that committed first visible
+            # here, so the check below names them instead of a bare conflict.
+            referral = session.get(Referral, referral_id, with_for_update=True)
             if referral is None:
                 raise NotFoundError(ENTITY, referral_id)
             check_version(session, ENTITY, referral, expected_version)

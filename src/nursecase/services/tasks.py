@@ -243,7 +243,9 @@ class TaskService:
 
     @staticmethod
     def _load(session: Session, task_id: int) -> Task:
-        task = session.get(Task, task_id)
+        # Locked for the rest of the transaction: two nurses closing the same
+        # task one after the other see it closed, instead of both closing it.
+        task = session.get(Task, task_id, with_for_update=True)
         if task is None:
             raise NotFoundError("task", task_id)
         return task

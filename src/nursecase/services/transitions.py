@@ -144,6 +144,18 @@ class TransitionService:
         )
         with self.context.write() as session:
             patient = load_patient(session, patient_id)
+            # Writers are serialised (nursecase.db.locking), so this check sees
+            # a colleague's discharge committed a moment ago: no second pair
+            # of TCM tasks for the same stay.
+            already = session.execute(
+                select(Transition.id).where(
+                    Transition.patient_id == patient.id, Transition.discharged_on == day
+                )
+            ).first()
+            if already is not None:
+                raise ValidationError(
+                    "discharged_on", f"a discharge on {day.isoformat()} is already recorded"
+                )
             transition = Transition(
                 patient_id=patient.id,
                 discharged_on=day,

@@ -1,0 +1,177 @@
+"""Test databases on SQLite and PostgreSQL, behind one interface.
+
+Every test that touches the database runs once per backend (DESIGN.md: the
+same code runs on a local SQLite file and a shared PostgreSQL server). A
+backend builds a *template* once per session (migrated, or migrated and
+seeded) and hands each test a private copy:
+
+- SQLite: the template is a closed file, copied into the test's folder;
+- PostgreSQL: the template is a database, cloned with
+  ``CREATE DATABASE ... TEMPLATE`` and dropped when the test ends.
+
+The PostgreSQL server comes from ``NURSECASE_TEST_POSTGRESQL`` (an SQLAlchemy
+URL of a throwaway cluster, as ``scripts/postgres-cluster`` prints; ``.ci/run``
+starts one). Its test databases are created and dropped freely: never point it
+at a server that holds anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+
+#: The environment variable naming the throwaway PostgreSQL server for tests.
+POSTGRESQL_VARIABLE = "NURSECASE_TEST_POSTGRESQL"
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A built database that tests copy: a file (SQLite) or a database name (PostgreSQL)."""
+
+    backend: str
+    location: str
+
+
+def copy_file(template: Path, destination: Path) -> Path:
+    """A private copy of a closed database file (mode 0600, folder 0700)."""
+    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(template, destination)
+    destination.chmod(0o600)
+    return destination
+
+
+class SqliteDatabases:
+    """Templates and copies as files."""
+
+    backend = "sqlite"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def build(
+        self, name: str, fill: Callable[[str], None], base: Template | None = None
+    ) -> Template:
+        """A template called ``name``: a copy of ``base`` (or empty) that ``fill`` completes."""
+        path = self.folder / f"{name}.db"
+        if base is not None:
+            copy_file(Path(base.location), path)
+        fill(str(path))
+        return Template(self.backend, str(path))
+
+    def copy(self, template: Template, destination: Path) -> str:
+        """A private copy of the template at ``destination``; its location."""
+        return str(copy_file(Path(template.location), destination))
+
+    def drop(self, location: str) -> None:
+        """Nothing to do: the file lives in the test's temporary folder."""
+
+    def close(self) -> None:
+        """Nothing to do."""
+
+
+class PostgresqlDatabases:
+    """Templates and copies as databases on the throwaway server."""
+
+    backend = "postgresql"
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = make_url(server_url)
+        # Autocommit: CREATE/DROP DATABASE cannot run inside a transaction.
+        self.admin: Engine = create_engine(
+            self.server_url.set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
+        self.prefix = f"nctest_{os.getpid()}"
+        self.numbers = itertools.count(1)
+
+    def _url(self, name: str) -> str:
+        return self.server_url.set(database=name).render_as_string(hide_password=False)
+
+    def _create(self, name: str, template: str | None = None) -> str:
+        statement = f'CREATE DATABASE "{name}"'
+        if template is not None:
+            statement += f' TEMPLATE "{template}"'
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(statement)
+        return self._url(name)
+
+    def build(
+        self, name: str, fill: Callable[[str], None], base: Template | None = None
+    ) -> Template:
+        """A template database: a clone of ``base`` (or empty) that ``fill`` completes."""
+        database = f"{self.prefix}_{name}"
+        self._drop(database)
+        base_name = None if base is None else make_url(base.location).database
+        url = self._create(database, base_name)
+        fill(url)
+        return Template(self.backend, url)
+
+    def copy(self, template: Template, destination: Path) -> str:
+        """A fresh database cloned from the template; its URL (``destination`` unused)."""
+        name = f"{self.prefix}_{next(self.numbers)}"
+        return self._create(name, make_url(template.location).database)
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def drop(self, location: str) -> None:
+        """Drop a test's database (its connections are closed by force)."""
+        self._drop(make_url(location).database)
+
+    def close(self) -> None:
+        """Drop every database this session made and let the server go."""
+        with self.admin.connect() as connection:
+            names = connection.exec_driver_sql(
+                "SELECT datname FROM pg_database WHERE datname LIKE %(prefix)s",
+                {"prefix": f"{self.prefix}_%"},
+            ).scalars().all()
+        for name in names:
+            self._drop(name)
+        self.admin.dispose()
+
+
+def postgresql_url() -> str | None:
+    """The throwaway server's URL, or None when this run has none."""
+    return os.environ.get(POSTGRESQL_VARIABLE, "").strip() or None
+
+
+def demo_seeder(patients: int, seed: int) -> Callable[[str], None]:
+    """A template filler: the synthetic caseload, seeded at the tests' frozen time."""
+
+    def fill(location: str) -> None:
+        from nursecase.clock import FrozenClock
+        from nursecase.db.engine import make_engine
+        from nursecase.demo import seed_database
+        from tests.conftest import FROZEN_NOW
+
+        engine = make_engine(location)
+        seed_database(engine, FrozenClock(FROZEN_NOW), patients=patients, seed=seed)
+        engine.dispose()
+
+    return fill
+
+
+def query(location: str, statement: str, **parameters) -> list[tuple]:
+    """Rows of one SQL statement (``:name`` parameters) on the database at ``location``.
+
+    For tests that check what a command wrote, on either backend.
+    """
+    from sqlalchemy import text
+
+    from nursecase.db.engine import make_engine
+
+    engine = make_engine(location)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(statement), parameters)]
+    finally:
+        engine.dispose()
