@@ -20,7 +20,8 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,10 +131,14 @@ class PostgresqlDatabases:
     def close(self) -> None:
         """Drop every database this session made and let the server go."""
         with self.admin.connect() as connection:
-            names = connection.exec_driver_sql(
-                "SELECT datname FROM pg_database WHERE datname LIKE %(prefix)s",
-                {"prefix": f"{self.prefix}_%"},
-            ).scalars().all()
+            names = (
+                connection.exec_driver_sql(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %(prefix)s",
+                    {"prefix": f"{self.prefix}_%"},
+                )
+                .scalars()
+                .all()
+            )
         for name in names:
             self._drop(name)
         self.admin.dispose()
@@ -175,3 +180,42 @@ def query(location: str, statement: str, **parameters) -> list[tuple]:
             return [tuple(row) for row in connection.execute(text(statement), parameters)]
     finally:
         engine.dispose()
+
+
+class Attacker:
+    """A raw database connection, ``?`` parameters on either backend."""
+
+    def __init__(self, connection, placeholder: str) -> None:
+        self.connection = connection
+        self.placeholder = placeholder
+
+    def execute(self, statement: str, parameters: tuple = ()) -> None:
+        cursor = self.connection.cursor()
+        cursor.execute(statement.replace("?", self.placeholder), parameters)
+        cursor.close()
+
+
+#: What drops the append-only triggers, per backend (see migration 0001).
+DROP_TRIGGERS = {
+    "sqlite": (
+        "DROP TRIGGER IF EXISTS audit_event_no_update",
+        "DROP TRIGGER IF EXISTS audit_event_no_delete",
+    ),
+    "postgresql": ("DROP TRIGGER IF EXISTS audit_event_no_change ON audit_event",),
+}
+
+
+@contextmanager
+def attacker(engine) -> Iterator[Attacker]:
+    """A raw connection with the append-only triggers dropped; commits and closes."""
+    connection = engine.raw_connection()
+    try:
+        raw = Attacker(connection, "?" if engine.dialect.name == "sqlite" else "%s")
+        if engine.dialect.name == "sqlite":
+            connection.driver_connection.isolation_level = ""  # sqlite3 opens the transaction
+        for statement in DROP_TRIGGERS[engine.dialect.name]:
+            raw.execute(statement)
+        yield raw
+        connection.commit()
+    finally:
+        connection.close()

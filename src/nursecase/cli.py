@@ -321,10 +321,8 @@ def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
 @db_app.command("check")
 def db_check(context: typer.Context, db: DbOption = None) -> None:
     """Check the database's integrity, schema revision and audit chain."""
-    from sqlalchemy import text
-
     from nursecase.clock import SystemClock
-    from nursecase.db.engine import is_sqlite, make_engine
+    from nursecase.db.engine import integrity_problems, make_engine
     from nursecase.db.migrate import revision_state
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
@@ -340,14 +338,8 @@ def db_check(context: typer.Context, db: DbOption = None) -> None:
                 f"schema at {state.current or 'none'}, expected {state.head}"
                 " (run: nursecase db upgrade)"
             )
-        if is_sqlite(engine):
-            with engine.connect() as connection:
-                integrity = [row[0] for row in connection.execute(text("PRAGMA integrity_check"))]
-                if integrity != ["ok"]:
-                    problems.extend(integrity[:5])
-                broken = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
-                if broken:
-                    problems.append(f"{len(broken)} rows refer to missing rows")
+        with engine.connect() as connection:
+            problems.extend(integrity_problems(connection))
         if state.up_to_date:
             report = AuditService(ServiceContext(engine, SystemClock())).verify()
             if not report.ok:

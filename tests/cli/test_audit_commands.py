@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from nursecase.cli_audit import audit_app
+from nursecase.services.audit_anchor import anchor_path
+from tests.databases import attacker, query
 
 runner = CliRunner()
 
@@ -48,11 +48,9 @@ def test_verify_says_ok_on_an_intact_trail(trail):
     assert result.stdout.startswith("ok: ") and result.stdout.endswith(" events verified\n")
 
 
-def test_verify_names_the_first_edited_event_and_exits_1(trail):
-    with sqlite3.connect(trail) as connection:
-        connection.execute("DROP TRIGGER audit_event_no_update")
+def test_verify_names_the_first_edited_event_and_exits_1(trail, engine):
+    with attacker(engine) as connection:
         connection.execute("UPDATE audit_event SET action = 'view' WHERE id = 3")
-    connection.close()
     result = invoke("verify", "--db", str(trail))
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -62,20 +60,18 @@ def test_verify_names_the_first_edited_event_and_exits_1(trail):
     )
 
 
-def test_verify_reports_truncation(trail):
-    with sqlite3.connect(trail) as connection:
-        connection.execute("DROP TRIGGER audit_event_no_delete")
-        newest = connection.execute("SELECT max(id) FROM audit_event").fetchone()[0]
+def test_verify_reports_truncation(trail, engine):
+    newest = query(str(trail), "SELECT max(id) FROM audit_event")[0][0]
+    with attacker(engine) as connection:
         connection.execute("DELETE FROM audit_event WHERE id = ?", (newest,))
-    connection.close()
     result = invoke("verify", "--db", str(trail))
     assert result.exit_code == 1
     assert "audit trail truncated: the newest events were deleted" in result.stderr
     assert f"the anchor records event {newest}" in result.stderr
 
 
-def test_verify_without_the_key_file_says_so(trail):
-    key_file = trail.with_name(trail.name + ".audit-key")
+def test_verify_without_the_key_file_says_so(trail, engine):
+    key_file = anchor_path(engine)
     key_file.unlink()
     result = invoke("verify", "--db", str(trail))
     assert result.exit_code == 1

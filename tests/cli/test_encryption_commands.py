@@ -17,6 +17,9 @@ from nursecase.db.encryption import is_encrypted, salt_file
 from nursecase.db.engine import make_engine
 from nursecase.services import make_services
 
+# SQLCipher encrypts an SQLite file; a server encrypts its disk and its connections.
+pytestmark = pytest.mark.sqlite_only
+
 PASSPHRASE = "correct horse battery staple"
 
 

@@ -250,7 +250,7 @@ ENTRY = (
 )
 
 
-def test_a_script_pipes_both_passwords_through_the_real_entry_point(home, database_path):
+def test_a_script_pipes_both_passwords_through_the_real_entry_point(home, database_path, tmp_path):
     import os
     import subprocess
     import sys
@@ -289,9 +289,9 @@ def test_a_script_pipes_both_passwords_through_the_real_entry_point(home, databa
     )
     assert second.returncode == 0, second.stderr
     assert second.stdout == "Added nina (Nina Nurse), role nurse\n"
-    refused = run("user", "list", "--db", str(database_path.parent / "missing.db"), stdin="")
+    refused = run("user", "list", "--db", str(tmp_path / "missing.db"), stdin="")
     assert refused.returncode == 1
     assert (
         refused.stderr
-        == f"nursecase: error: no database at {database_path.parent / 'missing.db'}\n"
+        == f"nursecase: error: no database at {tmp_path / 'missing.db'}\n"
     )

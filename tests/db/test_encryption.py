@@ -7,6 +7,7 @@ import json
 import sqlite3
 import stat
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -33,6 +34,9 @@ from nursecase.db.migrate import (
     revisions_before_head,
 )
 from nursecase.services import make_services
+
+# SQLCipher encrypts an SQLite file; a server encrypts its disk and its connections.
+pytestmark = pytest.mark.sqlite_only
 
 PASSPHRASE = "correct horse battery staple"
 #: Argon2id costs small enough for tests; the real defaults are tested on their own.
@@ -107,7 +111,7 @@ def test_an_encrypted_database_is_unreadable_by_plain_sqlite(filled):
 def test_the_salt_file_is_private_and_fresh_per_database(filled, tmp_path, migrated_template):
     other = tmp_path / "other" / "b.db"
     other.parent.mkdir(mode=0o700)
-    other.write_bytes(migrated_template.read_bytes())
+    other.write_bytes(Path(migrated_template.location).read_bytes())
     encrypt_database(filled, PASSPHRASE, costs=FAST)
     encrypt_database(other, PASSPHRASE, costs=FAST)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from nursecase.db import migrate
 from nursecase.db.engine import make_engine
@@ -28,10 +28,7 @@ def test_models_and_migrations_agree(engine):
 
 def test_every_model_table_exists_after_upgrade(engine):
     with engine.connect() as connection:
-        names = {
-            row[0]
-            for row in connection.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
-        }
+        names = set(inspect(connection).get_table_names())
     assert {table.__tablename__ for table in ALL_TABLES} <= names
 
 

@@ -1,6 +1,6 @@
 """The verifiable audit trail: HMAC seals, the key and anchor file, and each tamper case.
 
-An attacker is simulated with a plain sqlite3 connection that drops the
+An attacker is simulated with a raw database connection that drops the
 append-only triggers first; ``verify`` must then name the first bad event and
 say what happened to it.
 """
@@ -8,17 +8,17 @@ say what happened to it.
 from __future__ import annotations
 
 import json
-import sqlite3
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import AuditEvent
+from nursecase.paths import data_home
 from nursecase.services import audit
 from nursecase.services.audit import GENESIS_HASH, AuditService, event_hash, event_hmac
 from nursecase.services.audit_anchor import (
@@ -31,19 +31,7 @@ from nursecase.services.audit_anchor import (
 )
 from nursecase.services.context import ServiceContext
 from tests.conftest import FROZEN_NOW
-
-
-@contextmanager
-def attacker(database_path) -> Iterator[sqlite3.Connection]:
-    """A raw connection with the append-only triggers dropped; commits and closes."""
-    connection = sqlite3.connect(database_path)
-    try:
-        with connection:
-            connection.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
-            connection.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
-            yield connection
-    finally:
-        connection.close()
+from tests.databases import attacker
 
 
 def event_rows(engine) -> list[AuditEvent]:
@@ -64,7 +52,12 @@ def test_events_are_sealed_with_hmac_under_a_key_kept_beside_the_database(
     trail, engine, database_path
 ):
     key_file = anchor_path(engine)
-    assert key_file == database_path.with_name("nursecase.db.audit-key")
+    if isinstance(database_path, Path):
+        assert key_file == database_path.with_name("nursecase.db.audit-key")
+    else:
+        # A server database: one key file per server and database, in the data folder.
+        database = make_url(database_path).database
+        assert key_file == data_home() / f"audit-postgresql-127.0.0.1-{database}.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     anchor = load_anchor(key_file)
     rows = event_rows(engine)
@@ -111,7 +104,7 @@ def test_events_are_sealed_with_hmac_under_a_key_kept_beside_the_database(
 
 def test_an_edited_event_is_named(trail, engine, database_path):
     target = event_rows(engine)[2].id
-    with attacker(database_path) as connection:
+    with attacker(engine) as connection:
         connection.execute(
             "UPDATE audit_event SET changed_fields = 'nothing' WHERE id = ?", (target,)
         )
@@ -126,7 +119,7 @@ def test_an_edit_resealed_with_plain_sha256_is_still_caught(trail, engine, datab
     forged = event_hash(
         row.previous_hash, row.occurred_at, None, row.action, row.entity, row.entity_id, None
     )
-    with attacker(database_path) as connection:
+    with attacker(engine) as connection:
         connection.execute(
             "UPDATE audit_event SET nurse_id = NULL, changed_fields = NULL, hash = ? WHERE id = ?",
             (forged, row.id),
@@ -137,7 +130,7 @@ def test_an_edit_resealed_with_plain_sha256_is_still_caught(trail, engine, datab
 
 def test_an_event_deleted_from_the_middle_is_named(trail, engine, database_path):
     rows = event_rows(engine)
-    with attacker(database_path) as connection:
+    with attacker(engine) as connection:
         connection.execute("DELETE FROM audit_event WHERE id = ?", (rows[2].id,))
     report = trail.audit.verify()
     assert (report.ok, report.problem, report.first_bad_id) == (False, "deleted", rows[3].id)
@@ -147,7 +140,7 @@ def test_an_event_deleted_from_the_middle_is_named(trail, engine, database_path)
 def test_an_event_inserted_in_the_middle_is_named(trail, engine, database_path):
     rows = event_rows(engine)
     after = rows[2]
-    with attacker(database_path) as connection:
+    with attacker(engine) as connection:
         # Make room (ids are not sealed), then slip a row in with a plausible link.
         connection.execute("UPDATE audit_event SET id = id + 100 WHERE id > ?", (after.id,))
         connection.execute(
@@ -162,7 +155,7 @@ def test_an_event_inserted_in_the_middle_is_named(trail, engine, database_path):
 
 def test_an_event_appended_behind_the_services_back_is_named(trail, engine, database_path):
     last = event_rows(engine)[-1]
-    with attacker(database_path) as connection:
+    with attacker(engine) as connection:
         connection.execute(
             "INSERT INTO audit_event (occurred_at, action, entity, previous_hash, hash)"
             " VALUES ('2026-11-27 09:00:00.000000', 'login', 'nurse', ?, ?)",
@@ -175,7 +168,7 @@ def test_an_event_appended_behind_the_services_back_is_named(trail, engine, data
 def test_truncating_the_newest_events_is_caught_by_the_anchor(trail, engine, database_path):
     rows = event_rows(engine)
     anchor_before = load_anchor(anchor_path(engine))
-    with attacker(database_path) as connection:
+    with attacker(engine) as connection:
         connection.execute("DELETE FROM audit_event WHERE id >= ?", (rows[-2].id,))
     report = trail.audit.verify()
     assert (report.ok, report.problem, report.first_bad_id) == (False, "truncated", rows[-1].id)
@@ -275,11 +268,11 @@ def test_an_edit_in_the_old_sha256_prefix_is_still_named(engine, clock, database
     # Pretend that event predates keys: re-seal it with SHA-256 and re-base a key on it.
     row = event_rows(engine)[0]
     legacy = event_hash(GENESIS_HASH, row.occurred_at, None, "login", "nurse", None, None)
-    with attacker(database_path) as connection:
+    with attacker(engine) as connection:
         connection.execute("UPDATE audit_event SET hash = ?", (legacy,))
     save_anchor(anchor_path(engine), new_anchor(row.id, legacy, True, 1))
     assert AuditService(context).verify().ok
-    with attacker(database_path) as connection:
+    with attacker(engine) as connection:
         connection.execute("UPDATE audit_event SET entity = 'patient'")
     report = AuditService(context).verify()
     assert (report.problem, report.first_bad_id) == ("edited", row.id)
@@ -357,3 +350,15 @@ def test_a_copy_without_its_key_file_keeps_working_but_cannot_vouch_for_old_even
     assert (report.ok, report.problem, report.first_bad_id) == (False, "unverifiable", None)
     assert f"events 1 to {old_events} were sealed with an audit key" in report.message
     assert trail.audit.verify_chain() is None
+
+
+def test_a_team_names_its_shared_key_file(trail, engine, tmp_path, monkeypatch):
+    """NURSECASE_AUDIT_KEY_FILE: every workstation of a team server seals with one key."""
+    shared = tmp_path / "share" / "clinic.audit-key"
+    shared.parent.mkdir()
+    shared.write_bytes(anchor_path(engine).read_bytes())
+    monkeypatch.setenv("NURSECASE_AUDIT_KEY_FILE", str(shared))
+    assert anchor_path(engine) == shared
+    trail.patients.create("MRN-3", "Silva", "Ana")
+    assert load_anchor(shared).count == len(event_rows(engine))
+    assert AuditService(ServiceContext(engine, trail.context.clock)).verify().ok

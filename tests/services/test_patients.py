@@ -384,6 +384,7 @@ def captured_plans(engine, action):
         ({"search": "smith jo", "nurse": True}, ["family_key>? AND family_key<?"]),
     ],
 )
+@pytest.mark.sqlite_only  # reads SQLite's EXPLAIN QUERY PLAN; bench/ measures PostgreSQL
 def test_caseload_queries_use_indexes(services, engine, caseload, filters, range_reads):
     nurse_id = services.context.nurse_id if filters.get("nurse") else None
     search = filters.get("search", "")
@@ -411,6 +412,7 @@ def test_caseload_queries_use_indexes(services, engine, caseload, filters, range
             assert any("INDEX" in step and range_read in step for step in steps), plan
 
 
+@pytest.mark.sqlite_only  # reads SQLite's EXPLAIN QUERY PLAN
 def test_a_broad_search_walks_the_sort_index_instead_of_sorting(
     services, engine, caseload, monkeypatch
 ):

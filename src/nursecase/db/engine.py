@@ -228,3 +228,24 @@ def shown_location(path_or_url: str | os.PathLike[str]) -> str:
         return make_url(text).render_as_string(hide_password=True)
     except Exception:  # not a URL after all; print nothing of it that could be a secret
         return "(the database URL)"
+
+
+def integrity_problems(connection) -> list[str]:
+    """What the database's own checks find wrong (empty when all is well).
+
+    SQLite: ``PRAGMA integrity_check`` (the file's structure) and
+    ``foreign_key_check`` (rows written while foreign keys were off, as during
+    migrations). A server checks every foreign key on every write and keeps
+    its own files consistent, so there is nothing of this kind to ask it.
+    """
+    if connection.dialect.name != "sqlite":
+        return []
+    problems = [
+        row[0]
+        for row in connection.exec_driver_sql("PRAGMA integrity_check")
+        if row[0] != "ok"
+    ][:5]
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        problems.append(f"{len(broken)} rows refer to missing rows")
+    return problems
