@@ -32,6 +32,7 @@ from sqlalchemy.schema import sort_tables
 
 from nursecase.db.bulk import reset_id_sequences
 from nursecase.db.engine import read_engine
+from nursecase.db.locking import begin_write
 from nursecase.db.migrate import HEAD_REVISION, revision_state
 from nursecase.db.models import ALL_TABLES, metadata
 
@@ -180,7 +181,7 @@ def copy_database(
     tables = copied_tables()
     notify = progress or (lambda _table, _rows: None)
     with _reading(source) as reader, target.begin() as writer:
-        _queue_behind_writers(writer)
+        begin_write(writer)  # queue behind the server's other writers
         if merge_by_mrn:
             report = _merge(reader, writer, tables, notify)
         else:
@@ -235,17 +236,6 @@ def _reading(engine: Engine) -> Iterator[Connection]:
             yield connection
     finally:
         connection.close()
-
-
-def _queue_behind_writers(writer: Connection) -> None:
-    """On a server, take the writer queue's lock (``nursecase.db.locking``) first.
-
-    SQLite's BEGIN IMMEDIATE already holds the file's write lock.
-    """
-    if writer.dialect.name == "sqlite":
-        return
-    lock = metadata.tables["write_lock"]
-    writer.execute(select(lock.c.id).where(lock.c.id == 1).with_for_update()).all()
 
 
 def _batches(reader: Connection, table: Table) -> Iterator[list[dict]]:

@@ -15,7 +15,7 @@ no deadlock can form because every writer takes this lock first.
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,20 +25,24 @@ from nursecase.db.models import WriteLock
 WRITE_LOCK_ID = 1
 
 
-def begin_write(session: Session) -> None:
-    """Queue this transaction behind other writers (a no-op on SQLite, which already has)."""
-    if session.get_bind().dialect.name == "sqlite":
+def begin_write(executor: Session | Connection) -> None:
+    """Queue this transaction behind other writers (a no-op on SQLite, which already has).
+
+    ``executor`` is the Session or Connection of a write transaction just begun.
+    """
+    bind = executor.get_bind() if isinstance(executor, Session) else executor
+    if bind.dialect.name == "sqlite":
         return
-    locked = session.execute(
+    locked = executor.execute(
         select(WriteLock.id).where(WriteLock.id == WRITE_LOCK_ID).with_for_update()
     ).scalar()
     if locked is None:
         # A database filled by other tools may lack the row: put it back once.
         try:
-            with session.begin_nested():
-                session.execute(insert(WriteLock).values(id=WRITE_LOCK_ID))
+            with executor.begin_nested():
+                executor.execute(insert(WriteLock).values(id=WRITE_LOCK_ID))
         except IntegrityError:
             pass  # another writer put it back first
-        session.execute(
+        executor.execute(
             select(WriteLock.id).where(WriteLock.id == WRITE_LOCK_ID).with_for_update()
         ).scalar_one()
