@@ -24,8 +24,8 @@ from typing import Annotated
 import typer
 
 from nursecase import __version__
+from nursecase.cli_options import DbOption
 
-DB_HELP = "Database file path or SQLAlchemy URL (a value containing :// is a URL)."
 NURSE_HELP = "Sign in as this nurse (username)."
 
 app = typer.Typer(
@@ -57,9 +57,6 @@ from nursecase.cli_copy import db_copy  # noqa: E402
 
 db_app.command("copy")(db_copy)
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", envvar="NURSECASE_DB", help=DB_HELP, show_default=False)
-]
 KEY_FILE_HELP = (
     "A file (mode 0600) whose first line is the passphrase of an encrypted database"
     " (default: NURSECASE_KEY_FILE; otherwise it is asked for on the terminal)."
@@ -235,8 +232,7 @@ def _refuse_non_empty(engine, location: str) -> None:
         count = connection.execute(select(func.count()).select_from(Patient)).scalar_one()
     if count:
         raise CommandError(
-            f"{_shown(location)} already holds {count} patients;"
-            " seed an empty database instead"
+            f"{_shown(location)} already holds {count} patients; seed an empty database instead"
         )
 
 
@@ -311,9 +307,7 @@ def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
     if before.up_to_date:
         typer.echo(f"Already at the current schema ({before.head}).")
         return
-    typer.echo(
-        f"Upgraded {_shown(location)} from {before.current or 'empty'} to {before.head}."
-    )
+    typer.echo(f"Upgraded {_shown(location)} from {before.current or 'empty'} to {before.head}.")
     if backup:
         typer.echo(f"Backup taken first: {backup}")
 

@@ -17,19 +17,12 @@ from typing import Annotated
 
 import typer
 
+from nursecase.cli_options import DbOption
+
 audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
 
 # The same option as nursecase.cli's (which mounts this module, so it cannot be
 # imported from here at import time).
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        envvar="NURSECASE_DB",
-        help="Database file path or SQLAlchemy URL (a value containing :// is a URL).",
-        show_default=False,
-    ),
-]
 
 
 def _fail(message: str) -> typer.Exit:

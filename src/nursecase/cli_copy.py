@@ -28,17 +28,10 @@ from typing import Annotated
 
 import typer
 
+from nursecase.cli_options import DbOption
+
 # The same option as nursecase.cli's (which registers these commands, so it
 # cannot be imported from here at import time).
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        envvar="NURSECASE_DB",
-        help="Database file path or SQLAlchemy URL (a value containing :// is a URL).",
-        show_default=False,
-    ),
-]
 ToOption = Annotated[
     str,
     typer.Option(

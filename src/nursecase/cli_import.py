@@ -21,21 +21,14 @@ from typing import Annotated
 
 import typer
 
+from nursecase.cli_options import DbOption
+
 import_app = typer.Typer(
     help="Import patients and their records from other systems.", no_args_is_help=True
 )
 
 # The same options as nursecase.cli's (which mounts this module, so it cannot be
 # imported from here at import time).
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        envvar="NURSECASE_DB",
-        help="Database file path or SQLAlchemy URL (a value containing :// is a URL).",
-        show_default=False,
-    ),
-]
 NurseOption = Annotated[
     str | None,
     typer.Option(

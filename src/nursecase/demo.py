@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection
 
 from nursecase.clock import Clock
 from nursecase.db.bulk import bulk_cache, reset_id_sequences
-from nursecase.db.engine import optimize
+from nursecase.db.engine import is_sqlite, optimize
 from nursecase.db.models import (
     ALL_TABLES,
     AuditEvent,
@@ -1004,7 +1004,7 @@ class _Loader:
         # SQLite gets pre-formatted text and plain DB-API executemany (the bind
         # processors run once per distinct value, not once per row); other
         # databases get Python objects through Core inserts.
-        self.raw = engine.dialect.name == "sqlite"
+        self.raw = is_sqlite(engine)
         self.formats = _Formats(self.raw)
         self.next_id: dict[str, int] = {}
         self.nurse_ids: list[int] = []

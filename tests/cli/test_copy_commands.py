@@ -248,7 +248,7 @@ def test_a_failed_backup_leaves_no_file_and_says_why_in_one_line(
         backup_server_command(server_database, destination)
     assert stopped.value.exit_code == 1
     assert capsys.readouterr().err == (
-        "nursecase: error: pg_dump failed: pg_dump: error: connection refused\n"
+        "nursecase: error: pg_dump failed: connection refused\n"
     )
     assert not destination.exists()
     assert not destination.with_name("server.dump.audit-key").exists()

@@ -129,7 +129,7 @@ def backup_server(url: str, destination: Path) -> str:
             if result.returncode == 0:
                 destination.chmod(0o600)
                 return f"pg_dump custom format ({program}); restore with pg_restore"
-            message = (result.stderr.strip().splitlines() or ["no message"])[-1]
+            message = _pg_dump_problem(result.stderr)
             if VERSION_MISMATCH not in result.stderr:
                 raise BackupError(f"pg_dump failed: {message}")
             reason = "pg_dump is older than the server"
@@ -142,3 +142,16 @@ def backup_server(url: str, destination: Path) -> str:
     except BaseException:
         _remove(destination)
         raise
+
+
+def _pg_dump_problem(stderr: str) -> str:
+    """pg_dump's complaint in one line: its first "pg_dump: error:" line, else its last line.
+
+    libpq follows a refused connection with a hint on a line of its own
+    ("Is the server running ...?"); the error line names the actual problem.
+    """
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("pg_dump: error:"):
+            return line.removeprefix("pg_dump: error:").strip()
+    return lines[-1] if lines else "no message"
