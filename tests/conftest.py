@@ -24,6 +24,7 @@ from tests.databases import (
     SqliteDatabases,
     Template,
     postgresql_url,
+    private_copy,
 )
 
 #: Friday 27 November 2026, 09:00: every test's "now" unless it moves the clock.
@@ -87,17 +88,11 @@ def migrated_template(databases) -> Template:
     return databases.build("migrated", migrate)
 
 
-def copy_database(template: Template, destination: Path, databases) -> str:
-    """A private copy of ``template`` (a file at ``destination`` on SQLite); its location."""
-    return databases.copy(template, destination)
-
-
 @pytest.fixture
 def migrated_database(databases, migrated_template, tmp_path):
     """The location (file path or URL) of a private migrated, empty database."""
-    location = databases.copy(migrated_template, tmp_path / "data" / "nursecase.db")
-    yield location
-    databases.drop(location)
+    with private_copy(databases, migrated_template, tmp_path / "data" / "nursecase.db") as location:
+        yield location
 
 
 @pytest.fixture

@@ -42,6 +42,16 @@ class Template:
     location: str
 
 
+@contextmanager
+def private_copy(databases, template: Template, destination: Path) -> Iterator[str]:
+    """A test's own copy of ``template`` (a file at ``destination`` on SQLite), dropped after."""
+    location = databases.copy(template, destination)
+    try:
+        yield location
+    finally:
+        databases.drop(location)
+
+
 def copy_file(template: Path, destination: Path) -> Path:
     """A private copy of a closed database file (mode 0600, folder 0700)."""
     destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

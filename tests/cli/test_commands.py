@@ -159,7 +159,7 @@ def test_db_check_reports_a_damaged_database(home, tmp_path):
         # A server backup runs pg_dump; one that cannot reach the server says so.
         (
             ["db", "backup", "copy.db", "--db", "postgresql://nurse@127.0.0.1:9/x"],
-            "connection to server at \"127.0.0.1\", port 9 failed",
+            'connection to server at "127.0.0.1", port 9 failed',
         ),
         (["--db", "/proc/forbidden/x.db", "seed"], "cannot create the data folder"),
     ],

@@ -247,8 +247,6 @@ def test_a_failed_backup_leaves_no_file_and_says_why_in_one_line(
     with pytest.raises(typer.Exit) as stopped:
         backup_server_command(server_database, destination)
     assert stopped.value.exit_code == 1
-    assert capsys.readouterr().err == (
-        "nursecase: error: pg_dump failed: connection refused\n"
-    )
+    assert capsys.readouterr().err == ("nursecase: error: pg_dump failed: connection refused\n")
     assert not destination.exists()
     assert not destination.with_name("server.dump.audit-key").exists()

@@ -20,7 +20,7 @@ import pytest
 from nursecase.cli import _export_progress, main
 from nursecase.db.engine import make_engine
 from nursecase.db.migrate import ensure_schema
-from tests.databases import demo_seeder, query
+from tests.databases import demo_seeder, private_copy, query
 
 NURSE = "amoreno"
 
@@ -53,9 +53,8 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def database(tmp_path, databases, demo_template):
-    location = databases.copy(demo_template, tmp_path / "data" / "demo.db")
-    yield location
-    databases.drop(location)
+    with private_copy(databases, demo_template, tmp_path / "data" / "demo.db") as location:
+        yield location
 
 
 def cli(capsysbinary, *arguments: str) -> tuple[int, bytes, str]:

@@ -291,7 +291,4 @@ def test_a_script_pipes_both_passwords_through_the_real_entry_point(home, databa
     assert second.stdout == "Added nina (Nina Nurse), role nurse\n"
     refused = run("user", "list", "--db", str(tmp_path / "missing.db"), stdin="")
     assert refused.returncode == 1
-    assert (
-        refused.stderr
-        == f"nursecase: error: no database at {tmp_path / 'missing.db'}\n"
-    )
+    assert refused.stderr == f"nursecase: error: no database at {tmp_path / 'missing.db'}\n"

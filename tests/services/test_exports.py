@@ -35,7 +35,7 @@ from nursecase.services.exports import (
 from nursecase.services.exports.common import Report
 from nursecase.services.exports.service import AUDIT_ENTITY
 from tests.conftest import FROZEN_NOW
-from tests.databases import demo_seeder
+from tests.databases import demo_seeder, private_copy
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "exports"
 UPDATE = bool(os.environ.get("NURSECASE_UPDATE_GOLDENS"))
@@ -54,12 +54,11 @@ def demo_template(databases, migrated_template):
 @pytest.fixture
 def demo(tmp_path, databases, demo_template, clock):
     """Services on a private copy of the demo database, signed in as the first demo nurse."""
-    location = databases.copy(demo_template, tmp_path / "data" / "demo.db")
-    engine = make_engine(location)
-    services = make_services(engine, clock, nurse=DEMO_NURSE)
-    yield services
-    engine.dispose()
-    databases.drop(location)
+    with private_copy(databases, demo_template, tmp_path / "data" / "demo.db") as location:
+        engine = make_engine(location)
+        services = make_services(engine, clock, nurse=DEMO_NURSE)
+        yield services
+        engine.dispose()
 
 
 def handover_mrn(services) -> str:

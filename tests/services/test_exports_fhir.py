@@ -45,7 +45,7 @@ from nursecase.services.exports import ExportService, check_request
 from nursecase.services.exports.fhir import FhirBundleBuilder, entry_url
 from nursecase.services.fhir_import import FhirImportService
 from tests.conftest import FROZEN_NOW
-from tests.databases import demo_seeder
+from tests.databases import demo_seeder, private_copy
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "exports"
 UPDATE = bool(os.environ.get("NURSECASE_UPDATE_GOLDENS"))
@@ -139,13 +139,11 @@ def fhir_demo_template(databases, migrated_template):
 @pytest.fixture
 def demo(tmp_path, databases, fhir_demo_template, clock):
     """Services on a private copy of the demo database, signed in as the first demo nurse."""
-    location = databases.copy(fhir_demo_template, tmp_path / "data" / "demo.db")
-    engine = make_engine(location)
-    services = make_services(engine, clock, nurse=DEMO_NURSE)
-    services.location = location
-    yield services
-    engine.dispose()
-    databases.drop(location)
+    with private_copy(databases, fhir_demo_template, tmp_path / "data" / "demo.db") as location:
+        engine = make_engine(location)
+        services = make_services(engine, clock, nurse=DEMO_NURSE)
+        yield services
+        engine.dispose()
 
 
 def export_fhir(services, tmp_path, report="caseload", zone=ZONE, **choices):
@@ -747,14 +745,14 @@ def test_the_cli_writes_the_bundle_for_caseload_and_patient(
     monkeypatch.setenv("NURSECASE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("NURSECASE_DB", raising=False)
     monkeypatch.delenv("NURSECASE_NURSE", raising=False)
-    database = tmp_path / "data" / "demo.db"
+    database = demo.context.engine.url.render_as_string(hide_password=False)
     mrn = handover_mrn(demo)
     for arguments in (
         ["export", "caseload", "--format", "fhir", "--out", "-"],
         ["export", "patient", "--patient", mrn, "--format", "fhir", "--out", "-"],
     ):
         try:
-            main(["--db", str(database), "--nurse", DEMO_NURSE, *arguments])
+            main(["--db", database, "--nurse", DEMO_NURSE, *arguments])
             code = 0
         except SystemExit as exit_request:
             code = exit_request.code or 0

@@ -7,6 +7,7 @@ import pytest
 from nursecase.config import Settings
 from nursecase.demo import demo_nurse_username, seed_database
 from nursecase.services import make_services
+from tests.databases import private_copy
 
 SIZE = (120, 36)
 
@@ -29,9 +30,8 @@ def seeded_template(databases, migrated_template):
 @pytest.fixture
 def seeded_database(databases, seeded_template, tmp_path):
     """The location of a private copy of the seeded caseload."""
-    location = databases.copy(seeded_template, tmp_path / "seeded" / "nursecase.db")
-    yield location
-    databases.drop(location)
+    with private_copy(databases, seeded_template, tmp_path / "seeded" / "nursecase.db") as location:
+        yield location
 
 
 @pytest.fixture
