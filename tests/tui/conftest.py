@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nursecase.config import Settings
@@ -94,3 +96,29 @@ def text_of(widget) -> str:
 def lines_of(widget) -> str:
     """What a line-API widget (the virtual table) shows, as plain text."""
     return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+#: The backend part of a test's parameters, as pytest writes it in the node name.
+BACKEND_PARAMETER = re.compile(r"(?<=\[)(sqlite|postgresql)(-|(?=\]))")
+
+
+@pytest.fixture
+def snapshot(request):
+    """syrupy's snapshot, named without the backend: both backends must draw the same screen.
+
+    A snapshot test runs once per backend (the ``databases`` parameter); one
+    SVG per screen state, compared with each, is also a check that SQLite and
+    PostgreSQL give the nurse exactly the same rows in the same order.
+    """
+    from syrupy import SnapshotAssertion
+    from syrupy.extensions.amber import AmberSnapshotExtension
+    from syrupy.location import PyTestLocation
+
+    location = PyTestLocation(request.node)
+    location.testname = BACKEND_PARAMETER.sub("", location.testname).replace("[]", "")
+    return SnapshotAssertion(
+        update_snapshots=request.config.option.update_snapshots,
+        extension_class=AmberSnapshotExtension,
+        test_location=location,
+        session=request.session.config._syrupy,
+    )

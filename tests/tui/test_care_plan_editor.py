@@ -417,7 +417,7 @@ async def test_a_save_over_a_newer_save_is_refused_with_what_changed(
 ):
     patient, plan, goal = plan_with_goal(app_services)
     # Another workstation: its own engine (its own connections) on the same file.
-    other_engine = make_engine(seeded_engine.url.database)
+    other_engine = make_engine(seeded_engine.url.render_as_string(hide_password=False))
     other_terminal = make_services(other_engine, clock)
     other_terminal.nurses.create("bob", "Bob Tanaka")
     other_terminal.nurses.sign_in("bob")

@@ -1111,7 +1111,7 @@ async def test_a_stale_risk_tier_save_says_who_changed_it_and_when(app_services,
         await choose(pilot, "risk_tier", "High")
         await type_into(pilot, "reason", "fell at home")
         # Meanwhile a colleague changes the patient from another terminal.
-        engine = make_engine(seeded_engine.url.database)
+        engine = make_engine(seeded_engine.url.render_as_string(hide_password=False))
         try:
             colleague = make_services(engine, pilot.app.services.clock, nurse="bokafor")
             colleague.patients.change_risk_tier(patient_id, "moderate", "huddle")
