@@ -284,7 +284,7 @@ def paths() -> None:
 
     folders = default_paths()
     typer.echo(f"data folder:  {folders.home}")
-    typer.echo(f"database:     {default_database()}")
+    typer.echo(f"database:     {_shown(default_database())}")
     typer.echo(f"config file:  {folders.config_file}")
     typer.echo(f"backups:      {folders.backups}")
     typer.echo(f"exports:      {folders.exports}")
@@ -310,6 +310,8 @@ def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
     typer.echo(f"Upgraded {_shown(location)} from {before.current or 'empty'} to {before.head}.")
     if backup:
         typer.echo(f"Backup taken first: {backup}")
+    elif before.has_tables and "://" in location and not location.startswith("sqlite"):
+        typer.echo("No backup taken first: pg_dump was not found; the server's own backups hold")
 
 
 @db_app.command("check")

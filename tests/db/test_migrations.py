@@ -64,6 +64,25 @@ def test_upgrade_takes_a_private_backup_when_tables_exist(tmp_path):
     engine.dispose()
 
 
+def test_an_upgrade_backs_up_each_kind_of_database_first(services, engine, tmp_path):
+    """SQLite: the online backup API; a server: pg_dump (0600, restorable with pg_restore)."""
+    services.patients.create("MRN-B1", "Backup", "Before")
+    location = engine.url.render_as_string(hide_password=False)
+    migrate.downgrade(location, migrate.revisions_before_head()[-1])
+    backup = migrate.ensure_schema(engine, backup_folder=tmp_path / "backups")
+    assert backup is not None and backup.parent == tmp_path / "backups"
+    assert (backup.stat().st_mode & 0o777) == 0o600
+    if engine.dialect.name == "sqlite":
+        copy = sqlite3.connect(backup)
+        assert copy.execute("SELECT mrn FROM patient").fetchall() == [("MRN-B1",)]
+        copy.close()
+    else:
+        assert backup.suffix == ".dump"
+        assert backup.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    assert migrate.revision_state(engine).up_to_date
+    assert services.patients.get_by_mrn("MRN-B1") is not None
+
+
 def test_a_newer_database_is_refused(tmp_path):
     engine = make_engine(tmp_path / "newer.db")
     migrate.ensure_schema(engine)

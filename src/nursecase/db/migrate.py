@@ -124,11 +124,13 @@ def upgrade(
         state = revision_state(engine)
         backup = None
         database_file = sqlite_file(str(engine.url))
+        stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
         if state.has_tables and not state.up_to_date and database_file is not None:
-            stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
             folder = backup_folder or database_file.parent / "backups"
             name = f"{database_file.stem}-{stamp}-before-{state.head}.db"
             backup = backup_sqlite(database_file, folder / name)
+        elif state.has_tables and not state.up_to_date:
+            backup = _backup_server_before_upgrade(engine, backup_folder, stamp, state.head)
         with engine.connect() as connection:
             command.upgrade(_alembic_config(connection), "head")
             connection.commit()
@@ -142,6 +144,31 @@ def upgrade(
         return backup
     finally:
         engine.dispose()
+
+
+def _backup_server_before_upgrade(
+    engine: Engine, backup_folder: Path | None, stamp: str, head: str
+) -> Path | None:
+    """pg_dump a server database before its schema changes; None when pg_dump is absent.
+
+    A logical copy is no fallback here (it needs the current schema on both
+    sides), so without pg_dump the upgrade goes on and relies on the server's
+    own backups; a pg_dump that fails stops the upgrade with nothing changed.
+    """
+    from nursecase.db.copy import CopyError
+    from nursecase.db.server_backup import BackupError, backup_server, find_pg_dump
+    from nursecase.paths import data_home
+
+    if find_pg_dump() is None:
+        return None
+    url = engine.url.render_as_string(hide_password=False)
+    folder = backup_folder or data_home() / "backups"
+    destination = folder / f"{engine.url.database}-{stamp}-before-{head}.dump"
+    try:
+        backup_server(url, destination)
+    except (BackupError, CopyError) as error:
+        raise MigrationError(f"no upgrade: the backup taken first failed ({error})") from error
+    return destination
 
 
 def downgrade(url: str, revision: str) -> None:
