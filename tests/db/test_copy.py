@@ -29,7 +29,7 @@ from nursecase.services.context import ServiceContext
 from tests.databases import POSTGRESQL_VARIABLE, demo_seeder, postgresql_url, query
 
 #: Databases these tests create on the test server beside the ``databases`` fixture's.
-OTHER_PREFIX = "helper_copy_"
+OTHER_PREFIX = "nctest_other_"
 _numbers = itertools.count(1)
 
 
