@@ -95,3 +95,21 @@ def test_nothing_is_created_at_import_time(tmp_path):
     code = "import nursecase.app, nursecase.cli, nursecase.demo, nursecase.services"
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
     assert not home.exists()
+
+
+#: What only SQLite understands, or code deciding by dialect: allowed in db/ alone.
+DIALECT_MARKERS = ("PRAGMA", "sqlite_master", "import sqlite3", "dialect.name")
+
+
+def test_sqlite_specifics_stay_behind_db():
+    """Services, screens, the CLI and the demo speak portable SQL; db/ holds each dialect's part."""
+    package = ROOT / "src" / "nursecase"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if (package / "db") in path.parents:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if any(marker in code for marker in DIALECT_MARKERS):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
