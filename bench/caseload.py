@@ -442,19 +442,27 @@ def _seed(path: Path) -> tuple[float, int]:
     return seconds, summary.nurses
 
 
-def _heaviest_patient(path: str) -> tuple[int, int, int]:
-    """The patient with the most contacts: (id, contacts, assessments)."""
-    import sqlite3
+def _heaviest_patient(location: str) -> tuple[int, int, int]:
+    """The patient with the most contacts: (id, contacts, assessments), on either backend."""
+    from sqlalchemy import text
 
-    with sqlite3.connect(path) as connection:
-        patient_id, contacts = connection.execute(
-            "SELECT patient_id, COUNT(*) FROM contact GROUP BY patient_id"
-            " ORDER BY COUNT(*) DESC LIMIT 1"
-        ).fetchone()
-        (assessments,) = connection.execute(
-            "SELECT COUNT(*) FROM assessment WHERE patient_id = ?", (patient_id,)
-        ).fetchone()
-    connection.close()
+    from nursecase.db.engine import make_engine
+
+    engine = make_engine(location)
+    try:
+        with engine.connect() as connection:
+            patient_id, contacts = connection.execute(
+                text(
+                    "SELECT patient_id, COUNT(*) FROM contact GROUP BY patient_id"
+                    " ORDER BY COUNT(*) DESC, patient_id LIMIT 1"
+                )
+            ).one()
+            assessments = connection.execute(
+                text("SELECT COUNT(*) FROM assessment WHERE patient_id = :patient"),
+                {"patient": patient_id},
+            ).scalar_one()
+    finally:
+        engine.dispose()
     return patient_id, contacts, assessments
 
 
