@@ -659,13 +659,12 @@ def sign_in_command_user(services, username: str) -> None:
     the password is asked, hidden, on stderr (so that `--out -` keeps
     standard output for the report alone), and checked like a login.
     """
+    from nursecase.cli_users import PasswordSource, sign_in_actor
+
     if services.nurses.get_by_username(username) is None:
         raise CommandError(f"--nurse: no nurse with username {username.strip().lower()!r}")
-    if services.accounts.has_passwords():
-        password = typer.prompt(f"Password for {username}", hide_input=True, err=True)
-        services.accounts.verify_login(username, password)
-        return
-    services.nurses.sign_in(username)
+    passwords = PasswordSource(from_stdin=False, prompt_on_stderr=True)
+    sign_in_actor(services, username, passwords, "signing in")
 
 
 class _ExportProgress:

@@ -20,7 +20,6 @@ outside ``nursecase.cli.main``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,13 +65,6 @@ def _one_line_errors() -> Iterator[None]:
         raise typer.Exit(1) from error
 
 
-def shown(location: str) -> str:
-    """A database location fit to print: a URL without its password."""
-    from nursecase.db.engine import shown_location
-
-    return shown_location(location)
-
-
 def db_copy(
     context: typer.Context,
     to: ToOption,
@@ -85,7 +77,13 @@ def db_copy(
 
 
 def _copy(context: typer.Context, to: str, merge_by_mrn: bool, db: str | None) -> None:
-    from nursecase.cli import CommandError, _database_location, _open_engine, _require_existing
+    from nursecase.cli import (
+        CommandError,
+        _database_location,
+        _open_engine,
+        _require_existing,
+        _shown,
+    )
     from nursecase.db.copy import copy_database
     from nursecase.db.engine import database_url, sqlite_file
 
@@ -101,9 +99,8 @@ def _copy(context: typer.Context, to: str, merge_by_mrn: bool, db: str | None) -
     target = None
     try:
         target = _open_engine(to)
-        typer.echo(
-            f"Copying {shown(location)} into {shown(to)}{' (merge by MRN)' if merge_by_mrn else ''}"
-        )
+        merging = " (merge by MRN)" if merge_by_mrn else ""
+        typer.echo(f"Copying {_shown(location)} into {_shown(to)}{merging}")
         report = copy_database(
             source,
             target,
@@ -195,6 +192,7 @@ def _carry_audit_key(source, target) -> None:
 
     Without it the copied trail's HMAC seals could not be checked in the target.
     """
+    from nursecase.db.engine import copy_private_file
     from nursecase.services.audit_anchor import anchor_path
 
     source_key, target_key = anchor_path(source), anchor_path(target)
@@ -204,10 +202,7 @@ def _carry_audit_key(source, target) -> None:
         if target_key.resolve() != source_key.resolve():
             typer.echo(f"audit key: {target_key} already exists; it was left as it was")
         return
-    target_key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor = os.open(target_key, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with os.fdopen(descriptor, "wb") as copy:
-        copy.write(source_key.read_bytes())
+    copy_private_file(source_key, target_key)
     typer.echo(f"audit key: copied to {target_key}")
 
 
@@ -231,8 +226,8 @@ def backup_server_command(location: str, destination: Path) -> None:
     The audit key file is copied beside the backup (``<backup>.audit-key``), as
     for an SQLite backup: without it the backup's trail could not be verified.
     """
-    from nursecase.cli import CommandError
-    from nursecase.db.engine import database_url
+    from nursecase.cli import CommandError, _shown
+    from nursecase.db.engine import copy_private_file, database_url
     from nursecase.db.migrate import AUDIT_KEY_SUFFIX
     from nursecase.db.server_backup import backup_server
 
@@ -247,10 +242,8 @@ def backup_server_command(location: str, destination: Path) -> None:
         method = backup_server(url, destination)
         key = _server_key(url)
         if key is not None and key.is_file():
-            descriptor = os.open(key_copy, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            with os.fdopen(descriptor, "wb") as copy:
-                copy.write(key.read_bytes())
-        typer.echo(f"Backed up {shown(url)} to {destination}: {method}")
+            copy_private_file(key, key_copy)
+        typer.echo(f"Backed up {_shown(url)} to {destination}: {method}")
 
 
 def _server_key(url: str) -> Path | None:

@@ -59,10 +59,15 @@ UsernameArgument = Annotated[
 
 
 class PasswordSource:
-    """Where passwords come from: hidden prompts, or lines of standard input."""
+    """Where passwords come from: hidden prompts, or lines of standard input.
 
-    def __init__(self, from_stdin: bool) -> None:
+    ``prompt_on_stderr`` keeps standard output for the command's own output
+    (``export --out -`` streams the report there).
+    """
+
+    def __init__(self, from_stdin: bool, prompt_on_stderr: bool = False) -> None:
         self.from_stdin = from_stdin
+        self.prompt_on_stderr = prompt_on_stderr
         self._stdin = None
 
     def _line(self, what: str) -> str:
@@ -81,7 +86,7 @@ class PasswordSource:
         """The password of ``username``, who is signing in."""
         if self.from_stdin:
             return self._line(f"{username}'s password")
-        return typer.prompt(f"Password for {username}", hide_input=True)
+        return typer.prompt(f"Password for {username}", hide_input=True, err=self.prompt_on_stderr)
 
     def new(self, username: str) -> str:
         """A new password for ``username``: typed twice (must match), or one line."""

@@ -102,6 +102,18 @@ def prepare_sqlite_file(path: Path) -> None:
     os.close(descriptor)
 
 
+def copy_private_file(source: Path, destination: Path) -> None:
+    """Copy a small file (a key, a salt) to a new file created 0600; never over one.
+
+    Created with O_EXCL and the mode at once, so the copy is never readable by
+    others, even for a moment; an existing destination raises FileExistsError.
+    """
+    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(descriptor, "wb") as copy:
+        copy.write(source.read_bytes())
+
+
 def _install_sqlite_hooks(
     engine: Engine, foreign_keys: bool, key: bytes | None = None, path: Path | None = None
 ) -> None:
@@ -241,9 +253,7 @@ def integrity_problems(connection) -> list[str]:
     if connection.dialect.name != "sqlite":
         return []
     problems = [
-        row[0]
-        for row in connection.exec_driver_sql("PRAGMA integrity_check")
-        if row[0] != "ok"
+        row[0] for row in connection.exec_driver_sql("PRAGMA integrity_check") if row[0] != "ok"
     ][:5]
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if broken:

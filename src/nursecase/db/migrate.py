@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, text
 
 from nursecase.db.encryption import backup_encrypted, is_encrypted, key_for
-from nursecase.db.engine import make_engine, sqlite_file
+from nursecase.db.engine import copy_private_file, make_engine, sqlite_file
 
 #: The newest migration script's revision id.
 HEAD_REVISION = "0006_write_lock"
@@ -93,10 +93,7 @@ def backup_sqlite(source: Path, destination: Path) -> Path:
     # a backup without it could not prove its trail intact.
     key = source.with_name(source.name + AUDIT_KEY_SUFFIX)
     if key.is_file():
-        key_copy = destination.with_name(destination.name + AUDIT_KEY_SUFFIX)
-        descriptor = os.open(key_copy, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(descriptor, "wb") as copy:
-            copy.write(key.read_bytes())
+        copy_private_file(key, destination.with_name(destination.name + AUDIT_KEY_SUFFIX))
     return destination
 
 
