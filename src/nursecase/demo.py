@@ -320,6 +320,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "length_of_stay_days",
         "interactive_contact_on",
         "face_to_face_on",
+        "interactive_attempts",
+        "attempts_met_on",
+        "superseded_on",
         "created_at",
     ),
     "audit_event": (
@@ -1517,6 +1520,9 @@ class _CaseloadGenerator:
                 length_of_stay,
                 None if interactive_ago is None else self.day(-interactive_ago),
                 None if face_to_face_ago is None else self.day(-face_to_face_ago),
+                0,
+                None,
+                None,
                 created,
             )
         )

@@ -24,7 +24,7 @@ from nursecase.db.encryption import backup_encrypted, is_encrypted, key_for
 from nursecase.db.engine import copy_private_file, make_engine, sqlite_file
 
 #: The newest migration script's revision id.
-HEAD_REVISION = "0006_write_lock"
+HEAD_REVISION = "0007_trustworthy_flags"
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
 

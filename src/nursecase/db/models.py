@@ -121,7 +121,16 @@ class Patient(SQLModel, table=True):
     # 3 high, 2 moderate, 1 low: sorts by severity with an index (kept in step
     # with risk_tier by the patient service).
     risk_rank: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
+    # What the tier rests on (domain.codes.RiskSource): "score" (risk_basis
+    # holds the score's summary, "LACE 12 = L5 A3 C2 E2") or "override"
+    # (risk_basis holds the nurse's reason); None is "not assessed".
     risk_basis: str | None = Field(default=None, max_length=200)
+    risk_source: str | None = Field(default=None, max_length=CODE)
+    risk_set_by: int | None = Field(default=None, foreign_key="nurse.id")
+    risk_set_at: datetime | None = wall_clock(default=None)
+    # Chronic care management enrolment (domain.codes.CcmProgramme); None: not enrolled.
+    ccm_programme: str | None = Field(default=None, max_length=CODE)
+    ccm_start: date | None = None
     next_contact_due: date | None = None
     # Denormalised so the caseload paints, sorts and filters without joins:
     # kept in step by the contact, referral and episode services.
@@ -470,6 +479,41 @@ class Transition(SQLModel, table=True):
     length_of_stay_days: int | None = None
     interactive_contact_on: date | None = None
     face_to_face_on: date | None = None
+    # Unsuccessful attempts (no answer, message left) to reach the patient or
+    # caregiver inside the interactive window; CMS accepts two in place of the
+    # contact, and attempts_met_on is the day of the second.
+    interactive_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    attempts_met_on: date | None = None
+    # A later discharge inside this one's TCM period (a readmission) ends it.
+    superseded_on: date | None = None
+    created_at: datetime = wall_clock()
+
+
+class SafetyCheck(SQLModel, table=True):
+    """A C-SSRS screener (screen version) with its disposition: the only thing that clears SAFETY.
+
+    Answers are yes (True) / no (False); questions 3-5 are None when question 2
+    was no (the form skips them), and ``behaviour_past_3_months`` is None when
+    question 6 was no.
+    """
+
+    __tablename__ = "safety_check"
+    __table_args__ = (Index("ix_safety_check_patient_when", "patient_id", "performed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    performed_at: datetime = wall_clock()
+    wish_dead: bool
+    suicidal_thoughts: bool
+    method: bool | None = None
+    intent: bool | None = None
+    plan: bool | None = None
+    behaviour: bool
+    behaviour_past_3_months: bool | None = None
+    risk: str = Field(max_length=CODE)
+    disposition: str = Field(max_length=CODE)
+    note: str | None = Field(default=None, max_length=TEXT)
+    author_id: int | None = Field(default=None, foreign_key="nurse.id")
     created_at: datetime = wall_clock()
 
 
@@ -552,5 +596,6 @@ ALL_TABLES = (
     Task,
     Transition,
     WorklistSnooze,
+    SafetyCheck,
     AuditEvent,
 )

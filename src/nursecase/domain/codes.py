@@ -307,6 +307,8 @@ class TaskStatus(Code):
     on_hold = "on-hold"
     completed = "completed"
     cancelled = "cancelled"
+    #: A clock step whose deadline passed unmet (a TCM contact or visit missed).
+    failed = "failed"
     entered_in_error = "entered-in-error"
 
 
@@ -413,6 +415,81 @@ _INSTRUMENT_LABELS = {
     Instrument.braden: "Braden Scale",
     Instrument.katz_adl: "Katz ADL",
 }
+
+
+class SafetyRisk(Code):
+    """Suicide risk found by a C-SSRS screener (the published screen triage)."""
+
+    none = "none"
+    low = "low"
+    moderate = "moderate"
+    high = "high"
+
+    @property
+    def label(self) -> str:
+        """ "No risk identified", "Low risk", "Moderate risk", "High risk"."""
+        if self is SafetyRisk.none:
+            return "No risk identified"
+        return f"{_default_label(self.value)} risk"
+
+
+class SafetyDisposition(Code):
+    """What the nurse did after a C-SSRS screener (the safety check's disposition)."""
+
+    no_current_risk = "no-current-risk"
+    safety_plan_reviewed = "safety-plan-reviewed"
+    crisis_line_given = "crisis-line-given"
+    prescriber_notified = "prescriber-notified"
+    emergency_services = "emergency-services"
+
+    @property
+    def label(self) -> str:
+        """Plain words, e.g. "Prescriber or PCP notified"."""
+        return _DISPOSITION_LABELS[self]
+
+
+_DISPOSITION_LABELS = {
+    SafetyDisposition.no_current_risk: "No current risk",
+    SafetyDisposition.safety_plan_reviewed: "Safety plan reviewed",
+    SafetyDisposition.crisis_line_given: "Crisis line given",
+    SafetyDisposition.prescriber_notified: "Prescriber or PCP notified",
+    SafetyDisposition.emergency_services: "Emergency services or ED",
+}
+
+#: Dispositions that escalate care: a high-risk screen needs one of these.
+ESCALATION_DISPOSITIONS = frozenset(
+    {
+        SafetyDisposition.crisis_line_given,
+        SafetyDisposition.prescriber_notified,
+        SafetyDisposition.emergency_services,
+    }
+)
+
+
+class RiskSource(Code):
+    """What a patient's risk tier rests on."""
+
+    #: Set from a score's band (LACE >= 10 high, 5-9 moderate, < 5 low).
+    score = "score"
+    #: Set by a nurse, with a reason.
+    override = "override"
+
+    @property
+    def label(self) -> str:
+        """ "From a score" / "Set by a nurse"."""
+        return "From a score" if self is RiskSource.score else "Set by a nurse"
+
+
+class CcmProgramme(Code):
+    """The chronic care management programme a patient is enrolled in (CMS MLN909188)."""
+
+    standard = "standard"
+    complex = "complex"
+
+    @property
+    def label(self) -> str:
+        """ "Standard CCM" / "Complex CCM"."""
+        return f"{_default_label(self.value)} CCM"
 
 
 def allowed_values(enum_class: type[Enum]) -> tuple[str, ...]:
