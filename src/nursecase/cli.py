@@ -315,7 +315,19 @@ def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
 
 
 @db_app.command("check")
-def db_check(context: typer.Context, db: DbOption = None) -> None:
+def db_check(
+    context: typer.Context,
+    db: DbOption = None,
+    clinical: Annotated[
+        bool,
+        typer.Option(
+            "--clinical",
+            help="Also list clinical contradictions by MRN (risk tier against its score, "
+            "safety follow-up, TCM after its period, finished episodes with open work, "
+            "care plans ending before their goals, minutes on contacts that reached nobody).",
+        ),
+    ] = False,
+) -> None:
     """Check the database's integrity, schema revision and audit chain."""
     from nursecase.clock import SystemClock
     from nursecase.db.engine import integrity_problems, make_engine
@@ -327,6 +339,7 @@ def db_check(context: typer.Context, db: DbOption = None) -> None:
     _require_existing(location)
     engine = make_engine(location)
     problems: list[str] = []
+    findings = []
     try:
         state = revision_state(engine)
         if not state.up_to_date:
@@ -337,16 +350,36 @@ def db_check(context: typer.Context, db: DbOption = None) -> None:
         with engine.connect() as connection:
             problems.extend(integrity_problems(connection))
         if state.up_to_date:
-            report = AuditService(ServiceContext(engine, SystemClock())).verify()
+            service_context = ServiceContext(engine, SystemClock(), settings=_settings())
+            report = AuditService(service_context).verify()
             if not report.ok:
                 problems.append(f"audit trail: {report.message}")
+            if clinical and not problems:
+                from nursecase.services.clinical_check import ClinicalCheckService
+
+                findings = ClinicalCheckService(service_context).run()
     finally:
         engine.dispose()
     if problems:
         for problem in problems:
             typer.echo(f"problem: {problem}", err=True)
         raise typer.Exit(1)
-    typer.echo("ok")
+    if findings:
+        _print_findings(findings)
+        raise typer.Exit(1)
+    typer.echo("ok" if not clinical else "ok: no clinical contradiction found")
+
+
+def _print_findings(findings) -> None:
+    """The clinical contradictions under a heading per kind, then their count."""
+    kind = None
+    for finding in findings:
+        if finding.kind != kind:
+            kind = finding.kind
+            typer.echo(f"{kind.label}:")
+        typer.echo(f"  {finding.line()}")
+    count = len(findings)
+    typer.echo(f"{count} clinical contradiction{'s' if count != 1 else ''} found", err=True)
 
 
 @db_app.command("backup")

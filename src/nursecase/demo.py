@@ -343,6 +343,12 @@ TABLE_ORDER = tuple(
     table.__tablename__ for table in ALL_TABLES if table.__tablename__ != "audit_event"
 )
 _TABLES = {table.__tablename__: table.__table__ for table in ALL_TABLES}
+#: What one patient's referrals add: dropped again when the episode is finished.
+_REFERRAL_TABLES = ("referral", "referral_status_history", "task")
+_OPEN_TASK_STATUSES = frozenset({"requested", "in-progress", "on-hold"})
+#: Open care plans run at least this many days past today (their goals fall due
+#: up to about 90 days ahead).
+CARE_PLAN_HORIZON_DAYS = 120
 
 # ----------------------------------------------------------------- vocabulary
 
@@ -1414,8 +1420,19 @@ class _CaseloadGenerator:
         )
         if episode_status != "finished" and random_value() < 0.82:
             self._care_plan(patient_id, nurse_id, start_ago)
+        referral_marks = {name: len(tables[name]) for name in _REFERRAL_TABLES}
         open_referrals = self._referrals(patient_id, nurse_id, index, total_patients, start_ago)
+        if episode_status == "finished":
+            # A finished episode leaves no open work behind: its referrals (and
+            # their chase tasks) are not kept, though their random draws are,
+            # so the rest of the demo stays the same; its other open tasks
+            # were cancelled when it closed.
+            for name, mark in referral_marks.items():
+                del tables[name][mark:]
+            open_referrals = 0
         self._tasks(patient_id, nurse_id, start_ago)
+        if episode_status == "finished":
+            self._cancel_open_tasks(patient_id, self.moment(-1, 40))
 
         tables["patient"].append(
             (
@@ -1445,6 +1462,16 @@ class _CaseloadGenerator:
                 1,
             )
         )
+
+    def _cancel_open_tasks(self, patient_id: int, when: object) -> None:
+        """Cancel the patient's open tasks (the newest rows of the task table are theirs)."""
+        rows = self.tables["task"]
+        for position in range(len(rows) - 1, -1, -1):
+            row = rows[position]
+            if row[1] != patient_id:
+                break
+            if row[5] in _OPEN_TASK_STATUSES:
+                rows[position] = (*row[:5], "cancelled", *row[6:10], when, row[11])
 
     def _phone(self) -> tuple[str, str]:
         random_value = self.rng.random
@@ -1614,7 +1641,9 @@ class _CaseloadGenerator:
                 if outcome == "reached" or outcome == "agreed-to-visit":
                     minutes = 5 + int(random_value() * 56)
                 else:
-                    minutes = 5 + int(random_value() * 6)
+                    # A call that reached nobody takes a few minutes to log; more
+                    # would be a contradiction (nursecase db check --clinical).
+                    minutes = 1 + int(random_value() * 5)
             occurred = self.moment(-days_ago, slot)
             contacts.append(
                 (
@@ -1887,7 +1916,9 @@ class _CaseloadGenerator:
                 status,
                 "plan",
                 self.day(-plan_ago),
-                self.day(-plan_ago + 180),
+                # Renewed while the episode runs: the period covers every open
+                # goal (they fall due up to about 90 days from today).
+                self.day(max(-plan_ago + 180, CARE_PLAN_HORIZON_DAYS)),
                 created,
                 self.moment(-updated_ago, 72),
                 nurse_id,

@@ -1,0 +1,107 @@
+"""The flags: one vocabulary, one meaning each, used alike everywhere a flag is shown.
+
+DESIGN.md section 2 ("The worklist"): Today's flags column, the patient header,
+the rounds card and every export name a patient's flags with these words and
+no others, so that "SAFETY" on one screen never means something else on another:
+
+- SAFETY: a patient-safety signal only: PHQ-9 item 9 above 0 not yet followed
+  by a safety check (its urgent task is open), or the latest C-SSRS screener
+  found moderate or high risk. Only a recorded safety check clears it.
+- REFERRAL LATE: a stat, ASAP or urgent referral still awaiting a reply after
+  its expected reply date (ranked with the urgent signals, after SAFETY).
+- TCM: an open transitional-care step (the interactive contact or the
+  face-to-face visit), inside its period, or missed and shown once.
+- READMISSION: a discharge within 30 days of the previous one, while the new
+  discharge's TCM period runs.
+
+IN HOSPITAL (while admitted) joins when admissions are known (the ADT feed).
+
+Flags come from facts the services gather; the mapping from worklist item
+kinds to flags is here, so Today's rows and the header derive their flags the
+same way. Nothing here reads the clock or the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from nursecase.domain.worklist import DueKind
+
+
+class Flag(StrEnum):
+    """A flag a patient can carry; the value is its code, ``label`` the word shown."""
+
+    safety = "safety"
+    referral_late = "referral-late"
+    tcm = "tcm"
+    readmission = "readmission"
+
+    @property
+    def label(self) -> str:
+        """The word a nurse reads: "SAFETY", "REFERRAL LATE", "TCM", "READMISSION"."""
+        return FLAG_WORDS[self].word
+
+    @property
+    def meaning(self) -> str:
+        """One sentence saying what the flag means (help, tooltips, report legends)."""
+        return FLAG_WORDS[self].meaning
+
+
+@dataclass(frozen=True)
+class FlagWords:
+    """What a flag is called and what it means."""
+
+    word: str
+    meaning: str
+
+
+FLAG_WORDS: dict[Flag, FlagWords] = {
+    Flag.safety: FlagWords(
+        "SAFETY",
+        "PHQ-9 item 9 above 0 without a safety check since, or the latest C-SSRS screener "
+        "found moderate or high risk; only a safety check clears it",
+    ),
+    Flag.referral_late: FlagWords(
+        "REFERRAL LATE",
+        "a stat, ASAP or urgent referral has had no reply by its expected reply date",
+    ),
+    Flag.tcm: FlagWords(
+        "TCM",
+        "a transitional-care step after a discharge is open (or was missed, shown once)",
+    ),
+    Flag.readmission: FlagWords(
+        "READMISSION",
+        "discharged within 30 days of a previous discharge; shown during the new TCM period",
+    ),
+}
+
+#: Flags in the order they are listed: the most urgent first (DESIGN.md ranks
+#: safety signals, then stuck urgent referrals, then the TCM clocks).
+FLAG_ORDER: tuple[Flag, ...] = (Flag.safety, Flag.referral_late, Flag.tcm, Flag.readmission)
+
+#: Which worklist item kinds raise which flag. Kinds not listed raise none:
+#: a routine task, goal or contact being due is a clock, not a flag.
+KIND_FLAGS: dict[str, Flag] = {
+    DueKind.safety: Flag.safety,
+    DueKind.stuck_referral: Flag.referral_late,
+    DueKind.tcm: Flag.tcm,
+}
+
+#: Days after a discharge within which a new discharge is a readmission (the
+#: 30-day readmission window CMS's Hospital Readmissions Reduction Program uses).
+READMISSION_WINDOW_DAYS = 30
+
+
+def flags_for(kinds: Iterable[str], readmission: bool = False) -> tuple[Flag, ...]:
+    """The flags raised by a patient's due item kinds (and a readmission), in FLAG_ORDER."""
+    raised = {KIND_FLAGS[kind] for kind in kinds if kind in KIND_FLAGS}
+    if readmission:
+        raised.add(Flag.readmission)
+    return tuple(flag for flag in FLAG_ORDER if flag in raised)
+
+
+def flag_words(flags: Iterable[Flag]) -> str:
+    """The flags as the words shown in a flags column: "SAFETY · TCM" ("" for none)."""
+    return " · ".join(Flag(flag).label for flag in flags)
