@@ -18,6 +18,7 @@ from nursecase.db.models import (
     Task,
     WorklistSnooze,
 )
+from nursecase.domain.flags import Flag
 from nursecase.domain.worklist import DueItem, DueKind
 from nursecase.services.errors import NotFoundError, ServiceError, ValidationError
 from nursecase.services.worklist import CHASED_REASON, DONE, SNOOZE, UndoToken
@@ -142,7 +143,7 @@ def test_each_kind_of_item_appears_with_its_reason_and_id(services, world):
     assert safety.items[0].item_id == world["safety_task"]
     assert safety.reasons == ("PHQ-9 item 9",)
     assert safety.group == 0
-    assert safety.flags.startswith("SAFETY")
+    assert safety.flags == (Flag.safety,)
 
     tcm = row_for(rows, world["tcm"])
     assert {item.kind for item in tcm.items} == {DueKind.tcm}
@@ -159,6 +160,7 @@ def test_each_kind_of_item_appears_with_its_reason_and_id(services, world):
         )
     assert {item.item_id for item in tcm.items} == clock_tasks
     assert tcm.group == 1
+    assert tcm.flags == (Flag.tcm,)
 
     task = row_for(rows, world["task"])
     assert task.items[0] == DueItem(
@@ -170,7 +172,8 @@ def test_each_kind_of_item_appears_with_its_reason_and_id(services, world):
     contact = row_for(rows, world["contact"])
     assert contact.items == (DueItem(DueKind.contact, TODAY - timedelta(days=4), "", None),)
     assert contact.why == "contact overdue 4 d"
-    assert contact.flags == "overdue 4d"
+    # A routine contact being due is a clock, not a flag.
+    assert contact.flags == ()
 
     stuck = row_for(rows, world["stuck"])
     # Urgent: reply expected 3 days after sending, 6 days ago.
@@ -178,7 +181,8 @@ def test_each_kind_of_item_appears_with_its_reason_and_id(services, world):
     assert stuck.items[0].item_id == world["stuck_referral"]
     assert stuck.why == "urgent referral to PT: no reply 3 d"
     assert stuck.group == 0
-    assert stuck.flags.startswith("SAFETY")
+    # A late urgent referral ranks with the urgent signals but is its own flag.
+    assert stuck.flags == (Flag.referral_late,)
 
     reply = row_for(rows, world["reply"])
     assert reply.items[0].kind is DueKind.referral_reply
@@ -698,3 +702,40 @@ def test_a_snoozed_tcm_clock_leaves_today_until_its_new_date(services, world, cl
     clock.advance(days=2)
     back = row_for(services.worklist.today(None), patient_id)
     assert item.item_id in [candidate.item_id for candidate in back.items]
+
+
+# ------------------------------------------------------------------ flags
+
+
+def test_the_header_and_the_card_ask_for_the_flags_today_shows(services, world):
+    rows = services.worklist.today(None)
+    asked = services.worklist.flags_for(list(world.values()))
+
+    for name in ("safety", "tcm", "stuck", "task", "contact", "reply", "plan"):
+        patient_id = world[name]
+        assert asked[patient_id] == row_for(rows, patient_id).flags, name
+        assert services.chart.load(patient_id).flags == asked[patient_id], name
+    assert asked[world["safety"]] == (Flag.safety,)
+    assert asked[world["stuck"]] == (Flag.referral_late,)
+    assert asked[world["tcm"]] == (Flag.tcm,)
+
+
+def test_a_discharge_within_30_days_of_the_previous_one_is_a_readmission(services, clock):
+    readmitted = add_patient(services, "Again")
+    apart = add_patient(services, "Apart")
+    clock.advance(days=-40)
+    services.transitions.record_discharge(readmitted, TODAY - timedelta(days=45))
+    services.transitions.record_discharge(apart, TODAY - timedelta(days=45))
+    clock.advance(days=40)
+    services.transitions.record_discharge(readmitted, TODAY - timedelta(days=16))
+    services.transitions.record_discharge(apart, TODAY - timedelta(days=14))
+
+    flags = services.worklist.flags_for([readmitted, apart])
+
+    # 29 days apart: a readmission, shown while the new discharge's period runs.
+    assert Flag.readmission in flags[readmitted]
+    # 31 days apart: not a readmission.
+    assert Flag.readmission not in flags[apart]
+    assert row_for(services.worklist.today(None), readmitted).flags == flags[readmitted]
+    clock.advance(days=14)  # the new discharge's 30-day period is over
+    assert Flag.readmission not in services.worklist.flags_for([readmitted])[readmitted]

@@ -18,6 +18,7 @@ from nursecase.screens.formatting import (
     days_ago,
     due_short,
     due_text,
+    flag_badges,
     progress_bar,
     risk_badge,
     sparkline,
@@ -60,8 +61,8 @@ def header(chart, today: date) -> Text:
 
 
 def flags(chart) -> Text:
-    """Safety flags and open TCM clocks, most urgent first."""
-    line = Text()
+    """The patient's flags in the shared words, then what each one is about, most urgent first."""
+    line = flag_badges(chart.flags)
     for flag in chart.safety_flags:
         line.append(
             f" ⚠ PHQ-9 item 9 ({flag.performed_at:%d %b}): follow up ", style="bold white on red"
@@ -73,7 +74,7 @@ def flags(chart) -> Text:
         line.append(clock.describe(), style="bold red" if late else "bold yellow")
         line.append("  ")
     if not line:
-        line.append("No safety flags, no open TCM clock", style="dim")
+        line.append("No flags", style="dim")
     return line
 
 

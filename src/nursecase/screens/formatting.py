@@ -10,7 +10,28 @@ from datetime import date, datetime
 
 from rich.text import Text
 
+from nursecase.domain.flags import Flag
+
 RISK_STYLES = {"high": "bold red", "moderate": "yellow", "low": "green"}
+
+
+#: How each flag is drawn: a safety signal stands out most, then a late urgent
+#: referral, then the clocks. Words come from domain.flags (Flag.label).
+FLAG_STYLES = {
+    Flag.safety: "bold white on red",
+    Flag.referral_late: "bold red",
+    Flag.tcm: "bold yellow",
+    Flag.readmission: "bold magenta",
+}
+
+
+def flag_badges(flags) -> Text:
+    """The flags as their words, each in its style, separated by two spaces."""
+    line = Text()
+    for flag in flags:
+        line.append(f" {flag.label} " if flag is Flag.safety else flag.label, FLAG_STYLES[flag])
+        line.append("  ")
+    return line
 
 
 def risk_badge(tier: str) -> Text:

@@ -7,7 +7,7 @@ from datetime import date
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from nursecase.screens.formatting import due_text, risk_badge
+from nursecase.screens.formatting import due_text, flag_badges, risk_badge
 
 
 def _heading(title: str) -> Text:
@@ -24,6 +24,9 @@ def render_summary(summary, today: date, timer_minutes: int | None = None) -> Re
     header.append_text(due_text(summary.next_contact_due, today))
     if timer_minutes is not None:
         header.append(f"\n⏱ open {timer_minutes} min", style="dim")
+    if summary.flags:
+        header.append("\n")
+        header.append_text(flag_badges(summary.flags))
 
     parts: list[RenderableType] = [header, Text("")]
 

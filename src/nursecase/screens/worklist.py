@@ -26,6 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Header, Input, Static
 
 from nursecase.domain.codes import EpisodeStatus, RiskTier
+from nursecase.domain.flags import flag_words
 from nursecase.domain.worklist import DueKind
 from nursecase.screens.background import run_in_background
 from nursecase.screens.contact_dialog import log_contact_dialog, snooze_dialog
@@ -178,7 +179,7 @@ def _caseload_columns(today_function) -> list[Column]:
             "next_due", "Next due", 17, lambda row: due_text(row.next_contact_due, today_function())
         ),
         Column("referrals", "Refs", 5, lambda row: str(row.open_referral_count or "")),
-        Column("flags", "Flags", 14, lambda row: row.flags, sortable=False),
+        Column("flags", "Flags", 14, lambda row: flag_words(row.flags), sortable=False),
     ]
 
 
@@ -191,7 +192,7 @@ def _today_columns(today_function) -> list[Column]:
             lambda row: f"{row.family_name}, {row.given_name}",
             sortable=False,
         ),
-        Column("why", "Why", 44, _why_text, sortable=False),
+        Column("why", "Why", 40, _why_text, sortable=False),
         Column("risk", "Risk", 9, lambda row: risk_badge(row.risk_tier), sortable=False),
         Column(
             "age",
@@ -218,7 +219,7 @@ def _today_columns(today_function) -> list[Column]:
         Column(
             "referrals", "Refs", 5, lambda row: str(row.open_referral_count or ""), sortable=False
         ),
-        Column("flags", "Flags", 10, lambda row: row.flags, sortable=False),
+        Column("flags", "Flags", 14, lambda row: flag_words(row.flags), sortable=False),
     ]
 
 
@@ -391,7 +392,7 @@ class WorklistScreen(Screen):
                 "No patients yet. Press ctrl+n to enrol one, or run `nursecase demo` "
                 "to try nursecase on a synthetic caseload."
             )
-        source = CaseloadSource(self.services.patients, self.query_state)
+        source = CaseloadSource(self.services.patients, self.query_state, self.services.worklist)
         same_query = isinstance(table.source, CaseloadSource) and (
             table.source.query == self.query_state
         )

@@ -7,7 +7,7 @@ calls them from worker threads; no source holds the caseload in memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 SORT_COLUMNS = {
     "name": "Name",
@@ -64,10 +64,15 @@ class CaseloadQuery:
 
 @dataclass
 class CaseloadSource:
-    """Pages of PatientRow from ``services.patients`` with keyset cursors."""
+    """Pages of PatientRow from ``services.patients`` with keyset cursors.
+
+    Each page's flags come from ``services.worklist.flags_for``, the same
+    words Today and the patient header use.
+    """
 
     patients: object
     query: CaseloadQuery
+    worklist: object = None
 
     def count(self) -> int:
         """Rows matching the query."""
@@ -75,23 +80,38 @@ class CaseloadSource:
 
     def first_page(self, limit: int):
         """The first rows in display order."""
-        return self.patients.list_page(limit=limit, **self.query.filters(), **self.query.ordering())
+        return self._flagged(
+            self.patients.list_page(limit=limit, **self.query.filters(), **self.query.ordering())
+        )
 
     def page_after(self, row, limit: int):
         """Rows after ``row``."""
-        return self.patients.list_page(
-            after=row.sort_key, limit=limit, **self.query.filters(), **self.query.ordering()
+        return self._flagged(
+            self.patients.list_page(
+                after=row.sort_key, limit=limit, **self.query.filters(), **self.query.ordering()
+            )
         )
 
     def page_before(self, row, limit: int):
         """Rows just before ``row``, in display order."""
-        return self.patients.list_page(
-            before=row.sort_key, limit=limit, **self.query.filters(), **self.query.ordering()
+        return self._flagged(
+            self.patients.list_page(
+                before=row.sort_key, limit=limit, **self.query.filters(), **self.query.ordering()
+            )
         )
 
     def last_page(self, limit: int):
         """The final rows, in display order."""
-        return self.patients.last_page(limit, **self.query.filters(), **self.query.ordering())
+        return self._flagged(
+            self.patients.last_page(limit, **self.query.filters(), **self.query.ordering())
+        )
+
+    def _flagged(self, rows: list) -> list:
+        """The rows with their flags filled in (one set of queries for the page)."""
+        if self.worklist is None or not rows:
+            return rows
+        flags = self.worklist.flags_for([row.id for row in rows])
+        return [replace(row, flags=flags.get(row.id, ())) for row in rows]
 
     def key_of(self, row) -> int:
         """Rows are patients; the patient id is the identity."""

@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 
 from nursecase.domain.clocks import CcmProgress, ccm_progress
 from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource
+from nursecase.domain.flags import Flag
 from nursecase.domain.instruments import get_instrument
 from nursecase.services.assessments import AssessmentRead
 from nursecase.services.care_team import CareTeamMemberRead
@@ -82,6 +83,8 @@ class Chart:
     """Everything the patient detail screen shows."""
 
     patient: PatientRead
+    #: The patient's flags, worked out as Today's rows work out theirs.
+    flags: tuple[Flag, ...]
     episode: EpisodeRead | None
     episodes: tuple[EpisodeRead, ...]
     safety_flags: tuple[AssessmentRead, ...]
@@ -161,6 +164,7 @@ class ChartService:
         histories = services.referrals.histories_for_patient(patient_id)
         return Chart(
             patient=patient,
+            flags=services.worklist.flags_for([patient_id])[patient_id],
             episode=episode,
             episodes=episodes,
             safety_flags=tuple(services.assessments.open_safety_flags(patient_id)),

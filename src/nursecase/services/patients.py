@@ -199,7 +199,9 @@ class PatientRow:
     next_contact_due: date | None
     nurse_username: str | None
     open_referral_count: int
-    flags: str
+    #: The patient's flags (domain.flags); the page itself leaves them empty and
+    #: whoever shows the page asks ``WorklistService.flags_for`` for its rows.
+    flags: tuple
     sort_key: SortKey
     episode_status: str | None
     risk_rank: int
@@ -655,7 +657,7 @@ class PatientService:
                 next_contact_due=row.next_contact_due,
                 nurse_username=row.username,
                 open_referral_count=row.open_referral_count,
-                flags=row_flags(row.next_contact_due, row.risk_tier, today),
+                flags=(),
                 sort_key=_sort_key(row, spec),
                 episode_status=row.episode_status,
                 risk_rank=row.risk_rank,
@@ -748,19 +750,6 @@ class PatientService:
             open_referral_count=open_referrals,
             open_task_count=open_tasks,
         )
-
-
-def row_flags(next_contact_due: date | None, risk_tier: str, today: date) -> str:
-    """Short caseload flags: "HIGH" for high risk, "overdue 3d" / "due today"."""
-    flags = []
-    if risk_tier == RiskTier.high:
-        flags.append("HIGH")
-    if next_contact_due is not None:
-        if next_contact_due < today:
-            flags.append(f"overdue {(today - next_contact_due).days}d")
-        elif next_contact_due == today:
-            flags.append("due today")
-    return " ".join(flags)
 
 
 class SearchPlan(enum.Enum):

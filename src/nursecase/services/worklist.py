@@ -57,14 +57,15 @@ from nursecase.domain.codes import (
     TaskSource,
     TaskStatus,
 )
+from nursecase.domain.flags import READMISSION_WINDOW_DAYS, Flag, flags_for
 from nursecase.domain.referral_states import TERMINAL_STATUSES
 from nursecase.domain.validation import ValidationError, parse_date, require_text
 from nursecase.domain.worklist import (
-    SAFETY_GROUP,
     DueItem,
     DueKind,
     WorklistCandidate,
     WorklistEntry,
+    is_included,
     rank_worklist,
 )
 from nursecase.services import audit
@@ -77,11 +78,10 @@ from nursecase.services.patients import (
     cadence_due_date,
     display_name,
     load_patient,
-    row_flags,
     touch,
 )
 from nursecase.services.tasks import TaskService
-from nursecase.services.transitions import FACE_TO_FACE_TASK_DESCRIPTION
+from nursecase.services.transitions import FACE_TO_FACE_TASK_DESCRIPTION, TCM_PERIOD_DAYS
 
 #: SQLite allows 999 bound parameters per statement; IN lists stay below that.
 ID_CHUNK_SIZE = 900
@@ -156,7 +156,9 @@ class WorklistRow:
     last_contact_at: datetime | None
     next_contact_due: date | None
     open_referral_count: int
-    flags: str
+    #: The patient's flags (domain.flags), most urgent first: the same flags
+    #: the patient header and the rounds card show.
+    flags: tuple[Flag, ...]
 
     @property
     def due_item(self) -> DueItem:
@@ -266,6 +268,8 @@ class PatientSummary:
     tasks: tuple[SummaryTask, ...]
     referrals: tuple[SummaryReferral, ...]
     scores: tuple[SummaryScore, ...]
+    #: The patient's flags: the same as their row on Today and their header.
+    flags: tuple[Flag, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -382,7 +386,51 @@ class WorklistService:
                 )
             )
         entries = rank_worklist(candidates, today)
-        return [_worklist_row(entry, patients[entry.patient_id], today) for entry in entries]
+        with self.context.read() as session:
+            readmitted = _readmitted(session, nurse, today)
+        return [
+            _worklist_row(entry, patients[entry.patient_id], today, entry.patient_id in readmitted)
+            for entry in entries
+        ]
+
+    def flags_for(self, patient_ids: Sequence[int]) -> dict[int, tuple[Flag, ...]]:
+        """The flags of the listed patients, worked out as Today works out its rows' flags.
+
+        The patient header, the rounds card and the caseload ask here, so a
+        flag means the same everywhere: the due items of the flag kinds (safety,
+        a late urgent referral, TCM) come from the same queries and the same
+        inclusion rule as Today's, and a readmission from the same discharges.
+        A patient with none has an empty tuple.
+        """
+        today = self.context.clock.today()
+        flags: dict[int, tuple[Flag, ...]] = {}
+        ids = list(dict.fromkeys(patient_ids))
+        with self.context.read() as session:
+            for chunk in _chunks(ids):
+                found = self.flags_in_session(session, PatientIds(chunk), today)
+                for patient_id in chunk:
+                    flags[patient_id] = found.get(patient_id, ())
+        return flags
+
+    def flags_in_session(
+        self, session: Session, scope: int | PatientIds | None, today: date
+    ) -> dict[int, tuple[Flag, ...]]:
+        """The flagged patients of a scope (a nurse's id, listed patients, or None: everyone).
+
+        For reports that read in their own session; only patients with a flag
+        are in the answer.
+        """
+        items: dict[int, list[DueItem]] = defaultdict(list)
+        self._task_items(session, scope, today, items)
+        self._referral_items(session, scope, today, items)
+        readmitted = _readmitted(session, scope, today)
+        flags = {}
+        for patient_id in set(items) | readmitted:
+            kinds = [item.kind for item in items.get(patient_id, ()) if is_included(item, today)]
+            found = flags_for(kinds, patient_id in readmitted)
+            if found:
+                flags[patient_id] = found
+        return flags
 
     def next_due_date(self, nurse_id: int | None) -> date | None:
         """The first day after today on which something falls due (None: nothing scheduled).
@@ -530,6 +578,9 @@ class WorklistService:
                 tasks=task_rows,
                 referrals=referral_rows,
                 scores=tuple(latest.values()),
+                flags=self.flags_in_session(session, PatientIds((patient_id,)), today).get(
+                    patient_id, ()
+                ),
             )
 
     def snoozes(self, patient_id: int) -> list[SnoozeRead]:
@@ -1001,11 +1052,50 @@ def _contact_clock_running():
     )
 
 
-def _for_nurse(query, patient_id_column, nurse_id: int | None):
-    """Restrict an item query to one nurse's patients (the patient's nurse, not the task's)."""
+class PatientIds(tuple):
+    """A scope of listed patients (at most ID_CHUNK_SIZE), where a nurse's id may go.
+
+    The item queries take the scope of Today (one nurse's patients, or None for
+    everyone's); ``flags_for`` hands them this instead, for the patients it is
+    asked about, so that the flags come from exactly the queries Today uses.
+    """
+
+
+def _for_nurse(query, patient_id_column, nurse_id: int | PatientIds | None):
+    """Restrict an item query to one nurse's patients (the patient's nurse, not the task's),
+    or to the listed patients of a ``PatientIds`` scope."""
     if nurse_id is None:
         return query
+    if isinstance(nurse_id, PatientIds):
+        return query.where(patient_id_column.in_(nurse_id))
     return query.join(Patient, Patient.id == patient_id_column).where(Patient.nurse_id == nurse_id)
+
+
+def _readmitted(session: Session, scope: int | PatientIds | None, today: date) -> set[int]:
+    """Patients discharged within 30 days of a previous discharge, during the new TCM period.
+
+    DESIGN.md: READMISSION is a discharge within 30 days of the previous one;
+    it is shown while that discharge's TCM period (the day and 29 after) runs.
+    """
+    oldest = today - timedelta(days=TCM_PERIOD_DAYS + READMISSION_WINDOW_DAYS)
+    query = _for_nurse(
+        select(Transition.patient_id, Transition.discharged_on).where(
+            Transition.discharged_on >= oldest, Transition.discharged_on <= today
+        ),
+        Transition.patient_id,
+        scope,
+    )
+    discharges: dict[int, list[date]] = defaultdict(list)
+    for patient_id, discharged_on in _rows(session, query):
+        discharges[patient_id].append(_as_date(discharged_on))
+    readmitted = set()
+    for patient_id, days in discharges.items():
+        days.sort()
+        for previous, current in zip(days, days[1:], strict=False):
+            in_period = (today - current).days <= TCM_PERIOD_DAYS
+            if in_period and 0 < (current - previous).days <= READMISSION_WINDOW_DAYS:
+                readmitted.add(patient_id)
+    return readmitted
 
 
 def _plan_item_query(model, *columns):
@@ -1033,10 +1123,8 @@ def _instrument_label(code: str) -> str:
         return code
 
 
-def _worklist_row(entry: WorklistEntry, patient: Any, today: date) -> WorklistRow:
-    flags = row_flags(patient.next_contact_due, patient.risk_tier, today)
-    if entry.group == SAFETY_GROUP:
-        flags = f"SAFETY {flags}".rstrip()
+def _worklist_row(entry: WorklistEntry, patient: Any, today: date, readmitted: bool) -> WorklistRow:
+    flags = flags_for((item.kind for item in entry.items), readmitted)
     return WorklistRow(
         patient_id=entry.patient_id,
         items=entry.items,

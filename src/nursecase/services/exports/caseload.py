@@ -2,7 +2,8 @@
 
 Columns: MRN, name, birth date, age, risk tier and its basis, episode status,
 assigned nurse, last contact, next contact due, open tasks, open referrals and
-the caseload's flags ("HIGH overdue 3d"). Sorted by name, like the caseload.
+the patient's flags (domain.flags: codes such as "safety tcm" in CSV and JSON,
+the words "SAFETY · TCM" in print). Sorted by name, like the caseload.
 
 Speed matters here (100,000 patients within 2.5 x a raw sqlite3 + csv loop,
 DESIGN.md section 5): one SELECT of plain columns walks the name index, the
@@ -13,17 +14,20 @@ output tuple in one step. No ORM object is made per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 
 from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Nurse, Patient, Task
+from nursecase.domain.flags import Flag, flag_words
 from nursecase.reports.document import Document, Paragraph, Table
 from nursecase.reports.tables import Column, plain_text
+from nursecase.services.context import ServiceContext
 from nursecase.services.exports.common import ExportScope, Report, stream
-from nursecase.services.patients import OPEN_TASK_STATUSES, age_on, row_flags
+from nursecase.services.patients import OPEN_TASK_STATUSES, age_on
+from nursecase.services.worklist import PatientIds, WorklistService
 
 COLUMNS = (
     Column("mrn", "MRN"),
@@ -128,17 +132,26 @@ def _last_day(value: datetime | str | None) -> date | str | None:
     return value.date()
 
 
-def caseload_rows(result, today: date, patients: set[int]) -> Iterator[tuple]:
+def caseload_rows(
+    result,
+    today: date,
+    patients: set[int],
+    flags: Mapping[int, tuple[Flag, ...]] | None = None,
+) -> Iterator[tuple]:
     """The report's rows from the query's rows; records each patient id in ``patients``.
 
-    Age and flags depend only on the birth date and on (next due, risk tier),
-    which repeat a lot over a large caseload: each is computed once per
+    ``flags`` holds the flagged patients' flags (``WorklistService.flags_in_session``);
+    a row shows their codes, space-separated. Age depends only on the birth
+    date, which repeats a lot over a large caseload: it is computed once per
     distinct value and looked up after that. Dates pass through as stored (see
     :func:`as_stored`); the last contact keeps its day only.
     """
     seen = patients.add
     ages: dict[date | None, int | None] = {}
-    flag_texts: dict[tuple[date | None, str], str] = {}
+    flag_codes = {
+        patient_id: " ".join(patient_flags) for patient_id, patient_flags in (flags or {}).items()
+    }
+    no_flags = ""
     for (
         patient_id,
         mrn,
@@ -159,10 +172,6 @@ def caseload_rows(result, today: date, patients: set[int]) -> Iterator[tuple]:
             age = ages[birth_date]
         except KeyError:
             age = ages[birth_date] = age_on(_day(birth_date), today)
-        try:
-            flags = flag_texts[next_due, risk_tier]
-        except KeyError:
-            flags = flag_texts[next_due, risk_tier] = row_flags(_day(next_due), risk_tier, today)
         yield (
             mrn,
             f"{family_name}, {given_name}",
@@ -176,7 +185,7 @@ def caseload_rows(result, today: date, patients: set[int]) -> Iterator[tuple]:
             next_due,
             open_tasks,
             open_referrals,
-            flags,
+            flag_codes.get(patient_id, no_flags),
         )
 
 
@@ -212,12 +221,14 @@ def _print_row(row: tuple) -> tuple[str, ...]:
         plain_text(next_due),
         plain_text(open_tasks),
         plain_text(open_referrals),
-        flags,
+        flag_words(Flag(code) for code in flags.split()),
     )
 
 
-def build_caseload(session: Session, scope: ExportScope) -> Report:
+def build_caseload(session: Session, scope: ExportScope, context: ServiceContext) -> Report:
     """The caseload report for the scope's patients (rows stream from the session)."""
+    flag_scope = scope.nurse_id if scope.patient_id is None else PatientIds((scope.patient_id,))
+    flags = WorklistService(context).flags_in_session(session, flag_scope, scope.today)
     total = session.execute(count_query(scope)).scalar_one()
     title = f"Caseload: {scope.nurse_label}"
     meta = (*scope.scope_meta(), ("Patients", str(total)))
@@ -231,7 +242,7 @@ def build_caseload(session: Session, scope: ExportScope) -> Report:
         landscape=True,
     )
     report.rows = caseload_rows(
-        stream(session, caseload_query(scope)), scope.today, report.patients
+        stream(session, caseload_query(scope)), scope.today, report.patients, flags
     )
 
     def document() -> Document:

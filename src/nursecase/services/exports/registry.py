@@ -20,13 +20,9 @@ Builder = Callable[[Session, ExportScope, ServiceContext], Report]
 """Builds one report for a scope, reading in the given session."""
 
 
-def _caseload(session: Session, scope: ExportScope, context: ServiceContext) -> Report:
-    return build_caseload(session, scope)
-
-
 #: Report name -> builder, for every report of ``options.REPORTS``.
 BUILDERS: dict[str, Builder] = {
-    "caseload": _caseload,
+    "caseload": build_caseload,
     "worklist": build_worklist,
     "referrals": build_referrals,
     "ccm": build_ccm,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Nurse, Patient
+from nursecase.domain.flags import flag_words
 from nursecase.reports.tables import Column
 from nursecase.services.context import ServiceContext
 from nursecase.services.exports.common import ExportScope, Report, chunks, person_name
@@ -30,11 +31,14 @@ COLUMNS = (
     Column("last_contact", "Last contact", 21),
     Column("next_due", "Next due", 21),
     Column("nurse", "Nurse", 22),
-    Column("flags", "Flags", 22),
+    # The flags' codes for machines ("safety tcm") and their words for people.
+    Column("flags", "Flag codes", 22),
+    Column("flag_words", "Flags", 22),
 )
 
-#: The printed list leaves out the last contact (the reasons say what is late).
-PRINT_KEYS = tuple(column.key for column in COLUMNS if column.key != "last_contact")
+#: The printed list leaves out the last contact (the reasons say what is late)
+#: and the flags' codes (their words are printed).
+PRINT_KEYS = tuple(column.key for column in COLUMNS if column.key not in ("last_contact", "flags"))
 
 
 def _nurse_names(session: Session, patient_ids: list[int]) -> dict[int, str | None]:
@@ -81,7 +85,8 @@ def build_worklist(session: Session, scope: ExportScope, context: ServiceContext
                 last.date() if last is not None else None,
                 row.next_contact_due,
                 nurses.get(row.patient_id),
-                row.flags,
+                " ".join(row.flags),
+                flag_words(row.flags),
             )
 
     report.rows = produce()

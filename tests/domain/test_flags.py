@@ -1,0 +1,44 @@
+"""The flag vocabulary: one word and one meaning per flag, raised by item kinds."""
+
+from __future__ import annotations
+
+import pytest
+
+from nursecase.domain.flags import FLAG_ORDER, Flag, flag_words, flags_for
+from nursecase.domain.worklist import DueKind
+
+
+def test_each_flag_has_its_word_and_a_meaning():
+    assert [flag.label for flag in FLAG_ORDER] == ["SAFETY", "REFERRAL LATE", "TCM", "READMISSION"]
+    assert set(FLAG_ORDER) == set(Flag)
+    assert all(flag.meaning for flag in Flag)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "readmission", "expected"),
+    [
+        ((), False, ()),
+        ((DueKind.contact, DueKind.task, DueKind.goal), False, ()),
+        ((DueKind.referral_reply,), False, ()),  # a routine referral late is not a flag
+        ((DueKind.stuck_referral,), False, (Flag.referral_late,)),
+        ((DueKind.safety,), False, (Flag.safety,)),
+        ((DueKind.tcm, DueKind.tcm), False, (Flag.tcm,)),
+        ((), True, (Flag.readmission,)),
+        (
+            (DueKind.tcm, DueKind.stuck_referral, DueKind.safety),
+            True,
+            (Flag.safety, Flag.referral_late, Flag.tcm, Flag.readmission),
+        ),
+    ],
+)
+def test_flags_come_from_item_kinds_in_their_order(kinds, readmission, expected):
+    assert flags_for(kinds, readmission) == expected
+
+
+def test_safety_never_comes_from_a_referral():
+    assert Flag.safety not in flags_for([DueKind.stuck_referral])
+
+
+def test_words_for_a_flags_column():
+    assert flag_words((Flag.safety, Flag.tcm)) == "SAFETY · TCM"
+    assert flag_words(()) == ""
