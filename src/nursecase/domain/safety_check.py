@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
+from enum import StrEnum
 
 from nursecase.domain.codes import (
     ESCALATION_DISPOSITIONS,
@@ -314,6 +315,29 @@ def day_words(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
+# --------------------------------------------------------------- signals
+
+
+class SafetySignalKind(StrEnum):
+    """The two patient-safety signals (DESIGN.md: what SAFETY means)."""
+
+    #: An open safety task: PHQ-9 item 9 above 0 not yet followed by a safety check.
+    phq9_item9 = "phq9-item9"
+    #: The patient's latest safety check found moderate or high risk.
+    cssrs_risk = "cssrs-risk"
+
+
+def phq9_signal_words(value: int | None, day: date) -> str:
+    """ "PHQ-9 item 9 answered 2 on 5 Dec" (or "above 0" when the answer is not known)."""
+    answered = f"answered {value}" if value else "above 0"
+    return f"PHQ-9 item 9 {answered} on {day_words(day)}"
+
+
+def risk_signal_words(risk: SafetyRisk | str, day: date) -> str:
+    """ "C-SSRS high risk on 5 Dec"."""
+    return f"{SHORT_NAME} {risk_words(risk)} on {day_words(day)}"
+
+
 __all__ = [
     "CITATION",
     "IDEATION_DETAIL",
@@ -331,6 +355,7 @@ __all__ = [
     "Question",
     "SafetyAnswers",
     "SafetyScreen",
+    "SafetySignalKind",
     "allowed_dispositions",
     "asked",
     "check_answers",
@@ -341,6 +366,8 @@ __all__ = [
     "evaluate",
     "is_safety_task",
     "partial_risk",
+    "phq9_signal_words",
+    "risk_signal_words",
     "risk_words",
     "triage",
 ]
