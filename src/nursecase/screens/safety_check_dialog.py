@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from nursecase.domain.codes import ESCALATION_DISPOSITIONS, SafetyDisposition, SafetyRisk
+from nursecase.domain.codes import SafetyDisposition, SafetyRisk
 from nursecase.domain.safety_check import (
     CITATION,
     IDEATION_DETAIL,
@@ -34,6 +35,7 @@ from nursecase.domain.safety_check import (
     QUESTIONS_BY_FIELD,
     RECENT_BEHAVIOUR,
     Question,
+    allowed_dispositions,
     asked,
     partial_risk,
 )
@@ -235,12 +237,19 @@ class SafetyCheckDialog(ModalScreen[object]):
         if not shown:
             return
         answer = self.answers.get(question.field)
-        line = Text("▶ " if question.field == self.current else "  ")
-        line.append(f"{question.number:>2}. ", style="bold")
-        line.append(question.prompt)
-        line.append("  ")
-        line.append("-" if answer is None else ("Yes" if answer else "No"), style="bold")
-        row.update(line)
+        # A grid, so a long question wraps under itself and the answers line up.
+        grid = Table.grid(expand=True, padding=(0, 1))
+        grid.add_column(width=1, no_wrap=True)
+        grid.add_column(width=3, no_wrap=True, justify="right")
+        grid.add_column(ratio=1)
+        grid.add_column(width=3, no_wrap=True)
+        grid.add_row(
+            Text("▶" if question.field == self.current else ""),
+            Text(f"{question.number}.", style="bold"),
+            Text(question.prompt),
+            Text("-" if answer is None else ("Yes" if answer else "No"), style="bold"),
+        )
+        row.update(grid)
         row.set_class(question.field == self.current, "-current")
         row.set_class(answer is None, "-unanswered")
 
@@ -259,18 +268,18 @@ class SafetyCheckDialog(ModalScreen[object]):
         line.add_class(_RISK_CLASSES[risk])
 
     def _paint_dispositions(self, risk: SafetyRisk | None) -> None:
+        allowed = allowed_dispositions(risk) if risk is not None else DISPOSITIONS
         text = Text("Disposition (what was done):", style="bold")
         if risk is SafetyRisk.high:
-            text.append("  high risk needs 3, 4 or 5", style="bold")
+            text.append("  a high risk needs 3, 4 or 5 (an escalation)")
+        elif risk is SafetyRisk.moderate:
+            text.append("  not 1: it contradicts a moderate risk")
         for key, disposition in zip(DISPOSITION_KEYS, DISPOSITIONS, strict=True):
             chosen = disposition is self.disposition
             text.append("\n")
             text.append("▶ " if chosen else "  ")
             text.append(f"{key} ", style="bold")
-            escalates = disposition in ESCALATION_DISPOSITIONS
-            style = (
-                "bold" if chosen else ("" if escalates or risk is not SafetyRisk.high else "dim")
-            )
+            style = "bold" if chosen else ("" if disposition in allowed else "dim")
             text.append(disposition.label, style=style)
         self.query_one("#check-dispositions", Static).update(text)
 
