@@ -36,6 +36,7 @@ from nursecase.db.models import (
     ProblemRating,
     Referral,
     ReferralStatusHistory,
+    SafetyCheck,
     Task,
     Transition,
 )
@@ -263,6 +264,32 @@ def test_a_phq9_item9_answer_has_an_open_urgent_safety_task(engine, clock, seede
     service = AssessmentService(ServiceContext(engine, clock))
     flags = service.open_safety_flags(None)
     assert {flag.id for flag in flags} == {row.id for row in open_rows}
+
+
+def test_each_completed_safety_task_was_completed_by_a_safety_check(engine, clock, seeded):
+    """Issue 16: only a safety check completes a safety task, in the demo too."""
+    with engine.connect() as connection:
+        done = connection.execute(
+            select(Task).where(
+                Task.source == "assessment-trigger",
+                Task.priority == "urgent",
+                Task.status == "completed",
+            )
+        ).all()
+        checks = connection.execute(select(SafetyCheck)).all()
+    assert done and len(checks) == len(done)
+    by_patient_day = {(check.patient_id, check.performed_at.date()): check for check in checks}
+    for task in done:
+        check = by_patient_day[task.patient_id, task.done_at.date()]
+        assert check.performed_at == task.done_at and check.author_id == task.nurse_id
+        assert check.performed_at >= task.created_at
+        # Low risk or none, with a disposition that fits; never a signal of its own.
+        assert (check.risk, check.disposition) in {
+            ("low", "safety-plan-reviewed"),
+            ("none", "no-current-risk"),
+        }
+        assert (check.method, check.intent, check.plan) == (None, None, None)
+    assert {check.risk for check in checks} == {"low", "none"}
 
 
 # ---------------------------------------------------------------- transitions

@@ -6,7 +6,8 @@ patients with episodes, contact logs, problem lists, medications, care teams,
 assessment trends scored by ``nursecase.domain.instruments``, Omaha care plans
 with rising KBS ratings, referrals in every Task status with a legal status
 history, worklist tasks, recent discharges with their TCM tasks and at least one
-PHQ-9 with item 9 above 0 and its open urgent safety task.
+PHQ-9 with item 9 above 0 and its open urgent safety task (older ones were each
+completed by a safety check, a C-SSRS screen, on the day).
 
 The same ``(patients, seed, clock.today())`` always gives the same rows (on an
 empty database the same ids too): choices come from ``random.Random(seed)`` and
@@ -323,6 +324,23 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "interactive_attempts",
         "attempts_met_on",
         "superseded_on",
+        "created_at",
+    ),
+    "safety_check": (
+        "id",
+        "patient_id",
+        "performed_at",
+        "wish_dead",
+        "suicidal_thoughts",
+        "method",
+        "intent",
+        "plan",
+        "behaviour",
+        "behaviour_past_3_months",
+        "risk",
+        "disposition",
+        "note",
+        "author_id",
         "created_at",
     ),
     "audit_event": (
@@ -1881,8 +1899,10 @@ class _CaseloadGenerator:
         option = get_instrument("phq-9").item(SAFETY_ITEM).option_for_value(value)
         label = f" ({option.label.lower()})" if option is not None else ""
         # Recent ones are still open (the worklist's safety section); older ones
-        # were followed up the same day.
+        # were followed up the same day by a safety check, the only thing that
+        # completes a safety task (issue 16).
         open_task = days_ago <= 3
+        done_at = None if open_task else self.moment(-days_ago, 80)
         self.tables["task"].append(
             (
                 self._next("task"),
@@ -1895,8 +1915,41 @@ class _CaseloadGenerator:
                 "assessment-trigger",
                 assessment_id,
                 None,
-                None if open_task else self.moment(-days_ago, 80),
+                done_at,
                 self.moment(-days_ago, 41),
+            )
+        )
+        if not open_task:
+            self._safety_check(patient_id, nurse_id, assessment_id, done_at)
+
+    def _safety_check(
+        self, patient_id: int, nurse_id: int, assessment_id: int, moment: datetime | str
+    ) -> None:
+        """The C-SSRS screen that completed a safety task: low risk or none, by the nurse.
+
+        Chosen from the assessment id, not the random stream, so that adding these
+        rows changed no other row of the demo. Low risk (a wish to be dead, no
+        more) had its safety plan reviewed; no risk identified, no current risk.
+        """
+        low = assessment_id % 2 == 0
+        risk, disposition = ("low", "safety-plan-reviewed") if low else ("none", "no-current-risk")
+        self.tables["safety_check"].append(
+            (
+                self._next("safety_check"),
+                patient_id,
+                moment,
+                low,
+                False,
+                None,
+                None,
+                None,
+                False,
+                None,
+                risk,
+                disposition,
+                None,
+                nurse_id,
+                moment,
             )
         )
 

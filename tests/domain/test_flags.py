@@ -22,6 +22,7 @@ def test_each_flag_has_its_word_and_a_meaning():
         ((DueKind.referral_reply,), False, ()),  # a routine referral late is not a flag
         ((DueKind.stuck_referral,), False, (Flag.referral_late,)),
         ((DueKind.safety,), False, (Flag.safety,)),
+        ((DueKind.safety_risk,), False, (Flag.safety,)),
         ((DueKind.tcm, DueKind.tcm), False, (Flag.tcm,)),
         ((), True, (Flag.readmission,)),
         (

@@ -55,6 +55,14 @@ def ranked_ids(*candidates: WorklistCandidate) -> list[int]:
     [
         (item(DueKind.safety, days_ago(3)), "PHQ-9 item 9"),
         (item(DueKind.safety, TODAY), "PHQ-9 item 9"),
+        (
+            item(DueKind.safety_risk, date(2026, 12, 5), detail="high"),
+            "C-SSRS high risk 5 Dec: check safety again",
+        ),
+        (
+            item(DueKind.safety_risk, days_ago(20), detail="moderate"),
+            "C-SSRS moderate risk 7 Nov: check safety again",
+        ),
         (item(DueKind.stuck_referral, days_ago(3), "PT"), "urgent referral to PT: no reply 3 d"),
         (
             item(DueKind.stuck_referral, days_ago(1), "SW", detail="stat"),
@@ -127,7 +135,9 @@ def test_future_items_that_are_not_flags_are_left_out(kind: DueKind) -> None:
     assert ranked_ids(candidate(1, item(kind, TODAY, "x"))) == [1]
 
 
-@pytest.mark.parametrize("kind", [DueKind.safety, DueKind.stuck_referral, DueKind.tcm])
+@pytest.mark.parametrize(
+    "kind", [DueKind.safety, DueKind.safety_risk, DueKind.stuck_referral, DueKind.tcm]
+)
 def test_flags_and_open_clocks_are_always_included(kind: DueKind) -> None:
     far_future = TODAY + timedelta(days=30)
     entries = rank_worklist([candidate(1, item(kind, far_future, "PT"))], TODAY)
@@ -173,6 +183,21 @@ def test_safety_before_tcm_before_others_whatever_the_days_overdue() -> None:
         (4, 0),
         (2, 1),
         (1, 2),
+    ]
+
+
+def test_a_cssrs_risk_ranks_with_the_phq9_flag_before_a_stuck_referral() -> None:
+    stuck = candidate(1, item(DueKind.stuck_referral, days_ago(9), "PT"), risk_tier="high")
+    risk = candidate(2, item(DueKind.safety_risk, days_ago(1), detail="moderate"))
+    phq9 = candidate(3, item(DueKind.safety, days_ago(3)))
+    tcm = candidate(4, item(DueKind.tcm, TODAY, detail="TCM day 2 of 2"))
+    entries = rank_worklist([stuck, risk, phq9, tcm], TODAY)
+    # Both patient-safety signals come first (most days first), then the referral.
+    assert [(entry.patient_id, entry.group) for entry in entries] == [
+        (3, 0),
+        (2, 0),
+        (1, 0),
+        (4, 1),
     ]
 
 
@@ -357,7 +382,8 @@ def order_key(entry: WorklistEntry) -> tuple:
     """The documented order, restated independently of the implementation."""
     rank = {"high": 0, "moderate": 1, "low": 2}[entry.risk_tier]
     contact = (0, date.min) if entry.last_contact_on is None else (1, entry.last_contact_on)
-    phq9_first = not any(item.kind is DueKind.safety for item in entry.items)
+    safety_kinds = (DueKind.safety, DueKind.safety_risk)
+    phq9_first = not any(item.kind in safety_kinds for item in entry.items)
     return (entry.group, phq9_first, -entry.days_overdue, rank, contact, entry.patient_id)
 
 
@@ -387,7 +413,7 @@ def test_every_entry_has_a_reason_for_each_item(candidates) -> None:
         generated.patient_id
         for generated in candidates
         if any(
-            due.kind in (DueKind.safety, DueKind.stuck_referral, DueKind.tcm)
+            due.kind in (DueKind.safety, DueKind.safety_risk, DueKind.stuck_referral, DueKind.tcm)
             or due.due_date <= TODAY
             for due in generated.items
         )

@@ -204,7 +204,12 @@ def test_open_safety_flags_follow_the_task(services, assessments, patient_id):
     assert [read.id for read in assessments.open_safety_flags(None)] == [flagged.assessment.id]
     assert assessments.open_safety_flags(patient_id + 1) == []
 
-    services.tasks.complete(flagged.safety_task_id)
+    # Only a safety check completes the task (the task service refuses to).
+    services.safety_checks.record(
+        patient_id,
+        {"wish_dead": True, "suicidal_thoughts": False, "behaviour": False},
+        "safety-plan-reviewed",
+    )
     assert assessments.open_safety_flags(patient_id) == []
 
 

@@ -87,21 +87,31 @@ def test_instrument_histories_keep_the_instrument_order_and_trend_points(service
     assert histories[0].trend == tuple(number % 4 for number in range(3, 15))
 
 
-def test_safety_flag_stays_until_the_patient_is_reached(services, patient, clock):
+NO_RISK = {"wish_dead": False, "suicidal_thoughts": False, "behaviour": False}
+
+
+def test_safety_flag_stays_until_a_safety_check_is_recorded(services, patient, clock):
+    """Issue 16: no call clears the flag, however it went; only a safety check does."""
     result = services.assessments.record(patient.id, "phq-9", dict(PHQ9_ZERO, item9=1))
     assert result.safety_task_id is not None
     assert len(services.chart.load(patient.id).safety_flags) == 1
 
-    # A voicemail, or a call with the caregiver, is not the follow-up.
+    # A voicemail, a call with the caregiver, and reaching the patient: none is the follow-up.
     log_call(services, patient.id, clock.now(), outcome="left-message")
     log_call(services, patient.id, clock.now(), with_whom="caregiver")
-    assert len(services.chart.load(patient.id).safety_flags) == 1
+    log_call(services, patient.id, clock.now())
+    [flag] = services.chart.load(patient.id).safety_flags
+    assert (flag.task_id, flag.item9) == (result.safety_task_id, 1)
     assert services.tasks.get(result.safety_task_id).status == "requested"
 
-    log_call(services, patient.id, clock.now())
-    assert services.chart.load(patient.id).safety_flags == ()
+    services.safety_checks.record(patient.id, NO_RISK, "no-current-risk")
+    chart = services.chart.load(patient.id)
+    assert chart.safety_flags == ()
     task = services.tasks.get(result.safety_task_id)
     assert task.status == "completed" and task.done_at == clock.now()
+    [event] = [event for event in chart.timeline if event.kind == "safety check"]
+    assert event.when == clock.now()
+    assert event.text == "Safety check (C-SSRS): no risk identified; no current risk"
 
 
 def test_a_contact_before_the_assessment_does_not_clear_its_flag(services, patient, clock):

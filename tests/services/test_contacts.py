@@ -193,3 +193,23 @@ def test_contact_with_a_provider_is_not_a_tcm_contact(services, patient):
     services.transitions.record_discharge(patient.id, "2026-11-25")
     services.contacts.log(patient.id, "2026-11-26 10:00", "phone", "provider", "reached", 20)
     assert services.transitions.list_for_patient(patient.id)[0].interactive_contact_on is None
+
+
+def test_a_reached_routine_call_leaves_the_safety_task_open(services, patient):
+    """Issue 16: "called about refills" reached the patient, but it is no safety check."""
+    phq9 = {f"item{number}": 0 for number in range(1, 10)} | {"item9": 2}
+    result = services.assessments.record(patient.id, "phq-9", phq9)
+    services.contacts.log(
+        patient.id,
+        "2026-11-27 09:00",
+        "phone",
+        "patient",
+        "reached",
+        10,
+        note="Called about refills",
+    )
+    task = services.tasks.get(result.safety_task_id)
+    assert (task.status, task.done_at) == ("requested", None)
+    [signal] = services.safety_checks.open_signals(patient.id)
+    assert signal.task_id == task.id
+    assert signal.what == "PHQ-9 item 9 answered 2 on 27 Nov"

@@ -273,7 +273,7 @@ def test_ranking_end_to_end(services, clock):
 # ---------------------------------------------------------------- done/undo
 
 
-@pytest.mark.parametrize("kind", ["safety", "tcm", "task"])
+@pytest.mark.parametrize("kind", ["tcm", "task"])
 def test_done_completes_the_task_and_undo_reopens_it(services, world, kind):
     rows = services.worklist.today(None)
     patient_id = world[kind]
@@ -375,6 +375,59 @@ def test_done_referral_chases_it_and_undo_restores_the_reply_date(
     assert snooze.undone_at == datetime(2026, 11, 27, 9, 0)
     assert latest_events(services, "worklist_snooze", snooze.id)[0].changed_fields == ("undone_at",)
     assert row_for(services.worklist.today(None), patient_id).items == (item,)
+
+
+NO_RISK = {"wish_dead": False, "suicidal_thoughts": False, "behaviour": False}
+#: Questions 1-5 yes: high risk.
+HIGH_RISK = {
+    "wish_dead": True,
+    "suicidal_thoughts": True,
+    "method": True,
+    "intent": True,
+    "plan": False,
+    "behaviour": False,
+}
+
+
+def test_done_and_snooze_refuse_a_safety_flag_and_write_nothing(services, world):
+    """Only a safety check completes a safety task (issue 16): not d, not s."""
+    patient_id = world["safety"]
+    item = row_for(services.worklist.today(None), patient_id).items[0]
+    assert item.kind is DueKind.safety
+    events = len(services.audit.list_events())
+    for action in (
+        lambda: services.worklist.done(patient_id, item),
+        lambda: services.worklist.snooze(patient_id, item, TODAY + timedelta(days=1), "busy"),
+        lambda: services.tasks.complete(item.item_id),
+        lambda: services.tasks.snooze(item.item_id, TODAY + timedelta(days=1), "busy"),
+    ):
+        with pytest.raises(ValidationError, match="completed only by a safety check"):
+            action()
+    assert services.tasks.get(item.item_id).status == "requested"
+    assert len(services.audit.list_events()) == events
+
+
+def test_a_safety_check_clears_the_flag_and_a_moderate_or_high_one_raises_its_own(
+    services, world, clock
+):
+    patient_id = world["safety"]
+    result = services.safety_checks.record(patient_id, HIGH_RISK, "emergency-services")
+    assert result.completed_task_ids == (world["safety_task"],)
+    row = row_for(services.worklist.today(None), patient_id)
+    assert [item.kind for item in row.items] == [DueKind.safety_risk]
+    assert row.items[0].item_id == result.check.id
+    assert row.reasons == ("C-SSRS high risk 27 Nov: check safety again",)
+    assert row.group == 0 and row.flags.startswith("SAFETY")
+    with pytest.raises(ValidationError, match="completed only by a safety check"):
+        services.worklist.done(patient_id, row.items[0])
+    # A nurse re-screens: a newer check with no risk ends the signal.
+    services.safety_checks.record(
+        patient_id, NO_RISK, "no-current-risk", performed_at=clock.now() + timedelta(minutes=-1)
+    )
+    assert row_for(services.worklist.today(None), patient_id).items[0].kind is DueKind.safety_risk
+    clock.advance(minutes=5)
+    services.safety_checks.record(patient_id, NO_RISK, "no-current-risk")
+    assert all(row.patient_id != patient_id for row in services.worklist.today(None))
 
 
 @pytest.mark.parametrize("kind", [DueKind.goal, DueKind.intervention])

@@ -943,9 +943,10 @@ async def test_row_keys_act_only_on_their_own_tab_and_an_open_task(app_services)
 # ------------------------------------------------------------------- triggers
 
 
-async def test_phq9_item9_from_the_screen_raises_the_flag_and_reaching_the_patient_clears_it(
+async def test_phq9_item9_from_the_screen_raises_the_flag_and_a_routine_call_keeps_it(
     app_services,
 ):
+    """Issue 16: a reached call about refills does not clear the flag; it offers a check."""
     patient = fresh_patient(app_services)
     async with patient_screen(app_services, patient.id) as (pilot, screen):
         assert not has_safety_badge(screen)
@@ -966,28 +967,35 @@ async def test_phq9_item9_from_the_screen_raises_the_flag_and_reaching_the_patie
             assessment.id
         ]
         assert has_safety_badge(screen)
-        assert "⚠ PHQ-9 item 9 (27 Nov): follow up" in header_of(screen)
+        assert "⚠ PHQ-9 item 9 answered 2 on 27 Nov: record a safety check" in header_of(screen)
         await press(pilot, "6")
         assert rows_of(screen, "tasks-table")[0][1:4] == [task.description, "urgent", "requested"]
 
-        # A voicemail is no follow-up: the flag stays.
+        # A reached routine call, logged by keys: the dialog says a call does not clear it.
         await press(pilot, "c")
-        await choose(pilot, "outcome", "Left message")
+        dialog = dialog_of(pilot)
+        assert flat(text_of(dialog.query_one("#form-intro", Static))) == (
+            "⚠ Safety flag open: PHQ-9 item 9 answered 2 on 27 Nov. "
+            "A call does not clear it; record a safety check."
+        )
+        assert dialog.query_one("#field-outcome", Select).value == "reached"
+        await focus_field(pilot, "note")
+        await pilot.press(*"Called about refills")
         await press(pilot, "ctrl+s")
+        # Saved; the safety check is offered next. "n": later.
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await press(pilot, "n")
         assert pilot.app.screen is screen
-        assert app_services.tasks.get(task.id).is_open
+        [contact] = app_services.contacts.list_for_patient(patient.id)
+        assert (contact.outcome, contact.note) == ("reached", "Called about refills")
+        stored = app_services.tasks.get(task.id)
+        assert (stored.status, stored.done_at) == ("requested", None)
+        assert [flag.id for flag in app_services.assessments.open_safety_flags(patient.id)] == [
+            assessment.id
+        ]
         assert has_safety_badge(screen)
-
-        # Reaching the patient is: the task is done and the flag is gone.
-        await press(pilot, "c")
-        assert dialog_of(pilot).query_one("#field-outcome", Select).value == "reached"
-        await press(pilot, "ctrl+s")
-        assert pilot.app.screen is screen
-        assert app_services.tasks.get(task.id).status == "completed"
-        assert app_services.assessments.open_safety_flags(patient.id) == []
-        assert not has_safety_badge(screen)
-        assert "PHQ-9 item 9" not in header_of(screen)
-        assert rows_of(screen, "tasks-table")[0][3] == "completed"
+        assert "PHQ-9 item 9 answered 2 on 27 Nov" in header_of(screen)
+        assert rows_of(screen, "tasks-table")[0][3] == "requested"
 
 
 @pytest.mark.parametrize("answer", ["ctrl+s", "escape"])

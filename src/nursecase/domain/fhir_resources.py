@@ -32,9 +32,18 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from nursecase.domain.codes import Instrument
+from nursecase.domain.codes import Instrument, SafetyDisposition, SafetyRisk
 from nursecase.domain.fhir_bundle import SCORED_OBSERVATIONS
 from nursecase.domain.instruments import get_instrument
+from nursecase.domain.safety_check import (
+    LOINC_NO,
+    LOINC_YES,
+    RISK_LEVEL_DISPLAY,
+    RISK_LEVEL_LOINC,
+    RISK_LOINC_ANSWERS,
+)
+from nursecase.domain.safety_check import NAME as SAFETY_CHECK_NAME
+from nursecase.domain.safety_check import QUESTIONS_BY_FIELD as SAFETY_QUESTIONS
 
 Json = dict[str, Any]
 
@@ -492,6 +501,64 @@ def observation_resource(
     )
 
 
+def safety_check_observation(
+    resource_id: str,
+    *,
+    patient: Json,
+    answers: Sequence[tuple[str, bool | None]],
+    risk: str,
+    disposition: str,
+    note: str | None,
+    performed: str,
+    performer: Json | None,
+) -> Json:
+    """A safety check (C-SSRS screener): its risk level, each asked item, its disposition.
+
+    The Observation is the LOINC risk level (93374-7) with the LOINC answer as its
+    value (Low, Moderate, High; "no risk identified" has no LOINC answer and is
+    text). Each asked question is a component coded with its item's LOINC code
+    and a LOINC yes/no answer; questions the form skipped (None) are left out.
+    The disposition (what the nurse did) and the nurse's note travel as notes.
+    ``answers`` are (answer field, answer) in question order (``domain.safety_check``).
+    """
+    risk_code = SafetyRisk(risk)
+    loinc_answer = RISK_LOINC_ANSWERS.get(risk_code)
+    if loinc_answer is not None:
+        value = coded(LOINC, loinc_answer[0], loinc_answer[1], risk_code.label)
+    else:
+        value = text_concept(risk_code.label)
+    components = []
+    for field, answer in answers:
+        if answer is None:
+            continue
+        question = SAFETY_QUESTIONS[field]
+        answer_code, answer_display = LOINC_YES if answer else LOINC_NO
+        components.append(
+            {
+                "code": coded(LOINC, question.loinc, None, question.prompt),
+                "valueCodeableConcept": coded(LOINC, answer_code, answer_display),
+            }
+        )
+    notes = [{"text": f"Disposition: {SafetyDisposition(disposition).label}"}]
+    if note:
+        notes.append({"text": note})
+    return _drop_empty(
+        {
+            "resourceType": "Observation",
+            "id": resource_id,
+            "status": "final",
+            "category": [coded(OBSERVATION_CATEGORY, "survey", "Survey")],
+            "code": coded(LOINC, RISK_LEVEL_LOINC, RISK_LEVEL_DISPLAY, SAFETY_CHECK_NAME),
+            "subject": patient,
+            "effectiveDateTime": performed,
+            "performer": [performer] if performer else None,
+            "valueCodeableConcept": value,
+            "note": notes,
+            "component": components,
+        }
+    )
+
+
 # --------------------------------------------------------------- care plans
 
 
@@ -765,6 +832,7 @@ __all__ = [
     "reference",
     "referral_task",
     "related_person",
+    "safety_check_observation",
     "service_request_resource",
     "service_request_status",
 ]

@@ -85,6 +85,7 @@ FLAG_ORDER: tuple[Flag, ...] = (Flag.safety, Flag.referral_late, Flag.tcm, Flag.
 #: a routine task, goal or contact being due is a clock, not a flag.
 KIND_FLAGS: dict[str, Flag] = {
     DueKind.safety: Flag.safety,
+    DueKind.safety_risk: Flag.safety,
     DueKind.stuck_referral: Flag.referral_late,
     DueKind.tcm: Flag.tcm,
 }

@@ -1,9 +1,10 @@
 """The worklist ("my day"): which patients have something due, in what order, and why.
 
 DESIGN.md section 2, "The worklist": one list merges every patient with something
-due. Order: (1) safety flags (PHQ-9 item 9 > 0 not yet followed up, a stat/urgent
-referral stuck), (2) clocks due today or overdue with TCM first, (3) days overdue,
-(4) risk tier, (5) oldest last contact. Every row says why it is there.
+due. Order: (1) safety flags (PHQ-9 item 9 > 0 not yet followed by a safety check,
+a latest C-SSRS screen of moderate or high risk, a stat/urgent referral stuck),
+(2) clocks due today or overdue with TCM first, (3) days overdue, (4) risk tier,
+(5) oldest last contact. Every row says why it is there.
 
 Services gather a ``WorklistCandidate`` per patient (one per patient) with every
 ``DueItem`` they know of; ``rank_worklist`` keeps the items that belong on today's
@@ -24,7 +25,8 @@ from nursecase.domain.codes import RISK_RANKS
 class DueKind(StrEnum):
     """Why a patient is on the worklist; one value per source of due work."""
 
-    safety = "safety"  # PHQ-9 item 9 > 0 not yet followed up (its urgent trigger task is open)
+    safety = "safety"  # PHQ-9 item 9 > 0 not yet followed by a safety check (its task is open)
+    safety_risk = "safety-risk"  # the latest safety check (C-SSRS) found moderate or high risk
     stuck_referral = "stuck-referral"  # a stat/asap/urgent referral past its expected reply date
     tcm = "tcm"  # an open transitional-care clock step (interactive contact / face-to-face)
     task = "task"  # an open follow-up task (not a TCM or safety task) due today or earlier
@@ -38,13 +40,15 @@ class DueKind(StrEnum):
 class DueItem:
     """One thing due for one patient.
 
-    ``due_date`` is when it was or is due (safety: the assessment day; tcm: the
-    step's deadline). ``label`` says what: the task description, the service
-    abbreviation ("PT"), the goal or intervention text, or "" for a contact.
+    ``due_date`` is when it was or is due (safety: the assessment day; safety_risk:
+    the day of the check; tcm: the step's deadline). ``label`` says what: the task
+    description, the service abbreviation ("PT"), the goal or intervention text,
+    or "" for a contact.
     ``item_id`` is the row the item acts on: the Task for safety, tcm and task
-    kinds, the referral, goal or intervention id; None for a contact. ``detail``
-    is ready-made text from the service when it knows better (tcm: the clock's
-    short label such as "TCM day 2 of 2"; stuck_referral: the priority word).
+    kinds, the safety check for safety_risk, the referral, goal or intervention
+    id; None for a contact. ``detail`` is ready-made text from the service when it
+    knows better (tcm: the clock's short label such as "TCM day 2 of 2";
+    stuck_referral: the priority word; safety_risk: the risk code, "high").
     """
 
     kind: DueKind
@@ -91,7 +95,13 @@ OTHER_GROUP = 2
 
 #: Kinds that are flags or open clocks: shown whatever their due date, because
 #: waiting for the date would hide a safety concern or a running TCM window.
-ALWAYS_INCLUDED_KINDS = frozenset({DueKind.safety, DueKind.stuck_referral, DueKind.tcm})
+ALWAYS_INCLUDED_KINDS = frozenset(
+    {DueKind.safety, DueKind.safety_risk, DueKind.stuck_referral, DueKind.tcm}
+)
+
+#: The patient-safety signals (what SAFETY means): only a safety check clears them,
+#: so done and snooze never apply to them.
+PATIENT_SAFETY_KINDS = frozenset({DueKind.safety, DueKind.safety_risk})
 
 #: Tie-break among items of one patient with the same group and days overdue:
 #: the order of DueKind above, most pressing first.
@@ -106,7 +116,7 @@ DEFAULT_STUCK_PRIORITY = "urgent"
 
 def item_group(kind: DueKind) -> int:
     """Return the worklist group an item kind puts its patient in (0 safety, 1 TCM, 2 other)."""
-    if kind in (DueKind.safety, DueKind.stuck_referral):
+    if kind in PATIENT_SAFETY_KINDS or kind is DueKind.stuck_referral:
         return SAFETY_GROUP
     if kind is DueKind.tcm:
         return TCM_GROUP
@@ -151,13 +161,17 @@ def _referral_target(label: str) -> str:
 def reason_text(item: DueItem, today: date) -> str:
     """Explain in plain words why the item puts its patient on the worklist.
 
-    Examples: "PHQ-9 item 9", "urgent referral to PT: no reply 3 d", "TCM day 2 of 2",
-    "task overdue 2 d: Call pharmacy", "contact due today", "referral to PT: no reply
-    9 d", "goal due today: Walks to the mailbox daily".
+    Examples: "PHQ-9 item 9", "C-SSRS high risk 5 Dec: check safety again", "urgent
+    referral to PT: no reply 3 d", "TCM day 2 of 2", "task overdue 2 d: Call
+    pharmacy", "contact due today", "referral to PT: no reply 9 d", "goal due today:
+    Walks to the mailbox daily".
     """
     kind = item.kind
     if kind is DueKind.safety:
         return "PHQ-9 item 9"
+    if kind is DueKind.safety_risk:
+        risk = item.detail.strip() or "moderate"
+        return f"C-SSRS {risk} risk {item.due_date.day} {item.due_date:%b}: check safety again"
     if kind is DueKind.stuck_referral:
         priority = item.detail.strip() or DEFAULT_STUCK_PRIORITY
         no_reply = days_overdue(item, today)
@@ -194,8 +208,9 @@ def _item_order_key(item: DueItem, today: date) -> tuple:
 
 
 def _entry_order_key(entry: WorklistEntry, today: date) -> tuple:
-    """Group, then (among safety flags) a PHQ-9 item 9 before a stuck referral, days
-    overdue, risk tier, oldest last contact (never contacted first), patient id.
+    """Group, then (among safety flags) a patient-safety signal (PHQ-9 item 9, C-SSRS
+    moderate/high) before a stuck referral, days overdue, risk tier, oldest last
+    contact (never contacted first), patient id.
 
     A possible risk of self-harm outranks every other flag, however long a
     referral has waited: that is why DESIGN.md lists it first among the flags.
@@ -205,7 +220,7 @@ def _entry_order_key(entry: WorklistEntry, today: date) -> tuple:
     """
     return (
         entry.group,
-        not any(item.kind is DueKind.safety for item in entry.items),
+        not any(item.kind in PATIENT_SAFETY_KINDS for item in entry.items),
         -entry.days_overdue,
         -RISK_RANKS.get(entry.risk_tier, 0),
         entry.last_contact_on is not None,

@@ -61,12 +61,15 @@ def header(chart, today: date) -> Text:
 
 
 def flags(chart) -> Text:
-    """The patient's flags in the shared words, then what each one is about, most urgent first."""
+    """The patient's flags in the shared words, then what each is about, most urgent first.
+
+    A safety flag is said in words with what clears it: "SAFETY  PHQ-9 item 9
+    answered 2 on 5 Dec: record a safety check" or "... C-SSRS high risk on
+    5 Dec: check safety again" (only a safety check clears either).
+    """
     line = flag_badges(chart.flags)
-    for flag in chart.safety_flags:
-        line.append(
-            f" ⚠ PHQ-9 item 9 ({flag.performed_at:%d %b}): follow up ", style="bold white on red"
-        )
+    for signal in chart.safety_flags:
+        line.append(f"⚠ {signal.what}: {signal.action}", style="bold red")
         line.append("  ")
     for transition in chart.open_transitions:
         clock = transition.clock

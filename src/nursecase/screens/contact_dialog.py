@@ -3,21 +3,41 @@
 Minutes are prefilled from how long the patient has been open (the rounds
 timer), the time from the clock, and the next contact date from the patient's
 risk-tier cadence; the nurse can change any of them.
+
+On a patient with an open safety flag the dialog says so in words (a call
+never clears it), and ``log_contact_with_safety`` offers the safety check next,
+once the contact is saved.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from nursecase.domain.clocks import next_contact_due
 from nursecase.domain.codes import ContactMode, ContactOutcome, ContactWith
 from nursecase.domain.validation import minutes, optional_date, parse_moment
+from nursecase.screens.background import run_in_background
+from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
+from nursecase.screens.safety_check_dialog import open_safety_check
 
 
 def suggested_next_contact(risk_tier: str, today: date, cadence_days: dict[str, int]) -> date:
     """Today plus the risk tier's cadence."""
     return next_contact_due(risk_tier, today, cadence_days)
+
+
+def safety_line(signals: Sequence) -> str:
+    """The contact dialog's warning for open safety signals ("" when there is none).
+
+    "Safety flag open: PHQ-9 item 9 answered 2 on 5 Dec. A call does not clear
+    it; record a safety check."
+    """
+    if not signals:
+        return ""
+    what = "; ".join(signal.what for signal in signals)
+    return f"Safety flag open: {what}. A call does not clear it; record a safety check."
 
 
 def log_contact_dialog(
@@ -26,8 +46,13 @@ def log_contact_dialog(
     patient_name: str,
     risk_tier: str,
     elapsed_minutes: int,
+    safety_signals: Sequence = (),
 ) -> FormDialog:
-    """A dialog that logs one contact for ``patient_id``; it returns the ContactRead."""
+    """A dialog that logs one contact for ``patient_id``; it returns the ContactRead.
+
+    ``safety_signals`` (``services.safety_checks.open_signals``) put a line on
+    top saying the patient has an open safety flag that a call does not clear.
+    """
     now = services.clock.now()
     next_due = suggested_next_contact(risk_tier, now.date(), services.context.settings.cadence_days)
     fields = [
@@ -70,7 +95,64 @@ def log_contact_dialog(
             next_contact_due=optional_date(values["next_contact_due"], "next_contact_due"),
         )
 
-    return FormDialog(f"Log a contact with {patient_name}", fields, submit, submit_label="Log")
+    return FormDialog(
+        f"Log a contact with {patient_name}",
+        fields,
+        submit,
+        submit_label="Log",
+        intro=f"⚠ {safety_line(safety_signals)}" if safety_signals else "",
+    )
+
+
+def log_contact_with_safety(
+    node,
+    services,
+    patient_id: int,
+    patient_name: str,
+    risk_tier: str,
+    elapsed_minutes: int,
+    on_logged: Callable[[object], None],
+    on_checked: Callable[[object], None],
+    safety_signals: Sequence | None = None,
+) -> None:
+    """Log a contact; on a patient with an open safety flag, offer the safety check next.
+
+    ``safety_signals`` None reads them first (in a worker); the patient screen
+    passes its chart's. ``on_logged(contact)`` runs after the dialog closes
+    (None when cancelled); when a flag is open and the contact was saved, a
+    yes/no question offers the safety check, and ``on_checked(result)`` runs
+    after it is saved.
+    """
+
+    def show(signals) -> None:
+        def logged(contact) -> None:
+            on_logged(contact)
+            if contact is None or not signals:
+                return
+            node.app.push_screen(
+                ConfirmDialog(
+                    "The safety flag is still open: a call does not clear it. "
+                    "Record a safety check now?",
+                    yes="safety check now",
+                    no="later",
+                ),
+                lambda yes: (
+                    open_safety_check(node, services, patient_id, patient_name, on_checked)
+                    if yes
+                    else None
+                ),
+            )
+
+        dialog = log_contact_dialog(
+            services, patient_id, patient_name, risk_tier, elapsed_minutes, signals
+        )
+        node.app.push_screen(dialog, logged)
+
+    if safety_signals is not None:
+        show(tuple(safety_signals))
+    else:
+        reader = services.safety_checks
+        run_in_background(node, lambda: reader.open_signals(patient_id), show)
 
 
 def edit_contact_dialog(services, contact) -> FormDialog:

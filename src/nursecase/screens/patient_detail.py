@@ -8,7 +8,8 @@ under the cursors. Tabs are on the number keys 1-7.
 Actions open dialogs (one dialog, one service call, one transaction). What an
 assessment triggers is followed up here: an urgent safety task is announced
 and flagged, a LACE of 10 or more offers the change of risk tier for the nurse
-to confirm, and a positive PHQ-2 offers a PHQ-9.
+to confirm, and a positive PHQ-2 offers a PHQ-9. Only a safety check (S)
+clears a safety flag: a contact on a flagged patient says so and offers one.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from textual.types import NoActiveAppError
 from textual.widgets import ContentSwitcher, DataTable, Header, Static
 
 from nursecase.domain.codes import TaskSource
+from nursecase.domain.safety_check import SAFETY_TASK_REFUSAL, is_safety_task
 from nursecase.screens import chart_views
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.care_plan_editor import CarePlanEditorScreen
 from nursecase.screens.confirm_dialog import ConfirmDialog
-from nursecase.screens.contact_dialog import edit_contact_dialog, log_contact_dialog
+from nursecase.screens.contact_dialog import edit_contact_dialog, log_contact_with_safety
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_actions import (
     add_task_dialog,
@@ -42,6 +44,7 @@ from nursecase.screens.patient_actions import (
     start_episode_dialog,
 )
 from nursecase.screens.referral_dialogs import open_referral_form
+from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
 from nursecase.widgets.key_footer import KeyFooter
 
 #: The tabs, in number-key order: (pane id, title).
@@ -62,6 +65,13 @@ INTENTS = (
     Intent("patient.task", "t", "add_task", "Task", "Add a task"),
     Intent("patient.referral", "f", "new_referral", "Referral", "Send a new referral"),
     Intent("patient.plan", "p", "care_plan", "Plan", "Open the care plan"),
+    Intent(
+        "patient.safety_check",
+        "S",
+        "safety_check",
+        "Safety check",
+        "Screen for suicide risk (C-SSRS) with a disposition; the only way to clear a safety flag",
+    ),
     Intent(
         "patient.edit_contact",
         "e",
@@ -465,10 +475,29 @@ class PatientDetailScreen(Screen):
         if self.chart is None:
             return  # still loading
         patient = self.chart.patient
-        dialog = log_contact_dialog(
-            self.services, patient.id, self._patient_name(), patient.risk_tier, elapsed_minutes=5
+        log_contact_with_safety(
+            self,
+            self.services,
+            patient.id,
+            self._patient_name(),
+            patient.risk_tier,
+            5,
+            lambda result: self._after_action(result, "Contact logged"),
+            self._safety_checked,
+            safety_signals=self.chart.safety_flags,
         )
-        self.app.push_screen(dialog, lambda result: self._after_action(result, "Contact logged"))
+
+    def action_safety_check(self) -> None:
+        """Record a safety check (C-SSRS screener and disposition); it clears the safety flag."""
+        if self.chart is None:
+            return  # still loading
+        open_safety_check(
+            self, self.services, self.patient_id, self._patient_name(), self._safety_checked
+        )
+
+    def _safety_checked(self, result) -> None:
+        self.notify(saved_message(result), timeout=8)
+        self.action_refresh()
 
     def action_edit_contact(self) -> None:
         """Correct the highlighted contact."""
@@ -544,6 +573,10 @@ class PatientDetailScreen(Screen):
         task = self._highlighted_task()
         if task is None:
             return
+        if is_safety_task(task.source, task.priority):
+            # Only a safety check completes a safety follow-up: open one.
+            self.action_safety_check()
+            return
         if task.source == TaskSource.transition_clock:
             # The TCM clock is met by the contact itself, not by ticking its task.
             self.notify(
@@ -564,6 +597,9 @@ class PatientDetailScreen(Screen):
         if self.chart is None:
             return  # still loading
         task = self._highlighted_task()
+        if task is not None and is_safety_task(task.source, task.priority):
+            self.notify(f"This task {SAFETY_TASK_REFUSAL}.", severity="warning")
+            return
         if task is not None:
             self.app.push_screen(
                 snooze_task_dialog(self.services, task),

@@ -5,7 +5,9 @@ Today comes ranked from ``services.worklist.today``; the caseload pages from
 ``services.patients`` with keyset cursors, sorted and filtered in SQL. Rounds
 (``r``) step through Today with the patient's card beside the list; ``c``
 logs a contact, ``s`` snoozes and ``d`` completes the row's most pressing
-item, and ``u`` undoes the last done or snooze for a few seconds.
+item, and ``u`` undoes the last done or snooze for a few seconds. ``S``
+records a safety check for the highlighted patient; on a safety row ``d``
+opens it too, because only a safety check clears a safety flag.
 
 Every service call runs in a worker (directly, or inside the table).
 """
@@ -27,14 +29,15 @@ from textual.widgets import Header, Input, Static
 
 from nursecase.domain.codes import EpisodeStatus, RiskTier
 from nursecase.domain.flags import flag_words
-from nursecase.domain.worklist import DueKind
+from nursecase.domain.worklist import PATIENT_SAFETY_KINDS, DueKind
 from nursecase.screens.background import run_in_background
-from nursecase.screens.contact_dialog import log_contact_dialog, snooze_dialog
+from nursecase.screens.contact_dialog import log_contact_with_safety, snooze_dialog
 from nursecase.screens.form_dialog import FormDialog, FormField
 from nursecase.screens.formatting import days_ago, due_short, due_text, plain, risk_badge
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_card import render_summary
 from nursecase.screens.patient_dialog import new_patient_dialog
+from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
 from nursecase.screens.sort_dialog import SortDialog
 from nursecase.screens.worklist_sources import (
     SORT_COLUMNS,
@@ -46,6 +49,8 @@ from nursecase.widgets.key_footer import KeyFooter
 from nursecase.widgets.text_fields import TextInput
 from nursecase.widgets.virtual_table import Column, VirtualTable
 
+#: Why s does nothing on a safety row.
+SAFETY_FLAG_NOT_SNOOZED = "A safety flag is not snoozed: only a safety check clears it (press S)."
 #: How long a done or snooze can be undone.
 UNDO_SECONDS = 10.0
 #: Kinds whose "done" is handled on the worklist (goals and interventions are
@@ -53,6 +58,7 @@ UNDO_SECONDS = 10.0
 DONE_KINDS = frozenset(
     {
         DueKind.safety,
+        DueKind.safety_risk,
         DueKind.tcm,
         DueKind.task,
         DueKind.contact,
@@ -99,6 +105,13 @@ INTENTS = (
         "Log a call or visit for this patient",
     ),
     Intent("worklist.done", "d", "done", "Done", "Mark the row's most pressing item done"),
+    Intent(
+        "worklist.safety_check",
+        "S",
+        "safety_check",
+        "Safety check",
+        "Screen the patient for suicide risk (C-SSRS); the only way to clear a safety flag",
+    ),
     Intent(
         "worklist.snooze",
         "s",
@@ -737,14 +750,34 @@ class WorklistScreen(Screen):
         if row is None:
             return
         patient_id = self._patient_id(row)
-        dialog = log_contact_dialog(
+        log_contact_with_safety(
+            self,
             self.services,
             patient_id,
             f"{row.given_name} {row.family_name}",
             row.risk_tier,
             self._elapsed_minutes(),
+            partial(self._contact_logged, patient_id),
+            partial(self._safety_checked, patient_id),
         )
-        self.app.push_screen(dialog, partial(self._contact_logged, patient_id))
+
+    def action_safety_check(self) -> None:
+        """Record a safety check (C-SSRS screener) for the highlighted patient."""
+        row = self.table.cursor_row
+        if row is None:
+            return
+        patient_id = self._patient_id(row)
+        open_safety_check(
+            self,
+            self.services,
+            patient_id,
+            f"{row.given_name} {row.family_name}",
+            partial(self._safety_checked, patient_id),
+        )
+
+    def _safety_checked(self, patient_id: int, result) -> None:
+        self.notify(saved_message(result), timeout=8)
+        self._reload_after_action(patient_id)
 
     def _contact_logged(self, patient_id: int, contact) -> None:
         if contact is None:
@@ -767,6 +800,10 @@ class WorklistScreen(Screen):
         if row is None:
             return
         item = row.due_item
+        if item.kind in PATIENT_SAFETY_KINDS:
+            # A safety flag is cleared only by a safety check: d opens one.
+            self.action_safety_check()
+            return
         worklist = self.services.worklist
         run_in_background(
             self,
@@ -780,6 +817,9 @@ class WorklistScreen(Screen):
         if row is None:
             return
         item = row.due_item
+        if item.kind in PATIENT_SAFETY_KINDS:
+            self.notify(SAFETY_FLAG_NOT_SNOOZED, severity="warning")
+            return
         worklist = self.services.worklist
         default_until = self._today().fromordinal(self._today().toordinal() + 1)
 
@@ -851,7 +891,7 @@ class WorklistScreen(Screen):
         row = table.cursor_row
         if action in ("next_patient", "previous_patient"):
             return self.rounds
-        if action in ("open_patient", "log_contact"):
+        if action in ("open_patient", "log_contact", "safety_check"):
             return row is not None
         if action == "done":
             today_row = self._worklist_row()

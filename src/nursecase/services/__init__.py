@@ -30,6 +30,7 @@ from nursecase.services.medications import MedicationService
 from nursecase.services.nurses import NurseService
 from nursecase.services.patients import PatientService
 from nursecase.services.referrals import ReferralService
+from nursecase.services.safety_checks import SafetyCheckService
 from nursecase.services.tasks import TaskService
 from nursecase.services.transitions import TransitionService
 from nursecase.services.worklist import WorklistService
@@ -50,6 +51,7 @@ class Services:
     transitions: TransitionService
     tasks: TaskService
     assessments: AssessmentService
+    safety_checks: SafetyCheckService
     care_plans: CarePlanService
     referrals: ReferralService
     audit: AuditService
@@ -100,6 +102,7 @@ def make_services(
         transitions=TransitionService(context),
         tasks=TaskService(context),
         assessments=AssessmentService(context),
+        safety_checks=SafetyCheckService(context),
         care_plans=CarePlanService(context),
         referrals=ReferralService(context),
         audit=AuditService(context),

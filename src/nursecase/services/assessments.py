@@ -16,24 +16,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
 
 from nursecase.db.models import Assessment, AssessmentAnswer, Nurse, Patient, Task
 from nursecase.domain.codes import (
     AuditAction,
     Instrument,
-    TaskPriority,
-    TaskSource,
     TaskStatus,
     parse_code,
 )
 from nursecase.domain.instruments import Score, Trigger, get_instrument
 from nursecase.domain.instruments.lace import LACE_HIGH_TRIGGER, lace_answers
 from nursecase.domain.instruments.phq import PHQ9_ITEM9_TRIGGER, SAFETY_ITEM
+from nursecase.domain.safety_check import SAFETY_TASK_PRIORITY, SAFETY_TASK_SOURCE
 from nursecase.domain.validation import ValidationError, not_in_future, optional_text
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.errors import NotFoundError
+from nursecase.services.tasks import safety_task_condition
 
 ENTITY = "assessment"
 VARIANT_MAX_LENGTH = 32
@@ -227,6 +227,9 @@ class AssessmentService:
     def open_safety_flags(self, patient_id: int | None) -> list[AssessmentRead]:
         """PHQ-9 assessments with item 9 above 0 whose safety task is still open.
 
+        (Only a safety check completes that task; ``services.safety_checks``
+        ``open_signals`` adds the other SAFETY signal, a C-SSRS moderate or high.)
+
         ``patient_id`` None covers every patient (the worklist's safety section).
         Newest first.
         """
@@ -234,11 +237,7 @@ class AssessmentService:
             select(Assessment, Nurse.username)
             .outerjoin(Nurse, Nurse.id == Assessment.author_id)
             .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
-            .join(
-                Task,
-                (Task.source == str(TaskSource.assessment_trigger))
-                & (Task.source_id == Assessment.id),
-            )
+            .join(Task, and_(safety_task_condition(), Task.source_id == Assessment.id))
             .where(
                 Assessment.instrument == str(Instrument.phq_9),
                 AssessmentAnswer.item_code == SAFETY_ITEM,
@@ -288,8 +287,8 @@ class AssessmentService:
             ),
             due_date=self.context.clock.today(),
             status=str(TaskStatus.requested),
-            priority=str(TaskPriority.urgent),
-            source=str(TaskSource.assessment_trigger),
+            priority=str(SAFETY_TASK_PRIORITY),
+            source=str(SAFETY_TASK_SOURCE),
             source_id=row.id,
             created_at=self.context.clock.now(),
         )

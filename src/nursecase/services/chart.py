@@ -28,6 +28,7 @@ from nursecase.services.episodes import EpisodeRead
 from nursecase.services.medications import CURRENT_STATUSES, MedicationRead
 from nursecase.services.patients import PatientRead
 from nursecase.services.referrals import ReferralRead
+from nursecase.services.safety_checks import SafetyCheckRead, SafetySignal
 from nursecase.services.tasks import TaskRead
 from nursecase.services.transitions import TransitionRead
 
@@ -87,7 +88,9 @@ class Chart:
     flags: tuple[Flag, ...]
     episode: EpisodeRead | None
     episodes: tuple[EpisodeRead, ...]
-    safety_flags: tuple[AssessmentRead, ...]
+    #: The open patient-safety signals (an open safety task after a PHQ-9 item 9
+    #: above 0; a latest safety check of moderate or high risk), most urgent first.
+    safety_flags: tuple[SafetySignal, ...]
     transitions: tuple[TransitionRead, ...]
     ccm: CcmProgress
     contacts: tuple[ContactRead, ...]
@@ -162,12 +165,13 @@ class ChartService:
         conditions = tuple(services.conditions.list_for_patient(patient_id))
         minutes = services.contacts.minutes_in_month(patient_id, today.year, today.month)
         histories = services.referrals.histories_for_patient(patient_id)
+        safety_checks = services.safety_checks.list_for_patient(patient_id)
         return Chart(
             patient=patient,
             flags=services.worklist.flags_for([patient_id])[patient_id],
             episode=episode,
             episodes=episodes,
-            safety_flags=tuple(services.assessments.open_safety_flags(patient_id)),
+            safety_flags=services.safety_checks.open_signals(patient_id),
             transitions=transitions,
             ccm=ccm_progress(minutes),
             contacts=contacts,
@@ -179,7 +183,14 @@ class ChartService:
             referrals=referrals,
             due_next=due_next(patient, tasks, transitions, referrals),
             timeline=timeline(
-                contacts, assessments, tasks, referrals, histories, transitions, episodes
+                contacts,
+                assessments,
+                tasks,
+                referrals,
+                histories,
+                transitions,
+                episodes,
+                safety_checks=safety_checks,
             ),
         )
 
@@ -247,6 +258,7 @@ def timeline(
     histories: dict,
     transitions,
     episodes,
+    safety_checks: tuple[SafetyCheckRead, ...] | list[SafetyCheckRead] = (),
 ) -> tuple[TimelineEvent, ...]:
     """Every dated event of the patient, newest first."""
     events: list[TimelineEvent] = []
@@ -290,5 +302,8 @@ def timeline(
             events.append(
                 TimelineEvent(change.changed_at, "episode", f"episode {change.to_status}{reason}")
             )
+    for check in safety_checks:
+        # "Safety check (C-SSRS): high risk; emergency services or ED"
+        events.append(TimelineEvent(check.performed_at, "safety check", check.summary))
     events.sort(key=lambda event: event.when, reverse=True)
     return tuple(events)

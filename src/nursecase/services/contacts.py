@@ -14,6 +14,10 @@ transaction:
   where the patient was reached also marks its face-to-face visit. The
   matching "transition-clock" task is completed.
 
+A contact never completes a safety task (the follow-up of a PHQ-9 item 9 above
+0), however the call went: only a recorded safety check does
+(``services.safety_checks``).
+
 Editing or deleting a contact recomputes ``last_contact_at`` from the log
 (leaving out follow-up calls to a referral's service, which are not contacts
 with the patient); TCM
@@ -28,7 +32,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nursecase.db.models import Assessment, Contact, Nurse, Patient, Task, Transition
+from nursecase.db.models import Contact, Nurse, Patient, Task, Transition
 from nursecase.domain.codes import (
     AuditAction,
     ContactMode,
@@ -198,7 +202,6 @@ class ContactService:
                     patient_changes,
                 )
             self._mark_transitions(session, contact)
-            self._follow_up_safety_flags(session, contact)
             return self._read(session, contact.id)
 
     def update(self, contact_id: int, **changes: object) -> ContactRead:
@@ -350,28 +353,6 @@ class ContactService:
                 audit.record(
                     session, self.context, AuditAction.update, "transition", transition.id, changed
                 )
-
-    def _follow_up_safety_flags(self, session: Session, contact: Contact) -> None:
-        """A conversation with the patient after a PHQ-9 item 9 answer is its follow-up.
-
-        The red flag (the open safety task of the assessment trigger) stays until
-        the nurse has REACHED the patient in a contact logged at or after the
-        assessment; a voicemail or a call with someone else does not clear it.
-        """
-        if contact.with_whom != ContactWith.patient or not is_interactive(contact.outcome):
-            return
-        tasks = session.execute(
-            select(Task)
-            .join(Assessment, Assessment.id == Task.source_id)
-            .where(
-                Task.patient_id == contact.patient_id,
-                Task.source == str(TaskSource.assessment_trigger),
-                Task.status.in_(_OPEN_TASK_CODES),
-                Assessment.performed_at <= contact.occurred_at,
-            )
-        ).scalars()
-        for task in tasks:
-            self._complete_task(session, task)
 
     def _complete_task(self, session: Session, task: Task) -> None:
         task.status = str(TaskStatus.completed)

@@ -95,6 +95,7 @@ from nursecase.domain.fhir_records import (
 )
 from nursecase.domain.fhir_values import BundleError
 from nursecase.domain.instruments import get_instrument
+from nursecase.domain.safety_check import SAFETY_TASK_PRIORITY, SAFETY_TASK_SOURCE
 from nursecase.domain.validation import ValidationError, normalize_phone, search_key
 from nursecase.services import audit
 from nursecase.services.care_plan_history import record_revision
@@ -595,8 +596,8 @@ class _Writer:
             f"Safety follow-up: imported PHQ-9 of {assessment.performed_at:%Y-%m-%d}, "
             f"item 9 answered {value}; assess safety today",
             self.today,
-            TaskPriority.urgent,
-            TaskSource.assessment_trigger,
+            SAFETY_TASK_PRIORITY,
+            SAFETY_TASK_SOURCE,
             assessment.id,
         )
 

@@ -4,6 +4,10 @@ Open tasks are requested, in-progress or on-hold. ``complete`` and ``cancel``
 close a task; ``reopen`` undoes either. ``snooze`` moves the due date to a
 later day and needs a reason. The Task table has one free-text reason column,
 ``snooze_reason``: it holds the reason of the latest snooze or cancellation.
+
+A safety task (``domain.safety_check.is_safety_task``: the urgent follow-up of a
+PHQ-9 item 9 above 0) is never completed or snoozed here: only a recorded
+safety check completes it (``services.safety_checks``).
 """
 
 from __future__ import annotations
@@ -11,11 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Nurse, Patient, Task
 from nursecase.domain.codes import AuditAction, TaskPriority, TaskSource, TaskStatus, parse_code
+from nursecase.domain.safety_check import (
+    SAFETY_TASK_PRIORITY,
+    SAFETY_TASK_REFUSAL,
+    SAFETY_TASK_SOURCE,
+    is_safety_task,
+)
 from nursecase.domain.validation import ValidationError, parse_date, require_text
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
@@ -50,6 +60,17 @@ class TaskRead:
     def is_open(self) -> bool:
         """True while the task still needs doing."""
         return self.status in _OPEN_CODES
+
+
+def safety_task_condition():
+    """The SQL test for a safety task (the one definition, ``domain.safety_check``)."""
+    return and_(Task.source == str(SAFETY_TASK_SOURCE), Task.priority == str(SAFETY_TASK_PRIORITY))
+
+
+def refuse_safety_task(task: Task) -> None:
+    """Raise ValidationError("task", ...) for a safety task: a safety check completes it."""
+    if is_safety_task(task.source, task.priority):
+        raise ValidationError("task", SAFETY_TASK_REFUSAL)
 
 
 def _select_tasks():
@@ -167,9 +188,10 @@ class TaskService:
             return self._read(session, task_id)
 
     def complete(self, task_id: int) -> TaskRead:
-        """Mark an open task done now."""
+        """Mark an open task done now (a safety task is refused: a safety check completes it)."""
         with self.context.write() as session:
             task = self._open_task(session, task_id)
+            refuse_safety_task(task)
             task.status = str(TaskStatus.completed)
             task.done_at = self.context.clock.now()
             return self._save(session, task, ("status", "done_at"))
@@ -188,13 +210,14 @@ class TaskService:
             return self._save(session, task, ("status", "done_at"))
 
     def snooze(self, task_id: int, until: date | str, reason: str) -> TaskRead:
-        """Move an open task's due date to a later day, with a reason."""
+        """Move an open task's due date to a later day, with a reason (never a safety task)."""
         day = parse_date(until, "until")
         if day <= self.context.clock.today():
             raise ValidationError("until", "must be after today")
         reason_text = require_text(reason, "reason", max_length=400)
         with self.context.write() as session:
             task = self._open_task(session, task_id)
+            refuse_safety_task(task)
             task.due_date = day
             task.snooze_reason = reason_text
             return self._save(session, task, ("due_date", "snooze_reason"))

@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import flag_modified
 
 from nursecase.db.models import (
@@ -38,6 +38,7 @@ from nursecase.db.models import (
     Problem,
     Referral,
     ReferralStatusHistory,
+    SafetyCheck,
     Task,
     Transition,
     WorklistSnooze,
@@ -53,14 +54,15 @@ from nursecase.domain.codes import (
     ReferralPriority,
     ReferralStatus,
     ServiceType,
-    TaskPriority,
     TaskSource,
     TaskStatus,
 )
 from nursecase.domain.flags import READMISSION_WINDOW_DAYS, Flag, flags_for
 from nursecase.domain.referral_states import TERMINAL_STATUSES
+from nursecase.domain.safety_check import SAFETY_TASK_REFUSAL, SIGNAL_RISKS, is_safety_task
 from nursecase.domain.validation import ValidationError, parse_date, require_text
 from nursecase.domain.worklist import (
+    PATIENT_SAFETY_KINDS,
     DueItem,
     DueKind,
     WorklistCandidate,
@@ -365,6 +367,7 @@ class WorklistService:
         with self.context.read() as session:
             self._contact_items(session, nurse, today, items, patients)
             self._task_items(session, nurse, today, items)
+            self._safety_risk_items(session, nurse, items)
             self._referral_items(session, nurse, today, items)
             self._goal_items(session, nurse, today, items)
             self._intervention_items(session, nurse, today, items)
@@ -422,6 +425,7 @@ class WorklistService:
         """
         items: dict[int, list[DueItem]] = defaultdict(list)
         self._task_items(session, scope, today, items)
+        self._safety_risk_items(session, scope, items)
         self._referral_items(session, scope, today, items)
         readmitted = _readmitted(session, scope, today)
         flags = {}
@@ -621,6 +625,8 @@ class WorklistService:
         due_item = _check_item(item)
         kind = DueKind(due_item.kind)
         self.context.require_nurse()
+        if kind in PATIENT_SAFETY_KINDS:
+            raise ValidationError("item", SAFETY_TASK_REFUSAL)
         if kind in _PLAN_KINDS:
             raise ValidationError("item", "complete goals and interventions in the care plan")
         if kind in _TASK_KINDS:
@@ -658,6 +664,8 @@ class WorklistService:
             raise ValidationError("until", "must be after today")
         reason_text = require_text(reason, "reason", max_length=REASON_MAX_LENGTH)
         self.context.require_nurse()
+        if kind in PATIENT_SAFETY_KINDS:
+            raise ValidationError("item", SAFETY_TASK_REFUSAL)
         if kind in _TASK_KINDS:
             return self._snooze_task(patient_id, kind, due_item.item_id, day, reason_text)
         with self.context.write() as session:
@@ -763,9 +771,7 @@ class WorklistService:
             )
         )
         holidays = self.context.settings.holidays
-        safety_source = str(TaskSource.assessment_trigger)
         clock_source = str(TaskSource.transition_clock)
-        urgent = str(TaskPriority.urgent)
         for row in _rows(session, _for_nurse(query, Task.patient_id, nurse_id)):
             if row.snooze_reason is not None and row.due_date > today:
                 # Flags and clocks show whatever their date, but a nurse who
@@ -784,13 +790,46 @@ class WorklistService:
                     )
                     detail = tcm_detail(clock, row.description == FACE_TO_FACE_TASK_DESCRIPTION)
                 item = DueItem(DueKind.tcm, row.due_date, row.description, row.id, detail)
-            elif row.source == safety_source and row.priority == urgent:
+            elif is_safety_task(row.source, row.priority):
                 item = DueItem(DueKind.safety, row.due_date, row.description, row.id)
             elif row.due_date <= today:
                 item = DueItem(DueKind.task, row.due_date, row.description, row.id)
             else:
                 continue
             items[row.patient_id].append(item)
+
+    def _safety_risk_items(
+        self, session: Session, nurse_id: int | None, items: dict[int, list[DueItem]]
+    ) -> None:
+        """Patients whose LATEST safety check found moderate or high risk (one query).
+
+        The signal stays until a newer check finds low risk or none: a check is
+        the latest when no check of the same patient is later (or as late with
+        a higher id).
+        """
+        newer = aliased(SafetyCheck)
+        later_check = (
+            select(newer.id)
+            .where(
+                newer.patient_id == SafetyCheck.patient_id,
+                or_(
+                    newer.performed_at > SafetyCheck.performed_at,
+                    and_(
+                        newer.performed_at == SafetyCheck.performed_at,
+                        newer.id > SafetyCheck.id,
+                    ),
+                ),
+            )
+            .exists()
+        )
+        query = select(
+            SafetyCheck.patient_id, SafetyCheck.id, SafetyCheck.performed_at, SafetyCheck.risk
+        ).where(SafetyCheck.risk.in_(sorted(str(risk) for risk in SIGNAL_RISKS)), ~later_check)
+        for patient_id, check_id, performed_at, risk in _rows(
+            session, _for_nurse(query, SafetyCheck.patient_id, nurse_id)
+        ):
+            day = _as_date(performed_at)
+            items[patient_id].append(DueItem(DueKind.safety_risk, day, "", check_id, risk))
 
     def _referral_items(
         self, session: Session, nurse_id: int | None, today: date, items: dict[int, list[DueItem]]

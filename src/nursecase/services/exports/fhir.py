@@ -3,7 +3,8 @@
 For each patient of the scope, in caseload order (by name): the Patient, the
 care team (Practitioner and PractitionerRole, or RelatedPerson for a
 caregiver, gathered in a CareTeam), the EpisodeOfCare(s), Conditions,
-MedicationStatements, an Observation per scored assessment, CarePlans with
+MedicationStatements, an Observation per scored assessment and per safety
+check (C-SSRS risk level 93374-7 with its LOINC-coded items), CarePlans with
 their Goals, each referral as a ServiceRequest with the Task that tracks it,
 and a Communication per contact (the patient report: the contacts of its
 period). The nurses these name (care manager, assessor, requester, sender)
@@ -57,12 +58,14 @@ from nursecase.db.models import (
     Problem,
     Referral,
     ReferralStatusHistory,
+    SafetyCheck,
 )
 from nursecase.domain import fhir_resources as fhir
 from nursecase.domain.care_plan_rules import ENTERED_IN_ERROR
 from nursecase.domain.codes import InterventionCategory
 from nursecase.domain.instruments import INSTRUMENTS
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
+from nursecase.domain.safety_check import QUESTIONS as SAFETY_QUESTIONS
 from nursecase.services.exports.common import (
     ExportScope,
     Report,
@@ -78,6 +81,8 @@ PATIENT_BATCH = 400
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://nursecase.invalid/fhir-export")
 _NAMESPACE_BYTES = NAMESPACE.bytes
 REPORTS = ("caseload", "patient")
+#: The answer columns of a safety check, in question order.
+SAFETY_ANSWER_FIELDS = tuple(question.field for question in SAFETY_QUESTIONS)
 
 Row = Any
 Entry = tuple[str, dict]
@@ -316,6 +321,8 @@ class _BundleWriter:
             entries.append(self._medication(medication, subject))
         for assessment in records.assessments.get(patient_id, ()):
             entries.append(self._observation(assessment, records, subject))
+        for check in records.safety_checks.get(patient_id, ()):
+            entries.append(self._safety_check(check, subject))
         for plan in records.plans.get(patient_id, ()):
             entries.extend(self._care_plan(plan, records, subject, team))
         referral_urls: dict[int, str] = {}
@@ -493,6 +500,24 @@ class _BundleWriter:
                 performed=self.moment(performed),
                 performer=self.nurse(author_id),
                 items=items,
+            ),
+        )
+
+    def _safety_check(self, check: Row, subject: dict) -> Entry:
+        """A safety check: an Observation of its risk level and its asked items."""
+        check_id, _patient_id, performed, risk, disposition, note, author_id, *answers = check
+        url = entry_url("safety_check", check_id)
+        return (
+            url,
+            fhir.safety_check_observation(
+                resource_id(url),
+                patient=subject,
+                answers=list(zip(SAFETY_ANSWER_FIELDS, answers, strict=True)),
+                risk=risk,
+                disposition=disposition,
+                note=note,
+                performed=self.moment(performed),
+                performer=self.nurse(author_id),
             ),
         )
 
@@ -800,6 +825,23 @@ class _BatchRecords:
             ).where(AssessmentAnswer.assessment_id.in_(ids)),
         ):
             self.answers[assessment_id][item_code] = value
+        self.safety_checks = self._grouped(
+            patient_ids,
+            lambda ids: (
+                select(
+                    SafetyCheck.id,
+                    SafetyCheck.patient_id,
+                    SafetyCheck.performed_at,
+                    SafetyCheck.risk,
+                    SafetyCheck.disposition,
+                    SafetyCheck.note,
+                    SafetyCheck.author_id,
+                    *(getattr(SafetyCheck, field) for field in SAFETY_ANSWER_FIELDS),
+                )
+                .where(SafetyCheck.patient_id.in_(ids))
+                .order_by(SafetyCheck.patient_id, SafetyCheck.performed_at, SafetyCheck.id)
+            ),
+        )
         self._care_plans(patient_ids)
         self._referrals(patient_ids)
         # Only the patient report has a period (default: the last 90 days), and only its

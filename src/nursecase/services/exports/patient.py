@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from nursecase.domain.care_plan_rules import ENTERED_IN_ERROR
 from nursecase.domain.codes import CarePlanStatus, CareTeamRole, Instrument
+from nursecase.domain.safety_check import SafetySignalKind, risk_words
 from nursecase.reports.document import Block, Document, Heading, Paragraph, Table
 from nursecase.reports.tables import Column, plain_text
 from nursecase.services.assessments import AssessmentService
@@ -37,6 +38,7 @@ from nursecase.services.exports.common import ExportScope, Report, service_label
 from nursecase.services.medications import CURRENT_STATUSES, MedicationService
 from nursecase.services.patients import PatientService
 from nursecase.services.referrals import ReferralService
+from nursecase.services.safety_checks import SafetyCheckService
 from nursecase.services.tasks import TaskService
 from nursecase.services.transitions import TransitionService
 
@@ -50,6 +52,8 @@ COLUMNS = (
 
 #: What an open safety flag means (PHQ-9 item 9 above 0, its urgent follow-up still open).
 SAFETY_DETAIL = "PHQ-9 item 9 above 0: urgent safety follow-up open"
+#: What the other safety flag means: the latest safety check found moderate or high risk.
+RISK_DETAIL = "Latest safety check (C-SSRS) found {risk}: check safety again"
 #: The most contacts the handover lists (newest first).
 CONTACT_LIMIT = 10_000
 
@@ -153,8 +157,15 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         add(PATIENT, label, None, None, value or "")
 
     assessments = AssessmentService(context)
-    for flag in assessments.open_safety_flags(patient_id):
-        add(SAFETY, flag.summary, "open", flag.performed_at.date(), SAFETY_DETAIL)
+    # Both safety signals: an open safety task (PHQ-9 item 9 above 0) and a latest
+    # safety check of moderate or high risk; only a safety check clears either.
+    for signal in SafetyCheckService(context).open_signals(patient_id):
+        day = signal.since.date()
+        if signal.kind is SafetySignalKind.cssrs_risk:
+            risk = risk_words(signal.risk or "high")
+            add(SAFETY, f"C-SSRS {risk}", "open", day, RISK_DETAIL.format(risk=risk))
+        else:
+            add(SAFETY, signal.assessment_summary or signal.what, "open", day, SAFETY_DETAIL)
     for condition in ConditionService(context).list_for_patient(patient_id):
         if condition.clinical_status in ("inactive", "remission", "resolved"):
             continue
