@@ -130,6 +130,7 @@ EXPECTED_CODES = {
         "on-hold",
         "completed",
         "cancelled",
+        "failed",
         "entered-in-error",
     ],
     codes.TaskSource: [

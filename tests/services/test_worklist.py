@@ -417,7 +417,7 @@ def test_a_safety_check_clears_the_flag_and_a_moderate_or_high_one_raises_its_ow
     assert [item.kind for item in row.items] == [DueKind.safety_risk]
     assert row.items[0].item_id == result.check.id
     assert row.reasons == ("C-SSRS high risk 27 Nov: check safety again",)
-    assert row.group == 0 and row.flags.startswith("SAFETY")
+    assert row.group == 0 and row.flags == (Flag.safety,)
     with pytest.raises(ValidationError, match="completed only by a safety check"):
         services.worklist.done(patient_id, row.items[0])
     # A nurse re-screens: a newer check with no risk ends the signal.
