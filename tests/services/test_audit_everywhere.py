@@ -223,6 +223,15 @@ def _calls(services: Services):
         ("worklist", "snooze", worklist_snooze),
         ("assessments", "record", assessment),
         (
+            "safety_checks",
+            "record",
+            lambda: services.safety_checks.record(
+                patient_id(),
+                {"wish_dead": True, "suicidal_thoughts": False, "behaviour": False},
+                "safety-plan-reviewed",
+            ),
+        ),
+        (
             "assessments",
             "record_lace",
             lambda: services.assessments.record_lace(patient_id(), 5, True, 2, 1),

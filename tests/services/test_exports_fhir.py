@@ -37,6 +37,7 @@ from nursecase.db.models import (
     Patient,
     Referral,
     ReferralStatusHistory,
+    SafetyCheck,
 )
 from nursecase.domain import fhir_resources
 from nursecase.domain.codes import ReferralStatus
@@ -395,7 +396,12 @@ def test_scored_assessments_are_observations_with_loinc_totals_and_items(demo, t
         select(AssessmentAnswer.assessment_id, AssessmentAnswer.item_code, AssessmentAnswer.value),
     ):
         answers.setdefault(assessment_id, {})[item_code] = value
-    assert len(observations) == len(stored)
+    # The safety checks' Observations (C-SSRS risk level) are checked below.
+    safety_urls = {
+        entry_url("safety_check", check_id) for (check_id,) in rows(demo, select(SafetyCheck.id))
+    }
+    assert safety_urls and safety_urls <= set(observations)
+    assert len(observations) - len(safety_urls) == len(stored)
     seen = Counter()
     for assessment_id, instrument, total, band, performed_at in stored:
         observation = observations[entry_url("assessment", assessment_id)]
@@ -419,6 +425,72 @@ def test_scored_assessments_are_observations_with_loinc_totals_and_items(demo, t
         } == expected
         assert all(part["code"]["coding"][0]["system"] == LOINC for part in components)
     assert {"phq-9", "phq-2", "gad-7"} <= set(seen)
+
+
+def test_safety_checks_are_observations_with_the_c_ssrs_loinc_codes(demo, tmp_path):
+    """Issue 16: items 93246-7 ... 93269-9 (skipped ones left out) and risk level 93374-7."""
+    patient = demo.patients.create("FX-1", "Export", "Sam")
+    high = demo.safety_checks.record(
+        patient.id,
+        {
+            "wish_dead": True,
+            "suicidal_thoughts": True,
+            "method": True,
+            "intent": False,
+            "plan": True,
+            "behaviour": True,
+            "behaviour_past_3_months": False,
+        },
+        "emergency-services",
+        note="Daughter drove her to the ED",
+    ).check
+    _, _, bundle, data = export_fhir(demo, tmp_path, "patient", patient_mrn="FX-1")
+    [observation] = [
+        item for url, item in by_url(bundle).items() if url == entry_url("safety_check", high.id)
+    ]
+    get_fhir_model_class("Observation").model_validate(observation)
+    Bundle.model_validate_json(data)
+    assert observation["code"]["coding"] == [
+        {"system": LOINC, "code": "93374-7", "display": "Suicide risk level"}
+    ]
+    assert observation["valueCodeableConcept"]["coding"] == [
+        {"system": LOINC, "code": "LA9193-9", "display": "High"}
+    ]
+    answers = {
+        part["code"]["coding"][0]["code"]: part["valueCodeableConcept"]["coding"][0]["code"]
+        for part in observation["component"]
+    }
+    assert answers == {
+        "93246-7": "LA33-6",
+        "93247-5": "LA33-6",
+        "93248-3": "LA33-6",
+        "93249-1": "LA32-8",
+        "93250-9": "LA33-6",
+        "93267-3": "LA33-6",
+        "93269-9": "LA32-8",
+    }
+    assert observation["note"] == [
+        {"text": "Disposition: Emergency services or ED"},
+        {"text": "Daughter drove her to the ED"},
+    ]
+    assert observation["effectiveDateTime"] == f"2026-11-27T09:00:00{OFFSET}"
+
+    # The demo's checks: 2 no skips 3-5, 6 no skips the 3-month question; low or none.
+    caseload = export_fhir(demo, tmp_path / "all", all_nurses=True)[2]
+    observations = by_url(caseload)
+    stored = rows(
+        demo, select(SafetyCheck.id, SafetyCheck.risk).where(SafetyCheck.patient_id != patient.id)
+    )
+    assert stored
+    for check_id, risk in stored:
+        observation = observations[entry_url("safety_check", check_id)]
+        codes = [part["code"]["coding"][0]["code"] for part in observation["component"]]
+        assert codes == ["93246-7", "93247-5", "93267-3"]
+        value = observation["valueCodeableConcept"]
+        if risk == "low":
+            assert value["coding"][0]["code"] == "LA9194-7"
+        else:
+            assert value == {"text": "No risk identified"}
 
 
 def test_loinc_codes_are_the_ones_the_issue_names():

@@ -188,3 +188,31 @@ def test_the_tasks_it_completes_are_safety_tasks_only(services, patient, engine)
     with Session(engine) as session:
         statuses = session.execute(select(Task.status)).scalars().all()
     assert statuses == ["requested"]
+
+
+def test_the_handover_lists_both_safety_signals(services, patient, clock):
+    from nursecase.services.exports.common import ExportScope
+    from nursecase.services.exports.patient import SAFETY, SAFETY_DETAIL, patient_rows
+
+    flagged = services.assessments.record(patient.id, "phq-9", PHQ9_ITEM9)
+    services.safety_checks.record(
+        patient.id, MODERATE, "prescriber-notified", performed_at=clock.now() - timedelta(hours=1)
+    )
+    scope = ExportScope(
+        today=clock.today(),
+        now=clock.now(),
+        nurse_id=None,
+        nurse_label="all",
+        patient_id=patient.id,
+    )
+    rows = [row for row in patient_rows(services.context, scope) if row[0] == SAFETY]
+    assert rows == [
+        (
+            SAFETY,
+            "C-SSRS moderate risk",
+            "open",
+            clock.today(),
+            "Latest safety check (C-SSRS) found moderate risk: check safety again",
+        ),
+        (SAFETY, flagged.assessment.summary, "open", clock.today(), SAFETY_DETAIL),
+    ]

@@ -395,7 +395,9 @@ async def test_the_header_shows_who_where_they_stand_and_their_flags_and_clocks(
         assert f"Risk {patient.risk_tier} ({patient.risk_basis})" in shown
         assert f"Episode {patient.episode_status}" in shown
         assert f"Next contact {patient.next_contact_due:%d %b}" in shown
-        assert f"⚠ PHQ-9 item 9 ({flag.performed_at:%d %b}): follow up" in shown
+        day = f"{flag.performed_at.day} {flag.performed_at:%b}"
+        answered = f"answered {flag.answer('item9')} on {day}"
+        assert f"⚠ PHQ-9 item 9 {answered}: record a safety check" in shown
         assert has_safety_badge(screen)
         assert flat(transition.clock.describe()) in shown
         assert ccm_minutes_shown(screen) == minutes
@@ -476,6 +478,9 @@ async def test_c_logs_a_contact_and_the_screen_shows_it(app_services):
         await focus_field(pilot, "note")
         await pilot.press(*"[PRN] ok")
         await press(pilot, "ctrl+s")
+        # The patient has an open safety flag: the safety check is offered next ("n": later).
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await press(pilot, "n")
         assert pilot.app.screen is screen
         after = app_services.contacts.list_for_patient(patient_id)
         assert len(after) == len(before) + 1

@@ -12,6 +12,7 @@ from textual.widgets import Input, Select, Static
 
 from nursecase.app import make_app
 from nursecase.domain.worklist import DueKind
+from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.form_dialog import FormDialog
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.worklist import WorklistScreen
@@ -211,6 +212,10 @@ async def test_c_logs_a_contact_in_one_transaction(app_services):
         await pilot.press(*"Reviewed [PRN] doses")
         await pilot.press("ctrl+s")
         await settle(pilot)
+        # Today's first patient has an open safety flag: a safety check is offered next.
+        assert row.group == 0 and isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await settle(pilot)
         assert isinstance(app.screen, WorklistScreen)
         after = app_services.contacts.list_for_patient(row.patient_id)
         assert len(after) == len(before) + 1
@@ -266,7 +271,8 @@ async def test_d_completes_the_due_task_and_u_undoes_it(app_services):
     app = make_app(app_services, settings())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        row = await _move_to_kind(pilot, {DueKind.task, DueKind.tcm, DueKind.safety})
+        # Not a safety row: only a safety check completes those (tests/tui/test_safety_check.py).
+        row = await _move_to_kind(pilot, {DueKind.task, DueKind.tcm})
         task_id = row.due_item.item_id
         assert _task_state(app_services, task_id).status != "completed"
         place = app.screen.table.cursor_index
@@ -401,6 +407,10 @@ async def test_a_note_typed_in_a_burst_then_ctrl_s_keeps_every_character(app_ser
         for character in "fast":
             app.post_message(events.Key(character, character))
         app.post_message(events.Key("ctrl+s", None))
+        await settle(pilot)
+        # The first patient has an open safety flag: "n" declines the offered safety check.
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, WorklistScreen)
         assert app_services.contacts.list_for_patient(row.patient_id)[0].note == "fast"
