@@ -154,3 +154,13 @@ def test_what_a_new_lace_offers(tier, source, total, offered, question):
         assert offer is None
     else:
         assert (offer.tier, offer.question) == (offered, question)
+
+
+def test_the_basis_on_its_own_for_a_report():
+    score = risk_standing(
+        "low", "score", "LACE 3 = L1 A0 C1 E1", None, datetime(2026, 11, 1, 9), lace(14, TODAY)
+    )
+    assert score.basis_text(TODAY) == "LACE 3, 1 Nov; LACE 14 on 7 Dec suggests high"
+    override = risk_standing("high", "override", "lives alone", "Alice Moreno", None)
+    assert override.basis_text() == "set by A. Moreno: lives alone"
+    assert risk_standing("low", None, None, None, None).basis_text() == "not assessed"

@@ -119,27 +119,37 @@ class RiskStanding:
         lace = self.latest_lace
         return f"{lace.short} on {short_date(lace.performed_on, today)} suggests {suggested}"
 
-    def basis_words(self, today: date | None = None) -> str:
-        """What follows the tier: " (LACE 12, 18 Nov)", ", set by A. Moreno: lives alone;
-        LACE 9", ", not assessed", each followed by the suggestion when there is one."""
+    def basis_text(self, today: date | None = None, with_suggestion: bool = True) -> str:
+        """The basis on its own: "LACE 12, 18 Nov", "set by A. Moreno: lives alone;
+        LACE 9", "not assessed"; then "; " and the suggestion when there is one."""
         if self.source is RiskSource.override:
             who = initial_and_surname(self.set_by) if self.set_by else "a nurse"
-            words = f", set by {who}"
+            text = f"set by {who}"
             if self.basis:
-                words += f": {cut_at_word(self.basis, REASON_SHOWN_CHARACTERS)}"
+                text += f": {cut_at_word(self.basis, REASON_SHOWN_CHARACTERS)}"
             if self.latest_lace is not None:
-                words += f"; {self.latest_lace.short}"
-            return words
+                text += f"; {self.latest_lace.short}"
+            return text
         if self.source is RiskSource.score:
-            score = short_summary(self.basis) if self.basis else "from a score"
-            when = f", {short_date(self.set_at.date(), today)}" if self.set_at else ""
-            words = f" ({score}{when})"
+            text = short_summary(self.basis) if self.basis else "from a score"
+            if self.set_at is not None:
+                text += f", {short_date(self.set_at.date(), today)}"
         else:
-            words = ", not assessed"
-        suggestion = self.suggestion(today)
+            text = "not assessed"
+        suggestion = self.suggestion(today) if with_suggestion else None
         if suggestion is not None:
-            words += f"; {suggestion}"
-        return words
+            text += f"; {suggestion}"
+        return text
+
+    def basis_words(self, today: date | None = None, with_suggestion: bool = True) -> str:
+        """What follows the tier: " (LACE 12, 18 Nov)", ", set by A. Moreno: lives alone;
+        LACE 9", ", not assessed"; then "; " and the suggestion when there is one
+        (leave it out with ``with_suggestion`` False to show it apart)."""
+        if self.source is RiskSource.score:
+            words = f" ({self.basis_text(today, with_suggestion=False)})"
+            suggestion = self.suggestion(today) if with_suggestion else None
+            return words if suggestion is None else f"{words}; {suggestion}"
+        return f", {self.basis_text(today, with_suggestion)}"
 
     def describe(self, today: date | None = None) -> str:
         """The tier with its basis: "high (LACE 12, 18 Nov)", "moderate, not assessed"."""
