@@ -14,7 +14,7 @@ Only the minutes on or after the enrolment start count toward the codes
 shows "not enrolled in CCM" and no code at all, whatever the minutes. "To
 next code" is in the words of the patient header ("13 min to a second
 99439", "99439 limit reached"). CSV and JSON keep the programme's code and
-the units per code for billing; the printed report shows the words.
+the units per code for billing; the printed and Markdown reports show the words.
 
 The enrolment is the patient's current one (nursecase keeps no history of
 enrolments), so a past month is read against today's programme and start.
@@ -44,6 +44,7 @@ from nursecase.services.exports.common import (
     as_date,
     person_name,
     stream,
+    table_document,
 )
 from nursecase.services.exports.options import Period, month_period
 
@@ -181,18 +182,14 @@ def _rows(
             ccm_minutes,
         ) in stream(session, month_query(scope, start, end)):
             patients.add(patient_id)
-            cells = programme_cells(programme, as_date(ccm_start), int(ccm_minutes or 0), month_end)
             yield (
                 label,
                 mrn,
                 person_name(family, given),
                 nurse,
-                cells[0],
-                cells[1],
-                cells[2],
                 int(minutes or 0),
                 contacts,
-                *cells[3:],
+                *programme_cells(programme, as_date(ccm_start), int(ccm_minutes or 0), month_end),
             )
 
 
@@ -207,8 +204,11 @@ def build_ccm(session: Session, scope: ExportScope, context: ServiceContext) -> 
         rows=(),
         meta=(*scope.scope_meta(), ("Period", scope.period.label)),
         print_keys=PRINT_KEYS,
+        # Markdown is read by people too: the printed table's words, not the billing columns.
+        markdown_from_document=True,
     )
     report.rows = _rows(session, scope, scope.period, report.patients)
+    report.document = lambda: table_document(report)
     return report
 
 
