@@ -66,6 +66,7 @@ from nursecase.domain.instruments.lace import lace_answers
 from nursecase.domain.instruments.phq import SAFETY_ITEM
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.referral_states import TERMINAL_STATUSES, allowed_next
+from nursecase.domain.risk import tier_for_lace
 from nursecase.domain.validation import search_key
 from nursecase.services.audit import GENESIS_HASH, current_anchor, seal
 
@@ -134,6 +135,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "risk_tier",
         "risk_rank",
         "risk_basis",
+        "risk_source",
+        "risk_set_by",
+        "risk_set_at",
+        "ccm_programme",
+        "ccm_start",
         "next_contact_due",
         "last_contact_at",
         "open_referral_count",
@@ -382,6 +388,38 @@ LANGUAGES = (
 )
 SEXES = (("female", 540), ("male", 450), ("other", 5), ("unknown", 5))
 RISK_TIERS = (("high", 25), ("moderate", 45), ("low", 30))
+
+#: Time slot (5 minutes from 07:00) of the LACE scored on a discharge day.
+LACE_SLOT = 110
+#: Of the patients whose LACE band differs from their drawn tier, how many the
+#: nurse kept on that tier with a reason (the rest follow the score).
+OVERRIDE_SHARE_WITH_SCORE = 0.25
+#: Of the patients with no score, how many the nurse set a tier for with a reason.
+OVERRIDE_SHARE_WITHOUT_SCORE = 0.06
+#: A nurse's reasons for a tier, by tier (no names, nothing that identifies anyone).
+OVERRIDE_REASONS = {
+    "high": (
+        "lives alone; two falls this year",
+        "three ED visits since the summer",
+        "new home oxygen, caregiver away",
+        "missed dialysis twice this month",
+    ),
+    "moderate": (
+        "stable on the new regimen; daughter helps daily",
+        "recent weight gain, watching closely",
+        "memory worse, wife manages medicines",
+    ),
+    "low": (
+        "stable for six months, independent in ADLs",
+        "well supported at home, no admissions this year",
+    ),
+}
+#: CCM enrolment among patients with two or more chronic conditions: below the
+#: first share complex (high-risk patients only), below the second standard.
+CCM_COMPLEX_SHARE = 0.3
+CCM_STANDARD_SHARE = 0.80
+#: Enrolments started within this many days (and within the episode).
+CCM_START_WITHIN_DAYS = 400
 
 # Names for the non-English speakers, so a Spanish or Vietnamese preference
 # does not sit on an Anglo name in every row.
@@ -1281,6 +1319,9 @@ class _CaseloadGenerator:
 
     def __init__(self, plan: _GenerationPlan) -> None:
         self.rng = random.Random(plan.seed)
+        # Risk bases and CCM enrolments draw from their own stream, so that
+        # they leave every other row of the caseload as it was.
+        self.basis_rng = random.Random(plan.seed * 7919 + 16)
         self.formats = _Formats(plan.raw_sqlite)
         self.today = plan.today
         self.now = plan.now
@@ -1433,9 +1474,14 @@ class _CaseloadGenerator:
         self._medications(patient_id, condition_codes, start_ago)
         self._care_team(patient_id, family)
         force_safety = not self.safety_case_done
-        risk_basis = self._assessments(
+        lace = self._assessments(
             patient_id, nurse_id, condition_codes, discharge_ago, start_ago, force_safety
         )
+        tier, risk = self._risk_basis(tier, lace, discharge_ago, nurse_id, start_ago)
+        if episode_status != "finished":
+            # The cadence of the tier the patient ends up with.
+            next_due = self.day(DEFAULT_CADENCE_DAYS[tier] - newest_ago)
+        ccm = self._ccm_enrolment(condition_codes, tier, episode_status, start_ago)
         if episode_status != "finished" and random_value() < 0.82:
             self._care_plan(patient_id, nurse_id, start_ago)
         referral_marks = {name: len(tables[name]) for name in _REFERRAL_TABLES}
@@ -1469,7 +1515,8 @@ class _CaseloadGenerator:
                 nurse_id,
                 tier,
                 RISK_RANKS[tier],
-                risk_basis,
+                *risk,
+                *ccm,
                 next_due,
                 last_contact,
                 open_referrals,
@@ -1490,6 +1537,61 @@ class _CaseloadGenerator:
                 break
             if row[5] in _OPEN_TASK_STATUSES:
                 rows[position] = (*row[:5], "cancelled", *row[6:10], when, row[11])
+
+    def _risk_basis(
+        self,
+        tier: str,
+        lace: Score | None,
+        lace_ago: int | None,
+        nurse_id: int,
+        start_ago: int,
+    ) -> tuple[str, tuple[object, object, object, object]]:
+        """The tier and (basis, source, set by, set at) that agree with each other.
+
+        A patient with a LACE has its band as the tier, set from the score,
+        unless (a few) the nurse kept another tier with a reason. Without a
+        score the tier is "not assessed", but for a few whose nurse gave one.
+        Drawn from ``basis_rng`` so the rest of the caseload stays as it was.
+        """
+        roll = self.basis_rng.random()
+        if lace is not None and lace_ago is not None:
+            band = str(tier_for_lace(lace.total))
+            if tier != band and roll < OVERRIDE_SHARE_WITH_SCORE:
+                reason = self._override_reason(tier)
+                return tier, (reason, "override", nurse_id, self.moment(-lace_ago, LACE_SLOT + 6))
+            return band, (lace.summary, "score", nurse_id, self.moment(-lace_ago, LACE_SLOT))
+        if roll < OVERRIDE_SHARE_WITHOUT_SCORE:
+            # A day of the episode before today (the tier was set when it began, or since).
+            set_ago = 1 + int(self.basis_rng.random() * min(start_ago - 1, 119))
+            return tier, (
+                self._override_reason(tier),
+                "override",
+                nurse_id,
+                self.moment(-set_ago, 20),
+            )
+        return tier, (None, None, None, None)
+
+    def _override_reason(self, tier: str) -> str:
+        reasons = OVERRIDE_REASONS[tier]
+        return reasons[int(self.basis_rng.random() * len(reasons))]
+
+    def _ccm_enrolment(
+        self, condition_codes: list[str], tier: str, episode_status: str, start_ago: int
+    ) -> tuple[object, object]:
+        """(programme, start): CCM needs two or more chronic conditions (CMS MLN909188).
+
+        Most such patients are in standard CCM, a few high-risk ones in complex
+        CCM (care of moderate or high complexity), each since a day of their episode.
+        """
+        if len(condition_codes) < 2 or episode_status == "finished":
+            return None, None
+        roll = self.basis_rng.random()
+        since = self.day(-int(self.basis_rng.random() * min(start_ago, CCM_START_WITHIN_DAYS)))
+        if roll < CCM_COMPLEX_SHARE and tier == "high":
+            return "complex", since
+        if roll < CCM_STANDARD_SHARE:
+            return "standard", since
+        return None, None
 
     def _phone(self) -> tuple[str, str]:
         random_value = self.rng.random
@@ -1829,11 +1931,11 @@ class _CaseloadGenerator:
         discharge_ago: int | None,
         start_ago: int,
         force_safety: bool,
-    ) -> str | None:
-        """Assessment series with trends; returns a risk basis for the patient row."""
+    ) -> Score | None:
+        """Assessment series with trends; returns the LACE (the tier's basis), if any."""
         random_value = self.rng.random
         answers = self.answers
-        risk_basis = None
+        lace = None
         depressed = "F32.9" in condition_codes or "F41.1" in condition_codes
         # PHQ-9 series drifting down (treatment working), 30 days apart.
         if force_safety or random_value() < (0.75 if depressed else 0.16):
@@ -1873,8 +1975,8 @@ class _CaseloadGenerator:
                 min(len(condition_codes) + int(random_value() * 2), 5),
                 int(random_value() * 5),
             )
-            self._assessment(patient_id, nurse_id, entry, discharge_ago, 110)
-            risk_basis = entry[1].summary
+            self._assessment(patient_id, nurse_id, entry, discharge_ago, LACE_SLOT)
+            lace = entry[1]
         # Falls, pressure injury and function for the frailer patients.
         roll = random_value()
         if roll < 0.18:
@@ -1890,7 +1992,7 @@ class _CaseloadGenerator:
         elif roll < 0.40:
             entry = answers.positional("katz-adl", random_value())
             self._assessment(patient_id, nurse_id, entry, 5 + int(random_value() * 80), 58)
-        return risk_basis
+        return lace
 
     def _safety_task(
         self, patient_id: int, nurse_id: int, assessment_id: int, entry: tuple, days_ago: int

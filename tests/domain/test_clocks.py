@@ -1,4 +1,4 @@
-"""Clock rules: contact cadence, TCM, CCM, referral aging and reply dates."""
+"""Clock rules: contact cadence, TCM, referral aging and reply dates (CCM: test_ccm.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from nursecase.domain.clocks import (
     AGING_BUCKETS,
     DEFAULT_CADENCE_DAYS,
     aging_bucket,
-    ccm_codes,
-    ccm_progress,
     default_expected_reply,
     next_contact_due,
     tcm_clock,
@@ -180,71 +178,6 @@ def test_tcm_ignores_contacts_before_discharge():
 def test_tcm_contact_on_discharge_day_counts():
     clock = tcm_clock(MONDAY, False, today=MONDAY, interactive_contact_date=MONDAY)
     assert clock.interactive_met
-
-
-# ------------------------------------------------------------------------- CCM
-
-
-@pytest.mark.parametrize(
-    ("minutes", "codes"),
-    [
-        (0, []),
-        (19, []),
-        (20, [("99490", 1)]),
-        (39, [("99490", 1)]),
-        (40, [("99490", 1), ("99439", 1)]),
-        (59, [("99490", 1), ("99439", 1)]),
-        (60, [("99490", 1), ("99439", 2)]),
-        (80, [("99490", 1), ("99439", 2)]),  # 99439 capped at 2 units
-        (300, [("99490", 1), ("99439", 2)]),
-    ],
-)
-def test_ccm_standard(minutes, codes):
-    assert ccm_codes(minutes) == codes
-
-
-@pytest.mark.parametrize(
-    ("minutes", "codes"),
-    [
-        (59, []),
-        (60, [("99487", 1)]),
-        (89, [("99487", 1)]),
-        (90, [("99487", 1), ("99489", 1)]),
-        (119, [("99487", 1), ("99489", 1)]),
-        (120, [("99487", 1), ("99489", 2)]),
-        (180, [("99487", 1), ("99489", 4)]),  # no cap on 99489
-    ],
-)
-def test_ccm_complex(minutes, codes):
-    assert ccm_codes(minutes, complex_care=True) == codes
-
-
-@pytest.mark.parametrize("bad", [-1, 2.5, "20", True])
-def test_ccm_rejects_bad_minutes(bad):
-    with pytest.raises(ValidationError) as caught:
-        ccm_codes(bad)
-    assert caught.value.field == "minutes"
-
-
-@pytest.mark.parametrize(
-    ("minutes", "complex_care", "threshold", "code", "to_go", "text"),
-    [
-        (0, False, 20, "99490", 20, "CCM 0 min: no code yet; 20 min to 99490"),
-        (15, False, 20, "99490", 5, "CCM 15 min: no code yet; 5 min to 99490"),
-        (25, False, 40, "99439", 15, "CCM 25 min: 99490; 15 min to 99439"),
-        (45, False, 60, "99439", 15, "CCM 45 min: 99490, 99439; 15 min to 99439"),
-        (60, False, None, None, None, "CCM 60 min: 99490, 99439 x2"),
-        (50, True, 60, "99487", 10, "CCM 50 min: no code yet; 10 min to 99487"),
-        (95, True, 120, "99489", 25, "CCM 95 min: 99487, 99489; 25 min to 99489"),
-    ],
-)
-def test_ccm_progress(minutes, complex_care, threshold, code, to_go, text):
-    progress = ccm_progress(minutes, complex_care)
-    assert progress.next_threshold == threshold
-    assert progress.next_code == code
-    assert progress.minutes_to_next == to_go
-    assert progress.describe() == text
-    assert list(progress.codes) == ccm_codes(minutes, complex_care)
 
 
 # ------------------------------------------------------------------- referrals

@@ -12,6 +12,7 @@ from nursecase.services.assessments import AssessmentService
 from nursecase.services.audit import AuditService
 from nursecase.services.context import ServiceContext
 from nursecase.services.errors import NoNurseError, NotFoundError, ValidationError
+from nursecase.services.patients import PatientService
 
 PHQ9_ZERO = {f"item{number}": 0 for number in range(1, 10)}
 
@@ -87,7 +88,7 @@ def test_phq9_item9_creates_urgent_task_whatever_the_total(context, assessments,
     assert [event.action for event in task_events] == ["create"]
 
 
-def test_lace_high_is_suggested_not_applied(context, assessments, patient_id):
+def test_a_lace_of_another_band_is_offered_not_applied(context, assessments, patient_id):
     with context.read() as session:
         tier_before = session.get(Patient, patient_id).risk_tier
 
@@ -95,16 +96,24 @@ def test_lace_high_is_suggested_not_applied(context, assessments, patient_id):
 
     assert result.assessment.total == 12
     assert result.assessment.summary == "LACE 12 = L5 A3 C2 E2"
-    assert result.suggestions == ("LACE 12 = L5 A3 C2 E2: suggest risk tier high",)
+    # The patient is on the default tier (moderate) with no basis: LACE 12 is high.
+    assert result.suggestions == (
+        "LACE 12 = L5 A3 C2 E2: high risk; the tier is moderate. Set it to high?",
+    )
+    assert result.risk_offer is not None and result.risk_offer.tier == "high"
     assert result.assessment.answers == (("L", 5), ("A", 3), ("C", 2), ("E", 2))
     with context.read() as session:
         assert session.get(Patient, patient_id).risk_tier == tier_before
     assert count(context, Task) == 0
 
 
-def test_lace_below_ten_has_no_suggestion(assessments, patient_id):
+def test_a_lace_of_the_tiers_band_offers_nothing_once_the_tier_has_a_basis(
+    context, assessments, patient_id
+):
+    PatientService(context).change_risk_tier(patient_id, "low", "independent at home")
     result = assessments.record_lace(patient_id, 2, False, 1, 0)
-    assert result.assessment.total == 3 and result.suggestions == ()
+    assert result.assessment.total == 3
+    assert result.suggestions == () and result.risk_offer is None
 
 
 def test_positive_phq2_suggests_phq9(assessments, patient_id):

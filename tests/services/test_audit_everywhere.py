@@ -234,7 +234,23 @@ def _calls(services: Services):
         (
             "assessments",
             "record_lace",
-            lambda: services.assessments.record_lace(patient_id(), 5, True, 2, 1),
+            lambda: state.update(
+                lace=services.assessments.record_lace(patient_id(), 5, True, 2, 1)
+            ),
+        ),
+        (
+            "patients",
+            "set_risk_from_score",
+            lambda: services.patients.set_risk_from_score(
+                patient_id(), state["lace"].assessment.id, version()
+            ),
+        ),
+        (
+            "patients",
+            "set_ccm_enrolment",
+            lambda: services.patients.set_ccm_enrolment(
+                patient_id(), "standard", date(2026, 11, 1), version()
+            ),
         ),
         (
             "assessments",

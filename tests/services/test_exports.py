@@ -118,14 +118,15 @@ def test_goldens_hold_what_the_formats_promise(demo, tmp_path):
     _, csv_result = run_export(demo, tmp_path, "caseload", "csv")
     _, json_result = run_export(demo, tmp_path, "caseload", "json")
     text = csv_result.path.read_bytes()
-    assert text.startswith(b"\xef\xbb\xbfMRN,Name,Birth date,Age,Risk tier,Risk basis,")
+    assert text.startswith(b"\xef\xbb\xbfMRN,Name,Birth date,Age,Risk tier,Risk source,Risk basis,")
     assert b"\r\n" in text
     objects = json.loads(json_result.path.read_bytes())
     assert isinstance(objects, list) and len(objects) == csv_result.rows
     first = objects[0]
     assert set(first) == {
-        "mrn", "name", "birth_date", "age", "risk_tier", "risk_basis", "episode_status",
-        "nurse", "last_contact", "next_due", "open_tasks", "open_referrals", "flags",
+        "mrn", "name", "birth_date", "age", "risk_tier", "risk_source", "risk_basis",
+        "risk_set_by", "risk_set_at", "episode_status", "nurse", "last_contact", "next_due",
+        "open_tasks", "open_referrals", "flags",
     }  # fmt: skip
     assert len(first["birth_date"]) == 10 and first["birth_date"][4] == "-"
     assert isinstance(first["age"], int) and isinstance(first["open_tasks"], int)

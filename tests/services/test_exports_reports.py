@@ -94,44 +94,60 @@ def test_check_request_normalises_what_it_accepts():
 
 def test_ccm_minutes_contacts_and_codes_per_month(services, patient, clock):
     other = services.patients.create("MRN-2", "Okafor", "Ada")
+    third = services.patients.create("MRN-3", "Park", "Min")
+    services.patients.set_ccm_enrolment(patient.id, "standard", date(2026, 10, 1))
+    services.patients.set_ccm_enrolment(other.id, "complex", date(2026, 11, 5))
     for day, minutes in ((3, 25), (20, 20)):
         services.contacts.log(
             patient.id, datetime(2026, 11, day, 10), "phone", "patient", "reached", minutes
         )
-    for day, minutes in ((2, 60), (9, 35)):
+    for day, minutes in ((2, 60), (9, 35), (10, 60)):
         services.contacts.log(
             other.id, datetime(2026, 11, day, 10), "phone", "patient", "reached", minutes
         )
+    services.contacts.log(third.id, datetime(2026, 11, 4, 10), "phone", "patient", "reached", 45)
     services.contacts.log(patient.id, datetime(2026, 10, 30, 10), "phone", "patient", "reached", 15)
     rows = export_json(services, "ccm")
     assert [(row["mrn"], row["month"]) for row in rows] == [
         ("MRN-1", "2026-11"),
         ("MRN-2", "2026-11"),
+        ("MRN-3", "2026-11"),
     ]
-    linh, ada = rows
-    assert (linh["minutes"], linh["contacts"]) == (45, 2)
-    assert (
-        linh["cpt_99490"],
-        linh["cpt_99439_units"],
-        linh["cpt_99487"],
-        linh["cpt_99489_units"],
-    ) == (1, 1, 0, 0)
-    assert linh["to_next_code"] == "15 min to 99439"
-    assert (ada["minutes"], ada["contacts"]) == (95, 2)
-    # Standard: 99439 at most twice. Complex: 60 min reach 99487, each further 30 one 99489.
-    assert (ada["cpt_99490"], ada["cpt_99439_units"], ada["cpt_99487"], ada["cpt_99489_units"]) == (
-        1,
-        2,
-        1,
-        1,
+    linh, ada, min_ = rows
+    # Standard CCM: 45 min reach 99490 and one 99439; no complex code at all.
+    assert (linh["minutes"], linh["contacts"], linh["ccm_minutes"]) == (45, 2, 45)
+    assert (linh["programme"], linh["programme_label"]) == ("standard", "Standard CCM")
+    assert linh["codes"] == "99490, 99439"
+    assert (linh["first_code"], linh["first_code_units"]) == ("99490", 1)
+    assert (linh["addon_code"], linh["addon_units"]) == ("99439", 1)
+    assert linh["to_next_code"] == "15 min to a second 99439"
+    # Complex CCM from 5 November: the 60 minutes of the 2nd do not count.
+    assert (ada["minutes"], ada["contacts"], ada["ccm_minutes"]) == (155, 3, 95)
+    assert (ada["programme_label"], ada["ccm_start"]) == ("Complex CCM", "2026-11-05")
+    assert ada["codes"] == "99487, 99489"
+    assert (ada["first_code"], ada["addon_code"], ada["addon_units"]) == ("99487", "99489", 1)
+    assert ada["to_next_code"] == "25 min to a second 99489"
+    # Not enrolled: minutes, never a code.
+    assert (min_["minutes"], min_["programme_label"]) == (45, "not enrolled in CCM")
+    assert min_["programme"] is None and min_["ccm_minutes"] is None
+    assert (min_["codes"], min_["first_code"], min_["addon_units"], min_["to_next_code"]) == (
+        "",
+        None,
+        None,
+        "",
     )
-    assert ada["to_next_code"] == ""
     spanning = export_json(services, "ccm", date_from="2026-10-15", date_to="2026-11-10")
-    assert [(row["mrn"], row["month"], row["minutes"]) for row in spanning] == [
-        ("MRN-1", "2026-10", 15),
-        ("MRN-1", "2026-11", 25),
-        ("MRN-2", "2026-11", 95),
+    assert [
+        (row["mrn"], row["month"], row["minutes"], row["programme_label"]) for row in spanning
+    ] == [
+        ("MRN-1", "2026-10", 15, "Standard CCM"),
+        ("MRN-1", "2026-11", 25, "Standard CCM"),
+        ("MRN-2", "2026-11", 155, "Complex CCM"),
+        ("MRN-3", "2026-11", 45, "not enrolled in CCM"),
     ]
+    # A month before the enrolment began reads as not enrolled.
+    october = export_json(services, "ccm", month="2026-10")
+    assert [(row["mrn"], row["programme_label"]) for row in october] == [("MRN-1", "Standard CCM")]
     assert export_json(services, "ccm", month="2026-09") == []
 
 
@@ -269,7 +285,7 @@ def test_patient_text_cannot_become_a_formula_in_the_caseload_csv(services):
     data = export(services, "caseload", "csv")
     (row,) = [row for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) if row[0] == "MRN-9"]
     assert row[1] == '\'=HYPERLINK("http://evil"), @Bob'
-    assert row[5] == "'+1 readmission, -2 weeks"
+    assert row[5:8] == ["override", "'+1 readmission, -2 weeks", "Alice Moreno"]
     # The same text in JSON and Markdown stays as typed (escaped for Markdown only).
     (item,) = [item for item in export_json(services, "caseload") if item["mrn"] == "MRN-9"]
     assert item["name"] == '=HYPERLINK("http://evil"), @Bob'
@@ -281,14 +297,14 @@ def test_a_nurse_name_that_starts_like_a_formula_is_neutralised(services, patien
     services.patients.update(patient.id, patient.version, nurse_username="mallory")
     data = export(services, "caseload", "csv", all_nurses=True).decode("utf-8-sig")
     (row,) = list(csv.reader(io.StringIO(data)))[1:]
-    assert row[7] == "'=cmd|' /C calc'!A0"
+    assert row[10] == "'=cmd|' /C calc'!A0"
 
 
 def test_empty_reports_are_still_well_formed(services):
     assert export_json(services, "caseload") == []
     assert export(services, "caseload", "csv").decode("utf-8-sig") == (
-        "MRN,Name,Birth date,Age,Risk tier,Risk basis,Episode status,Nurse,Last contact,"
-        "Next due,Open tasks,Open referrals,Flags\r\n"
+        "MRN,Name,Birth date,Age,Risk tier,Risk source,Risk basis,Risk set by,Risk set at,"
+        "Episode status,Nurse,Last contact,Next due,Open tasks,Open referrals,Flags\r\n"
     )
     assert export(services, "worklist", "md").decode().endswith("No rows.\n")
     assert export(services, "caseload", "pdf").startswith(b"%PDF-")

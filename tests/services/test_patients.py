@@ -179,10 +179,15 @@ def test_change_risk_tier_needs_a_reason_and_keeps_it(services):
     )
 
     assert (changed.risk_tier, changed.risk_basis) == ("high", "LACE 12 after readmission")
-    assert services.audit.list_events("patient", patient.id)[0].changed_fields == (
+    # The nurse's override: who set it and when are recorded beside the reason.
+    assert changed.risk_source == "override"
+    assert set(services.audit.list_events("patient", patient.id)[0].changed_fields) == {
         "risk_basis",
+        "risk_source",
+        "risk_set_at",
+        "risk_set_by",
         "risk_tier",
-    )
+    }
 
 
 def test_set_next_contact_due(services):

@@ -121,7 +121,7 @@ def header_of(screen) -> str:
 
 def ccm_minutes_shown(screen) -> int:
     """The CCM minutes of this month as the header shows them."""
-    found = re.search(r"CCM\D*?(\d+) min", header_of(screen))
+    found = re.search(r"(\d+) min this month", header_of(screen))
     assert found is not None, header_of(screen)
     return int(found.group(1))
 
@@ -386,13 +386,18 @@ async def test_the_header_shows_who_where_they_stand_and_their_flags_and_clocks(
     patient = app_services.patients.get(patient_id)
     [flag] = app_services.assessments.open_safety_flags(patient_id)
     [transition] = [t for t in app_services.transitions.list_for_patient(patient_id) if t.is_open]
-    minutes = app_services.contacts.minutes_in_month(patient_id, TODAY.year, TODAY.month)
+    chart = app_services.chart.load(patient_id)
+    minutes = chart.ccm.minutes
     assert patient.risk_basis and patient.age is not None and minutes > 0
+    # The demo's flagged patient has a LACE, and a tier that rests on it or on a reason.
+    assert patient.risk_source in ("score", "override") and chart.risk.latest_lace is not None
     async with patient_screen(app_services, patient_id) as (_pilot, screen):
         shown = header_of(screen)
         assert shown.startswith(f"{patient.family_name}, {patient.given_name}")
         assert f"MRN {patient.mrn} {patient.age} y" in shown
-        assert f"Risk {patient.risk_tier} ({patient.risk_basis})" in shown
+        assert f"Risk {chart.risk.describe(TODAY)} Episode" in shown
+        assert "suggests" not in shown  # the demo's tiers agree with their basis
+        assert chart.ccm.describe(TODAY) in shown
         assert f"Episode {patient.episode_status}" in shown
         assert f"Next contact {patient.next_contact_due:%d %b}" in shown
         day = f"{flag.performed_at.day} {flag.performed_at:%b}"
@@ -787,8 +792,12 @@ async def test_shift_r_changes_the_risk_tier_with_a_reason(app_services):
         await press(pilot, "ctrl+s")
         assert pilot.app.screen is screen
         changed = app_services.patients.get(patient.id)
-        assert (changed.risk_tier, changed.risk_basis) == ("high", "2 ED visits")
-        assert "Risk high (2 ED visits)" in header_of(screen)
+        assert (changed.risk_tier, changed.risk_source, changed.risk_basis) == (
+            "high",
+            "override",
+            "2 ED visits",
+        )
+        assert "Risk high, set by A. Moreno: 2 ED visits" in header_of(screen)
 
 
 async def test_shift_e_changes_closes_and_restarts_the_episode(app_services):
@@ -1003,9 +1012,9 @@ async def test_phq9_item9_from_the_screen_raises_the_flag_and_a_routine_call_kee
         assert rows_of(screen, "tasks-table")[0][3] == "requested"
 
 
-@pytest.mark.parametrize("answer", ["ctrl+s", "escape"])
-async def test_lace_of_10_or_more_offers_the_high_risk_tier(app_services, answer):
-    patient = fresh_patient(app_services, risk_tier="moderate")
+@pytest.mark.parametrize("answer", ["y", "n"])
+async def test_a_lace_of_another_band_offers_the_tier(app_services, answer):
+    patient = fresh_patient(app_services, risk_tier="low")
     async with patient_screen(app_services, patient.id) as (pilot, screen):
         await press(pilot, "a", "1")
         entry = pilot.app.screen
@@ -1014,36 +1023,88 @@ async def test_lace_of_10_or_more_offers_the_high_risk_tier(app_services, answer
         await press(pilot, "ctrl+s")
         [lace] = app_services.assessments.list_for_patient(patient.id)
         assert (lace.total, lace.summary) == (14, "LACE 14 = L5 A3 C2 E4")
-        dialog = dialog_of(pilot)
-        assert title_of(dialog) == "Risk tier of Detail, Robin"
-        assert dialog.query_one("#field-risk_tier", Select).value == "high"
-        assert dialog.query_one("#field-reason", Input).value == "LACE 14 = L5 A3 C2 E4"
+        question = pilot.app.screen
+        assert isinstance(question, ConfirmDialog)
+        assert flat(text_of(question.query_one("#confirm-question"))) == (
+            "LACE 14 = L5 A3 C2 E4: high risk; the tier is low. Set it to high?"
+        )
         # Nothing changes until the nurse decides.
-        assert app_services.patients.get(patient.id).risk_tier == "moderate"
+        assert app_services.patients.get(patient.id).risk_tier == "low"
         await press(pilot, answer)
         assert pilot.app.screen is screen
         now = app_services.patients.get(patient.id)
-        if answer == "ctrl+s":
-            assert (now.risk_tier, now.risk_basis) == ("high", "LACE 14 = L5 A3 C2 E4")
-            assert "Risk high (LACE 14 = L5 A3 C2 E4)" in header_of(screen)
-        else:
-            assert (now.risk_tier, now.risk_basis, now.version) == (
-                "moderate",
-                patient.risk_basis,
-                patient.version,
+        if answer == "y":
+            assert (now.risk_tier, now.risk_source, now.risk_basis) == (
+                "high",
+                "score",
+                "LACE 14 = L5 A3 C2 E4",
             )
-            assert "Risk moderate" in header_of(screen)
+            assert (now.risk_set_by_name, now.risk_set_at) == ("Alice Moreno", lace.performed_at)
+            assert "Risk high (LACE 14, 27 Nov) Episode" in header_of(screen)
+        else:
+            assert (now.risk_tier, now.risk_source, now.version) == ("low", None, patient.version)
+            # Declined: the header says what the LACE suggests, never a bare contradiction.
+            assert (
+                "Risk low, not assessed; LACE 14 on 27 Nov suggests high: R to decide"
+                in header_of(screen)
+            )
+            # R then offers the score's tier first; no opens the nurse's override.
+            await press(pilot, "R")
+            assert isinstance(pilot.app.screen, ConfirmDialog)
+            await press(pilot, "n")
+            dialog = dialog_of(pilot)
+            assert title_of(dialog) == "Risk tier of Detail, Robin"
+            await type_into(pilot, "reason", "lives with daughter")
+            await press(pilot, "ctrl+s")
+            kept = app_services.patients.get(patient.id)
+            assert (kept.risk_tier, kept.risk_source, kept.risk_basis) == (
+                "low",
+                "override",
+                "lives with daughter",
+            )
+            assert "Risk low, set by A. Moreno: lives with daughter; LACE 14" in header_of(screen)
 
 
-async def test_lace_under_10_offers_nothing(app_services):
+async def test_a_lace_of_the_tiers_own_band_offers_nothing(app_services):
     patient = fresh_patient(app_services, risk_tier="moderate")
+    app_services.patients.change_risk_tier(patient.id, "moderate", "daughter helps daily")
     async with patient_screen(app_services, patient.id) as (pilot, screen):
         await press(pilot, "a", "1")
-        await pilot.press("2", "0", "1", "0")  # L2 A0 C1 E0
+        await pilot.press("4", "0", "1", "0")  # L4 A0 C1 E0: LACE 5, moderate
         await press(pilot, "ctrl+s")
         assert pilot.app.screen is screen
-        assert app_services.assessments.list_for_patient(patient.id)[0].total == 3
+        assert app_services.assessments.list_for_patient(patient.id)[0].total == 5
         assert app_services.patients.get(patient.id).risk_tier == "moderate"
+        assert "Risk moderate, set by A. Moreno: daughter helps daily; LACE 5" in header_of(screen)
+
+
+async def test_ccm_enrolment_by_keys(app_services):
+    patient = fresh_patient(app_services)
+    app_services.contacts.log(patient.id, "2026-11-02 10:00", "phone", "patient", "reached", 30)
+    app_services.contacts.log(patient.id, "2026-11-20 10:00", "phone", "patient", "reached", 47)
+    async with patient_screen(app_services, patient.id) as (pilot, screen):
+        assert "Not enrolled in CCM · 77 min this month" in header_of(screen)
+        await press(pilot, "C")
+        dialog = dialog_of(pilot)
+        assert title_of(dialog) == "CCM enrolment of Detail, Robin"
+        assert dialog.query_one("#field-ccm_start", Input).value == "2026-11-27"
+        await choose(pilot, "ccm_programme", "Standard CCM")
+        # Refused: a start in the future names the field and writes nothing.
+        await type_into(pilot, "ccm_start", "2026-12-01")
+        await press(pilot, "ctrl+s")
+        assert pilot.app.screen is dialog
+        assert error_of(dialog) == "ccm_start: must not be in the future"
+        assert app_services.patients.get(patient.id).ccm_programme is None
+        # Accepted: from 10 November, so the call of the 2nd does not count.
+        await type_into(pilot, "ccm_start", "2026-11-10")
+        await press(pilot, "ctrl+s")
+        assert pilot.app.screen is screen
+        enrolled = app_services.patients.get(patient.id)
+        assert (enrolled.ccm_programme, enrolled.ccm_start) == ("standard", date(2026, 11, 10))
+        assert (
+            "Standard CCM since 10 Nov · 47 min this month: 99490, 99439 · "
+            "13 min to a second 99439" in header_of(screen)
+        )
 
 
 @pytest.mark.parametrize("answer", ["y", "n"])
@@ -1138,7 +1199,7 @@ async def test_a_stale_risk_tier_save_says_who_changed_it_and_when(app_services,
         await press(pilot, "escape")
         assert pilot.app.screen is screen
         # Back on the screen, the chart is read again and shows the colleague's change.
-        assert "Risk moderate (huddle)" in header_of(screen)
+        assert "Risk moderate, set by B. Okafor: huddle" in header_of(screen)
     kept = app_services.patients.get(patient_id)
     assert (kept.risk_tier, kept.risk_basis) == ("moderate", "huddle")
 

@@ -11,7 +11,6 @@ from datetime import date, datetime
 
 from rich.text import Text
 
-from nursecase.domain.clocks import CCM_COMPLEX_FIRST_MINUTES, CCM_STANDARD_FIRST_MINUTES
 from nursecase.domain.codes import ACTIVE_CLINICAL_STATUSES
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
 from nursecase.screens.formatting import (
@@ -46,14 +45,12 @@ def header(chart, today: date) -> Text:
     if patient.preferred_language:
         who.append(f"  speaks {patient.preferred_language}")
     standing = Text("Risk ")
-    standing.append_text(risk_badge(patient.risk_tier))
-    if patient.risk_basis:
-        standing.append(f" ({patient.risk_basis})")
+    standing.append_text(risk_line(chart, today))
     episode = chart.episode.status if chart.episode is not None else "none"
     standing.append(f"  Episode {episode}  Next contact ")
     standing.append_text(due_text(patient.next_contact_due, today))
     standing.append(f"  Nurse {patient.nurse_display_name or patient.nurse_username or '-'}")
-    lines = [who, standing, flags(chart), ccm_line(chart)]
+    lines = [who, standing, flags(chart), ccm_line(chart, today)]
     text = Text("\n").join(lines)
     text.no_wrap = True
     text.overflow = "ellipsis"
@@ -81,16 +78,53 @@ def flags(chart) -> Text:
     return line
 
 
-def ccm_line(chart) -> Text:
-    """CCM minutes this month as a bar toward 20, the codes reached and the complex threshold."""
-    ccm = chart.ccm
-    line = Text(f"CCM this month {ccm.minutes} min ")
-    line.append(progress_bar(ccm.minutes, CCM_STANDARD_FIRST_MINUTES, 20), style="cyan")
-    reached = ", ".join(code if units == 1 else f"{code} x{units}" for code, units in ccm.codes)
-    line.append(f" {reached}" if reached else f" {CCM_STANDARD_FIRST_MINUTES} min for 99490")
-    if ccm.next_code is not None and ccm.codes:
-        line.append(f"; {ccm.minutes_to_next} min to {ccm.next_code}")
-    line.append(f"  (complex CCM from {CCM_COMPLEX_FIRST_MINUTES} min)", style="dim")
+#: What the header asks of the nurse when a LACE contradicts the tier (R: the risk key).
+RISK_PROMPT = "R to decide"
+
+
+def risk_line(chart, today: date) -> Text:
+    """The tier with its basis; a LACE that contradicts it is said, never left bare.
+
+    "high (LACE 12, 18 Nov)", "high, set by A. Moreno: lives alone; LACE 9",
+    "moderate, not assessed", or "low (LACE 3, 1 Nov); LACE 14 on 5 Dec
+    suggests high: R to decide".
+    """
+    risk = chart.risk
+    line = risk_badge(str(risk.tier))
+    line.append(risk.basis_words(today, with_suggestion=False))
+    suggestion = risk.suggestion(today)
+    if suggestion is not None:
+        line.append("; ")
+        line.append(f"{suggestion}: {RISK_PROMPT}", style="bold yellow")
+    return line
+
+
+#: Cells of the bar toward the next CCM code.
+CCM_BAR_CELLS = 10
+
+
+def ccm_line(chart, today: date | None = None) -> Text:
+    """The CCM programme, this month's minutes, its codes and what the next one needs.
+
+    "Standard CCM since 1 Oct · 47 min this month: 99490, 99439 · 13 min to a
+    second 99439" and a bar toward that next code; a patient not enrolled shows
+    minutes only ("Not enrolled in CCM · 27 min this month"), never a code.
+    """
+    month = chart.ccm
+    line = Text(month.describe(today))
+    progress = month.progress
+    if progress is not None and progress.next_threshold is not None:
+        line.append("  ")
+        line.append(
+            progress_bar(
+                progress.minutes - progress.previous_threshold,
+                progress.next_threshold - progress.previous_threshold,
+                CCM_BAR_CELLS,
+            ),
+            style="cyan",
+        )
+    elif progress is None:
+        line.stylize("dim")
     return line
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from nursecase.domain.codes import (
+    CcmProgramme,
     EpisodeStatus,
     RiskTier,
     TaskPriority,
@@ -24,6 +25,7 @@ from nursecase.screens.contact_dialog import snooze_dialog
 from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
 
 if TYPE_CHECKING:
+    from nursecase.domain.risk import RiskStanding
     from nursecase.services.episodes import EpisodeRead
     from nursecase.services.nurses import NurseRead
     from nursecase.services.patients import PatientRead
@@ -174,15 +176,20 @@ def change_risk_tier_dialog(
     patient: PatientRead,
     suggested_tier: str | None = None,
     suggested_reason: str = "",
+    standing: RiskStanding | None = None,
 ) -> FormDialog:
-    """Move the patient to another risk tier with a reason; dismisses with the PatientRead.
+    """The nurse's override: a tier and the reason for it; dismisses with the PatientRead.
 
-    The save carries the version the chart was read at, so a change someone
-    else saved meanwhile is refused naming them. A suggestion (LACE >= 10
-    proposes "high") prefills the form; the nurse decides.
+    The reason is kept as the tier's basis with the nurse's name ("high, set
+    by A. Moreno: lives alone"). The save carries the version the chart was
+    read at, so a change someone else saved meanwhile is refused naming them.
+    ``standing`` (the chart's risk) says in the intro what the tier rests on now.
     """
-    now = RiskTier(patient.risk_tier).label
-    intro = f"Now {now}" + (f": {patient.risk_basis}" if patient.risk_basis else "") + "."
+    if standing is not None:
+        now = standing.describe(services.clock.today())
+    else:
+        now = RiskTier(patient.risk_tier).label
+    intro = f"Now {now}. Your reason is kept as the basis of the tier, with your name."
     fields = [
         FormField(
             "risk_tier",
@@ -195,7 +202,7 @@ def change_risk_tier_dialog(
             "reason",
             "Reason (required)",
             value=suggested_reason,
-            placeholder="e.g. two ED visits this month",
+            placeholder="e.g. lives alone, two ED visits this month",
         ),
     ]
 
@@ -206,6 +213,57 @@ def change_risk_tier_dialog(
 
     return FormDialog(
         f"Risk tier of {patient.display_name}", fields, submit, submit_label="Change", intro=intro
+    )
+
+
+#: The programme choice meaning "not enrolled in CCM".
+NOT_ENROLLED = "none"
+
+
+def ccm_enrolment_dialog(services, patient: PatientRead) -> FormDialog:
+    """Enrol the patient in standard or complex CCM from a start date, or end it.
+
+    Dismisses with the PatientRead. Only the enrolled programme's codes are
+    counted, from the start date on (CMS MLN909188: one programme per month).
+    """
+    today = services.clock.today()
+    current = patient.ccm_programme or NOT_ENROLLED
+    start = patient.ccm_start or today
+    fields = [
+        FormField(
+            "ccm_programme",
+            "Programme",
+            "choice",
+            current,
+            choices=(("Not enrolled", NOT_ENROLLED), *code_choices(CcmProgramme)),
+        ),
+        FormField("ccm_start", "Start (YYYY-MM-DD)", value=start.isoformat()),
+    ]
+
+    def submit(values: dict[str, str]):
+        programme = values["ccm_programme"]
+        if programme in (NOT_ENROLLED, ""):
+            return services.patients.set_ccm_enrolment(
+                patient.id, None, expected_version=patient.version
+            )
+        return services.patients.set_ccm_enrolment(
+            patient.id,
+            programme,
+            parse_date(values["ccm_start"], "ccm_start"),
+            expected_version=patient.version,
+        )
+
+    intro = (
+        "Standard: 99490 at 20 min a month, 99439 for each further 20 (at most 2). "
+        "Complex: 99487 at 60 min, 99489 for each further 30. "
+        "Minutes count from the start date."
+    )
+    return FormDialog(
+        f"CCM enrolment of {patient.display_name}",
+        fields,
+        submit,
+        submit_label="Save",
+        intro=intro,
     )
 
 

@@ -15,13 +15,18 @@ def _heading(title: str) -> Text:
 
 
 def render_summary(summary, today: date, timer_minutes: int | None = None) -> RenderableType:
-    """Problems, recent contacts, open tasks and referrals, latest scores."""
+    """Who, risk, next contact and CCM; problems, recent contacts, open tasks and
+    referrals, latest scores."""
     header = Text()
     header.append(summary.display_name, style="bold")
     header.append(f"\nMRN {summary.mrn}   {summary.age if summary.age is not None else '?'} y   ")
     header.append_text(risk_badge(summary.risk_tier))
     header.append(f"\n☎ {summary.phone or '-'}   next contact ")
     header.append_text(due_text(summary.next_contact_due, today))
+    if summary.ccm is not None:
+        # The same words as the patient header: the enrolled programme's codes only.
+        enrolled = summary.ccm.programme is not None
+        header.append(f"\n{summary.ccm.describe(today)}", style="" if enrolled else "dim")
     if timer_minutes is not None:
         header.append(f"\n⏱ open {timer_minutes} min", style="dim")
     if summary.flags:

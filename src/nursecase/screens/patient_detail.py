@@ -7,9 +7,10 @@ under the cursors. Tabs are on the number keys 1-7.
 
 Actions open dialogs (one dialog, one service call, one transaction). What an
 assessment triggers is followed up here: an urgent safety task is announced
-and flagged, a LACE of 10 or more offers the change of risk tier for the nurse
-to confirm, and a positive PHQ-2 offers a PHQ-9. Only a safety check (S)
-clears a safety flag: a contact on a flagged patient says so and offers one.
+and flagged, a LACE whose band differs from the tier offers the change of
+tier for the nurse to confirm, and a positive PHQ-2 offers a PHQ-9. Only a
+safety check (S) clears a safety flag: a contact on a flagged patient says so
+and offers one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from textual.types import NoActiveAppError
 from textual.widgets import ContentSwitcher, DataTable, Header, Static
 
 from nursecase.domain.codes import TaskSource
+from nursecase.domain.risk import lace_offer
 from nursecase.domain.safety_check import SAFETY_TASK_REFUSAL, is_safety_task
 from nursecase.screens import chart_views
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
@@ -35,6 +37,7 @@ from nursecase.screens.contact_dialog import edit_contact_dialog, log_contact_wi
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_actions import (
     add_task_dialog,
+    ccm_enrolment_dialog,
     change_episode_status_dialog,
     change_risk_tier_dialog,
     reassign_task_dialog,
@@ -103,6 +106,14 @@ INTENTS = (
     ),
     Intent(
         "patient.risk", "R", "risk_tier", "Risk", "Change the risk tier (with a reason)", show=False
+    ),
+    Intent(
+        "patient.ccm",
+        "C",
+        "ccm",
+        "CCM",
+        "Enrol in chronic care management (standard or complex) or end it",
+        show=False,
     ),
     Intent(
         "patient.episode",
@@ -539,23 +550,43 @@ class PatientDetailScreen(Screen):
         else:
             self.notify(f"Saved: {assessment.summary}")
         self.action_refresh()
-        patient = self.chart.patient
+        if result.risk_offer is not None:
+            self._offer_risk_from_score(assessment.id, result.risk_offer.question)
         for suggestion in result.suggestions:
-            if "risk tier high" in suggestion and patient.risk_tier != "high":
-                self.app.push_screen(
-                    change_risk_tier_dialog(
-                        self.services,
-                        patient,
-                        suggested_tier="high",
-                        suggested_reason=assessment.summary,
-                    ),
-                    lambda changed: self._after_action(changed, "Risk tier changed"),
-                )
-            elif "PHQ-9" in suggestion and assessment.instrument == "phq-2":
+            if "PHQ-9" in suggestion and assessment.instrument == "phq-2":
                 self.app.push_screen(
                     ConfirmDialog(f"{assessment.summary}: {suggestion}. Start a PHQ-9 now?"),
                     lambda yes: self._enter_assessment("phq-9") if yes else None,
                 )
+
+    def _offer_risk_from_score(
+        self, assessment_id: int, question: str, otherwise: Callable[[], None] | None = None
+    ) -> None:
+        """Ask the LACE's question; yes sets the tier from it, no changes nothing.
+
+        ``otherwise`` runs on no (the risk key then opens the nurse's override).
+        """
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._set_risk_from_score(assessment_id)
+            elif otherwise is not None:
+                otherwise()
+
+        no = "leave the tier as it is" if otherwise is None else "give a reason instead"
+        self.app.push_screen(ConfirmDialog(question, no=no), answered)
+
+    def _set_risk_from_score(self, assessment_id: int) -> None:
+        patients = self.services.patients
+        patient_id = self.patient_id
+        run_in_background(
+            self,
+            lambda: patients.set_risk_from_score(patient_id, assessment_id),
+            lambda patient: self._after_action(
+                patient, f"Risk tier {patient.risk_tier}, from {patient.risk_basis}"
+            ),
+            lambda error: self.notify(user_message(error), severity="error"),
+        )
 
     def action_add_task(self) -> None:
         """Add a task for this patient."""
@@ -664,12 +695,44 @@ class PatientDetailScreen(Screen):
         )
 
     def action_risk_tier(self) -> None:
-        """Change the risk tier, with a reason."""
+        """Change the risk tier: from the latest LACE when it says otherwise, else with a reason.
+
+        When the header shows a LACE that contradicts the tier, the nurse is
+        first asked whether to set the tier from it; no opens the override form
+        (keep or change the tier, with a reason).
+        """
+        if self.chart is None:
+            return  # still loading
+        chart = self.chart
+        risk = chart.risk
+
+        def override() -> None:
+            self.app.push_screen(
+                change_risk_tier_dialog(self.services, chart.patient, standing=risk),
+                lambda result: self._after_action(result, "Risk tier changed"),
+            )
+
+        lace = self._latest_lace()
+        offer = None
+        if lace is not None and risk.suggested_tier is not None:
+            offer = lace_offer(risk.tier, risk.source, lace.total, lace.summary)
+        if offer is not None:
+            self._offer_risk_from_score(lace.id, offer.question, otherwise=override)
+            return
+        override()
+
+    def _latest_lace(self):
+        """The patient's newest LACE assessment, or None."""
+        history = next((item for item in self.chart.instruments if item.instrument == "lace"), None)
+        return history.latest if history is not None else None
+
+    def action_ccm(self) -> None:
+        """Enrol the patient in standard or complex CCM, change the programme, or end it."""
         if self.chart is None:
             return  # still loading
         self.app.push_screen(
-            change_risk_tier_dialog(self.services, self.chart.patient),
-            lambda result: self._after_action(result, "Risk tier changed"),
+            ccm_enrolment_dialog(self.services, self.chart.patient),
+            lambda result: self._after_action(result, "CCM enrolment saved"),
         )
 
     def action_episode(self) -> None:

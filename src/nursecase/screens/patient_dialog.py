@@ -8,7 +8,11 @@ from nursecase.screens.form_dialog import FormDialog, FormField
 
 
 def new_patient_dialog(services) -> FormDialog:
-    """A dialog that enrols a patient on the signed-in nurse's caseload; returns PatientRead."""
+    """A dialog that enrols a patient on the signed-in nurse's caseload; returns PatientRead.
+
+    A tier given a reason is the nurse's override (with their name); without
+    one it is "not assessed" until a score or a reason sets it.
+    """
     fields = [
         FormField("mrn", "MRN (required)", placeholder="medical record number"),
         FormField("family_name", "Family name (required)"),
@@ -30,6 +34,11 @@ def new_patient_dialog(services) -> FormDialog:
             RiskTier.moderate.value,
             choices=tuple((member.label, member.value) for member in RiskTier),
         ),
+        FormField(
+            "risk_reason",
+            "Why this tier",
+            placeholder="optional; without a reason the tier is not assessed",
+        ),
     ]
 
     def submit(values: dict[str, str]):
@@ -42,6 +51,7 @@ def new_patient_dialog(services) -> FormDialog:
             phone=values["phone"].strip() or None,
             preferred_language=values["preferred_language"].strip() or None,
             risk_tier=values["risk_tier"],
+            risk_reason=values["risk_reason"].strip() or None,
         )
 
     return FormDialog("New patient", fields, submit, submit_label="Enrol")

@@ -6,8 +6,10 @@ answers, and applies the triggers in the same transaction:
 
 - PHQ-9 item 9 above 0 creates an urgent safety follow-up Task whatever the
   total (DESIGN.md: safety flags come first on the worklist);
-- LACE of 10 or more and a positive PHQ-2 only *suggest* an action (a risk tier
-  change, a full PHQ-9): the nurse confirms, so nothing is changed for them.
+- a LACE whose band differs from the patient's tier OFFERS the change of tier
+  (and a LACE that agrees with a tier resting on nothing offers to become its
+  basis), and a positive PHQ-2 suggests a full PHQ-9: the nurse confirms, so
+  nothing is changed for them (``AssessmentResult.risk_offer``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from nursecase.domain.codes import (
 from nursecase.domain.instruments import Score, Trigger, get_instrument
 from nursecase.domain.instruments.lace import LACE_HIGH_TRIGGER, lace_answers
 from nursecase.domain.instruments.phq import PHQ9_ITEM9_TRIGGER, SAFETY_ITEM
+from nursecase.domain.risk import RiskOffer, lace_offer
 from nursecase.domain.safety_check import SAFETY_TASK_PRIORITY, SAFETY_TASK_SOURCE
 from nursecase.domain.validation import ValidationError, not_in_future, optional_text
 from nursecase.services import audit
@@ -73,13 +76,17 @@ class AssessmentResult:
 
     ``suggestions`` are plain sentences for the nurse to confirm or ignore;
     ``safety_task_id`` is the urgent follow-up task created by a PHQ-9 item 9
-    answer above 0 (None when no task was needed).
+    answer above 0 (None when no task was needed). ``risk_offer`` is what a
+    LACE offers for the patient's tier as it stood when the LACE was saved
+    ("...: moderate risk; the tier is high. Set it to moderate?"); its question
+    is also the LACE's one suggestion.
     """
 
     assessment: AssessmentRead
     triggers: tuple[Trigger, ...]
     suggestions: tuple[str, ...]
     safety_task_id: int | None = None
+    risk_offer: RiskOffer | None = None
 
 
 class AssessmentService:
@@ -135,11 +142,19 @@ class AssessmentService:
             safety_task_id = self._apply_triggers(session, patient, row, score)
             session.flush()
             read = self._read_one(session, row.id)
+            offer = None
+            if definition.code is Instrument.lace:
+                offer = lace_offer(patient.risk_tier, patient.risk_source, row.total, row.summary)
+        suggestions = suggestions_for(score)
+        if definition.code is Instrument.lace:
+            # The offer knows the patient's tier; the score alone only knows its band.
+            suggestions = (offer.question,) if offer is not None else ()
         return AssessmentResult(
             assessment=read,
             triggers=score.triggers,
-            suggestions=suggestions_for(score),
+            suggestions=suggestions,
             safety_task_id=safety_task_id,
+            risk_offer=offer,
         )
 
     def record_lace(
@@ -153,8 +168,8 @@ class AssessmentService:
     ) -> AssessmentResult:
         """Score LACE from the raw facts and store the four components as items.
 
-        Only the assessment is stored: a LACE of 10 or more is returned as a
-        suggestion ("suggest risk tier high"), and the nurse decides.
+        Only the assessment is stored: a band other than the patient's tier is
+        returned as an offer (``risk_offer``), and the nurse decides.
         """
         answers = lace_answers(length_of_stay_days, acute, charlson, ed_visits)
         return self.record(patient_id, Instrument.lace, answers, performed_at=performed_at)
@@ -320,7 +335,9 @@ def suggestions_for(score: Score) -> tuple[str, ...]:
     """The plain-language suggestions of a score's non-urgent triggers.
 
     LACE shows its parts so the nurse sees why: "LACE 12 = L5 A3 C2 E2: suggest
-    risk tier high". Urgent triggers are not suggestions; they create tasks.
+    risk tier high" (before it is saved; once saved, the patient's tier decides
+    what it offers, see ``AssessmentResult.risk_offer``). Urgent triggers are
+    not suggestions; they create tasks.
     """
     suggestions: list[str] = []
     for trigger in score.triggers:

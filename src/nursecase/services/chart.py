@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from nursecase.domain.clocks import CcmProgress, ccm_progress
+from nursecase.domain.ccm import CcmMonth, ccm_month
 from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource
 from nursecase.domain.flags import Flag
 from nursecase.domain.instruments import get_instrument
+from nursecase.domain.risk import LaceScore, RiskStanding, risk_standing
 from nursecase.services.assessments import AssessmentRead
 from nursecase.services.care_team import CareTeamMemberRead
 from nursecase.services.conditions import ConditionRead
@@ -92,7 +93,10 @@ class Chart:
     #: above 0; a latest safety check of moderate or high risk), most urgent first.
     safety_flags: tuple[SafetySignal, ...]
     transitions: tuple[TransitionRead, ...]
-    ccm: CcmProgress
+    #: The CCM programme (or none) and this month's minutes that count toward it.
+    ccm: CcmMonth
+    #: The risk tier with its basis and the latest LACE ("high (LACE 12, 18 Nov)").
+    risk: RiskStanding
     contacts: tuple[ContactRead, ...]
     instruments: tuple[InstrumentHistory, ...]
     conditions: tuple[ConditionRead, ...]
@@ -163,7 +167,9 @@ class ChartService:
         transitions = tuple(services.transitions.list_for_patient(patient_id))
         medications = tuple(services.medications.list_for_patient(patient_id))
         conditions = tuple(services.conditions.list_for_patient(patient_id))
-        minutes = services.contacts.minutes_in_month(patient_id, today.year, today.month)
+        # Enrolled, only the minutes from the enrolment start count toward the codes.
+        since = patient.ccm_start if patient.ccm_programme else None
+        minutes = services.contacts.minutes_in_month(patient_id, today.year, today.month, since)
         histories = services.referrals.histories_for_patient(patient_id)
         safety_checks = services.safety_checks.list_for_patient(patient_id)
         return Chart(
@@ -173,7 +179,8 @@ class ChartService:
             episodes=episodes,
             safety_flags=services.safety_checks.open_signals(patient_id),
             transitions=transitions,
-            ccm=ccm_progress(minutes),
+            ccm=ccm_month(patient.ccm_programme, patient.ccm_start, minutes),
+            risk=patient_risk(patient, assessments),
             contacts=contacts,
             instruments=instrument_histories(assessments),
             conditions=conditions,
@@ -193,6 +200,19 @@ class ChartService:
                 safety_checks=safety_checks,
             ),
         )
+
+
+def patient_risk(patient: PatientRead, assessments: list[AssessmentRead]) -> RiskStanding:
+    """The patient's tier with its basis, beside their latest LACE (assessments newest first)."""
+    lace = next((item for item in assessments if item.instrument == Instrument.lace), None)
+    return risk_standing(
+        patient.risk_tier,
+        patient.risk_source,
+        patient.risk_basis,
+        patient.risk_set_by_name,
+        patient.risk_set_at,
+        None if lace is None else LaceScore(lace.total, lace.summary, lace.performed_at.date()),
+    )
 
 
 def instrument_histories(assessments: list[AssessmentRead]) -> tuple[InstrumentHistory, ...]:

@@ -27,7 +27,7 @@ marks already made stay (a nurse unmarks them through the transition).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -252,12 +252,20 @@ class ContactService:
             ).all()
             return [_contact_read(contact, username) for contact, username in rows]
 
-    def minutes_in_month(self, patient_id: int, year: int, month: int) -> int:
-        """Total contact minutes for the patient in one calendar month (for CCM)."""
+    def minutes_in_month(
+        self, patient_id: int, year: int, month: int, since: date | None = None
+    ) -> int:
+        """Total contact minutes for the patient in one calendar month (for CCM).
+
+        ``since`` (a CCM enrolment start) leaves out the contacts before that
+        day: only minutes on or after it count toward the programme's codes.
+        """
         year = require_int_range(year, "year", 1900, 9999)
         month = require_int_range(month, "month", 1, 12)
         first = datetime(year, month, 1)
         following = datetime(year + 1, 1, 1) if month == 12 else datetime(year, month + 1, 1)
+        if since is not None:
+            first = max(first, datetime.combine(since, time()))
         with self.context.read() as session:
             load_patient(session, patient_id)
             total = session.execute(

@@ -33,18 +33,30 @@ from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from nursecase.db.models import Episode, EpisodeStatusHistory, Nurse, Patient, Referral, Task
+from nursecase.db.models import (
+    Assessment,
+    Episode,
+    EpisodeStatusHistory,
+    Nurse,
+    Patient,
+    Referral,
+    Task,
+)
 from nursecase.domain.clocks import next_contact_due as cadence_due
 from nursecase.domain.codes import (
     RISK_RANKS,
     AuditAction,
+    CcmProgramme,
     EpisodeStatus,
+    Instrument,
+    RiskSource,
     RiskTier,
     Sex,
     TaskStatus,
     parse_code,
 )
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
+from nursecase.domain.risk import tier_for_lace
 from nursecase.domain.validation import (
     ValidationError,
     normalize_mrn,
@@ -77,6 +89,8 @@ _MINIMUM_PHONE_SEARCH_DIGITS = 3
 BROAD_SEARCH_MATCHES = 2000
 _SEARCH_DIGITS = re.compile(r"[0-9 ()+.\-]+")
 NAME_LENGTH = 120
+#: The longest risk basis stored (a score's summary or a nurse's reason).
+RISK_BASIS_LENGTH = 200
 
 #: Fields ``update`` accepts; the risk tier has its own method because it needs a reason.
 EDITABLE_FIELDS = frozenset(
@@ -177,6 +191,15 @@ class PatientRead:
     episode_status: str | None
     open_referral_count: int
     open_task_count: int
+    #: What the tier rests on (domain.codes.RiskSource code); None: not assessed.
+    risk_source: str | None = None
+    #: Display name of the nurse who set the tier's basis.
+    risk_set_by_name: str | None = None
+    #: When the basis dates from: the score's time, or when the nurse set it.
+    risk_set_at: datetime | None = None
+    #: CCM programme code (domain.codes.CcmProgramme); None: not enrolled.
+    ccm_programme: str | None = None
+    ccm_start: date | None = None
 
     @property
     def display_name(self) -> str:
@@ -291,11 +314,14 @@ class PatientService:
         nurse_username: str | None = None,
         next_contact_due: date | str | None = None,
         start_episode: bool = True,
+        risk_reason: str | None = None,
     ) -> PatientRead:
         """Add a patient (and, by default, an active case-management episode).
 
         The nurse defaults to the signed-in nurse; the next contact defaults to
-        today plus the risk tier's cadence.
+        today plus the risk tier's cadence. A tier typed at enrolment rests on
+        nothing unless the nurse gives ``risk_reason``: with one it is the
+        nurse's override (who and when recorded), without one "not assessed".
         """
         today = self.context.clock.today()
         now = self.context.clock.now()
@@ -308,6 +334,7 @@ class PatientService:
         address_text = optional_text(address, "address", max_length=400)
         language = optional_text(preferred_language, "preferred_language", max_length=40)
         tier = parse_code(RiskTier, risk_tier, "risk_tier")
+        reason = optional_text(risk_reason, "risk_reason", max_length=RISK_BASIS_LENGTH)
         due = optional_date(next_contact_due, "next_contact_due")
         if due is None:
             due = cadence_due_date(self.context, tier, today)
@@ -332,6 +359,10 @@ class PatientService:
                 nurse_id=nurse_id,
                 risk_tier=str(tier),
                 risk_rank=RISK_RANKS[str(tier)],
+                risk_basis=reason,
+                risk_source=str(RiskSource.override) if reason else None,
+                risk_set_by=self.context.nurse_id if reason else None,
+                risk_set_at=now if reason else None,
                 next_contact_due=due,
                 # The caseload's denormalised copy of the current episode's status.
                 episode_status=str(EpisodeStatus.active) if start_episode else None,
@@ -360,6 +391,10 @@ class PatientService:
                         ("preferred_language", language),
                         ("nurse_id", nurse_id),
                         ("risk_tier", tier),
+                        ("risk_basis", reason),
+                        ("risk_source", patient.risk_source),
+                        ("risk_set_by", patient.risk_set_by),
+                        ("risk_set_at", patient.risk_set_at),
                         ("next_contact_due", due),
                     )
                     if value is not None
@@ -466,18 +501,118 @@ class PatientService:
     def change_risk_tier(
         self, patient_id: int, tier: str, reason: str, expected_version: int | None = None
     ) -> PatientRead:
-        """Move the patient to another risk tier; ``reason`` is kept as the tier's basis."""
+        """The nurse's override: set the tier with a required reason.
+
+        The reason becomes the tier's basis (source "override"), with who set it
+        and when; the header then reads "high, set by A. Moreno: lives alone".
+        """
         tier_code = parse_code(RiskTier, tier, "risk_tier")
-        basis = require_text(reason, "reason", max_length=200)
+        basis = require_text(reason, "reason", max_length=RISK_BASIS_LENGTH)
+        now = self.context.clock.now()
         with self.context.write() as session:
             patient = load_patient(session, patient_id)
             check_version(session, "patient", patient, expected_version)
-            changed = ["risk_basis"]
-            if patient.risk_tier != tier_code:
-                changed.append("risk_tier")
-            patient.risk_tier = str(tier_code)
-            patient.risk_rank = RISK_RANKS[str(tier_code)]
-            patient.risk_basis = basis
+            return self._set_risk(session, patient, tier_code, RiskSource.override, basis, now)
+
+    def set_risk_from_score(
+        self, patient_id: int, assessment_id: int, expected_version: int | None = None
+    ) -> PatientRead:
+        """Set the tier from a LACE: its band (>= 10 high, 5-9 moderate, 0-4 low).
+
+        The basis becomes the score's summary ("LACE 12 = L5 A3 C2 E2"), source
+        "score", dated by when the LACE was taken. Only the patient's latest
+        LACE can be the basis: an older one would put the tier back on a score
+        that a newer one has replaced.
+        """
+        with self.context.write() as session:
+            patient = load_patient(session, patient_id)
+            check_version(session, "patient", patient, expected_version)
+            assessment = session.get(Assessment, assessment_id)
+            if assessment is None or assessment.patient_id != patient.id:
+                raise ValidationError("assessment_id", "is not an assessment of this patient")
+            if assessment.instrument != str(Instrument.lace):
+                raise ValidationError("assessment_id", "is not a LACE: only LACE sets the tier")
+            newer = session.execute(
+                select(Assessment.id)
+                .where(
+                    Assessment.patient_id == patient.id,
+                    Assessment.instrument == str(Instrument.lace),
+                    Assessment.performed_at > assessment.performed_at,
+                )
+                .limit(1)
+            ).scalar()
+            if newer is not None:
+                raise ValidationError("assessment_id", "a newer LACE has been recorded since")
+            return self._set_risk(
+                session,
+                patient,
+                tier_for_lace(assessment.total),
+                RiskSource.score,
+                assessment.summary,
+                assessment.performed_at,
+            )
+
+    def _set_risk(
+        self,
+        session: Session,
+        patient: Patient,
+        tier: RiskTier,
+        source: RiskSource,
+        basis: str,
+        set_at: datetime,
+    ) -> PatientRead:
+        """Store a tier with its basis, who set it and when; audit what changed."""
+        values = {
+            "risk_tier": str(tier),
+            "risk_rank": RISK_RANKS[str(tier)],
+            "risk_basis": basis,
+            "risk_source": str(source),
+            "risk_set_by": self.context.nurse_id,
+            "risk_set_at": set_at,
+        }
+        changed = [name for name, value in values.items() if getattr(patient, name) != value]
+        if not changed:
+            return self._read(session, patient)
+        for name in changed:
+            setattr(patient, name, values[name])
+        touch(patient, self.context)
+        with guard_concurrent_save("patient"):
+            session.flush()
+        # The rank follows the tier; its name says nothing more to an auditor.
+        fields = [name for name in changed if name != "risk_rank"]
+        audit.record(session, self.context, AuditAction.update, "patient", patient.id, fields)
+        return self._read(session, patient)
+
+    def set_ccm_enrolment(
+        self,
+        patient_id: int,
+        programme: CcmProgramme | str | None,
+        start: date | str | None = None,
+        expected_version: int | None = None,
+    ) -> PatientRead:
+        """Enrol the patient in standard or complex CCM from ``start``, or (None) end it.
+
+        Enrolled, the start date is required and may not lie in the future;
+        the month's minutes count toward the programme's codes from that day.
+        None clears both the programme and the start.
+        """
+        if programme is None or (isinstance(programme, str) and not programme.strip()):
+            values: dict[str, object] = {"ccm_programme": None, "ccm_start": None}
+        else:
+            code = parse_code(CcmProgramme, programme, "ccm_programme")
+            day = optional_date(start, "ccm_start")
+            if day is None:
+                raise ValidationError("ccm_start", "is required when the patient is enrolled")
+            not_in_future(day, "ccm_start", self.context.clock.today())
+            values = {"ccm_programme": str(code), "ccm_start": day}
+        with self.context.write() as session:
+            patient = load_patient(session, patient_id)
+            check_version(session, "patient", patient, expected_version)
+            changed = [name for name, value in values.items() if getattr(patient, name) != value]
+            if not changed:
+                return self._read(session, patient)
+            for name in changed:
+                setattr(patient, name, values[name])
             touch(patient, self.context)
             with guard_concurrent_save("patient"):
                 session.flush()
@@ -707,6 +842,9 @@ class PatientService:
         updated_by = (
             session.get(Nurse, patient.updated_by) if patient.updated_by is not None else None
         )
+        risk_set_by = (
+            session.get(Nurse, patient.risk_set_by) if patient.risk_set_by is not None else None
+        )
         episode = session.execute(
             select(Episode.id, Episode.status)
             .where(Episode.patient_id == patient.id)
@@ -749,6 +887,11 @@ class PatientService:
             episode_status=episode.status if episode else None,
             open_referral_count=open_referrals,
             open_task_count=open_tasks,
+            risk_source=patient.risk_source,
+            risk_set_by_name=risk_set_by.display_name if risk_set_by else None,
+            risk_set_at=patient.risk_set_at,
+            ccm_programme=patient.ccm_programme,
+            ccm_start=patient.ccm_start,
         )
 
 

@@ -44,6 +44,7 @@ from nursecase.db.models import (
     WorklistSnooze,
 )
 from nursecase.domain.care_plan_rules import OPEN_GOAL_STATUSES, OPEN_INTERVENTION_STATUSES
+from nursecase.domain.ccm import CcmMonth, ccm_month
 from nursecase.domain.clocks import DEFAULT_REPLY_DAYS, TcmClock, tcm_clock
 from nursecase.domain.codes import (
     ACTIVE_CLINICAL_STATUSES,
@@ -272,6 +273,8 @@ class PatientSummary:
     scores: tuple[SummaryScore, ...]
     #: The patient's flags: the same as their row on Today and their header.
     flags: tuple[Flag, ...] = ()
+    #: The CCM programme (or none) and this month's minutes that count toward it.
+    ccm: CcmMonth | None = None
 
     @property
     def display_name(self) -> str:
@@ -585,6 +588,7 @@ class WorklistService:
                 flags=self.flags_in_session(session, PatientIds((patient_id,)), today).get(
                     patient_id, ()
                 ),
+                ccm=_ccm_this_month(session, patient, today),
             )
 
     def snoozes(self, patient_id: int) -> list[SnoozeRead]:
@@ -1160,6 +1164,30 @@ def _instrument_label(code: str) -> str:
         return Instrument(code).label
     except ValueError:
         return code
+
+
+def _ccm_this_month(session: Session, patient: Any, today: date) -> CcmMonth:
+    """The patient's CCM programme and this month's minutes that count toward it.
+
+    Enrolled, only contacts on or after the enrolment start count (as on the
+    patient header); not enrolled, the month's minutes are shown without codes.
+    """
+    first = datetime(today.year, today.month, 1)
+    following = (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else (first.replace(month=first.month + 1))
+    )
+    if patient.ccm_programme and patient.ccm_start is not None:
+        first = max(first, datetime.combine(patient.ccm_start, datetime.min.time()))
+    minutes = session.execute(
+        select(func.coalesce(func.sum(Contact.minutes), 0)).where(
+            Contact.patient_id == patient.id,
+            Contact.occurred_at >= first,
+            Contact.occurred_at < following,
+        )
+    ).scalar_one()
+    return ccm_month(patient.ccm_programme, patient.ccm_start, int(minutes))
 
 
 def _worklist_row(entry: WorklistEntry, patient: Any, today: date, readmitted: bool) -> WorklistRow:

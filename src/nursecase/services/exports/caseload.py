@@ -1,9 +1,13 @@
 """The caseload report: a row per patient, streamed straight from one query.
 
-Columns: MRN, name, birth date, age, risk tier and its basis, episode status,
+Columns: MRN, name, birth date, age, risk tier and its basis (the source code,
+"score" or "override", the basis, who set it and when), episode status,
 assigned nurse, last contact, next contact due, open tasks, open referrals and
 the patient's flags (domain.flags: codes such as "safety tcm" in CSV and JSON,
 the words "SAFETY · TCM" in print). Sorted by name, like the caseload.
+The printed caseload says the risk in the patient header's words ("high (LACE
+12, 18 Nov)", "high, set by A. Moreno: lives alone; LACE 9"), with the latest
+LACE of each patient read for the page.
 
 Speed matters here (100,000 patients within 2.5 x a raw sqlite3 + csv loop,
 DESIGN.md section 5): one SELECT of plain columns walks the name index, the
@@ -18,14 +22,16 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 
 from sqlalchemy import String, func, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from nursecase.db.models import Nurse, Patient, Task
+from nursecase.db.models import Assessment, Nurse, Patient, Task
+from nursecase.domain.codes import Instrument
 from nursecase.domain.flags import Flag, flag_words
+from nursecase.domain.risk import LaceScore, risk_standing
 from nursecase.reports.document import Document, Paragraph, Table
 from nursecase.reports.tables import Column, plain_text
 from nursecase.services.context import ServiceContext
-from nursecase.services.exports.common import ExportScope, Report, stream
+from nursecase.services.exports.common import ExportScope, Report, chunks, stream
 from nursecase.services.patients import OPEN_TASK_STATUSES, age_on
 from nursecase.services.worklist import PatientIds, WorklistService
 
@@ -37,7 +43,10 @@ COLUMNS = (
     # Numbers and the flags this module writes: no free text, no stored code.
     Column("age", "Age", trusted=True),
     Column("risk_tier", "Risk tier"),
+    Column("risk_source", "Risk source"),
     Column("risk_basis", "Risk basis"),
+    Column("risk_set_by", "Risk set by"),
+    Column("risk_set_at", "Risk set at"),
     Column("episode_status", "Episode status"),
     Column("nurse", "Nurse"),
     Column("last_contact", "Last contact"),
@@ -83,6 +92,10 @@ def _day(value: date | str | None) -> date | None:
     return date.fromisoformat(value[:10])
 
 
+#: The nurse who set a patient's risk basis (a second join on the nurse table).
+RiskSetter = aliased(Nurse, name="risk_setter")
+
+
 def caseload_query(scope: ExportScope):
     """The one SELECT behind the report (the benchmark runs the same SQL raw)."""
     open_tasks = (
@@ -100,7 +113,10 @@ def caseload_query(scope: ExportScope):
             Patient.given_name,
             as_stored(Patient.birth_date),
             Patient.risk_tier,
+            Patient.risk_source,
             Patient.risk_basis,
+            RiskSetter.display_name.label("risk_set_by"),
+            Patient.risk_set_at,
             Patient.episode_status,
             Nurse.display_name,
             as_stored(Patient.last_contact_at),
@@ -109,6 +125,7 @@ def caseload_query(scope: ExportScope):
             Patient.open_referral_count,
         )
         .outerjoin(Nurse, Nurse.id == Patient.nurse_id)
+        .outerjoin(RiskSetter, RiskSetter.id == Patient.risk_set_by)
         .where(*scope.patient_filter(Patient.id, Patient.nurse_id))
         .order_by(Patient.family_key, Patient.given_key, Patient.id)
     )
@@ -159,7 +176,10 @@ def caseload_rows(
         given_name,
         birth_date,
         risk_tier,
+        risk_source,
         risk_basis,
+        risk_set_by,
+        risk_set_at,
         episode_status,
         nurse,
         last_contact_at,
@@ -178,7 +198,10 @@ def caseload_rows(
             birth_date,
             age,
             risk_tier,
+            risk_source,
             risk_basis,
+            risk_set_by,
+            risk_set_at,
             episode_status,
             nurse,
             _last_day(last_contact_at),
@@ -189,15 +212,43 @@ def caseload_rows(
         )
 
 
-def _print_row(row: tuple) -> tuple[str, ...]:
+def latest_laces(session: Session, mrns: list[str]) -> dict[str, LaceScore]:
+    """Each patient's newest LACE, by MRN (read a slice of MRNs at a time)."""
+    latest: dict[str, LaceScore] = {}
+    for some in chunks(mrns):
+        rows = session.execute(
+            select(Patient.mrn, Assessment.total, Assessment.summary, Assessment.performed_at)
+            .join(Patient, Patient.id == Assessment.patient_id)
+            .where(Assessment.instrument == str(Instrument.lace), Patient.mrn.in_(some))
+            .order_by(Assessment.performed_at.desc(), Assessment.id.desc())
+        )
+        for mrn, total, summary, performed_at in rows:
+            if mrn not in latest:
+                latest[mrn] = LaceScore(total, summary, performed_at.date())
+    return latest
+
+
+def risk_words(row: tuple, latest_lace: LaceScore | None, today: date) -> str:
+    """The risk cell of the printed caseload: the tier with its basis, as the header says it."""
+    _, _, _, _, risk_tier, risk_source, risk_basis, risk_set_by, risk_set_at, *_ = row
+    standing = risk_standing(
+        risk_tier, risk_source, risk_basis, risk_set_by, risk_set_at, latest_lace
+    )
+    return f"{standing.tier}\n{standing.basis_text(today)}"
+
+
+def _print_row(row: tuple, risk: str) -> tuple[str, ...]:
     """One report row as the printed caseload's cells (two-line cells where it helps)."""
     (
         mrn,
         name,
         birth_date,
         age,
-        risk_tier,
-        risk_basis,
+        _risk_tier,
+        _risk_source,
+        _risk_basis,
+        _risk_set_by,
+        _risk_set_at,
         episode_status,
         nurse,
         last_contact,
@@ -210,7 +261,6 @@ def _print_row(row: tuple) -> tuple[str, ...]:
     if age is not None:
         born = f"{born} ({age})"
     patient = f"{name}\n{born}" if born else name
-    risk = f"{risk_tier}\n{risk_basis}" if risk_basis else risk_tier
     return (
         mrn,
         patient,
@@ -246,7 +296,11 @@ def build_caseload(session: Session, scope: ExportScope, context: ServiceContext
     )
 
     def document() -> Document:
-        rows = tuple(_print_row(row) for row in report.rows)
+        stored = tuple(report.rows)
+        laces = latest_laces(session, [row[0] for row in stored])
+        rows = tuple(
+            _print_row(row, risk_words(row, laces.get(row[0]), scope.today)) for row in stored
+        )
         if not rows:
             return Document(title=title, meta=meta, blocks=(Paragraph("No patients."),))
         table = Table(
@@ -260,4 +314,11 @@ def build_caseload(session: Session, scope: ExportScope, context: ServiceContext
     return report
 
 
-__all__ = ["COLUMNS", "build_caseload", "caseload_query", "caseload_rows"]
+__all__ = [
+    "COLUMNS",
+    "build_caseload",
+    "caseload_query",
+    "caseload_rows",
+    "latest_laces",
+    "risk_words",
+]

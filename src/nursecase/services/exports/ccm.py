@@ -1,17 +1,23 @@
 """The CCM report: chronic care management minutes per patient per calendar month.
 
 For each month of the period (default: this month) and each patient with
-contacts in it: the minutes logged, the number of contacts, and the billable
-codes those minutes reach, both ways (DESIGN.md section 2, "Clocks"):
+contacts in it: the minutes logged and the number of contacts, then the
+patient's CCM programme and only that programme's codes (CMS MLN909188;
+DESIGN.md section 2, "Clocks"), never both families:
 
 - standard CCM: 20 minutes reach 99490, each further 20 minutes one 99439
   (at most 2);
 - complex CCM: 60 minutes reach 99487, each further 30 minutes one 99489.
 
-nursecase does not record which patients are enrolled in complex CCM, so the
-report gives both sets of units and the biller applies the right one; the
-codes come from ``domain.clocks.ccm_codes``. "To next code" says how many
-minutes the standard track still needs this month ("15 min to 99439").
+Only the minutes on or after the enrolment start count toward the codes
+("CCM minutes"). A patient not enrolled (or enrolled only after the month)
+shows "not enrolled in CCM" and no code at all, whatever the minutes. "To
+next code" is in the words of the patient header ("13 min to a second
+99439", "99439 limit reached"). CSV and JSON keep the programme's code and
+the units per code for billing; the printed and Markdown reports show the words.
+
+The enrolment is the patient's current one (nursecase keeps no history of
+enrolments), so a past month is read against today's programme and start.
 
 A period that cuts a month counts only the contacts inside the period. The
 grouping is done per month with a date range on ``contact.occurred_at`` (one
@@ -24,36 +30,57 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Contact, Nurse, Patient
-from nursecase.domain.clocks import (
-    CCM_COMPLEX_ADDON_CODE,
-    CCM_COMPLEX_FIRST_CODE,
-    CCM_STANDARD_ADDON_CODE,
-    CCM_STANDARD_FIRST_CODE,
-    ccm_codes,
-    ccm_progress,
-)
+from nursecase.domain.ccm import NOT_ENROLLED, PROGRAMME_CODES, ccm_progress
+from nursecase.domain.codes import CcmProgramme
 from nursecase.reports.tables import Column
 from nursecase.services.context import ServiceContext
-from nursecase.services.exports.common import ExportScope, Report, person_name, stream
+from nursecase.services.exports.common import (
+    ExportScope,
+    Report,
+    as_date,
+    person_name,
+    stream,
+    table_document,
+)
 from nursecase.services.exports.options import Period, month_period
 
 COLUMNS = (
     # Widths in millimetres of a printed landscape page (243 mm between margins).
-    Column("month", "Month", 16),
+    Column("month", "Month", 15),
     Column("mrn", "MRN", 19),
-    Column("patient", "Patient", 34),
-    Column("nurse", "Nurse", 28),
-    Column("minutes", "Minutes", 16),
-    Column("contacts", "Contacts", 18),
-    Column("cpt_99490", CCM_STANDARD_FIRST_CODE, 15),
-    Column("cpt_99439_units", f"{CCM_STANDARD_ADDON_CODE} units", 16),
-    Column("cpt_99487", f"{CCM_COMPLEX_FIRST_CODE} (complex)", 19),
-    Column("cpt_99489_units", f"{CCM_COMPLEX_ADDON_CODE} units (complex)", 19),
-    Column("to_next_code", "To next code", 30),
+    Column("patient", "Patient", 30),
+    Column("nurse", "Nurse", 24),
+    Column("minutes", "Minutes", 14),
+    Column("contacts", "Contacts", 15),
+    Column("programme", "Programme code"),
+    Column("programme_label", "CCM programme", 26, trusted=True),
+    Column("ccm_start", "Enrolled from", 18),
+    Column("ccm_minutes", "CCM minutes", 16),
+    Column("codes", "Codes reached", 24, trusted=True),
+    Column("first_code", "First code", trusted=True),
+    Column("first_code_units", "First code units"),
+    Column("addon_code", "Add-on code", trusted=True),
+    Column("addon_units", "Add-on units"),
+    Column("to_next_code", "To next code", 38, trusted=True),
+)
+
+#: What the printed report shows: words, not the billing columns.
+PRINT_KEYS = (
+    "month",
+    "mrn",
+    "patient",
+    "nurse",
+    "minutes",
+    "contacts",
+    "programme_label",
+    "ccm_start",
+    "ccm_minutes",
+    "codes",
+    "to_next_code",
 )
 
 
@@ -68,13 +95,21 @@ def _month_range(year: int, month: int, period: Period) -> tuple[datetime, datet
 
 
 def month_query(scope: ExportScope, start: datetime, end: datetime):
-    """Minutes and contacts per patient in [start, end), with the patient's columns."""
+    """Minutes, contacts and minutes from the enrolment start per patient in [start, end)."""
+    # A timestamp on or after the start DATE: midnight of that day counts (on
+    # SQLite the ISO texts compare the same way, "2026-11-03 10:00" >= "2026-11-03").
+    from_enrolment = case(
+        (Contact.occurred_at >= Patient.ccm_start, Contact.minutes),
+        else_=0,
+    )
     totals = (
         select(
             Contact.patient_id.label("patient_id"),
             func.sum(Contact.minutes).label("minutes"),
             func.count().label("contacts"),
+            func.sum(from_enrolment).label("ccm_minutes"),
         )
+        .join(Patient, Patient.id == Contact.patient_id)
         .where(Contact.occurred_at >= start, Contact.occurred_at < end)
         .group_by(Contact.patient_id)
         .subquery()
@@ -86,8 +121,11 @@ def month_query(scope: ExportScope, start: datetime, end: datetime):
             Patient.family_name,
             Patient.given_name,
             Nurse.display_name,
+            Patient.ccm_programme,
+            Patient.ccm_start,
             totals.c.minutes,
             totals.c.contacts,
+            totals.c.ccm_minutes,
         )
         .join(totals, totals.c.patient_id == Patient.id)
         .outerjoin(Nurse, Nurse.id == Patient.nurse_id)
@@ -96,24 +134,32 @@ def month_query(scope: ExportScope, start: datetime, end: datetime):
     )
 
 
-def billing_units(minutes: int) -> tuple[int, int, int, int]:
-    """(99490, 99439 units, 99487, 99489 units) reached by a month's minutes."""
-    standard = dict(ccm_codes(minutes))
-    complex_care = dict(ccm_codes(minutes, complex_care=True))
+def programme_cells(
+    programme: str | None, start: date | None, ccm_minutes: int, month_end: date
+) -> tuple:
+    """The cells from "Programme code" to "To next code" for one patient and month.
+
+    Not enrolled (or enrolled only after the month): "not enrolled in CCM" and
+    no code, no unit, no minutes toward a code.
+    """
+    if programme is None or start is None or start > month_end:
+        return (None, NOT_ENROLLED, None, None, "", None, None, None, None, "")
+    code = CcmProgramme(programme)
+    rule = PROGRAMME_CODES[code]
+    progress = ccm_progress(ccm_minutes, code)
+    units = dict(progress.codes)
     return (
-        standard.get(CCM_STANDARD_FIRST_CODE, 0),
-        standard.get(CCM_STANDARD_ADDON_CODE, 0),
-        complex_care.get(CCM_COMPLEX_FIRST_CODE, 0),
-        complex_care.get(CCM_COMPLEX_ADDON_CODE, 0),
+        str(code),
+        code.label,
+        start,
+        ccm_minutes,
+        progress.reached_words,
+        rule.first_code,
+        units.get(rule.first_code, 0),
+        rule.addon_code,
+        units.get(rule.addon_code, 0),
+        progress.next_words,
     )
-
-
-def to_next_code(minutes: int) -> str:
-    """ "15 min to 99439"; "" once the standard track can bill nothing more this month."""
-    progress = ccm_progress(minutes)
-    if progress.next_code is None:
-        return ""
-    return f"{progress.minutes_to_next} min to {progress.next_code}"
 
 
 def _rows(
@@ -122,20 +168,28 @@ def _rows(
     for year, month in period.months():
         start, end = _month_range(year, month, period)
         label = f"{year:04d}-{month:02d}"
-        for patient_id, mrn, family, given, nurse, minutes, contacts in stream(
-            session, month_query(scope, start, end)
-        ):
+        month_end = (end - timedelta(days=1)).date()
+        for (
+            patient_id,
+            mrn,
+            family,
+            given,
+            nurse,
+            programme,
+            ccm_start,
+            minutes,
+            contacts,
+            ccm_minutes,
+        ) in stream(session, month_query(scope, start, end)):
             patients.add(patient_id)
-            minutes = int(minutes or 0)
             yield (
                 label,
                 mrn,
                 person_name(family, given),
                 nurse,
-                minutes,
+                int(minutes or 0),
                 contacts,
-                *billing_units(minutes),
-                to_next_code(minutes),
+                *programme_cells(programme, as_date(ccm_start), int(ccm_minutes or 0), month_end),
             )
 
 
@@ -149,9 +203,13 @@ def build_ccm(session: Session, scope: ExportScope, context: ServiceContext) -> 
         columns=COLUMNS,
         rows=(),
         meta=(*scope.scope_meta(), ("Period", scope.period.label)),
+        print_keys=PRINT_KEYS,
+        # Markdown is read by people too: the printed table's words, not the billing columns.
+        markdown_from_document=True,
     )
     report.rows = _rows(session, scope, scope.period, report.patients)
+    report.document = lambda: table_document(report)
     return report
 
 
-__all__ = ["COLUMNS", "billing_units", "build_ccm", "month_query", "to_next_code"]
+__all__ = ["COLUMNS", "PRINT_KEYS", "build_ccm", "month_query", "programme_cells"]

@@ -23,13 +23,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from nursecase.domain.care_plan_rules import ENTERED_IN_ERROR
-from nursecase.domain.codes import CarePlanStatus, CareTeamRole, Instrument
+from nursecase.domain.ccm import NOT_ENROLLED
+from nursecase.domain.codes import CarePlanStatus, CareTeamRole, CcmProgramme, Instrument
 from nursecase.domain.safety_check import SafetySignalKind, risk_words
 from nursecase.reports.document import Block, Document, Heading, Paragraph, Table
 from nursecase.reports.tables import Column, plain_text
 from nursecase.services.assessments import AssessmentService
 from nursecase.services.care_plans import CarePlanService
 from nursecase.services.care_team import CareTeamService
+from nursecase.services.chart import patient_risk
 from nursecase.services.conditions import ConditionService
 from nursecase.services.contacts import ContactService
 from nursecase.services.context import ServiceContext
@@ -136,6 +138,13 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         separator=" ",
     )
     last_contact = patient.last_contact_at
+    assessments = AssessmentService(context)
+    # The tier with its basis, in the header's words ("high, set by A. Moreno: lives alone").
+    risk = patient_risk(patient, assessments.list_for_patient(patient_id, Instrument.lace))
+    if patient.ccm_programme and patient.ccm_start:
+        ccm = f"{CcmProgramme(patient.ccm_programme).label} since {patient.ccm_start.isoformat()}"
+    else:
+        ccm = NOT_ENROLLED
     for label, value in (
         ("MRN", patient.mrn),
         ("Name", f"{patient.given_name} {patient.family_name}"),
@@ -147,7 +156,8 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         ("Preferred language", patient.preferred_language),
         ("Nurse", nurse),
         ("Risk tier", patient.risk_tier),
-        ("Risk basis", patient.risk_basis),
+        ("Risk basis", risk.basis_text(scope.today)),
+        ("CCM", ccm),
         ("Episode status", patient.episode_status),
         ("Next contact due", plain_text(patient.next_contact_due)),
         ("Last contact", plain_text(last_contact.date() if last_contact else None)),
@@ -156,7 +166,6 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
     ):
         add(PATIENT, label, None, None, value or "")
 
-    assessments = AssessmentService(context)
     # Both safety signals: an open safety task (PHQ-9 item 9 above 0) and a latest
     # safety check of moderate or high risk; only a safety check clears either.
     for signal in SafetyCheckService(context).open_signals(patient_id):
