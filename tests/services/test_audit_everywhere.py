@@ -40,6 +40,7 @@ READ_PREFIXES = (
     "next_due_date",
     "summary",
     "snoozes",
+    "flags_",
     "load",
     "templates",
     "document",
