@@ -38,7 +38,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from nursecase.domain.business_days import NO_HOLIDAYS, add_business_days, business_days_between
-from nursecase.domain.codes import Code, ContactMode, ContactOutcome, ContactWith, TaskStatus
+from nursecase.domain.codes import (
+    INTERACTIVE_OUTCOMES,
+    Code,
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
+    TaskStatus,
+)
 
 TCM_INTERACTIVE_BUSINESS_DAYS = 2
 #: Unsuccessful attempts inside the window that CMS accepts in place of the contact.
@@ -52,10 +59,9 @@ TCM_MODERATE_COMPLEXITY_CODE = "99495"
 
 #: Who the interactive contact (or an attempt at it) must be with.
 TCM_CONTACT_WITH = frozenset({ContactWith.patient, ContactWith.caregiver})
-#: Outcomes of a two-way conversation: the interactive contact happened.
-TCM_INTERACTIVE_OUTCOMES = frozenset(
-    {ContactOutcome.reached, ContactOutcome.agreed_to_visit, ContactOutcome.declined}
-)
+#: Outcomes of a two-way conversation (reached, agreed to a visit, declined): the
+#: interactive contact happened; a voicemail or a missed call is not one.
+TCM_INTERACTIVE_OUTCOMES = INTERACTIVE_OUTCOMES
 #: Outcomes of a documented unsuccessful attempt to reach the patient or caregiver.
 TCM_ATTEMPT_OUTCOMES = frozenset({ContactOutcome.no_answer, ContactOutcome.left_message})
 #: Contacts that are a face-to-face visit (when the patient was reached).

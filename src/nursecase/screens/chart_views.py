@@ -12,8 +12,9 @@ from datetime import date, datetime
 from rich.text import Text
 
 from nursecase.domain.clocks import CCM_COMPLEX_FIRST_MINUTES, CCM_STANDARD_FIRST_MINUTES
-from nursecase.domain.codes import ACTIVE_CLINICAL_STATUSES
+from nursecase.domain.codes import ACTIVE_CLINICAL_STATUSES, TaskStatus
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
+from nursecase.domain.tcm import TcmStepState
 from nursecase.screens.formatting import (
     days_ago,
     due_short,
@@ -68,9 +69,10 @@ def flags(chart) -> Text:
         )
         line.append("  ")
     for transition in chart.open_transitions:
-        clock = transition.clock
-        late = clock.interactive_overdue or clock.face_to_face_overdue
-        line.append(clock.describe(), style="bold red" if late else "bold yellow")
+        # "TCM: contact met Thu 26 Nov; visit day 3 of 14 days" (nursecase.domain.tcm).
+        status = transition.clock
+        missed = any(step.state is TcmStepState.missed for step in status.steps)
+        line.append(status.describe(), style="bold red" if missed else "bold yellow")
         line.append("  ")
     if not line:
         line.append("No safety flags, no open TCM clock", style="dim")
@@ -244,6 +246,14 @@ def care_team_rows(chart) -> list[tuple]:
     ]
 
 
+def _task_status_label(code: str) -> str:
+    """ "Requested", "Missed" (a TCM step whose deadline passed); an unknown code as it is."""
+    try:
+        return TaskStatus(code).label
+    except ValueError:
+        return code
+
+
 def task_rows(chart, today: date) -> list[tuple]:
     """Tasks, open first: due, description, priority, status, source, nurse, note."""
     return [
@@ -251,7 +261,7 @@ def task_rows(chart, today: date) -> list[tuple]:
             due_short(task.due_date, today) if task.is_open else Text(f"{task.due_date:%d %b}"),
             Text(task.description),
             task.priority,
-            task.status,
+            _task_status_label(task.status),
             task.source,
             task.nurse_username or "",
             Text(task.snooze_reason or ""),

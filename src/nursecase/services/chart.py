@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from nursecase.domain.clocks import CcmProgress, ccm_progress
 from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource
 from nursecase.domain.instruments import get_instrument
+from nursecase.domain.tcm import TcmStepState
 from nursecase.services.assessments import AssessmentRead
 from nursecase.services.care_team import CareTeamMemberRead
 from nursecase.services.conditions import ConditionRead
@@ -99,7 +100,7 @@ class Chart:
 
     @property
     def open_transitions(self) -> tuple[TransitionRead, ...]:
-        """Discharges whose TCM steps are not both done."""
+        """Discharges with something on Today: a TCM step due, or missed and shown today."""
         return tuple(transition for transition in self.transitions if transition.is_open)
 
     @property
@@ -219,11 +220,13 @@ def due_next(
         if task.is_open and task.source != TaskSource.transition_clock:
             items.append(DueItem(task.due_date, f"task: {task.description}"))
     for transition in transitions:
-        clock = transition.clock
-        if clock.interactive_open:
-            items.append(DueItem(clock.interactive_deadline, "TCM interactive contact"))
-        if clock.face_to_face_open:
-            items.append(DueItem(clock.face_to_face_deadline, "TCM face-to-face visit"))
+        # Only steps still due: a missed or ended step is not "due next".
+        status = transition.clock
+        if not status.in_period:
+            continue
+        for step in status.steps:
+            if step.state is TcmStepState.due:
+                items.append(DueItem(step.deadline, f"TCM {step.step.label.lower()}"))
     for referral in referrals:
         if referral.expected_reply_date is not None and referral.status in AWAITING_REPLY:
             items.append(
