@@ -58,6 +58,7 @@ from nursecase.domain.codes import (
     ContactWith,
     ReferralStatus,
     ServiceType,
+    TaskStatus,
 )
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.instruments.base import Score
@@ -65,6 +66,17 @@ from nursecase.domain.instruments.lace import lace_answers
 from nursecase.domain.instruments.phq import SAFETY_ITEM
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.referral_states import TERMINAL_STATUSES, allowed_next
+from nursecase.domain.tcm import (
+    TcmFacts,
+    TcmStep,
+    interactive_deadline,
+    is_face_to_face_visit,
+    is_interactive_contact,
+    is_unsuccessful_attempt,
+    period_end,
+    tally_attempts,
+    tcm_status,
+)
 from nursecase.domain.validation import search_key
 from nursecase.services.audit import GENESIS_HASH, current_anchor, seal
 
@@ -1252,6 +1264,19 @@ class _Pools:
         return cached
 
 
+@dataclass(frozen=True)
+class _PlannedDischarge:
+    """A discharge whose rows wait for the patient's contact log (see ``_transition_rows``)."""
+
+    transition_id: int
+    patient_id: int
+    nurse_id: int
+    discharge_ago: int
+    high_complexity: bool
+    length_of_stay: int
+    facility: str
+
+
 class _CaseloadGenerator:
     """Builds the rows of each chunk of patients as tuples in COLUMNS order."""
 
@@ -1294,6 +1319,10 @@ class _CaseloadGenerator:
         # Per-patient facts shared between the builders of one patient's rows.
         self._start_ago = 0
         self._transition_lace = (0, 0)
+        # The contacts of the patient being built, (days ago, slot, mode, with whom,
+        # outcome), from which the TCM steps are worked out (see _transition_rows).
+        self._patient_contacts: list[tuple[int, int, str, str, str]] = []
+        self._pending_transition: _PlannedDischarge | None = None
 
     # ------------------------------------------------------------ formatting
 
@@ -1386,15 +1415,18 @@ class _CaseloadGenerator:
         # Transitions: a few recent discharges (open TCM clocks), some older ones.
         transition_roll = random_value()
         discharge_ago = None
-        if transition_roll < 0.04 or index == 0:
+        if index == 0:
+            discharge_ago = 1  # yesterday: its TCM steps are on Today
+        elif transition_roll < 0.04:
             discharge_ago = 1 + int(random_value() * 10)  # within the last 10 days
         elif transition_roll < 0.08:
             discharge_ago = 15 + int(random_value() * 60)
         if discharge_ago is not None and discharge_ago >= start_ago:
             discharge_ago = None
         tcm_contacts: list[tuple[int, str]] = []
+        self._pending_transition = None
         if discharge_ago is not None:
-            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago)
+            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago, index == 0)
 
         # Contacts: the newest sets last_contact_at and, with the tier's
         # cadence, next_contact_due, so some patients are overdue today.
@@ -1403,6 +1435,8 @@ class _CaseloadGenerator:
         for days_ago, _kind in tcm_contacts:
             newest_ago = min(newest_ago, days_ago)
         last_contact = self._contacts(patient_id, nurse_id, newest_ago, start_ago, tcm_contacts)
+        if self._pending_transition is not None:
+            self._transition_rows(self._pending_transition)
         next_due = None if episode_status == "finished" else self.day(cadence - newest_ago)
 
         condition_codes = self._conditions(patient_id, start_ago)
@@ -1495,79 +1529,147 @@ class _CaseloadGenerator:
         )
 
     def _transition(
-        self, patient_id: int, nurse_id: int, discharge_ago: int
+        self, patient_id: int, nurse_id: int, discharge_ago: int, still_due: bool = False
     ) -> list[tuple[int, str]]:
-        """One discharge with its two TCM tasks; returns the TCM contacts made (days ago, kind)."""
+        """Plan one discharge; returns the TCM contacts to log (days ago, kind).
+
+        Kinds: "interactive" (a call that reaches the patient), "no-answer" and
+        "left-message" (unsuccessful attempts), "face-to-face" (a home visit).
+        Some discharges get the contact the next day, some two unanswered calls,
+        some one only, some a call after the deadline, some nothing; a visit
+        falls 2-16 days after discharge or not at all. The transition row and
+        its two tasks are written by ``_transition_rows`` once the whole contact
+        log of the patient is built, so that every step is met or missed by the
+        data, as ``nursecase.domain.tcm`` reads it. ``still_due`` plans no TCM
+        contact at all (the first patient's discharge of yesterday: a clock
+        on Today).
+        """
         random_value = self.rng.random
-        transition_id = self._next("transition")
         high_complexity = random_value() < 0.4
         length_of_stay = 1 + int(random_value() * 12)
-        interactive_ago = None
-        face_to_face_ago = None
-        if discharge_ago >= 2 and random_value() < 0.65:
-            interactive_ago = discharge_ago - 1
-        if discharge_ago >= 4 and random_value() < 0.6:
-            face_to_face_ago = discharge_ago - 3 - int(random_value() * (discharge_ago - 3))
-        facility = FACILITIES[int(random_value() * len(FACILITIES))]
-        created = self.moment(-discharge_ago, 100)
+        deadline_ago = -self.interactive_deadline(-discharge_ago)
+        contacts: list[tuple[int, str]] = []
+
+        def plan(days_ago: int, kind: str) -> None:
+            # Up to yesterday: nothing in the log happens later than "now".
+            if days_ago >= 1:
+                contacts.append((days_ago, kind))
+
+        roll = 1.0 if still_due else random_value()
+        if roll < 0.5:
+            plan(discharge_ago - 1, "interactive")
+        elif roll < 0.7:
+            plan(discharge_ago, "no-answer")
+            plan(discharge_ago - 1, "left-message")
+        elif roll < 0.8:
+            plan(discharge_ago - 1, "no-answer")
+        elif roll < 0.9:
+            plan(deadline_ago - 1, "interactive")  # the day after the deadline: late
+        if not still_due and random_value() < 0.6:
+            plan(discharge_ago - 2 - int(random_value() * 15), "face-to-face")
+        self._transition_lace = (discharge_ago, length_of_stay)
+        self._pending_transition = _PlannedDischarge(
+            transition_id=self._next("transition"),
+            patient_id=patient_id,
+            nurse_id=nurse_id,
+            discharge_ago=discharge_ago,
+            high_complexity=high_complexity,
+            length_of_stay=length_of_stay,
+            facility=FACILITIES[int(random_value() * len(FACILITIES))],
+        )
+        return contacts
+
+    def _transition_rows(self, planned: _PlannedDischarge) -> None:
+        """The transition and its two TCM tasks, as the patient's contact log made them.
+
+        As ``ContactService`` marks them: the first conversation with the patient
+        or caregiver and the first reached home or clinic visit inside the TCM
+        period; the unsuccessful attempts inside the interactive window (those
+        before an on-time conversation). A task is completed when its step was
+        met, failed ("Missed") when the sweep would have closed it by now (a
+        late contact, or its one day on Today has passed), else still open.
+        Holidays: none (the demo knows no clinic's calendar).
+        """
+        today = self.today
+        discharged = today - timedelta(days=planned.discharge_ago)
+        last = min(period_end(discharged), today)
+        contacts = sorted(
+            (today - timedelta(days=days_ago), slot, mode, with_whom, outcome)
+            for days_ago, slot, mode, with_whom, outcome in self._patient_contacts
+            if discharged <= today - timedelta(days=days_ago) <= last
+        )
+        interactive_on = next(
+            (day for day, _, _, who, outcome in contacts if is_interactive_contact(who, outcome)),
+            None,
+        )
+        visit_on = next(
+            (day for day, _, mode, _, outcome in contacts if is_face_to_face_visit(mode, outcome)),
+            None,
+        )
+        deadline = interactive_deadline(discharged)
+        on_time = interactive_on is not None and interactive_on <= deadline
+        attempts = tally_attempts(
+            discharged,
+            [
+                day
+                for day, _, _, who, outcome in contacts
+                if is_unsuccessful_attempt(who, outcome) and not (on_time and day >= interactive_on)
+            ],
+        )
+        facts = TcmFacts(
+            discharged_on=discharged,
+            high_complexity=planned.high_complexity,
+            interactive_contact_on=interactive_on,
+            interactive_attempts=attempts.count,
+            attempts_met_on=attempts.met_on,
+            face_to_face_on=visit_on,
+        )
+        status = tcm_status(facts, today)
+        created = self.moment(-planned.discharge_ago, 100)
         self.tables["transition"].append(
             (
-                transition_id,
-                patient_id,
-                self.day(-discharge_ago),
-                facility,
-                high_complexity,
-                length_of_stay,
-                None if interactive_ago is None else self.day(-interactive_ago),
-                None if face_to_face_ago is None else self.day(-face_to_face_ago),
-                0,
-                None,
+                planned.transition_id,
+                planned.patient_id,
+                self.day(-planned.discharge_ago),
+                planned.facility,
+                planned.high_complexity,
+                planned.length_of_stay,
+                None if interactive_on is None else self.day(-(today - interactive_on).days),
+                None if visit_on is None else self.day(-(today - visit_on).days),
+                attempts.count,
+                None if attempts.met_on is None else self.day(-(today - attempts.met_on).days),
                 None,
                 created,
             )
         )
-        tasks = self.tables["task"]
-        deadline = self.interactive_deadline(-discharge_ago)
-        tasks.append(
-            (
-                self._next("task"),
-                patient_id,
-                nurse_id,
-                "TCM interactive contact",
-                self.day(deadline),
-                "requested" if interactive_ago is None else "completed",
-                "urgent",
-                "transition-clock",
-                transition_id,
-                None,
-                None if interactive_ago is None else self.moment(-interactive_ago, 30),
-                created,
+        for step, description, priority in (
+            (TcmStep.interactive_contact, "TCM interactive contact", "urgent"),
+            (TcmStep.face_to_face_visit, "TCM face-to-face visit", "routine"),
+        ):
+            step_status = status.step(step)
+            closing = status.closing_status(step)
+            done_day = None
+            if closing is TaskStatus.completed:
+                done_day = step_status.met_on
+            elif closing is TaskStatus.failed:
+                done_day = step_status.late_on or step_status.shown_missed_on + timedelta(days=1)
+                done_day = min(done_day, today)
+            self.tables["task"].append(
+                (
+                    self._next("task"),
+                    planned.patient_id,
+                    planned.nurse_id,
+                    description,
+                    self.day(-(today - step_status.deadline).days),
+                    str(closing) if closing is not None else "requested",
+                    priority,
+                    "transition-clock",
+                    planned.transition_id,
+                    None,
+                    None if done_day is None else self.moment(-(today - done_day).days, 110),
+                    created,
+                )
             )
-        )
-        window = 7 if high_complexity else 14
-        tasks.append(
-            (
-                self._next("task"),
-                patient_id,
-                nurse_id,
-                "TCM face-to-face visit",
-                self.day(window - discharge_ago),
-                "requested" if face_to_face_ago is None else "completed",
-                "routine",
-                "transition-clock",
-                transition_id,
-                None,
-                None if face_to_face_ago is None else self.moment(-face_to_face_ago, 60),
-                created,
-            )
-        )
-        self._transition_lace = (discharge_ago, length_of_stay)
-        contacts = []
-        if interactive_ago is not None:
-            contacts.append((interactive_ago, "interactive"))
-        if face_to_face_ago is not None:
-            contacts.append((face_to_face_ago, "face-to-face"))
-        return contacts
 
     def _contacts(
         self,
@@ -1589,9 +1691,16 @@ class _CaseloadGenerator:
         days.extend(tcm_contacts)
         newest_moment = None
         newest_key = None
+        self._patient_contacts = []
         for days_ago, tcm_kind in days:
             slot = 18 + int(random_value() * 110)
-            if tcm_kind == "interactive":
+            if tcm_kind in ("no-answer", "left-message"):
+                mode, with_whom, outcome = "phone", "patient", tcm_kind
+                note = "TCM call after discharge: " + (
+                    "no answer." if tcm_kind == "no-answer" else "left a message to call back."
+                )
+                minutes = 2
+            elif tcm_kind == "interactive":
                 mode, with_whom, outcome = "phone", "patient", "reached"
                 note = "TCM interactive contact after discharge: reviewed discharge plan."
                 minutes = 20
@@ -1616,6 +1725,7 @@ class _CaseloadGenerator:
                 else:
                     minutes = 5 + int(random_value() * 6)
             occurred = self.moment(-days_ago, slot)
+            self._patient_contacts.append((days_ago, slot, mode, with_whom, outcome))
             contacts.append(
                 (
                     self._next("contact"),
