@@ -1264,6 +1264,10 @@ class _Pools:
         return cached
 
 
+#: TCM contacts drawn from the TCM generator (attempts, a late call).
+_ADDED_TCM_KINDS = frozenset({"no-answer", "left-message", "late-interactive"})
+
+
 @dataclass(frozen=True)
 class _PlannedDischarge:
     """A discharge whose rows wait for the patient's contact log (see ``_transition_rows``)."""
@@ -1282,6 +1286,9 @@ class _CaseloadGenerator:
 
     def __init__(self, plan: _GenerationPlan) -> None:
         self.rng = random.Random(plan.seed)
+        # The TCM attempts and late calls draw from their own generator, so that
+        # adding them left every other row of a seed as it was.
+        self.tcm_rng = random.Random(f"tcm:{plan.seed}")
         self.formats = _Formats(plan.raw_sqlite)
         self.today = plan.today
         self.now = plan.now
@@ -1415,9 +1422,7 @@ class _CaseloadGenerator:
         # Transitions: a few recent discharges (open TCM clocks), some older ones.
         transition_roll = random_value()
         discharge_ago = None
-        if index == 0:
-            discharge_ago = 1  # yesterday: its TCM steps are on Today
-        elif transition_roll < 0.04:
+        if transition_roll < 0.04 or index == 0:
             discharge_ago = 1 + int(random_value() * 10)  # within the last 10 days
         elif transition_roll < 0.08:
             discharge_ago = 15 + int(random_value() * 60)
@@ -1426,14 +1431,15 @@ class _CaseloadGenerator:
         tcm_contacts: list[tuple[int, str]] = []
         self._pending_transition = None
         if discharge_ago is not None:
-            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago, index == 0)
+            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago)
 
         # Contacts: the newest sets last_contact_at and, with the tier's
         # cadence, next_contact_due, so some patients are overdue today.
         cadence = DEFAULT_CADENCE_DAYS[tier]
         newest_ago = min(1 + int(random_value() * (cadence + 9)), start_ago)
-        for days_ago, _kind in tcm_contacts:
-            newest_ago = min(newest_ago, days_ago)
+        for days_ago, kind in tcm_contacts:
+            if kind in ("interactive", "face-to-face"):
+                newest_ago = min(newest_ago, days_ago)
         last_contact = self._contacts(patient_id, nurse_id, newest_ago, start_ago, tcm_contacts)
         if self._pending_transition is not None:
             self._transition_rows(self._pending_transition)
@@ -1529,44 +1535,43 @@ class _CaseloadGenerator:
         )
 
     def _transition(
-        self, patient_id: int, nurse_id: int, discharge_ago: int, still_due: bool = False
+        self, patient_id: int, nurse_id: int, discharge_ago: int
     ) -> list[tuple[int, str]]:
         """Plan one discharge; returns the TCM contacts to log (days ago, kind).
 
-        Kinds: "interactive" (a call that reaches the patient), "no-answer" and
-        "left-message" (unsuccessful attempts), "face-to-face" (a home visit).
-        Some discharges get the contact the next day, some two unanswered calls,
-        some one only, some a call after the deadline, some nothing; a visit
-        falls 2-16 days after discharge or not at all. The transition row and
-        its two tasks are written by ``_transition_rows`` once the whole contact
-        log of the patient is built, so that every step is met or missed by the
-        data, as ``nursecase.domain.tcm`` reads it. ``still_due`` plans no TCM
-        contact at all (the first patient's discharge of yesterday: a clock
-        on Today).
+        Kinds: "interactive" (a call the next day that reaches the patient),
+        "face-to-face" (a home visit), and, drawn from the TCM generator so the
+        rest of the caseload stays as it was, "no-answer" / "left-message"
+        (unsuccessful attempts) and "late-interactive" (a call that reaches the
+        patient the day after the deadline). The transition row and its two
+        tasks are written by ``_transition_rows`` once the whole contact log of
+        the patient is built, so that every step is met or missed by the data,
+        as ``nursecase.domain.tcm`` reads it.
         """
         random_value = self.rng.random
+        tcm_value = self.tcm_rng.random
         high_complexity = random_value() < 0.4
         length_of_stay = 1 + int(random_value() * 12)
-        deadline_ago = -self.interactive_deadline(-discharge_ago)
         contacts: list[tuple[int, str]] = []
-
-        def plan(days_ago: int, kind: str) -> None:
-            # Up to yesterday: nothing in the log happens later than "now".
-            if days_ago >= 1:
-                contacts.append((days_ago, kind))
-
-        roll = 1.0 if still_due else random_value()
-        if roll < 0.5:
-            plan(discharge_ago - 1, "interactive")
-        elif roll < 0.7:
-            plan(discharge_ago, "no-answer")
-            plan(discharge_ago - 1, "left-message")
-        elif roll < 0.8:
-            plan(discharge_ago - 1, "no-answer")
-        elif roll < 0.9:
-            plan(deadline_ago - 1, "interactive")  # the day after the deadline: late
-        if not still_due and random_value() < 0.6:
-            plan(discharge_ago - 2 - int(random_value() * 15), "face-to-face")
+        if discharge_ago >= 2 and random_value() < 0.65:
+            if tcm_value() < 0.2:
+                contacts.append((discharge_ago, "no-answer"))  # tried on the day first
+            contacts.append((discharge_ago - 1, "interactive"))
+        else:
+            # No call got through the next day: two attempts, one, a late call or nothing.
+            deadline_ago = -self.interactive_deadline(-discharge_ago)
+            roll = tcm_value()
+            if roll < 0.35:
+                contacts.append((discharge_ago, "no-answer"))
+                if discharge_ago >= 2:
+                    contacts.append((discharge_ago - 1, "left-message"))
+            elif roll < 0.55:
+                contacts.append((discharge_ago, "no-answer"))
+            elif roll < 0.75 and deadline_ago >= 2:
+                contacts.append((deadline_ago - 1, "late-interactive"))
+        if discharge_ago >= 4 and random_value() < 0.6:
+            visit_ago = discharge_ago - 3 - int(random_value() * (discharge_ago - 3))
+            contacts.append((visit_ago, "face-to-face"))
         self._transition_lace = (discharge_ago, length_of_stay)
         self._pending_transition = _PlannedDischarge(
             transition_id=self._next("transition"),
@@ -1648,12 +1653,16 @@ class _CaseloadGenerator:
         ):
             step_status = status.step(step)
             closing = status.closing_status(step)
-            done_day = None
-            if closing is TaskStatus.completed:
-                done_day = step_status.met_on
+            done_at = None
+            if closing is TaskStatus.completed and step_status.met_on is not None:
+                done_at = self.moment(-(today - step_status.met_on).days, 110)
             elif closing is TaskStatus.failed:
+                # Closed by the late contact, or by the sweep the day after its day on Today.
                 done_day = step_status.late_on or step_status.shown_missed_on + timedelta(days=1)
-                done_day = min(done_day, today)
+                if done_day < today:
+                    done_at = self.moment(-(today - done_day).days, 110)
+                else:
+                    done_at = self.formats.moment(self.now)
             self.tables["task"].append(
                 (
                     self._next("task"),
@@ -1666,7 +1675,7 @@ class _CaseloadGenerator:
                     "transition-clock",
                     planned.transition_id,
                     None,
-                    None if done_day is None else self.moment(-(today - done_day).days, 110),
+                    done_at,
                     created,
                 )
             )
@@ -1693,14 +1702,18 @@ class _CaseloadGenerator:
         newest_key = None
         self._patient_contacts = []
         for days_ago, tcm_kind in days:
-            slot = 18 + int(random_value() * 110)
+            if tcm_kind in _ADDED_TCM_KINDS:
+                # Drawn from the TCM generator: the main stream stays as it was.
+                slot = 18 + int(self.tcm_rng.random() * 110)
+            else:
+                slot = 18 + int(random_value() * 110)
             if tcm_kind in ("no-answer", "left-message"):
                 mode, with_whom, outcome = "phone", "patient", tcm_kind
                 note = "TCM call after discharge: " + (
                     "no answer." if tcm_kind == "no-answer" else "left a message to call back."
                 )
                 minutes = 2
-            elif tcm_kind == "interactive":
+            elif tcm_kind in ("interactive", "late-interactive"):
                 mode, with_whom, outcome = "phone", "patient", "reached"
                 note = "TCM interactive contact after discharge: reviewed discharge plan."
                 minutes = 20

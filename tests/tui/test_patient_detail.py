@@ -19,7 +19,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 
 from nursecase.app import make_app
 from nursecase.db.engine import make_engine
-from nursecase.domain.codes import Instrument
+from nursecase.domain.codes import Instrument, TaskStatus
 from nursecase.domain.instruments import get_instrument
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
 from nursecase.screens.care_plan_editor import CarePlanEditorScreen
@@ -317,7 +317,9 @@ def check_tasks(services, patient_id: int, screen) -> None:
     by_description = {task.description: task for task in tasks}
     for row in rows:
         task = by_description[row[1]]
-        assert row[2:6] == [task.priority, task.status, task.source, task.nurse_username or ""]
+        # The status in words ("Requested", "Missed" for a lapsed TCM step).
+        status = TaskStatus(task.status).label
+        assert row[2:6] == [task.priority, status, task.source, task.nurse_username or ""]
 
 
 def check_timeline(services, patient_id: int, screen) -> None:
@@ -593,7 +595,7 @@ async def test_t_adds_a_task(app_services):
             "amoreno",
         )
         assert rows_of(screen, "tasks-table") == [
-            ["02 Dec", task.description, "urgent", "requested", "manual", "amoreno", ""]
+            ["02 Dec", task.description, "urgent", "Requested", "manual", "amoreno", ""]
         ]
 
 
@@ -638,7 +640,7 @@ async def test_d_on_the_tasks_tab_completes_the_highlighted_task(app_services):
         # The row went down with the done tasks; the cursor followed it, and
         # d on a done task does nothing.
         [row] = [row for row in rows_of(screen, "tasks-table") if row[1] == task.description]
-        assert row[3] == "completed"
+        assert row[3] == "Completed"
         assert highlighted_task(app_services, screen).id == task.id
         assert screen.check_action("task_done", ()) is False
         await press(pilot, "d")
@@ -767,7 +769,9 @@ async def test_shift_d_records_a_discharge_and_the_header_shows_the_tcm_clock(ap
             ("TCM face-to-face visit", "transition-clock", transition.id),
         ]
         shown = header_of(screen)
-        assert transition.clock.describe().startswith("TCM interactive contact: day 1 of 2")
+        assert transition.clock.describe() == (
+            "TCM: contact day 1 of 2 business days; visit day 1 of 14 days"
+        )
         assert flat(transition.clock.describe()) in shown
 
 
@@ -968,7 +972,7 @@ async def test_phq9_item9_from_the_screen_raises_the_flag_and_reaching_the_patie
         assert has_safety_badge(screen)
         assert "⚠ PHQ-9 item 9 (27 Nov): follow up" in header_of(screen)
         await press(pilot, "6")
-        assert rows_of(screen, "tasks-table")[0][1:4] == [task.description, "urgent", "requested"]
+        assert rows_of(screen, "tasks-table")[0][1:4] == [task.description, "urgent", "Requested"]
 
         # A voicemail is no follow-up: the flag stays.
         await press(pilot, "c")
@@ -987,7 +991,7 @@ async def test_phq9_item9_from_the_screen_raises_the_flag_and_reaching_the_patie
         assert app_services.assessments.open_safety_flags(patient.id) == []
         assert not has_safety_badge(screen)
         assert "PHQ-9 item 9" not in header_of(screen)
-        assert rows_of(screen, "tasks-table")[0][3] == "completed"
+        assert rows_of(screen, "tasks-table")[0][3] == "Completed"
 
 
 @pytest.mark.parametrize("answer", ["ctrl+s", "escape"])
