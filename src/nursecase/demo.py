@@ -1431,7 +1431,7 @@ class _CaseloadGenerator:
         tcm_contacts: list[tuple[int, str]] = []
         self._pending_transition = None
         if discharge_ago is not None:
-            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago)
+            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago, index == 0)
 
         # Contacts: the newest sets last_contact_at and, with the tier's
         # cadence, next_contact_due, so some patients are overdue today.
@@ -1535,7 +1535,7 @@ class _CaseloadGenerator:
         )
 
     def _transition(
-        self, patient_id: int, nurse_id: int, discharge_ago: int
+        self, patient_id: int, nurse_id: int, discharge_ago: int, visit_due: bool = False
     ) -> list[tuple[int, str]]:
         """Plan one discharge; returns the TCM contacts to log (days ago, kind).
 
@@ -1547,10 +1547,14 @@ class _CaseloadGenerator:
         tasks are written by ``_transition_rows`` once the whole contact log of
         the patient is built, so that every step is met or missed by the data,
         as ``nursecase.domain.tcm`` reads it.
+
+        ``visit_due`` (the first patient, whose chart shows everything) keeps the
+        face-to-face visit to do: moderate complexity, and the visit it would
+        have had is a phone call instead, so the same random numbers are drawn.
         """
         random_value = self.rng.random
         tcm_value = self.tcm_rng.random
-        high_complexity = random_value() < 0.4
+        high_complexity = random_value() < 0.4 and not visit_due
         length_of_stay = 1 + int(random_value() * 12)
         contacts: list[tuple[int, str]] = []
         if discharge_ago >= 2 and random_value() < 0.65:
@@ -1571,7 +1575,7 @@ class _CaseloadGenerator:
                 contacts.append((deadline_ago - 1, "late-interactive"))
         if discharge_ago >= 4 and random_value() < 0.6:
             visit_ago = discharge_ago - 3 - int(random_value() * (discharge_ago - 3))
-            contacts.append((visit_ago, "face-to-face"))
+            contacts.append((visit_ago, "interactive" if visit_due else "face-to-face"))
         self._transition_lace = (discharge_ago, length_of_stay)
         self._pending_transition = _PlannedDischarge(
             transition_id=self._next("transition"),

@@ -29,7 +29,7 @@ from nursecase.screens.form_dialog import FormDialog
 from nursecase.screens.formatting import sparkline
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.services import make_services
-from tests.tui.conftest import SIZE, settings, settle, text_of
+from tests.tui.conftest import SIZE, lines_of, settings, settle, text_of
 from tests.tui.dialog_keys import choose, focus_field, type_into
 
 TODAY = date(2026, 11, 27)  # the frozen clock's Friday
@@ -992,6 +992,43 @@ async def test_phq9_item9_from_the_screen_raises_the_flag_and_reaching_the_patie
         assert not has_safety_badge(screen)
         assert "PHQ-9 item 9" not in header_of(screen)
         assert rows_of(screen, "tasks-table")[0][3] == "Completed"
+
+
+async def test_two_unanswered_calls_meet_the_tcm_contact_and_today_moves_on(app_services):
+    patient = fresh_patient(app_services)
+    # Discharged Thu 26 Nov: the interactive contact is due Mon 30 Nov.
+    app_services.transitions.record_discharge(patient.id, "2026-11-26")
+    async with patient_screen(app_services, patient.id) as (pilot, screen):
+        assert "TCM: contact day 1 of 2 business days" in header_of(screen)
+        for _attempt in range(2):
+            await press(pilot, "c")
+            await choose(pilot, "outcome", "No answer")
+            await press(pilot, "ctrl+s")
+            assert pilot.app.screen is screen
+        [transition] = app_services.transitions.list_for_patient(patient.id)
+        assert (transition.interactive_attempts, transition.attempts_met_on) == (2, TODAY)
+        statuses = {
+            task.description: task.status
+            for task in app_services.tasks.list_for_patient(patient.id, include_done=True)
+        }
+        assert statuses == {
+            "TCM interactive contact": "completed",
+            "TCM face-to-face visit": "requested",
+        }
+        assert "contact met by two attempts (Fri 27 Nov, Fri 27 Nov)" in header_of(screen)
+        # Today: the contact is off the list, the visit stays.
+        [row] = [
+            row
+            for row in app_services.worklist.today(app_services.context.nurse_id)
+            if row.patient_id == patient.id
+        ]
+        assert row.reasons == ("TCM visit day 1 of 14",)
+        await press(pilot, "escape")
+        table = pilot.app.screen.table
+        assert any(
+            "Detail, Robin" in line and "TCM visit day 1 of 14" in line
+            for line in lines_of(table).splitlines()
+        )
 
 
 @pytest.mark.parametrize("answer", ["ctrl+s", "escape"])
