@@ -237,7 +237,7 @@ def test_a_missed_visit_with_a_saturday_deadline_is_shown_on_monday():
 def test_attempts_show_in_the_reason_while_due():
     current = status(MON_30, interactive_attempts=1)
     assert current.today_reason(INTERACTIVE) == "TCM day 1 of 2, 1 attempt"
-    assert current.interactive.describe() == "contact day 1 of 2 business days, 1 attempt"
+    assert current.interactive.describe() == "contact day 1 of 2, 1 attempt"
 
 
 def test_nothing_is_on_today_after_the_period():
@@ -319,7 +319,7 @@ def test_step_wording_and_labels():
     )
     assert current.interactive.describe() == "contact met by two attempts (Mon 30 Nov, Tue 1 Dec)"
     assert current.describe() == (
-        "TCM: contact met by two attempts (Mon 30 Nov, Tue 1 Dec); visit day 5 of 14 days"
+        "TCM: contact met by two attempts (Mon 30 Nov, Tue 1 Dec); visit day 5 of 14"
     )
     assert current.short_label() == "TCM visit day 5 of 14"
     late = status(THU_3_DEC, interactive_contact_on=WED_2_DEC)

@@ -769,9 +769,7 @@ async def test_shift_d_records_a_discharge_and_the_header_shows_the_tcm_clock(ap
             ("TCM face-to-face visit", "transition-clock", transition.id),
         ]
         shown = header_of(screen)
-        assert transition.clock.describe() == (
-            "TCM: contact day 1 of 2 business days; visit day 1 of 14 days"
-        )
+        assert transition.clock.describe() == ("TCM: contact day 1 of 2; visit day 1 of 14")
         assert flat(transition.clock.describe()) in shown
 
 
@@ -999,7 +997,7 @@ async def test_two_unanswered_calls_meet_the_tcm_contact_and_today_moves_on(app_
     # Discharged Thu 26 Nov: the interactive contact is due Mon 30 Nov.
     app_services.transitions.record_discharge(patient.id, "2026-11-26")
     async with patient_screen(app_services, patient.id) as (pilot, screen):
-        assert "TCM: contact day 1 of 2 business days" in header_of(screen)
+        assert "TCM: contact day 1 of 2; visit day 1 of 14" in header_of(screen)
         for _attempt in range(2):
             await press(pilot, "c")
             await choose(pilot, "outcome", "No answer")

@@ -292,8 +292,8 @@ class TcmStepStatus:
         if state is TcmStepState.ended_by_readmission:
             when = f" {day_text(self.superseded_on)}" if self.superseded_on else ""
             return f"{noun} ended by readmission{when}"
-        unit = "business days" if self.step is TcmStep.interactive_contact else "days"
-        text = f"{noun} day {self.day} of {self.window} {unit}"
+        # Business days for the contact, calendar days for the visit (the wording of Today).
+        text = f"{noun} day {self.day} of {self.window}"
         if self.attempts:
             text += f", {_plural(self.attempts, 'attempt')}"
         return text
@@ -393,7 +393,7 @@ class TcmStatus:
         return ""
 
     def describe(self) -> str:
-        """Both steps in words: "TCM: contact met Thu 26 Nov; visit day 3 of 14 days"."""
+        """Both steps in words: "TCM: contact met Thu 26 Nov; visit day 3 of 14"."""
         return f"TCM: {self.interactive.describe()}; {self.face_to_face.describe()}"
 
     def closing_status(self, step: TcmStep | str) -> TaskStatus | None:

@@ -69,7 +69,7 @@ def flags(chart) -> Text:
         )
         line.append("  ")
     for transition in chart.open_transitions:
-        # "TCM: contact met Thu 26 Nov; visit day 3 of 14 days" (nursecase.domain.tcm).
+        # "TCM: contact met Thu 26 Nov; visit day 3 of 14" (nursecase.domain.tcm).
         status = transition.clock
         missed = any(step.state is TcmStepState.missed for step in status.steps)
         line.append(status.describe(), style="bold red" if missed else "bold yellow")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from nursecase.domain.clocks import CcmProgress, ccm_progress
-from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource
+from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource, TaskStatus
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.tcm import TcmStepState
 from nursecase.services.assessments import AssessmentRead
@@ -35,6 +35,8 @@ from nursecase.services.transitions import TransitionRead
 CHART_CONTACT_LIMIT = 500
 #: Referral statuses in which the nurse waits for the receiver's reply.
 AWAITING_REPLY = frozenset({ReferralStatus.requested, ReferralStatus.received})
+#: The task status codes that have a label.
+_TASK_STATUSES = frozenset(str(status) for status in TaskStatus)
 #: Points of an instrument's trend line.
 TREND_POINTS = 12
 
@@ -262,7 +264,9 @@ def timeline(
         events.append(TimelineEvent(assessment.performed_at, "assessment", assessment.summary))
     for task in tasks:
         if task.done_at is not None:
-            events.append(TimelineEvent(task.done_at, "task", f"{task.status}: {task.description}"))
+            # In words: "Completed: ...", "Missed: TCM interactive contact".
+            status = TaskStatus(task.status).label if task.status in _TASK_STATUSES else task.status
+            events.append(TimelineEvent(task.done_at, "task", f"{status}: {task.description}"))
     for referral in referrals:
         for change in histories.get(referral.id, ()):
             reason = f" ({change.reason})" if change.reason else ""
