@@ -206,6 +206,13 @@ def _calls(services: Services):
         (
             "transitions",
             "record_discharge",
+            lambda: services.transitions.record_discharge(patient_id(), date(2026, 11, 2)),
+        ),
+        # The 2 Nov discharge's contact (due 4 Nov) and visit (due 16 Nov) lapsed.
+        ("transitions", "close_lapsed", lambda: services.transitions.close_lapsed()),
+        (
+            "transitions",
+            "record_discharge",
             lambda: services.transitions.record_discharge(patient_id(), date(2026, 11, 25)),
         ),
         ("tasks", "add", task),
