@@ -253,3 +253,15 @@ def test_list_for_patient_says_what_can_be_billed(services, patient):
     assert transition.billing.reason == (
         "interactive contact met; visit 4 days after discharge (within 7); high complexity"
     )
+
+
+def test_the_app_sweeps_once_a_day(services, engine, patient, clock):
+    services.transitions.record_discharge(patient.id, "2026-11-20")  # contact lapsed on the 26th
+    assert services.transitions.close_lapsed_today() == 1
+    # Something left open again the same day (an old database, a colleague's
+    # older version): the daily sweep does not look twice; the next day it does.
+    with Session(engine) as session, session.begin():
+        session.execute(update(Task).values(status="requested", done_at=None))
+    assert services.transitions.close_lapsed_today() == 0
+    clock.advance(days=1)
+    assert services.transitions.close_lapsed_today() == 1

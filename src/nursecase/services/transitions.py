@@ -13,8 +13,9 @@ Management Services"); this module stores and reads them:
   ``superseded_on`` is set and its open TCM tasks are closed (cancelled, or
   failed when a step was already missed), each audited.
 - ``TransitionService.close_lapsed`` is the sweep the app runs before Today is
-  read: open TCM tasks whose step is settled and off Today are closed (missed:
-  failed, shown as "Missed"; ended by readmission: cancelled; met: completed).
+  read (once a day, ``close_lapsed_today``): open TCM tasks whose step is
+  settled and off Today are closed (missed: failed, shown as "Missed"; ended
+  by readmission: cancelled; met: completed).
   Today itself never depends on the sweep: the worklist applies the same domain
   rule when it reads.
 
@@ -377,6 +378,8 @@ class TransitionService:
 
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
+        #: The day ``close_lapsed_today`` last swept (per process).
+        self._swept_on: date | None = None
 
     def record_discharge(
         self,
@@ -490,6 +493,20 @@ class TransitionService:
             rows = transitions_in_period(session, patient_id, today)
             reads = [transition_read(self.context, row) for row in rows]
         return [read for read in reads if read.is_open]
+
+    def close_lapsed_today(self) -> int:
+        """``close_lapsed`` once a day: what the app runs before it reads Today.
+
+        Within one day nothing more can lapse: a step lapses when the date
+        moves on, and a contact or a readmission closes the tasks it settles
+        in its own transaction. So Today's many refreshes cost no sweep.
+        """
+        today = self.context.clock.today()
+        if self._swept_on == today:
+            return 0
+        closed = self.close_lapsed()
+        self._swept_on = today
+        return closed
 
     def close_lapsed(self) -> int:
         """Close every open TCM task whose step is settled and off Today; how many were closed.

@@ -89,9 +89,7 @@ def upgrade() -> None:
         sa.column("risk_source", sa.String),
     )
     op.execute(
-        patient.update()
-        .where(patient.c.risk_basis.like("LACE %"))
-        .values(risk_source="score")
+        patient.update().where(patient.c.risk_basis.like("LACE %")).values(risk_source="score")
     )
     op.execute(
         patient.update()
