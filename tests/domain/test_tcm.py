@@ -322,6 +322,13 @@ def test_step_wording_and_labels():
         "TCM: contact met by two attempts (Mon 30 Nov, Tue 1 Dec); visit day 5 of 14"
     )
     assert current.short_label() == "TCM visit day 5 of 14"
+    three = status(
+        WED_2_DEC,
+        interactive_attempts=3,
+        attempts_met_on=MON_30,
+        attempt_dates=(FRI_27, MON_30, TUE_1_DEC),
+    )
+    assert three.interactive.describe() == "contact met by two attempts (Fri 27 Nov, Mon 30 Nov)"
     late = status(THU_3_DEC, interactive_contact_on=WED_2_DEC)
     assert late.interactive.describe() == "contact missed: made late Wed 2 Dec (due Tue 1 Dec)"
     met = status(THU_3_DEC, interactive_contact_on=MON_30, face_to_face_on=TUE_1_DEC)

@@ -34,7 +34,7 @@ for a discharge are passed in.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from nursecase.domain.business_days import NO_HOLIDAYS, add_business_days, business_days_between
@@ -280,7 +280,9 @@ class TcmStepStatus:
         if state is TcmStepState.met:
             return f"{noun} met {day_text(self.met_on)}" if self.met_on else f"{noun} met"
         if state is TcmStepState.met_by_attempts:
-            dates = self.attempt_dates or ((self.met_on,) if self.met_on else ())
+            # The attempts up to the one that met the step (a third changes nothing).
+            dates = tuple(day for day in self.attempt_dates if self.met_on and day <= self.met_on)
+            dates = dates or ((self.met_on,) if self.met_on else ())
             return f"{noun} met by two attempts ({_days_text(dates)})"
         if state is TcmStepState.missed:
             if self.late_on is not None:
@@ -326,7 +328,6 @@ class TcmStatus:
     interactive: TcmStepStatus
     face_to_face: TcmStepStatus
     period_end: date
-    holidays: frozenset[date] = field(default=NO_HOLIDAYS, repr=False)
 
     @property
     def discharged_on(self) -> date:
@@ -550,7 +551,6 @@ def tcm_status(facts: TcmFacts, today: date, holidays: Collection[date] = NO_HOL
         interactive=_interactive_status(facts, today, holiday_set),
         face_to_face=_face_to_face_status(facts, today, holiday_set),
         period_end=period_end(facts.discharged_on),
-        holidays=holiday_set,
     )
 
 

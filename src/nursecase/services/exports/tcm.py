@@ -99,7 +99,8 @@ def step_words(step: TcmStepStatus) -> str:
     if state is TcmStepState.met and step.met_on is not None:
         return f"Met {day_text(step.met_on)}"
     if state is TcmStepState.met_by_attempts:
-        days = step.attempt_dates or ((step.met_on,) if step.met_on else ())
+        days = tuple(day for day in step.attempt_dates if step.met_on and day <= step.met_on)
+        days = days or ((step.met_on,) if step.met_on else ())
         listed = ", ".join(day_text(day) for day in days)
         return f"{state.label}: {listed}" if listed else state.label
     if state is TcmStepState.missed and step.late_on is not None:
