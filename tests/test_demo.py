@@ -70,6 +70,7 @@ from nursecase.domain.codes import (
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.referral_states import REASON_REQUIRED, allowed_next
+from nursecase.domain.tcm import TcmFacts, TcmStep, period_end, tcm_status
 from nursecase.services import audit
 from nursecase.services.assessments import AssessmentService
 from nursecase.services.audit import AuditService
@@ -315,13 +316,32 @@ def test_recent_discharges_have_both_tcm_tasks(engine, clock, seeded):
         assert interactive.due_date == add_business_days(transition.discharged_on, 2)
         window = 7 if transition.high_complexity else 14
         assert visit.due_date == transition.discharged_on + timedelta(days=window)
-        assert (interactive.status == "completed") == (
-            transition.interactive_contact_on is not None
+        # The tasks follow the TCM rule on the seeded facts: met steps completed,
+        # missed ones failed once off Today, the rest open; nothing open after the period.
+        status = tcm_status(
+            TcmFacts(
+                discharged_on=transition.discharged_on,
+                high_complexity=transition.high_complexity,
+                interactive_contact_on=transition.interactive_contact_on,
+                interactive_attempts=transition.interactive_attempts,
+                attempts_met_on=transition.attempts_met_on,
+                face_to_face_on=transition.face_to_face_on,
+            ),
+            today,
         )
-        assert (visit.status == "completed") == (transition.face_to_face_on is not None)
+        for step, task in (
+            (TcmStep.interactive_contact, interactive),
+            (TcmStep.face_to_face_visit, visit),
+        ):
+            closing = status.closing_status(step)
+            assert task.status == (str(closing) if closing else "requested")
+        if today > period_end(transition.discharged_on):
+            assert "requested" not in (interactive.status, visit.status)
+    # Something of a recent discharge is still on Today, and two attempts met a contact.
     assert any(
-        pair["TCM interactive contact"].status == "requested" for pair in by_transition.values()
+        task.status == "requested" for pair in by_transition.values() for task in pair.values()
     )
+    assert any(transition.attempts_met_on is not None for transition in transitions)
 
 
 def test_a_transition_has_a_lace_assessment_on_its_discharge_day(engine, seeded):

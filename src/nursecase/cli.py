@@ -504,7 +504,7 @@ def export(
     report: Annotated[
         str,
         typer.Argument(
-            help="caseload, worklist, referrals, ccm, careplans, patient or supervisor.",
+            help="caseload, worklist, referrals, ccm, tcm, careplans, patient or supervisor.",
             metavar="REPORT",
             show_default=False,
         ),
@@ -530,7 +530,7 @@ def export(
         typer.Option(
             "--month",
             metavar="YYYY-MM",
-            help="A month (ccm, referrals, patient).",
+            help="A month (ccm, tcm, referrals, patient).",
             show_default=False,
         ),
     ] = None,

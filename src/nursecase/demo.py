@@ -59,6 +59,7 @@ from nursecase.domain.codes import (
     ContactWith,
     ReferralStatus,
     ServiceType,
+    TaskStatus,
 )
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.instruments.base import Score
@@ -67,6 +68,17 @@ from nursecase.domain.instruments.phq import SAFETY_ITEM
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.referral_states import TERMINAL_STATUSES, allowed_next
 from nursecase.domain.risk import tier_for_lace
+from nursecase.domain.tcm import (
+    TcmFacts,
+    TcmStep,
+    interactive_deadline,
+    is_face_to_face_visit,
+    is_interactive_contact,
+    is_unsuccessful_attempt,
+    period_end,
+    tally_attempts,
+    tcm_status,
+)
 from nursecase.domain.validation import search_key
 from nursecase.services.audit import GENESIS_HASH, current_anchor, seal
 
@@ -1314,6 +1326,23 @@ class _Pools:
         return cached
 
 
+#: TCM contacts drawn from the TCM generator (attempts, a late call).
+_ADDED_TCM_KINDS = frozenset({"no-answer", "left-message", "late-interactive"})
+
+
+@dataclass(frozen=True)
+class _PlannedDischarge:
+    """A discharge whose rows wait for the patient's contact log (see ``_transition_rows``)."""
+
+    transition_id: int
+    patient_id: int
+    nurse_id: int
+    discharge_ago: int
+    high_complexity: bool
+    length_of_stay: int
+    facility: str
+
+
 class _CaseloadGenerator:
     """Builds the rows of each chunk of patients as tuples in COLUMNS order."""
 
@@ -1322,6 +1351,9 @@ class _CaseloadGenerator:
         # Risk bases and CCM enrolments draw from their own stream, so that
         # they leave every other row of the caseload as it was.
         self.basis_rng = random.Random(plan.seed * 7919 + 16)
+        # The TCM attempts and late calls draw from their own generator, so that
+        # adding them left every other row of a seed as it was.
+        self.tcm_rng = random.Random(f"tcm:{plan.seed}")
         self.formats = _Formats(plan.raw_sqlite)
         self.today = plan.today
         self.now = plan.now
@@ -1359,6 +1391,10 @@ class _CaseloadGenerator:
         # Per-patient facts shared between the builders of one patient's rows.
         self._start_ago = 0
         self._transition_lace = (0, 0)
+        # The contacts of the patient being built, (days ago, slot, mode, with whom,
+        # outcome), from which the TCM steps are worked out (see _transition_rows).
+        self._patient_contacts: list[tuple[int, int, str, str, str]] = []
+        self._pending_transition: _PlannedDischarge | None = None
 
     # ------------------------------------------------------------ formatting
 
@@ -1458,16 +1494,20 @@ class _CaseloadGenerator:
         if discharge_ago is not None and discharge_ago >= start_ago:
             discharge_ago = None
         tcm_contacts: list[tuple[int, str]] = []
+        self._pending_transition = None
         if discharge_ago is not None:
-            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago)
+            tcm_contacts = self._transition(patient_id, nurse_id, discharge_ago, index == 0)
 
         # Contacts: the newest sets last_contact_at and, with the tier's
         # cadence, next_contact_due, so some patients are overdue today.
         cadence = DEFAULT_CADENCE_DAYS[tier]
         newest_ago = min(1 + int(random_value() * (cadence + 9)), start_ago)
-        for days_ago, _kind in tcm_contacts:
-            newest_ago = min(newest_ago, days_ago)
+        for days_ago, kind in tcm_contacts:
+            if kind in ("interactive", "face-to-face"):
+                newest_ago = min(newest_ago, days_ago)
         last_contact = self._contacts(patient_id, nurse_id, newest_ago, start_ago, tcm_contacts)
+        if self._pending_transition is not None:
+            self._transition_rows(self._pending_transition)
         next_due = None if episode_status == "finished" else self.day(cadence - newest_ago)
 
         condition_codes = self._conditions(patient_id, start_ago)
@@ -1642,79 +1682,154 @@ class _CaseloadGenerator:
         )
 
     def _transition(
-        self, patient_id: int, nurse_id: int, discharge_ago: int
+        self, patient_id: int, nurse_id: int, discharge_ago: int, visit_due: bool = False
     ) -> list[tuple[int, str]]:
-        """One discharge with its two TCM tasks; returns the TCM contacts made (days ago, kind)."""
+        """Plan one discharge; returns the TCM contacts to log (days ago, kind).
+
+        Kinds: "interactive" (a call the next day that reaches the patient),
+        "face-to-face" (a home visit), and, drawn from the TCM generator so the
+        rest of the caseload stays as it was, "no-answer" / "left-message"
+        (unsuccessful attempts) and "late-interactive" (a call that reaches the
+        patient the day after the deadline). The transition row and its two
+        tasks are written by ``_transition_rows`` once the whole contact log of
+        the patient is built, so that every step is met or missed by the data,
+        as ``nursecase.domain.tcm`` reads it.
+
+        ``visit_due`` (the first patient, whose chart shows everything) keeps the
+        face-to-face visit to do: moderate complexity, and the visit it would
+        have had is a phone call instead, so the same random numbers are drawn.
+        """
         random_value = self.rng.random
-        transition_id = self._next("transition")
-        high_complexity = random_value() < 0.4
+        tcm_value = self.tcm_rng.random
+        high_complexity = random_value() < 0.4 and not visit_due
         length_of_stay = 1 + int(random_value() * 12)
-        interactive_ago = None
-        face_to_face_ago = None
+        contacts: list[tuple[int, str]] = []
         if discharge_ago >= 2 and random_value() < 0.65:
-            interactive_ago = discharge_ago - 1
+            if tcm_value() < 0.2:
+                contacts.append((discharge_ago, "no-answer"))  # tried on the day first
+            contacts.append((discharge_ago - 1, "interactive"))
+        else:
+            # No call got through the next day: two attempts, one, a late call or nothing.
+            deadline_ago = -self.interactive_deadline(-discharge_ago)
+            roll = tcm_value()
+            if roll < 0.35:
+                contacts.append((discharge_ago, "no-answer"))
+                if discharge_ago >= 2:
+                    contacts.append((discharge_ago - 1, "left-message"))
+            elif roll < 0.55:
+                contacts.append((discharge_ago, "no-answer"))
+            elif roll < 0.75 and deadline_ago >= 2:
+                contacts.append((deadline_ago - 1, "late-interactive"))
         if discharge_ago >= 4 and random_value() < 0.6:
-            face_to_face_ago = discharge_ago - 3 - int(random_value() * (discharge_ago - 3))
-        facility = FACILITIES[int(random_value() * len(FACILITIES))]
-        created = self.moment(-discharge_ago, 100)
+            visit_ago = discharge_ago - 3 - int(random_value() * (discharge_ago - 3))
+            contacts.append((visit_ago, "interactive" if visit_due else "face-to-face"))
+        self._transition_lace = (discharge_ago, length_of_stay)
+        self._pending_transition = _PlannedDischarge(
+            transition_id=self._next("transition"),
+            patient_id=patient_id,
+            nurse_id=nurse_id,
+            discharge_ago=discharge_ago,
+            high_complexity=high_complexity,
+            length_of_stay=length_of_stay,
+            facility=FACILITIES[int(random_value() * len(FACILITIES))],
+        )
+        return contacts
+
+    def _transition_rows(self, planned: _PlannedDischarge) -> None:
+        """The transition and its two TCM tasks, as the patient's contact log made them.
+
+        As ``ContactService`` marks them: the first conversation with the patient
+        or caregiver and the first reached home or clinic visit inside the TCM
+        period; the unsuccessful attempts inside the interactive window (those
+        before an on-time conversation). A task is completed when its step was
+        met, failed ("Missed") when the sweep would have closed it by now (a
+        late contact, or its one day on Today has passed), else still open.
+        Holidays: none (the demo knows no clinic's calendar).
+        """
+        today = self.today
+        discharged = today - timedelta(days=planned.discharge_ago)
+        last = min(period_end(discharged), today)
+        contacts = sorted(
+            (today - timedelta(days=days_ago), slot, mode, with_whom, outcome)
+            for days_ago, slot, mode, with_whom, outcome in self._patient_contacts
+            if discharged <= today - timedelta(days=days_ago) <= last
+        )
+        interactive_on = next(
+            (day for day, _, _, who, outcome in contacts if is_interactive_contact(who, outcome)),
+            None,
+        )
+        visit_on = next(
+            (day for day, _, mode, _, outcome in contacts if is_face_to_face_visit(mode, outcome)),
+            None,
+        )
+        deadline = interactive_deadline(discharged)
+        on_time = interactive_on is not None and interactive_on <= deadline
+        attempts = tally_attempts(
+            discharged,
+            [
+                day
+                for day, _, _, who, outcome in contacts
+                if is_unsuccessful_attempt(who, outcome) and not (on_time and day >= interactive_on)
+            ],
+        )
+        facts = TcmFacts(
+            discharged_on=discharged,
+            high_complexity=planned.high_complexity,
+            interactive_contact_on=interactive_on,
+            interactive_attempts=attempts.count,
+            attempts_met_on=attempts.met_on,
+            face_to_face_on=visit_on,
+        )
+        status = tcm_status(facts, today)
+        created = self.moment(-planned.discharge_ago, 100)
         self.tables["transition"].append(
             (
-                transition_id,
-                patient_id,
-                self.day(-discharge_ago),
-                facility,
-                high_complexity,
-                length_of_stay,
-                None if interactive_ago is None else self.day(-interactive_ago),
-                None if face_to_face_ago is None else self.day(-face_to_face_ago),
-                0,
-                None,
+                planned.transition_id,
+                planned.patient_id,
+                self.day(-planned.discharge_ago),
+                planned.facility,
+                planned.high_complexity,
+                planned.length_of_stay,
+                None if interactive_on is None else self.day(-(today - interactive_on).days),
+                None if visit_on is None else self.day(-(today - visit_on).days),
+                attempts.count,
+                None if attempts.met_on is None else self.day(-(today - attempts.met_on).days),
                 None,
                 created,
             )
         )
-        tasks = self.tables["task"]
-        deadline = self.interactive_deadline(-discharge_ago)
-        tasks.append(
-            (
-                self._next("task"),
-                patient_id,
-                nurse_id,
-                "TCM interactive contact",
-                self.day(deadline),
-                "requested" if interactive_ago is None else "completed",
-                "urgent",
-                "transition-clock",
-                transition_id,
-                None,
-                None if interactive_ago is None else self.moment(-interactive_ago, 30),
-                created,
+        for step, description, priority in (
+            (TcmStep.interactive_contact, "TCM interactive contact", "urgent"),
+            (TcmStep.face_to_face_visit, "TCM face-to-face visit", "routine"),
+        ):
+            step_status = status.step(step)
+            closing = status.closing_status(step)
+            done_at = None
+            if closing is TaskStatus.completed and step_status.met_on is not None:
+                done_at = self.moment(-(today - step_status.met_on).days, 110)
+            elif closing is TaskStatus.failed:
+                # Closed by the late contact, or by the sweep the day after its day on Today.
+                done_day = step_status.late_on or step_status.shown_missed_on + timedelta(days=1)
+                if done_day < today:
+                    done_at = self.moment(-(today - done_day).days, 110)
+                else:
+                    done_at = self.formats.moment(self.now)
+            self.tables["task"].append(
+                (
+                    self._next("task"),
+                    planned.patient_id,
+                    planned.nurse_id,
+                    description,
+                    self.day(-(today - step_status.deadline).days),
+                    str(closing) if closing is not None else "requested",
+                    priority,
+                    "transition-clock",
+                    planned.transition_id,
+                    None,
+                    done_at,
+                    created,
+                )
             )
-        )
-        window = 7 if high_complexity else 14
-        tasks.append(
-            (
-                self._next("task"),
-                patient_id,
-                nurse_id,
-                "TCM face-to-face visit",
-                self.day(window - discharge_ago),
-                "requested" if face_to_face_ago is None else "completed",
-                "routine",
-                "transition-clock",
-                transition_id,
-                None,
-                None if face_to_face_ago is None else self.moment(-face_to_face_ago, 60),
-                created,
-            )
-        )
-        self._transition_lace = (discharge_ago, length_of_stay)
-        contacts = []
-        if interactive_ago is not None:
-            contacts.append((interactive_ago, "interactive"))
-        if face_to_face_ago is not None:
-            contacts.append((face_to_face_ago, "face-to-face"))
-        return contacts
 
     def _contacts(
         self,
@@ -1736,9 +1851,20 @@ class _CaseloadGenerator:
         days.extend(tcm_contacts)
         newest_moment = None
         newest_key = None
+        self._patient_contacts = []
         for days_ago, tcm_kind in days:
-            slot = 18 + int(random_value() * 110)
-            if tcm_kind == "interactive":
+            if tcm_kind in _ADDED_TCM_KINDS:
+                # Drawn from the TCM generator: the main stream stays as it was.
+                slot = 18 + int(self.tcm_rng.random() * 110)
+            else:
+                slot = 18 + int(random_value() * 110)
+            if tcm_kind in ("no-answer", "left-message"):
+                mode, with_whom, outcome = "phone", "patient", tcm_kind
+                note = "TCM call after discharge: " + (
+                    "no answer." if tcm_kind == "no-answer" else "left a message to call back."
+                )
+                minutes = 2
+            elif tcm_kind in ("interactive", "late-interactive"):
                 mode, with_whom, outcome = "phone", "patient", "reached"
                 note = "TCM interactive contact after discharge: reviewed discharge plan."
                 minutes = 20
@@ -1765,6 +1891,7 @@ class _CaseloadGenerator:
                     # would be a contradiction (nursecase db check --clinical).
                     minutes = 1 + int(random_value() * 5)
             occurred = self.moment(-days_ago, slot)
+            self._patient_contacts.append((days_ago, slot, mode, with_whom, outcome))
             contacts.append(
                 (
                     self._next("contact"),

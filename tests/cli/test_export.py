@@ -8,6 +8,7 @@ clock on a seeded demo database, as a nurse would run it.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import stat
@@ -124,6 +125,7 @@ def test_out_path_and_every_format(home, database, tmp_path, capsysbinary):
         ("worklist", "md", ()),
         ("referrals", "json", ("--all",)),
         ("ccm", "csv", ("--month", "2026-11")),
+        ("tcm", "pdf", ("--month", "2026-11")),
         ("careplans", "md", ()),
         ("patient", "pdf", ("--patient", mrn)),
         ("supervisor", "md", ("--all", "--reply-days", "7")),
@@ -140,7 +142,7 @@ def test_out_path_and_every_format(home, database, tmp_path, capsysbinary):
         assert out.decode().endswith(f" to {target}\n")
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert not (home / "exports").exists()
-    assert len(export_events(database)) == 7
+    assert len(export_events(database)) == 8
 
 
 def test_out_dash_streams_to_stdout(home, database, capsysbinary):
@@ -164,6 +166,37 @@ def test_out_dash_streams_to_stdout(home, database, capsysbinary):
     assert err == f"Exported caseload (csv): {count} rows, {count} patients to stdout\n"
     assert not (home / "exports").exists()
     assert len(export_events(database)) == 1
+
+
+def test_tcm_report_of_a_month_lists_its_discharges(home, database, capsysbinary):
+    # The demo's newest discharge falls in the month asked for.
+    newest = date.fromisoformat(
+        str(query(database, "SELECT max(discharged_on) FROM transition")[0][0])
+    )
+    month = f"{newest:%Y-%m}"
+    code, out, err = cli(
+        capsysbinary,
+        *("export", "tcm", "--month", month, "--all", "--out", "-"),
+        *("--db", str(database), "--nurse", NURSE),
+    )
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out.decode("utf-8-sig"), newline="")))
+    discharges = query(
+        database,
+        "SELECT count(*) FROM transition WHERE discharged_on >= :first AND discharged_on <= :last",
+        first=f"{month}-01",
+        last=f"{month}-31",
+    )[0][0]
+    assert len(rows) == discharges > 0
+    assert list(rows[0])[:6] == ["MRN", "Patient", "Nurse", "Discharged", "Facility", "Complexity"]
+    assert {row["Billable code"] for row in rows} <= {
+        "99496",
+        "99495",
+        "not billable",
+        "not billable yet",
+    }
+    assert all(row["Reason"] for row in rows)
+    assert err.startswith(f"Exported tcm (csv): {discharges} rows, ")
 
 
 def test_one_nurse_needs_no_nurse_option(home, database_path, capsysbinary):

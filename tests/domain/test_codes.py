@@ -194,6 +194,8 @@ def test_member_names_are_codes_with_underscores(enum_class):
         (ReferralPriority.asap, "ASAP"),
         (ReferralPriority.stat, "STAT"),
         (codes.TaskPriority.routine, "Routine"),
+        (codes.TaskStatus.failed, "Missed"),  # a clock step whose deadline passed unmet
+        (codes.TaskStatus.in_progress, "In progress"),
         (Instrument.phq_9, "PHQ-9"),
         (Instrument.katz_adl, "Katz ADL"),
         (InterventionCategory.teaching_guidance_counseling, "Teaching, Guidance, and Counseling"),

@@ -14,6 +14,7 @@ PROBE = """
 import json, sys
 before = set(sys.modules)
 import nursecase.domain.business_days, nursecase.domain.clocks, nursecase.domain.codes
+import nursecase.domain.tcm
 import nursecase.domain.instruments, nursecase.domain.omaha, nursecase.domain.referral_states
 import nursecase.domain.validation, nursecase.domain.care_plan_rules
 import nursecase.domain.care_plan_templates

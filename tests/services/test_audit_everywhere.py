@@ -207,6 +207,20 @@ def _calls(services: Services):
         (
             "transitions",
             "record_discharge",
+            lambda: services.transitions.record_discharge(patient_id(), date(2026, 11, 2)),
+        ),
+        # The 2 Nov discharge's contact (due 4 Nov) and visit (due 16 Nov) lapsed.
+        ("transitions", "close_lapsed_today", lambda: services.transitions.close_lapsed_today()),
+        # A readmission discharged on 9 Nov: its contact (due 11 Nov) and visit lapsed too.
+        (
+            "transitions",
+            "record_discharge",
+            lambda: services.transitions.record_discharge(patient_id(), date(2026, 11, 9)),
+        ),
+        ("transitions", "close_lapsed", lambda: services.transitions.close_lapsed()),
+        (
+            "transitions",
+            "record_discharge",
             lambda: services.transitions.record_discharge(patient_id(), date(2026, 11, 25)),
         ),
         ("tasks", "add", task),

@@ -213,3 +213,78 @@ def test_a_reached_routine_call_leaves_the_safety_task_open(services, patient):
     [signal] = services.safety_checks.open_signals(patient.id)
     assert signal.task_id == task.id
     assert signal.what == "PHQ-9 item 9 answered 2 on 27 Nov"
+
+
+def test_two_unsuccessful_attempts_meet_the_tcm_contact(services, patient):
+    # Discharged Wed 25 Nov: the interactive contact is due Fri 27.
+    transition = services.transitions.record_discharge(patient.id, "2026-11-25")
+    services.contacts.log(patient.id, "2026-11-25 16:00", "phone", "patient", "no-answer", 1)
+
+    [after_one] = services.transitions.list_for_patient(patient.id)
+    assert (after_one.interactive_attempts, after_one.attempts_met_on) == (1, None)
+    assert after_one.clock.interactive.state == "due"
+    assert after_one.clock.short_label() == "TCM day 2 of 2, 1 attempt"
+
+    services.contacts.log(patient.id, "2026-11-26 09:30", "phone", "caregiver", "left-message", 2)
+
+    [after_two] = services.transitions.list_for_patient(patient.id)
+    assert (after_two.interactive_attempts, after_two.attempts_met_on) == (2, date(2026, 11, 26))
+    assert after_two.interactive_contact_on is None
+    assert after_two.clock.interactive.state == "met-by-attempts"
+    assert after_two.clock.interactive.describe() == (
+        "contact met by two attempts (Wed 25 Nov, Thu 26 Nov)"
+    )
+    tasks = services.tasks.list_for_patient(patient.id, include_done=True)
+    done = {task.description: task for task in tasks}
+    assert done["TCM interactive contact"].status == "completed"
+    assert done["TCM face-to-face visit"].status == "requested"
+    event = services.audit.list_events("task", done["TCM interactive contact"].id)[0]
+    assert (event.action, event.changed_fields) == ("update", ("done_at", "status"))
+    assert services.audit.list_events("transition", transition.id)[0].changed_fields == (
+        "attempts_met_on",
+        "interactive_attempts",
+    )
+
+
+def test_attempts_outside_the_window_or_with_a_provider_do_not_count(services, patient):
+    # Discharged Tue 24 Nov: due Thu 26. An attempt on the 25th counts; one with a
+    # provider, a wrong number and one on Fri 27 (too late) do not.
+    services.transitions.record_discharge(patient.id, "2026-11-24")
+    services.contacts.log(patient.id, "2026-11-25 10:00", "phone", "patient", "no-answer", 1)
+    services.contacts.log(patient.id, "2026-11-25 11:00", "phone", "provider", "no-answer", 1)
+    services.contacts.log(patient.id, "2026-11-26 11:00", "phone", "patient", "wrong-number", 1)
+    services.contacts.log(patient.id, "2026-11-27 08:00", "phone", "patient", "no-answer", 1)
+
+    [transition] = services.transitions.list_for_patient(patient.id)
+    assert (transition.interactive_attempts, transition.attempts_met_on) == (1, None)
+    assert transition.clock.interactive.state == "missed"
+    open_tasks = [task.description for task in services.tasks.list_for_patient(patient.id)]
+    assert "TCM interactive contact" in open_tasks  # shown missed on its day, then swept
+
+
+def test_a_late_contact_is_recorded_but_the_step_is_missed(services, patient):
+    # Discharged Mon 23 Nov: due Wed 25; reached on Thu 26.
+    services.transitions.record_discharge(patient.id, "2026-11-23")
+    services.contacts.log(patient.id, "2026-11-26 10:00", "phone", "patient", "reached", 15)
+
+    [transition] = services.transitions.list_for_patient(patient.id)
+    assert transition.interactive_contact_on == date(2026, 11, 26)
+    assert transition.clock.interactive.state == "missed"
+    assert transition.clock.interactive.describe() == (
+        "contact missed: made late Thu 26 Nov (due Wed 25 Nov)"
+    )
+    statuses = {
+        task.description: task.status
+        for task in services.tasks.list_for_patient(patient.id, include_done=True)
+    }
+    assert statuses == {"TCM interactive contact": "failed", "TCM face-to-face visit": "requested"}
+
+
+def test_a_contact_after_a_readmission_counts_for_the_new_period_only(services, patient):
+    first = services.transitions.record_discharge(patient.id, "2026-11-16")
+    second = services.transitions.record_discharge(patient.id, "2026-11-24")
+    services.contacts.log(patient.id, "2026-11-25 10:00", "home-visit", "patient", "reached", 40)
+
+    reads = {t.id: t for t in services.transitions.list_for_patient(patient.id)}
+    assert (reads[first.id].interactive_contact_on, reads[first.id].face_to_face_on) == (None, None)
+    assert reads[second.id].face_to_face_on == date(2026, 11, 25)

@@ -151,6 +151,89 @@ def test_ccm_minutes_contacts_and_codes_per_month(services, patient, clock):
     assert export_json(services, "ccm", month="2026-09") == []
 
 
+# --------------------------------------------------------------------- TCM
+
+
+def test_tcm_report_a_row_per_discharge_with_steps_and_billing(services, patient):
+    linh = patient.id
+    ada = services.patients.create("MRN-2", "Okafor", "Ada").id
+    bo = services.patients.create("MRN-3", "Berg", "Bo").id
+    cy = services.patients.create("MRN-4", "Cole", "Cy").id
+    log = services.contacts.log
+    # Linh: high complexity, contact the next day, home visit on day 4: 99496;
+    # then readmitted, discharged again on the 20th, inside the billed period.
+    services.transitions.record_discharge(linh, "2026-11-02", "General", high_complexity=True)
+    log(linh, "2026-11-03 10:00", "phone", "patient", "reached", 15)
+    log(linh, "2026-11-06 10:00", "home-visit", "patient", "reached", 45)
+    services.transitions.record_discharge(linh, "2026-11-20", "General")
+    log(linh, "2026-11-23 10:00", "phone", "patient", "reached", 15)
+    log(linh, "2026-11-24 10:00", "clinic-visit", "patient", "reached", 30)
+    # Ada: two unanswered calls, then a clinic visit on day 14: 99495.
+    services.transitions.record_discharge(ada, "2026-11-03", "Mercy")
+    log(ada, "2026-11-03 16:00", "phone", "patient", "no-answer", 1)
+    log(ada, "2026-11-04 09:00", "phone", "caregiver", "left-message", 2)
+    log(ada, "2026-11-17 10:00", "clinic-visit", "patient", "reached", 30)
+    # Bo: nothing done. Cy: discharged two days ago, the contact still due.
+    services.transitions.record_discharge(bo, "2026-11-04")
+    services.transitions.record_discharge(cy, "2026-11-25", high_complexity=True)
+
+    rows = export_json(services, "tcm")
+
+    assert [(row["mrn"], str(row["discharged"])) for row in rows] == [
+        ("MRN-1", "2026-11-02"),
+        ("MRN-2", "2026-11-03"),
+        ("MRN-3", "2026-11-04"),
+        ("MRN-1", "2026-11-20"),
+        ("MRN-4", "2026-11-25"),
+    ]
+    first, attempts, nothing, readmission, recent = rows
+    assert first == {
+        "mrn": "MRN-1",
+        "patient": "Nguyen, Linh",
+        "nurse": "Alice Moreno",
+        "discharged": "2026-11-02",
+        "facility": "General",
+        "complexity": "High",
+        "interactive_status": "met",
+        "interactive": "Met Tue 3 Nov",
+        "interactive_due": "2026-11-04",
+        "face_to_face_status": "met",
+        "face_to_face": "Met Fri 6 Nov",
+        "face_to_face_due": "2026-11-09",
+        "readmission": "discharged again Fri 20 Nov",
+        "billing_status": "billable",
+        "billable_code": "99496",
+        "billing_reason": "interactive contact met; visit 4 days after discharge (within 7); "
+        "high complexity",
+    }
+    assert (attempts["interactive_status"], attempts["interactive"]) == (
+        "met-by-attempts",
+        "Met by two attempts: Tue 3 Nov, Wed 4 Nov",
+    )
+    assert (attempts["billable_code"], attempts["complexity"]) == ("99495", "Moderate")
+    assert (nothing["interactive"], nothing["interactive_due"]) == ("Missed", "2026-11-06")
+    assert (nothing["face_to_face"], nothing["face_to_face_due"]) == ("Missed", "2026-11-18")
+    assert nothing["billable_code"] == "not billable"
+    assert nothing["billing_reason"] == (
+        "no interactive contact and no two attempts within 2 business days (due Fri 6 Nov)"
+    )
+    assert readmission["billable_code"] == "not billable"
+    assert readmission["billing_reason"] == (
+        "TCM already billable for the discharge of Mon 2 Nov: once per patient in 30 days"
+    )
+    assert (recent["interactive"], recent["billable_code"]) == (
+        "Due (day 2 of 2 business days)",
+        "not billable yet",
+    )
+    assert recent["billing_reason"] == "interactive contact due by Fri 27 Nov"
+    assert export_json(services, "tcm", month="2026-10") == []
+    assert [row["mrn"] for row in export_json(services, "tcm", patient_mrn="MRN-2")] == ["MRN-2"]
+    markdown = export(services, "tcm", "md").decode()
+    assert "| Interactive contact |" in markdown and "Met by two attempts" in markdown
+    assert "met-by-attempts" not in markdown and "CMS MLN908628" in markdown
+    assert b"met-by-attempts" in export(services, "tcm", "csv")
+
+
 # --------------------------------------------------------------- referrals
 
 

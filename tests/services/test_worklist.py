@@ -792,3 +792,62 @@ def test_a_discharge_within_30_days_of_the_previous_one_is_a_readmission(service
     assert row_for(services.worklist.today(None), readmitted).flags == flags[readmitted]
     clock.advance(days=14)  # the new discharge's 30-day period is over
     assert Flag.readmission not in services.worklist.flags_for([readmitted])[readmitted]
+
+
+# ---------------------------------------------------------------- TCM clocks
+
+
+def tcm_reasons(services, patient_id) -> list[str]:
+    rows = [row for row in services.worklist.today(None) if row.patient_id == patient_id]
+    return [
+        reason
+        for row in rows
+        for item, reason in zip(row.items, row.reasons, strict=True)
+        if item.kind is DueKind.tcm
+    ]
+
+
+def test_a_missed_tcm_step_is_on_today_once_and_nothing_after_the_period(services, clock):
+    # Discharged Wed 25 Nov (high complexity): contact due Fri 27, shown missed Mon 30;
+    # visit due Wed 2 Dec, shown missed Thu 3 Dec. The sweep never runs here.
+    patient_id = add_patient(services, "Clock")
+    services.transitions.record_discharge(patient_id, "2026-11-25", high_complexity=True)
+    seen = {}
+    for day in range(0, 40):
+        seen[TODAY + timedelta(days=day)] = tcm_reasons(services, patient_id)
+        clock.advance(days=1)
+    assert seen[TODAY] == ["TCM day 2 of 2", "TCM visit day 2 of 7"]
+    assert seen[date(2026, 11, 28)] == ["TCM visit day 3 of 7"]  # Saturday: not shown yet
+    assert seen[date(2026, 11, 30)] == [
+        "TCM contact missed (due Fri 27 Nov)",
+        "TCM visit day 5 of 7",
+    ]
+    assert seen[date(2026, 12, 1)] == ["TCM visit day 6 of 7"]
+    assert seen[date(2026, 12, 3)] == ["TCM visit missed (due Wed 2 Dec)"]
+    after = [day for day, reasons in seen.items() if reasons and day > date(2026, 12, 3)]
+    assert after == []
+    # The tasks are still open (nothing swept them), yet Today left them.
+    assert len(services.tasks.list_for_patient(patient_id)) == 2
+
+
+def test_a_tcm_step_met_by_attempts_leaves_today(services):
+    patient_id = add_patient(services, "Caller")
+    services.transitions.record_discharge(patient_id, "2026-11-26")
+    services.contacts.log(patient_id, "2026-11-26 15:00", "phone", "patient", "no-answer", 1)
+    assert tcm_reasons(services, patient_id) == [
+        "TCM day 1 of 2, 1 attempt",
+        "TCM visit day 1 of 14",
+    ]
+    services.contacts.log(patient_id, "2026-11-27 08:30", "phone", "patient", "left-message", 1)
+    assert tcm_reasons(services, patient_id) == ["TCM visit day 1 of 14"]
+
+
+def test_a_readmission_takes_the_earlier_period_off_today(services, engine):
+    patient_id = add_patient(services, "Again")
+    services.transitions.record_discharge(patient_id, "2026-11-20")
+    services.transitions.record_discharge(patient_id, "2026-11-26")
+    # Even if the earlier tasks were left open (an old database), Today ignores them.
+    with Session(engine) as session, session.begin():
+        for task in session.execute(select(Task).where(Task.patient_id == patient_id)).scalars():
+            task.status = "requested"
+    assert tcm_reasons(services, patient_id) == ["TCM day 1 of 2", "TCM visit day 1 of 14"]

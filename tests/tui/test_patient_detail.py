@@ -19,7 +19,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 
 from nursecase.app import make_app
 from nursecase.db.engine import make_engine
-from nursecase.domain.codes import Instrument
+from nursecase.domain.codes import Instrument, TaskStatus
 from nursecase.domain.instruments import get_instrument
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
 from nursecase.screens.care_plan_editor import CarePlanEditorScreen
@@ -29,7 +29,7 @@ from nursecase.screens.form_dialog import FormDialog
 from nursecase.screens.formatting import sparkline
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.services import make_services
-from tests.tui.conftest import SIZE, settings, settle, text_of
+from tests.tui.conftest import SIZE, lines_of, settings, settle, text_of
 from tests.tui.dialog_keys import choose, focus_field, type_into
 
 TODAY = date(2026, 11, 27)  # the frozen clock's Friday
@@ -317,7 +317,9 @@ def check_tasks(services, patient_id: int, screen) -> None:
     by_description = {task.description: task for task in tasks}
     for row in rows:
         task = by_description[row[1]]
-        assert row[2:6] == [task.priority, task.status, task.source, task.nurse_username or ""]
+        # The status in words ("Requested", "Missed" for a lapsed TCM step).
+        status = TaskStatus(task.status).label
+        assert row[2:6] == [task.priority, status, task.source, task.nurse_username or ""]
 
 
 def check_timeline(services, patient_id: int, screen) -> None:
@@ -603,7 +605,7 @@ async def test_t_adds_a_task(app_services):
             "amoreno",
         )
         assert rows_of(screen, "tasks-table") == [
-            ["02 Dec", task.description, "urgent", "requested", "manual", "amoreno", ""]
+            ["02 Dec", task.description, "urgent", "Requested", "manual", "amoreno", ""]
         ]
 
 
@@ -648,7 +650,7 @@ async def test_d_on_the_tasks_tab_completes_the_highlighted_task(app_services):
         # The row went down with the done tasks; the cursor followed it, and
         # d on a done task does nothing.
         [row] = [row for row in rows_of(screen, "tasks-table") if row[1] == task.description]
-        assert row[3] == "completed"
+        assert row[3] == "Completed"
         assert highlighted_task(app_services, screen).id == task.id
         assert screen.check_action("task_done", ()) is False
         await press(pilot, "d")
@@ -777,7 +779,7 @@ async def test_shift_d_records_a_discharge_and_the_header_shows_the_tcm_clock(ap
             ("TCM face-to-face visit", "transition-clock", transition.id),
         ]
         shown = header_of(screen)
-        assert transition.clock.describe().startswith("TCM interactive contact: day 1 of 2")
+        assert transition.clock.describe() == ("TCM: contact day 1 of 2; visit day 1 of 14")
         assert flat(transition.clock.describe()) in shown
 
 
@@ -983,7 +985,7 @@ async def test_phq9_item9_from_the_screen_raises_the_flag_and_a_routine_call_kee
         assert has_safety_badge(screen)
         assert "⚠ PHQ-9 item 9 answered 2 on 27 Nov: record a safety check" in header_of(screen)
         await press(pilot, "6")
-        assert rows_of(screen, "tasks-table")[0][1:4] == [task.description, "urgent", "requested"]
+        assert rows_of(screen, "tasks-table")[0][1:4] == [task.description, "urgent", "Requested"]
 
         # A reached routine call, logged by keys: the dialog says a call does not clear it.
         await press(pilot, "c")
@@ -1009,7 +1011,44 @@ async def test_phq9_item9_from_the_screen_raises_the_flag_and_a_routine_call_kee
         ]
         assert has_safety_badge(screen)
         assert "PHQ-9 item 9 answered 2 on 27 Nov" in header_of(screen)
-        assert rows_of(screen, "tasks-table")[0][3] == "requested"
+        assert rows_of(screen, "tasks-table")[0][3] == "Requested"
+
+
+async def test_two_unanswered_calls_meet_the_tcm_contact_and_today_moves_on(app_services):
+    patient = fresh_patient(app_services)
+    # Discharged Thu 26 Nov: the interactive contact is due Mon 30 Nov.
+    app_services.transitions.record_discharge(patient.id, "2026-11-26")
+    async with patient_screen(app_services, patient.id) as (pilot, screen):
+        assert "TCM: contact day 1 of 2; visit day 1 of 14" in header_of(screen)
+        for _attempt in range(2):
+            await press(pilot, "c")
+            await choose(pilot, "outcome", "No answer")
+            await press(pilot, "ctrl+s")
+            assert pilot.app.screen is screen
+        [transition] = app_services.transitions.list_for_patient(patient.id)
+        assert (transition.interactive_attempts, transition.attempts_met_on) == (2, TODAY)
+        statuses = {
+            task.description: task.status
+            for task in app_services.tasks.list_for_patient(patient.id, include_done=True)
+        }
+        assert statuses == {
+            "TCM interactive contact": "completed",
+            "TCM face-to-face visit": "requested",
+        }
+        assert "contact met by two attempts (Fri 27 Nov, Fri 27 Nov)" in header_of(screen)
+        # Today: the contact is off the list, the visit stays.
+        [row] = [
+            row
+            for row in app_services.worklist.today(app_services.context.nurse_id)
+            if row.patient_id == patient.id
+        ]
+        assert row.reasons == ("TCM visit day 1 of 14",)
+        await press(pilot, "escape")
+        table = pilot.app.screen.table
+        assert any(
+            "Detail, Robin" in line and "TCM visit day 1 of 14" in line
+            for line in lines_of(table).splitlines()
+        )
 
 
 @pytest.mark.parametrize("answer", ["y", "n"])

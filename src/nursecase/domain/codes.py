@@ -311,6 +311,13 @@ class TaskStatus(Code):
     failed = "failed"
     entered_in_error = "entered-in-error"
 
+    @property
+    def label(self) -> str:
+        """Human label; "failed" is a clock step whose deadline passed unmet: "Missed"."""
+        if self is TaskStatus.failed:
+            return "Missed"
+        return _default_label(self.value)
+
 
 class TaskSource(Code):
     """What created a follow-up task."""

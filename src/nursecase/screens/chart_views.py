@@ -11,8 +11,9 @@ from datetime import date, datetime
 
 from rich.text import Text
 
-from nursecase.domain.codes import ACTIVE_CLINICAL_STATUSES
+from nursecase.domain.codes import ACTIVE_CLINICAL_STATUSES, TaskStatus
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
+from nursecase.domain.tcm import TcmStepState
 from nursecase.screens.formatting import (
     days_ago,
     due_short,
@@ -69,9 +70,10 @@ def flags(chart) -> Text:
         line.append(f"⚠ {signal.what}: {signal.action}", style="bold red")
         line.append("  ")
     for transition in chart.open_transitions:
-        clock = transition.clock
-        late = clock.interactive_overdue or clock.face_to_face_overdue
-        line.append(clock.describe(), style="bold red" if late else "bold yellow")
+        # "TCM: contact met Thu 26 Nov; visit day 3 of 14" (nursecase.domain.tcm).
+        status = transition.clock
+        missed = any(step.state is TcmStepState.missed for step in status.steps)
+        line.append(status.describe(), style="bold red" if missed else "bold yellow")
         line.append("  ")
     if not line:
         line.append("No flags", style="dim")
@@ -282,6 +284,14 @@ def care_team_rows(chart) -> list[tuple]:
     ]
 
 
+def _task_status_label(code: str) -> str:
+    """ "Requested", "Missed" (a TCM step whose deadline passed); an unknown code as it is."""
+    try:
+        return TaskStatus(code).label
+    except ValueError:
+        return code
+
+
 def task_rows(chart, today: date) -> list[tuple]:
     """Tasks, open first: due, description, priority, status, source, nurse, note."""
     return [
@@ -289,7 +299,7 @@ def task_rows(chart, today: date) -> list[tuple]:
             due_short(task.due_date, today) if task.is_open else Text(f"{task.due_date:%d %b}"),
             Text(task.description),
             task.priority,
-            task.status,
+            _task_status_label(task.status),
             task.source,
             task.nurse_username or "",
             Text(task.snooze_reason or ""),

@@ -29,6 +29,7 @@ REPORT_LABELS = {
     "worklist": "Today's worklist, with the why",
     "referrals": "Referrals: status, age, turnaround",
     "ccm": "CCM minutes and billing codes",
+    "tcm": "TCM discharges: steps met or missed, billing",
     "careplans": "Care plans: problems, goals, interventions",
     "patient": "One patient, for a handover",
     "supervisor": "Supervisor: overdue, unanswered, past due",
@@ -66,7 +67,7 @@ def export_dialog(services, settings, patient_mrn: str | None = None) -> FormDia
             choices=(("Me", MINE), ("Every nurse", EVERYONE)),
         ),
         FormField("patient", "Patient (MRN)", value=patient_mrn or "", placeholder="optional"),
-        FormField("month", "Month (YYYY-MM)", placeholder="ccm, referrals, patient; optional"),
+        FormField("month", "Month (YYYY-MM)", placeholder="ccm, tcm, referrals, patient; optional"),
         FormField("out", "File", placeholder="empty: a new file in the exports folder"),
     ]
     exporter = services.exports

@@ -906,7 +906,14 @@ class WorklistScreen(Screen):
 
 
 def read_today(services, nurse_id: int | None) -> tuple[list, object]:
-    """Today's ranked rows, and the next due date when nothing is due (runs in a worker)."""
+    """Today's ranked rows, and the next due date when nothing is due (runs in a worker).
+
+    First, once a day, the TCM sweep closes the clock tasks that lapsed (a
+    missed step after its one day on Today, a period that ended); it only
+    writes when something lapsed. Today does not depend on it: it keeps the
+    task lists honest.
+    """
+    services.transitions.close_lapsed_today()
     rows = services.worklist.today(nurse_id)
     next_due = None if rows else services.worklist.next_due_date(nurse_id)
     return rows, next_due

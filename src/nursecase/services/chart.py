@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from nursecase.domain.ccm import CcmMonth, ccm_month
-from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource
+from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource, TaskStatus
 from nursecase.domain.flags import Flag
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.risk import LaceScore, RiskStanding, risk_standing
+from nursecase.domain.tcm import TcmStepState
 from nursecase.services.assessments import AssessmentRead
 from nursecase.services.care_team import CareTeamMemberRead
 from nursecase.services.conditions import ConditionRead
@@ -37,6 +38,8 @@ from nursecase.services.transitions import TransitionRead
 CHART_CONTACT_LIMIT = 500
 #: Referral statuses in which the nurse waits for the receiver's reply.
 AWAITING_REPLY = frozenset({ReferralStatus.requested, ReferralStatus.received})
+#: The task status codes that have a label.
+_TASK_STATUSES = frozenset(str(status) for status in TaskStatus)
 #: Points of an instrument's trend line.
 TREND_POINTS = 12
 
@@ -109,7 +112,7 @@ class Chart:
 
     @property
     def open_transitions(self) -> tuple[TransitionRead, ...]:
-        """Discharges whose TCM steps are not both done."""
+        """Discharges with something on Today: a TCM step due, or missed and shown today."""
         return tuple(transition for transition in self.transitions if transition.is_open)
 
     @property
@@ -254,11 +257,13 @@ def due_next(
         if task.is_open and task.source != TaskSource.transition_clock:
             items.append(DueItem(task.due_date, f"task: {task.description}"))
     for transition in transitions:
-        clock = transition.clock
-        if clock.interactive_open:
-            items.append(DueItem(clock.interactive_deadline, "TCM interactive contact"))
-        if clock.face_to_face_open:
-            items.append(DueItem(clock.face_to_face_deadline, "TCM face-to-face visit"))
+        # Only steps still due: a missed or ended step is not "due next".
+        status = transition.clock
+        if not status.in_period:
+            continue
+        for step in status.steps:
+            if step.state is TcmStepState.due:
+                items.append(DueItem(step.deadline, f"TCM {step.step.label.lower()}"))
     for referral in referrals:
         if referral.expected_reply_date is not None and referral.status in AWAITING_REPLY:
             items.append(
@@ -295,7 +300,9 @@ def timeline(
         events.append(TimelineEvent(assessment.performed_at, "assessment", assessment.summary))
     for task in tasks:
         if task.done_at is not None:
-            events.append(TimelineEvent(task.done_at, "task", f"{task.status}: {task.description}"))
+            # In words: "Completed: ...", "Missed: TCM interactive contact".
+            status = TaskStatus(task.status).label if task.status in _TASK_STATUSES else task.status
+            events.append(TimelineEvent(task.done_at, "task", f"{status}: {task.description}"))
     for referral in referrals:
         for change in histories.get(referral.id, ()):
             reason = f" ({change.reason})" if change.reason else ""

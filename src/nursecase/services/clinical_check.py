@@ -58,6 +58,7 @@ from nursecase.domain.codes import (
 )
 from nursecase.domain.instruments.phq import SAFETY_ITEM
 from nursecase.domain.referral_states import TERMINAL_STATUSES
+from nursecase.domain.tcm import TCM_PERIOD_DAYS, period_end
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.patients import OPEN_TASK_STATUSES
@@ -65,8 +66,6 @@ from nursecase.services.patients import OPEN_TASK_STATUSES
 #: A contact that reached nobody takes a moment to log; more than this many
 #: minutes on one is a typing slip or time that belongs to another contact.
 UNREACHED_MINUTES_LIMIT = 5
-#: The TCM period is the discharge day and the 29 days after it (CMS MLN908628).
-TCM_PERIOD_DAYS = 29
 
 _OPEN_TASKS = tuple(str(status) for status in OPEN_TASK_STATUSES)
 _TERMINAL_REFERRALS = tuple(sorted(str(status) for status in TERMINAL_STATUSES))
@@ -254,7 +253,8 @@ class ClinicalCheckService:
             .where(
                 Task.status.in_(_OPEN_TASKS),
                 or_(
-                    Transition.discharged_on < today - timedelta(days=TCM_PERIOD_DAYS),
+                    # period_end(discharged_on) < today, written on the column.
+                    Transition.discharged_on < today - timedelta(days=TCM_PERIOD_DAYS - 1),
                     Transition.superseded_on.is_not(None),
                 ),
             )
@@ -263,8 +263,7 @@ class ClinicalCheckService:
             if superseded_on is not None:
                 why = f"a readmission discharged {_day(superseded_on)} ended its period"
             else:
-                ended = discharged_on + timedelta(days=TCM_PERIOD_DAYS)
-                why = f"its 30-day period ended {_day(ended)}"
+                why = f"its 30-day period ended {_day(period_end(discharged_on))}"
             yield ClinicalFinding(
                 FindingKind.tcm,
                 mrn,
@@ -325,11 +324,11 @@ class ClinicalCheckService:
                 goal.due_date > CarePlan.period_end,
             )
         )
-        for mrn, title, period_end, description, due in session.execute(query):
+        for mrn, title, plan_end, description, due in session.execute(query):
             yield ClinicalFinding(
                 FindingKind.care_plan_period,
                 mrn,
-                f'"{title}" ends {_day(period_end)}, before its goal "{_shorten(description)}" '
+                f'"{title}" ends {_day(plan_end)}, before its goal "{_shorten(description)}" '
                 f"is due ({_day(due)})",
             )
 

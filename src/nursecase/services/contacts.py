@@ -11,8 +11,10 @@ transaction:
   unanswered attempt leaves the due date alone: the patient is still due.
 - TCM: an interactive contact with the patient or a caregiver inside an open
   transition's period marks its interactive contact; a home or clinic visit
-  where the patient was reached also marks its face-to-face visit. The
-  matching "transition-clock" task is completed.
+  where the patient was reached also marks its face-to-face visit; a call with
+  no answer or a message left counts as an attempt, and two inside the window
+  meet the interactive step. The matching "transition-clock" task is closed:
+  completed when the step is met, failed ("Missed") when the contact came late.
 
 A contact never completes a safety task (the follow-up of a PHQ-9 item 9 above
 0), however the call went: only a recorded safety check does
@@ -38,10 +40,16 @@ from nursecase.domain.codes import (
     ContactMode,
     ContactOutcome,
     ContactWith,
-    TaskSource,
     TaskStatus,
     is_interactive,
     parse_code,
+)
+from nursecase.domain.tcm import (
+    interactive_deadline,
+    is_face_to_face_visit,
+    is_interactive_contact,
+    is_unsuccessful_attempt,
+    tally_attempts,
 )
 from nursecase.domain.validation import (
     ValidationError,
@@ -58,15 +66,12 @@ from nursecase.services.context import ServiceContext
 from nursecase.services.errors import NotFoundError
 from nursecase.services.patients import OPEN_TASK_STATUSES, cadence_due_date, load_patient, touch
 from nursecase.services.transitions import (
-    FACE_TO_FACE_TASK_DESCRIPTION,
-    INTERACTIVE_TASK_DESCRIPTION,
+    attempt_days,
+    settle_step_tasks,
     transitions_in_period,
 )
 
 NOTE_LENGTH = 4000
-#: Contacts that count as TCM interactive contact must be with these people.
-TCM_CONTACT_WITH = frozenset({ContactWith.patient, ContactWith.caregiver})
-FACE_TO_FACE_MODES = frozenset({ContactMode.home_visit, ContactMode.clinic_visit})
 EDITABLE_FIELDS = frozenset({"occurred_at", "mode", "with_whom", "outcome", "minutes", "note"})
 _OPEN_TASK_CODES = tuple(str(status) for status in OPEN_TASK_STATUSES)
 
@@ -338,12 +343,20 @@ class ContactService:
             )
 
     def _mark_transitions(self, session: Session, contact: Contact) -> None:
-        """Mark the TCM steps this contact meets and complete their tasks."""
-        interactive = is_interactive(contact.outcome) and contact.with_whom in TCM_CONTACT_WITH
-        face_to_face = (
-            contact.mode in FACE_TO_FACE_MODES and contact.outcome == ContactOutcome.reached
-        )
-        if not (interactive or face_to_face):
+        """Mark the TCM steps this contact meets, count attempts, close the tasks it settles.
+
+        The rules are ``nursecase.domain.tcm`` (CMS MLN908628): a conversation
+        with the patient or caregiver is the interactive contact (on time or
+        late: the domain says which); a reached home or clinic visit is the
+        face-to-face visit; no answer / message left with the patient or
+        caregiver is an attempt, and the second attempt inside the window meets
+        the interactive step. Only periods that contain the contact's day and
+        were not ended by a readmission before it are marked.
+        """
+        interactive = is_interactive_contact(contact.with_whom, contact.outcome)
+        attempt = is_unsuccessful_attempt(contact.with_whom, contact.outcome)
+        face_to_face = is_face_to_face_visit(contact.mode, contact.outcome)
+        if not (interactive or attempt or face_to_face):
             return
         day = contact.occurred_at.date()
         for transition in transitions_in_period(session, contact.patient_id, day):
@@ -351,16 +364,41 @@ class ContactService:
             if interactive and transition.interactive_contact_on is None:
                 transition.interactive_contact_on = day
                 changed.append("interactive_contact_on")
-                self._complete_clock_task(session, transition, INTERACTIVE_TASK_DESCRIPTION)
             if face_to_face and transition.face_to_face_on is None:
                 transition.face_to_face_on = day
                 changed.append("face_to_face_on")
-                self._complete_clock_task(session, transition, FACE_TO_FACE_TASK_DESCRIPTION)
+            if attempt:
+                changed.extend(self._count_attempts(session, transition))
             if changed:
                 session.flush()
                 audit.record(
                     session, self.context, AuditAction.update, "transition", transition.id, changed
                 )
+                settle_step_tasks(session, self.context, transition)
+
+    def _count_attempts(self, session: Session, transition: Transition) -> list[str]:
+        """Recount the attempts inside the interactive window from the log; the fields changed.
+
+        Counted from the log rather than added one by one, so a call entered
+        late (backdated) lands in the right order: the step is met on the day
+        of the second attempt. Nothing is counted once a conversation on time
+        has met the step.
+        """
+        holidays = self.context.settings.holidays
+        deadline = interactive_deadline(transition.discharged_on, holidays)
+        contact_on = transition.interactive_contact_on
+        if contact_on is not None and contact_on <= deadline:
+            return []
+        days = attempt_days(session, transition.patient_id, transition.discharged_on, deadline)
+        tally = tally_attempts(transition.discharged_on, days, holidays, transition.superseded_on)
+        changed = []
+        if tally.count != transition.interactive_attempts:
+            transition.interactive_attempts = tally.count
+            changed.append("interactive_attempts")
+        if tally.met_on != transition.attempts_met_on:
+            transition.attempts_met_on = tally.met_on
+            changed.append("attempts_met_on")
+        return changed
 
     def _complete_task(self, session: Session, task: Task) -> None:
         task.status = str(TaskStatus.completed)
@@ -369,18 +407,3 @@ class ContactService:
         audit.record(
             session, self.context, AuditAction.update, "task", task.id, ("status", "done_at")
         )
-
-    def _complete_clock_task(
-        self, session: Session, transition: Transition, description: str
-    ) -> None:
-        tasks = session.execute(
-            select(Task).where(
-                Task.patient_id == transition.patient_id,
-                Task.source == str(TaskSource.transition_clock),
-                Task.source_id == transition.id,
-                Task.description == description,
-                Task.status.in_(_OPEN_TASK_CODES),
-            )
-        ).scalars()
-        for task in tasks:
-            self._complete_task(session, task)

@@ -36,7 +36,8 @@ patient gets neither an episode nor a next-contact date.
 A PHQ-9 whose item 9 (thoughts of self-harm) is above 0 creates the urgent
 safety task, as one entered by hand does, whatever its date: a safety answer
 nobody has followed up must reach the worklist. Recent discharges create their
-two TCM tasks, as ``TransitionService.record_discharge`` does.
+two TCM tasks and end the period they readmit into, as
+``TransitionService.record_discharge`` does.
 """
 
 from __future__ import annotations
@@ -75,8 +76,6 @@ from nursecase.domain.codes import (
     CareTeamRole,
     EpisodeStatus,
     RiskTier,
-    TaskPriority,
-    TaskSource,
 )
 from nursecase.domain.fhir_bundle import parse_bundle
 from nursecase.domain.fhir_records import (
@@ -104,12 +103,7 @@ from nursecase.services.editing import guard_concurrent_save
 from nursecase.services.errors import ServiceError
 from nursecase.services.patients import cadence_due_date, touch
 from nursecase.services.tasks import create_task
-from nursecase.services.transitions import (
-    FACE_TO_FACE_TASK_DESCRIPTION,
-    INTERACTIVE_TASK_DESCRIPTION,
-    MAXIMUM_DISCHARGE_AGE_DAYS,
-    transition_read,
-)
+from nursecase.services.transitions import MAXIMUM_DISCHARGE_AGE_DAYS, start_period
 
 #: What the summary counts, in the order it shows them.
 KINDS = (
@@ -639,21 +633,7 @@ class _Writer:
             transition.id,
             ["patient_id", "discharged_on", "high_complexity", *values],
         )
-        read = transition_read(self.context, transition)
-        for description, due, priority in (
-            (INTERACTIVE_TASK_DESCRIPTION, read.interactive_due, TaskPriority.urgent),
-            (FACE_TO_FACE_TASK_DESCRIPTION, read.face_to_face_due, TaskPriority.routine),
-        ):
-            create_task(
-                self.session,
-                self.context,
-                patient,
-                description,
-                due,
-                priority,
-                TaskSource.transition_clock,
-                transition.id,
-            )
+        start_period(self.session, self.context, patient, transition)
         self._count("transitions", True, ())
 
     # -------------------------------------------------------------- care plans

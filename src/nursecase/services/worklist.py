@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -45,7 +45,7 @@ from nursecase.db.models import (
 )
 from nursecase.domain.care_plan_rules import OPEN_GOAL_STATUSES, OPEN_INTERVENTION_STATUSES
 from nursecase.domain.ccm import CcmMonth, ccm_month
-from nursecase.domain.clocks import DEFAULT_REPLY_DAYS, TcmClock, tcm_clock
+from nursecase.domain.clocks import DEFAULT_REPLY_DAYS
 from nursecase.domain.codes import (
     ACTIVE_CLINICAL_STATUSES,
     AuditAction,
@@ -61,6 +61,7 @@ from nursecase.domain.codes import (
 from nursecase.domain.flags import READMISSION_WINDOW_DAYS, Flag, flags_for
 from nursecase.domain.referral_states import TERMINAL_STATUSES
 from nursecase.domain.safety_check import SAFETY_TASK_REFUSAL, SIGNAL_RISKS, is_safety_task
+from nursecase.domain.tcm import TCM_PERIOD_DAYS, period_end, tcm_status
 from nursecase.domain.validation import ValidationError, parse_date, require_text
 from nursecase.domain.worklist import (
     PATIENT_SAFETY_KINDS,
@@ -84,7 +85,8 @@ from nursecase.services.patients import (
     touch,
 )
 from nursecase.services.tasks import TaskService
-from nursecase.services.transitions import FACE_TO_FACE_TASK_DESCRIPTION, TCM_PERIOD_DAYS
+from nursecase.services.transitions import FACT_COLUMNS as TRANSITION_FACT_COLUMNS
+from nursecase.services.transitions import row_facts, task_step
 
 #: SQLite allows 999 bound parameters per statement; IN lists stay below that.
 ID_CHUNK_SIZE = 900
@@ -316,19 +318,25 @@ def _as_date(value: datetime | date | str) -> date:
     return datetime.fromisoformat(str(value)).date()
 
 
-def tcm_detail(clock: TcmClock, is_visit_task: bool) -> str:
-    """The worklist text of one TCM step's task ("TCM day 2 of 2", "TCM visit day 3 of 14").
+def tcm_item(row, today: date, holidays) -> DueItem | None:
+    """The worklist item of an open TCM task, or None when the domain keeps it off Today.
 
-    ``short_label`` describes the earliest open step. The face-to-face task is
-    its own item, so while the contact is still open it is described as if the
-    contact were done, which is the visit's own wording; "" when the clock says
-    both steps are done (the reason then falls back to the task's due date).
+    ``row`` holds the task's id, due date and description and the transition's
+    ``FACT_COLUMNS``. A step is on Today while it is due and once more, on the
+    first business day after a missed deadline; never after the TCM period or
+    a readmission (``nursecase.domain.tcm``), whether or not the sweep that
+    closes lapsed tasks has run. A clock task without its discharge is an
+    ordinary task.
     """
-    if is_visit_task and clock.interactive_open:
-        clock = replace(clock, interactive_contact_date=clock.discharge_date)
-    if not clock.is_open:
-        return ""
-    return clock.short_label()
+    step = task_step(row.description)
+    if row.discharged_on is None or step is None:
+        if row.due_date > today:
+            return None
+        return DueItem(DueKind.task, row.due_date, row.description, row.id)
+    status = tcm_status(row_facts(row), today, holidays)
+    if not status.on_today(step):
+        return None
+    return DueItem(DueKind.tcm, row.due_date, row.description, row.id, status.today_reason(step))
 
 
 def _check_nurse_filter(nurse_id: object) -> int | None:
@@ -744,7 +752,7 @@ class WorklistService:
     def _task_items(
         self, session: Session, nurse_id: int | None, today: date, items: dict[int, list[DueItem]]
     ) -> None:
-        """Open tasks: safety and TCM clock tasks whatever their date, others due by today.
+        """Open tasks: safety at any date, TCM steps by the domain rule, others due by today.
 
         One query for the three kinds: they all come from the open tasks of the
         same patients, so one pass over the task index serves them all. A snoozed
@@ -759,10 +767,7 @@ class WorklistService:
                 Task.source,
                 Task.priority,
                 Task.snooze_reason,
-                Transition.discharged_on,
-                Transition.high_complexity,
-                Transition.interactive_contact_on,
-                Transition.face_to_face_on,
+                *TRANSITION_FACT_COLUMNS,
             )
             .outerjoin(
                 Transition,
@@ -782,18 +787,10 @@ class WorklistService:
                 # snoozed one (with a reason) sees it again on the new date.
                 continue
             if row.source == clock_source:
-                detail = ""
-                if row.discharged_on is not None:
-                    clock = tcm_clock(
-                        row.discharged_on,
-                        bool(row.high_complexity),
-                        today,
-                        holidays,
-                        row.interactive_contact_on,
-                        row.face_to_face_on,
-                    )
-                    detail = tcm_detail(clock, row.description == FACE_TO_FACE_TASK_DESCRIPTION)
-                item = DueItem(DueKind.tcm, row.due_date, row.description, row.id, detail)
+                tcm = tcm_item(row, today, holidays)
+                if tcm is None:
+                    continue
+                item = tcm
             elif is_safety_task(row.source, row.priority):
                 item = DueItem(DueKind.safety, row.due_date, row.description, row.id)
             elif row.due_date <= today:
@@ -1135,7 +1132,7 @@ def _readmitted(session: Session, scope: int | PatientIds | None, today: date) -
     for patient_id, days in discharges.items():
         days.sort()
         for previous, current in zip(days, days[1:], strict=False):
-            in_period = (today - current).days <= TCM_PERIOD_DAYS
+            in_period = today <= period_end(current)
             if in_period and 0 < (current - previous).days <= READMISSION_WINDOW_DAYS:
                 readmitted.add(patient_id)
     return readmitted
@@ -1226,5 +1223,5 @@ __all__ = [
     "WorklistRow",
     "WorklistService",
     "service_abbreviation",
-    "tcm_detail",
+    "tcm_item",
 ]

@@ -4,7 +4,7 @@
 - :mod:`.service` resolves the nurse and patient, streams the report to a
   file (atomic, mode 0600) or to stdout, and records one audit event;
 - one module per report builds its rows: :mod:`.caseload`, :mod:`.worklist`,
-  :mod:`.referrals`, :mod:`.ccm`, :mod:`.care_plans`, :mod:`.patient`,
+  :mod:`.referrals`, :mod:`.ccm`, :mod:`.tcm`, :mod:`.care_plans`, :mod:`.patient`,
   :mod:`.supervisor` (:mod:`.registry` maps names to them).
 
 The writers themselves are the pure ones of :mod:`nursecase.reports`.

@@ -14,6 +14,7 @@ from nursecase.services.exports.common import ExportScope, Report
 from nursecase.services.exports.patient import build_patient
 from nursecase.services.exports.referrals import build_referrals
 from nursecase.services.exports.supervisor import build_supervisor
+from nursecase.services.exports.tcm import build_tcm
 from nursecase.services.exports.worklist import build_worklist
 
 Builder = Callable[[Session, ExportScope, ServiceContext], Report]
@@ -26,6 +27,7 @@ BUILDERS: dict[str, Builder] = {
     "worklist": build_worklist,
     "referrals": build_referrals,
     "ccm": build_ccm,
+    "tcm": build_tcm,
     "careplans": build_care_plans,
     "patient": build_patient,
     "supervisor": build_supervisor,
