@@ -24,7 +24,8 @@ def test_each_flag_has_its_word_and_a_meaning():
         ((DueKind.safety,), False, (Flag.safety,)),
         ((DueKind.safety_risk,), False, (Flag.safety,)),
         ((DueKind.tcm, DueKind.tcm), False, (Flag.tcm,)),
-        ((), True, (Flag.readmission,)),
+        ((), True, ()),  # a readmission is flagged only beside its open TCM clock
+        ((DueKind.tcm,), True, (Flag.tcm, Flag.readmission)),
         (
             (DueKind.tcm, DueKind.stuck_referral, DueKind.safety),
             True,

@@ -273,7 +273,7 @@ def test_ranking_end_to_end(services, clock):
 # ---------------------------------------------------------------- done/undo
 
 
-@pytest.mark.parametrize("kind", ["tcm", "task"])
+@pytest.mark.parametrize("kind", ["task"])
 def test_done_completes_the_task_and_undo_reopens_it(services, world, kind):
     rows = services.worklist.today(None)
     patient_id = world[kind]
@@ -776,22 +776,25 @@ def test_the_header_and_the_card_ask_for_the_flags_today_shows(services, world):
 def test_a_discharge_within_30_days_of_the_previous_one_is_a_readmission(services, clock):
     readmitted = add_patient(services, "Again")
     apart = add_patient(services, "Apart")
-    clock.advance(days=-40)
-    services.transitions.record_discharge(readmitted, TODAY - timedelta(days=45))
-    services.transitions.record_discharge(apart, TODAY - timedelta(days=45))
-    clock.advance(days=40)
-    services.transitions.record_discharge(readmitted, TODAY - timedelta(days=16))
-    services.transitions.record_discharge(apart, TODAY - timedelta(days=14))
+    clock.advance(days=-30)
+    services.transitions.record_discharge(readmitted, TODAY - timedelta(days=31))
+    services.transitions.record_discharge(apart, TODAY - timedelta(days=33))
+    clock.advance(days=30)
+    services.transitions.record_discharge(readmitted, TODAY - timedelta(days=1))
+    services.transitions.record_discharge(apart, TODAY - timedelta(days=1))
 
     flags = services.worklist.flags_for([readmitted, apart])
+    rows = services.worklist.today(None)
 
-    # 29 days apart: a readmission, shown while the new discharge's period runs.
-    assert Flag.readmission in flags[readmitted]
-    # 31 days apart: not a readmission.
-    assert Flag.readmission not in flags[apart]
-    assert row_for(services.worklist.today(None), readmitted).flags == flags[readmitted]
-    clock.advance(days=14)  # the new discharge's 30-day period is over
-    assert Flag.readmission not in services.worklist.flags_for([readmitted])[readmitted]
+    # 30 days apart: a readmission, beside the new discharge's open TCM clock.
+    assert flags[readmitted] == (Flag.tcm, Flag.readmission)
+    assert row_for(rows, readmitted).flags == flags[readmitted]
+    # 32 days apart: a new discharge, not a readmission.
+    assert flags[apart] == (Flag.tcm,)
+    assert row_for(rows, apart).flags == flags[apart]
+    # Once the new discharge's steps leave Today (met), so does the flag.
+    services.contacts.log(readmitted, "2026-11-27 08:00", "home-visit", "patient", "reached", 40)
+    assert services.worklist.flags_for([readmitted])[readmitted] == ()
 
 
 # ---------------------------------------------------------------- TCM clocks
@@ -851,3 +854,20 @@ def test_a_readmission_takes_the_earlier_period_off_today(services, engine):
         for task in session.execute(select(Task).where(Task.patient_id == patient_id)).scalars():
             task.status = "requested"
     assert tcm_reasons(services, patient_id) == ["TCM day 1 of 2", "TCM visit day 1 of 14"]
+
+
+def test_a_tcm_step_is_not_ticked_off_from_today(services, world):
+    """CMS counts the contact or visit itself: done on a TCM item is refused, nothing written."""
+    row = row_for(services.worklist.today(None), world["tcm"])
+    item = next(item for item in row.items if item.kind is DueKind.tcm)
+    before = audit_count(services)
+
+    with pytest.raises(ValidationError) as refused:
+        services.worklist.done(world["tcm"], item)
+    with pytest.raises(ValidationError) as refused_task:
+        services.tasks.complete(item.item_id)
+
+    assert "met by logging the contact or the visit" in str(refused.value)
+    assert refused_task.value.field == "task"
+    assert services.tasks.get(item.item_id).status == "requested"
+    assert audit_count(services) == before

@@ -11,8 +11,9 @@ no others, so that "SAFETY" on one screen never means something else on another:
   its expected reply date (ranked with the urgent signals, after SAFETY).
 - TCM: an open transitional-care step (the interactive contact or the
   face-to-face visit), inside its period, or missed and shown once.
-- READMISSION: a discharge within 30 days of the previous one, while the new
-  discharge's TCM period runs.
+- READMISSION: the open TCM clock belongs to a discharge within 30 days of
+  the previous one. It rides with TCM (never alone), so a patient carries it
+  exactly while a step of that readmission is on Today.
 
 IN HOSPITAL (while admitted) joins when admissions are known (the ADT feed).
 
@@ -73,7 +74,7 @@ FLAG_WORDS: dict[Flag, FlagWords] = {
     ),
     Flag.readmission: FlagWords(
         "READMISSION",
-        "discharged within 30 days of a previous discharge; shown during the new TCM period",
+        "the open TCM clock follows a discharge within 30 days of the previous one",
     ),
 }
 
@@ -96,9 +97,13 @@ READMISSION_WINDOW_DAYS = 30
 
 
 def flags_for(kinds: Iterable[str], readmission: bool = False) -> tuple[Flag, ...]:
-    """The flags raised by a patient's due item kinds (and a readmission), in FLAG_ORDER."""
+    """The flags raised by a patient's due item kinds, in FLAG_ORDER.
+
+    ``readmission`` says the patient's latest discharge came within 30 days of
+    the one before; it is a flag only beside an open TCM clock.
+    """
     raised = {KIND_FLAGS[kind] for kind in kinds if kind in KIND_FLAGS}
-    if readmission:
+    if readmission and Flag.tcm in raised:
         raised.add(Flag.readmission)
     return tuple(flag for flag in FLAG_ORDER if flag in raised)
 

@@ -58,6 +58,14 @@ TCM_HIGH_COMPLEXITY_CODE = "99496"
 TCM_MODERATE_COMPLEXITY_CODE = "99495"
 
 #: Who the interactive contact (or an attempt at it) must be with.
+#: Why a TCM step's task is not simply marked done: CMS counts the contact or
+#: the visit itself, so the step is met by logging it (and a task ticked off
+#: without one would hide a missed step from the TCM report).
+TCM_TASK_REFUSAL = (
+    "is a transitional-care step: it is met by logging the contact or the visit "
+    "itself (press c), not marked done"
+)
+
 TCM_CONTACT_WITH = frozenset({ContactWith.patient, ContactWith.caregiver})
 #: Outcomes of a two-way conversation (reached, agreed to a visit, declined): the
 #: interactive contact happened; a voicemail or a missed call is not one.
@@ -592,6 +600,7 @@ __all__ = [
     "TCM_INTERACTIVE_OUTCOMES",
     "TCM_MODERATE_COMPLEXITY_CODE",
     "TCM_PERIOD_DAYS",
+    "TCM_TASK_REFUSAL",
     "TCM_REQUIRED_ATTEMPTS",
     "TcmBilling",
     "TcmBillingState",

@@ -205,7 +205,7 @@ def _today_columns(today_function) -> list[Column]:
             lambda row: f"{row.family_name}, {row.given_name}",
             sortable=False,
         ),
-        Column("why", "Why", 40, _why_text, sortable=False),
+        Column("why", "Why", 34, _why_text, sortable=False),
         Column("risk", "Risk", 9, lambda row: risk_badge(row.risk_tier), sortable=False),
         Column(
             "age",
@@ -803,6 +803,10 @@ class WorklistScreen(Screen):
         if item.kind in PATIENT_SAFETY_KINDS:
             # A safety flag is cleared only by a safety check: d opens one.
             self.action_safety_check()
+            return
+        if item.kind is DueKind.tcm:
+            # A TCM step is met by the contact or visit itself: d logs it.
+            self.action_log_contact()
             return
         worklist = self.services.worklist
         run_in_background(

@@ -26,6 +26,7 @@ from nursecase.domain.safety_check import (
     SAFETY_TASK_SOURCE,
     is_safety_task,
 )
+from nursecase.domain.tcm import TCM_TASK_REFUSAL
 from nursecase.domain.validation import ValidationError, parse_date, require_text
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
@@ -71,6 +72,12 @@ def refuse_safety_task(task: Task) -> None:
     """Raise ValidationError("task", ...) for a safety task: a safety check completes it."""
     if is_safety_task(task.source, task.priority):
         raise ValidationError("task", SAFETY_TASK_REFUSAL)
+
+
+def refuse_tcm_task(task: Task) -> None:
+    """Raise ValidationError("task", ...) for a TCM step: the contact or visit meets it."""
+    if task.source == TaskSource.transition_clock:
+        raise ValidationError("task", TCM_TASK_REFUSAL)
 
 
 def _select_tasks():
@@ -188,10 +195,15 @@ class TaskService:
             return self._read(session, task_id)
 
     def complete(self, task_id: int) -> TaskRead:
-        """Mark an open task done now (a safety task is refused: a safety check completes it)."""
+        """Mark an open task done now.
+
+        A safety task is refused (a safety check completes it), and so is a TCM
+        step's task (logging the contact or visit meets it).
+        """
         with self.context.write() as session:
             task = self._open_task(session, task_id)
             refuse_safety_task(task)
+            refuse_tcm_task(task)
             task.status = str(TaskStatus.completed)
             task.done_at = self.context.clock.now()
             return self._save(session, task, ("status", "done_at"))

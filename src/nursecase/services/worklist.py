@@ -61,7 +61,7 @@ from nursecase.domain.codes import (
 from nursecase.domain.flags import READMISSION_WINDOW_DAYS, Flag, flags_for
 from nursecase.domain.referral_states import TERMINAL_STATUSES
 from nursecase.domain.safety_check import SAFETY_TASK_REFUSAL, SIGNAL_RISKS, is_safety_task
-from nursecase.domain.tcm import TCM_PERIOD_DAYS, period_end, tcm_status
+from nursecase.domain.tcm import TCM_PERIOD_DAYS, TCM_TASK_REFUSAL, period_end, tcm_status
 from nursecase.domain.validation import ValidationError, parse_date, require_text
 from nursecase.domain.worklist import (
     PATIENT_SAFETY_KINDS,
@@ -639,6 +639,8 @@ class WorklistService:
         self.context.require_nurse()
         if kind in PATIENT_SAFETY_KINDS:
             raise ValidationError("item", SAFETY_TASK_REFUSAL)
+        if kind is DueKind.tcm:
+            raise ValidationError("item", TCM_TASK_REFUSAL)
         if kind in _PLAN_KINDS:
             raise ValidationError("item", "complete goals and interventions in the care plan")
         if kind in _TASK_KINDS:
