@@ -113,9 +113,20 @@ def test_a_round_from_launch_to_quit(terminal, demo_database, tmp_path):
     screen = terminal.wait_for(r"Today: \d+ patients", timeout=60)
     assert "DEMO" in screen
 
-    # Rounds: the first patient's card, then log a call with a note.
+    # Rounds: the first patient's card, then a safety check by keys (C-SSRS:
+    # no to questions 1, 2 and 6; disposition 1, no current risk).
     terminal.keys("r")
     terminal.wait_for(r"Problems")
+    terminal.keys("S")
+    terminal.wait_for(r"Safety check for")
+    for answer in "nnn":
+        terminal.keys(answer)
+    terminal.wait_for(r"Risk: No risk identified")
+    terminal.keys("1")
+    terminal.keys("C-s")
+    terminal.wait_for(r"Saved: Safety check")
+
+    # Log a call with a note.
     terminal.keys("c")
     terminal.wait_for(r"Log a contact with")
     # Tab to the note, type it and save, all in one burst: the keys must act
@@ -123,13 +134,21 @@ def test_a_round_from_launch_to_quit(terminal, demo_database, tmp_path):
     terminal.keys("Tab", "Tab", "Tab", "Tab", "Tab")
     terminal.keys("e2e call: reviewed meds", literal=True)
     terminal.keys("C-s")
-    terminal.wait_for(r"Contact logged")
+    screen = terminal.wait_for(r"Contact logged|Record a safety check now")
+    if "Record a safety check now" in screen:
+        terminal.keys("n")  # a flag of another day: later
+        terminal.wait_for(r"Contact logged")
 
-    # Done, then undo.
+    # d does what the row's most pressing item calls for: done (or a missed TCM
+    # step noted as missed), then undo; a safety row opens the safety check and
+    # an open TCM step the contact form (a contact or visit is what meets it).
     terminal.keys("d")
-    terminal.wait_for(r"Done: ")
-    terminal.keys("u")
-    terminal.wait_for(r"Undone")
+    screen = terminal.wait_for(r"Done: |Noted as missed: |Safety check for|Log a contact with")
+    if "Safety check for" in screen or "Log a contact with" in screen:
+        terminal.keys("Escape")
+    else:
+        terminal.keys("u")
+        terminal.wait_for(r"Undone")
 
     # Search the caseload for the first caseload patient's family name.
     terminal.keys("t")
@@ -226,6 +245,9 @@ def test_a_round_from_launch_to_quit(terminal, demo_database, tmp_path):
             " WHERE problem.care_plan_id = ? ORDER BY problem.position, goal.position LIMIT 1",
             (plan_id,),
         ).fetchone()
+        check = connection.execute(
+            "SELECT risk, disposition FROM safety_check ORDER BY id DESC LIMIT 1"
+        ).fetchone()
         last_move = connection.execute(
             "SELECT to_status FROM referral_status_history ORDER BY id DESC LIMIT 1"
         ).fetchone()
@@ -234,5 +256,6 @@ def test_a_round_from_launch_to_quit(terminal, demo_database, tmp_path):
     assert report.read_bytes().startswith(b"\xef\xbb\xbfMRN,")
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     assert newest == ("e2e call: reviewed meds", 1)
+    assert check == ("none", "no-current-risk")
     assert phq9 == (5, "mild")
     assert status == "draft" and first_goal == ("2 lb or less a day",)

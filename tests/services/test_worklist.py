@@ -871,3 +871,21 @@ def test_a_tcm_step_is_not_ticked_off_from_today(services, world):
     assert refused_task.value.field == "task"
     assert services.tasks.get(item.item_id).status == "requested"
     assert audit_count(services) == before
+
+
+def test_done_on_a_missed_tcm_step_notes_it_as_missed_and_undo_reopens_it(services, clock):
+    patient_id = add_patient(services, "Missed")
+    services.transitions.record_discharge(patient_id, "2026-11-25")  # contact due Fri 27
+    clock.advance(days=3)  # Mon 30 Nov: the contact is shown missed, once
+    row = row_for(services.worklist.today(None), patient_id)
+    item = next(item for item in row.items if item.kind is DueKind.tcm and item.missed)
+
+    token = services.worklist.done(patient_id, item)
+
+    task = services.tasks.get(item.item_id)
+    assert (task.status, task.done_at) == ("failed", datetime(2026, 11, 30, 9, 0))
+    assert all(
+        not entry.missed for entry in row_for(services.worklist.today(None), patient_id).items
+    )
+    services.worklist.undo(token)
+    assert services.tasks.get(item.item_id).status == "requested"

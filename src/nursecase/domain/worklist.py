@@ -56,6 +56,9 @@ class DueItem:
     label: str
     item_id: int | None
     detail: str = ""
+    #: A TCM step whose deadline passed unmet (shown once): done notes it as
+    #: missed, where on an open step done would have to be the contact itself.
+    missed: bool = False
 
 
 @dataclass(frozen=True)

@@ -804,15 +804,17 @@ class WorklistScreen(Screen):
             # A safety flag is cleared only by a safety check: d opens one.
             self.action_safety_check()
             return
-        if item.kind is DueKind.tcm:
-            # A TCM step is met by the contact or visit itself: d logs it.
+        if item.kind is DueKind.tcm and not item.missed:
+            # An open TCM step is met by the contact or visit itself: d logs it.
             self.action_log_contact()
             return
+        # A missed TCM step is noted as missed; anything else is done.
+        verb = "Noted as missed" if item.kind is DueKind.tcm else "Done"
         worklist = self.services.worklist
         run_in_background(
             self,
             lambda: worklist.done(row.patient_id, item),
-            partial(self._acted, row.patient_id, f"Done: {row.reasons[0]}"),
+            partial(self._acted, row.patient_id, f"{verb}: {row.reasons[0]}"),
         )
 
     def action_snooze(self) -> None:

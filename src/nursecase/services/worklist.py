@@ -61,7 +61,13 @@ from nursecase.domain.codes import (
 from nursecase.domain.flags import READMISSION_WINDOW_DAYS, Flag, flags_for
 from nursecase.domain.referral_states import TERMINAL_STATUSES
 from nursecase.domain.safety_check import SAFETY_TASK_REFUSAL, SIGNAL_RISKS, is_safety_task
-from nursecase.domain.tcm import TCM_PERIOD_DAYS, TCM_TASK_REFUSAL, period_end, tcm_status
+from nursecase.domain.tcm import (
+    TCM_PERIOD_DAYS,
+    TCM_TASK_REFUSAL,
+    TcmStepState,
+    period_end,
+    tcm_status,
+)
 from nursecase.domain.validation import ValidationError, parse_date, require_text
 from nursecase.domain.worklist import (
     PATIENT_SAFETY_KINDS,
@@ -336,7 +342,10 @@ def tcm_item(row, today: date, holidays) -> DueItem | None:
     status = tcm_status(row_facts(row), today, holidays)
     if not status.on_today(step):
         return None
-    return DueItem(DueKind.tcm, row.due_date, row.description, row.id, status.today_reason(step))
+    missed = status.step(step).state is TcmStepState.missed
+    return DueItem(
+        DueKind.tcm, row.due_date, row.description, row.id, status.today_reason(step), missed
+    )
 
 
 def _check_nurse_filter(nurse_id: object) -> int | None:
@@ -640,7 +649,7 @@ class WorklistService:
         if kind in PATIENT_SAFETY_KINDS:
             raise ValidationError("item", SAFETY_TASK_REFUSAL)
         if kind is DueKind.tcm:
-            raise ValidationError("item", TCM_TASK_REFUSAL)
+            return self._note_missed_tcm_step(patient_id, due_item.item_id)
         if kind in _PLAN_KINDS:
             raise ValidationError("item", "complete goals and interventions in the care plan")
         if kind in _TASK_KINDS:
@@ -929,12 +938,55 @@ class WorklistService:
             new_reason=snoozed.snooze_reason,
         )
 
+    def _note_missed_tcm_step(self, patient_id: int, task_id: int | None) -> UndoToken:
+        """Close a missed TCM step's task as missed (failed), now rather than at the sweep.
+
+        An open step is refused: CMS counts the contact or visit itself, so it
+        is met by logging that, never by ticking its task off.
+        """
+        today = self.context.clock.today()
+        with self.context.write() as session:
+            row = session.execute(
+                select(Task, *TRANSITION_FACT_COLUMNS)
+                .join(Transition, Transition.id == Task.source_id)
+                .where(
+                    Task.id == task_id,
+                    Task.patient_id == patient_id,
+                    Task.source == str(TaskSource.transition_clock),
+                    Task.status.in_(_OPEN_TASK_CODES),
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError("task", task_id)
+            task = row[0]
+            step = task_step(task.description)
+            status = tcm_status(row_facts(row), today, self.context.settings.holidays)
+            if step is None or status.step(step).state is not TcmStepState.missed:
+                raise ValidationError("item", TCM_TASK_REFUSAL)
+            previous_status = task.status
+            task.status = str(TaskStatus.failed)
+            task.done_at = self.context.clock.now()
+            session.flush()
+            audit.record(
+                session, self.context, AuditAction.update, "task", task.id, ("status", "done_at")
+            )
+            return UndoToken(
+                DONE,
+                patient_id,
+                DueKind.tcm,
+                task.id,
+                previous_due=task.due_date,
+                previous_status=previous_status,
+                done_at=task.done_at,
+            )
+
     def _undo_task(self, session: Session, token: UndoToken) -> None:
         task = session.get(Task, token.item_id)
         if task is None or task.patient_id != token.patient_id:
             raise NotFoundError("task", token.item_id)
         if token.kind == DONE:
-            if task.status != TaskStatus.completed or task.done_at != token.done_at:
+            closed = (str(TaskStatus.completed), str(TaskStatus.failed))
+            if task.status not in closed or task.done_at != token.done_at:
                 raise _changed_since("the task")
             task.status = token.previous_status or str(TaskStatus.requested)
             task.done_at = None
