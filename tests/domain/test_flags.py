@@ -44,3 +44,17 @@ def test_safety_never_comes_from_a_referral():
 def test_words_for_a_flags_column():
     assert flag_words((Flag.safety, Flag.tcm)) == "SAFETY · TCM"
     assert flag_words(()) == ""
+
+
+@pytest.mark.parametrize(
+    ("flags", "width", "text"),
+    [
+        ((Flag.referral_late, Flag.tcm), 20, "REFERRAL LATE · TCM"),
+        ((Flag.safety, Flag.referral_late, Flag.tcm), 20, "SAFETY +2"),
+        ((Flag.safety, Flag.tcm, Flag.readmission), 20, "SAFETY · TCM +1"),
+        ((Flag.referral_late, Flag.tcm), 14, "REFERRAL LATE +1"),
+        ((Flag.tcm,), 3, "TCM"),
+    ],
+)
+def test_a_narrow_column_shows_whole_words_and_counts_the_rest(flags, width, text):
+    assert flag_words(flags, width) == text

@@ -141,13 +141,14 @@ def active_tab(screen) -> str:
 
 
 def has_safety_badge(screen) -> bool:
-    """Whether the header shows the PHQ-9 item 9 flag, in white on red."""
+    """Whether the header shows the SAFETY flag (white on red) for a PHQ-9 item 9 answer."""
     content = screen.query_one("#patient-header", Static).content
     assert isinstance(content, Text)
-    return any(
-        str(span.style) == SAFETY_STYLE and "PHQ-9 item 9" in content.plain[span.start : span.end]
+    badge = any(
+        str(span.style) == SAFETY_STYLE and "SAFETY" in content.plain[span.start : span.end]
         for span in content.spans
     )
+    return badge and "PHQ-9 item 9" in content.plain
 
 
 # ------------------------------------------------------------ dialog keys

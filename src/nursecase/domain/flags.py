@@ -108,6 +108,18 @@ def flags_for(kinds: Iterable[str], readmission: bool = False) -> tuple[Flag, ..
     return tuple(flag for flag in FLAG_ORDER if flag in raised)
 
 
-def flag_words(flags: Iterable[Flag]) -> str:
-    """The flags as the words shown in a flags column: "SAFETY · TCM" ("" for none)."""
-    return " · ".join(Flag(flag).label for flag in flags)
+def flag_words(flags: Iterable[Flag], width: int | None = None) -> str:
+    """The flags' words for a flags column: "SAFETY · TCM" ("" for none).
+
+    With a ``width``, only whole words that fit are shown, most urgent first,
+    and the rest are counted: "SAFETY +1". A flag's word is never cut.
+    """
+    words = [Flag(flag).label for flag in flags]
+    text = " · ".join(words)
+    if width is None or len(text) <= width:
+        return text
+    for shown in range(len(words) - 1, 0, -1):
+        fitted = f"{' · '.join(words[:shown])} +{len(words) - shown}"
+        if len(fitted) <= width:
+            return fitted
+    return f"{words[0]} +{len(words) - 1}"

@@ -169,6 +169,11 @@ FOOTER_INTENTS = frozenset(
 )
 INTENTS = tuple(replace(intent, show=intent.id in FOOTER_INTENTS) for intent in INTENTS)
 
+#: Room for the flags' words: "REFERRAL LATE · TCM" whole on Today; more
+#: flags than fit end in "+1" (never a word cut in two).
+TODAY_FLAGS_WIDTH = 20
+CASELOAD_FLAGS_WIDTH = 22
+
 # Cells are plain strings where they carry no style: the table draws those
 # directly, without laying out a Text (see VirtualTable._cell_segments).
 CASELOAD_COLUMNS = [
@@ -192,7 +197,13 @@ def _caseload_columns(today_function) -> list[Column]:
             "next_due", "Next due", 17, lambda row: due_text(row.next_contact_due, today_function())
         ),
         Column("referrals", "Refs", 5, lambda row: str(row.open_referral_count or "")),
-        Column("flags", "Flags", 14, lambda row: flag_words(row.flags), sortable=False),
+        Column(
+            "flags",
+            "Flags",
+            CASELOAD_FLAGS_WIDTH,
+            lambda row: flag_words(row.flags, CASELOAD_FLAGS_WIDTH),
+            sortable=False,
+        ),
     ]
 
 
@@ -229,10 +240,15 @@ def _today_columns(today_function) -> list[Column]:
             lambda row: due_short(row.next_contact_due, today_function()),
             sortable=False,
         ),
+        # No referral count here: a late referral is a reason (and REFERRAL LATE
+        # a flag), and the flags need the room to be read whole.
         Column(
-            "referrals", "Refs", 5, lambda row: str(row.open_referral_count or ""), sortable=False
+            "flags",
+            "Flags",
+            TODAY_FLAGS_WIDTH,
+            lambda row: flag_words(row.flags, TODAY_FLAGS_WIDTH),
+            sortable=False,
         ),
-        Column("flags", "Flags", 14, lambda row: flag_words(row.flags), sortable=False),
     ]
 
 
