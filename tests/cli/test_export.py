@@ -14,7 +14,7 @@ import os
 import stat
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -181,11 +181,13 @@ def test_tcm_report_of_a_month_lists_its_discharges(home, database, capsysbinary
     )
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out.decode("utf-8-sig"), newline="")))
+    first = newest.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
     discharges = query(
         database,
-        "SELECT count(*) FROM transition WHERE discharged_on >= :first AND discharged_on <= :last",
-        first=f"{month}-01",
-        last=f"{month}-31",
+        "SELECT count(*) FROM transition WHERE discharged_on >= :first AND discharged_on < :next",
+        first=first,
+        next=following,
     )[0][0]
     assert len(rows) == discharges > 0
     assert list(rows[0])[:6] == ["MRN", "Patient", "Nurse", "Discharged", "Facility", "Complexity"]

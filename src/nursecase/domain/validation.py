@@ -236,3 +236,28 @@ def search_key(text: object) -> str:
             if character.isalnum() and not unicodedata.combining(character)
         )
     return key
+
+
+def performed_moment(value: datetime | date | str | None, field: str, now: datetime) -> datetime:
+    """When something was done: a local date and time, not in the future.
+
+    None is now; a bare date is that day (now, when it is today); text is
+    read as YYYY-MM-DD HH:MM. A time zone is refused (wall-clock times are
+    stored), and seconds' fractions are dropped.
+    """
+    if value is None:
+        return now
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(field, "must be a date and time as YYYY-MM-DD HH:MM") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValidationError(field, "must be a local time without a time zone")
+        moment = value.replace(microsecond=0)
+    elif isinstance(value, date):
+        moment = now if value == now.date() else datetime.combine(value, datetime.min.time())
+    else:
+        raise ValidationError(field, "must be a date and time")
+    return not_in_future(moment, field, now)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from textual.dom import DOMNode
+from textual.worker import get_current_worker
 
 from nursecase.domain.validation import ValidationError
 from nursecase.services.errors import ServiceError
@@ -39,19 +40,28 @@ def run_in_background(
     group: str = "services",
     exclusive: bool = False,
 ) -> None:
-    """Run ``call`` in a thread; deliver its result on the UI thread."""
+    """Run ``call`` in a thread; deliver its result on the UI thread.
+
+    With ``exclusive``, a newer call of the same group cancels the older one:
+    the older call still runs to its end in its thread (a query cannot be
+    interrupted), but its result is dropped, so a slow earlier read never
+    paints over the answer of a later one.
+    """
     app = node.app
 
     def work() -> None:
+        worker = get_current_worker()
         try:
             result = call()
         except Exception as error:  # shown to the user, never re-raised into Textual
             if not isinstance(error, ValidationError | ServiceError):
                 # The type only: messages and tracebacks can carry patient data.
                 logger.error("service call failed: %s", type(error).__name__)
-            app.call_from_thread(_fail, error)
+            if not worker.is_cancelled:
+                app.call_from_thread(_fail, error)
             return
-        app.call_from_thread(on_success, result)
+        if not worker.is_cancelled:
+            app.call_from_thread(on_success, result)
 
     def _fail(error: BaseException) -> None:
         if on_failure is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import and_, delete, select
 
@@ -32,7 +32,11 @@ from nursecase.domain.instruments.lace import LACE_HIGH_TRIGGER, lace_answers
 from nursecase.domain.instruments.phq import PHQ9_ITEM9_TRIGGER, SAFETY_ITEM
 from nursecase.domain.risk import RiskOffer, lace_offer
 from nursecase.domain.safety_check import SAFETY_TASK_PRIORITY, SAFETY_TASK_SOURCE
-from nursecase.domain.validation import ValidationError, not_in_future, optional_text
+from nursecase.domain.validation import (
+    ValidationError,
+    optional_text,
+    performed_moment,
+)
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.errors import NotFoundError
@@ -271,16 +275,7 @@ class AssessmentService:
 
     def _performed_at(self, performed_at: datetime | date | None) -> datetime:
         """Default to now; a bare date means that day (now, if it is today)."""
-        now = self.context.clock.now()
-        if performed_at is None:
-            return now
-        if isinstance(performed_at, datetime):
-            moment = performed_at.replace(microsecond=0)
-        elif isinstance(performed_at, date):
-            moment = now if performed_at == now.date() else datetime.combine(performed_at, time())
-        else:
-            raise ValidationError("performed_at", "must be a date and time")
-        return not_in_future(moment, "performed_at", now)
+        return performed_moment(performed_at, "performed_at", self.context.clock.now())
 
     def _apply_triggers(
         self, session, patient: Patient, row: Assessment, score: Score

@@ -478,25 +478,10 @@ class PatientService:
                 )
             if "mrn" in values and values["mrn"] != patient.mrn:
                 self._check_mrn_free(session, values["mrn"], patient.id)
-            changed = [name for name, value in values.items() if getattr(patient, name) != value]
-            if not changed:
-                return self._read(session, patient)
-            for name in changed:
-                setattr(patient, name, values[name])
-            touch(patient, self.context)
-            with guard_concurrent_save("patient"):
-                session.flush()
             # The search keys and digits follow their visible fields; record those names.
-            hidden = {"family_key", "given_key", "phone_digits"}
-            audit.record(
-                session,
-                self.context,
-                AuditAction.update,
-                "patient",
-                patient.id,
-                [name for name in changed if name not in hidden],
+            return self._save_changes(
+                session, patient, values, hidden={"family_key", "given_key", "phone_digits"}
             )
-            return self._read(session, patient)
 
     def change_risk_tier(
         self, patient_id: int, tier: str, reason: str, expected_version: int | None = None
@@ -570,6 +555,22 @@ class PatientService:
             "risk_set_by": self.context.nurse_id,
             "risk_set_at": set_at,
         }
+        # The rank follows the tier; its name says nothing more to an auditor.
+        return self._save_changes(session, patient, values, hidden={"risk_rank"})
+
+    def _save_changes(
+        self,
+        session: Session,
+        patient: Patient,
+        values: dict[str, object],
+        hidden: frozenset[str] | set[str] = frozenset(),
+    ) -> PatientRead:
+        """Write the values that differ (nothing, and no event, when none does).
+
+        One save for every patient update: the version check on flush refuses
+        a colleague's newer save, and the audit event names the changed fields
+        (less ``hidden`` ones that only follow others).
+        """
         changed = [name for name, value in values.items() if getattr(patient, name) != value]
         if not changed:
             return self._read(session, patient)
@@ -578,8 +579,7 @@ class PatientService:
         touch(patient, self.context)
         with guard_concurrent_save("patient"):
             session.flush()
-        # The rank follows the tier; its name says nothing more to an auditor.
-        fields = [name for name in changed if name != "risk_rank"]
+        fields = [name for name in changed if name not in hidden]
         audit.record(session, self.context, AuditAction.update, "patient", patient.id, fields)
         return self._read(session, patient)
 
@@ -608,16 +608,7 @@ class PatientService:
         with self.context.write() as session:
             patient = load_patient(session, patient_id)
             check_version(session, "patient", patient, expected_version)
-            changed = [name for name, value in values.items() if getattr(patient, name) != value]
-            if not changed:
-                return self._read(session, patient)
-            for name in changed:
-                setattr(patient, name, values[name])
-            touch(patient, self.context)
-            with guard_concurrent_save("patient"):
-                session.flush()
-            audit.record(session, self.context, AuditAction.update, "patient", patient.id, changed)
-            return self._read(session, patient)
+            return self._save_changes(session, patient, values)
 
     def set_next_contact_due(
         self, patient_id: int, due_date: date | str | None, expected_version: int | None = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -37,7 +37,10 @@ from nursecase.domain.safety_check import (
     risk_signal_words,
     risk_words,
 )
-from nursecase.domain.validation import ValidationError, not_in_future, optional_text
+from nursecase.domain.validation import (
+    optional_text,
+    performed_moment,
+)
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.errors import NotFoundError
@@ -279,25 +282,7 @@ class SafetyCheckService:
 
     def _performed_at(self, performed_at: datetime | date | str | None) -> datetime:
         """Default to now; a bare date means that day (now, if it is today)."""
-        now = self.context.clock.now()
-        if performed_at is None:
-            return now
-        if isinstance(performed_at, str):
-            try:
-                performed_at = datetime.fromisoformat(performed_at.strip())
-            except ValueError:
-                raise ValidationError(
-                    "performed_at", "must be a date and time as YYYY-MM-DD HH:MM"
-                ) from None
-        if isinstance(performed_at, datetime):
-            if performed_at.tzinfo is not None:
-                raise ValidationError("performed_at", "must be a local time without a time zone")
-            moment = performed_at.replace(microsecond=0)
-        elif isinstance(performed_at, date):
-            moment = now if performed_at == now.date() else datetime.combine(performed_at, time())
-        else:
-            raise ValidationError("performed_at", "must be a date and time")
-        return not_in_future(moment, "performed_at", now)
+        return performed_moment(performed_at, "performed_at", self.context.clock.now())
 
     def _complete_safety_tasks(
         self, session: Session, patient_id: int, moment: datetime
