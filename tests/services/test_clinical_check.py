@@ -140,6 +140,14 @@ def findings(engine, services):
         answer = phq9_item9(session, followed.id, 1, NOW - timedelta(days=3))
         safety_task(session, followed.id, answer.id, status="completed", done_at=NOW)
         safety_check(session, followed.id, NOW - timedelta(hours=1))
+        # Imported without its task, but a safety check followed it.
+        checked = patient(session, "OK-SAFETY-CHECKED")
+        phq9_item9(session, checked.id, 1, NOW - timedelta(days=3))
+        safety_check(session, checked.id, NOW - timedelta(days=2))
+        # A check before the answer does not follow it up.
+        stale = patient(session, "C-SAFETY-STALE-CHECK")
+        safety_check(session, stale.id, NOW - timedelta(days=5))
+        phq9_item9(session, stale.id, 3, NOW - timedelta(days=3))
         still_open = patient(session, "OK-SAFETY-OPEN")
         answer = phq9_item9(session, still_open.id, 1, NOW - timedelta(days=3))
         safety_task(session, still_open.id, answer.id)
@@ -234,6 +242,7 @@ def test_each_contradiction_is_found_once_by_mrn_and_no_consistent_record_is(fin
         (FindingKind.risk_tier, "C-RISK"),
         (FindingKind.safety, "C-SAFETY-CLOSED"),
         (FindingKind.safety, "C-SAFETY-LOST"),
+        (FindingKind.safety, "C-SAFETY-STALE-CHECK"),
         (FindingKind.tcm, "C-TCM-OVER"),
         (FindingKind.tcm, "C-TCM-READMITTED"),
         (FindingKind.finished_episode, "C-EPISODE"),

@@ -185,33 +185,42 @@ class ClinicalCheckService:
 
     def _safety(self, session: Session) -> Iterator[ClinicalFinding]:
         """PHQ-9 item 9 above 0 left without its follow-up; safety tasks closed without a check."""
-        later_check = exists().where(
-            SafetyCheck.patient_id == Assessment.patient_id,
-            SafetyCheck.performed_at >= Assessment.performed_at,
-        )
-        safety_task = exists().where(
-            Task.source == str(TaskSource.assessment_trigger),
-            Task.source_id == Assessment.id,
-        )
-        unfollowed = (
-            select(Patient.mrn, AssessmentAnswer.value, Assessment.performed_at)
-            .join(Assessment, Assessment.patient_id == Patient.id)
+        # Three small reads, matched here: a correlated test against the task
+        # table would have no index to use (tasks are not indexed by source).
+        answered = session.execute(
+            select(Assessment.id, Assessment.patient_id, Patient.mrn, AssessmentAnswer.value)
+            .add_columns(Assessment.performed_at)
+            .join(Patient, Patient.id == Assessment.patient_id)
             .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
             .where(
                 Assessment.instrument == str(Instrument.phq_9),
                 AssessmentAnswer.item_code == SAFETY_ITEM,
                 AssessmentAnswer.value > 0,
-                ~safety_task,
-                ~later_check,
             )
-        )
-        for mrn, value, performed_at in session.execute(unfollowed):
-            yield ClinicalFinding(
-                FindingKind.safety,
-                mrn,
-                f"PHQ-9 item 9 answered {value} on {_day(performed_at)}, but there is no "
-                "safety follow-up task and no safety check since",
+        ).all()
+        if answered:
+            with_task = set(
+                session.execute(
+                    select(Task.source_id).where(Task.source == str(TaskSource.assessment_trigger))
+                ).scalars()
             )
+            latest_check = dict(
+                session.execute(
+                    select(SafetyCheck.patient_id, func.max(SafetyCheck.performed_at)).group_by(
+                        SafetyCheck.patient_id
+                    )
+                ).all()
+            )
+            for assessment_id, patient_id, mrn, value, performed_at in answered:
+                checked = latest_check.get(patient_id)
+                if assessment_id in with_task or (checked is not None and checked >= performed_at):
+                    continue
+                yield ClinicalFinding(
+                    FindingKind.safety,
+                    mrn,
+                    f"PHQ-9 item 9 answered {value} on {_day(performed_at)}, but there is no "
+                    "safety follow-up task and no safety check since",
+                )
         check_for_task = exists().where(
             SafetyCheck.patient_id == Task.patient_id,
             SafetyCheck.performed_at >= Task.created_at,
