@@ -444,9 +444,9 @@ class WorklistService:
         are in the answer.
         """
         items: dict[int, list[DueItem]] = defaultdict(list)
-        self._task_items(session, scope, today, items)
+        self._task_items(session, scope, today, items, flags_only=True)
         self._safety_risk_items(session, scope, items)
-        self._referral_items(session, scope, today, items)
+        self._referral_items(session, scope, today, items, flags_only=True)
         readmitted = _readmitted(session, scope, today)
         flags = {}
         for patient_id in set(items) | readmitted:
@@ -761,13 +761,19 @@ class WorklistService:
             items[row.id].append(DueItem(DueKind.contact, row.next_contact_due, "", None))
 
     def _task_items(
-        self, session: Session, nurse_id: int | None, today: date, items: dict[int, list[DueItem]]
+        self,
+        session: Session,
+        nurse_id: int | PatientIds | None,
+        today: date,
+        items: dict[int, list[DueItem]],
+        flags_only: bool = False,
     ) -> None:
         """Open tasks: safety at any date, TCM steps by the domain rule, others due by today.
 
         One query for the three kinds: they all come from the open tasks of the
         same patients, so one pass over the task index serves them all. A snoozed
-        task has a later due date already and so drops out.
+        task has a later due date already and so drops out. ``flags_only``
+        reads just the clock tasks (safety and TCM), the ones that raise flags.
         """
         query = (
             select(
@@ -787,7 +793,9 @@ class WorklistService:
             )
             .where(
                 Task.status.in_(_OPEN_TASK_CODES),
-                or_(Task.due_date <= today, Task.source.in_(_CLOCK_TASK_SOURCES)),
+                Task.source.in_(_CLOCK_TASK_SOURCES)
+                if flags_only
+                else or_(Task.due_date <= today, Task.source.in_(_CLOCK_TASK_SOURCES)),
             )
         )
         holidays = self.context.settings.holidays
@@ -844,9 +852,17 @@ class WorklistService:
             items[patient_id].append(DueItem(DueKind.safety_risk, day, "", check_id, risk))
 
     def _referral_items(
-        self, session: Session, nurse_id: int | None, today: date, items: dict[int, list[DueItem]]
+        self,
+        session: Session,
+        nurse_id: int | PatientIds | None,
+        today: date,
+        items: dict[int, list[DueItem]],
+        flags_only: bool = False,
     ) -> None:
-        """Referrals still awaiting a reply after their expected reply date."""
+        """Referrals still awaiting a reply after their expected reply date.
+
+        ``flags_only`` reads just the stat, ASAP and urgent ones (REFERRAL LATE).
+        """
         query = select(
             Referral.patient_id,
             Referral.id,
@@ -857,6 +873,8 @@ class WorklistService:
             Referral.status.in_(_AWAITING_REPLY_CODES),
             Referral.expected_reply_date < today,
         )
+        if flags_only:
+            query = query.where(Referral.priority.in_(sorted(_PRESSING_PRIORITIES)))
         for patient_id, referral_id, reply_date, priority, service in _rows(
             session, _for_nurse(query, Referral.patient_id, nurse_id)
         ):
