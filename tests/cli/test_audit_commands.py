@@ -111,8 +111,8 @@ def test_show_filters_by_nurse_and_date(trail):
     ]
     since = event_lines(invoke("show", "--db", str(trail), "--since", "2026-11-27"))
     assert since == event_lines(invoke("show", "--db", str(trail)))
-    # The first nurse was created before anyone signed in: shown as "-".
-    assert len(since) == len(brunos) + len(alices) + 1 and since[-1].split()[3] == "-"
+    # The key marker and the first nurse were written before anyone signed in: "-".
+    assert len(since) == len(brunos) + len(alices) + 2 and since[-1].split()[3] == "-"
 
 
 def test_show_refuses_a_bad_date_and_an_unknown_patient(trail):

@@ -95,7 +95,14 @@ def test_events_are_sealed_with_hmac_under_a_key_kept_beside_the_database(
         "last_id",
         "last_hash",
         "count",
+        "database_id",
     }
+    # The trail's first event marks it as sealed, naming the key file's database id.
+    assert (rows[0].action, rows[0].entity, rows[0].entity_id) == (
+        "create",
+        "audit-key",
+        anchor.database_id,
+    )
     report = trail.audit.verify()
     assert (report.ok, report.problem, report.first_bad_id) == (True, "ok", None)
     assert report.message == f"ok: {len(rows)} events verified"
@@ -253,23 +260,31 @@ def test_an_old_sha256_prefix_followed_by_hmac_events_verifies(engine, clock):
     anchor = load_anchor(anchor_path(engine))
     assert (anchor.base_id, anchor.base_hash, anchor.base_verifiable) == (3, previous, True)
     rows = event_rows(engine)
+    # The first keyed event is the marker that says the trail is sealed from here on.
+    assert (rows[3].entity, rows[3].entity_id) == ("audit-key", anchor.database_id)
     assert rows[3].previous_hash == previous
-    assert rows[4].hash == event_hmac(
-        anchor.key_bytes, rows[3].hash, FROZEN_NOW, None, "view", "patient", 7, None
+    assert rows[5].hash == event_hmac(
+        anchor.key_bytes, rows[4].hash, FROZEN_NOW, None, "view", "patient", 7, None
     )
     report = AuditService(context).verify()
-    assert (report.ok, report.message, report.notes) == (True, "ok: 5 events verified", ())
+    assert (report.ok, report.message, report.notes) == (True, "ok: 6 events verified", ())
 
 
 def test_an_edit_in_the_old_sha256_prefix_is_still_named(engine, clock, database_path):
     context = ServiceContext(engine, clock)
-    with context.write() as session:
-        audit.record(session, context, "login", "nurse")
-    # Pretend that event predates keys: re-seal it with SHA-256 and re-base a key on it.
+    # An event from before keys (plain SHA-256), and a key based on it.
+    legacy = event_hash(GENESIS_HASH, FROZEN_NOW, None, "login", "nurse", None, None)
+    with Session(engine) as session, session.begin():
+        session.add(
+            AuditEvent(
+                occurred_at=FROZEN_NOW,
+                action="login",
+                entity="nurse",
+                previous_hash=GENESIS_HASH,
+                hash=legacy,
+            )
+        )
     row = event_rows(engine)[0]
-    legacy = event_hash(GENESIS_HASH, row.occurred_at, None, "login", "nurse", None, None)
-    with attacker(engine) as connection:
-        connection.execute("UPDATE audit_event SET hash = ?", (legacy,))
     save_anchor(anchor_path(engine), new_anchor(row.id, legacy, True, 1))
     assert AuditService(context).verify().ok
     with attacker(engine) as connection:
@@ -357,6 +372,7 @@ def test_a_team_names_its_shared_key_file(trail, engine, tmp_path, monkeypatch):
     shared = tmp_path / "share" / "clinic.audit-key"
     shared.parent.mkdir()
     shared.write_bytes(anchor_path(engine).read_bytes())
+    shared.chmod(0o600)  # a key file others can read is refused (issue 17)
     monkeypatch.setenv("NURSECASE_AUDIT_KEY_FILE", str(shared))
     assert anchor_path(engine) == shared
     trail.patients.create("MRN-3", "Silva", "Ana")

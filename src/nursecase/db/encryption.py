@@ -160,6 +160,18 @@ def derive_key(passphrase: str, parameters: KeyParameters) -> bytes:
     )
 
 
+def shared_secret_problem(path: Path, mode: int, what: str) -> str | None:
+    """Why a secret file at permission bits ``mode`` is refused; None when it is private.
+
+    One rule for every secret nursecase reads from a file (the passphrase key
+    file, the audit key file): group or other bits set means someone else may
+    have read it, so it is refused with the command that fixes it.
+    """
+    if mode & 0o077:
+        return f"the {what} {path} is readable by others; run: chmod 600 {path}"
+    return None
+
+
 def read_key_file(path: str | os.PathLike[str]) -> str:
     """The passphrase in a key file (its first line); the file must be private."""
     path = Path(path).expanduser()
@@ -170,8 +182,9 @@ def read_key_file(path: str | os.PathLike[str]) -> str:
         raise EncryptionError(f"no key file at {path}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise EncryptionError(f"cannot read the key file {path}") from error
-    if mode & 0o077:
-        raise EncryptionError(f"the key file {path} is readable by others; run: chmod 600 {path}")
+    problem = shared_secret_problem(path, mode, "key file")
+    if problem is not None:
+        raise EncryptionError(problem)
     lines = text.splitlines()
     passphrase = lines[0] if lines else ""
     if not passphrase:

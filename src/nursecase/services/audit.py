@@ -13,6 +13,11 @@ first bad event and whether it was edited, deleted, inserted or truncated away.
 Events written before the key existed carry the older plain SHA-256 chain
 (``event_hash``) and are verified with it; old rows are never rewritten.
 
+The first keyed transaction also writes a marker event (``create`` on
+``audit-key``, its ``entity_id`` the key file's database id): from then on the
+trail itself says it was sealed, so a missing key file is a failure rather than
+"no key yet", and another database's key file is named as such.
+
 Only field NAMES are recorded, never values: the audit trail must not become a
 second copy of the PHI.
 """
@@ -23,7 +28,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -35,12 +40,14 @@ from sqlalchemy.orm import Session
 from nursecase.db.models import AuditEvent, Nurse
 from nursecase.domain.codes import AuditAction
 from nursecase.services.audit_anchor import (
+    KEY_MARKER_ENTITY,
     AuditAnchor,
     AuditKeyError,
     anchor_path,
     create_anchor,
     load_anchor,
     new_anchor,
+    new_database_id,
     save_anchor,
 )
 from nursecase.services.context import ServiceContext
@@ -129,6 +136,8 @@ class _Pending:
     advance: bool
     #: The events appended, with their ids and hashes read at flush time.
     appended: list[tuple[AuditEvent, int, str]] = field(default_factory=list)
+    #: Whether the trail still lacks the marker of this key's database id.
+    marker_needed: bool = False
 
 
 _STATE = "nursecase.audit.pending"
@@ -147,6 +156,27 @@ _COLUMNS = (
 
 def _count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+
+
+def trail_database_id(executor) -> int | None:
+    """The database id the trail's first key marker names; None if it has none."""
+    return executor.execute(
+        select(AuditEvent.entity_id)
+        .where(
+            AuditEvent.entity == KEY_MARKER_ENTITY,
+            AuditEvent.action == str(AuditAction.create),
+        )
+        .order_by(AuditEvent.id)
+        .limit(1)
+    ).scalar()
+
+
+def foreign_key_message(path: Path | None) -> str:
+    """What is said when the key file's database id is not the trail's."""
+    return (
+        f"the audit key file {path} belongs to another database"
+        " (its database id is not the one this trail was sealed with)"
+    )
 
 
 def _legacy_valid(event) -> bool:
@@ -185,6 +215,8 @@ def sealing_anchor(executor, engine) -> AuditAnchor | None:
                 GENESIS_HASH if previous is None else previous.hash,
                 previous is None or _legacy_valid(previous),
                 executor.execute(select(func.count()).select_from(AuditEvent)).scalar_one(),
+                # A trail that was keyed before keeps its id: the id is the database's.
+                trail_database_id(executor) or new_database_id(),
             ),
         )
     return anchor
@@ -227,6 +259,16 @@ def _pending(session: Session, context: ServiceContext, previous) -> _Pending:
     previous_id = 0 if previous is None else previous.id
     previous_hash = GENESIS_HASH if previous is None else previous.hash
     anchor = sealing_anchor(session, context.engine)
+    marker_needed = False
+    if anchor is not None:
+        trail_id = trail_database_id(session)
+        if anchor.database_id is None:
+            # A key file from before database ids: it takes the trail's (or a new one).
+            anchor = replace(anchor, database_id=trail_id or new_database_id())
+        elif trail_id is not None and trail_id != anchor.database_id:
+            # Sealing with another database's key would mix two trails' seals.
+            raise AuditKeyError(foreign_key_message(path))
+        marker_needed = trail_id is None
     if anchor is None:
         state = _Pending(path, None, 0, advance=False)
     elif anchor.last_id == previous_id and anchor.last_hash == previous_hash:
@@ -243,6 +285,7 @@ def _pending(session: Session, context: ServiceContext, previous) -> _Pending:
             or (anchor.last_id == 0 and anchor.last_hash == GENESIS_HASH)
         )
         state = _Pending(path, anchor, _count(session), advance=behind)
+    state.marker_needed = marker_needed
     session.info[_STATE] = state
     if not session.info.get(_STATE + ".listening"):
         session.info[_STATE + ".listening"] = True
@@ -301,11 +344,40 @@ def record(
     occurred_at = context.clock.now()
     action_code = str(AuditAction(action))
     previous_hash = GENESIS_HASH if previous is None else previous.hash
+    if state.marker_needed and state.anchor is not None:
+        # The trail's first keyed event says so (see the module docstring).
+        state.marker_needed = False
+        previous_hash = _append(
+            session,
+            state,
+            previous_hash,
+            (occurred_at, None, str(AuditAction.create)),
+            (KEY_MARKER_ENTITY, state.anchor.database_id, None),
+        )
+    _append(
+        session,
+        state,
+        previous_hash,
+        (occurred_at, context.nurse_id, action_code),
+        (entity, entity_id, fields_text),
+    )
+
+
+def _append(
+    session: Session,
+    state: _Pending,
+    previous_hash: str,
+    when_who_what: tuple[datetime, int | None, str],
+    about: tuple[str, int | None, str | None],
+) -> str:
+    """Seal and add one event after ``previous_hash``; its hash."""
+    occurred_at, nurse_id, action_code = when_who_what
+    entity, entity_id, fields_text = about
     digest = seal(
         state.anchor,
         previous_hash,
         occurred_at,
-        context.nurse_id,
+        nurse_id,
         action_code,
         entity,
         entity_id,
@@ -313,7 +385,7 @@ def record(
     )
     event = AuditEvent(
         occurred_at=occurred_at,
-        nurse_id=context.nurse_id,
+        nurse_id=nurse_id,
         action=action_code,
         entity=entity,
         entity_id=entity_id,
@@ -324,6 +396,7 @@ def record(
     session.add(event)
     session.flush()  # the id, for the anchor (the select above flushed the rest already)
     state.appended.append((event, event.id, digest))
+    return digest
 
 
 class AuditService:
@@ -402,7 +475,8 @@ class AuditService:
 @dataclass(frozen=True)
 class AuditVerification:
     """What ``verify`` found. ``problem`` is one of: ok, edited, deleted, inserted,
-    truncated, key-missing, key-wrong, key-unreadable, unverifiable."""
+    truncated, key-missing, key-wrong, key-foreign, key-unreadable, unverifiable,
+    anchor-mismatch, anchor-unreadable."""
 
     ok: bool
     problem: str
@@ -438,6 +512,18 @@ def check_trail(rows: list, anchor: AuditAnchor | None, path: Path | None) -> Au
     Messages name event ids and counts only, never what an event was about.
     """
     events = len(rows)
+    markers = [
+        row
+        for row in rows
+        if row.entity == KEY_MARKER_ENTITY and row.action == str(AuditAction.create)
+    ]
+    if (
+        anchor is not None
+        and anchor.database_id is not None
+        and markers
+        and markers[0].entity_id != anchor.database_id
+    ):
+        return _bad("key-foreign", None, foreign_key_message(path), events)
     previous_hash = GENESIS_HASH
     unverifiable_from: int | None = None
     keyed_verified = False  # whether any event sealed under the key has matched it
@@ -538,6 +624,17 @@ def check_trail(rows: list, anchor: AuditAnchor | None, path: Path | None) -> Au
             f"events {unverifiable_from} to {anchor.base_id} were sealed with an audit key"
             f" that is no longer present; the {events - _position(rows, anchor)}"
             " events after them verify",
+            events,
+        )
+    if anchor is None and markers:
+        # The trail says it was sealed with a key: its events' SHA-256 links prove
+        # nothing (anyone can recompute them), so this is not "no key yet".
+        return _bad(
+            "key-missing",
+            None,
+            f"the audit key file {path} is missing, but the trail was sealed with a key"
+            f" from event {markers[0].id} on: it cannot be verified (restore the key file"
+            " from a backup)",
             events,
         )
     if anchor is None and events:

@@ -17,6 +17,17 @@ file + rename). It holds no PHI: ids, hashes, counts and the key.
 made: events up to it predate the key and carry the older plain SHA-256 chain.
 ``base_verifiable`` is False when that event did not match its SHA-256 hash,
 that is when it was sealed under an earlier key that has since been lost.
+
+``database_id`` names the database the key belongs to: the same random number
+is written into the trail itself, as the ``entity_id`` of a ``create`` event on
+the entity ``audit-key`` (``KEY_MARKER_ENTITY``), sealed under the key. The
+marker tells ``verify`` that the trail was sealed with a key (so a missing key
+file is a failure, not "no key yet"), and a key file whose number is not the
+trail's is named as another database's key. Key files written before the
+number existed load with ``database_id`` None and get it at the next change.
+
+The key file must be private (mode 0600): the same rule as the passphrase key
+file (``db.encryption.shared_secret_problem``).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -39,6 +51,11 @@ KEY_SUFFIX = AUDIT_KEY_SUFFIX
 #: (each would otherwise make its own, and see the others' events as forged).
 KEY_FILE_VARIABLE = "NURSECASE_AUDIT_KEY_FILE"
 FORMAT_VERSION = 1
+#: The entity of the audit event that marks a trail as sealed with a key; its
+#: ``entity_id`` is the key file's ``database_id``.
+KEY_MARKER_ENTITY = "audit-key"
+#: Database ids fit a 32-bit signed integer column (``audit_event.entity_id``).
+_DATABASE_ID_LIMIT = 2**31 - 1
 
 
 class AuditKeyError(ServiceError):
@@ -56,6 +73,9 @@ class AuditAnchor:
     last_id: int
     last_hash: str
     count: int
+    #: The database this key belongs to (see the module docstring); None in key
+    #: files written before it existed.
+    database_id: int | None = None
 
     @property
     def key_bytes(self) -> bytes:
@@ -84,7 +104,18 @@ def anchor_path(engine: Engine) -> Path | None:
     return data_home() / f"audit-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}.key"
 
 
-def new_anchor(base_id: int, base_hash: str, base_verifiable: bool, count: int) -> AuditAnchor:
+def new_database_id() -> int:
+    """A random database id (1 .. 2**31-1) for a trail that has none yet."""
+    return secrets.randbelow(_DATABASE_ID_LIMIT - 1) + 1
+
+
+def new_anchor(
+    base_id: int,
+    base_hash: str,
+    base_verifiable: bool,
+    count: int,
+    database_id: int | None = None,
+) -> AuditAnchor:
     """A fresh random key, anchored at the newest event that predates it."""
     return AuditAnchor(
         key=secrets.token_hex(32),
@@ -94,17 +125,28 @@ def new_anchor(base_id: int, base_hash: str, base_verifiable: bool, count: int) 
         last_id=base_id,
         last_hash=base_hash,
         count=count,
+        database_id=database_id,
     )
 
 
 def load_anchor(path: Path) -> AuditAnchor | None:
-    """The key file's contents, None if there is no file, AuditKeyError if unreadable."""
+    """The key file's contents, None if there is no file, AuditKeyError if unreadable.
+
+    A key file that others may read is refused like the passphrase key file:
+    whoever read it can reseal a rewritten trail.
+    """
+    from nursecase.db.encryption import shared_secret_problem
+
     try:
+        mode = stat.S_IMODE(path.stat().st_mode)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError as error:
         raise AuditKeyError(f"cannot read the audit key file {path}: {error.strerror}") from error
+    problem = shared_secret_problem(path, mode, "audit key file")
+    if problem is not None:
+        raise AuditKeyError(problem)
     try:
         data = json.loads(text)
         if data.pop("version", None) != FORMAT_VERSION:
@@ -112,6 +154,8 @@ def load_anchor(path: Path) -> AuditAnchor | None:
         anchor = AuditAnchor(**data)
         if len(anchor.key_bytes) != 32:
             raise ValueError("bad key length")
+        if anchor.database_id is not None and not isinstance(anchor.database_id, int):
+            raise ValueError("bad database id")
     except (ValueError, TypeError) as error:
         raise AuditKeyError(f"the audit key file {path} is damaged or not a key file") from error
     return anchor
