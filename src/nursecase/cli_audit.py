@@ -8,11 +8,18 @@ event): verify must report what is there, as it is.
 ``verify`` prints ``ok: N events verified`` (exit 0) or one line naming the
 first bad event and what happened to it: edited, deleted, inserted, truncated,
 or a missing/wrong key file (exit 1). Messages hold ids and counts, never PHI.
+
+``anchor --out FILE`` writes an anchor of the trail (newest event, its hash,
+the count, checkpoint hashes; no PHI, no key) for a supervisor to keep away
+from this computer; ``verify --anchor FILE`` then also checks that the trail
+still holds those events hash for hash, which a trail rewritten and resealed
+with the key file cannot (see README, "What the audit trail can prove").
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,8 +48,21 @@ def _engine(context: typer.Context, db: str | None):
     return make_engine(location)
 
 
+AnchorFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--anchor",
+        metavar="FILE",
+        help="Also check the trail against an anchor written earlier by `audit anchor`.",
+        show_default=False,
+    ),
+]
+
+
 @audit_app.command("verify")
-def audit_verify(context: typer.Context, db: DbOption = None) -> None:
+def audit_verify(
+    context: typer.Context, db: DbOption = None, anchor: AnchorFileOption = None
+) -> None:
     """Check every audit event's seal and link and the anchor kept beside the database."""
     from nursecase.clock import SystemClock
     from nursecase.services.audit import AuditService
@@ -50,7 +70,9 @@ def audit_verify(context: typer.Context, db: DbOption = None) -> None:
 
     engine = _engine(context, db)
     try:
-        report = AuditService(ServiceContext(engine, SystemClock())).verify()
+        report = AuditService(ServiceContext(engine, SystemClock())).verify(
+            None if anchor is None else anchor.expanduser()
+        )
     finally:
         engine.dispose()
     if not report.ok:
@@ -58,6 +80,44 @@ def audit_verify(context: typer.Context, db: DbOption = None) -> None:
     typer.echo(report.message)
     for note in report.notes:
         typer.echo(f"note: {note}")
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    context: typer.Context,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Where to write the anchor (mode 0600); keep it away from this computer.",
+            show_default=False,
+        ),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Write an anchor of the trail (no PHI, no key) for `audit verify --anchor FILE`."""
+    from nursecase.clock import SystemClock
+    from nursecase.services.audit import AuditService
+    from nursecase.services.context import ServiceContext
+    from nursecase.services.errors import ServiceError
+
+    destination = out.expanduser()
+    if destination.is_dir() or (destination.exists() and not destination.is_file()):
+        raise _fail(f"--out: {destination} is not a regular file")
+    engine = _engine(context, db)
+    try:
+        written = AuditService(ServiceContext(engine, SystemClock())).write_anchor(destination)
+    except ServiceError as error:
+        raise _fail(str(error)) from error
+    except OSError as error:
+        raise _fail(f"--out: cannot write {destination}: {error.strerror}") from error
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Anchored {written.count} events (through event {written.last_id}) in {destination};"
+        " keep it away from this computer and check with: nursecase audit verify --anchor FILE"
+    )
 
 
 def _since(text: str | None) -> datetime | None:

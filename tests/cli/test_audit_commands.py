@@ -122,3 +122,25 @@ def test_show_refuses_a_bad_date_and_an_unknown_patient(trail):
     unknown = invoke("show", "--db", str(trail), "--patient", "MRN-404")
     assert unknown.exit_code == 1
     assert unknown.stderr == "nursecase: error: --patient: no patient with MRN MRN-404\n"
+
+
+def test_anchor_writes_a_private_file_that_verify_checks(trail, tmp_path):
+    anchor_file = tmp_path / "supervisor-anchor.json"
+    written = invoke("anchor", "--out", str(anchor_file), "--db", str(trail))
+    assert written.exit_code == 0, written.output
+    assert written.stdout.startswith("Anchored ") and str(anchor_file) in written.stdout
+    assert oct(anchor_file.stat().st_mode & 0o777) == "0o600"
+    checked = invoke("verify", "--db", str(trail), "--anchor", str(anchor_file))
+    assert checked.exit_code == 0, checked.output
+    assert "note: the trail still holds the" in checked.stdout
+    not_an_anchor = tmp_path / "notes.txt"
+    not_an_anchor.write_text("hello")
+    refused = invoke("verify", "--db", str(trail), "--anchor", str(not_an_anchor))
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "nursecase: error: audit trail anchor-unreadable: the audit anchor file"
+        f" {not_an_anchor} is damaged or not an audit anchor\n"
+    )
+    onto_a_folder = invoke("anchor", "--out", str(tmp_path), "--db", str(trail))
+    assert onto_a_folder.exit_code == 1
+    assert onto_a_folder.stderr == f"nursecase: error: --out: {tmp_path} is not a regular file\n"

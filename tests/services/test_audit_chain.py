@@ -30,6 +30,7 @@ from nursecase.services.audit_anchor import (
     save_anchor,
 )
 from nursecase.services.context import ServiceContext
+from nursecase.services.errors import ServiceError
 from tests.conftest import FROZEN_NOW
 from tests.databases import attacker
 
@@ -378,3 +379,149 @@ def test_a_team_names_its_shared_key_file(trail, engine, tmp_path, monkeypatch):
     trail.patients.create("MRN-3", "Silva", "Ana")
     assert load_anchor(shared).count == len(event_rows(engine))
     assert AuditService(ServiceContext(engine, trail.context.clock)).verify().ok
+
+
+# --- issue 17, item 6: the trail cannot be rewritten quietly --------------------
+
+
+def rewrite(engine, key: bytes | None, edited_id: int, keep=lambda row: True) -> None:
+    """The attacker: edit one event, then recompute every link and seal after it.
+
+    ``key`` None rewrites the trail as a plain SHA-256 chain (as before keys);
+    ``keep`` drops the rows it refuses (a deletion hidden by the new links).
+    """
+    rows = [row for row in event_rows(engine)]
+    previous = GENESIS_HASH
+    with attacker(engine) as connection:
+        for row in rows:
+            if not keep(row):
+                connection.execute("DELETE FROM audit_event WHERE id = ?", (row.id,))
+                continue
+            fields = "tampered" if row.id == edited_id else row.changed_fields
+            material = (row.occurred_at, row.nurse_id, row.action, row.entity, row.entity_id)
+            digest = (
+                event_hash(previous, *material, fields)
+                if key is None
+                else event_hmac(key, previous, *material, fields)
+            )
+            connection.execute(
+                "UPDATE audit_event SET changed_fields = ?, previous_hash = ?, hash = ?"
+                " WHERE id = ?",
+                (fields, previous, digest, row.id),
+            )
+            previous = digest
+
+
+def test_a_sealed_trail_rewritten_as_sha256_without_its_key_file_fails(trail, engine):
+    """The probe: rewrite the chain as plain SHA-256, delete the key file: not "ok"."""
+    key_file = anchor_path(engine)
+    rewrite(engine, None, edited_id=3)
+    key_file.unlink()
+    report = trail.audit.verify()
+    assert (report.ok, report.problem) == (False, "key-missing")
+    assert f"the audit key file {key_file} is missing" in report.message
+    assert "the trail was sealed with a key from event 1 on" in report.message
+
+
+def test_an_audit_key_file_others_can_read_is_refused_like_a_passphrase_file(trail, engine):
+    key_file = anchor_path(engine)
+    key_file.chmod(0o644)
+    report = trail.audit.verify()
+    assert (report.ok, report.problem) == (False, "key-unreadable")
+    assert report.message == (
+        f"the audit key file {key_file} is readable by others; run: chmod 600 {key_file}"
+    )
+    with pytest.raises(AuditKeyError, match="readable by others"):
+        trail.patients.create("MRN-3", "Silva", "Rui")
+
+
+def test_another_databases_key_file_is_named_as_such_not_as_an_edit(trail, engine):
+    key_file = anchor_path(engine)
+    ours = load_anchor(key_file)
+    theirs = new_anchor(0, GENESIS_HASH, True, 0, database_id=ours.database_id + 1)
+    save_anchor(key_file, theirs.advanced(ours.last_id, ours.last_hash, ours.count))
+    report = trail.audit.verify()
+    assert (report.ok, report.problem) == (False, "key-foreign")
+    assert report.message.startswith(f"the audit key file {key_file} belongs to another database")
+    # Nothing is sealed with it either: two trails' seals would be mixed.
+    with pytest.raises(AuditKeyError, match="belongs to another database"):
+        trail.patients.create("MRN-3", "Silva", "Rui")
+
+
+def test_a_key_file_from_before_database_ids_still_works_and_gets_the_trails(trail, engine):
+    key_file = anchor_path(engine)
+    data = json.loads(key_file.read_text())
+    marker_id = data.pop("database_id")
+    key_file.write_text(json.dumps(data))
+    assert load_anchor(key_file).database_id is None
+    assert trail.audit.verify().ok
+    trail.patients.create("MRN-3", "Silva", "Rui")
+    assert load_anchor(key_file).database_id == marker_id
+    assert trail.audit.verify().ok
+
+
+def test_an_external_anchor_catches_a_rewrite_resealed_with_the_key(trail, engine, tmp_path):
+    anchor_file = tmp_path / "supervisor" / "anchor.json"
+    anchor_file.parent.mkdir()
+    written = trail.audit.write_anchor(anchor_file)
+    assert stat.S_IMODE(anchor_file.stat().st_mode) == 0o600
+    text = anchor_file.read_text()
+    key = load_anchor(anchor_path(engine))
+    assert key.key not in text and "Nguyen" not in text and "MRN" not in text
+    assert (written.count, written.database_id) == (len(event_rows(engine)), key.database_id)
+    assert trail.audit.verify(anchor_file).ok
+    trail.patients.create("MRN-3", "Silva", "Rui")  # later events do not disturb it
+    intact = trail.audit.verify(anchor_file)
+    assert intact.ok and "still holds the" in intact.notes[-1]
+    # Rewrite event 3 and reseal everything after it with the key file: only the
+    # anchor can tell.
+    rewrite(engine, key.key_bytes, edited_id=3)
+    rows = event_rows(engine)
+    save_anchor(anchor_path(engine), key.advanced(rows[-1].id, rows[-1].hash, len(rows)))
+    assert trail.audit.verify().ok
+    report = trail.audit.verify(anchor_file)
+    assert (report.ok, report.problem, report.first_bad_id) == (False, "anchor-mismatch", 3)
+    assert "the trail was rewritten from event 3 on" in report.message
+
+
+def test_an_external_anchor_catches_deleted_events_resealed_with_the_key(trail, engine, tmp_path):
+    anchor_file = tmp_path / "anchor.json"
+    trail.audit.write_anchor(anchor_file)
+    key = load_anchor(anchor_path(engine))
+    newest = event_rows(engine)[-1].id
+    rewrite(engine, key.key_bytes, edited_id=0, keep=lambda row: row.id != newest)
+    rows = event_rows(engine)
+    save_anchor(anchor_path(engine), key.advanced(rows[-1].id, rows[-1].hash, len(rows)))
+    assert trail.audit.verify().ok
+    report = trail.audit.verify(anchor_file)
+    assert (report.problem, report.first_bad_id) == ("anchor-mismatch", newest)
+    assert f"event {newest} that the anchor of" in report.message and "is gone" in report.message
+
+
+def test_no_anchor_is_written_for_a_trail_that_does_not_verify(trail, engine, tmp_path):
+    with attacker(engine) as connection:
+        connection.execute("UPDATE audit_event SET action = 'view' WHERE id = 2")
+    with pytest.raises(ServiceError, match="does not verify"):
+        trail.audit.write_anchor(tmp_path / "anchor.json")
+    assert not (tmp_path / "anchor.json").exists()
+
+
+def test_a_large_trails_anchor_names_the_range_of_the_first_change():
+    """Above CHECKPOINTS events the anchor keeps evenly spaced hashes: a range is named."""
+    from types import SimpleNamespace
+
+    from nursecase.services.audit_external import CHECKPOINTS, anchor_of, check_anchor
+
+    rows = [SimpleNamespace(id=number, hash=f"{number:064x}") for number in range(1, 1001)]
+    external = anchor_of(rows, 7, "x.db", FROZEN_NOW)
+    assert len(external.checkpoints) <= CHECKPOINTS + 1
+    assert external.checkpoints[-1] == (1000, rows[-1].hash)
+    assert check_anchor(rows, external, 7).ok
+    changed = [row if row.id < 500 else SimpleNamespace(id=row.id, hash="f" * 64) for row in rows]
+    found = check_anchor(changed, external, 7)
+    kept = [event_id for event_id, _ in external.checkpoints]
+    after = min(event_id for event_id in kept if event_id >= 500)
+    before = max(event_id for event_id in kept if event_id < 500)
+    assert (found.ok, found.first_bad_id) == (False, after)
+    assert f"the first changed event is between {before + 1} and {after}" in found.message
+    assert "belongs to another database" in check_anchor(rows, external, 8).message

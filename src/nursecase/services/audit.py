@@ -460,8 +460,13 @@ class AuditService:
         """Where this database's audit key file lives (None for an in-memory database)."""
         return anchor_path(self.context.engine)
 
-    def verify(self) -> AuditVerification:
-        """Check every event's seal and link, and the anchor, from the oldest event."""
+    def verify(self, anchor_file: Path | None = None) -> AuditVerification:
+        """Check every event's seal and link, and the anchor, from the oldest event.
+
+        With ``anchor_file`` (written earlier by ``write_anchor``, kept elsewhere)
+        the trail must also still hold the events it records, hash for hash: the
+        one check a rewrite resealed with the key file cannot pass.
+        """
         path = self.key_path()
         try:
             anchor = None if path is None else load_anchor(path)
@@ -469,7 +474,55 @@ class AuditService:
             return AuditVerification(False, "key-unreadable", None, str(error), 0)
         with self.context.read() as session:
             rows = session.execute(select(*_COLUMNS).order_by(AuditEvent.id)).all()
-        return check_trail(rows, anchor, path)
+        report = check_trail(rows, anchor, path)
+        if anchor_file is None or not report.ok:
+            return report
+        from nursecase.services.audit_external import (
+            AnchorFileError,
+            check_anchor,
+            read_anchor_file,
+        )
+
+        try:
+            external = read_anchor_file(anchor_file)
+        except AnchorFileError as error:
+            return _bad("anchor-unreadable", None, str(error), report.events)
+        found = check_anchor(rows, external, _marker_id(rows))
+        if not found.ok:
+            return _bad("anchor-mismatch", found.first_bad_id, found.message, report.events)
+        return replace(report, notes=(*report.notes, found.message))
+
+    def write_anchor(self, destination: Path):
+        """Write an anchor of the trail as it is now to ``destination`` (0600 JSON).
+
+        Refused unless the trail verifies: an anchor vouches for what it records.
+        Returns the ``ExternalAnchor`` written.
+        """
+        from nursecase.services.audit_external import anchor_of, write_anchor_file
+
+        path = self.key_path()
+        anchor = None if path is None else load_anchor(path)
+        with self.context.read() as session:
+            rows = session.execute(select(*_COLUMNS).order_by(AuditEvent.id)).all()
+        report = check_trail(rows, anchor, path)
+        if not report.ok:
+            raise ServiceError(
+                f"the audit trail does not verify ({report.message}); no anchor was written"
+            )
+        if not rows:
+            raise ServiceError("the audit trail is empty; there is nothing to anchor yet")
+        external = anchor_of(
+            rows, _marker_id(rows), self._database_label(), self.context.clock.now()
+        )
+        write_anchor_file(destination, external)
+        return external
+
+    def _database_label(self) -> str:
+        """The database's name for a person reading an anchor file (no password)."""
+        url = self.context.engine.url
+        if url.get_backend_name() == "sqlite":
+            return Path(url.database or ":memory:").name
+        return f"{url.get_backend_name()}://{url.host or ''}/{url.database or ''}"
 
 
 @dataclass(frozen=True)
@@ -521,7 +574,7 @@ def check_trail(rows: list, anchor: AuditAnchor | None, path: Path | None) -> Au
         anchor is not None
         and anchor.database_id is not None
         and markers
-        and markers[0].entity_id != anchor.database_id
+        and _marker_id(rows) != anchor.database_id
     ):
         return _bad("key-foreign", None, foreign_key_message(path), events)
     previous_hash = GENESIS_HASH
@@ -642,6 +695,14 @@ def check_trail(rows: list, anchor: AuditAnchor | None, path: Path | None) -> Au
     return AuditVerification(
         True, "ok", None, f"ok: {events} events verified", events, tuple(notes)
     )
+
+
+def _marker_id(rows: list) -> int | None:
+    """The database id the trail's first key marker names; None if it has none."""
+    for row in rows:
+        if row.entity == KEY_MARKER_ENTITY and row.action == str(AuditAction.create):
+            return row.entity_id
+    return None
 
 
 def _position(rows: list, anchor: AuditAnchor) -> int:
