@@ -694,7 +694,10 @@ def sign_in_command_user(services, username: str) -> None:
     """
     from nursecase.cli_users import PasswordSource, sign_in_actor
 
-    if services.nurses.get_by_username(username) is None:
+    # With passwords on, an unknown username is answered like a wrong password
+    # (by the sign-in, after its delay): saying "no nurse" would list the accounts.
+    enforced = services.accounts.has_passwords()
+    if not enforced and services.nurses.get_by_username(username) is None:
         raise CommandError(f"--nurse: no nurse with username {username.strip().lower()!r}")
     passwords = PasswordSource(from_stdin=False, prompt_on_stderr=True)
     sign_in_actor(services, username, passwords, "signing in")

@@ -185,7 +185,15 @@ def sign_in_actor(services, actor: str | None, passwords: PasswordSource, why: s
         return
     if actor is None:
         raise CommandError(f"{why}: say who you are with --nurse USERNAME (or NURSECASE_NURSE)")
-    accounts.verify_login(actor, passwords.current(actor.strip().lower()))
+    from nursecase.services.accounts import LoginFailedError
+
+    try:
+        accounts.verify_login(actor, passwords.current(actor.strip().lower()))
+    except LoginFailedError as error:
+        # The refusal is answered after the delay it earned, as the login screen
+        # makes the next try wait: a script cannot guess faster from the shell.
+        accounts.pause_after_refusal(error)
+        raise
 
 
 def _actor(context: typer.Context, nurse: str | None) -> str | None:

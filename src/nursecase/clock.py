@@ -7,6 +7,7 @@ Services, the worklist and the screens ask a ``Clock``; nothing else calls
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -35,6 +36,10 @@ class SystemClock:
         """The current local date."""
         return date.today()
 
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of real time (a throttled sign-in)."""
+        time.sleep(seconds)
+
 
 @dataclass
 class FrozenClock:
@@ -49,6 +54,10 @@ class FrozenClock:
     def today(self) -> date:
         """The frozen moment's date."""
         return self.moment.date()
+
+    def sleep(self, seconds: float) -> None:
+        """A wait on a frozen clock moves it forward instead of blocking the test."""
+        self.advance(seconds=seconds)
 
     def advance(self, **delta: float) -> None:
         """Move the clock forward by a ``timedelta(**delta)``."""

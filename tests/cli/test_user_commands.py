@@ -6,6 +6,8 @@ The sub-app is mounted here under ``user`` the way ``nursecase.cli`` mounts it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 import typer
 from sqlalchemy import text
@@ -292,3 +294,47 @@ def test_a_script_pipes_both_passwords_through_the_real_entry_point(home, databa
     refused = run("user", "list", "--db", str(tmp_path / "missing.db"), stdin="")
     assert refused.returncode == 1
     assert refused.stderr == f"nursecase: error: no database at {tmp_path / 'missing.db'}\n"
+
+
+def test_wrong_passwords_in_separate_processes_wait_longer_each_time(staffed, database_path):
+    """Issue 17: the delay is kept in the database, so each new process waits longer."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from nursecase.clock import FrozenClock
+    from nursecase.services.accounts import AccountService, LoginFailedError
+    from nursecase.services.context import ServiceContext
+
+    # One refusal recorded earlier (another workstation, days ago: nothing left to wait).
+    engine = make_engine(database_path)
+    try:
+        earlier = AccountService(ServiceContext(engine, FrozenClock(datetime(2026, 1, 5, 9))))
+        with pytest.raises(LoginFailedError):
+            earlier.verify_login("root", "an earlier wrong guess")
+    finally:
+        engine.dispose()
+
+    def wrong_guess() -> float:
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "nursecase", "--db", str(database_path), "--nurse", "root"]
+            + ["user", "disable", "nina", "--password-stdin"],
+            input="not the admin password\n",
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=120,
+        )
+        elapsed = time.monotonic() - started
+        assert (result.returncode, result.stderr) == (
+            1,
+            "nursecase: error: wrong username or password\n",
+        )
+        return elapsed
+
+    second, third = wrong_guess(), wrong_guess()
+    # The 2nd refusal is answered after 2 s, the 3rd after 4 s (main: no wait at all).
+    assert second >= 2
+    assert third >= 4 and third - second >= 1

@@ -252,3 +252,97 @@ def test_every_account_change_writes_an_audit_event(engine, services, accounts):
         "update",
     ]
     assert services.audit.verify().ok
+
+
+# --- issue 17, item 7: sign-in throttled everywhere ---------------------------
+
+
+class CountingHasher:
+    """A fast hasher that counts verifications (the Argon2 work of one answer)."""
+
+    def __init__(self) -> None:
+        self.inner = fast_hasher()
+        self.verified = 0
+
+    def verify(self, stored, password):
+        self.verified += 1
+        return self.inner.verify(stored, password)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def throttled(services, hasher=None) -> tuple[AccountService, list[float]]:
+    """An AccountService (as a separate process would build) whose sleeps are recorded."""
+    waits: list[float] = []
+    service = AccountService(services.context, hasher=hasher or fast_hasher(), sleep=waits.append)
+    return service, waits
+
+
+def refusal(accounts: AccountService, username: str, password: str) -> LoginFailedError:
+    with pytest.raises(LoginFailedError) as caught:
+        accounts.verify_login(username, password)
+    return caught.value
+
+
+def test_refusals_earn_a_growing_delay_kept_in_the_database_per_account(services, staffed):
+    first, waits = throttled(services)
+    assert [refusal(first, "nina", "guess number one").retry_after for _ in range(3)] == [1, 2, 4]
+    # Each try first waits out what is left of the last refusal's delay (the
+    # clock is frozen, so all of it).
+    assert waits == [1, 2]
+    # Another process (a new service on the same database) sees the same count.
+    second, later_waits = throttled(services)
+    assert refusal(second, "nina", "guess number four").retry_after == 8
+    assert later_waits == [4]
+    # The delay is the account's: another account starts from nothing.
+    assert refusal(second, "sam", "guess number one").retry_after == 1
+    # A successful sign-in (after the wait) ends the streak.
+    second.verify_login("nina", NURSE_PASSWORD)
+    assert refusal(second, "nina", "guess number five").retry_after == 1
+
+
+def test_time_passing_counts_toward_the_wait(services, clock, staffed):
+    accounts, waits = throttled(services)
+    refusal(accounts, "nina", "guess number one")
+    refusal(accounts, "nina", "guess number two")  # waited 1 s
+    clock.advance(seconds=1.5)
+    refusal(accounts, "nina", "guess number three")
+    assert waits == [1, pytest.approx(0.5)]
+
+
+def test_an_unknown_username_is_answered_exactly_as_a_wrong_password(engine, services, staffed):
+    hasher = CountingHasher()
+    accounts, waits = throttled(services, hasher)
+    known = [refusal(accounts, "nina", "guess number one") for _ in range(3)]
+    known_waits, known_work = list(waits), hasher.verified
+    waits.clear()
+    unknown = [refusal(accounts, "nobody-here", "guess number one") for _ in range(3)]
+    # Same message, same delays, same Argon2 work (a dummy hash for the unknown name).
+    assert [str(error) for error in unknown] == [str(error) for error in known]
+    assert [error.retry_after for error in unknown] == [error.retry_after for error in known]
+    assert waits == known_waits
+    assert hasher.verified == 2 * known_work
+    # Each unknown name has its own count, like an account, and is never stored.
+    assert refusal(accounts, "someone-else", "guess").retry_after == 1
+    assert "nobody-here" not in audit_text(engine) and "someone-else" not in audit_text(engine)
+
+
+def test_the_lock_screens_unlock_is_throttled_too(services, staffed):
+    accounts, waits = throttled(services)
+    accounts.verify_login("nina", NURSE_PASSWORD)
+    with pytest.raises(LoginFailedError) as first:
+        accounts.unlock("not it at all")
+    with pytest.raises(LoginFailedError) as second:
+        accounts.unlock("not it either")
+    assert (first.value.retry_after, second.value.retry_after, waits) == (1, 2, [1])
+    accounts.unlock(NURSE_PASSWORD)
+    assert refusal(accounts, "nina", "guess").retry_after == 1
+
+
+def test_a_command_answers_a_refusal_after_its_delay(services, staffed):
+    accounts, waits = throttled(services)
+    accounts.pause_after_refusal(refusal(accounts, "nina", "guess number one"))
+    accounts.pause_after_refusal(refusal(accounts, "nina", "guess number two"))
+    # 1 (answer), 1 (what was left of it on the frozen clock), 2 (answer).
+    assert waits == [1, 1, 2]

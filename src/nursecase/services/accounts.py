@@ -21,19 +21,32 @@ made with older parameters is replaced at the next successful sign-in. A
 password is never stored, logged, audited or put in an error message; a
 refused sign-in is audited as ``login-failed`` naming the account only when the
 username exists (a username box sometimes receives a password by mistake).
+
+Throttling (issue 17): every sign-in (the login screen, the lock screen, every
+CLI command) first waits out what is left of the delay its account earned by
+consecutive refusals (``domain.sign_in_delay``, NIST SP 800-63B 5.2.2). The
+count lives in the database, as the ``login-failed`` events since the
+account's last ``login``/``unlock``, so separate processes share it. An
+unknown username is throttled the same way, per username: its events carry
+``attempt:<keyed digest of the name>`` (never the name: it may be a password
+typed in the wrong box), so its answer (message, delay, Argon2 work) is the
+same as a wrong password's. The wait is a call to the injected ``sleep`` (the
+clock's), so tests ask for delays without waiting for them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from nursecase.db.models import Nurse
+from nursecase.db.models import AuditEvent, Nurse
 from nursecase.domain.codes import ROLE_RANKS, AuditAction, Role, parse_code
 from nursecase.domain.passwords import check_new_password
+from nursecase.domain.sign_in_delay import delay_after_failures, remaining_wait
 from nursecase.domain.validation import ValidationError, optional_text, require_text
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
@@ -49,7 +62,14 @@ class PermissionDeniedError(ServiceError):
 
 
 class LoginFailedError(ServiceError):
-    """A sign-in was refused (and audited); the message does not say which part was wrong."""
+    """A sign-in was refused (and audited); the message does not say which part was wrong.
+
+    ``retry_after`` is the wait the refusal earned (seconds) before the next try.
+    """
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -126,11 +146,25 @@ def _default_hasher():
 class AccountService:
     """Adding accounts, passwords, disabling, listing, and verifying a sign-in."""
 
-    def __init__(self, context: ServiceContext, hasher=None) -> None:
-        """``hasher`` is an ``argon2.PasswordHasher``; argon2-cffi's defaults when None."""
+    def __init__(
+        self,
+        context: ServiceContext,
+        hasher=None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        """``hasher`` is an ``argon2.PasswordHasher``; argon2-cffi's defaults when None.
+
+        ``sleep`` waits out sign-in delays; the clock's ``sleep`` when None (a
+        frozen clock moves forward instead of blocking).
+        """
         self.context = context
         self._hasher = hasher
         self._dummy_hash: str | None = None
+        if sleep is None:
+            import time
+
+            sleep = getattr(context.clock, "sleep", time.sleep)
+        self.sleep = sleep
 
     @property
     def hasher(self):
@@ -294,7 +328,9 @@ class AccountService:
             nurse = session.get(Nurse, nurse_id)
             enforced = accounts_enforced(session)
             stored = None if nurse is None else nurse.password_hash
+            failures = _failures(session, nurse_id, None) if enforced else (0, None)
         if enforced:
+            self._wait_out(failures)
             try:
                 matches = (
                     stored is not None
@@ -306,7 +342,7 @@ class AccountService:
             if not matches:
                 with self.context.write() as session:
                     audit.record(session, self.context, AuditAction.login_failed, "nurse", nurse_id)
-                raise LoginFailedError("wrong password")
+                raise LoginFailedError("wrong password", delay_after_failures(failures[0] + 1))
         with self.context.write() as session:
             audit.record(session, self.context, AuditAction.unlock, "nurse", nurse_id)
 
@@ -322,11 +358,15 @@ class AccountService:
         from argon2.exceptions import InvalidHashError, VerificationError
 
         name = (username or "").strip().lower()
+        # An unknown name is throttled per name, by a keyed digest (see the module docstring).
+        attempt = audit.attempt_marker(self.context.engine, name)
         with self.context.read() as session:
             nurse = _by_username(session, name)
             nurse_id = None if nurse is None else nurse.id
             stored = None if nurse is None else nurse.password_hash
             active = nurse is not None and nurse.active
+            failures = _failures(session, nurse_id, None if nurse is not None else attempt)
+        self._wait_out(failures)
         matches = False
         try:
             if stored is not None and isinstance(password, str):
@@ -339,10 +379,18 @@ class AccountService:
             matches = False
         if not matches or not active:
             with self.context.write() as session:
-                audit.record(session, self.context, AuditAction.login_failed, "nurse", nurse_id)
+                audit.record(
+                    session,
+                    self.context,
+                    AuditAction.login_failed,
+                    "nurse",
+                    nurse_id,
+                    () if nurse_id is not None else (attempt,),
+                )
+            retry_after = delay_after_failures(failures[0] + 1)
             if matches:
-                raise LoginFailedError(f"the account {name} is disabled; ask an admin")
-            raise LoginFailedError(WRONG_LOGIN)
+                raise LoginFailedError(f"the account {name} is disabled; ask an admin", retry_after)
+            raise LoginFailedError(WRONG_LOGIN, retry_after)
         renewed = self.hasher.hash(password) if self.hasher.check_needs_rehash(stored) else None
         previous = (self.context.nurse_id, self.context.nurse_name)
         try:
@@ -363,10 +411,61 @@ class AccountService:
             self.context.nurse_id, self.context.nurse_name = previous
             raise
 
+    def pause_after_refusal(self, error: LoginFailedError) -> None:
+        """Wait the delay a refusal earned before answering (commands that exit at once).
+
+        The login screen keeps its own timer instead; a command has none, so
+        without this the next process could guess at once.
+        """
+        if error.retry_after > 0:
+            self.sleep(error.retry_after)
+
+    def _wait_out(self, failures: tuple[int, datetime | None]) -> None:
+        """Wait what is left of the delay earned by ``failures`` (count, last refusal)."""
+        count, last = failures
+        if not count or last is None:
+            return
+        elapsed = (self.context.clock.now() - last).total_seconds()
+        wait = remaining_wait(count, elapsed)
+        if wait > 0:
+            self.sleep(wait)
+
     def _dummy(self) -> str:
         if self._dummy_hash is None:
             self._dummy_hash = self.hasher.hash("nursecase timing equaliser")
         return self._dummy_hash
+
+
+def _failures(
+    session: Session, nurse_id: int | None, attempt: str | None
+) -> tuple[int, datetime | None]:
+    """Consecutive refusals of an account (or of an unknown name's ``attempt`` marker)
+    since its last successful sign-in or unlock, and when the last one was."""
+    refused = select(func.count(), func.max(AuditEvent.occurred_at)).where(
+        AuditEvent.action == str(AuditAction.login_failed), AuditEvent.entity == "nurse"
+    )
+    if nurse_id is None:
+        if attempt is None:
+            return 0, None
+        refused = refused.where(
+            AuditEvent.entity_id.is_(None), AuditEvent.changed_fields == attempt
+        )
+    else:
+        succeeded = session.execute(
+            select(func.max(AuditEvent.id)).where(
+                AuditEvent.entity == "nurse",
+                AuditEvent.entity_id == nurse_id,
+                or_(
+                    AuditEvent.action == str(AuditAction.login),
+                    AuditEvent.action == str(AuditAction.unlock),
+                ),
+            )
+        ).scalar()
+        refused = refused.where(AuditEvent.entity_id == nurse_id)
+        if succeeded is not None:
+            refused = refused.where(AuditEvent.id > succeeded)
+    count, last = session.execute(refused).one()
+    return count, last
 
 
 def _by_username(session: Session, name: str) -> Nurse | None:

@@ -233,6 +233,27 @@ def current_anchor(engine) -> AuditAnchor | None:
     return None if path is None else load_anchor(path)
 
 
+#: The prefix of the ``changed_fields`` of a refused sign-in under an unknown username.
+ATTEMPT_PREFIX = "attempt:"
+
+
+def attempt_marker(engine, username: str) -> str:
+    """A refused unknown username's mark: a digest of the name keyed with the audit key.
+
+    The name itself is never stored (it may be a password typed in the wrong
+    box); the keyed digest cannot be reversed from the database alone, yet it is
+    the same for the same name, so each unknown name is throttled on its own,
+    exactly like an account (``services.accounts``).
+    """
+    anchor = current_anchor(engine)
+    material = f"nursecase-sign-in-name|{username}".encode()
+    if anchor is None:  # an in-memory database, or one that has no key yet
+        digest = hashlib.sha256(material).hexdigest()
+    else:
+        digest = hmac.new(anchor.key_bytes, material, hashlib.sha256).hexdigest()
+    return ATTEMPT_PREFIX + digest[:32]
+
+
 def seal(
     anchor: AuditAnchor | None,
     previous_hash: str,
