@@ -179,6 +179,7 @@ def _calls(services: Services):
         ("accounts", "change_password", None),
         ("accounts", "disable", None),
         ("accounts", "verify_login", None),
+        ("accounts", "pause_after_refusal", None),  # only waits: writes nothing
         ("contacts", "log", contact),
         ("contacts", "update", lambda: services.contacts.update(state["contact"].id, minutes=20)),
         ("contacts", "delete", lambda: services.contacts.delete(state["contact"].id)),
