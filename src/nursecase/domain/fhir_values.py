@@ -43,6 +43,15 @@ ACTIVITY_LENGTH = 4000
 OWNER_LENGTH = 120
 FACILITY_LENGTH = 200
 
+#: Identifier systems of nursecase's own care-plan records in its FHIR exports. The
+#: value is the resource's UUID (the export's entry UUID of the row); a contained
+#: problem Condition carries one too, so a Goal can name its problem by a logical
+#: reference (R4 forbids a reference into another resource's contained list).
+OWN_IDENTIFIER_BASE = "https://nursecase.invalid/fhir/identifier/"
+CARE_PLAN_SYSTEM = f"{OWN_IDENTIFIER_BASE}care-plan"
+PROBLEM_SYSTEM = f"{OWN_IDENTIFIER_BASE}care-plan-problem"
+GOAL_SYSTEM = f"{OWN_IDENTIFIER_BASE}goal"
+
 _PERIOD_UNITS = {
     "s": "second",
     "min": "minute",
@@ -261,6 +270,29 @@ def mrn_from_identifier(value: object, place: str) -> str:
         return normalize_mrn(text)
     except ValidationError as error:
         raise BundleError(place, f"is not usable as an MRN: it {error.message}") from None
+
+
+def own_identifier(resource: Json, system: str, place: str) -> str | None:
+    """The value of the resource's identifier in nursecase's ``system``, or None."""
+    for identifier_place, identifier in objects(resource, "identifier", place):
+        if identifier.get("system") == system:
+            return text_of(identifier.get("value"), f"{identifier_place}.value")
+    return None
+
+
+#: How nursecase's export states an activity's Omaha category (detail.description).
+CATEGORY_PREFIX = "Omaha System intervention category: "
+
+
+def stated_category(description: str | None) -> str | None:
+    """The Omaha category a detail.description states in nursecase's words, else None."""
+    if description is None or not description.startswith(CATEGORY_PREFIX):
+        return None
+    wanted = description.removeprefix(CATEGORY_PREFIX).strip().casefold()
+    for category in InterventionCategory:
+        if wanted in (category.label.casefold(), str(category)):
+            return str(category)
+    return None
 
 
 def omaha_category(text: str) -> str:

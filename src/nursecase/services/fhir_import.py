@@ -69,7 +69,7 @@ from nursecase.db.models import (
     Problem,
     Transition,
 )
-from nursecase.domain.care_plan_rules import CLOSED_PLAN_STATUSES, check_move
+from nursecase.domain.care_plan_rules import CLOSED_PLAN_STATUSES, ENTERED_IN_ERROR, check_move
 from nursecase.domain.codes import (
     RISK_RANKS,
     AuditAction,
@@ -101,6 +101,7 @@ from nursecase.services.care_plan_history import record_revision
 from nursecase.services.context import ServiceContext
 from nursecase.services.editing import guard_concurrent_save
 from nursecase.services.errors import ServiceError
+from nursecase.services.exports.fhir import entry_url, resource_id
 from nursecase.services.patients import cadence_due_date, touch
 from nursecase.services.tasks import create_task
 from nursecase.services.transitions import MAXIMUM_DISCHARGE_AGE_DAYS, start_period
@@ -272,6 +273,9 @@ class _Writer:
         self.tallies = {kind: Tally() for kind in KINDS}
         self.warnings: list[str] = []
         self.patients: dict[str, Patient] = {}
+        #: Stored care-plan records ("care_plan"/"problem"/"goal"/"intervention", id) that
+        #: an item of this file already matched: two items never become one row.
+        self.claimed: set[tuple[str, int]] = set()
 
     def write(self) -> None:
         """Write every record of the bundle, patients first."""
@@ -645,14 +649,12 @@ class _Writer:
             query = query.where(CarePlan.period_start.is_(None))
         else:
             query = query.where(CarePlan.period_start == imported.period_start)
-        wanted = imported.title.casefold()
-        plan = next(
-            (
-                row
-                for row in self.session.execute(query.order_by(CarePlan.id)).scalars()
-                if row.title.casefold() == wanted
-            ),
-            None,
+        plan = match_stored(
+            self.session.execute(query.order_by(CarePlan.id)).scalars(),
+            imported.title,
+            imported.identifier,
+            "care_plan",
+            self.claimed,
         )
         if plan is None:
             plan = CarePlan(
@@ -668,6 +670,7 @@ class _Writer:
             )
             self.session.add(plan)
             self.session.flush()
+            self.claimed.add(("care_plan", plan.id))
             _PlanWriter(self, plan, imported.place).fill(imported)
             self._count("care plans", True, ())
         else:
@@ -696,8 +699,9 @@ class _PlanWriter:
         self.pending.append(
             ("create", "care_plan", plan.id, f"{plan.title} {IMPORTED_PLAN_LABEL}", {})
         )
+        problems: list[Problem] = []
         for problem in imported.problems:
-            self._add_problem(problem, [])
+            self._add_problem(problem, problems)
         self._write_revisions()
 
     def merge(self, imported: ImportedCarePlan) -> bool:
@@ -787,10 +791,12 @@ class _PlanWriter:
             self._add_goal(problem, goal, goals)
         interventions: list[Intervention] = []
         for intervention in imported.interventions:
-            self._add_intervention(problem, intervention, interventions)
+            self._add_intervention(
+                problem, intervention, interventions, _served_goal(intervention, goals)
+            )
         return problem
 
-    def _add_goal(self, problem: Problem, imported: ImportedGoal, siblings: list[Goal]) -> None:
+    def _add_goal(self, problem: Problem, imported: ImportedGoal, siblings: list[Goal]) -> Goal:
         values = {
             "description": imported.description,
             "lifecycle_status": imported.lifecycle_status,
@@ -808,9 +814,15 @@ class _PlanWriter:
         self.session.flush()
         siblings.append(goal)
         self._created("goal", goal, values)
+        self.writer.claimed.add(("goal", goal.id))
+        return goal
 
     def _add_intervention(
-        self, problem: Problem, imported: ImportedIntervention, siblings: list[Intervention]
+        self,
+        problem: Problem,
+        imported: ImportedIntervention,
+        siblings: list[Intervention],
+        goal: Goal | None,
     ) -> None:
         values = {
             "category": imported.category,
@@ -820,7 +832,7 @@ class _PlanWriter:
         }
         intervention = Intervention(
             problem_id=problem.id,
-            goal_id=None,
+            goal_id=goal.id if goal else None,
             position=_next_position(siblings),
             created_at=self.writer.now,
             **values,
@@ -828,13 +840,16 @@ class _PlanWriter:
         self.session.add(intervention)
         self.session.flush()
         siblings.append(intervention)
-        self._created("intervention", intervention, values)
+        self._created("intervention", intervention, {**values, "goal_id": intervention.goal_id})
+        self.writer.claimed.add(("intervention", intervention.id))
 
     def _merge_problem(self, imported: ImportedProblem, problems: list[Problem]) -> None:
-        wanted = imported.description.casefold()
-        problem = next((row for row in problems if row.description.casefold() == wanted), None)
+        claimed = self.writer.claimed
+        problem = match_stored(
+            problems, imported.description, imported.identifier, "problem", claimed
+        )
         if problem is None:
-            self._add_problem(imported, problems)
+            claimed.add(("problem", self._add_problem(imported, problems).id))
             return
         if self._move_allowed("problem", problem.status, imported.status, self.place):
             self._update("problem", problem, {"status": imported.status})
@@ -843,11 +858,14 @@ class _PlanWriter:
                 select(Goal).where(Goal.problem_id == problem.id).order_by(Goal.position)
             ).scalars()
         )
+        #: The stored goal of each of the file's goals, in the file's order.
+        matched: list[Goal] = []
         for goal in imported.goals:
-            known = _by_description(goals, goal.description)
+            known = match_stored(goals, goal.description, goal.identifier, "goal", claimed)
             if known is None:
-                self._add_goal(problem, goal, goals)
+                matched.append(self._add_goal(problem, goal, goals))
                 continue
+            matched.append(known)
             values: dict[str, Any] = {}
             if self._move_allowed(
                 "goal", known.lifecycle_status, goal.lifecycle_status, goal.place
@@ -866,14 +884,22 @@ class _PlanWriter:
             ).scalars()
         )
         for intervention in imported.interventions:
-            known_intervention = _by_description(interventions, intervention.description)
+            served = _served_goal(intervention, matched)
+            known_intervention = match_stored(
+                interventions, intervention.description, None, "intervention", claimed
+            )
             if known_intervention is None:
-                self._add_intervention(problem, intervention, interventions)
+                self._add_intervention(problem, intervention, interventions, served)
                 continue
+            changes: dict[str, Any] = {}
             if self._move_allowed(
                 "intervention", known_intervention.status, intervention.status, intervention.place
             ):
-                self._update("intervention", known_intervention, {"status": intervention.status})
+                changes["status"] = intervention.status
+            # The goal it serves, when the file says; a file that names none leaves it alone.
+            if served is not None:
+                changes["goal_id"] = served.id
+            self._update("intervention", known_intervention, changes)
 
     def _update(
         self, kind: str, row: Any, values: dict[str, Any], label: str | None = None
@@ -895,9 +921,53 @@ def _next_position(siblings: list[Any]) -> int:
     return max((row.position for row in siblings), default=-1) + 1
 
 
-def _by_description(rows: list[Any], description: str) -> Any | None:
-    wanted = description.casefold()
-    return next((row for row in rows if row.description.casefold() == wanted), None)
+def _served_goal(intervention: ImportedIntervention, goals: list[Goal]) -> Goal | None:
+    """The goal row an imported intervention serves (``goals`` in the file's order)."""
+    index = intervention.goal_index
+    return goals[index] if index is not None and index < len(goals) else None
+
+
+def match_stored(
+    rows: Iterable[Any],
+    text: str,
+    identifier: str | None,
+    kind: str,
+    claimed: set[tuple[str, int]],
+) -> Any | None:
+    """The stored care-plan record an imported one is, or None for a new one.
+
+    The natural key is the text (a plan's title, an item's description, case
+    aside) within the plan, patient or problem ``rows`` come from. A row that
+    an earlier item of the file took (``claimed``) is never taken twice, so two
+    items of one text stay two rows and match the same two rows again. Among
+    rows of the text, the one whose export identifier is the file's comes
+    first (the file is this database's own export), then rows not entered in
+    error, then the first in order. The chosen row is added to ``claimed``.
+    """
+    wanted = text.casefold()
+    candidates = [
+        row
+        for row in rows
+        if _natural_text(row).casefold() == wanted and (kind, row.id) not in claimed
+    ]
+    if not candidates:
+        return None
+
+    def rank(row: Any) -> tuple[bool, bool]:
+        own = identifier is not None and resource_id(entry_url(kind, row.id)) == identifier
+        return (not own, _status_of(row) == ENTERED_IN_ERROR)
+
+    chosen = min(candidates, key=rank)  # min keeps the first of equals: the order of rows
+    claimed.add((kind, chosen.id))
+    return chosen
+
+
+def _natural_text(row: Any) -> str:
+    return row.title if isinstance(row, CarePlan) else row.description
+
+
+def _status_of(row: Any) -> str:
+    return row.lifecycle_status if isinstance(row, Goal) else row.status
 
 
 __all__ = [
