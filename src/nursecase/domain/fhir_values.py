@@ -106,6 +106,39 @@ class BundleError(ValueError):
         return (self.__class__, (self.place, self.message))
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_lone_surrogates(data: object) -> None:
+    """BundleError at the first string holding a lone surrogate (``"\\ud800"`` in JSON).
+
+    JSON escapes can spell half of a UTF-16 pair alone; Python decodes it, but
+    it is no character: it cannot be stored, printed or exported. The place is
+    the path of the string (``entry[0].resource.name[0].family``), or of the
+    object holding a key that has one.
+    """
+    stack: list[tuple[object, str]] = [(data, "")]
+    while stack:
+        value, place = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _LONE_SURROGATE.search(value):
+                raise BundleError(place or "the bundle", _SURROGATE_MESSAGE)
+        elif isinstance(value, dict):
+            children = []
+            for key, item in value.items():
+                if not key.isascii() and _LONE_SURROGATE.search(key):
+                    raise BundleError(place or "the bundle", f"a key {_SURROGATE_MESSAGE}")
+                children.append((item, f"{place}.{key}" if place else key))
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend(
+                (item, f"{place}[{index}]") for index, item in reversed(list(enumerate(value)))
+            )
+
+
+_SURROGATE_MESSAGE = "holds a lone surrogate (a \\ud800-\\udfff escape), which is not text"
+
+
 def checked(place: str, rule: Callable[..., T], *arguments: object, **options: object) -> T:
     """Run a validation rule; its ValidationError becomes a BundleError at ``place``."""
     try:

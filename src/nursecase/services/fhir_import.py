@@ -43,6 +43,7 @@ two TCM tasks and end the period they readmit into, as
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -117,6 +118,12 @@ KINDS = (
     "care plans",
 )
 IMPORTED_PLAN_LABEL = "(imported from FHIR)"
+#: The largest bundle file read (250 MB). A file is decoded whole, and its JSON takes
+#: about seven times its size in memory: 250 MB is some 1.8 GB, and about 15,000
+#: patients of nursecase's own caseload export or thousands of Synthea patients.
+#: Anything longer (or a stream that never ends) is refused, naming the limit.
+MAXIMUM_FILE_BYTES = 250_000_000
+READ_CHUNK_BYTES = 1 << 20
 #: Care-plan item owner when the activity names no performer.
 DEFAULT_OWNER = "care team"
 _HIDDEN_PATIENT_FIELDS = frozenset({"family_key", "given_key", "phone_digits"})
@@ -193,11 +200,15 @@ class ImportTotals:
         self.refused.append(str(error))
 
 
-def read_bundle_file(path: Path) -> object:
-    """The decoded JSON of a file, or FhirImportError saying why it is not JSON."""
+def read_bundle_file(path: Path, limit: int = MAXIMUM_FILE_BYTES) -> object:
+    """The decoded JSON of a file, or FhirImportError saying why it is not JSON.
+
+    A file above ``limit`` bytes (:data:`MAXIMUM_FILE_BYTES`) is refused before
+    it is read; a stream that never ends, once that much of it has come in.
+    """
     source = str(path)
     try:
-        raw = path.read_bytes()
+        raw = _read_limited(path, source, limit)
     except OSError as error:
         raise FhirImportError(source, None, f"cannot be read ({error.strerror})") from None
     try:
@@ -213,6 +224,31 @@ def read_bundle_file(path: Path) -> object:
         raise FhirImportError(source, None, f"is not JSON ({error})") from None
     except RecursionError:
         raise FhirImportError(source, None, "is nested too deeply to read") from None
+    except MemoryError:
+        raise FhirImportError(source, None, "is too large to read in the memory free") from None
+
+
+def _read_limited(path: Path, source: str, limit: int) -> bytearray:
+    """The file's bytes, or FhirImportError when it holds more than ``limit``."""
+    with path.open("rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise FhirImportError(source, None, _too_large(f"is {_megabytes(size)}, above", limit))
+        # A pipe or device says nothing of its size (or never ends): read up to the limit.
+        raw = bytearray()  # grown in place: no second copy of a large file
+        while part := stream.read(min(READ_CHUNK_BYTES, limit + 1 - len(raw))):
+            raw += part
+            if len(raw) > limit:
+                raise FhirImportError(source, None, _too_large("goes on past", limit))
+    return raw
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
+def _too_large(what: str, limit: int) -> str:
+    return f"{what} the import limit of {_megabytes(limit)} (split the bundle into smaller files)"
 
 
 def _refuse_constant(name: str) -> object:
@@ -972,6 +1008,7 @@ def _status_of(row: Any) -> str:
 
 __all__ = [
     "KINDS",
+    "MAXIMUM_FILE_BYTES",
     "FhirImportError",
     "FhirImportService",
     "FileImport",
