@@ -5,8 +5,10 @@ problems, each with goals and interventions (some serving a goal), one goal
 text under two problems, two goals of one text under one problem, and two
 plans of one title and start. Exported as FHIR, imported into an empty
 database, every plan must come back as the same tree (problems, goals under
-their own problem, interventions with their goal, every status); imported back
-into its own source it must create, change and audit nothing.
+their own problem, interventions with their goal, every status, a goal's
+priority, target and due date, an intervention's category, frequency and due
+date); imported back into its own source it must create, change and audit
+nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +43,16 @@ def build_plan(services, patient_id: int, problems: list[dict], status: str = "a
         problem_id, version = change.item_id, change.plan.version
         goal_ids = []
         for index, (text, lifecycle, achievement) in enumerate(problem["goals"]):
-            change = plans.add_goal(problem_id, version, text, due_date=date(2027, 1, 10 + index))
+            change = plans.add_goal(
+                problem_id,
+                version,
+                text,
+                due_date=date(2027, 1, 10 + index),
+                priority=PRIORITIES[index % 3],
+                # Every other goal has a target (measure and value).
+                target_measure=None if index % 2 else f"minutes {index}",
+                target_value=None if index % 2 else str(15 + index),
+            )
             goal_ids.append(change.item_id)
             version = plans.update_goal(
                 change.item_id,
@@ -56,6 +67,8 @@ def build_plan(services, patient_id: int, problems: list[dict], status: str = "a
                 category,
                 text,
                 goal_id=None if goal is None else goal_ids[goal],
+                frequency="weekly" if goal is not None else None,
+                due_date=date(2026, 12, 1) if goal is None else None,
             )
             version = change.plan.version
             # A completed intervention was in progress first (the editor's rules).
@@ -65,6 +78,7 @@ def build_plan(services, patient_id: int, problems: list[dict], status: str = "a
     plans.set_status(plan.id, version, status)
 
 
+PRIORITIES = ("high-priority", "medium-priority", "low-priority")
 HEART = [
     {
         "description": "Physical activity",
@@ -129,7 +143,15 @@ def care_plan_trees(services) -> dict[str, list[tuple]]:
                         problem.description,
                         problem.status,
                         tuple(
-                            (g.description, g.lifecycle_status, g.achievement_status, g.due_date)
+                            (
+                                g.description,
+                                g.lifecycle_status,
+                                g.achievement_status,
+                                g.due_date,
+                                g.priority,
+                                g.target_measure,
+                                g.target_value,
+                            )
                             for g in goals
                         ),
                         tuple(
@@ -138,6 +160,8 @@ def care_plan_trees(services) -> dict[str, list[tuple]]:
                                 i.category,
                                 i.status,
                                 i.owner,
+                                i.frequency,
+                                i.due_date,
                                 None if i.goal_id is None else goal_index[i.goal_id],
                             )
                             for i in interventions

@@ -10,6 +10,7 @@ from nursecase.domain.codes import (
     CareTeamRole,
     GoalAchievementStatus,
     GoalLifecycleStatus,
+    GoalPriority,
     InterventionStatus,
 )
 from nursecase.domain.fhir_index import EncounterFacts, Located, Reader, encounter_order
@@ -26,11 +27,14 @@ from nursecase.domain.fhir_values import (
     ACTIVITY_LENGTH,
     CARE_PLAN_SYSTEM,
     DESCRIPTION_LENGTH,
+    FREQUENCY_LENGTH,
     GOAL_SYSTEM,
+    MEASURE_LENGTH,
     NAME_LENGTH,
     ORGANISATION_LENGTH,
     OWNER_LENGTH,
     PROBLEM_SYSTEM,
+    TARGET_VALUE_LENGTH,
     TITLE_LENGTH,
     BundleError,
     Json,
@@ -50,6 +54,7 @@ from nursecase.domain.fhir_values import (
     stated_category,
     status_code,
     text_of,
+    timing_text,
     written_day,
 )
 from nursecase.domain.validation import optional_text, require_text
@@ -487,6 +492,10 @@ class CareReader(Reader):
             due = fhir_date(target.get("dueDate"), f"{target_place}.dueDate")
             if due is not None:
                 break
+        measure, value = self._goal_target(resource, place)
+        priority = first_code(
+            optional_object(resource.get("priority"), f"{place}.priority"), f"{place}.priority"
+        )
         return ImportedGoal(
             place=place,
             description=checked(
@@ -496,7 +505,40 @@ class CareReader(Reader):
             achievement_status=achievement,
             due_date=due,
             identifier=own_identifier(resource, GOAL_SYSTEM, place),
+            # A priority outside FHIR's three codes says nothing nursecase can keep.
+            priority=priority if priority in {str(code) for code in GoalPriority} else None,
+            target_measure=measure,
+            target_value=value,
         )
+
+    @staticmethod
+    def _goal_target(resource: Json, place: str) -> tuple[str | None, str | None]:
+        """(measure, value) of the first target with a measure in words; value as text."""
+        for target_place, target in objects(resource, "target", place):
+            measure = concept_text(
+                optional_object(target.get("measure"), f"{target_place}.measure"),
+                f"{target_place}.measure",
+            )
+            if measure is None:
+                continue
+            value = text_of(target.get("detailString"), f"{target_place}.detailString")
+            return (
+                checked(
+                    f"{target_place}.measure",
+                    optional_text,
+                    measure,
+                    "target_measure",
+                    MEASURE_LENGTH,
+                ),
+                checked(
+                    f"{target_place}.detailString",
+                    optional_text,
+                    value,
+                    "target_value",
+                    TARGET_VALUE_LENGTH,
+                ),
+            )
+        return None, None
 
     def _activity(
         self, activity: Json, place: str, plan: Located
@@ -560,6 +602,15 @@ class CareReader(Reader):
             if isinstance(found, Located):
                 reasons.append(id(found.resource))
         goals = self._activity_goals(detail, detail_place, plan)
+        timing_place = f"{detail_place}.scheduledTiming"
+        timing = optional_object(detail.get("scheduledTiming"), timing_place)
+        frequency, due = None, None
+        if timing is not None:
+            frequency = timing_text(timing, timing_place)
+            repeat = optional_object(timing.get("repeat"), f"{timing_place}.repeat") or {}
+            bounds_place = f"{timing_place}.repeat.boundsPeriod"
+            bounds = optional_object(repeat.get("boundsPeriod"), bounds_place) or {}
+            due = fhir_date(bounds.get("end"), f"{bounds_place}.end")
         intervention = ImportedIntervention(
             place=detail_place,
             description=checked(
@@ -573,6 +624,10 @@ class CareReader(Reader):
             status=status,
             owner=checked(f"{detail_place}.performer", optional_text, owner, "owner", OWNER_LENGTH)
             or "care team",
+            frequency=checked(
+                timing_place, optional_text, frequency, "frequency", FREQUENCY_LENGTH
+            ),
+            due_date=due,
         )
         return intervention, reasons, goals
 

@@ -121,6 +121,9 @@ class ImportedGoal:
     due_date: date | None
     #: nursecase's own identifier of the goal (its export UUID), when the file gives one.
     identifier: str | None = None
+    priority: str | None = None
+    target_measure: str | None = None
+    target_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class ImportedIntervention:
     owner: str
     #: The goal it serves: an index into its problem's ``goals`` (None: no goal).
     goal_index: int | None = None
+    frequency: str | None = None
+    due_date: date | None = None
 
 
 @dataclass(frozen=True)

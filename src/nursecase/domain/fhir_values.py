@@ -42,6 +42,8 @@ DESCRIPTION_LENGTH = 400
 ACTIVITY_LENGTH = 4000
 OWNER_LENGTH = 120
 FACILITY_LENGTH = 200
+MEASURE_LENGTH = 200
+TARGET_VALUE_LENGTH = 80
 
 #: Identifier systems of nursecase's own care-plan records in its FHIR exports. The
 #: value is the resource's UUID (the export's entry UUID of the row); a contained

@@ -22,7 +22,15 @@ or viewed. The keys:
 - assessment: patient + instrument + when performed;
 - transition (recent discharge): patient + discharge day;
 - care plan: patient + title + period start; its problems, goals and
-  interventions by their description within the plan.
+  interventions by their description within the plan (goals within their
+  problem). Each stored record is matched by at most one record of the file,
+  in order, so two of one text stay two; among stored records of the text,
+  the one whose export identifier the file carries comes first (nursecase's
+  own export, imported back into its source), see :func:`match_stored`.
+
+A goal goes under the problem it addresses, and an intervention keeps the goal
+it serves (``CarePlan.activity.detail.goal``); nursecase's own Goals name their
+contained problem by its identifier (``domain.fhir_care``).
 
 When a record exists, the file's values win for the fields the file gives
 (a re-sent bundle carries the source system's corrections); fields the file
@@ -838,7 +846,9 @@ class _PlanWriter:
             "lifecycle_status": imported.lifecycle_status,
             "achievement_status": imported.achievement_status,
             "due_date": imported.due_date,
-            "priority": "medium-priority",
+            "priority": imported.priority or "medium-priority",
+            "target_measure": imported.target_measure,
+            "target_value": imported.target_value,
         }
         goal = Goal(
             problem_id=problem.id,
@@ -865,6 +875,8 @@ class _PlanWriter:
             "description": imported.description,
             "owner": imported.owner or DEFAULT_OWNER,
             "status": imported.status,
+            "frequency": imported.frequency,
+            "due_date": imported.due_date,
         }
         intervention = Intervention(
             problem_id=problem.id,
@@ -909,8 +921,7 @@ class _PlanWriter:
                 values["lifecycle_status"] = goal.lifecycle_status
             if goal.achievement_status is not None:
                 values["achievement_status"] = goal.achievement_status
-            if goal.due_date is not None:
-                values["due_date"] = goal.due_date
+            values.update(_given(goal, "due_date", "priority", "target_measure", "target_value"))
             self._update("goal", known, values)
         interventions = list(
             self.session.execute(
@@ -935,6 +946,7 @@ class _PlanWriter:
             # The goal it serves, when the file says; a file that names none leaves it alone.
             if served is not None:
                 changes["goal_id"] = served.id
+            changes.update(_given(intervention, "frequency", "due_date"))
             self._update("intervention", known_intervention, changes)
 
     def _update(
@@ -955,6 +967,11 @@ class _PlanWriter:
 
 def _next_position(siblings: list[Any]) -> int:
     return max((row.position for row in siblings), default=-1) + 1
+
+
+def _given(imported: Any, *names: str) -> dict[str, Any]:
+    """The fields the file gives (not None): a field it leaves out keeps its stored value."""
+    return {name: getattr(imported, name) for name in names if getattr(imported, name) is not None}
 
 
 def _served_goal(intervention: ImportedIntervention, goals: list[Goal]) -> Goal | None:
