@@ -233,7 +233,9 @@ def read_bundle_file(path: Path, limit: int = MAXIMUM_FILE_BYTES) -> object:
     except RecursionError:
         raise FhirImportError(source, None, "is nested too deeply to read") from None
     except MemoryError:
-        raise FhirImportError(source, None, "is too large to read in the memory free") from None
+        raise FhirImportError(
+            source, None, "is too large to read in the memory available"
+        ) from None
 
 
 def _read_limited(path: Path, source: str, limit: int) -> bytearray:
