@@ -80,6 +80,7 @@ from nursecase.domain.fhir_values import (
     optional_object,
     period_of,
     quantity_text,
+    refuse_lone_surrogates,
     status_code,
     text_of,
     timing_text,
@@ -183,6 +184,8 @@ def parse_bundle(
     ``today`` is the importer's date: nothing clinical may lie after it, and
     only discharges within ``discharge_window_days`` of it start TCM clocks.
     """
+    # Before anything is read: a string that is not text must not reach a record.
+    refuse_lone_surrogates(data)
     state = ParseState(BundleIndex(), today, discharge_window_days)
     return _Parser(state).parse(data)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from nursecase.domain.codes import (
     CareTeamRole,
     GoalAchievementStatus,
     GoalLifecycleStatus,
+    GoalPriority,
     InterventionStatus,
 )
 from nursecase.domain.fhir_index import EncounterFacts, Located, Reader, encounter_order
@@ -23,10 +25,16 @@ from nursecase.domain.fhir_records import (
 )
 from nursecase.domain.fhir_values import (
     ACTIVITY_LENGTH,
+    CARE_PLAN_SYSTEM,
     DESCRIPTION_LENGTH,
+    FREQUENCY_LENGTH,
+    GOAL_SYSTEM,
+    MEASURE_LENGTH,
     NAME_LENGTH,
     ORGANISATION_LENGTH,
     OWNER_LENGTH,
+    PROBLEM_SYSTEM,
+    TARGET_VALUE_LENGTH,
     TITLE_LENGTH,
     BundleError,
     Json,
@@ -41,9 +49,12 @@ from nursecase.domain.fhir_values import (
     objects,
     omaha_category,
     optional_object,
+    own_identifier,
     period_of,
+    stated_category,
     status_code,
     text_of,
+    timing_text,
     written_day,
 )
 from nursecase.domain.validation import optional_text, require_text
@@ -51,6 +62,9 @@ from nursecase.domain.validation import optional_text, require_text
 AMBULATORY_CLASS = "AMB"
 
 RECENT_ENCOUNTER_DAYS = 365
+
+#: A problem of a plan while it is read: ("own", identifier) or ("text", casefolded text).
+ProblemKey = tuple[str, str]
 
 _PLAN_STATUSES: dict[str, str | None] = {
     "draft": "draft",
@@ -325,13 +339,21 @@ class CareReader(Reader):
             period_start=period_start,
             period_end=period_end,
             problems=tuple(problems),
+            identifier=own_identifier(resource, CARE_PLAN_SYSTEM, place),
         )
 
     def _plan_problems(self, located: Located, title: str, status: str) -> list[ImportedProblem]:
-        """A problem per addressed condition (or the plan title), with goals and activities."""
+        """A problem per addressed condition (or the plan title), with goals and activities.
+
+        Conditions of one text merge into one problem, except nursecase's own
+        problems (contained, with its identifier): each stays itself, as a plan
+        may hold two of one name. A goal goes to the problem it addresses, an
+        activity to the problem it is for and keeps the goal it serves.
+        """
         resource, place = located.resource, located.place
-        problems: dict[str, dict[str, Any]] = {}
-        by_condition: dict[int, str] = {}
+        problems: dict[ProblemKey, dict[str, Any]] = {}
+        by_condition: dict[int, ProblemKey] = {}
+        by_identifier: dict[str, ProblemKey] = {}
         for reference_place, reference in objects(resource, "addresses", place):
             found = self.index.resource(reference, reference_place, ("Condition",), located)
             condition = found.resource
@@ -349,44 +371,46 @@ class CareReader(Reader):
                 f"{found.place}.clinicalStatus",
             )
             problem_status = _PROBLEM_STATUS_BY_CLINICAL.get(clinical or "active", "active")
-            problems.setdefault(
-                description.casefold(), _problem_holder(description, problem_status)
+            identifier = None
+            if found.entry is None:
+                identifier = own_identifier(condition, PROBLEM_SYSTEM, found.place)
+            key: ProblemKey = (
+                ("own", identifier) if identifier else ("text", description.casefold())
             )
-            by_condition[id(condition)] = description.casefold()
+            problems.setdefault(key, _problem_holder(description, problem_status, identifier))
+            by_condition[id(condition)] = key
+            if identifier:
+                by_identifier[identifier] = key
         if not problems:
-            problems[title.casefold()] = _problem_holder(title, "active")
+            problems[("text", title.casefold())] = _problem_holder(title, "active", None)
         first = next(iter(problems))
+        #: Goal resource (by id()) -> (its problem, its index among that problem's goals).
+        goal_homes: dict[int, tuple[ProblemKey, int]] = {}
         for reference_place, reference in objects(resource, "goal", place):
             found = self.index.resource(reference, reference_place, ("Goal",), located)
             goal = self._goal(found)
             if goal is None:
                 continue
-            target = first
-            for address_place, address in objects(found.resource, "addresses", found.place):
-                condition = self.index.resolve_optional(
-                    address,
-                    address_place,
-                    (
-                        "Condition",
-                        "Observation",
-                        "MedicationStatement",
-                        "NutritionOrder",
-                        "ServiceRequest",
-                        "RiskAssessment",
-                    ),
-                    found,
-                )
-                if isinstance(condition, Located) and id(condition.resource) in by_condition:
-                    target = by_condition[id(condition.resource)]
-                    break
+            target = self._goal_problem(found, problems, by_condition, by_identifier) or first
+            goal_homes[id(found.resource)] = (target, len(problems[target]["goals"]))
             problems[target]["goals"].append(goal)
         for activity_place, activity in objects(resource, "activity", place):
-            intervention, reasons = self._activity(activity, activity_place, located)
+            intervention, reasons, goals = self._activity(activity, activity_place, located)
             if intervention is None:
                 continue
+            served = [goal_homes[goal] for goal in goals if goal in goal_homes]
             target = next(
-                (by_condition[reason] for reason in reasons if reason in by_condition), first
+                (by_condition[reason] for reason in reasons if reason in by_condition),
+                # For no problem of this plan: the problem of the goal it serves, else the first.
+                served[0][0] if served else first,
             )
+            goal_index = next((index for home, index in served if home == target), None)
+            if served and goal_index is None:
+                self.warnings.append(
+                    f"{intervention.place}.goal: left out: the goal is for another problem"
+                )
+            if goal_index is not None:
+                intervention = replace(intervention, goal_index=goal_index)
             problems[target]["interventions"].append(intervention)
         return [
             ImportedProblem(
@@ -394,9 +418,51 @@ class CareReader(Reader):
                 status=holder["status"],
                 goals=tuple(holder["goals"]),
                 interventions=tuple(holder["interventions"]),
+                identifier=holder["identifier"],
             )
             for holder in problems.values()
         ]
+
+    def _goal_problem(
+        self,
+        found: Located,
+        problems: dict[ProblemKey, dict[str, Any]],
+        by_condition: dict[int, ProblemKey],
+        by_identifier: dict[str, ProblemKey],
+    ) -> ProblemKey | None:
+        """The plan's problem a Goal addresses, or None when it names none of them."""
+        for address_place, address in objects(found.resource, "addresses", found.place):
+            identifier = optional_object(address.get("identifier"), f"{address_place}.identifier")
+            if identifier is not None and identifier.get("system") == PROBLEM_SYSTEM:
+                # nursecase's logical reference to a problem contained in the plan.
+                value = text_of(identifier.get("value"), f"{address_place}.identifier.value")
+                if value in by_identifier:
+                    return by_identifier[value]
+                continue
+            condition = self.index.resolve_optional(
+                address,
+                address_place,
+                (
+                    "Condition",
+                    "Observation",
+                    "MedicationStatement",
+                    "NutritionOrder",
+                    "ServiceRequest",
+                    "RiskAssessment",
+                ),
+                found,
+            )
+            if isinstance(condition, Located) and id(condition.resource) in by_condition:
+                return by_condition[id(condition.resource)]
+            if condition is None:
+                # A display text only (nursecase's exports before identifiers): the problem of
+                # that name, when the plan has one.
+                display = text_of(address.get("display"), f"{address_place}.display")
+                wanted = (display or "").casefold()
+                for key, holder in problems.items():
+                    if wanted and holder["description"].casefold() == wanted:
+                        return key
+        return None
 
     def _goal(self, located: Located) -> ImportedGoal | None:
         resource, place = located.resource, located.place
@@ -426,6 +492,10 @@ class CareReader(Reader):
             due = fhir_date(target.get("dueDate"), f"{target_place}.dueDate")
             if due is not None:
                 break
+        measure, value = self._goal_target(resource, place)
+        priority = first_code(
+            optional_object(resource.get("priority"), f"{place}.priority"), f"{place}.priority"
+        )
         return ImportedGoal(
             place=place,
             description=checked(
@@ -434,19 +504,53 @@ class CareReader(Reader):
             lifecycle_status=lifecycle,
             achievement_status=achievement,
             due_date=due,
+            identifier=own_identifier(resource, GOAL_SYSTEM, place),
+            # A priority outside FHIR's three codes says nothing nursecase can keep.
+            priority=priority if priority in {str(code) for code in GoalPriority} else None,
+            target_measure=measure,
+            target_value=value,
         )
+
+    @staticmethod
+    def _goal_target(resource: Json, place: str) -> tuple[str | None, str | None]:
+        """(measure, value) of the first target with a measure in words; value as text."""
+        for target_place, target in objects(resource, "target", place):
+            measure = concept_text(
+                optional_object(target.get("measure"), f"{target_place}.measure"),
+                f"{target_place}.measure",
+            )
+            if measure is None:
+                continue
+            value = text_of(target.get("detailString"), f"{target_place}.detailString")
+            return (
+                checked(
+                    f"{target_place}.measure",
+                    optional_text,
+                    measure,
+                    "target_measure",
+                    MEASURE_LENGTH,
+                ),
+                checked(
+                    f"{target_place}.detailString",
+                    optional_text,
+                    value,
+                    "target_value",
+                    TARGET_VALUE_LENGTH,
+                ),
+            )
+        return None, None
 
     def _activity(
         self, activity: Json, place: str, plan: Located
-    ) -> tuple[ImportedIntervention | None, list[int]]:
-        """An activity's intervention and the ids of the conditions it is for."""
+    ) -> tuple[ImportedIntervention | None, list[int], list[int]]:
+        """An activity's intervention, the ids of the conditions it is for and of its goals."""
         detail = optional_object(activity.get("detail"), f"{place}.detail")
         if detail is None:
             reference = optional_object(activity.get("reference"), f"{place}.reference")
             text = text_of((reference or {}).get("display"), f"{place}.reference.display")
             if text is None:
                 self.warnings.append(f"{place}: left out: an activity without a detail")
-                return None, []
+                return None, [], []
             detail, detail_place = {"description": text, "status": "not-started"}, place
         else:
             detail_place = f"{place}.detail"
@@ -456,7 +560,7 @@ class CareReader(Reader):
             {**{str(code): str(code) for code in InterventionStatus}, "unknown": "not-started"},
         )
         if status == InterventionStatus.entered_in_error:
-            return None, []
+            return None, [], []
         text = concept_text(
             optional_object(detail.get("code"), f"{detail_place}.code"), f"{detail_place}.code"
         ) or text_of(detail.get("description"), f"{detail_place}.description")
@@ -497,18 +601,56 @@ class CareReader(Reader):
             )
             if isinstance(found, Located):
                 reasons.append(id(found.resource))
+        goals = self._activity_goals(detail, detail_place, plan)
+        timing_place = f"{detail_place}.scheduledTiming"
+        timing = optional_object(detail.get("scheduledTiming"), timing_place)
+        frequency, due = None, None
+        if timing is not None:
+            frequency = timing_text(timing, timing_place)
+            repeat = optional_object(timing.get("repeat"), f"{timing_place}.repeat") or {}
+            bounds_place = f"{timing_place}.repeat.boundsPeriod"
+            bounds = optional_object(repeat.get("boundsPeriod"), bounds_place) or {}
+            due = fhir_date(bounds.get("end"), f"{bounds_place}.end")
         intervention = ImportedIntervention(
             place=detail_place,
             description=checked(
                 f"{detail_place}.code", require_text, text, "description", ACTIVITY_LENGTH
             ),
-            category=omaha_category(text),
+            # nursecase's own export states the category; other sources' words suggest one.
+            category=stated_category(
+                text_of(detail.get("description"), f"{detail_place}.description")
+            )
+            or omaha_category(text),
             status=status,
             owner=checked(f"{detail_place}.performer", optional_text, owner, "owner", OWNER_LENGTH)
             or "care team",
+            frequency=checked(
+                timing_place, optional_text, frequency, "frequency", FREQUENCY_LENGTH
+            ),
+            due_date=due,
         )
-        return intervention, reasons
+        return intervention, reasons, goals
+
+    def _activity_goals(self, detail: Json, detail_place: str, plan: Located) -> list[int]:
+        """The ids of the Goals an activity serves; one that does not resolve is a warning."""
+        goals = []
+        for goal_place, goal in objects(detail, "goal", detail_place):
+            try:
+                found = self.index.resolve_optional(goal, goal_place, ("Goal",), plan)
+            except BundleError as error:
+                # Only a link is lost: the activity itself is still good.
+                self.warnings.append(f"{error.place}: left out: {error.message}")
+                continue
+            if isinstance(found, Located):
+                goals.append(id(found.resource))
+        return goals
 
 
-def _problem_holder(description: str, status: str) -> dict[str, Any]:
-    return {"description": description, "status": status, "goals": [], "interventions": []}
+def _problem_holder(description: str, status: str, identifier: str | None) -> dict[str, Any]:
+    return {
+        "description": description,
+        "status": status,
+        "goals": [],
+        "interventions": [],
+        "identifier": identifier,
+    }

@@ -119,6 +119,11 @@ class ImportedGoal:
     lifecycle_status: str
     achievement_status: str | None
     due_date: date | None
+    #: nursecase's own identifier of the goal (its export UUID), when the file gives one.
+    identifier: str | None = None
+    priority: str | None = None
+    target_measure: str | None = None
+    target_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,10 @@ class ImportedIntervention:
     category: str
     status: str
     owner: str
+    #: The goal it serves: an index into its problem's ``goals`` (None: no goal).
+    goal_index: int | None = None
+    frequency: str | None = None
+    due_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,8 @@ class ImportedProblem:
     status: str
     goals: tuple[ImportedGoal, ...]
     interventions: tuple[ImportedIntervention, ...]
+    #: nursecase's own identifier of the problem (its export UUID), when the file gives one.
+    identifier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,8 @@ class ImportedCarePlan:
     period_start: date | None
     period_end: date | None
     problems: tuple[ImportedProblem, ...]
+    #: nursecase's own identifier of the plan (its export UUID), when the file gives one.
+    identifier: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,12 @@ Choices a reader of the bundle should know:
   health-concern), addressed by the plan and given as the reason of each
   activity. They are not entries of their own: a receiver must not mistake
   "Circulation" for a diagnosis on the problem list. A Goal, an entry of its
-  own, names its problem by display text (a reference into another
-  resource's contained list is not allowed in R4).
+  own, names its problem by a logical reference: the problem's identifier
+  (a reference into another resource's contained list is not allowed in R4),
+  with its text as the display.
+- CarePlans, their problems and Goals carry an identifier in nursecase's own
+  systems (``fhir_values.CARE_PLAN_SYSTEM`` ...), the resource's UUID: the
+  importer links a goal to its problem by it, and a re-import matches by it.
 - Organisations are names only in nursecase, so they are references with a
   display text, not Organization resources holding nothing more.
 - Coded systems are only the published ones (LOINC, SNOMED CT, ICD-10-CM and
@@ -34,6 +38,12 @@ from typing import Any
 
 from nursecase.domain.codes import Instrument, SafetyDisposition, SafetyRisk
 from nursecase.domain.fhir_bundle import SCORED_OBSERVATIONS
+from nursecase.domain.fhir_values import (
+    CARE_PLAN_SYSTEM,
+    CATEGORY_PREFIX,
+    GOAL_SYSTEM,
+    PROBLEM_SYSTEM,
+)
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.safety_check import (
     LOINC_NO,
@@ -384,9 +394,15 @@ def condition_resource(
     )
 
 
+def own_identifier(system: str, value: str) -> Json:
+    """An Identifier in one of nursecase's own systems."""
+    return {"system": system, "value": value}
+
+
 def problem_condition(
     problem_id: int,
     *,
+    identifier: str,
     patient: Json,
     description: str,
     status: str,
@@ -401,6 +417,7 @@ def problem_condition(
         {
             "resourceType": "Condition",
             "id": f"{PROBLEM_PREFIX}{problem_id}",
+            "identifier": [own_identifier(PROBLEM_SYSTEM, identifier)],
             # Problem statuses (active, inactive, resolved) are clinical statuses.
             "clinicalStatus": coded(CONDITION_CLINICAL, status),
             "category": [coded(US_CORE_CONDITION_CATEGORY, "health-concern", "Health Concern")],
@@ -575,8 +592,9 @@ def goal_resource(
     target_value: str | None,
     due_date: str | None,
     problem: str,
+    problem_identifier: str,
 ) -> Json:
-    """A care-plan Goal; ``problem`` is the text of the problem it is for."""
+    """A care-plan Goal; ``problem`` is the text of the problem it is for, with its identifier."""
     target: Json = {}
     if target_measure:
         target["measure"] = text_concept(target_measure)
@@ -588,6 +606,7 @@ def goal_resource(
         {
             "resourceType": "Goal",
             "id": resource_id,
+            "identifier": [own_identifier(GOAL_SYSTEM, resource_id)],
             "lifecycleStatus": lifecycle_status,
             "achievementStatus": (
                 coded(GOAL_ACHIEVEMENT, achievement_status, label(achievement_status))
@@ -599,7 +618,13 @@ def goal_resource(
             "subject": patient,
             "startDate": start,
             "target": [target] if target else None,
-            "addresses": [named(problem)],
+            "addresses": [
+                {
+                    "type": "Condition",
+                    "identifier": own_identifier(PROBLEM_SYSTEM, problem_identifier),
+                    "display": problem,
+                }
+            ],
         }
     )
 
@@ -629,7 +654,7 @@ def care_plan_activity(
             "status": status,
             "scheduledTiming": timing,
             "performer": [named(owner)] if owner else None,
-            "description": f"Omaha System intervention category: {category}",
+            "description": f"{CATEGORY_PREFIX}{category}",
         }
     )
     return {"detail": detail}
@@ -655,6 +680,7 @@ def care_plan_resource(
         {
             "resourceType": "CarePlan",
             "id": resource_id,
+            "identifier": [own_identifier(CARE_PLAN_SYSTEM, resource_id)],
             "contained": list(problems),
             "status": status,
             "intent": intent,

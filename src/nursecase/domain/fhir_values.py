@@ -42,6 +42,17 @@ DESCRIPTION_LENGTH = 400
 ACTIVITY_LENGTH = 4000
 OWNER_LENGTH = 120
 FACILITY_LENGTH = 200
+MEASURE_LENGTH = 200
+TARGET_VALUE_LENGTH = 80
+
+#: Identifier systems of nursecase's own care-plan records in its FHIR exports. The
+#: value is the resource's UUID (the export's entry UUID of the row); a contained
+#: problem Condition carries one too, so a Goal can name its problem by a logical
+#: reference (R4 forbids a reference into another resource's contained list).
+OWN_IDENTIFIER_BASE = "https://nursecase.invalid/fhir/identifier/"
+CARE_PLAN_SYSTEM = f"{OWN_IDENTIFIER_BASE}care-plan"
+PROBLEM_SYSTEM = f"{OWN_IDENTIFIER_BASE}care-plan-problem"
+GOAL_SYSTEM = f"{OWN_IDENTIFIER_BASE}goal"
 
 _PERIOD_UNITS = {
     "s": "second",
@@ -95,6 +106,39 @@ class BundleError(ValueError):
     def __reduce__(self) -> tuple[type[BundleError], tuple[str, str]]:
         """Pickle with both arguments (errors may cross a worker boundary)."""
         return (self.__class__, (self.place, self.message))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_lone_surrogates(data: object) -> None:
+    """BundleError at the first string holding a lone surrogate (``"\\ud800"`` in JSON).
+
+    JSON escapes can spell half of a UTF-16 pair alone; Python decodes it, but
+    it is no character: it cannot be stored, printed or exported. The place is
+    the path of the string (``entry[0].resource.name[0].family``), or of the
+    object holding a key that has one.
+    """
+    stack: list[tuple[object, str]] = [(data, "")]
+    while stack:
+        value, place = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _LONE_SURROGATE.search(value):
+                raise BundleError(place or "the bundle", _SURROGATE_MESSAGE)
+        elif isinstance(value, dict):
+            children = []
+            for key, item in value.items():
+                if not key.isascii() and _LONE_SURROGATE.search(key):
+                    raise BundleError(place or "the bundle", f"a key {_SURROGATE_MESSAGE}")
+                children.append((item, f"{place}.{key}" if place else key))
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend(
+                (item, f"{place}[{index}]") for index, item in reversed(list(enumerate(value)))
+            )
+
+
+_SURROGATE_MESSAGE = "holds a lone surrogate (a \\ud800-\\udfff escape), which is not text"
 
 
 def checked(place: str, rule: Callable[..., T], *arguments: object, **options: object) -> T:
@@ -261,6 +305,29 @@ def mrn_from_identifier(value: object, place: str) -> str:
         return normalize_mrn(text)
     except ValidationError as error:
         raise BundleError(place, f"is not usable as an MRN: it {error.message}") from None
+
+
+def own_identifier(resource: Json, system: str, place: str) -> str | None:
+    """The value of the resource's identifier in nursecase's ``system``, or None."""
+    for identifier_place, identifier in objects(resource, "identifier", place):
+        if identifier.get("system") == system:
+            return text_of(identifier.get("value"), f"{identifier_place}.value")
+    return None
+
+
+#: How nursecase's export states an activity's Omaha category (detail.description).
+CATEGORY_PREFIX = "Omaha System intervention category: "
+
+
+def stated_category(description: str | None) -> str | None:
+    """The Omaha category a detail.description states in nursecase's words, else None."""
+    if description is None or not description.startswith(CATEGORY_PREFIX):
+        return None
+    wanted = description.removeprefix(CATEGORY_PREFIX).strip().casefold()
+    for category in InterventionCategory:
+        if wanted in (category.label.casefold(), str(category)):
+            return str(category)
+    return None
 
 
 def omaha_category(text: str) -> str:

@@ -22,7 +22,15 @@ or viewed. The keys:
 - assessment: patient + instrument + when performed;
 - transition (recent discharge): patient + discharge day;
 - care plan: patient + title + period start; its problems, goals and
-  interventions by their description within the plan.
+  interventions by their description within the plan (goals within their
+  problem). Each stored record is matched by at most one record of the file,
+  in order, so two of one text stay two; among stored records of the text,
+  the one whose export identifier the file carries comes first (nursecase's
+  own export, imported back into its source), see :func:`match_stored`.
+
+A goal goes under the problem it addresses, and an intervention keeps the goal
+it serves (``CarePlan.activity.detail.goal``); nursecase's own Goals name their
+contained problem by its identifier (``domain.fhir_care``).
 
 When a record exists, the file's values win for the fields the file gives
 (a re-sent bundle carries the source system's corrections); fields the file
@@ -43,6 +51,7 @@ two TCM tasks and end the period they readmit into, as
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -69,7 +78,7 @@ from nursecase.db.models import (
     Problem,
     Transition,
 )
-from nursecase.domain.care_plan_rules import CLOSED_PLAN_STATUSES, check_move
+from nursecase.domain.care_plan_rules import CLOSED_PLAN_STATUSES, ENTERED_IN_ERROR, check_move
 from nursecase.domain.codes import (
     RISK_RANKS,
     AuditAction,
@@ -101,6 +110,7 @@ from nursecase.services.care_plan_history import record_revision
 from nursecase.services.context import ServiceContext
 from nursecase.services.editing import guard_concurrent_save
 from nursecase.services.errors import ServiceError
+from nursecase.services.exports.fhir import entry_url, resource_id
 from nursecase.services.patients import cadence_due_date, touch
 from nursecase.services.tasks import create_task
 from nursecase.services.transitions import MAXIMUM_DISCHARGE_AGE_DAYS, start_period
@@ -116,6 +126,12 @@ KINDS = (
     "care plans",
 )
 IMPORTED_PLAN_LABEL = "(imported from FHIR)"
+#: The largest bundle file read (250 MB). A file is decoded whole, and its JSON takes
+#: about seven times its size in memory: 250 MB is some 1.8 GB, and about 15,000
+#: patients of nursecase's own caseload export or thousands of Synthea patients.
+#: Anything longer (or a stream that never ends) is refused, naming the limit.
+MAXIMUM_FILE_BYTES = 250_000_000
+READ_CHUNK_BYTES = 1 << 20
 #: Care-plan item owner when the activity names no performer.
 DEFAULT_OWNER = "care team"
 _HIDDEN_PATIENT_FIELDS = frozenset({"family_key", "given_key", "phone_digits"})
@@ -192,11 +208,15 @@ class ImportTotals:
         self.refused.append(str(error))
 
 
-def read_bundle_file(path: Path) -> object:
-    """The decoded JSON of a file, or FhirImportError saying why it is not JSON."""
+def read_bundle_file(path: Path, limit: int = MAXIMUM_FILE_BYTES) -> object:
+    """The decoded JSON of a file, or FhirImportError saying why it is not JSON.
+
+    A file above ``limit`` bytes (:data:`MAXIMUM_FILE_BYTES`) is refused before
+    it is read; a stream that never ends, once that much of it has come in.
+    """
     source = str(path)
     try:
-        raw = path.read_bytes()
+        raw = _read_limited(path, source, limit)
     except OSError as error:
         raise FhirImportError(source, None, f"cannot be read ({error.strerror})") from None
     try:
@@ -212,6 +232,33 @@ def read_bundle_file(path: Path) -> object:
         raise FhirImportError(source, None, f"is not JSON ({error})") from None
     except RecursionError:
         raise FhirImportError(source, None, "is nested too deeply to read") from None
+    except MemoryError:
+        raise FhirImportError(
+            source, None, "is too large to read in the memory available"
+        ) from None
+
+
+def _read_limited(path: Path, source: str, limit: int) -> bytearray:
+    """The file's bytes, or FhirImportError when it holds more than ``limit``."""
+    with path.open("rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise FhirImportError(source, None, _too_large(f"is {_megabytes(size)}, above", limit))
+        # A pipe or device says nothing of its size (or never ends): read up to the limit.
+        raw = bytearray()  # grown in place: no second copy of a large file
+        while part := stream.read(min(READ_CHUNK_BYTES, limit + 1 - len(raw))):
+            raw += part
+            if len(raw) > limit:
+                raise FhirImportError(source, None, _too_large("goes on past", limit))
+    return raw
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
+def _too_large(what: str, limit: int) -> str:
+    return f"{what} the import limit of {_megabytes(limit)} (split the bundle into smaller files)"
 
 
 def _refuse_constant(name: str) -> object:
@@ -272,6 +319,9 @@ class _Writer:
         self.tallies = {kind: Tally() for kind in KINDS}
         self.warnings: list[str] = []
         self.patients: dict[str, Patient] = {}
+        #: Stored care-plan records ("care_plan"/"problem"/"goal"/"intervention", id) that
+        #: an item of this file already matched: two items never become one row.
+        self.claimed: set[tuple[str, int]] = set()
 
     def write(self) -> None:
         """Write every record of the bundle, patients first."""
@@ -645,14 +695,12 @@ class _Writer:
             query = query.where(CarePlan.period_start.is_(None))
         else:
             query = query.where(CarePlan.period_start == imported.period_start)
-        wanted = imported.title.casefold()
-        plan = next(
-            (
-                row
-                for row in self.session.execute(query.order_by(CarePlan.id)).scalars()
-                if row.title.casefold() == wanted
-            ),
-            None,
+        plan = match_stored(
+            self.session.execute(query.order_by(CarePlan.id)).scalars(),
+            imported.title,
+            imported.identifier,
+            "care_plan",
+            self.claimed,
         )
         if plan is None:
             plan = CarePlan(
@@ -668,6 +716,7 @@ class _Writer:
             )
             self.session.add(plan)
             self.session.flush()
+            self.claimed.add(("care_plan", plan.id))
             _PlanWriter(self, plan, imported.place).fill(imported)
             self._count("care plans", True, ())
         else:
@@ -696,8 +745,9 @@ class _PlanWriter:
         self.pending.append(
             ("create", "care_plan", plan.id, f"{plan.title} {IMPORTED_PLAN_LABEL}", {})
         )
+        problems: list[Problem] = []
         for problem in imported.problems:
-            self._add_problem(problem, [])
+            self._add_problem(problem, problems)
         self._write_revisions()
 
     def merge(self, imported: ImportedCarePlan) -> bool:
@@ -787,16 +837,20 @@ class _PlanWriter:
             self._add_goal(problem, goal, goals)
         interventions: list[Intervention] = []
         for intervention in imported.interventions:
-            self._add_intervention(problem, intervention, interventions)
+            self._add_intervention(
+                problem, intervention, interventions, _served_goal(intervention, goals)
+            )
         return problem
 
-    def _add_goal(self, problem: Problem, imported: ImportedGoal, siblings: list[Goal]) -> None:
+    def _add_goal(self, problem: Problem, imported: ImportedGoal, siblings: list[Goal]) -> Goal:
         values = {
             "description": imported.description,
             "lifecycle_status": imported.lifecycle_status,
             "achievement_status": imported.achievement_status,
             "due_date": imported.due_date,
-            "priority": "medium-priority",
+            "priority": imported.priority or "medium-priority",
+            "target_measure": imported.target_measure,
+            "target_value": imported.target_value,
         }
         goal = Goal(
             problem_id=problem.id,
@@ -808,19 +862,27 @@ class _PlanWriter:
         self.session.flush()
         siblings.append(goal)
         self._created("goal", goal, values)
+        self.writer.claimed.add(("goal", goal.id))
+        return goal
 
     def _add_intervention(
-        self, problem: Problem, imported: ImportedIntervention, siblings: list[Intervention]
+        self,
+        problem: Problem,
+        imported: ImportedIntervention,
+        siblings: list[Intervention],
+        goal: Goal | None,
     ) -> None:
         values = {
             "category": imported.category,
             "description": imported.description,
             "owner": imported.owner or DEFAULT_OWNER,
             "status": imported.status,
+            "frequency": imported.frequency,
+            "due_date": imported.due_date,
         }
         intervention = Intervention(
             problem_id=problem.id,
-            goal_id=None,
+            goal_id=goal.id if goal else None,
             position=_next_position(siblings),
             created_at=self.writer.now,
             **values,
@@ -828,13 +890,16 @@ class _PlanWriter:
         self.session.add(intervention)
         self.session.flush()
         siblings.append(intervention)
-        self._created("intervention", intervention, values)
+        self._created("intervention", intervention, {**values, "goal_id": intervention.goal_id})
+        self.writer.claimed.add(("intervention", intervention.id))
 
     def _merge_problem(self, imported: ImportedProblem, problems: list[Problem]) -> None:
-        wanted = imported.description.casefold()
-        problem = next((row for row in problems if row.description.casefold() == wanted), None)
+        claimed = self.writer.claimed
+        problem = match_stored(
+            problems, imported.description, imported.identifier, "problem", claimed
+        )
         if problem is None:
-            self._add_problem(imported, problems)
+            claimed.add(("problem", self._add_problem(imported, problems).id))
             return
         if self._move_allowed("problem", problem.status, imported.status, self.place):
             self._update("problem", problem, {"status": imported.status})
@@ -843,11 +908,14 @@ class _PlanWriter:
                 select(Goal).where(Goal.problem_id == problem.id).order_by(Goal.position)
             ).scalars()
         )
+        #: The stored goal of each of the file's goals, in the file's order.
+        matched: list[Goal] = []
         for goal in imported.goals:
-            known = _by_description(goals, goal.description)
+            known = match_stored(goals, goal.description, goal.identifier, "goal", claimed)
             if known is None:
-                self._add_goal(problem, goal, goals)
+                matched.append(self._add_goal(problem, goal, goals))
                 continue
+            matched.append(known)
             values: dict[str, Any] = {}
             if self._move_allowed(
                 "goal", known.lifecycle_status, goal.lifecycle_status, goal.place
@@ -855,8 +923,7 @@ class _PlanWriter:
                 values["lifecycle_status"] = goal.lifecycle_status
             if goal.achievement_status is not None:
                 values["achievement_status"] = goal.achievement_status
-            if goal.due_date is not None:
-                values["due_date"] = goal.due_date
+            values.update(_given(goal, "due_date", "priority", "target_measure", "target_value"))
             self._update("goal", known, values)
         interventions = list(
             self.session.execute(
@@ -866,14 +933,23 @@ class _PlanWriter:
             ).scalars()
         )
         for intervention in imported.interventions:
-            known_intervention = _by_description(interventions, intervention.description)
+            served = _served_goal(intervention, matched)
+            known_intervention = match_stored(
+                interventions, intervention.description, None, "intervention", claimed
+            )
             if known_intervention is None:
-                self._add_intervention(problem, intervention, interventions)
+                self._add_intervention(problem, intervention, interventions, served)
                 continue
+            changes: dict[str, Any] = {}
             if self._move_allowed(
                 "intervention", known_intervention.status, intervention.status, intervention.place
             ):
-                self._update("intervention", known_intervention, {"status": intervention.status})
+                changes["status"] = intervention.status
+            # The goal it serves, when the file says; a file that names none leaves it alone.
+            if served is not None:
+                changes["goal_id"] = served.id
+            changes.update(_given(intervention, "frequency", "due_date"))
+            self._update("intervention", known_intervention, changes)
 
     def _update(
         self, kind: str, row: Any, values: dict[str, Any], label: str | None = None
@@ -895,13 +971,63 @@ def _next_position(siblings: list[Any]) -> int:
     return max((row.position for row in siblings), default=-1) + 1
 
 
-def _by_description(rows: list[Any], description: str) -> Any | None:
-    wanted = description.casefold()
-    return next((row for row in rows if row.description.casefold() == wanted), None)
+def _given(imported: Any, *names: str) -> dict[str, Any]:
+    """The fields the file gives (not None): a field it leaves out keeps its stored value."""
+    return {name: getattr(imported, name) for name in names if getattr(imported, name) is not None}
+
+
+def _served_goal(intervention: ImportedIntervention, goals: list[Goal]) -> Goal | None:
+    """The goal row an imported intervention serves (``goals`` in the file's order)."""
+    index = intervention.goal_index
+    return goals[index] if index is not None and index < len(goals) else None
+
+
+def match_stored(
+    rows: Iterable[Any],
+    text: str,
+    identifier: str | None,
+    kind: str,
+    claimed: set[tuple[str, int]],
+) -> Any | None:
+    """The stored care-plan record an imported one is, or None for a new one.
+
+    The natural key is the text (a plan's title, an item's description, case
+    aside) within the plan, patient or problem ``rows`` come from. A row that
+    an earlier item of the file took (``claimed``) is never taken twice, so two
+    items of one text stay two rows and match the same two rows again. Among
+    rows of the text, the one whose export identifier is the file's comes
+    first (the file is this database's own export), then rows not entered in
+    error, then the first in order. The chosen row is added to ``claimed``.
+    """
+    wanted = text.casefold()
+    candidates = [
+        row
+        for row in rows
+        if _natural_text(row).casefold() == wanted and (kind, row.id) not in claimed
+    ]
+    if not candidates:
+        return None
+
+    def rank(row: Any) -> tuple[bool, bool]:
+        own = identifier is not None and resource_id(entry_url(kind, row.id)) == identifier
+        return (not own, _status_of(row) == ENTERED_IN_ERROR)
+
+    chosen = min(candidates, key=rank)  # min keeps the first of equals: the order of rows
+    claimed.add((kind, chosen.id))
+    return chosen
+
+
+def _natural_text(row: Any) -> str:
+    return row.title if isinstance(row, CarePlan) else row.description
+
+
+def _status_of(row: Any) -> str:
+    return row.lifecycle_status if isinstance(row, Goal) else row.status
 
 
 __all__ = [
     "KINDS",
+    "MAXIMUM_FILE_BYTES",
     "FhirImportError",
     "FhirImportService",
     "FileImport",

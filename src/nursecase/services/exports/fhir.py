@@ -532,9 +532,11 @@ class _BundleWriter:
         activities = []
         for problem_id, _plan_id, omaha_code, description, problem_status in problems:
             omaha = PROBLEMS_BY_CODE.get(omaha_code) if omaha_code else None
+            problem_identifier = resource_id(entry_url("problem", problem_id))
             contained.append(
                 fhir.problem_condition(
                     problem_id,
+                    identifier=problem_identifier,
                     patient=subject,
                     description=description,
                     status=problem_status,
@@ -545,7 +547,12 @@ class _BundleWriter:
             for goal in records.goals.get(problem_id, ()):
                 goal_url = entry_url("goal", goal[0])
                 goal_urls[goal[0]] = goal_url
-                goal_entries.append((goal_url, self._goal(goal, goal_url, subject, description)))
+                goal_entries.append(
+                    (
+                        goal_url,
+                        self._goal(goal, goal_url, subject, description, problem_identifier),
+                    )
+                )
         for problem_id, *_rest in problems:
             for intervention in records.interventions.get(problem_id, ()):
                 (
@@ -589,7 +596,9 @@ class _BundleWriter:
         )
         return [(url, plan_resource), *goal_entries]
 
-    def _goal(self, goal: Row, url: str, subject: dict, problem: str) -> dict:
+    def _goal(
+        self, goal: Row, url: str, subject: dict, problem: str, problem_identifier: str
+    ) -> dict:
         (
             _goal_id,
             _problem_id,
@@ -614,6 +623,7 @@ class _BundleWriter:
             target_value=target_value,
             due_date=self.day(due_date),
             problem=problem,
+            problem_identifier=problem_identifier,
         )
 
     def _referral(self, referral: Row, records: _BatchRecords, subject: dict) -> list[Entry]:
