@@ -303,13 +303,31 @@ def is_abandoned(path: Path) -> bool:
         os.close(descriptor)  # closing releases the test lock
 
 
-def leftovers(folder: str | os.PathLike[str], kind: str) -> list[Path]:
-    """Temporary files of ``kind`` in ``folder`` left by killed writers (sorted)."""
+def leftovers(
+    folder: str | os.PathLike[str], kind: str, target: str | os.PathLike[str] | None = None
+) -> list[Path]:
+    """Temporary files of ``kind`` in ``folder`` left by killed writers (sorted).
+
+    With ``target``, only those of that destination (``.<target name>.<random>.<kind>``).
+    """
+    ending = f".{kind}"
+    start = f".{Path(target).name}." if target is not None else "."
     try:
-        candidates = sorted(Path(folder).glob(f".*.{kind}"))
+        names = sorted(os.listdir(folder))
     except OSError:
         return []
-    return [path for path in candidates if is_abandoned(path)]
+    found = []
+    for name in names:
+        if not (name.startswith(start) and name.endswith(ending)):
+            continue
+        middle = name[len(start) : -len(ending)]
+        random_part = middle.rsplit(".", 1)[-1]
+        if len(random_part) != 8 or not all(c in "0123456789abcdef" for c in random_part):
+            continue
+        path = Path(folder) / name
+        if is_abandoned(path):
+            found.append(path)
+    return found
 
 
 def remove_leftover(path: Path) -> bool:
