@@ -157,6 +157,10 @@ def private_folder(
         raise UnsafePathError(
             f"cannot create {what} {folder}: {error.strerror or error}"
         ) from error
+    if not tighten:
+        if not folder.is_dir():
+            raise UnsafePathError(f"{what} {folder} is not a folder")
+        return folder
     try:
         descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except NotADirectoryError:
@@ -164,8 +168,7 @@ def private_folder(
     except OSError as error:
         raise UnsafePathError(f"cannot open {what} {folder}: {error.strerror or error}") from error
     try:
-        if tighten:
-            _tighten(descriptor, folder, what)
+        _tighten(descriptor, folder, what)
     finally:
         os.close(descriptor)
     return folder
