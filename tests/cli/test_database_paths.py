@@ -33,7 +33,7 @@ def nursecase_command(home: Path, *arguments: str) -> tuple[int, str, str]:
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
         check=False,
     )
     return result.returncode, result.stdout, result.stderr
@@ -77,7 +77,9 @@ def test_a_db_that_is_a_fifo_or_a_folder_is_refused_in_one_line(tmp_path):
     assert_one_line_refusal(code, err, str(fifo), "FIFO")
     assert mode(fifo) == 0o644
 
-    code, _, err = nursecase_command(tmp_path / "home", "db", "backup", "x.db", "--db", str(folder))
+    code, _, err = nursecase_command(
+        tmp_path / "home", "db", "backup", str(tmp_path / "x.db"), "--db", str(folder)
+    )
     assert_one_line_refusal(code, err, str(folder), "a folder")
     assert mode(folder) == 0o755
 
