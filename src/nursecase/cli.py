@@ -89,10 +89,73 @@ def _globals(context: typer.Context) -> GlobalOptions:
     return root.obj
 
 
-def _database_location(context: typer.Context, db: str | None) -> str:
+def _database_location(context: typer.Context, db: str | None, *, notice: bool = True) -> str:
     from nursecase.paths import default_database
 
-    return db or _globals(context).db or default_database()
+    location = db or _globals(context).db or default_database()
+    _check_database_files(location, notice=notice)
+    return location
+
+
+# --- files around the database (issue 17 items 2, 3 and 8) -------------------
+
+
+def _check_database_files(location: str, *, notice: bool) -> None:
+    """Before a command touches an SQLite database: its path, its folder, its leftovers.
+
+    A --db that is a link, folder, device, FIFO or socket is refused here, in one
+    line, before anything opens or changes it (``database_url`` checks it). The
+    data folder holding the default database is tightened to 0700 (refused with
+    the reason if it is not ours). With ``notice``, each clear-text or unfinished
+    copy an interrupted ``db encrypt``/``db decrypt`` left beside the database is
+    named in one line with the command that removes it.
+    """
+    from nursecase.db.engine import database_url, sqlite_file
+    from nursecase.files import private_folder
+    from nursecase.paths import data_home
+
+    path = sqlite_file(database_url(location))
+    if path is None:
+        return
+    home = data_home()
+    if path.parent == home.resolve() and home.is_dir():
+        private_folder(home, tighten=True, what="the data folder")
+    if notice:
+        for leftover in _conversion_leftovers(path):
+            typer.echo(
+                f"nursecase: warning: {leftover.line()};"
+                f" remove it with: nursecase db check --db {path} --remove-leftovers",
+                err=True,
+            )
+
+
+def _conversion_leftovers(path: Path) -> list:
+    if not path.parent.is_dir():
+        return []
+    from nursecase.db.encryption import conversion_leftovers
+
+    return conversion_leftovers(path)
+
+
+def _leftover_problems(path: Path, *, remove: bool) -> tuple[list[str], list[str]]:
+    """Leftovers of interrupted conversions and backups: (problems, removed lines)."""
+    from nursecase.db.migrate import backup_leftovers
+    from nursecase.files import remove_with_companions
+    from nursecase.paths import default_paths
+
+    found = [(item.path, item.line()) for item in _conversion_leftovers(path)]
+    folders = dict.fromkeys([path.parent, path.parent / "backups", default_paths().backups])
+    for folder in folders:
+        found += [
+            (item, f"{item} is an unfinished backup left by an interrupted backup")
+            for item in backup_leftovers(folder)
+        ]
+    if not remove:
+        hint = f" (remove it with: nursecase db check --db {path} --remove-leftovers)"
+        return [line + hint for _, line in found], []
+    for item, _ in found:
+        remove_with_companions(item)
+    return [], [f"removed {item}" for item, _ in found]
 
 
 def _nurse(context: typer.Context, nurse: str | None) -> str | None:
@@ -327,18 +390,31 @@ def db_check(
             "care plans ending before their goals, minutes on contacts that reached nobody).",
         ),
     ] = False,
+    remove_leftovers: Annotated[
+        bool,
+        typer.Option(
+            "--remove-leftovers",
+            help="Remove the copies interrupted encrypt, decrypt and backup commands left"
+            " beside the database and in the backups folder (reported as problems otherwise).",
+        ),
+    ] = False,
 ) -> None:
-    """Check the database's integrity, schema revision and audit chain."""
+    """Check the database's integrity, schema revision, audit chain and leftover copies."""
     from nursecase.clock import SystemClock
-    from nursecase.db.engine import integrity_problems, make_engine
+    from nursecase.db.engine import database_url, integrity_problems, make_engine, sqlite_file
     from nursecase.db.migrate import revision_state
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
 
-    location = _database_location(context, db)
+    location = _database_location(context, db, notice=False)
     _require_existing(location)
-    engine = make_engine(location)
     problems: list[str] = []
+    database_file = sqlite_file(database_url(location))
+    if database_file is not None:
+        problems, removed = _leftover_problems(database_file, remove=remove_leftovers)
+        for line in removed:
+            typer.echo(line)
+    engine = make_engine(location)
     findings = []
     try:
         state = revision_state(engine)
@@ -391,9 +467,14 @@ def db_backup(
     """Back up the database to DESTINATION (an SQLite file: SQLite's online backup
     API; a server: pg_dump, or a logical copy into an SQLite file)."""
     from nursecase.db.engine import database_url, sqlite_file
-    from nursecase.db.migrate import backup_sqlite
+    from nursecase.db.migrate import backup_sqlite, remove_backup_leftovers
 
     location = _database_location(context, db)
+    destination = destination.expanduser()
+    if destination.parent.is_dir():
+        # A killed backup left its temporary file here: the next one clears it.
+        for removed in remove_backup_leftovers(destination.parent):
+            typer.echo(f"Removed {removed}, left by an interrupted backup", err=True)
     source = sqlite_file(database_url(location))
     if source is None:
         from nursecase.cli_copy import backup_server_command
@@ -401,7 +482,7 @@ def db_backup(
         backup_server_command(location, destination)
         return
     _require_existing(location)
-    if destination.exists():
+    if os.path.lexists(destination):
         raise CommandError(f"{destination} already exists; choose a new file name")
     backup_sqlite(source, destination)
     typer.echo(f"Backed up {source} to {destination}")
@@ -431,10 +512,18 @@ def _passphrase(key_file: Path | None, database: Path, *, new: bool) -> str:
     return passphrase
 
 
+def _remove_conversion_leftovers(path: Path) -> None:
+    """A new conversion first clears what an interrupted one left, and says so."""
+    from nursecase.db.encryption import remove_conversion_leftovers
+
+    for leftover in remove_conversion_leftovers(path):
+        typer.echo(f"Removed {leftover.path}, left by an interrupted {leftover.left_by}", err=True)
+
+
 def _sqlite_database(context: typer.Context, db: str | None) -> Path:
     from nursecase.db.engine import database_url, sqlite_file
 
-    location = _database_location(context, db)
+    location = _database_location(context, db, notice=False)
     path = sqlite_file(database_url(location))
     if path is None:
         raise CommandError("encryption works on SQLite files only")
@@ -449,6 +538,7 @@ def db_encrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOpt
     from nursecase.db.encryption import encrypt_database, salt_file
 
     path = _sqlite_database(context, db)
+    _remove_conversion_leftovers(path)
     encrypt_database(path, _passphrase(key_file, path, new=True))
     typer.echo(f"Encrypted {path}; the plain copy was removed.")
     typer.echo(
@@ -463,6 +553,7 @@ def db_decrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOpt
     from nursecase.db.encryption import decrypt_database, is_encrypted
 
     path = _sqlite_database(context, db)
+    _remove_conversion_leftovers(path)
     if not is_encrypted(path):
         raise CommandError(f"{path} is not encrypted")
     decrypt_database(path, _passphrase(key_file, path, new=False))
@@ -762,9 +853,11 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from nursecase.db.engine import DatabaseLocationError
     from nursecase.db.migrate import MigrationError
     from nursecase.domain.validation import ValidationError
+    from nursecase.files import UnsafePathError
     from nursecase.services.errors import ServiceError
 
     return (
+        UnsafePathError,
         CommandError,
         ConfigError,
         DatabaseLocationError,

@@ -15,9 +15,12 @@ Design (DESIGN.md section 4, issue 8 item 4):
   random salt). The header is the authority; a stale ``.salt`` beside a plain
   file is ignored.
 - ``encrypt_database`` / ``decrypt_database`` convert with ``sqlcipher_export``
-  into a temporary file, verify it (integrity check, same row count in every
-  table), then swap it in by renames, keeping the original beside it until the
-  swap is verified; then the original is removed (a plain copy is PHI in clear).
+  into a temporary file beside the database (0600, locked while at work),
+  verify it (integrity check, same row count in every table), then put it in
+  place with ONE atomic rename: the original is never renamed aside, so a kill
+  at any point leaves the database whole and no plain copy but the
+  interrupted decrypt's temporary file, which ``conversion_leftovers`` finds
+  (issue 17 item 2).
 
 Only this module imports ``sqlcipher3``, and only when an encrypted database is
 opened or converted: plain databases never need it.
@@ -39,6 +42,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from nursecase.db.engine import DatabaseLocationError
+from nursecase.files import (
+    UnsafePathError,
+    atomic_private_write,
+    crash_point,
+    leftovers,
+    refuse_special,
+    remove_with_companions,
+)
 
 #: The first 16 bytes of every plain SQLite database file.
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -98,15 +109,9 @@ def is_encrypted(database: Path) -> bool:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file created 0600 (replacing a previous one atomically)."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
+    """Write ``data`` to ``path`` whole, 0600 (replacing a previous file atomically)."""
+    with atomic_private_write(path, "tmp") as temporary, open(temporary, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def write_parameters(path: Path, parameters: KeyParameters) -> None:
@@ -322,8 +327,14 @@ def connect_encrypted(database: Path, key: bytes, **arguments):
     return connection
 
 
-def backup_encrypted(source: Path, destination: Path, key: bytes) -> None:
-    """Copy a live encrypted database to ``destination`` (same key), with its salt file."""
+def backup_encrypted(
+    source: Path, destination: Path, key: bytes, *, salt_for: Path | None = None
+) -> None:
+    """Copy a live encrypted database to ``destination`` (same key), with its salt file.
+
+    The salt is written beside ``salt_for`` when given (the final name of a
+    backup written under a temporary one), else beside ``destination``.
+    """
     with connect_encrypted(source, key) as source_db:
         target_db = connect_encrypted(destination, key)
         try:
@@ -331,7 +342,7 @@ def backup_encrypted(source: Path, destination: Path, key: bytes) -> None:
         finally:
             target_db.close()
     source_db.close()
-    write_private(salt_file(destination), salt_file(source).read_bytes())
+    write_private(salt_file(salt_for or destination), salt_file(source).read_bytes())
 
 
 # --- conversion ---------------------------------------------------------------
@@ -358,12 +369,6 @@ def _verify_copy(connection, expected: dict[str, int], what: str) -> None:
         raise EncryptionError(f"the {what} copy does not hold the same rows; nothing was changed")
 
 
-def _new_private_file(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(descriptor)
-
-
 def _settle_journal(connection) -> None:
     # Fold the WAL into the file and stop using it: the swap renames one file,
     # and a -wal left beside it would belong to the other file (and hold PHI).
@@ -377,35 +382,96 @@ def _settle_journal(connection) -> None:
         raise EncryptionError(IN_USE_MESSAGE)
 
 
-def _swap(database: Path, converted: Path, original_suffix: str) -> Path:
-    """Put ``converted`` in place of ``database``, keeping the original until done."""
-    kept = database.with_name(database.name + original_suffix)
-    kept.unlink(missing_ok=True)
-    os.replace(database, kept)
+#: The kind (name ending) of the temporary file of each conversion (``nursecase.files``).
+ENCRYPTING = "encrypting"
+DECRYPTING = "decrypting"
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A file an interrupted conversion left beside a database."""
+
+    path: Path
+    clear_text: bool
+    left_by: str  # the command: "db encrypt" or "db decrypt"
+
+    def line(self) -> str:
+        """One line for the user: what the file is."""
+        if self.clear_text:
+            return (
+                f"{self.path} is a clear-text copy of the database left by an interrupted"
+                f" {self.left_by}"
+            )
+        return f"{self.path} is an unfinished copy left by an interrupted {self.left_by}"
+
+
+def conversion_leftovers(database: Path) -> list[Leftover]:
+    """Files of killed ``db encrypt``/``db decrypt`` runs beside ``database``.
+
+    The conversions of this version write ``.<name>.<random>.encrypting`` (SQLCipher
+    pages, not clear text) and ``.<name>.<random>.decrypting`` (clear text), held
+    under a lock while at work, so a conversion still running is not listed.
+    Older versions kept ``<db>.plain-backup`` (clear text) and
+    ``<db>.encrypted-backup``, and wrote ``<db>.encrypting`` / ``<db>.decrypting``.
+    """
+    database = Path(database)
+    folder = database.parent
+    found = [Leftover(path, True, "db decrypt") for path in leftovers(folder, DECRYPTING, database)]
+    found += [
+        Leftover(path, False, "db encrypt") for path in leftovers(folder, ENCRYPTING, database)
+    ]
+    older = (
+        (PLAIN_BACKUP_SUFFIX, True, "db encrypt"),
+        (".decrypting", True, "db decrypt"),
+        (ENCRYPTED_BACKUP_SUFFIX, False, "db decrypt"),
+        (".encrypting", False, "db encrypt"),
+        (SALT_SUFFIX + ".new", False, "db encrypt"),
+    )
+    for suffix, clear_text, left_by in older:
+        path = database.with_name(database.name + suffix)
+        if os.path.lexists(path):
+            found.append(Leftover(path, clear_text, left_by))
+    return found
+
+
+def remove_conversion_leftovers(database: Path) -> list[Leftover]:
+    """Remove what ``conversion_leftovers`` finds (with SQLite's journal files); the list."""
+    found = conversion_leftovers(database)
+    for leftover in found:
+        remove_with_companions(leftover.path)
+    return found
+
+
+def _checked_database(database: Path) -> Path:
+    database = Path(database)
     try:
-        os.replace(converted, database)
-    except OSError:
-        os.replace(kept, database)
-        raise
-    return kept
+        refuse_special(database, "the database")
+    except UnsafePathError as error:
+        raise EncryptionError(str(error)) from None
+    if not database.is_file() or database.stat().st_size == 0:
+        raise EncryptionError(f"no database at {database}")
+    return database
 
 
 def encrypt_database(
     database: Path, passphrase: str, *, costs: dict[str, int] | None = None
 ) -> None:
-    """Turn the plain SQLite file ``database`` into an SQLCipher one keyed by ``passphrase``."""
+    """Turn the plain SQLite file ``database`` into an SQLCipher one keyed by ``passphrase``.
+
+    Crash-safe (issue 17 item 2): the encrypted copy is written and verified
+    under a temporary name; the salt file is put in place next (a salt beside
+    a plain file is ignored: the header is the authority); then one atomic
+    rename puts the encrypted file in place of the plain one. Killed at any
+    point, the database opens, plain without a key or encrypted with it, and no
+    clear-text copy is left: the plain original is never renamed aside.
+    """
     module = sqlcipher_module()
-    database = Path(database)
-    if not database.is_file() or database.stat().st_size == 0:
-        raise EncryptionError(f"no database at {database}")
+    database = _checked_database(database)
     if is_encrypted(database):
         raise EncryptionError(f"{database} is already encrypted")
     parameters = KeyParameters.fresh(**(costs or {}))
     key = derive_key(passphrase, parameters)
-    converted = database.with_name(database.name + ".encrypting")
-    new_salt = database.with_name(database.name + SALT_SUFFIX + ".new")
-    _new_private_file(converted)
-    try:
+    with atomic_private_write(database, ENCRYPTING) as converted:
         with sqlite3.connect(database, isolation_level=None) as plain:
             _settle_journal(plain)
             expected = _row_counts(plain)
@@ -421,36 +487,38 @@ def encrypt_database(
             source.execute("DETACH DATABASE encrypted")
         finally:
             source.close()
+        crash_point("encrypt-exported")
         copy = connect_encrypted(converted, key, isolation_level=None)
         try:
             _verify_copy(copy, expected, "encrypted")
         finally:
             copy.close()
-        write_parameters(new_salt, parameters)
-        kept = _swap(database, converted, PLAIN_BACKUP_SUFFIX)
-        os.replace(new_salt, salt_file(database))
-        final = connect_encrypted(database, key, isolation_level=None)
-        try:
-            _verify_copy(final, expected, "encrypted")
-        finally:
-            final.close()
-        # The plain original is PHI in clear: gone once the encrypted file is proven.
-        kept.unlink()
+        write_parameters(salt_file(database), parameters)
+        crash_point("encrypt-salt-written")
+    crash_point("encrypt-replaced")
+    final = connect_encrypted(database, key, isolation_level=None)
+    try:
+        _verify_copy(final, expected, "encrypted")
     finally:
-        converted.unlink(missing_ok=True)
-        new_salt.unlink(missing_ok=True)
+        final.close()
 
 
 def decrypt_database(database: Path, passphrase: str) -> None:
-    """Turn the SQLCipher file ``database`` back into a plain SQLite file."""
+    """Turn the SQLCipher file ``database`` back into a plain SQLite file.
+
+    The plain copy is written and verified under a temporary name (0600, locked
+    while at work), then one atomic rename puts it in place of the encrypted
+    file, and the salt file goes last (ignored beside a plain file). A kill
+    before the rename leaves that clear-text temporary file: the next command
+    on the database names it (``conversion_leftovers``) and ``db check``
+    reports it until it is removed.
+    """
     sqlcipher_module()
-    database = Path(database)
+    database = _checked_database(database)
     if not is_encrypted(database):
         raise EncryptionError(f"{database} is not encrypted")
     key = derive_key(passphrase, read_parameters(database))
-    converted = database.with_name(database.name + ".decrypting")
-    _new_private_file(converted)
-    try:
+    with atomic_private_write(database, DECRYPTING) as converted:
         source = connect_encrypted(database, key, isolation_level=None)
         try:
             _settle_journal(source)
@@ -462,14 +530,12 @@ def decrypt_database(database: Path, passphrase: str) -> None:
             source.execute("DETACH DATABASE plain")
         finally:
             source.close()
+        crash_point("decrypt-exported")
         with sqlite3.connect(converted, isolation_level=None) as copy:
             _verify_copy(copy, expected, "decrypted")
         copy.close()
-        kept = _swap(database, converted, ENCRYPTED_BACKUP_SUFFIX)
-        with sqlite3.connect(database, isolation_level=None) as final:
-            _verify_copy(final, expected, "decrypted")
-        final.close()
-        kept.unlink()
-        salt_file(database).unlink(missing_ok=True)
-    finally:
-        converted.unlink(missing_ok=True)
+    crash_point("decrypt-replaced")
+    with sqlite3.connect(database, isolation_level=None) as final:
+        _verify_copy(final, expected, "decrypted")
+    final.close()
+    salt_file(database).unlink(missing_ok=True)

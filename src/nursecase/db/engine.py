@@ -21,7 +21,6 @@ from the key file, NURSECASE_KEY_FILE or a hidden prompt.
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -54,7 +53,29 @@ def database_url(path_or_url: str | os.PathLike[str]) -> str:
         except Exception as error:  # sqlalchemy raises ArgumentError; keep the message short
             raise DatabaseLocationError(f"not a valid database URL: {text!r}") from error
         return text
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
+    return f"sqlite:///{database_path(text)}"
+
+
+def database_path(text: str) -> Path:
+    """The absolute path of a database file, checked before anything touches it.
+
+    The folders on the way are resolved, the file's own name is not: a
+    symbolic link there is refused, never followed (issue 17 item 8: a link to
+    a text file, or ``/dev/null`` as root, must not get the database's mode).
+    So are a folder, a device, a FIFO and a socket, in one line naming the path.
+    """
+    from nursecase.files import kind_of
+
+    path = Path(text).expanduser()
+    special_name = path.name in ("", ".", "..")
+    path = path.resolve() if special_name else path.parent.resolve() / path.name
+    kind = kind_of(path)
+    if kind is not None:
+        raise DatabaseLocationError(
+            f"the database {path} is {kind}; give the path of a regular file"
+            + (" (links are not followed)" if kind == "a symbolic link" else "")
+        )
+    return path
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -73,33 +94,28 @@ def prepare_sqlite_file(path: Path) -> None:
 
     Creating the file ourselves, with an explicit mode, is the only way to be
     sure it never exists with the process umask's looser mode, even briefly.
+    A link, folder, device, FIFO or socket at ``path`` is refused untouched;
+    an existing file's mode is tightened through a descriptor (``nursecase.files``).
     """
-    folder = path.parent
-    if not folder.exists():
-        try:
-            folder.mkdir(mode=0o700, parents=True)
-        except OSError as error:
-            raise DatabaseLocationError(
-                f"cannot create the data folder {folder}: {error.strerror}"
-            ) from error
-    if not folder.is_dir():
-        raise DatabaseLocationError(f"{folder} is not a folder")
-    if path.exists():
-        if path.is_dir():
-            raise DatabaseLocationError(f"{path} is a folder, not a database file")
-        current = stat.S_IMODE(path.stat().st_mode)
-        if current & 0o077:
-            path.chmod(0o600)
-        return
+    from nursecase.files import (
+        UnsafePathError,
+        create_private_file,
+        private_file_mode,
+        private_folder,
+    )
+
     try:
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        private_folder(path.parent, what="the data folder")
+        private_file_mode(path, "the database")
+        create_private_file(path)
     except FileExistsError:
         return
+    except UnsafePathError as error:
+        raise DatabaseLocationError(str(error)) from error
     except OSError as error:
         raise DatabaseLocationError(
             f"cannot create the database file {path}: {error.strerror}"
         ) from error
-    os.close(descriptor)
 
 
 def copy_private_file(source: Path, destination: Path) -> None:
@@ -108,8 +124,11 @@ def copy_private_file(source: Path, destination: Path) -> None:
     Created with O_EXCL and the mode at once, so the copy is never readable by
     others, even for a moment; an existing destination raises FileExistsError.
     """
-    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    from nursecase.files import FILE_MODE, private_folder
+
+    private_folder(destination.parent)
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(destination, flags, FILE_MODE)
     with os.fdopen(descriptor, "wb") as copy:
         copy.write(source.read_bytes())
 

@@ -6,7 +6,8 @@ plain SQL; Alembic is imported only inside ``upgrade``. A test keeps
 ``HEAD_REVISION`` equal to the head of the migration scripts.
 
 Before upgrading a database that already holds tables, a backup is taken with
-SQLite's online backup API. Migrations run with foreign keys OFF: a batch
+SQLite's online backup API, under a temporary name until it is complete and
+verified. Migrations run with foreign keys OFF: a batch
 rebuild of a table with them ON would delete cascaded child rows.
 """
 
@@ -20,8 +21,22 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
-from nursecase.db.encryption import backup_encrypted, is_encrypted, key_for
-from nursecase.db.engine import copy_private_file, make_engine, sqlite_file
+from nursecase.db.encryption import (
+    backup_encrypted,
+    connect_encrypted,
+    is_encrypted,
+    key_for,
+    write_private,
+)
+from nursecase.db.engine import make_engine, sqlite_file
+from nursecase.files import (
+    atomic_private_write,
+    crash_point,
+    leftovers,
+    private_folder,
+    refuse_special,
+    remove_leftover,
+)
 
 #: The newest migration script's revision id.
 HEAD_REVISION = "0007_trustworthy_flags"
@@ -63,38 +78,83 @@ def revision_state(engine: Engine) -> RevisionState:
 AUDIT_KEY_SUFFIX = ".audit-key"
 
 
+#: The kind (name ending) of a backup's temporary file (``nursecase.files``).
+BACKUP_PART = "backup-part"
+
+
+def backup_leftovers(folder: Path) -> list[Path]:
+    """Temporary files of killed backups in ``folder`` (a backup at work is not listed)."""
+    return leftovers(folder, BACKUP_PART)
+
+
+def remove_backup_leftovers(folder: Path) -> list[Path]:
+    """Remove the temporary files of killed backups in ``folder``; the ones removed."""
+    return [path for path in backup_leftovers(folder) if remove_leftover(path)]
+
+
 def backup_sqlite(source: Path, destination: Path) -> Path:
-    """Copy a live SQLite database with the online backup API (mode 0600).
+    """Copy a live SQLite database with the online backup API (mode 0600), whole or not at all.
+
+    The copy is written to ``.<name>.<random>.backup-part`` in the destination's
+    folder, verified (integrity check, the same schema objects as the source),
+    fsynced, and only then renamed to ``destination`` (issue 17 item 3): a
+    file under the final name is a complete backup. Temporary files of killed
+    backups in that folder are removed first.
 
     An encrypted (SQLCipher) database is copied encrypted with the same key,
-    and its salt file is copied beside the backup.
+    and its salt file is copied beside the backup; the audit key file too.
+    Both are in place before the backup gets its name.
     """
     destination = destination.expanduser()
-    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if destination.exists():
+    private_folder(destination.parent, what="the backup folder")
+    refuse_special(destination, "the backup")
+    if os.path.lexists(destination):
         raise FileExistsError(f"{destination} already exists")
-    # The key first: a missing or wrong passphrase leaves no empty backup file.
+    # The key first: a missing or wrong passphrase leaves no file at all.
     encryption_key = key_for(source) if is_encrypted(source) else None
-    descriptor = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(descriptor)
-    if encryption_key is not None:
-        # Same key, same salt file beside it: the backup stays encrypted.
+    remove_backup_leftovers(destination.parent)
+    with atomic_private_write(destination, BACKUP_PART, replace=False) as temporary:
+        if encryption_key is not None:
+            # Same key, same salt file beside it: the backup stays encrypted.
+            backup_encrypted(source, temporary, encryption_key, salt_for=destination)
+            copy = connect_encrypted(temporary, encryption_key)
+        else:
+            with sqlite3.connect(source) as source_db, sqlite3.connect(temporary) as target_db:
+                source_db.backup(target_db)
+            source_db.close()
+            target_db.close()
+            copy = sqlite3.connect(temporary)
+        crash_point("backup-copied")
         try:
-            backup_encrypted(source, destination, encryption_key)
-        except Exception:
-            destination.unlink(missing_ok=True)
-            raise
-    else:
-        with sqlite3.connect(source) as source_db, sqlite3.connect(destination) as target_db:
-            source_db.backup(target_db)
-        source_db.close()
-        target_db.close()
-    # The audit trail's key lives beside the database (services.audit_anchor):
-    # a backup without it could not prove its trail intact.
-    key = source.with_name(source.name + AUDIT_KEY_SUFFIX)
-    if key.is_file():
-        copy_private_file(key, destination.with_name(destination.name + AUDIT_KEY_SUFFIX))
+            _verify_backup(copy, source, encryption_key)
+        finally:
+            copy.close()
+        # The audit trail's key lives beside the database (services.audit_anchor):
+        # a backup without it could not prove its trail intact.
+        key = source.with_name(source.name + AUDIT_KEY_SUFFIX)
+        if key.is_file():
+            write_private(
+                destination.with_name(destination.name + AUDIT_KEY_SUFFIX), key.read_bytes()
+            )
     return destination
+
+
+def _schema_size(connection) -> int:
+    return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+
+
+def _verify_backup(copy, source: Path, key: bytes | None) -> None:
+    """Refuse a copy that fails its integrity check or lacks the source's tables."""
+    problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
+    if problems != ["ok"]:
+        raise MigrationError(f"the backup failed its integrity check: {problems[0]}")
+    original = connect_encrypted(source, key) if key is not None else sqlite3.connect(source)
+    try:
+        expected = _schema_size(original)
+    finally:
+        original.close()
+    if _schema_size(copy) != expected:
+        raise MigrationError("the backup does not hold the database's tables; nothing was kept")
 
 
 def _alembic_config(connection):
@@ -124,6 +184,8 @@ def upgrade(
         stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
         if state.has_tables and not state.up_to_date and database_file is not None:
             folder = backup_folder or database_file.parent / "backups"
+            # nursecase's own backups folder: 0700, tightened if it was wider.
+            private_folder(folder, tighten=True, what="the backups folder")
             name = f"{database_file.stem}-{stamp}-before-{state.head}.db"
             backup = backup_sqlite(database_file, folder / name)
         elif state.has_tables and not state.up_to_date:

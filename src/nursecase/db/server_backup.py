@@ -6,8 +6,8 @@ dump a newer server), the database is copied table by table into a new SQLite
 file instead (``nursecase.db.copy``), which nursecase opens directly.
 
 The password never reaches a command line (where ``ps`` shows it): pg_dump
-gets it through PGPASSWORD. The backup file is its user's alone (0600), and a
-failed backup leaves no file behind.
+gets it through PGPASSWORD. The backup file is its user's alone (0600), written
+under a temporary name until complete, and a failed backup leaves no file behind.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import glob
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -23,10 +24,13 @@ from sqlalchemy.engine import URL, make_url
 
 from nursecase.db.copy import copy_database
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.migrate import BACKUP_PART, ensure_schema, remove_backup_leftovers
+from nursecase.files import atomic_private_write, crash_point, private_folder, refuse_special
 
 #: Where Debian/Ubuntu install each PostgreSQL version's programs.
 POSTGRESQL_PROGRAMS = "/usr/lib/postgresql/*/bin/pg_dump"
+#: The first bytes of a pg_dump custom-format archive.
+PG_DUMP_MAGIC = b"PGDMP"
 #: What pg_dump says when the server is newer than itself.
 VERSION_MISMATCH = "server version mismatch"
 
@@ -69,19 +73,16 @@ def libpq_url(url: str) -> tuple[str, str | None]:
     )
 
 
-def _remove(destination: Path) -> None:
-    for path in (destination, *(Path(f"{destination}{end}") for end in ("-wal", "-shm"))):
-        path.unlink(missing_ok=True)
+class _OlderPgDump(Exception):
+    """pg_dump refused a newer server: fall back to a logical copy."""
 
 
-def _create_private(destination: Path) -> None:
-    """Create the empty backup file 0600 (its folder 0700) before anything writes it."""
-    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError as error:
-        raise BackupError(f"{destination} already exists; choose a new file name") from error
-    os.close(descriptor)
+def _check_destination(destination: Path) -> None:
+    """The folder exists (0700 if made now) and nothing has the backup's name yet."""
+    private_folder(destination.parent, what="the backup folder")
+    refuse_special(destination, "the backup")
+    if os.path.lexists(destination):
+        raise BackupError(f"{destination} already exists; choose a new file name")
 
 
 def _run_pg_dump(program: str, url: str, destination: Path) -> subprocess.CompletedProcess:
@@ -114,34 +115,44 @@ def _logical_copy(url: str, destination: Path) -> None:
 def backup_server(url: str, destination: Path) -> str:
     """Back up the server database at ``url`` to ``destination``; how it was done.
 
-    Raises ``BackupError`` (or the copy's ``CopyError``) on failure, with no
-    file left at ``destination``.
+    Written under a temporary name in the destination's folder (0600) and
+    renamed only once complete and verified (pg_dump's exit code and its
+    archive header; the logical copy's integrity check), so a file under the
+    final name is a whole backup (issue 17 item 3). Temporary files of killed
+    backups in that folder are removed first. Raises ``BackupError`` (or the
+    copy's ``CopyError``) on failure, with no file left at ``destination``.
     """
     if make_url(url).get_backend_name() == "sqlite":
         raise BackupError("backup_server is for server databases; SQLite files use db backup")
     destination = destination.expanduser()
-    _create_private(destination)
-    try:
-        program = find_pg_dump()
-        reason = "pg_dump was not found"
-        if program is not None:
-            result = _run_pg_dump(program, url, destination)
-            if result.returncode == 0:
-                destination.chmod(0o600)
-                return f"pg_dump custom format ({program}); restore with pg_restore"
-            message = _pg_dump_problem(result.stderr)
-            if VERSION_MISMATCH not in result.stderr:
-                raise BackupError(f"pg_dump failed: {message}")
+    _check_destination(destination)
+    remove_backup_leftovers(destination.parent)
+    program = find_pg_dump()
+    reason = "pg_dump was not found"
+    if program is not None:
+        try:
+            with atomic_private_write(destination, BACKUP_PART, replace=False) as temporary:
+                result = _run_pg_dump(program, url, temporary)
+                if result.returncode != 0:
+                    if VERSION_MISMATCH in result.stderr:
+                        raise _OlderPgDump
+                    raise BackupError(f"pg_dump failed: {_pg_dump_problem(result.stderr)}")
+                with open(temporary, "rb") as dump:
+                    if dump.read(len(PG_DUMP_MAGIC)) != PG_DUMP_MAGIC:
+                        raise BackupError("pg_dump wrote no archive; nothing was kept")
+                crash_point("backup-copied")
+            return f"pg_dump custom format ({program}); restore with pg_restore"
+        except _OlderPgDump:
             reason = "pg_dump is older than the server"
-        # The copy writes a fresh SQLite file: start from no file at all.
-        _remove(destination)
-        _create_private(destination)
-        _logical_copy(url, destination)
-        destination.chmod(0o600)
-        return f"logical copy into an SQLite file ({reason})"
-    except BaseException:
-        _remove(destination)
-        raise
+    with atomic_private_write(destination, BACKUP_PART, replace=False) as temporary:
+        _logical_copy(url, temporary)
+        with sqlite3.connect(temporary) as copy:
+            problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
+        copy.close()
+        if problems != ["ok"]:
+            raise BackupError(f"the copy failed its integrity check: {problems[0]}")
+        crash_point("backup-copied")
+    return f"logical copy into an SQLite file ({reason})"
 
 
 def _pg_dump_problem(stderr: str) -> str:

@@ -338,16 +338,18 @@ class CarePlanPrinter:
         written atomically with mode 0600 and the export is audited in the same
         transaction; a path that cannot be written raises ValidationError("path")
         and records nothing. ``create_folder`` makes a missing folder first (mode
-        0700): for the default exports folder, not for a path the nurse typed.
+        0700) and tightens a wider one: for the default exports folder, not for
+        a path the nurse typed.
         """
         code = _format(file_format)
         target = _path(path, code)
         if create_folder:
+            from nursecase.files import UnsafePathError, private_folder
+
             try:
-                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            except OSError as error:
-                message = f"cannot create {target.parent}: {error.strerror}"
-                raise ValidationError("path", message) from error
+                private_folder(target.parent, tighten=True, what="the exports folder")
+            except UnsafePathError as error:
+                raise ValidationError("path", str(error)) from error
 
         self.context.require_nurse()
         document = self.document(care_plan_id)

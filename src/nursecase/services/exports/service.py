@@ -238,15 +238,18 @@ class ExportService:
         return nurse.id, label
 
     def default_destination(self, plan: ExportPlan, folder: Path) -> Path:
-        """A new file in ``folder`` (created 0700) named for the report, format and day.
+        """A new file in ``folder`` (0700: created so, or tightened) named for the report and day.
 
         An export of the same report the same day gets "-2", "-3" ...: a default
         name never replaces an earlier file.
         """
+        from nursecase.files import UnsafePathError, private_folder
+
         try:
-            folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-        except OSError as error:
-            raise ValidationError("out", f"cannot create {folder}: {error.strerror}") from error
+            # nursecase's own exports folder: 0700, tightened if it was wider.
+            private_folder(folder, tighten=True, what="the exports folder")
+        except UnsafePathError as error:
+            raise ValidationError("out", str(error)) from error
         name = plan.file_name()
         suffix = plan.options.suffix
         stem = name[: -len(suffix)]
