@@ -289,8 +289,8 @@ def record(
     entity: str,
     entity_id: int | None = None,
     changed_fields: Iterable[str] = (),
-) -> None:
-    """Append one audit event in the caller's transaction.
+) -> int:
+    """Append one audit event in the caller's transaction; its id.
 
     The event is sealed with HMAC-SHA256 under the key beside the database; the
     anchor in the key file moves to it after the transaction commits.
@@ -324,6 +324,7 @@ def record(
     session.add(event)
     session.flush()  # the id, for the anchor (the select above flushed the rest already)
     state.appended.append((event, event.id, digest))
+    return event.id
 
 
 class AuditService:
