@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, text
 
 from nursecase.db.encryption import backup_encrypted, is_encrypted, key_for
-from nursecase.db.engine import copy_private_file, make_engine, sqlite_file
+from nursecase.db.engine import copy_private_file, make_engine, read_engine, sqlite_file
 
 #: The newest migration script's revision id.
 HEAD_REVISION = "0007_trustworthy_flags"
@@ -48,8 +48,13 @@ class RevisionState:
 
 
 def revision_state(engine: Engine) -> RevisionState:
-    """Read the stored revision without importing Alembic."""
-    with engine.connect() as connection:
+    """Read the stored revision without importing Alembic.
+
+    A read-only transaction: it never waits for (or takes) the write lock, so
+    a command that only reads, such as an export, starts while another writer
+    works.
+    """
+    with read_engine(engine).connect() as connection:
         names = set(inspect(connection).get_table_names())
         current = None
         if "alembic_version" in names:
