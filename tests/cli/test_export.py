@@ -530,9 +530,7 @@ def test_a_killed_export_is_on_the_trail_and_its_part_file_is_found_and_removed(
     assert (code, out, err) == (0, b"ok\n", "")
 
 
-def test_a_running_export_s_part_file_is_neither_removed_nor_reported(
-    home, database, capsysbinary
-):
+def test_a_running_export_s_part_file_is_neither_removed_nor_reported(home, database, capsysbinary):
     folder = home / "exports"
     folder.mkdir(parents=True, mode=0o700)
     process = _paused_export(home, database, folder / "caseload.csv", "written")
@@ -557,6 +555,7 @@ def test_a_terminated_export_leaves_no_part_file(home, database):
     process = _paused_export(home, database, folder / "caseload.csv", "written")
     try:
         _wait_for(lambda: _parts(folder) and export_events(database), process)
+        _wait_for(lambda: _parts(folder)[0].stat().st_size > 1000, process)
         process.terminate()
         # Stopped as ctrl+c stops it (exit 130, as Typer ends an interrupted command).
         assert process.wait(timeout=60) == 130
@@ -570,14 +569,12 @@ def test_a_terminated_export_leaves_no_part_file(home, database):
     assert "outcome:failed" in fields.split(",")
 
 
-def test_out_onto_a_pipe_or_a_link_is_refused_in_one_line(
-    home, database, tmp_path, capsysbinary
-):
+def test_out_onto_a_pipe_or_a_link_is_refused_in_one_line(home, database, tmp_path, capsysbinary):
     real = tmp_path / "real.csv"
     real.write_bytes(b"kept")
     os.symlink(real, tmp_path / "link.csv")
     os.mkfifo(tmp_path / "pipe.csv")
-    for name, kind in [("link.csv", "a symbolic link"), ("pipe.csv", "a named pipe (FIFO)")]:
+    for name, kind in [("link.csv", "a symbolic link"), ("pipe.csv", "a FIFO (named pipe)")]:
         code, out, err = cli(capsysbinary, "export", "caseload", "-o", str(tmp_path / name),
                              "--db", str(database), "--nurse", NURSE)  # fmt: skip
         assert code == 1

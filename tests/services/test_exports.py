@@ -455,7 +455,7 @@ def test_only_a_regular_file_is_ever_replaced(demo, tmp_path):
     for name, kind in [
         ("link.csv", "a symbolic link"),
         ("link-to-folder", "a symbolic link"),
-        ("pipe.csv", "a named pipe (FIFO)"),
+        ("pipe.csv", "a FIFO (named pipe)"),
     ]:
         with pytest.raises(ValidationError) as caught:
             exporter.run(plan, tmp_path / name)

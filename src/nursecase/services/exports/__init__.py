@@ -22,9 +22,9 @@ from nursecase.services.exports.options import (
     check_request,
 )
 from nursecase.services.exports.service import (
+    ExportNotRecordedError,
     ExportPlan,
     ExportResult,
-    ExportNotRecordedError,
     ExportService,
     ExportUnavailableError,
     FhirBuilder,

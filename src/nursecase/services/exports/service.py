@@ -334,7 +334,7 @@ class ExportService:
         try:
             with atomic_file(path) as handle:
                 # The part file exists (the folder takes it) and is still empty.
-                run.start_id = self._start(run, "file")
+                self._start(run, "file")
                 run.reached("started")
                 for chunk in chunks:
                     handle.write(chunk)
@@ -346,7 +346,7 @@ class ExportService:
 
     def _write_stream(self, run: _Run, stream: BinaryIO, chunks: Iterable[bytes]) -> None:
         """The report onto ``stream`` chunk by chunk, once its start is recorded."""
-        run.start_id = self._start(run, "stream")
+        self._start(run, "stream")
         run.reached("started")
         for chunk in chunks:
             stream.write(chunk)
@@ -376,8 +376,8 @@ class ExportService:
 
     # ------------------------------------------------------------------ audit
 
-    def _start(self, run: _Run, destination_kind: str) -> int:
-        """Commit the ``export`` event (no PHI: what, how, whose, where to); its id.
+    def _start(self, run: _Run, destination_kind: str) -> None:
+        """Commit the ``export`` event (no PHI: what, how, whose, where to) as ``run.start_id``.
 
         Its own short write transaction, on another connection than the
         export's read: on SQLite (WAL) a reader never blocks a writer, and on a
@@ -395,7 +395,8 @@ class ExportService:
             fields.append(f"expected-rows:{report.total}")
         try:
             with self.context.write() as session:
-                return audit.record(
+                # Known before the commit: an interrupt after it still finds the start.
+                run.start_id = audit.record(
                     session,
                     self.context,
                     AuditAction.export,
@@ -403,7 +404,10 @@ class ExportService:
                     plan.scope.patient_id,
                     fields,
                 )
-        except Exception as error:
+        except BaseException as error:
+            run.start_id = None  # rolled back (or never known to have committed)
+            if not isinstance(error, Exception):
+                raise
             raise ExportNotRecordedError(
                 "the export was not started: its audit event could not be recorded"
                 f" ({_reason(error)}); nothing was written"
