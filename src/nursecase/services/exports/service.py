@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -313,7 +313,7 @@ class ExportService:
                 if path is not None:
                     self._write_file(run, path, chunks)
                 else:
-                    self._write_stream(run, destination, chunks)  # type: ignore[arg-type]
+                    self._write_stream(run, cast(BinaryIO, destination), chunks)
         except BaseException as failure:
             # Recorded after the read session ends (a writer never waits on our own reader).
             self._finish_after_failure(run, failure)
@@ -321,12 +321,13 @@ class ExportService:
         result = self._result(plan, counter, report, path)
         try:
             self._finish(run, "completed", result.rows)
-        except ExportNotRecordedError:
-            if path is not None:
-                # The start is on the trail, its end could not be: take the file back,
-                # as a killed export's would be, rather than leave it unaccounted for.
-                path.unlink(missing_ok=True)
-            raise
+        except ExportNotRecordedError as error:
+            if path is None:
+                raise
+            # The start is on the trail, its end could not be: take the file back,
+            # as a killed export's would be, rather than leave it unaccounted for.
+            path.unlink(missing_ok=True)
+            raise ExportNotRecordedError(f"{error}; {path} was removed") from error
         return result
 
     def _write_file(self, run: _Run, path: Path, chunks: Iterable[bytes]) -> None:
