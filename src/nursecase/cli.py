@@ -436,6 +436,7 @@ def db_check(
                 findings = ClinicalCheckService(service_context).run()
     finally:
         engine.dispose()
+    problems.extend(_leftover_export_problems())
     if problems:
         for problem in problems:
             typer.echo(f"problem: {problem}", err=True)
@@ -444,6 +445,25 @@ def db_check(
         _print_findings(findings)
         raise typer.Exit(1)
     typer.echo("ok" if not clinical else "ok: no clinical contradiction found")
+
+
+def _leftover_export_problems() -> list[str]:
+    """The part files killed exports left in the exports folder: PHI nobody will finish."""
+    from nursecase.paths import default_paths
+    from nursecase.reports.files import stale_parts
+
+    folder = _settings().exports_folder or default_paths().exports
+    problems = []
+    for part in stale_parts(folder):
+        try:
+            size = f"{part.stat().st_size:,} bytes"
+        except OSError:
+            continue
+        problems.append(
+            f"an interrupted export left {part.name} ({size}) in {folder}:"
+            " the next export removes it, or delete it"
+        )
+    return problems
 
 
 def _print_findings(findings) -> None:
@@ -746,9 +766,10 @@ def _export(
                 plan, settings.exports_folder or default_paths().exports
             )
         destination = typer.get_binary_stream("stdout") if to_stdout else path
-        with _export_progress(plan.report) as progress:
+        _remove_stale_exports(settings)
+        with _export_progress(plan.report) as progress, _terminate_as_interrupt():
             try:
-                result = exporter.run(plan, destination, progress)
+                result = exporter.run(plan, destination, progress, checkpoint=_pause_at())
             except BrokenPipeError as error:
                 _silence_stdout()
                 raise CommandError("the output was closed before the export finished") from error
@@ -761,6 +782,57 @@ def _export(
     typer.echo(
         f"Exported {plan.report} ({plan.file_format}): {rows}, {patients} to {where}", err=to_stdout
     )
+
+
+#: Test seam (crash tests): the export stage ("started", "written", "renamed")
+#: at which ``nursecase export`` stops and waits to be killed.
+PAUSE_EXPORT_VARIABLE = "NURSECASE_TEST_PAUSE_EXPORT"
+
+
+def _pause_at():
+    """The checkpoint that holds an export at the stage a crash test asked for (else None)."""
+    stage = os.environ.get(PAUSE_EXPORT_VARIABLE)
+    if not stage:
+        return None
+
+    def checkpoint(reached: str) -> None:
+        if reached == stage:
+            import time
+
+            time.sleep(120)  # until the test kills the process
+
+    return checkpoint
+
+
+def _remove_stale_exports(settings) -> None:
+    """Remove the part files killed exports left in the exports folder (held ones stay)."""
+    from nursecase.paths import default_paths
+    from nursecase.reports.files import remove_stale_parts
+
+    remove_stale_parts(settings.exports_folder or default_paths().exports)
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """While an export runs, SIGTERM (a plain ``kill``) stops it as ctrl+c does.
+
+    Without this, SIGTERM ends the process at once and leaves the part file
+    behind; as an interrupt, the part file is removed and the end is recorded.
+    """
+    import signal
+
+    def interrupt(_signal_number, _frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _sign_in_exporter(services, username: str | None) -> None:

@@ -14,6 +14,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -69,11 +70,13 @@ def cli(capsysbinary, *arguments: str) -> tuple[int, bytes, str]:
     return code, captured.out, captured.err.decode()
 
 
-def export_events(database) -> list[tuple]:
+def export_events(database, action: str = "export") -> list[tuple]:
+    """The exports on the audit trail (one each, before it starts), or their ends."""
     return query(
         database,
         "SELECT nurse_id, entity_id, changed_fields FROM audit_event"
-        " WHERE action = 'export' ORDER BY id",
+        " WHERE action = :action ORDER BY id",
+        action=action,
     )
 
 
@@ -110,9 +113,11 @@ def test_default_file_in_the_private_exports_folder(home, database, capsysbinary
     assert expected.read_bytes().startswith(b"\xef\xbb\xbfMRN,Name,")
     ((nurse_id, entity_id, fields),) = export_events(database)
     assert nurse_id is not None and entity_id is None
-    assert {"report:caseload", "format:csv", f"rows:{count}", f"patients:{count}"} <= set(
+    assert {"report:caseload", "format:csv", "to:file", f"expected-rows:{count}"} <= set(
         fields.split(",")
     )
+    ((_, _, fields),) = export_events(database, "export-finished")
+    assert {"outcome:completed", f"rows:{count}", f"patients:{count}"} <= set(fields.split(","))
     again = cli(capsysbinary, "export", "caseload", "--db", str(database), "--nurse", NURSE)
     assert again[0] == 0
     assert f"caseload-{date.today().isoformat()}-2.csv" in again[1].decode()
@@ -455,3 +460,128 @@ def test_with_passwords_on_the_exporter_must_give_their_password(tmp_path):
     accepted = export("correct horse battery")
     assert accepted.returncode == 0, accepted.stderr
     assert "Quinn" in out.read_text(encoding="utf-8-sig")
+
+
+# ------------------------------------------- killed exports, unrecorded exports
+
+
+def _paused_export(home, database, target, stage: str) -> subprocess.Popen:
+    """A real export held at ``stage`` (the CLI's test seam), ready to be killed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nursecase", "export", "caseload", "--all", "-o", str(target)]
+        + ["--db", str(database), "--nurse", NURSE],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NURSECASE_HOME": str(home), "NURSECASE_TEST_PAUSE_EXPORT": stage},
+    )
+    return process
+
+
+def _wait_for(condition, process: subprocess.Popen) -> None:
+    """Poll the files until ``condition()`` holds (the export got that far)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "the export never got there"
+        time.sleep(0.05)
+
+
+def _parts(folder) -> list:
+    return sorted(item for item in folder.iterdir() if item.name.endswith(".part"))
+
+
+@pytest.mark.parametrize("stage", ["started", "written", "renamed"])
+def test_a_killed_export_is_on_the_trail_and_its_part_file_is_found_and_removed(
+    home, database, capsysbinary, stage
+):
+    folder = home / "exports"
+    folder.mkdir(parents=True, mode=0o700)
+    target = folder / "caseload.csv"
+    process = _paused_export(home, database, target, stage)
+    try:
+        if stage == "renamed":
+            _wait_for(target.exists, process)
+        else:
+            # The part file appears before the export is recorded: wait for the record too.
+            _wait_for(lambda: _parts(folder) and export_events(database), process)
+            if stage == "written":
+                _wait_for(lambda: _parts(folder)[0].stat().st_size > 1000, process)
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+    # Recorded before its first byte, though it never said how it ended.
+    ((_, _, fields),) = export_events(database)
+    assert {"report:caseload", "format:csv", "scope:all", "to:file"} <= set(fields.split(","))
+    assert export_events(database, "export-finished") == []
+    left = _parts(folder)
+    assert len(left) == (0 if stage == "renamed" else 1)
+    code, _, err = cli(capsysbinary, "db", "check", "--db", str(database))
+    if left:
+        (part,) = left
+        assert code == 1
+        assert f"problem: an interrupted export left {part.name} (" in err
+        # The next export (anywhere: here to stdout) removes it.
+        code, _, err = cli(capsysbinary, "export", "worklist", "-o", "-", "--db", str(database),
+                           "--nurse", NURSE)  # fmt: skip
+        assert code == 0, err
+        assert _parts(folder) == []
+    code, out, err = cli(capsysbinary, "db", "check", "--db", str(database))
+    assert (code, out, err) == (0, b"ok\n", "")
+
+
+def test_a_running_export_s_part_file_is_neither_removed_nor_reported(home, database, capsysbinary):
+    folder = home / "exports"
+    folder.mkdir(parents=True, mode=0o700)
+    process = _paused_export(home, database, folder / "caseload.csv", "written")
+    try:
+        _wait_for(lambda: _parts(folder) and export_events(database), process)
+        part = _parts(folder)[0]
+        code, out, err = cli(capsysbinary, "db", "check", "--db", str(database))
+        assert (code, out) == (0, b"ok\n"), err
+        code, _, err = cli(capsysbinary, "export", "worklist", "-o", "-", "--db", str(database),
+                           "--nurse", NURSE)  # fmt: skip
+        assert code == 0, err
+        assert part.exists()
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+
+
+def test_a_terminated_export_leaves_no_part_file(home, database):
+    folder = home / "exports"
+    folder.mkdir(parents=True, mode=0o700)
+    process = _paused_export(home, database, folder / "caseload.csv", "written")
+    try:
+        _wait_for(lambda: _parts(folder) and export_events(database), process)
+        _wait_for(lambda: _parts(folder)[0].stat().st_size > 1000, process)
+        process.terminate()
+        # Stopped as ctrl+c stops it (exit 130, as Typer ends an interrupted command).
+        assert process.wait(timeout=60) == 130
+        assert b"Traceback" not in process.stderr.read()
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+    assert list(folder.iterdir()) == []
+    ((_, _, fields),) = export_events(database, "export-finished")
+    assert "outcome:failed" in fields.split(",")
+
+
+def test_out_onto_a_pipe_or_a_link_is_refused_in_one_line(home, database, tmp_path, capsysbinary):
+    real = tmp_path / "real.csv"
+    real.write_bytes(b"kept")
+    os.symlink(real, tmp_path / "link.csv")
+    os.mkfifo(tmp_path / "pipe.csv")
+    for name, kind in [("link.csv", "a symbolic link"), ("pipe.csv", "a FIFO (named pipe)")]:
+        code, out, err = cli(capsysbinary, "export", "caseload", "-o", str(tmp_path / name),
+                             "--db", str(database), "--nurse", NURSE)  # fmt: skip
+        assert code == 1
+        assert err == (
+            f"nursecase: error: --out: {tmp_path / name} is {kind}, not a regular file;"
+            " give a file's path (or --out - to write to standard output)\n"
+        )
+    assert (tmp_path / "link.csv").is_symlink() and real.read_bytes() == b"kept"
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe.csv").st_mode)
+    assert export_events(database) == []

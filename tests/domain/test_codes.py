@@ -153,6 +153,7 @@ EXPECTED_CODES = {
         "login-failed",
         "lock",
         "unlock",
+        "export-finished",
     ],
     codes.CareTeamRole: [
         "pcp",

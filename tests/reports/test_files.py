@@ -1,14 +1,28 @@
-"""write_atomically: mode 0600, all or nothing, clear errors for impossible paths."""
+"""write_atomically: mode 0600, all or nothing, clear errors for impossible paths; only a
+regular file is replaced; the part files killed writers leave are found, and only those."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from nursecase.reports.errors import ReportError
-from nursecase.reports.files import write_atomically
+from nursecase.reports.files import (
+    STALE_AFTER_SECONDS,
+    atomic_file,
+    remove_stale_parts,
+    special_kind,
+    stale_parts,
+    write_atomically,
+)
 
 
 def mode_of(path) -> int:
@@ -88,3 +102,85 @@ def test_a_failure_without_an_old_file_leaves_no_file(tmp_path):
     with pytest.raises(ReportError, match="cannot write .*No space left on device"):
         write_atomically(tmp_path / "plan.md", failing_chunks())
     assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------- part files left behind
+
+
+def _dead_pid() -> int:
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(finished.stdout)
+
+
+def _part(folder: Path, name: str, *, age: float = 0, mode: int = 0o600) -> Path:
+    part = folder / name
+    part.write_bytes(b"MRN,Name\n")
+    part.chmod(mode)
+    if age:
+        moment = time.time() - age
+        os.utime(part, (moment, moment))
+    return part
+
+
+def test_a_part_file_names_its_process_and_is_held_while_written(tmp_path):
+    with atomic_file(tmp_path / "caseload.csv") as handle:
+        handle.write(b"MRN\n")
+        (part,) = tmp_path.iterdir()
+        assert part.name.startswith(f".caseload.csv.{os.getpid()}-")
+        assert part.name.endswith(".part")
+        other = os.open(part, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+        assert stale_parts(tmp_path) == []
+    assert [item.name for item in tmp_path.iterdir()] == ["caseload.csv"]
+
+
+def test_only_our_unheld_part_files_whose_writer_is_gone_are_stale(tmp_path):
+    dead = _dead_pid()
+    gone = _part(tmp_path, f".caseload.csv.{dead}-abcd1234.part")
+    earlier = _part(tmp_path, ".ccm.csv.k3j9x_2a.part", age=2 * STALE_AFTER_SECONDS)
+    # Kept: a fresh part of an earlier version, one of a live process, one that is
+    # readable by others (not made by us), one whose name is not ours, a link.
+    _part(tmp_path, ".tcm.csv.k3j9x_2b.part")
+    _part(tmp_path, f".worklist.csv.{os.getppid()}-abcd1234.part")
+    _part(tmp_path, f".shared.csv.{dead}-abcd1234.part", mode=0o644)
+    _part(tmp_path, ".download.part", age=2 * STALE_AFTER_SECONDS)
+    os.symlink(gone, tmp_path / f".link.csv.{dead}-abcd1234.part")
+    assert stale_parts(tmp_path) == sorted([gone, earlier])
+    assert remove_stale_parts(tmp_path) == sorted([gone, earlier])
+    assert len(list(tmp_path.iterdir())) == 5
+    assert stale_parts(tmp_path / "missing") == []
+
+
+def test_a_held_part_file_is_never_stale(tmp_path):
+    part = _part(tmp_path, f".caseload.csv.{_dead_pid()}-abcd1234.part", age=3600)
+    holder = os.open(part, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        assert stale_parts(tmp_path) == []
+    finally:
+        os.close(holder)
+    assert stale_parts(tmp_path) == [part]
+
+
+def test_only_a_regular_file_is_replaced(tmp_path):
+    real = tmp_path / "real.md"
+    real.write_bytes(b"kept")
+    os.symlink(real, tmp_path / "link.md")
+    os.mkfifo(tmp_path / "pipe.md")
+    for name, kind in [("link.md", "a symbolic link"), ("pipe.md", "a FIFO (named pipe)")]:
+        with pytest.raises(ReportError, match=f"is {re.escape(kind)}, not a regular file"):
+            write_atomically(tmp_path / name, b"x")
+        assert special_kind(tmp_path / name) == kind
+    assert real.read_bytes() == b"kept" and (tmp_path / "link.md").is_symlink()
+    assert special_kind(Path("/dev/null")) == "a character device"
+    assert special_kind(real) is None and special_kind(tmp_path / "none") is None
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["link.md", "pipe.md", "real.md"]

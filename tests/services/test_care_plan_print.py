@@ -7,7 +7,7 @@ import stat
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from nursecase.db.models import AuditEvent
 from nursecase.reports.document import BulletList, Heading, Paragraph, Table
@@ -244,6 +244,46 @@ def test_write_markdown(services, printer, plan_id, exports):
     assert events[0].changed_fields == ("format:markdown",)
     assert events[0].nurse_username == "alice"
     assert AuditService(services.context).verify_chain() is None
+
+
+def test_a_printout_is_recorded_before_it_appears_and_ends_recorded(
+    services, printer, plan_id, exports
+):
+    seen = []
+
+    def on_commit(_connection) -> None:
+        # Each transaction of the printout, as it commits: is the file there yet?
+        seen.append(sorted(item.name.endswith(".part") for item in exports.iterdir()))
+
+    engine = services.context.engine
+    event.listen(engine, "commit", on_commit)
+    try:
+        printer.write(plan_id, "markdown", exports / "care-plan.md")
+    finally:
+        event.remove(engine, "commit", on_commit)
+    # (The reads before saw no file at all.) The export event: only the hidden part
+    # file exists; its end: the file itself.
+    assert [state for state in seen if state] == [[True], [False]]
+    ends = [
+        event
+        for event in AuditService(services.context).list_events("care_plan", plan_id)
+        if event.action == "export-finished"
+    ]
+    assert [event.changed_fields for event in ends] == [("outcome:completed",)]
+
+
+def test_a_link_or_a_pipe_is_refused_and_left_alone(services, printer, plan_id, exports):
+    real = exports / "real.md"
+    real.write_text("kept")
+    os.symlink(real, exports / "link.md")
+    os.mkfifo(exports / "pipe.md")
+    before = audit_count(services)
+    for name in ("link.md", "pipe.md"):
+        with pytest.raises(ValidationError) as raised:
+            printer.write(plan_id, "markdown", exports / name)
+        assert raised.value.field == "path" and "not a regular file" in raised.value.message
+    assert audit_count(services) == before
+    assert (exports / "link.md").is_symlink() and real.read_text() == "kept"
 
 
 def test_write_pdf_from_a_text_path(services, printer, plan_id, exports):

@@ -14,12 +14,15 @@ import io
 import json
 import os
 import re
+import sqlite3
 import stat
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from nursecase.db.engine import make_engine
 from nursecase.db.models import AuditEvent, Nurse, Patient
@@ -28,8 +31,10 @@ from nursecase.services import make_services
 from nursecase.services.errors import NoNurseError
 from nursecase.services.exports import (
     REPORT_FORMATS,
+    ExportNotRecordedError,
     ExportService,
     ExportUnavailableError,
+    check_destination,
     check_request,
 )
 from nursecase.services.exports.common import Report
@@ -68,11 +73,20 @@ def handover_mrn(services) -> str:
     return services.patients.get(patient_id).mrn
 
 
-def export_events(services) -> list[AuditEvent]:
+def export_events(services, action: str = "export") -> list[AuditEvent]:
+    """The export events (one per export, recorded before it starts), or their ends."""
     with services.context.read() as session:
         return list(
-            session.execute(select(AuditEvent).where(AuditEvent.entity == AUDIT_ENTITY)).scalars()
+            session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.entity == AUDIT_ENTITY, AuditEvent.action == action)
+                .order_by(AuditEvent.id)
+            ).scalars()
         )
+
+
+def fields_of(event: AuditEvent) -> set[str]:
+    return set(event.changed_fields.split(","))
 
 
 def run_export(services, tmp_path, report, file_format, **choices):
@@ -161,20 +175,28 @@ def test_the_handover_prints_portrait(demo, tmp_path):
 # ------------------------------------------------------- audit, file, stream
 
 
-def test_an_export_is_audited_once_after_the_file_is_complete(demo, tmp_path):
+def test_an_export_is_recorded_before_it_starts_and_how_it_ended(demo, tmp_path):
     assert export_events(demo) == []
     _, result = run_export(demo, tmp_path, "caseload", "csv")
-    events = export_events(demo)
-    assert len(events) == 1
-    event = events[0]
-    assert event.action == "export"
+    (event,) = export_events(demo)
     assert event.nurse_id == demo.context.nurse_id
     assert event.entity_id is None
     assert event.occurred_at == FROZEN_NOW
-    fields = set(event.changed_fields.split(","))
-    assert {"report:caseload", "format:csv", f"rows:{result.rows}"} <= fields
-    assert f"patients:{result.patients}" in fields
-    assert f"scope:nurse-{demo.context.nurse_id}" in fields
+    assert fields_of(event) == {
+        "report:caseload",
+        "format:csv",
+        f"scope:nurse-{demo.context.nurse_id}",
+        "to:file",
+        f"expected-rows:{result.rows}",
+    }
+    (end,) = export_events(demo, "export-finished")
+    assert end.id > event.id and end.entity_id is None
+    assert fields_of(end) == {
+        "outcome:completed",
+        f"rows:{result.rows}",
+        f"patients:{result.patients}",
+        f"start:{event.id}",
+    }
     assert demo.audit.verify_chain() is None
 
 
@@ -182,8 +204,46 @@ def test_a_patient_export_is_audited_against_the_patient(demo, tmp_path):
     mrn = handover_mrn(demo)
     run_export(demo, tmp_path, "patient", "md", patient_mrn=mrn)
     (event,) = export_events(demo)
-    assert event.entity_id == demo.patients.get_by_mrn(mrn).id
-    assert {"report:patient", "patients:1", "scope:patient"} <= set(event.changed_fields.split(","))
+    (end,) = export_events(demo, "export-finished")
+    patient_id = demo.patients.get_by_mrn(mrn).id
+    assert event.entity_id == end.entity_id == patient_id
+    assert {"report:patient", "scope:patient"} <= fields_of(event)
+    assert "patients:1" in fields_of(end)
+
+
+def _peeking_builder(look):
+    """A FHIR builder whose first chunk first calls ``look()`` (the bytes are not out yet)."""
+
+    def builder(session, scope, report):
+        def body():
+            look()
+            yield b"{}"
+
+        return Report(name=report, title="t", columns=(), rows=(), body=body())
+
+    return builder
+
+
+def committed_exports(services) -> int:
+    """The export events another connection sees committed (as a next process would)."""
+    other = make_engine(services.context.engine.url.render_as_string(hide_password=False))
+    try:
+        with other.connect() as connection:
+            query = select(func.count()).select_from(AuditEvent)
+            return connection.execute(query.where(AuditEvent.action == "export")).scalar_one()
+    finally:
+        other.dispose()
+
+
+def test_the_export_is_committed_before_the_first_byte_leaves(demo, tmp_path):
+    seen: list[int] = []
+    exporter = ExportService(
+        demo.context, fhir_builder=_peeking_builder(lambda: seen.append(committed_exports(demo)))
+    )
+    for destination in (tmp_path / "a.json", io.BytesIO()):
+        plan = exporter.prepare(check_request("caseload", "fhir"))
+        exporter.run(plan, destination)
+    assert seen == [1, 2]
 
 
 def test_the_file_is_private(demo, tmp_path):
@@ -222,45 +282,118 @@ def test_streaming_to_stdout_gives_the_same_bytes(demo, tmp_path):
     assert len(export_events(demo)) == 2
 
 
-class _ClosedPipe(io.BytesIO):
+class _ClosingPipe(io.BytesIO):
+    """A pipe whose reader goes away after ``taken`` chunks."""
+
+    def __init__(self, taken: int) -> None:
+        super().__init__()
+        self.taken = taken
+
     def write(self, data):
-        raise BrokenPipeError(32, "Broken pipe")
+        if self.taken == 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.taken -= 1
+        return super().write(data)
 
 
 def test_a_reader_that_goes_away_still_leaves_an_audit_trail(demo):
     exporter = ExportService(demo.context)
-    plan = exporter.prepare(check_request("caseload", "csv"))
-    with pytest.raises(BrokenPipeError):
-        exporter.run(plan, _ClosedPipe())
-    (event,) = export_events(demo)
-    assert "partial" in event.changed_fields.split(",")
+    for taken, outcome in ((1, "outcome:partial"), (0, "outcome:failed")):
+        plan = exporter.prepare(check_request("caseload", "csv"))
+        with pytest.raises(BrokenPipeError):
+            exporter.run(plan, _ClosingPipe(taken))
+        assert "to:stream" in fields_of(export_events(demo)[-1])
+        assert outcome in fields_of(export_events(demo, "export-finished")[-1])
+    assert len(export_events(demo)) == 2
 
 
-def _failing_builder(session, scope, report):
-    """A FHIR builder that fails halfway through its bytes."""
+def _failing_builder(error: BaseException):
+    """A FHIR builder that fails halfway through its bytes with ``error``."""
 
-    def body():
-        yield b'{"resourceType": "Bundle", "entry": ['
-        raise RuntimeError("halfway")
+    def builder(session, scope, report):
+        def body():
+            yield b'{"resourceType": "Bundle", "entry": ['
+            raise error
 
-    return Report(name=report, title="t", columns=(), rows=(), body=body())
+        return Report(name=report, title="t", columns=(), rows=(), body=body())
+
+    return builder
 
 
-def test_a_failure_halfway_writes_nothing_and_records_nothing(demo, tmp_path):
-    exporter = ExportService(demo.context, fhir_builder=_failing_builder)
+@pytest.mark.parametrize("error", [RuntimeError("halfway"), KeyboardInterrupt()])
+def test_a_failure_halfway_writes_nothing_and_says_it_failed(demo, tmp_path, error):
+    exporter = ExportService(demo.context, fhir_builder=_failing_builder(error))
     plan = exporter.prepare(check_request("caseload", "fhir"))
-    target = tmp_path / "caseload.fhir.json"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "caseload.fhir.json"
     target.write_bytes(b"the earlier export")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(type(error)):
         exporter.run(plan, target)
     assert target.read_bytes() == b"the earlier export"
-    # Only the earlier file, beside the database's folder (SQLite) and the data folder.
-    assert sorted(item.name for item in tmp_path.iterdir()) in (
-        ["caseload.fhir.json", "data"],
-        ["caseload.fhir.json", "data", "home"],
-        ["caseload.fhir.json", "home"],
-    )
+    # The earlier file alone: no hidden part file left beside it.
+    assert [item.name for item in folder.iterdir()] == ["caseload.fhir.json"]
+    (event,) = export_events(demo)
+    (end,) = export_events(demo, "export-finished")
+    assert {"outcome:failed", "rows:0", f"start:{event.id}"} <= fields_of(end)
+
+
+def _locked_out(demo):
+    """Services on the demo database whose writers give up after 0.2 s (not 5 s)."""
+    engine = make_engine(demo.context.engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(engine, "connect")
+    def _short_wait(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    return engine, make_services(engine, demo.context.clock, nurse=DEMO_NURSE)
+
+
+def test_an_export_whose_start_cannot_be_recorded_writes_nothing(demo, tmp_path):
+    if demo.context.engine.dialect.name != "sqlite":
+        pytest.skip("holds SQLite's write lock")
+    engine, services = _locked_out(demo)
+    exporter = ExportService(services.context)
+    plan = exporter.prepare(check_request("caseload", "csv"))
+    holder = sqlite3.connect(demo.context.engine.url.database)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock throughout
+        stream = io.BytesIO()
+        with pytest.raises(ExportNotRecordedError, match="database is locked"):
+            exporter.run(plan, stream)
+        assert stream.getvalue() == b""
+        folder = tmp_path / "out"
+        folder.mkdir()
+        with pytest.raises(ExportNotRecordedError) as caught:
+            exporter.run(plan, folder / "caseload.csv")
+        assert list(folder.iterdir()) == []
+        assert str(caught.value).splitlines() == [
+            "the export was not started: its audit event could not be recorded"
+            " (database is locked); nothing was written"
+        ]
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
     assert export_events(demo) == []
+
+
+def test_a_long_reader_elsewhere_never_locks_the_export_out(demo, tmp_path):
+    if demo.context.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's readers and writer")
+    engine, services = _locked_out(demo)
+    reader = sqlite3.connect(demo.context.engine.url.database)
+    try:
+        # Another export's read transaction, open from before until after this one.
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM patient").fetchone()
+        _, result = run_export(services, tmp_path, "caseload", "csv")
+    finally:
+        reader.rollback()
+        reader.close()
+        engine.dispose()
+    assert result.path.exists()
+    assert len(export_events(demo)) == len(export_events(demo, "export-finished")) == 1
 
 
 def test_a_plugged_in_fhir_builder_is_used_and_audited(demo, tmp_path):
@@ -309,6 +442,58 @@ def test_a_destination_that_cannot_be_written_is_refused_first(demo, tmp_path):
             exporter.run(plan, path)
         assert caught.value.field == "out"
     assert export_events(demo) == []
+
+
+def test_only_a_regular_file_is_ever_replaced(demo, tmp_path):
+    exporter = ExportService(demo.context)
+    plan = exporter.prepare(check_request("caseload", "csv"))
+    real = tmp_path / "real.csv"
+    real.write_bytes(b"someone else's file")
+    os.symlink(real, tmp_path / "link.csv")
+    os.symlink(tmp_path, tmp_path / "link-to-folder")
+    os.mkfifo(tmp_path / "pipe.csv")
+    for name, kind in [
+        ("link.csv", "a symbolic link"),
+        ("link-to-folder", "a symbolic link"),
+        ("pipe.csv", "a FIFO (named pipe)"),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            exporter.run(plan, tmp_path / name)
+        assert caught.value.field == "out"
+        assert caught.value.message == (
+            f"{tmp_path / name} is {kind}, not a regular file; give a file's path"
+            " (or --out - to write to standard output)"
+        )
+    assert (tmp_path / "link.csv").is_symlink() and real.read_bytes() == b"someone else's file"
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe.csv").st_mode)
+    assert not [item for item in tmp_path.iterdir() if item.name.endswith(".part")]
+    assert export_events(demo) == []
+
+
+def test_a_device_is_refused_before_anything_is_touched():
+    # Only the check runs: as root, writing would replace the real /dev/null.
+    with pytest.raises(ValidationError, match="/dev/null is a character device, not a regular"):
+        check_destination(Path("/dev/null"))
+
+
+def _dead_pid() -> int:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    return int(finished.stdout)
+
+
+def test_an_export_removes_the_part_files_killed_exports_left(demo, tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    stale = folder / f".caseload-2026-11-26.csv.{_dead_pid()}-abcd1234.part"
+    stale.write_bytes(b"MRN,Name\n")
+    stale.chmod(0o600)
+    kept = folder / ".notes.part"  # not named like ours: never touched
+    kept.write_bytes(b"x")
+    run_export_to = folder / "caseload.csv"
+    exporter = ExportService(demo.context)
+    exporter.run(exporter.prepare(check_request("caseload", "csv")), run_export_to)
+    assert sorted(item.name for item in folder.iterdir()) == [".notes.part", "caseload.csv"]
 
 
 # ------------------------------------------------------------------- scopes

@@ -28,7 +28,7 @@ from nursecase.db.encryption import (
     key_for,
     write_private,
 )
-from nursecase.db.engine import make_engine, sqlite_file
+from nursecase.db.engine import make_engine, read_engine, sqlite_file
 from nursecase.files import (
     atomic_private_write,
     crash_point,
@@ -63,8 +63,13 @@ class RevisionState:
 
 
 def revision_state(engine: Engine) -> RevisionState:
-    """Read the stored revision without importing Alembic."""
-    with engine.connect() as connection:
+    """Read the stored revision without importing Alembic.
+
+    A read-only transaction: it never waits for (or takes) the write lock, so
+    a command that only reads, such as an export, starts while another writer
+    works.
+    """
+    with read_engine(engine).connect() as connection:
         names = set(inspect(connection).get_table_names())
         current = None
         if "alembic_version" in names:

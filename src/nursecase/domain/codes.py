@@ -352,6 +352,9 @@ class AuditAction(Code):
     update = "update"
     delete = "delete"
     view = "view"
+    #: An export about to start: recorded (and committed) before its first byte
+    #: leaves, so an export killed halfway is on the trail too. One per export:
+    #: count these to count exports.
     export = "export"
     login = "login"
     #: A sign-in refused (wrong password, unknown or disabled account); the
@@ -360,6 +363,9 @@ class AuditAction(Code):
     #: The screen was locked (idle, or ctrl+l) and unlocked again.
     lock = "lock"
     unlock = "unlock"
+    #: How an export ended (completed, partial or failed, with the rows written),
+    #: recorded after its ``export`` event; missing when the process was killed.
+    export_finished = "export-finished"
 
 
 class Role(Code):

@@ -353,8 +353,8 @@ def record(
     entity: str,
     entity_id: int | None = None,
     changed_fields: Iterable[str] = (),
-) -> None:
-    """Append one audit event in the caller's transaction.
+) -> int:
+    """Append one audit event in the caller's transaction; its id.
 
     The event is sealed with HMAC-SHA256 under the key beside the database; the
     anchor in the key file moves to it after the transaction commits.
@@ -382,6 +382,7 @@ def record(
         (occurred_at, context.nurse_id, action_code),
         (entity, entity_id, fields_text),
     )
+    return state.appended[-1][1]
 
 
 def _append(

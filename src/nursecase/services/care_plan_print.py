@@ -7,15 +7,16 @@ the due date and the status in everyday words), then what the patient and
 family will do and what the care team will do. Entries marked
 entered-in-error are left out: they were never part of the plan.
 
-:meth:`CarePlanPrinter.write` renders it as Markdown or PDF, writes the file
-atomically with mode 0600, and records an ``export`` audit event in the same
-transaction as the write (the file is written inside the transaction, and
-removed again if the transaction cannot commit), so every file that leaves the
-system is on the audit trail and a failed write leaves no event behind.
+:meth:`CarePlanPrinter.write` renders it as Markdown or PDF and writes the
+file atomically with mode 0600. Like every export, it is on the audit trail
+before the file can appear: the ``export`` event commits while the file is
+still a hidden part file (a path that cannot take that file is refused with
+nothing recorded), and an ``export-finished`` event says how it ended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -36,7 +37,7 @@ from nursecase.reports.document import (
     Table,
 )
 from nursecase.reports.errors import ReportError
-from nursecase.reports.files import write_atomically
+from nursecase.reports.files import atomic_file
 from nursecase.reports.markdown import render_markdown
 from nursecase.reports.pdf import render_pdf
 from nursecase.services import audit
@@ -335,10 +336,11 @@ class CarePlanPrinter:
         """Write the printable plan as ``file_format`` ("markdown" or "pdf") to ``path``.
 
         The path must end with the format's suffix (.md or .pdf). The file is
-        written atomically with mode 0600 and the export is audited in the same
-        transaction; a path that cannot be written raises ValidationError("path")
-        and records nothing. ``create_folder`` makes a missing folder first (mode
-        0700) and tightens a wider one: for the default exports folder, not for
+        written atomically with mode 0600; the export is audited before the file
+        can appear, and its end after. A path that cannot be written raises
+        ValidationError("path") and records nothing. ``create_folder`` makes a
+        missing folder first (mode 0700) and tightens a wider one: for the
+        default exports folder, not for
         a path the nurse typed.
         """
         code = _format(file_format)
@@ -357,29 +359,49 @@ class CarePlanPrinter:
             data = render_pdf(document, created=self.context.clock.now())
         else:
             data = render_markdown(document).encode("utf-8")
-        written = False
+        started = False
         try:
-            with self.context.write() as session:
-                audit.record(
-                    session,
-                    self.context,
-                    AuditAction.export,
-                    "care_plan",
-                    care_plan_id,
-                    [f"format:{code}"],
-                )
-                session.flush()
-                try:
-                    write_atomically(target, data)
-                except (ReportError, OSError) as error:
-                    raise ValidationError("path", str(error)) from error
-                written = True
-        except BaseException:
-            if written:
-                # The audit event did not commit: take back the unaudited file.
-                target.unlink(missing_ok=True)
+            # The part file first: a path that cannot take it is refused with nothing recorded.
+            with atomic_file(target) as handle:
+                # Committed before the file can appear, as every export (``services.exports``).
+                with self.context.write() as session:
+                    audit.record(
+                        session,
+                        self.context,
+                        AuditAction.export,
+                        "care_plan",
+                        care_plan_id,
+                        [f"format:{code}"],
+                    )
+                started = True
+                handle.write(data)
+        except BaseException as error:
+            if started:
+                with contextlib.suppress(Exception):
+                    self._record_end(care_plan_id, "failed")
+            if isinstance(error, ReportError):
+                raise ValidationError("path", str(error)) from error
+            raise
+        try:
+            self._record_end(care_plan_id, "completed")
+        except Exception:
+            # Its start is on the trail, its end is not: take the file back, as an
+            # interrupted export's would be, rather than leave it unaccounted for.
+            target.unlink(missing_ok=True)
             raise
         return target
+
+    def _record_end(self, care_plan_id: int, outcome: str) -> None:
+        """The ``export-finished`` event of a printout: completed or failed."""
+        with self.context.write() as session:
+            audit.record(
+                session,
+                self.context,
+                AuditAction.export_finished,
+                "care_plan",
+                care_plan_id,
+                [f"outcome:{outcome}"],
+            )
 
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 - :mod:`.options` checks what was asked for (report, format, period, patient);
 - :mod:`.service` resolves the nurse and patient, streams the report to a
-  file (atomic, mode 0600) or to stdout, and records one audit event;
+  file (atomic, mode 0600) or to stdout, recording the export before its
+  first byte leaves and how it ended after;
 - one module per report builds its rows: :mod:`.caseload`, :mod:`.worklist`,
   :mod:`.referrals`, :mod:`.ccm`, :mod:`.tcm`, :mod:`.care_plans`, :mod:`.patient`,
   :mod:`.supervisor` (:mod:`.registry` maps names to them).
@@ -21,6 +22,7 @@ from nursecase.services.exports.options import (
     check_request,
 )
 from nursecase.services.exports.service import (
+    ExportNotRecordedError,
     ExportPlan,
     ExportResult,
     ExportService,
@@ -50,6 +52,7 @@ __all__ = [
     "ExportOptions",
     "ExportPlan",
     "ExportResult",
+    "ExportNotRecordedError",
     "ExportService",
     "ExportUnavailableError",
     "FhirBuilder",

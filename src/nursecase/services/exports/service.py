@@ -1,4 +1,4 @@
-"""The export service: resolve who and what, stream the report out, then audit it.
+"""The export service: resolve who and what, record the export, stream it out.
 
 ``ExportService.prepare(options)`` resolves the nurse and the patient an
 export names (inside a read session) and fixes "today": after it, the only
@@ -7,13 +7,20 @@ destination)`` builds the report inside one read session and streams it to
 the destination:
 
 - a path: written atomically with mode 0600 (``reports.files``): a reader
-  sees the old file or the whole new one, and a failure leaves nothing;
+  sees the old file or the whole new one, and a failure leaves nothing (not
+  even the hidden part file); part files that killed exports left in the
+  folder are removed first. Only a regular file is ever replaced: a folder,
+  a symbolic link, a pipe or a device is refused before anything is touched;
 - a binary stream (stdout): written chunk by chunk as the rows arrive.
 
-Once the file is complete (or the stream written), ONE ``export`` audit event
-records who exported which report in which format, how many rows and how many
-patients, in its own transaction. If that event cannot be written, the new
-file is removed again: nothing leaves the system unaudited.
+Every export is audited, or it did not happen (DESIGN.md section 4): an
+``export`` event (report, format, scope, where to, how many rows are
+expected; no PHI) is committed in its own transaction BEFORE the first byte
+leaves. If it cannot be, nothing is written and ExportNotRecordedError says
+why in one line. After the last byte an ``export-finished`` event records how
+it ended (completed, partial, failed) with the rows and patients written. So
+an export killed halfway still has its ``export`` event, and counting
+``export`` events counts every export once.
 
 The FHIR format is plugged in: ``ExportService(context, fhir_builder=...)``
 takes a function ``(session, scope, report) -> Report`` that returns a report
@@ -23,21 +30,23 @@ one line that it is not available yet.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Nurse, Patient
 from nursecase.domain.codes import AuditAction, Role
 from nursecase.domain.validation import ValidationError
 from nursecase.reports.errors import ReportError
-from nursecase.reports.files import write_atomically
+from nursecase.reports.files import atomic_file, remove_stale_parts, special_kind
 from nursecase.reports.markdown import render_markdown
 from nursecase.reports.pdf import FONT_CANDIDATES, FontPair, render_pdf
 from nursecase.reports.tables import csv_chunks, json_chunks, markdown_chunks
@@ -61,6 +70,10 @@ Progress = Callable[[int, int | None], None]
 
 class ExportUnavailableError(ServiceError):
     """The report cannot be produced in this format (yet); the message says so in one line."""
+
+
+class ExportNotRecordedError(ServiceError):
+    """The audit trail could not record an export's start (nothing left) or its end."""
 
 
 class FhirBuilder(Protocol):
@@ -269,47 +282,82 @@ class ExportService:
         progress: Progress | None = None,
         *,
         font_candidates: tuple[FontPair, ...] | list[FontPair] = FONT_CANDIDATES,
+        checkpoint: Checkpoint | None = None,
     ) -> ExportResult:
-        """Write the report to a file path (atomically, 0600) or a binary stream; audit it."""
+        """Write the report to a file path (atomically, 0600) or a binary stream; audit it.
+
+        The ``export`` event is committed before the first byte leaves (if it
+        cannot be, ExportNotRecordedError and nothing is written); an
+        ``export-finished`` event says how it ended. Part files that killed
+        exports left in the destination folder are removed first.
+        ``checkpoint`` is told each stage reached (see ``STAGES``).
+        """
         path = Path(destination) if isinstance(destination, str | os.PathLike) else None
         if path is not None:
             check_destination(path)
-        with self.context.read() as session:
-            report = self._build(session, plan)
-            counter = _Counter(progress, report.total)
-            if report.body is None:
-                # In place: a report's document() reads report.rows when it runs.
-                report.rows = counter.count(report.rows)
-            chunks = render(
-                report,
-                plan.file_format,
-                created=plan.scope.now,
-                font_candidates=font_candidates,
-            )
-            if report.body is not None:
-                chunks = counter.count(chunks)
-            if path is not None:
-                try:
-                    write_atomically(path, chunks)
-                except ReportError as error:
-                    raise ValidationError("out", str(error)) from error
-            else:
-                try:
-                    _write_stream(destination, chunks)
-                except OSError:
-                    # Part of the report left (a reader closed the pipe early):
-                    # what left is audited, then the error goes on to the caller.
-                    self._audit(plan, self._result(plan, counter, report, None), partial=True)
-                    raise
+            remove_stale_parts(path.parent)
+        run = _Run(plan, checkpoint)
+        try:
+            with self.context.read() as session:
+                report = self._build(session, plan)
+                counter = _Counter(progress, report.total)
+                run.report, run.counter = report, counter
+                if report.body is None:
+                    # In place: a report's document() reads report.rows when it runs.
+                    report.rows = counter.count(report.rows)
+                chunks = render(
+                    report,
+                    plan.file_format,
+                    created=plan.scope.now,
+                    font_candidates=font_candidates,
+                )
+                if report.body is not None:
+                    chunks = counter.count(chunks)
+                if path is not None:
+                    self._write_file(run, path, chunks)
+                else:
+                    self._write_stream(run, cast(BinaryIO, destination), chunks)
+        except BaseException as failure:
+            # Recorded after the read session ends (a writer never waits on our own reader).
+            self._finish_after_failure(run, failure)
+            raise
         result = self._result(plan, counter, report, path)
         try:
-            self._audit(plan, result)
-        except BaseException:
-            if path is not None:
-                # The export was not recorded, so it must not exist: take the file back.
-                path.unlink(missing_ok=True)
-            raise
+            self._finish(run, "completed", result.rows)
+        except ExportNotRecordedError as error:
+            if path is None:
+                raise
+            # The start is on the trail, its end could not be: take the file back,
+            # as a killed export's would be, rather than leave it unaccounted for.
+            path.unlink(missing_ok=True)
+            raise ExportNotRecordedError(f"{error}; {path} was removed") from error
         return result
+
+    def _write_file(self, run: _Run, path: Path, chunks: Iterable[bytes]) -> None:
+        """The report into a new part file, renamed over ``path`` once whole."""
+        try:
+            with atomic_file(path) as handle:
+                # The part file exists (the folder takes it) and is still empty.
+                self._start(run, "file")
+                run.reached("started")
+                for chunk in chunks:
+                    handle.write(chunk)
+                run.reached("written")
+        except ReportError as error:
+            raise ValidationError("out", str(error)) from error
+        run.delivered = True
+        run.reached("renamed")
+
+    def _write_stream(self, run: _Run, stream: BinaryIO, chunks: Iterable[bytes]) -> None:
+        """The report onto ``stream`` chunk by chunk, once its start is recorded."""
+        self._start(run, "stream")
+        run.reached("started")
+        for chunk in chunks:
+            stream.write(chunk)
+            run.sent = True
+        stream.flush()
+        run.delivered = True
+        run.reached("written")
 
     @staticmethod
     def _result(
@@ -330,38 +378,165 @@ class ExportService:
             return self.fhir_builder(session, plan.scope, plan.report)
         return BUILDERS[plan.report](session, plan.scope, self.context)
 
-    def _audit(self, plan: ExportPlan, result: ExportResult, *, partial: bool = False) -> None:
-        scope = plan.scope
-        if scope.patient_id is not None:
-            covered = "scope:patient"
-        elif scope.nurse_id is None:
-            covered = "scope:all"
+    # ------------------------------------------------------------------ audit
+
+    def _start(self, run: _Run, destination_kind: str) -> None:
+        """Commit the ``export`` event (no PHI: what, how, whose, where to) as ``run.start_id``.
+
+        Its own short write transaction, on another connection than the
+        export's read: on SQLite (WAL) a reader never blocks a writer, and on a
+        server the read takes no lock, so this never waits on the export itself.
+        """
+        plan, report = run.plan, run.report
+        assert report is not None
+        fields = [
+            f"report:{plan.report}",
+            f"format:{plan.file_format}",
+            _scope_field(plan.scope),
+            f"to:{destination_kind}",
+        ]
+        if report.total is not None:
+            fields.append(f"expected-rows:{report.total}")
+        try:
+            with self.context.write() as session:
+                # Known before the commit: an interrupt after it still finds the start.
+                run.start_id = audit.record(
+                    session,
+                    self.context,
+                    AuditAction.export,
+                    AUDIT_ENTITY,
+                    plan.scope.patient_id,
+                    fields,
+                )
+        except BaseException as error:
+            run.start_id = None  # rolled back (or never known to have committed)
+            if not isinstance(error, Exception):
+                raise
+            raise ExportNotRecordedError(
+                "the export was not started: its audit event could not be recorded"
+                f" ({_reason(error)}); nothing was written"
+            ) from error
+
+    def _finish(self, run: _Run, outcome: str, rows: int) -> None:
+        """Record how the export ended; a lock held by another writer is waited out.
+
+        ExportNotRecordedError if it cannot be recorded after ``FINISH_ATTEMPTS``.
+        """
+        assert run.start_id is not None and run.report is not None
+        fields = [
+            f"outcome:{outcome}",
+            f"rows:{rows}",
+            f"patients:{len(run.report.patients)}",
+            f"start:{run.start_id}",
+        ]
+        for attempt in range(1, FINISH_ATTEMPTS + 1):
+            try:
+                with self.context.write() as session:
+                    audit.record(
+                        session,
+                        self.context,
+                        AuditAction.export_finished,
+                        AUDIT_ENTITY,
+                        run.plan.scope.patient_id,
+                        fields,
+                    )
+                return
+            except OperationalError as error:
+                if attempt < FINISH_ATTEMPTS and _is_busy(error):
+                    continue  # each attempt already waited the busy timeout
+                raise ExportNotRecordedError(
+                    f"the end of export {run.start_id} could not be recorded ({_reason(error)})"
+                ) from error
+            except Exception as error:
+                raise ExportNotRecordedError(
+                    f"the end of export {run.start_id} could not be recorded ({_reason(error)})"
+                ) from error
+
+    def _finish_after_failure(self, run: _Run, failure: BaseException) -> None:
+        """Record a started export's failed (or partial) end; never hide ``failure``."""
+        if run.start_id is None:
+            return  # not started: nothing left, nothing to record
+        if run.delivered:
+            outcome, rows = "completed", run.counter.rows if run.counter else 0
+        elif run.sent:
+            # Part of it left on the stream (a reader that closed the pipe early).
+            outcome, rows = "partial", run.counter.rows if run.counter else 0
         else:
-            covered = f"scope:nurse-{scope.nurse_id}"
-        with self.context.write() as session:
-            audit.record(
-                session,
-                self.context,
-                AuditAction.export,
-                AUDIT_ENTITY,
-                scope.patient_id,
-                [
-                    f"report:{plan.report}",
-                    f"format:{plan.file_format}",
-                    f"rows:{result.rows}",
-                    f"patients:{result.patients}",
-                    covered,
-                    *(["partial"] if partial else []),
-                ],
-            )
+            outcome, rows = "failed", 0
+        with contextlib.suppress(Exception):
+            self._finish(run, outcome, rows)
+
+
+#: Stages an export reaches, in order, as told to a ``checkpoint``: its start
+#: recorded (nothing written yet), every byte written (a file: still the part
+#: file), and (a file) renamed to its name, before its end is recorded.
+STAGES = ("started", "written", "renamed")
+#: How often the end of an export is tried while other writers hold the lock.
+FINISH_ATTEMPTS = 3
+
+Checkpoint = Callable[[str], None]
+"""Told each stage an export reaches (a test seam: a crash test pauses there)."""
+
+
+@dataclass
+class _Run:
+    """One export as it goes: what it has recorded and delivered so far."""
+
+    plan: ExportPlan
+    checkpoint: Checkpoint | None
+    report: Report | None = None
+    counter: _Counter | None = None
+    #: The id of its ``export`` event, once committed.
+    start_id: int | None = None
+    #: Some bytes went onto the stream (they cannot be taken back).
+    sent: bool = False
+    #: The whole report was delivered (the file renamed, the stream flushed).
+    delivered: bool = False
+
+    def reached(self, stage: str) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint(stage)
+
+
+def _scope_field(scope: ExportScope) -> str:
+    if scope.patient_id is not None:
+        return "scope:patient"
+    if scope.nurse_id is None:
+        return "scope:all"
+    return f"scope:nurse-{scope.nurse_id}"
+
+
+def _is_busy(error: OperationalError) -> bool:
+    text = str(error.orig).lower()
+    return "locked" in text or "busy" in text
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of what went wrong (a driver's message without its SQL)."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def check_destination(path: Path) -> None:
-    """Refuse, before any work, a path that cannot take the file (ValidationError "out")."""
+    """Refuse, before any work, a path that cannot take the file (ValidationError "out").
+
+    Only a regular file is replaced: a folder, a symbolic link, a named pipe,
+    a device or a socket at ``path`` is named and refused (to write to a pipe
+    or a device, use ``--out -`` and redirect), so nothing is ever put in
+    place of one.
+    """
     if path.name in ("", ".", ".."):
         raise ValidationError("out", f"{path} is not a file name")
-    if path.is_dir():
+    kind = special_kind(path)
+    if kind == "a folder":
         raise ValidationError("out", f"{path} is a folder; give a file name inside it")
+    if kind is not None:
+        raise ValidationError(
+            "out",
+            f"{path} is {kind}, not a regular file; give a file's path"
+            " (or --out - to write to standard output)",
+        )
     folder = path.parent
     if not folder.is_dir():
         raise ValidationError("out", f"the folder {folder} does not exist")
@@ -371,14 +546,11 @@ def check_destination(path: Path) -> None:
         raise ValidationError("out", f"cannot replace {path}: permission denied")
 
 
-def _write_stream(stream: BinaryIO, chunks: Iterable[bytes]) -> None:
-    for chunk in chunks:
-        stream.write(chunk)
-    stream.flush()
-
-
 __all__ = [
     "AUDIT_ENTITY",
+    "STAGES",
+    "Checkpoint",
+    "ExportNotRecordedError",
     "ExportPlan",
     "ExportResult",
     "ExportService",
