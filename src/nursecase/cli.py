@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from nursecase import __version__
-from nursecase.cli_options import DbOption
+from nursecase.cli_options import DbOption, echo
 
 NURSE_HELP = "Sign in as this nurse (username)."
 
@@ -101,7 +101,7 @@ def _nurse(context: typer.Context, nurse: str | None) -> str | None:
 
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"nursecase {__version__}")
+        echo(f"nursecase {__version__}")
         raise typer.Exit()
 
 
@@ -271,7 +271,7 @@ def seed(
     finally:
         engine.dispose()
     rows = sum(summary.rows_by_table.values())
-    typer.echo(
+    echo(
         f"Seeded {summary.patients} patients for {summary.nurses} nurses"
         f" ({rows} rows) in {summary.seconds:.1f} s into {_shown(location)}"
     )
@@ -283,11 +283,11 @@ def paths() -> None:
     from nursecase.paths import default_database, default_paths
 
     folders = default_paths()
-    typer.echo(f"data folder:  {folders.home}")
-    typer.echo(f"database:     {_shown(default_database())}")
-    typer.echo(f"config file:  {folders.config_file}")
-    typer.echo(f"backups:      {folders.backups}")
-    typer.echo(f"exports:      {folders.exports}")
+    echo(f"data folder:  {folders.home}")
+    echo(f"database:     {_shown(default_database())}")
+    echo(f"config file:  {folders.config_file}")
+    echo(f"backups:      {folders.backups}")
+    echo(f"exports:      {folders.exports}")
 
 
 @db_app.command("upgrade")
@@ -305,13 +305,13 @@ def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
     finally:
         engine.dispose()
     if before.up_to_date:
-        typer.echo(f"Already at the current schema ({before.head}).")
+        echo(f"Already at the current schema ({before.head}).")
         return
-    typer.echo(f"Upgraded {_shown(location)} from {before.current or 'empty'} to {before.head}.")
+    echo(f"Upgraded {_shown(location)} from {before.current or 'empty'} to {before.head}.")
     if backup:
-        typer.echo(f"Backup taken first: {backup}")
+        echo(f"Backup taken first: {backup}")
     elif before.has_tables and "://" in location and not location.startswith("sqlite"):
-        typer.echo("No backup taken first: pg_dump was not found; the server's own backups hold")
+        echo("No backup taken first: pg_dump was not found; the server's own backups hold")
 
 
 @db_app.command("check")
@@ -362,12 +362,12 @@ def db_check(
         engine.dispose()
     if problems:
         for problem in problems:
-            typer.echo(f"problem: {problem}", err=True)
+            echo(f"problem: {problem}", err=True)
         raise typer.Exit(1)
     if findings:
         _print_findings(findings)
         raise typer.Exit(1)
-    typer.echo("ok" if not clinical else "ok: no clinical contradiction found")
+    echo("ok" if not clinical else "ok: no clinical contradiction found")
 
 
 def _print_findings(findings) -> None:
@@ -376,10 +376,10 @@ def _print_findings(findings) -> None:
     for finding in findings:
         if finding.kind != kind:
             kind = finding.kind
-            typer.echo(f"{kind.label}:")
-        typer.echo(f"  {finding.line()}")
+            echo(f"{kind.label}:")
+        echo(f"  {finding.line()}")
     count = len(findings)
-    typer.echo(f"{count} clinical contradiction{'s' if count != 1 else ''} found", err=True)
+    echo(f"{count} clinical contradiction{'s' if count != 1 else ''} found", err=True)
 
 
 @db_app.command("backup")
@@ -404,7 +404,7 @@ def db_backup(
     if destination.exists():
         raise CommandError(f"{destination} already exists; choose a new file name")
     backup_sqlite(source, destination)
-    typer.echo(f"Backed up {source} to {destination}")
+    echo(f"Backed up {source} to {destination}")
 
 
 def _passphrase(key_file: Path | None, database: Path, *, new: bool) -> str:
@@ -450,8 +450,8 @@ def db_encrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOpt
 
     path = _sqlite_database(context, db)
     encrypt_database(path, _passphrase(key_file, path, new=True))
-    typer.echo(f"Encrypted {path}; the plain copy was removed.")
-    typer.echo(
+    echo(f"Encrypted {path}; the plain copy was removed.")
+    echo(
         f"Its salt is in {salt_file(path)}: keep it with the database."
         " Without the passphrase the data cannot be recovered."
     )
@@ -466,7 +466,7 @@ def db_decrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOpt
     if not is_encrypted(path):
         raise CommandError(f"{path} is not encrypted")
     decrypt_database(path, _passphrase(key_file, path, new=False))
-    typer.echo(f"Decrypted {path}: it is now readable without a passphrase.")
+    echo(f"Decrypted {path}: it is now readable without a passphrase.")
 
 
 def _require_existing(location: str) -> None:
@@ -667,7 +667,7 @@ def _export(
     patients = f"{result.patients} patient{'' if result.patients == 1 else 's'}"
     where = "stdout" if result.path is None else str(result.path)
     # With --out - the report owns stdout; the summary goes to stderr.
-    typer.echo(
+    echo(
         f"Exported {plan.report} ({plan.file_format}): {rows}, {patients} to {where}", err=to_stdout
     )
 
@@ -805,20 +805,20 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result = app(args=argv, prog_name="nursecase", standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("nursecase: aborted", err=True)
+        echo("nursecase: aborted", err=True)
         sys.exit(130)
     except typer.Exit as exit_request:
         sys.exit(exit_request.exit_code)
     except typer.TyperException as error:  # usage errors: bad option values, unknown commands
-        typer.echo(f"nursecase: error: {error.format_message()}", err=True)
+        echo(f"nursecase: error: {error.format_message()}", err=True)
         sys.exit(error.exit_code)
     except Exception as error:
         if isinstance(error, _known_errors()):
-            typer.echo(f"nursecase: error: {_describe(error)}", err=True)
+            echo(f"nursecase: error: {_describe(error)}", err=True)
             sys.exit(1)
         if os.environ.get("NURSECASE_DEBUG"):
             raise
-        typer.echo(
+        echo(
             f"nursecase: error: unexpected {type(error).__name__}; run with NURSECASE_DEBUG=1"
             " for details",
             err=True,

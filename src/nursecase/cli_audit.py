@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from nursecase.cli_options import DbOption
+from nursecase.cli_options import DbOption, echo
 
 audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
 
@@ -27,7 +27,7 @@ audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=
 
 def _fail(message: str) -> typer.Exit:
     """Print one error line; the Exit to raise."""
-    typer.echo(f"nursecase: error: {message}", err=True)
+    echo(f"nursecase: error: {message}", err=True)
     return typer.Exit(1)
 
 
@@ -55,9 +55,9 @@ def audit_verify(context: typer.Context, db: DbOption = None) -> None:
         engine.dispose()
     if not report.ok:
         raise _fail(f"audit trail {report.problem}: {report.message}")
-    typer.echo(report.message)
+    echo(report.message)
     for note in report.notes:
-        typer.echo(f"note: {note}")
+        echo(f"note: {note}")
 
 
 def _since(text: str | None) -> datetime | None:
@@ -69,6 +69,22 @@ def _since(text: str | None) -> datetime | None:
         raise typer.BadParameter(
             f"{text!r} is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)", param_hint="--since"
         ) from None
+
+
+def _patient_id(service_context, mrn: str | None) -> int | None:
+    """The id of the patient ``--patient`` names; a bad or unknown MRN is refused."""
+    from nursecase.domain.validation import ValidationError
+    from nursecase.services.patients import PatientService
+
+    if mrn is None:
+        return None
+    try:
+        found = PatientService(service_context).get_by_mrn(mrn)
+    except ValidationError as error:
+        raise _fail(f"--patient: {error.message}") from error
+    if found is None:
+        raise _fail(f"--patient: no patient with MRN {mrn.strip()}")
+    return found.id
 
 
 @audit_app.command("show")
@@ -90,18 +106,16 @@ def audit_show(
     from nursecase.clock import SystemClock
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
-    from nursecase.services.patients import PatientService
+    from nursecase.services.nurses import NurseService
 
     start = _since(since)
     engine = _engine(context, db)
     try:
         service_context = ServiceContext(engine, SystemClock())
-        patient_id = None
-        if patient is not None:
-            found = PatientService(service_context).get_by_mrn(patient)
-            if found is None:
-                raise _fail(f"--patient: no patient with MRN {patient.strip()}")
-            patient_id = found.id
+        patient_id = _patient_id(service_context, patient)
+        if nurse is not None and NurseService(service_context).get_by_username(nurse) is None:
+            # An unknown nurse is refused, not answered with "no audit events match".
+            raise _fail(f"--nurse: no nurse with username '{nurse.strip().lower()}'")
         events = AuditService(service_context).list_events(
             entity="patient" if patient_id is not None else None,
             entity_id=patient_id,
@@ -112,7 +126,7 @@ def audit_show(
     finally:
         engine.dispose()
     if not events:
-        typer.echo("no audit events match")
+        echo("no audit events match")
         return
     for event in events:
         record = event.entity if event.entity_id is None else f"{event.entity} {event.entity_id}"
@@ -122,4 +136,4 @@ def audit_show(
         )
         if event.changed_fields:
             line += "  [" + ",".join(event.changed_fields) + "]"
-        typer.echo(line)
+        echo(line)

@@ -17,3 +17,16 @@ DB_HELP = "Database file path or SQLAlchemy URL (a value containing :// is a URL
 DbOption = Annotated[
     str | None, typer.Option("--db", envvar="NURSECASE_DB", help=DB_HELP, show_default=False)
 ]
+
+
+def echo(message: object = "", *, err: bool = False) -> None:
+    """Print one line of the CLI's output (stdout, or stderr with ``err``).
+
+    The one door from the CLI to the terminal: stored names and notes, paths
+    and quoted input may hold control characters (ESC, BEL, a bidi override)
+    or bytes that were not UTF-8, so they are shown as visible stand-ins
+    (``nursecase.domain.terminal_text``), never obeyed by the terminal.
+    """
+    from nursecase.domain.terminal_text import printable
+
+    typer.echo(printable(str(message)), err=err)
