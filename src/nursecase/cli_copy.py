@@ -122,9 +122,7 @@ def _copy(context: typer.Context, to: str, merge_by_mrn: bool, db: str | None) -
         if merge_by_mrn:
             added = sum(1 for entry in report.tables if entry.copied)
             if added:
-                echo(
-                    f"audit trail: the merge is recorded in the target's trail ({added} events)"
-                )
+                echo(f"audit trail: the merge is recorded in the target's trail ({added} events)")
         else:
             _carry_audit_key(source, target)
         _verify_audit(target)

@@ -56,7 +56,9 @@ def run(database_path, tmp_path, monkeypatch, capsys):
 
 
 def test_a_hostile_display_name_is_stored_as_given_and_printed_escaped(run, database_path):
-    added = run("user", "add", "eve", "--name", HOSTILE_NAME, "--password-stdin", input=PASSWORD + "\n")
+    added = run(
+        "user", "add", "eve", "--name", HOSTILE_NAME, "--password-stdin", input=PASSWORD + "\n"
+    )
     assert added.exit_code == 0, added.output
     listed = run("user", "list")
     assert listed.exit_code == 0, listed.output

@@ -46,18 +46,33 @@ def _table(keep: str) -> dict[int, str]:
     return {code: _stand_in(code) for code in codes if code not in kept}
 
 
+#: The stand-in for a character without a control picture when the length
+#: must stay (styled text whose spans count characters).
+REPLACEMENT = "\ufffd"
+
 _ONE_LINE = _table("")
 _MULTI_LINE = _table("\n\t")
+_TABLES = {
+    (multiline, keep_length): {
+        code: (stand_in if not keep_length or len(stand_in) == 1 else REPLACEMENT)
+        for code, stand_in in (_MULTI_LINE if multiline else _ONE_LINE).items()
+    }
+    for multiline in (False, True)
+    for keep_length in (False, True)
+}
 
 
-def printable(text: str, *, multiline: bool = False) -> str:
+def printable(text: str, *, multiline: bool = False, keep_length: bool = False) -> str:
     """``text`` with every control character shown as a visible stand-in.
 
     One line by default: a newline or tab is shown too ("␊", "␉"), so a name
     cannot start a fake line of output. ``multiline=True`` keeps newlines and
-    tabs (a note shown as a paragraph). Text without such characters is
-    returned as it is (the common case costs one ``isprintable`` call).
+    tabs (a note shown as a paragraph). ``keep_length=True`` replaces each
+    character by exactly one (a control picture, else "\ufffd"), so the
+    styles of a Rich text, which count characters, stay where they were.
+    Text without such characters is returned as it is (the common case costs
+    one ``isprintable`` call).
     """
     if text.isprintable():
         return text
-    return text.translate(_MULTI_LINE if multiline else _ONE_LINE)
+    return text.translate(_TABLES[multiline, keep_length])
