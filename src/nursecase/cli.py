@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from nursecase import __version__
-from nursecase.cli_options import DbOption, echo
+from nursecase.cli_options import DbOption, date_value, echo, month_value, unusable_argument
 
 NURSE_HELP = "Sign in as this nurse (username)."
 
@@ -331,7 +331,7 @@ def db_check(
     """Check the database's integrity, schema revision and audit chain."""
     from nursecase.clock import SystemClock
     from nursecase.db.engine import integrity_problems, make_engine
-    from nursecase.db.migrate import revision_state
+    from nursecase.db.migrate import revision_state, unknown_revision
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
 
@@ -342,7 +342,9 @@ def db_check(
     findings = []
     try:
         state = revision_state(engine)
-        if not state.up_to_date:
+        if unknown_revision(state) is not None:
+            problems.append(unknown_revision(state))
+        elif not state.up_to_date:
             problems.append(
                 f"schema at {state.current or 'none'}, expected {state.head}"
                 " (run: nursecase db upgrade)"
@@ -530,6 +532,7 @@ def export(
         typer.Option(
             "--month",
             metavar="YYYY-MM",
+            callback=month_value,
             help="A month (ccm, tcm, referrals, patient).",
             show_default=False,
         ),
@@ -537,13 +540,21 @@ def export(
     date_from: Annotated[
         str | None,
         typer.Option(
-            "--from", metavar="DATE", help="First day (YYYY-MM-DD), with --to.", show_default=False
+            "--from",
+            metavar="DATE",
+            help="First day (YYYY-MM-DD), with --to.",
+            show_default=False,
+            callback=date_value,
         ),
     ] = None,
     date_to: Annotated[
         str | None,
         typer.Option(
-            "--to", metavar="DATE", help="Last day (YYYY-MM-DD), with --from.", show_default=False
+            "--to",
+            metavar="DATE",
+            help="Last day (YYYY-MM-DD), with --from.",
+            show_default=False,
+            callback=date_value,
         ),
     ] = None,
     patient: Annotated[
@@ -753,7 +764,9 @@ def _silence_stdout() -> None:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message is fit for the user; imported only when one happened."""
-    from sqlalchemy.exc import OperationalError
+    import sqlite3
+
+    from sqlalchemy.exc import DatabaseError, OperationalError
 
     from nursecase.config import ConfigError
     from nursecase.db.engine import DatabaseLocationError
@@ -763,6 +776,9 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     return (
         CommandError,
+        DatabaseError,
+        sqlite3.DatabaseError,
+        UnicodeError,
         ConfigError,
         DatabaseLocationError,
         MigrationError,
@@ -773,10 +789,27 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-def _describe(error: BaseException) -> str:
-    from sqlalchemy.exc import OperationalError
+#: What SQLite says of a file whose pages are damaged or that is no database at all.
+DAMAGED_DATABASE = ("malformed", "not a database", "file is encrypted")
 
-    if isinstance(error, OperationalError):
+
+def _describe(error: BaseException) -> str:
+    import sqlite3
+
+    from sqlalchemy.exc import DatabaseError
+
+    driver_error = error.orig if isinstance(error, DatabaseError) else error
+    if isinstance(driver_error, sqlite3.DatabaseError):
+        first_line = (str(driver_error).splitlines() or ["?"])[0]
+        if any(words in first_line for words in DAMAGED_DATABASE):
+            return (
+                f"the database file is damaged ({first_line}): restore it from a backup"
+                " (nursecase db check lists what it finds)"
+            )
+    if isinstance(error, UnicodeError):
+        # Bytes that are not UTF-8 in a file name, a variable or standard input.
+        return f"text that is not UTF-8 ({error.reason}); use UTF-8 names and input"
+    if isinstance(error, DatabaseError):
         # The driver's first line says what is wrong ("unable to open database
         # file", "database is locked"); the SQL and parameters are not shown.
         return f"database: {str(error.orig).splitlines()[0]}"
@@ -802,6 +835,10 @@ def use_private_umask() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: one clear line and a non-zero exit on any error."""
     use_private_umask()
+    problem = unusable_argument(sys.argv[1:] if argv is None else argv, os.environ)
+    if problem is not None:
+        echo(f"nursecase: error: {problem}", err=True)
+        sys.exit(2)
     try:
         result = app(args=argv, prog_name="nursecase", standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):

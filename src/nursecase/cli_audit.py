@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from nursecase.cli_options import DbOption, echo
+from nursecase.cli_options import MOST_ROWS, DbOption, date_value, echo
 
 audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
 
@@ -98,9 +98,14 @@ def audit_show(
         str | None, typer.Option("--nurse", help="Only this nurse's events (username).")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only events from this date (YYYY-MM-DD) on.")
+        str | None,
+        typer.Option(
+            "--since", help="Only events from this date (YYYY-MM-DD) on.", callback=date_value
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many events.")] = 200,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MOST_ROWS, help="At most this many events.")
+    ] = 200,
 ) -> None:
     """List audit events, newest first: when, who, what, which record, which fields."""
     from nursecase.clock import SystemClock

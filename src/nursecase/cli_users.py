@@ -77,7 +77,10 @@ class PasswordSource:
         # afresh, and a fresh wrapper would miss what the last one buffered.
         if self._stdin is None:
             self._stdin = typer.get_text_stream("stdin")
-        line = self._stdin.readline()
+        try:
+            line = self._stdin.readline()
+        except UnicodeDecodeError:
+            raise CommandError(f"--password-stdin: {what} is not UTF-8 text") from None
         if not line:
             raise CommandError(f"--password-stdin: standard input ended before {what}")
         return line.rstrip("\r\n")

@@ -123,8 +123,9 @@ def read_parameters(database: Path) -> KeyParameters:
         bytes.fromhex(parameters.salt)
     except FileNotFoundError:
         raise EncryptionError(
-            f"{database} is not a plain SQLite database and its salt file {path} is missing"
-            " (if it is encrypted, restore the salt file from where the database came from)"
+            f"{database} is not a nursecase database: not a plain SQLite file, and no salt"
+            f" file {path} beside it (if it is an encrypted one, restore the salt file from"
+            " where the database came from)"
         ) from None
     except (ValueError, TypeError) as error:
         raise EncryptionError(f"the salt file {path} is damaged") from error
@@ -386,6 +387,8 @@ def encrypt_database(
     if not database.is_file() or database.stat().st_size == 0:
         raise EncryptionError(f"no database at {database}")
     if is_encrypted(database):
+        if not salt_file(database).exists():  # an encrypted nursecase database has one
+            raise EncryptionError(f"{database} is not a nursecase database")
         raise EncryptionError(f"{database} is already encrypted")
     parameters = KeyParameters.fresh(**(costs or {}))
     key = derive_key(passphrase, parameters)
