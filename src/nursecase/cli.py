@@ -764,11 +764,10 @@ def _silence_stdout() -> None:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message is fit for the user; imported only when one happened."""
-    import sqlite3
-
     from sqlalchemy.exc import DatabaseError, OperationalError
 
     from nursecase.config import ConfigError
+    from nursecase.db.damaged import DRIVER_ERRORS
     from nursecase.db.engine import DatabaseLocationError
     from nursecase.db.migrate import MigrationError
     from nursecase.domain.validation import ValidationError
@@ -777,7 +776,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     return (
         CommandError,
         DatabaseError,
-        sqlite3.DatabaseError,
+        *DRIVER_ERRORS,
         UnicodeError,
         ConfigError,
         DatabaseLocationError,
@@ -789,30 +788,21 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-#: What SQLite says of a file whose pages are damaged or that is no database at all.
-DAMAGED_DATABASE = ("malformed", "not a database", "file is encrypted")
-
-
 def _describe(error: BaseException) -> str:
-    import sqlite3
-
     from sqlalchemy.exc import DatabaseError
 
-    driver_error = error.orig if isinstance(error, DatabaseError) else error
-    if isinstance(driver_error, sqlite3.DatabaseError):
-        first_line = (str(driver_error).splitlines() or ["?"])[0]
-        if any(words in first_line for words in DAMAGED_DATABASE):
-            return (
-                f"the database file is damaged ({first_line}): restore it from a backup"
-                " (nursecase db check lists what it finds)"
-            )
+    from nursecase.db.damaged import damage_described
+
+    damage = damage_described(error)
+    if damage is not None:
+        return damage
     if isinstance(error, UnicodeError):
         # Bytes that are not UTF-8 in a file name, a variable or standard input.
         return f"text that is not UTF-8 ({error.reason}); use UTF-8 names and input"
     if isinstance(error, DatabaseError):
         # The driver's first line says what is wrong ("unable to open database
         # file", "database is locked"); the SQL and parameters are not shown.
-        return f"database: {str(error.orig).splitlines()[0]}"
+        return f"database: {(str(error.orig).splitlines() or [type(error.orig).__name__])[0]}"
     if isinstance(error, OSError) and error.strerror:
         return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     return str(error)

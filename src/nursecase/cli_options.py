@@ -50,8 +50,9 @@ def unusable_argument(arguments: list[str], environ) -> str | None:
     An empty value is never a valid one (``--db ''`` would otherwise quietly
     mean the default database, ``--month ''`` no month, an empty path the
     current folder); text that is not UTF-8 (Python carries such bytes as
-    lone surrogates) cannot be stored, compared or printed. ``NURSECASE_HOME``
-    must be a folder, if it exists.
+    lone surrogates) cannot be stored, compared or printed; "~name" of a user
+    who does not exist cannot be expanded into a path. ``NURSECASE_HOME`` must
+    be a folder, if it exists.
     """
     previous = None
     for argument in arguments:
@@ -63,11 +64,15 @@ def unusable_argument(arguments: list[str], environ) -> str | None:
             return f"{where}the value is empty"
         if _not_utf8(value):
             return f"{where}{value!r} is not valid UTF-8 text"
+        if _unknown_home(value):
+            return f"{where}{value}: no user of that name, so no home folder to start from"
         previous = argument
     for variable in ENVIRONMENT_VARIABLES:
         value = environ.get(variable)
         if value is not None and _not_utf8(value):
             return f"{variable}: {value!r} is not valid UTF-8 text"
+        if value is not None and _unknown_home(value.strip()):
+            return f"{variable}: {value}: no user of that name, so no home folder to start from"
     home = (environ.get("NURSECASE_HOME") or "").strip()
     if home:
         from pathlib import Path
@@ -76,6 +81,19 @@ def unusable_argument(arguments: list[str], environ) -> str | None:
         if folder.exists() and not folder.is_dir():
             return f"NURSECASE_HOME: {folder} is not a folder"
     return None
+
+
+def _unknown_home(text: str) -> bool:
+    """True for "~name/..." when there is no user "name" (a path nobody can expand)."""
+    if not text.startswith("~"):
+        return False
+    from pathlib import Path
+
+    try:
+        Path(text).expanduser()
+    except RuntimeError:
+        return True
+    return False
 
 
 def _not_utf8(text: str) -> bool:

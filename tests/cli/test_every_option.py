@@ -12,10 +12,14 @@ standard input. It must end with exit code 0, or with a non-zero exit and
 exactly one line on stderr, ``nursecase: error: ...``; never a traceback and
 never "unexpected".
 
-Not run: the commands that open the Textual app (``nursecase`` alone, ``demo``)
-and values that name devices (a refused ``--db /dev/null`` or ``--out
-/dev/null`` must never be tried on a real device; that is item 8's own test).
-NUL is not drawn: a command line cannot carry it.
+Not run: the commands that open the Textual app (``nursecase`` alone, ``demo``);
+values that name devices (a refused ``--db /dev/null`` or ``--out /dev/null``
+must never be tried on a real device; that is item 8's own test) or places
+outside the run's folder (HOME is the run's folder, and drawn text never starts
+with "/" or "~"). NUL is not drawn: a command line cannot carry it.
+
+Budget: the "cli-options" profile runs every option in about 30 s;
+NURSECASE_CLI_PROFILE=cli-options-thorough searches 40 values per option.
 """
 
 from __future__ import annotations
@@ -92,6 +96,8 @@ ODD_TEXT = [
     "{tmp}/out",
     "{tmp}/nursecase.db",
     "~",
+    "~/inside-home",
+    "~nobody-here/file",
 ]
 NUMBERS = [0, -1, 1, 2, 365, 366, 10**6, 10**19, -(10**19), 2**63, 10**40]
 
@@ -105,9 +111,11 @@ def values_for(parameter) -> st.SearchStrategy:
         or ("--patients" in getattr(parameter, "opts", []))
     ):
         numbers = st.sampled_from([-1, 0, 1, 2, 10**7, 10**30]).map(str)
-    text = st.sampled_from(ODD_TEXT) | st.text(
+    # Drawn text never names an absolute path: a command may write where it points.
+    drawn = st.text(
         st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=12
-    )
+    ).filter(lambda value: not value.startswith(("/", "~")))
+    text = st.sampled_from(ODD_TEXT) | drawn
     if parameter.type_descriptor.annotation is int or "int" in str(parameter.bare_type()):
         return numbers | st.sampled_from(ODD_TEXT[:12])
     return text | numbers
@@ -226,6 +234,7 @@ def run(template: Path, folder: Path, argv: list[str]) -> tuple[int, str, str]:
     argv = [part.replace("{tmp}", str(folder)) for part in argv]
     runner = CliRunner()
     environment = {
+        "HOME": str(folder),  # "~" is the run's own folder
         "NURSECASE_HOME": str(folder / "home"),
         "NURSECASE_DB": str(folder / "nursecase.db"),
         "NURSECASE_NURSE": None,

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+
 from nursecase.cli import main
 from tests.databases import query
 
