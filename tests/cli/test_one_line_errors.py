@@ -88,6 +88,7 @@ def test_a_damaged_database_is_named_as_such(database, command):
         (["audit", "show", "--since", "0001-01-01", "--db", "{db}"], "between 1900 and 2100"),
         (["audit", "show", "--limit", str(10**20), "--db", "{db}"], "--limit"),
         (["audit", "show", "--nurse", "nobody", "--db", "{db}"], "--nurse: no nurse"),
+        (["db", "copy", "--to", "~nobody-at-all/copy.db", "--db", "{db}"], "--to: ~nobody-at-all"),
     ],
 )
 def test_bad_option_values_are_one_line(database, arguments, fragment):

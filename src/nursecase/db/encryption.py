@@ -123,9 +123,9 @@ def read_parameters(database: Path) -> KeyParameters:
         bytes.fromhex(parameters.salt)
     except FileNotFoundError:
         raise EncryptionError(
-            f"{database} is not a nursecase database: not a plain SQLite file, and no salt"
-            f" file {path} beside it (if it is an encrypted one, restore the salt file from"
-            " where the database came from)"
+            f"{database} is not a nursecase database, or it is an encrypted one and its salt"
+            f" file {path} is missing (then restore the salt file from where the database"
+            " came from)"
         ) from None
     except (ValueError, TypeError) as error:
         raise EncryptionError(f"the salt file {path} is damaged") from error
