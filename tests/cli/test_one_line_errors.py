@@ -67,7 +67,15 @@ def assert_one_line(result, *fragments: str) -> None:
         assert fragment in stderr, result
 
 
-@pytest.mark.parametrize("command", [["db", "check"], ["audit", "show"], ["user", "list"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["db", "check"],
+        ["export", "caseload", "--nurse", "root", "--out", "-"],
+        ["audit", "show"],
+        ["user", "list"],
+    ],
+)
 def test_a_damaged_database_is_named_as_such(database, command):
     damage(database)
     assert_one_line(run([*command, "--db", database]), "the database file is damaged")
