@@ -19,6 +19,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
 
 from nursecase.config import Settings
+from nursecase.domain.terminal_text import printable
 from nursecase.screens.background import run_in_background
 from nursecase.screens.export_dialog import export_dialog, exported_message
 from nursecase.screens.help import HelpScreen
@@ -307,10 +308,15 @@ class NursecaseApp(OrderedKeys, App[None]):
         self.last_input = self.idle_clock()
 
     def notify(self, message: str, **options) -> None:
-        """No toast while locked: it would show over the lock screen."""
+        """No toast while locked: it would show over the lock screen.
+
+        Every toast passes here, and may quote stored text (a name, a path):
+        shown literally (no markup) with its control characters visible.
+        """
         if self.locked:
             return
-        super().notify(message, **options)
+        options.setdefault("markup", False)
+        super().notify(printable(message, multiline=True), **options)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Modes need a signed-in nurse; a locked app only unlocks or quits."""

@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from nursecase import __version__
-from nursecase.cli_options import DbOption
+from nursecase.cli_options import DbOption, date_value, echo, month_value, unusable_argument
 
 NURSE_HELP = "Sign in as this nurse (username)."
 
@@ -122,7 +122,7 @@ def _check_database_files(location: str, *, notice: bool) -> None:
         private_folder(home, tighten=True, what="the data folder")
     if notice:
         for leftover in _conversion_leftovers(path):
-            typer.echo(
+            echo(
                 f"nursecase: warning: {leftover.line()};"
                 f" remove it with: nursecase db check --db {path} --remove-leftovers",
                 err=True,
@@ -164,7 +164,7 @@ def _nurse(context: typer.Context, nurse: str | None) -> str | None:
 
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"nursecase {__version__}")
+        echo(f"nursecase {__version__}")
         raise typer.Exit()
 
 
@@ -334,7 +334,7 @@ def seed(
     finally:
         engine.dispose()
     rows = sum(summary.rows_by_table.values())
-    typer.echo(
+    echo(
         f"Seeded {summary.patients} patients for {summary.nurses} nurses"
         f" ({rows} rows) in {summary.seconds:.1f} s into {_shown(location)}"
     )
@@ -346,11 +346,11 @@ def paths() -> None:
     from nursecase.paths import default_database, default_paths
 
     folders = default_paths()
-    typer.echo(f"data folder:  {folders.home}")
-    typer.echo(f"database:     {_shown(default_database())}")
-    typer.echo(f"config file:  {folders.config_file}")
-    typer.echo(f"backups:      {folders.backups}")
-    typer.echo(f"exports:      {folders.exports}")
+    echo(f"data folder:  {folders.home}")
+    echo(f"database:     {_shown(default_database())}")
+    echo(f"config file:  {folders.config_file}")
+    echo(f"backups:      {folders.backups}")
+    echo(f"exports:      {folders.exports}")
 
 
 @db_app.command("upgrade")
@@ -368,13 +368,13 @@ def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
     finally:
         engine.dispose()
     if before.up_to_date:
-        typer.echo(f"Already at the current schema ({before.head}).")
+        echo(f"Already at the current schema ({before.head}).")
         return
-    typer.echo(f"Upgraded {_shown(location)} from {before.current or 'empty'} to {before.head}.")
+    echo(f"Upgraded {_shown(location)} from {before.current or 'empty'} to {before.head}.")
     if backup:
-        typer.echo(f"Backup taken first: {backup}")
+        echo(f"Backup taken first: {backup}")
     elif before.has_tables and "://" in location and not location.startswith("sqlite"):
-        typer.echo("No backup taken first: pg_dump was not found; the server's own backups hold")
+        echo("No backup taken first: pg_dump was not found; the server's own backups hold")
 
 
 @db_app.command("check")
@@ -402,7 +402,7 @@ def db_check(
     """Check the database's integrity, schema revision, audit chain and leftover copies."""
     from nursecase.clock import SystemClock
     from nursecase.db.engine import database_url, integrity_problems, make_engine, sqlite_file
-    from nursecase.db.migrate import revision_state
+    from nursecase.db.migrate import revision_state, unknown_revision
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
 
@@ -413,12 +413,14 @@ def db_check(
     if database_file is not None:
         problems, removed = _leftover_problems(database_file, remove=remove_leftovers)
         for line in removed:
-            typer.echo(line)
+            echo(line)
     engine = make_engine(location)
     findings = []
     try:
         state = revision_state(engine)
-        if not state.up_to_date:
+        if unknown_revision(state) is not None:
+            problems.append(unknown_revision(state))
+        elif not state.up_to_date:
             problems.append(
                 f"schema at {state.current or 'none'}, expected {state.head}"
                 " (run: nursecase db upgrade)"
@@ -439,12 +441,12 @@ def db_check(
     problems.extend(_leftover_export_problems())
     if problems:
         for problem in problems:
-            typer.echo(f"problem: {problem}", err=True)
+            echo(f"problem: {problem}", err=True)
         raise typer.Exit(1)
     if findings:
         _print_findings(findings)
         raise typer.Exit(1)
-    typer.echo("ok" if not clinical else "ok: no clinical contradiction found")
+    echo("ok" if not clinical else "ok: no clinical contradiction found")
 
 
 def _leftover_export_problems() -> list[str]:
@@ -472,10 +474,10 @@ def _print_findings(findings) -> None:
     for finding in findings:
         if finding.kind != kind:
             kind = finding.kind
-            typer.echo(f"{kind.label}:")
-        typer.echo(f"  {finding.line()}")
+            echo(f"{kind.label}:")
+        echo(f"  {finding.line()}")
     count = len(findings)
-    typer.echo(f"{count} clinical contradiction{'s' if count != 1 else ''} found", err=True)
+    echo(f"{count} clinical contradiction{'s' if count != 1 else ''} found", err=True)
 
 
 @db_app.command("backup")
@@ -494,7 +496,7 @@ def db_backup(
     if destination.parent.is_dir():
         # A killed backup left its temporary file here: the next one clears it.
         for removed in remove_backup_leftovers(destination.parent):
-            typer.echo(f"Removed {removed}, left by an interrupted backup", err=True)
+            echo(f"Removed {removed}, left by an interrupted backup", err=True)
     source = sqlite_file(database_url(location))
     if source is None:
         from nursecase.cli_copy import backup_server_command
@@ -505,7 +507,7 @@ def db_backup(
     if os.path.lexists(destination):
         raise CommandError(f"{destination} already exists; choose a new file name")
     backup_sqlite(source, destination)
-    typer.echo(f"Backed up {source} to {destination}")
+    echo(f"Backed up {source} to {destination}")
 
 
 def _passphrase(key_file: Path | None, database: Path, *, new: bool) -> str:
@@ -537,7 +539,7 @@ def _remove_conversion_leftovers(path: Path) -> None:
     from nursecase.db.encryption import remove_conversion_leftovers
 
     for leftover in remove_conversion_leftovers(path):
-        typer.echo(f"Removed {leftover.path}, left by an interrupted {leftover.left_by}", err=True)
+        echo(f"Removed {leftover.path}, left by an interrupted {leftover.left_by}", err=True)
 
 
 def _sqlite_database(context: typer.Context, db: str | None) -> Path:
@@ -560,8 +562,8 @@ def db_encrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOpt
     path = _sqlite_database(context, db)
     _remove_conversion_leftovers(path)
     encrypt_database(path, _passphrase(key_file, path, new=True))
-    typer.echo(f"Encrypted {path}; the plain copy was removed.")
-    typer.echo(
+    echo(f"Encrypted {path}; the plain copy was removed.")
+    echo(
         f"Its salt is in {salt_file(path)}: keep it with the database."
         " Without the passphrase the data cannot be recovered."
     )
@@ -577,7 +579,7 @@ def db_decrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOpt
     if not is_encrypted(path):
         raise CommandError(f"{path} is not encrypted")
     decrypt_database(path, _passphrase(key_file, path, new=False))
-    typer.echo(f"Decrypted {path}: it is now readable without a passphrase.")
+    echo(f"Decrypted {path}: it is now readable without a passphrase.")
 
 
 def _require_existing(location: str) -> None:
@@ -641,6 +643,7 @@ def export(
         typer.Option(
             "--month",
             metavar="YYYY-MM",
+            callback=month_value,
             help="A month (ccm, tcm, referrals, patient).",
             show_default=False,
         ),
@@ -648,13 +651,21 @@ def export(
     date_from: Annotated[
         str | None,
         typer.Option(
-            "--from", metavar="DATE", help="First day (YYYY-MM-DD), with --to.", show_default=False
+            "--from",
+            metavar="DATE",
+            help="First day (YYYY-MM-DD), with --to.",
+            show_default=False,
+            callback=date_value,
         ),
     ] = None,
     date_to: Annotated[
         str | None,
         typer.Option(
-            "--to", metavar="DATE", help="Last day (YYYY-MM-DD), with --from.", show_default=False
+            "--to",
+            metavar="DATE",
+            help="Last day (YYYY-MM-DD), with --from.",
+            show_default=False,
+            callback=date_value,
         ),
     ] = None,
     patient: Annotated[
@@ -779,7 +790,7 @@ def _export(
     patients = f"{result.patients} patient{'' if result.patients == 1 else 's'}"
     where = "stdout" if result.path is None else str(result.path)
     # With --out - the report owns stdout; the summary goes to stderr.
-    typer.echo(
+    echo(
         f"Exported {plan.report} ({plan.file_format}): {rows}, {patients} to {where}", err=to_stdout
     )
 
@@ -919,9 +930,10 @@ def _silence_stdout() -> None:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message is fit for the user; imported only when one happened."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError, OperationalError
 
     from nursecase.config import ConfigError
+    from nursecase.db.damaged import DRIVER_ERRORS
     from nursecase.db.engine import DatabaseLocationError
     from nursecase.db.migrate import MigrationError
     from nursecase.domain.validation import ValidationError
@@ -931,6 +943,9 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     return (
         UnsafePathError,
         CommandError,
+        DatabaseError,
+        *DRIVER_ERRORS,
+        UnicodeError,
         ConfigError,
         DatabaseLocationError,
         MigrationError,
@@ -942,12 +957,20 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 
 def _describe(error: BaseException) -> str:
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError
 
-    if isinstance(error, OperationalError):
+    from nursecase.db.damaged import damage_described
+
+    damage = damage_described(error)
+    if damage is not None:
+        return damage
+    if isinstance(error, UnicodeError):
+        # Bytes that are not UTF-8 in a file name, a variable or standard input.
+        return f"text that is not UTF-8 ({error.reason}); use UTF-8 names and input"
+    if isinstance(error, DatabaseError):
         # The driver's first line says what is wrong ("unable to open database
         # file", "database is locked"); the SQL and parameters are not shown.
-        return f"database: {str(error.orig).splitlines()[0]}"
+        return f"database: {(str(error.orig).splitlines() or [type(error.orig).__name__])[0]}"
     if isinstance(error, OSError) and error.strerror:
         return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     return str(error)
@@ -970,23 +993,27 @@ def use_private_umask() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: one clear line and a non-zero exit on any error."""
     use_private_umask()
+    problem = unusable_argument(sys.argv[1:] if argv is None else argv, os.environ)
+    if problem is not None:
+        echo(f"nursecase: error: {problem}", err=True)
+        sys.exit(2)
     try:
         result = app(args=argv, prog_name="nursecase", standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("nursecase: aborted", err=True)
+        echo("nursecase: aborted", err=True)
         sys.exit(130)
     except typer.Exit as exit_request:
         sys.exit(exit_request.exit_code)
     except typer.TyperException as error:  # usage errors: bad option values, unknown commands
-        typer.echo(f"nursecase: error: {error.format_message()}", err=True)
+        echo(f"nursecase: error: {error.format_message()}", err=True)
         sys.exit(error.exit_code)
     except Exception as error:
         if isinstance(error, _known_errors()):
-            typer.echo(f"nursecase: error: {_describe(error)}", err=True)
+            echo(f"nursecase: error: {_describe(error)}", err=True)
             sys.exit(1)
         if os.environ.get("NURSECASE_DEBUG"):
             raise
-        typer.echo(
+        echo(
             f"nursecase: error: unexpected {type(error).__name__}; run with NURSECASE_DEBUG=1"
             " for details",
             err=True,

@@ -24,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from nursecase.cli_options import DbOption
+from nursecase.cli_options import MOST_ROWS, DbOption, date_value, echo
 
 audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
 
@@ -34,7 +34,7 @@ audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=
 
 def _fail(message: str) -> typer.Exit:
     """Print one error line; the Exit to raise."""
-    typer.echo(f"nursecase: error: {message}", err=True)
+    echo(f"nursecase: error: {message}", err=True)
     return typer.Exit(1)
 
 
@@ -77,9 +77,9 @@ def audit_verify(
         engine.dispose()
     if not report.ok:
         raise _fail(f"audit trail {report.problem}: {report.message}")
-    typer.echo(report.message)
+    echo(report.message)
     for note in report.notes:
-        typer.echo(f"note: {note}")
+        echo(f"note: {note}")
 
 
 @audit_app.command("anchor")
@@ -114,7 +114,7 @@ def audit_anchor(
         raise _fail(f"--out: cannot write {destination}: {error.strerror}") from error
     finally:
         engine.dispose()
-    typer.echo(
+    echo(
         f"Anchored {written.count} events (through event {written.last_id}) in {destination};"
         " keep it away from this computer and check with: nursecase audit verify --anchor FILE"
     )
@@ -131,6 +131,22 @@ def _since(text: str | None) -> datetime | None:
         ) from None
 
 
+def _patient_id(service_context, mrn: str | None) -> int | None:
+    """The id of the patient ``--patient`` names; a bad or unknown MRN is refused."""
+    from nursecase.domain.validation import ValidationError
+    from nursecase.services.patients import PatientService
+
+    if mrn is None:
+        return None
+    try:
+        found = PatientService(service_context).get_by_mrn(mrn)
+    except ValidationError as error:
+        raise _fail(f"--patient: {error.message}") from error
+    if found is None:
+        raise _fail(f"--patient: no patient with MRN {mrn.strip()}")
+    return found.id
+
+
 @audit_app.command("show")
 def audit_show(
     context: typer.Context,
@@ -142,26 +158,29 @@ def audit_show(
         str | None, typer.Option("--nurse", help="Only this nurse's events (username).")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only events from this date (YYYY-MM-DD) on.")
+        str | None,
+        typer.Option(
+            "--since", help="Only events from this date (YYYY-MM-DD) on.", callback=date_value
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many events.")] = 200,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MOST_ROWS, help="At most this many events.")
+    ] = 200,
 ) -> None:
     """List audit events, newest first: when, who, what, which record, which fields."""
     from nursecase.clock import SystemClock
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
-    from nursecase.services.patients import PatientService
+    from nursecase.services.nurses import NurseService
 
     start = _since(since)
     engine = _engine(context, db)
     try:
         service_context = ServiceContext(engine, SystemClock())
-        patient_id = None
-        if patient is not None:
-            found = PatientService(service_context).get_by_mrn(patient)
-            if found is None:
-                raise _fail(f"--patient: no patient with MRN {patient.strip()}")
-            patient_id = found.id
+        patient_id = _patient_id(service_context, patient)
+        if nurse is not None and NurseService(service_context).get_by_username(nurse) is None:
+            # An unknown nurse is refused, not answered with "no audit events match".
+            raise _fail(f"--nurse: no nurse with username '{nurse.strip().lower()}'")
         events = AuditService(service_context).list_events(
             entity="patient" if patient_id is not None else None,
             entity_id=patient_id,
@@ -172,7 +191,7 @@ def audit_show(
     finally:
         engine.dispose()
     if not events:
-        typer.echo("no audit events match")
+        echo("no audit events match")
         return
     for event in events:
         record = event.entity if event.entity_id is None else f"{event.entity} {event.entity_id}"
@@ -182,4 +201,4 @@ def audit_show(
         )
         if event.changed_fields:
             line += "  [" + ",".join(event.changed_fields) + "]"
-        typer.echo(line)
+        echo(line)

@@ -27,7 +27,7 @@ from typing import Annotated
 
 import typer
 
-from nursecase.cli_options import DbOption
+from nursecase.cli_options import DbOption, echo
 
 # The same option as nursecase.cli's (which registers these commands, so it
 # cannot be imported from here at import time).
@@ -61,7 +61,7 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except (CopyError, BackupError, *_known_errors()) as error:
-        typer.echo(f"nursecase: error: {_describe(error)}", err=True)
+        echo(f"nursecase: error: {_describe(error)}", err=True)
         raise typer.Exit(1) from error
 
 
@@ -100,7 +100,7 @@ def _copy(context: typer.Context, to: str, merge_by_mrn: bool, db: str | None) -
     try:
         target = _open_engine(to)
         merging = " (merge by MRN)" if merge_by_mrn else ""
-        typer.echo(f"Copying {_shown(location)} into {_shown(to)}{merging}")
+        echo(f"Copying {_shown(location)} into {_shown(to)}{merging}")
         report = copy_database(
             source,
             target,
@@ -118,13 +118,11 @@ def _copy(context: typer.Context, to: str, merge_by_mrn: bool, db: str | None) -
         raise
     try:
         for line in report.lines():
-            typer.echo(line)
+            echo(line)
         if merge_by_mrn:
             added = sum(1 for entry in report.tables if entry.copied)
             if added:
-                typer.echo(
-                    f"audit trail: the merge is recorded in the target's trail ({added} events)"
-                )
+                echo(f"audit trail: the merge is recorded in the target's trail ({added} events)")
         else:
             _carry_audit_key(source, target)
         _verify_audit(target)
@@ -200,10 +198,10 @@ def _carry_audit_key(source, target) -> None:
         return
     if target_key.exists() or target_key.resolve() == source_key.resolve():
         if target_key.resolve() != source_key.resolve():
-            typer.echo(f"audit key: {target_key} already exists; it was left as it was")
+            echo(f"audit key: {target_key} already exists; it was left as it was")
         return
     copy_private_file(source_key, target_key)
-    typer.echo(f"audit key: copied to {target_key}")
+    echo(f"audit key: copied to {target_key}")
 
 
 def _verify_audit(target) -> None:
@@ -217,7 +215,7 @@ def _verify_audit(target) -> None:
         raise CommandError(
             f"the rows were copied, but the target's audit trail does not verify: {result.message}"
         )
-    typer.echo(f"audit trail: verified in the target ({result.events} events)")
+    echo(f"audit trail: verified in the target ({result.events} events)")
 
 
 def backup_server_command(location: str, destination: Path) -> None:
@@ -243,7 +241,7 @@ def backup_server_command(location: str, destination: Path) -> None:
         key = _server_key(url)
         if key is not None and key.is_file():
             copy_private_file(key, key_copy)
-        typer.echo(f"Backed up {_shown(url)} to {destination}: {method}")
+        echo(f"Backed up {_shown(url)} to {destination}: {method}")
 
 
 def _server_key(url: str) -> Path | None:

@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from nursecase.cli_options import DbOption
+from nursecase.cli_options import DbOption, echo
 
 import_app = typer.Typer(
     help="Import patients and their records from other systems.", no_args_is_help=True
@@ -125,6 +125,8 @@ def import_fhir(
             from rich.console import Console
             from rich.progress import Progress
 
+            from nursecase.domain.terminal_text import printable
+
             console = Console(stderr=True)
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("Importing FHIR bundles", total=len(files))
@@ -132,17 +134,17 @@ def import_fhir(
                     import_one(
                         path,
                         lambda line: console.print(
-                            line, markup=False, highlight=False, soft_wrap=True
+                            printable(line), markup=False, highlight=False, soft_wrap=True
                         ),
                     )
                     progress.advance(task)
         else:
             for path in files:
-                import_one(path, lambda line: typer.echo(line, err=True))
+                import_one(path, lambda line: echo(line, err=True))
     finally:
         engine.dispose()
     for line in summary_lines(totals, len(files), time.perf_counter() - started, location):
-        typer.echo(line)
+        echo(line)
     if totals.refused:
         raise typer.Exit(1)
 

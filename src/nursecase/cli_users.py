@@ -29,7 +29,7 @@ from typing import Annotated
 
 import typer
 
-from nursecase.cli_options import DbOption
+from nursecase.cli_options import DbOption, echo
 
 user_app = typer.Typer(help="Accounts: add, change passwords, disable, list.", no_args_is_help=True)
 
@@ -77,7 +77,10 @@ class PasswordSource:
         # afresh, and a fresh wrapper would miss what the last one buffered.
         if self._stdin is None:
             self._stdin = typer.get_text_stream("stdin")
-        line = self._stdin.readline()
+        try:
+            line = self._stdin.readline()
+        except UnicodeDecodeError:
+            raise CommandError(f"--password-stdin: {what} is not UTF-8 text") from None
         if not line:
             raise CommandError(f"--password-stdin: standard input ended before {what}")
         return line.rstrip("\r\n")
@@ -117,10 +120,10 @@ def _one_line_errors() -> Iterator[None]:
         yield
     except ValidationError as error:
         option = _OPTION_NAMES.get(error.field, error.field)
-        typer.echo(f"nursecase: error: {option}: {error.message}", err=True)
+        echo(f"nursecase: error: {option}: {error.message}", err=True)
         raise typer.Exit(1) from error
     except (CommandError, ServiceError) as error:
-        typer.echo(f"nursecase: error: {error}", err=True)
+        echo(f"nursecase: error: {error}", err=True)
         raise typer.Exit(1) from error
 
 
@@ -238,7 +241,7 @@ def user_add(
         account = services.accounts.add(
             new_username, name, password, role=role, credentials=credentials
         )
-    typer.echo(f"Added {account.username} ({account.display_name}), role {account.role}")
+    echo(f"Added {account.username} ({account.display_name}), role {account.role}")
 
 
 @user_app.command("passwd")
@@ -271,7 +274,7 @@ def user_passwd(
         sign_in_actor(services, actor or target, passwords, "changing a password")
         password = passwords.new(target)
         services.accounts.change_password(target, password)
-    typer.echo(f"Changed the password of {target}")
+    echo(f"Changed the password of {target}")
 
 
 @user_app.command("disable")
@@ -287,7 +290,7 @@ def user_disable(
     with _one_line_errors(), _accounts(context, db) as services:
         sign_in_actor(services, _actor(context, nurse), passwords, "disabling an account")
         account = services.accounts.disable(username)
-    typer.echo(f"Disabled {account.username}")
+    echo(f"Disabled {account.username}")
 
 
 @user_app.command("list")
@@ -297,15 +300,15 @@ def user_list(context: typer.Context, db: DbOption = None) -> None:
         accounts = services.accounts.list_accounts()
         enforced = services.accounts.has_passwords()
     if not accounts:
-        typer.echo("No accounts yet; add the first (an admin) with: nursecase user add")
+        echo("No accounts yet; add the first (an admin) with: nursecase user add")
         return
     width = max(len(account.username) for account in accounts)
     for account in accounts:
         state = "active" if account.active else "disabled"
         if not account.has_password:
             state += ", no password"
-        typer.echo(
+        echo(
             f"{account.username:<{width}}  {account.role:<10}  {state:<20}  {account.display_name}"
         )
     if not enforced:
-        typer.echo("No account has a password: this database runs open (no login).")
+        echo("No account has a password: this database runs open (no login).")

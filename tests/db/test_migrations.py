@@ -88,9 +88,31 @@ def test_a_newer_database_is_refused(tmp_path):
     migrate.ensure_schema(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
-    with pytest.raises(migrate.MigrationError, match="newer than this nursecase"):
+    with pytest.raises(migrate.MigrationError, match="made by a newer nursecase"):
         migrate.ensure_schema(engine)
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        ("'9999_future'", "made by a newer nursecase \\(revision 9999_future"),
+        ("'0003_not_ours'", "not a nursecase database \\(unknown schema revision '0003_not_ours'"),
+        ("'zzz'", "not a nursecase database"),
+        ("X'ff00'", "not a nursecase database \\(unknown schema revision b'\\\\xff"),
+    ],
+)
+def test_an_unknown_revision_is_refused_before_any_backup(tmp_path, stored, message):
+    engine = make_engine(tmp_path / "unknown.db")
+    migrate.ensure_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE alembic_version SET version_num = {stored}"))
+    backups = tmp_path / "backups"
+    for _attempt in range(2):
+        with pytest.raises(migrate.MigrationError, match=message):
+            migrate.ensure_schema(engine, backup_folder=backups)
+    engine.dispose()
+    assert not backups.exists() or not any(backups.iterdir())
 
 
 def test_the_audit_table_refuses_update_and_delete(engine):

@@ -128,8 +128,9 @@ def read_parameters(database: Path) -> KeyParameters:
         bytes.fromhex(parameters.salt)
     except FileNotFoundError:
         raise EncryptionError(
-            f"{database} is not a plain SQLite database and its salt file {path} is missing"
-            " (if it is encrypted, restore the salt file from where the database came from)"
+            f"{database} is not a nursecase database, or it is an encrypted one and its salt"
+            f" file {path} is missing (then restore the salt file from where the database"
+            " came from)"
         ) from None
     except (ValueError, TypeError) as error:
         raise EncryptionError(f"the salt file {path} is damaged") from error
@@ -468,6 +469,8 @@ def encrypt_database(
     module = sqlcipher_module()
     database = _checked_database(database)
     if is_encrypted(database):
+        if not salt_file(database).exists():  # an encrypted nursecase database has one
+            raise EncryptionError(f"{database} is not a nursecase database")
         raise EncryptionError(f"{database} is already encrypted")
     parameters = KeyParameters.fresh(**(costs or {}))
     key = derive_key(passphrase, parameters)

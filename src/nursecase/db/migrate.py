@@ -264,12 +264,35 @@ def ensure_schema(engine: Engine, backup_folder: Path | None = None) -> Path | N
     state = revision_state(engine)
     if state.up_to_date:
         return None
-    if state.current is not None and state.current > state.head:
-        raise MigrationError(
-            f"this database is at revision {state.current}, newer than this nursecase"
-            f" ({state.head}): upgrade nursecase"
-        )
+    # Refused before the backup: an unknown revision cannot be upgraded, and a
+    # full copy taken on every refused attempt would only fill the disk.
+    refusal = unknown_revision(state)
+    if refusal is not None:
+        raise MigrationError(refusal)
     return upgrade(engine.url.render_as_string(hide_password=False), backup_folder)
+
+
+def known_revisions() -> list[str]:
+    """The revisions of this nursecase's migration scripts, oldest first (no Alembic import)."""
+    return sorted(path.stem for path in (MIGRATIONS_FOLDER / "versions").glob("[0-9]*_*.py"))
+
+
+def unknown_revision(state: RevisionState) -> str | None:
+    """Why a database's stored revision cannot be upgraded by this nursecase, or None.
+
+    A later numbered revision was written by a newer nursecase; anything else
+    (another program's revision, bytes, a number of ours with another name)
+    means the file is not a nursecase database.
+    """
+    current = state.current
+    if current is None or current in known_revisions():
+        return None
+    if isinstance(current, str) and current[:4].isdigit() and current[:4] > state.head[:4]:
+        return (
+            f"the database was made by a newer nursecase (revision {current}; this one"
+            f" knows up to {state.head}): upgrade nursecase"
+        )
+    return f"not a nursecase database (unknown schema revision {current!r})"
 
 
 def schema_differences(engine: Engine) -> list:

@@ -21,7 +21,9 @@ from nursecase.screens.formatting import (
     flag_badges,
     progress_bar,
     risk_badge,
+    shown,
     sparkline,
+    terminal_safe,
 )
 
 #: How many entries each summary section lists.
@@ -40,7 +42,8 @@ def header(chart, today: date) -> Text:
     """
     patient = chart.patient
     who = Text()
-    who.append(f"{patient.family_name}, {patient.given_name}", style="bold")
+    # Shown before Rich sees it: Rich drops a BEL or a CR silently; the nurse sees "␇".
+    who.append(shown(f"{patient.family_name}, {patient.given_name}"), style="bold")
     age = f"{patient.age} y" if patient.age is not None else "age ?"
     who.append(f"  MRN {patient.mrn}  {age}  {patient.sex}  ☎ {patient.phone or '-'}")
     if patient.preferred_language:
@@ -52,7 +55,7 @@ def header(chart, today: date) -> Text:
     standing.append_text(due_text(patient.next_contact_due, today))
     standing.append(f"  Nurse {patient.nurse_display_name or patient.nurse_username or '-'}")
     lines = [who, standing, flags(chart), ccm_line(chart, today)]
-    text = Text("\n").join(lines)
+    text = terminal_safe(Text("\n").join(lines))
     text.no_wrap = True
     text.overflow = "ellipsis"
     return text
@@ -190,7 +193,7 @@ def summary(chart, today: date) -> Text:
         "No open referrals",
     )
     # One Text, not a Group of them: it is laid out in one pass when painted.
-    return Text("\n").join(parts)
+    return terminal_safe(Text("\n").join(parts))
 
 
 def contact_rows(chart) -> list[tuple]:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from rich.text import Text
 
 from nursecase.domain.flags import Flag
+from nursecase.domain.terminal_text import printable
 
 RISK_STYLES = {"high": "bold red", "moderate": "yellow", "low": "green"}
 
@@ -60,8 +61,41 @@ def due_text(due: date | None, today: date) -> Text:
 
 
 def plain(value: object) -> Text:
-    """Any value as literal text (no markup)."""
-    return Text("" if value is None else str(value))
+    """Any value as literal text (no markup), control characters shown."""
+    return Text("" if value is None else printable(str(value)))
+
+
+def shown(value: str) -> str:
+    """Stored text fit for one line of the screen: control characters shown (ESC as "␛").
+
+    For a title, a sub-title or a dialog's wording; wrap it in ``Text`` where
+    markup would be parsed.
+    """
+    return printable(value)
+
+
+def terminal_safe(text: Text) -> Text:
+    """A composed Rich text with every control character shown, its styles kept.
+
+    Newlines and tabs stay (a header of several lines); each other control
+    becomes one visible character, so the spans still cover the same words.
+    Rich itself drops BEL, BS, VT, FF and CR when text is appended, so a name
+    that must show them passes through :func:`shown` before it is appended.
+    """
+    safe = printable(text.plain, multiline=True, keep_length=True)
+    if safe != text.plain:
+        text = text.copy()
+        text.plain = safe
+    return text
+
+
+def safe_cell(cell: object) -> object:
+    """A table cell fit for the terminal: literal text (no markup), controls shown."""
+    if isinstance(cell, Text):
+        return terminal_safe(cell)
+    if isinstance(cell, str):
+        return Text(printable(cell))
+    return cell
 
 
 def due_short(due: date | None, today: date) -> Text:

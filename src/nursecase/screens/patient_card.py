@@ -7,7 +7,7 @@ from datetime import date
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from nursecase.screens.formatting import due_text, flag_badges, risk_badge
+from nursecase.screens.formatting import due_text, flag_badges, risk_badge, terminal_safe
 
 
 def _heading(title: str) -> Text:
@@ -71,4 +71,5 @@ def render_summary(summary, today: date, timer_minutes: int | None = None) -> Re
         parts.append(Text(f"{score.summary}  ({score.performed_on:%d %b})"))
     if not summary.scores:
         parts.append(Text("none", style="dim"))
-    return Group(*parts)
+    # Names, conditions and task wording are stored text: shown, never obeyed.
+    return Group(*(terminal_safe(part) if isinstance(part, Text) else part for part in parts))

@@ -34,6 +34,7 @@ from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.care_plan_editor import CarePlanEditorScreen
 from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.contact_dialog import edit_contact_dialog, log_contact_with_safety
+from nursecase.screens.formatting import safe_cell, shown
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_actions import (
     add_task_dialog,
@@ -322,7 +323,7 @@ class PatientDetailScreen(Screen):
             return  # a read for the previous patient of this reused screen
         self.chart = chart
         today = self.services.clock.today()
-        self.sub_title = chart.patient.display_name
+        self.sub_title = shown(chart.patient.display_name)
         # The header has a fixed height: a repaint, not a layout of the screen.
         self.query_one("#patient-header", Static).update(
             chart_views.header(chart, today), layout=False
@@ -471,7 +472,8 @@ class PatientDetailScreen(Screen):
         self.app.pop_screen()
 
     def _patient_name(self) -> str:
-        return self.chart.patient.display_name
+        """The name for dialogs' titles and wording, control characters shown."""
+        return shown(self.chart.patient.display_name)
 
     def _after_action(self, result, message: str | None = None) -> None:
         """A dialog closed: on a save, say so and read the chart again."""
@@ -778,7 +780,8 @@ def _fill(screen: Screen, table_id: str, rows: list[tuple], keys: list | None) -
         previous_key = table.coordinate_to_cell_key((previous_row, 0)).row_key.value
     table.clear()
     for index, row in enumerate(rows):
-        table.add_row(*row, key=str(keys[index]) if keys is not None else None)
+        cells = [safe_cell(cell) for cell in row]  # stored text is shown, never obeyed
+        table.add_row(*cells, key=str(keys[index]) if keys is not None else None)
     if not rows:
         return
     target = min(max(previous_row, 0), len(rows) - 1)

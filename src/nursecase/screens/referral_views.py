@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nursecase.domain.codes import ContactOutcome, ReferralPriority, ReferralStatus, ServiceType
-from nursecase.screens.formatting import plain
+from nursecase.screens.formatting import plain, terminal_safe
 
 #: How many referrals the queue shows at most; a filter narrows a longer list.
 QUEUE_LIMIT = 1000
@@ -260,4 +260,5 @@ def detail_pane(details, today: date) -> RenderableType:
             if call.note:
                 calls.append(f": {call.note}")
         lines.append(calls)
-    return Group(*lines)
+    # Names, reasons and notes are stored text: shown, never obeyed by the terminal.
+    return Group(*(terminal_safe(line) if isinstance(line, Text) else line for line in lines))

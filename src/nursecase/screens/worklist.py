@@ -33,7 +33,7 @@ from nursecase.domain.worklist import PATIENT_SAFETY_KINDS, DueKind
 from nursecase.screens.background import run_in_background
 from nursecase.screens.contact_dialog import log_contact_with_safety, snooze_dialog
 from nursecase.screens.form_dialog import FormDialog, FormField
-from nursecase.screens.formatting import days_ago, due_short, due_text, plain, risk_badge
+from nursecase.screens.formatting import days_ago, due_short, due_text, plain, risk_badge, shown
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_card import render_summary
 from nursecase.screens.patient_dialog import new_patient_dialog
@@ -770,7 +770,7 @@ class WorklistScreen(Screen):
             self,
             self.services,
             patient_id,
-            f"{row.given_name} {row.family_name}",
+            shown(f"{row.given_name} {row.family_name}"),
             row.risk_tier,
             self._elapsed_minutes(),
             partial(self._contact_logged, patient_id),
@@ -787,7 +787,7 @@ class WorklistScreen(Screen):
             self,
             self.services,
             patient_id,
-            f"{row.given_name} {row.family_name}",
+            shown(f"{row.given_name} {row.family_name}"),
             partial(self._safety_checked, patient_id),
         )
 
@@ -890,7 +890,7 @@ class WorklistScreen(Screen):
     def _enrolled(self, patient) -> None:
         if patient is None:
             return
-        self.notify(f"Enrolled {patient.given_name} {patient.family_name}")
+        self.notify(shown(f"Enrolled {patient.given_name} {patient.family_name}"))
         self.rounds = False
         self.view = "caseload"
         self.search_returns_to_today = False

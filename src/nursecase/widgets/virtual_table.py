@@ -33,11 +33,23 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from nursecase.domain.terminal_text import printable
+
 Row = TypeVar("Row")
 
-# Control characters (newlines, tabs, escapes) in patient text would break a
-# one-line row or reach the terminal; each becomes one space so spans stay valid.
-_CONTROL_CHARACTERS = {code: " " for code in (*range(0x00, 0x20), 0x7F)}
+# Line breaks and tabs in patient text would break a one-line row: each becomes
+# one space. Every other control character (ESC, BEL, a bidi override) must not
+# reach the terminal: it is shown as one visible character (domain.terminal_text),
+# so spans stay valid.
+_LINE_BREAKS = {code: " " for code in (0x09, 0x0A, 0x0B, 0x0C, 0x0D)}
+
+
+def _one_line(text: str) -> str:
+    """A cell's text on one line with its control characters shown."""
+    if text.isprintable():
+        return text
+    return printable(text.translate(_LINE_BREAKS), keep_length=True)
+
 
 _LOADING = "loading…"
 #: A reload slower than this shows "loading…" below the rows it still shows.
@@ -994,7 +1006,7 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
                 line.append(" ")
             cell = cell.copy()
             plain = cell.plain
-            cleaned = plain.translate(_CONTROL_CHARACTERS)
+            cleaned = _one_line(plain)
             if cleaned != plain:
                 cell.plain = cleaned
             cell.truncate(width, overflow="ellipsis", pad=True)
@@ -1037,7 +1049,7 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         if isinstance(cell, Text) and not cell.spans and not cell.style:
             cell = cell.plain
         if isinstance(cell, str):
-            text = cell.translate(_CONTROL_CHARACTERS)
+            text = _one_line(cell)
             length = cell_len(text)
             if length > width:
                 text = set_cell_size(text, width - 1) + "…" if width > 1 else "…"[:width]
@@ -1046,7 +1058,7 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
             return [Segment(text)]
         styled = cell.copy()
         plain_text = styled.plain
-        cleaned = plain_text.translate(_CONTROL_CHARACTERS)
+        cleaned = _one_line(plain_text)
         if cleaned != plain_text:
             styled.plain = cleaned
         styled.truncate(width, overflow="ellipsis", pad=True)
