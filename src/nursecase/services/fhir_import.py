@@ -1,12 +1,25 @@
-"""Importing FHIR R4 bundles: one file, one transaction, every change audited.
+"""Importing FHIR R4 bundles: whole patients in short transactions, every change audited.
 
 ``FhirImportService.import_file(path)`` reads a JSON file, lets the pure
-``nursecase.domain.fhir_bundle`` turn it into plain records, and writes them in
-ONE transaction with their audit events. A file it cannot read (not JSON, not
-a Bundle, a resource missing a required part, a reference that does not
-resolve, a value a nursecase rule refuses) raises :class:`FhirImportError`,
-naming the file and the place (``entry[12].resource.subject``), and nothing
-from that file is written.
+``nursecase.domain.fhir_bundle`` turn it into plain records, checks that every
+patient the records name exists (in the file or in nursecase), and only then
+writes them with their audit events. A file it cannot read (not JSON, not a
+Bundle, a resource missing a required part, a reference that does not resolve,
+a value a nursecase rule refuses) raises :class:`FhirImportError`, naming the
+file and the place (``entry[12].resource.subject``), and nothing from that
+file is written.
+
+The writing is done in batches of whole patients, one transaction each, of
+about BATCH_RECORDS records (issue 17): another writer (a nurse saving a
+contact) waits for one batch at most, never for the whole file. A patient is
+written whole, in one batch, unless the file gives that one patient more than
+BATCH_RECORDS records; such a patient is written in several batches, patient
+record first. If the import stops between batches (a kill, a failing disk),
+the batches written are whole and audited, the error says so, and importing
+the file again completes it: records are matched by the keys below, never
+doubled. Time is linear in the file's size: each patient's existing
+conditions, medications and care team are read once (``_Lookups``), not
+searched again for every record.
 
 Importing is idempotent: every record is matched by a natural key first, and
 only what differs is written (and audited). A file imported a second time
@@ -45,12 +58,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -118,6 +131,10 @@ KINDS = (
 IMPORTED_PLAN_LABEL = "(imported from FHIR)"
 #: Care-plan item owner when the activity names no performer.
 DEFAULT_OWNER = "care team"
+#: Records per write transaction (a care plan counts its problems, goals and
+#: interventions): small enough that another writer's wait stays well inside
+#: SQLite's 5 s busy timeout, large enough that committing costs little.
+BATCH_RECORDS = 500
 _HIDDEN_PATIENT_FIELDS = frozenset({"family_key", "given_key", "phone_digits"})
 
 
@@ -227,10 +244,11 @@ def wall_clock(moment: datetime) -> datetime:
 
 
 class FhirImportService:
-    """Importing FHIR R4 bundles, one transaction per file."""
+    """Importing FHIR R4 bundles, in batches of whole patients (see the module's docstring)."""
 
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, *, batch_records: int = BATCH_RECORDS) -> None:
         self.context = context
+        self.batch_records = batch_records
 
     def import_file(self, path: Path) -> FileImport:
         """Import one bundle file; FhirImportError (nothing written) when it is refused."""
@@ -245,28 +263,207 @@ class FhirImportService:
             )
         except BundleError as error:
             raise FhirImportError(source, error.place, error.message) from None
-        with self.context.write() as session:
-            writer = _Writer(session, self.context, parsed, source)
-            writer.write()
+        self._refuse_unknown_patients(parsed, source)
+        batches = split_into_batches(parsed, self.batch_records)
+        tallies = {kind: Tally() for kind in KINDS}
+        warnings: list[str] = []
+        lookups = _Lookups()
+        for number, batch in enumerate(batches):
+            try:
+                with self.context.write() as session:
+                    writer = _Writer(session, self.context, batch, source, lookups)
+                    writer.write()
+            except Exception as error:
+                if number == 0:
+                    raise  # nothing was written: the error as it is
+                raise _stopped(source, number, len(batches), error) from error
+            for kind, tally in writer.tallies.items():
+                tallies[kind].add(tally)
+            warnings.extend(writer.warnings)
         return FileImport(
             source=source,
             bundle_type=parsed.bundle_type,
-            tallies=writer.tallies,
+            tallies=tallies,
             skipped=parsed.skipped,
-            warnings=parsed.warnings + tuple(writer.warnings),
+            warnings=parsed.warnings + tuple(warnings),
         )
+
+    def _refuse_unknown_patients(self, parsed: ParsedBundle, source: str) -> None:
+        """Refuse, before anything is written, a record whose patient is nowhere.
+
+        The file's own patients are there; the MRNs only referred to must be in
+        nursecase already. The refusal names the first such reference.
+        """
+        in_file = {patient.mrn for patient in parsed.patients}
+        referred: dict[str, str] = {}
+        for record in _patient_records(parsed):
+            key = record.patient
+            if key.mrn not in in_file:
+                referred.setdefault(key.mrn, key.place)
+        if not referred:
+            return
+        known: set[str] = set()
+        mrns = list(referred)
+        with self.context.read() as session:
+            for start in range(0, len(mrns), 500):
+                chunk = mrns[start : start + 500]
+                known.update(
+                    session.execute(select(Patient.mrn).where(Patient.mrn.in_(chunk))).scalars()
+                )
+        for mrn, place in referred.items():
+            if mrn not in known:
+                raise FhirImportError(
+                    source, place, "names a patient who is neither in this bundle nor in nursecase"
+                )
+
+
+def _stopped(source: str, written: int, batches: int, error: Exception) -> FhirImportError:
+    """The error of an import that stopped after some batches had committed."""
+    original = getattr(error, "orig", None)
+    reason = str(error.message if isinstance(error, FhirImportError) else original or error)
+    reason = (reason.strip().splitlines() or [type(error).__name__])[0][:200]
+    return FhirImportError(
+        source,
+        None,
+        f"stopped after {written} of {batches} batches of whole patients were written"
+        f" ({reason}); importing the file again completes it",
+    )
+
+
+_RECORD_KINDS = (
+    "conditions",
+    "medications",
+    "care_team",
+    "assessments",
+    "discharges",
+    "care_plans",
+)
+
+
+def _patient_records(parsed: ParsedBundle) -> Iterable[Any]:
+    """Every record that belongs to a patient, in the order they are written."""
+    for kind in _RECORD_KINDS:
+        yield from getattr(parsed, kind)
+
+
+def _weight(kind: str, record: Any) -> int:
+    """How many rows a record writes, roughly: a care plan counts its items."""
+    if kind != "care_plans":
+        return 1
+    return 1 + sum(
+        1 + len(problem.goals) + len(problem.interventions) for problem in record.problems
+    )
+
+
+def split_into_batches(parsed: ParsedBundle, batch_records: int) -> list[ParsedBundle]:
+    """The file's records as batches of whole patients, each about ``batch_records`` records.
+
+    Patients keep the file's order (those only referred to follow, in the order
+    of their first record); a patient with more records than a batch holds is
+    split over several, its patient record in the first. Each batch is a
+    ParsedBundle of its own, without the file's skipped counts and warnings.
+    """
+    limit = max(1, batch_records)
+    by_patient: dict[str, list[tuple[str, Any]]] = {}
+    for patient in parsed.patients:
+        by_patient.setdefault(patient.mrn, []).append(("patients", patient))
+    for kind in _RECORD_KINDS:
+        for record in getattr(parsed, kind):
+            by_patient.setdefault(record.patient.mrn, []).append((kind, record))
+    batches: list[list[tuple[str, Any]]] = []
+    current: list[tuple[str, Any]] = []
+    current_weight = 0
+    for records in by_patient.values():
+        weight = sum(_weight(kind, record) for kind, record in records)
+        if current and current_weight + weight > limit:
+            batches.append(current)
+            current, current_weight = [], 0
+        for kind, record in records:
+            record_weight = _weight(kind, record)
+            if current and current_weight + record_weight > limit:
+                batches.append(current)  # only within a patient bigger than a batch
+                current, current_weight = [], 0
+            current.append((kind, record))
+            current_weight += record_weight
+    if current or not batches:
+        batches.append(current)
+    return [_bundle_of(parsed, batch) for batch in batches]
+
+
+def _bundle_of(parsed: ParsedBundle, records: list[tuple[str, Any]]) -> ParsedBundle:
+    grouped: dict[str, list[Any]] = {kind: [] for kind in ("patients", *_RECORD_KINDS)}
+    for kind, record in records:
+        grouped[kind].append(record)
+    return replace(
+        parsed,
+        skipped={},
+        warnings=(),
+        **{kind: tuple(values) for kind, values in grouped.items()},
+    )
+
+
+class _Lookups:
+    """Each patient's stored records by natural key, read once per import, kept up to date.
+
+    Finding a record by a query per imported record made an import quadratic:
+    the condition, medication and care-team tables are indexed by patient
+    only, so each search scanned all of that patient's rows (and the new ones
+    of the same file). Here a patient's rows of a kind are read once (ids and
+    keys only), and every row the import creates is added.
+    """
+
+    def __init__(self) -> None:
+        self._indexes: dict[tuple[str, int], dict[tuple, int]] = {}
+
+    def index(self, session: Session, kind: str, patient_id: int) -> dict[tuple, int]:
+        """Natural key -> id of the patient's rows of ``kind`` (the lowest id per key)."""
+        found = self._indexes.get((kind, patient_id))
+        if found is None:
+            found = {}
+            table, columns, key = _LOOKUP_KINDS[kind]
+            query = select(table.id, *columns).where(table.patient_id == patient_id)
+            for row in session.execute(query.order_by(table.id)):
+                found.setdefault(key(*row[1:]), row[0])
+            self._indexes[(kind, patient_id)] = found
+        return found
+
+
+def condition_key(
+    code_system: str | None, code: str | None, description: str, onset_date: Any
+) -> tuple:
+    """A condition's natural key: its code (any case) and system, else its description."""
+    if code is not None:
+        return ("code", code_system, code.upper(), onset_date)
+    return ("text", description.casefold(), onset_date)
+
+
+_LOOKUP_KINDS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
+    "condition": (
+        Condition,
+        (Condition.code_system, Condition.code, Condition.description, Condition.onset_date),
+        condition_key,
+    ),
+    "medication": (Medication, (Medication.name,), lambda name: (name.casefold(),)),
+    "care_team_member": (CareTeamMember, (CareTeamMember.name,), lambda name: (name.casefold(),)),
+}
 
 
 class _Writer:
     """One file's records written in the caller's transaction."""
 
     def __init__(
-        self, session: Session, context: ServiceContext, parsed: ParsedBundle, source: str
+        self,
+        session: Session,
+        context: ServiceContext,
+        parsed: ParsedBundle,
+        source: str,
+        lookups: _Lookups | None = None,
     ) -> None:
         self.session = session
         self.context = context
         self.parsed = parsed
         self.source = source
+        self.lookups = lookups if lookups is not None else _Lookups()
         self.now = context.clock.now()
         self.today = context.clock.today()
         self.tallies = {kind: Tally() for kind in KINDS}
@@ -415,27 +612,18 @@ class _Writer:
 
     def _condition(self, imported: ImportedCondition) -> None:
         patient = self._patient_for(imported.patient)
-        query = select(Condition).where(Condition.patient_id == patient.id)
-        if imported.onset_date is None:
-            query = query.where(Condition.onset_date.is_(None))
-        else:
-            query = query.where(Condition.onset_date == imported.onset_date)
-        if imported.code is not None:
-            query = query.where(
-                Condition.code_system == imported.code_system,
-                func.upper(Condition.code) == imported.code.upper(),
-            )
-        else:
-            query = query.where(Condition.code.is_(None))
-        candidates = list(self.session.execute(query.order_by(Condition.id)).scalars())
-        if imported.code is None:
-            wanted = imported.description.casefold()
-            candidates = [row for row in candidates if row.description.casefold() == wanted]
+        assert patient.id is not None
+        index = self.lookups.index(self.session, "condition", patient.id)
+        key = condition_key(
+            imported.code_system, imported.code, imported.description, imported.onset_date
+        )
+        known = index.get(key)
+        condition = None if known is None else self.session.get(Condition, known)
         values = {
             "description": imported.description,
             "clinical_status": imported.clinical_status,
         }
-        if not candidates:
+        if condition is None:
             condition = Condition(
                 patient_id=patient.id,
                 code=imported.code,
@@ -446,6 +634,8 @@ class _Writer:
             )
             self.session.add(condition)
             self.session.flush()
+            assert condition.id is not None
+            index[key] = condition.id
             fields = ["patient_id", "description", "clinical_status"]
             fields += [
                 name
@@ -455,7 +645,6 @@ class _Writer:
             self._audit(AuditAction.create, "condition", condition.id, fields)
             self._count("conditions", True, ())
             return
-        condition = candidates[0]
         changed = self._apply(condition, values)
         if changed:
             self.session.flush()
@@ -464,16 +653,11 @@ class _Writer:
 
     def _medication(self, imported: ImportedMedication) -> None:
         patient = self._patient_for(imported.patient)
-        rows = self.session.execute(
-            select(Medication)
-            .where(
-                Medication.patient_id == patient.id,
-                func.lower(Medication.name) == imported.name.lower(),
-            )
-            .order_by(Medication.id)
-        ).scalars()
-        wanted = imported.name.casefold()
-        medication = next((row for row in rows if row.name.casefold() == wanted), None)
+        assert patient.id is not None
+        index = self.lookups.index(self.session, "medication", patient.id)
+        key = (imported.name.casefold(),)
+        known = index.get(key)
+        medication = None if known is None else self.session.get(Medication, known)
         values: dict[str, Any] = {"status": imported.status}
         for name in ("dose", "route", "frequency"):
             if getattr(imported, name) is not None:
@@ -484,6 +668,8 @@ class _Writer:
             )
             self.session.add(medication)
             self.session.flush()
+            assert medication.id is not None
+            index[key] = medication.id
             self._audit(
                 AuditAction.create, "medication", medication.id, ["patient_id", "name", *values]
             )
@@ -497,13 +683,11 @@ class _Writer:
 
     def _care_team_member(self, imported: ImportedCareTeamMember) -> None:
         patient = self._patient_for(imported.patient)
-        rows = self.session.execute(
-            select(CareTeamMember)
-            .where(CareTeamMember.patient_id == patient.id)
-            .order_by(CareTeamMember.id)
-        ).scalars()
-        wanted = imported.name.casefold()
-        member = next((row for row in rows if row.name.casefold() == wanted), None)
+        assert patient.id is not None
+        index = self.lookups.index(self.session, "care_team_member", patient.id)
+        key = (imported.name.casefold(),)
+        known = index.get(key)
+        member = None if known is None else self.session.get(CareTeamMember, known)
         values: dict[str, Any] = {
             name: getattr(imported, name)
             for name in ("organisation", "phone")
@@ -515,6 +699,8 @@ class _Writer:
             )
             self.session.add(member)
             self.session.flush()
+            assert member.id is not None
+            index[key] = member.id
             self._audit(
                 AuditAction.create,
                 "care_team_member",
