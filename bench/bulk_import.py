@@ -12,10 +12,9 @@ of its own, so that its peak resident memory (ru_maxrss) is its own. Prints
 seconds, seconds per 1,000 conditions and peak memory.
 
 ``wait-import`` / ``wait-seed``: while a large import (or a seed) runs in one
-process, another process writes one audited change (a note on a patient's
-contact log... here: a nurse's display name, the smallest audited write) in a
-loop and records how long each write waited for the write lock. Prints the
-longest and the median wait and how many writes failed.
+process, another process adds a nurse (the smallest audited write) every 50 ms
+and records how long each write took, its wait for the write lock included.
+Prints the longest and the median and how many writes failed.
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,7 +82,8 @@ def condition_bundle(conditions: int, patients: int = 1) -> dict:
 
 
 def _environment() -> dict[str, str]:
-    source = str(Path(__file__).resolve().parents[1] / "src")
+    # BENCH_SOURCE: another checkout's src folder, to measure it the same way.
+    source = os.environ.get("BENCH_SOURCE") or str(Path(__file__).resolve().parents[1] / "src")
     return {
         **os.environ,
         "PYTHONPATH": source + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -110,42 +108,71 @@ def _fresh_database(folder: Path) -> Path:
     return database
 
 
+#: Runs the CLI and reports the process's own peak memory and CPU time on stderr.
+_MEASURED = r"""
+import resource, sys
+from nursecase.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print("usage", usage.ru_maxrss, usage.ru_utime + usage.ru_stime, file=sys.stderr)
+"""
+
+
 def measure_import(sizes: list[int]) -> None:
     """Import one bundle of each size into a fresh database; time and peak memory."""
-    print(f"machine: {platform.machine()} Python {platform.python_version()}, cores {os.cpu_count()}")
-    print("| conditions | seconds | seconds per 1,000 | peak memory (MB) |")
-    print("|---|---|---|---|")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores"
+    )
+    print("| conditions | seconds | CPU seconds | CPU s per 1,000 | peak memory (MB) |")
+    print("|---|---|---|---|---|")
     for size in sizes:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
             database = _fresh_database(folder)
             bundle = folder / "bundle.json"
             bundle.write_text(json.dumps(condition_bundle(size)))
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             started = time.perf_counter()
-            process = _nursecase("import", "fhir", "--db", str(database), str(bundle))
-            output, errors = process.communicate()
+            process = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    _MEASURED,
+                    "import",
+                    "fhir",
+                    "--db",
+                    str(database),
+                    str(bundle),
+                ],
+                env=_environment(),
+                capture_output=True,
+                text=True,
+            )
             seconds = time.perf_counter() - started
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            if process.returncode != 0:
-                print(f"import of {size} failed: {errors.strip()}", file=sys.stderr)
+            usage = [line for line in process.stderr.splitlines() if line.startswith("usage ")]
+            if process.returncode != 0 or not usage:
+                print(f"import of {size} failed: {process.stderr.strip()[-300:]}", file=sys.stderr)
                 continue
-            # ru_maxrss of the children is the largest child so far: sizes grow, so
-            # each row's figure is this import's (a smaller later one would show as is).
-            memory = max(peak, before) / 1024
-            print(f"| {size:,} | {seconds:.1f} | {seconds / size * 1000:.2f} | {memory:.0f} |")
+            _, peak_kib, cpu = usage[-1].split()
+            cpu_seconds = float(cpu)
+            print(
+                f"| {size:,} | {seconds:.1f} | {cpu_seconds:.1f} | {cpu_seconds / size * 1000:.2f}"
+                f" | {int(peak_kib) / 1024:.0f} |"
+            )
 
 
 _WRITER = r"""
-import sys, time
+import os, sys, time
 from nursecase.clock import SystemClock
 from nursecase.db.engine import make_engine
 from nursecase.services import make_services
 engine = make_engine(sys.argv[1])
 services = make_services(engine, SystemClock())
-stop = time.monotonic() + float(sys.argv[2])
+stop_file = sys.argv[2]
 waits, failures = [], 0
-while time.monotonic() < stop:
+print("ready", flush=True)
+while not os.path.exists(stop_file):
     started = time.perf_counter()
     try:
         services.nurses.create(f"w{len(waits)}-{time.time_ns()}", "Writer Probe", "RN")
@@ -154,85 +181,55 @@ while time.monotonic() < stop:
         failures += 1
         print(type(error).__name__, str(error)[:80], file=sys.stderr)
     time.sleep(0.05)
-print(len(waits), failures, max(waits, default=0), sorted(waits)[len(waits)//2] if waits else 0)
+waits.sort()
+print(len(waits), failures, waits[-1] if waits else 0, waits[len(waits) // 2] if waits else 0)
 """
 
 
 def measure_wait(kind: str, size: int) -> None:
-    """While a bulk job runs, time another process's audited writes."""
+    """While a bulk job runs, another process writes one audited row every 50 ms.
+
+    The writer (a nurse added: the smallest audited write) starts first and
+    runs until the job has ended; each write's time, lock wait included, is
+    recorded. SQLite's busy timeout is 5 s: a longer wait fails the write.
+    """
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         database = _fresh_database(folder)
-        if kind == "import":
-            bundle = folder / "bundle.json"
-            bundle.write_text(json.dumps(condition_bundle(size)))
-            job = _nursecase("import", "fhir", "--db", str(database), str(bundle))
-        else:
-            job = _nursecase("seed", "--db", str(database), "--patients", str(size))
-        started = time.perf_counter()
-        time.sleep(1.0)  # let the bulk job start writing
-        writer = subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(database), "3600"],
-            env=_environment(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        job_output, job_errors = job.communicate()
-        job_seconds = time.perf_counter() - started
-        writer.terminate()
-        output, errors = writer.communicate()
-        # A terminated writer prints nothing: run it for the job's length instead.
-        print(f"bulk job: {kind} {size:,}, exit {job.returncode}, {job_seconds:.1f} s")
-        if job.returncode:
-            print("  " + job_errors.strip().splitlines()[-1])
-        print(output.strip() or "(writer stopped before reporting)", errors.strip()[-400:])
-
-
-def measure_wait_bounded(kind: str, size: int) -> None:
-    """The same as measure_wait, with a writer that stops by itself when the job ends."""
-    with tempfile.TemporaryDirectory() as name:
-        folder = Path(name)
-        database = _fresh_database(folder)
+        stop_file = folder / "stop"
         if kind == "import":
             bundle = folder / "bundle.json"
             bundle.write_text(json.dumps(condition_bundle(size)))
             arguments = ("import", "fhir", "--db", str(database), str(bundle))
         else:
             arguments = ("seed", "--db", str(database), "--patients", str(size))
+        writer = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(database), str(stop_file)],
+            env=_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert writer.stdout is not None
+        writer.stdout.readline()  # "ready": its imports are done
         started = time.perf_counter()
         job = _nursecase(*arguments)
-        writer = None
-        waits: list[float] = []
-        failures = 0
-        while job.poll() is None:
-            if writer is None:
-                time.sleep(1.0)  # let the bulk job start writing
-                writer = subprocess.Popen(
-                    [sys.executable, "-c", _WRITER, str(database), "1"],
-                    env=_environment(),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            output, errors = writer.communicate()
-            fields = output.split()
-            if len(fields) == 4:
-                count, failed, longest, _median = fields
-                waits.append(float(longest))
-                failures += int(failed)
-            writer = None
-        job_seconds = time.perf_counter() - started
         _output, job_errors = job.communicate()
-        print(f"{kind} {size:,}: exit {job.returncode}, {job_seconds:.1f} s")
+        job_seconds = time.perf_counter() - started
+        stop_file.touch()
+        output, errors = writer.communicate()
+        print(f"{kind} of {size:,}: exit {job.returncode}, {job_seconds:.1f} s")
         if job.returncode:
             print("  " + (job_errors.strip().splitlines() or ["?"])[-1])
-        if waits:
+        fields = output.split()
+        if len(fields) == 4:
+            count, failed, longest, median = fields
             print(
-                f"  other writer: longest wait {max(waits):.2f} s,"
-                f" median of per-second maxima {statistics.median(waits):.2f} s,"
-                f" failed writes {failures}"
+                f"  other writer: {count} writes, {failed} failed,"
+                f" longest {float(longest):.2f} s, median {float(median) * 1000:.0f} ms"
             )
+        if errors.strip():
+            print("  writer errors: " + " | ".join(errors.strip().splitlines()[:3]))
 
 
 if __name__ == "__main__":
@@ -241,8 +238,8 @@ if __name__ == "__main__":
     if command == "import":
         measure_import(numbers or [1_000, 10_000, 100_000])
     elif command == "wait-import":
-        measure_wait_bounded("import", (numbers or [20_000])[0])
+        measure_wait("import", (numbers or [20_000])[0])
     elif command == "wait-seed":
-        measure_wait_bounded("seed", (numbers or [20_000])[0])
+        measure_wait("seed", (numbers or [20_000])[0])
     else:
         raise SystemExit(__doc__)

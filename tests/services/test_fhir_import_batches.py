@@ -131,7 +131,7 @@ def test_a_patient_with_few_records_is_never_split_over_batches(clock):
 
 
 def _vm_steps(engine) -> Callable[[], int]:
-    """Count SQLite virtual-machine steps (in thousands) on every new connection."""
+    """Count SQLite virtual-machine steps (in hundreds) on every new connection."""
     steps = [0]
 
     def count() -> int:
@@ -142,7 +142,7 @@ def _vm_steps(engine) -> Callable[[], int]:
     event.listen(
         engine,
         "connect",
-        lambda dbapi_connection, _record: dbapi_connection.set_progress_handler(count, 1000),
+        lambda dbapi_connection, _record: dbapi_connection.set_progress_handler(count, 100),
     )
     return lambda: steps[0]
 
