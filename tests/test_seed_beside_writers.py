@@ -38,6 +38,10 @@ def test_a_seed_and_another_writer_interleave_without_an_error(engine, clock, da
         # Takes ids of patient, episode, contact and audit_event the seed planned to use.
         patient = other.patients.create(f"W-{done}", "Between", "Chunks")
         other.contacts.log(patient.id, datetime(2026, 11, 26, 8), "phone", "patient", "reached", 5)
+        # Rows whose ids the seed's tasks and plan revisions name by a code, not a key.
+        other.referrals.create(patient.id, "home-health", "Visiting Nurses", "wound care")
+        other.transitions.record_discharge(patient.id, "2026-11-25", "General")
+        other.care_plans.create(patient.id, "Between chunks")
         with other.context.write() as session:  # what an export records
             audit.record(session, other.context, AuditAction.export, "caseload", None, ["csv"])
         written.append(patient.id)
@@ -64,7 +68,30 @@ def test_a_seed_and_another_writer_interleave_without_an_error(engine, clock, da
         assert integrity_problems(connection) == []
     assert patients == 63 and len(set(mrns)) == 63
     assert theirs == 3  # the other writer's contacts still belong to its patients
+    assert _misdirected_references(engine) == []
     assert AuditService(ServiceContext(engine, clock)).verify_chain() is None
+
+
+def _misdirected_references(engine) -> list[str]:
+    """Tasks and plan revisions whose coded reference names another patient's row."""
+    checks = {
+        "referral": "SELECT t.id FROM task t JOIN referral r ON r.id = t.source_id"
+        " WHERE t.source = 'referral' AND r.patient_id != t.patient_id",
+        "assessment": "SELECT t.id FROM task t JOIN assessment a ON a.id = t.source_id"
+        " WHERE t.source = 'assessment-trigger' AND a.patient_id != t.patient_id",
+        "transition": "SELECT t.id FROM task t JOIN transition x ON x.id = t.source_id"
+        " WHERE t.source = 'transition-clock' AND x.patient_id != t.patient_id",
+        "missing": "SELECT t.id FROM task t WHERE t.source = 'referral'"
+        " AND t.source_id NOT IN (SELECT id FROM referral)",
+        "revision": "SELECT v.id FROM care_plan_revision v WHERE v.item_kind = 'care_plan'"
+        " AND v.item_id != v.care_plan_id",
+    }
+    found = []
+    with engine.connect() as connection:
+        for name, statement in checks.items():
+            rows = connection.exec_driver_sql(statement).fetchall()
+            found.extend(f"{name}: {row[0]}" for row in rows)
+    return found
 
 
 def test_a_seed_stopped_half_way_keeps_whole_chunks_and_says_how_many(engine, clock):
