@@ -921,10 +921,14 @@ class SeedStopped(Exception):
     """
 
     def __init__(self, committed: int, requested: int, reason: str) -> None:
-        super().__init__(
-            f"seeding stopped after {committed:,} of {requested:,} patients ({reason});"
-            f" the {committed:,} written are kept, each with its audit events"
-        )
+        if committed:
+            message = (
+                f"seeding stopped after {committed:,} of {requested:,} patients ({reason});"
+                f" the {committed:,} written are kept, each with its audit events"
+            )
+        else:
+            message = f"seeding stopped before any of {requested:,} patients was written ({reason})"
+        super().__init__(message)
         self.committed = committed
         self.requested = requested
         self.reason = reason
