@@ -175,7 +175,7 @@ def test_a_killed_seed_leaves_no_generator_process_behind(tmp_path):
     }
     # From 20,000 patients the rows are built in a child process (PARALLEL_FROM_PATIENTS).
     seeder = subprocess.Popen(
-        [sys.executable, "-m", "nursecase", "seed", "--db", str(database), "--patients", "40000"],
+        [sys.executable, "-m", "nursecase", "seed", "--db", str(database), "--patients", "20000"],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
