@@ -25,7 +25,8 @@ Every chunk's transaction also appends one hash-chained AuditEvent per table it
 loaded ("bulk-seed:<count>"), so the data and its audit trail commit together.
 
 Other writers keep working while a seed runs (issue 17): each chunk is its own
-short write transaction, and the ids the generator planned are only a guess.
+short write transaction, followed by a pause that lets waiting writers in
+(``let_waiting_writers_in``), and the ids the generator planned are only a guess.
 Inside each chunk's transaction, once it holds the write lock, the loader reads
 the audit chain's tail and every table's next free id again; when another
 writer took ids the chunk planned to use, the chunk's rows (and the references
@@ -57,7 +58,7 @@ from sqlalchemy.engine import Connection
 from nursecase.clock import Clock
 from nursecase.db.bulk import bulk_cache, reset_id_sequences
 from nursecase.db.engine import is_sqlite, optimize
-from nursecase.db.locking import begin_write
+from nursecase.db.locking import begin_write, let_waiting_writers_in
 from nursecase.db.models import (
     ALL_TABLES,
     AuditEvent,
@@ -1011,6 +1012,8 @@ def seed_database(
                 done += size
                 if progress is not None:
                     progress(done)
+                if done < patients:
+                    let_waiting_writers_in(engine)
         except Exception as error:
             # The chunk being written rolled back whole; the committed ones stay.
             raise SeedStopped(done, patients, _reason(error)) from error

@@ -10,8 +10,9 @@ file and the place (``entry[12].resource.subject``), and nothing from that
 file is written.
 
 The writing is done in batches of whole patients, one transaction each, of
-about BATCH_RECORDS records (issue 17): another writer (a nurse saving a
-contact) waits for one batch at most, never for the whole file. A patient is
+about BATCH_RECORDS records (issue 17), with a pause between them that lets
+waiting writers in (``let_waiting_writers_in``): another writer (a nurse saving
+a contact) waits for one batch at most, never for the whole file. A patient is
 written whole, in one batch, unless the file gives that one patient more than
 BATCH_RECORDS records; such a patient is written in several batches, patient
 record first. If the import stops between batches (a kill, a failing disk),
@@ -67,6 +68,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from nursecase.db.locking import let_waiting_writers_in
 from nursecase.db.models import (
     Assessment,
     AssessmentAnswer,
@@ -280,6 +282,8 @@ class FhirImportService:
             for kind, tally in writer.tallies.items():
                 tallies[kind].add(tally)
             warnings.extend(writer.warnings)
+            if number + 1 < len(batches):
+                let_waiting_writers_in(self.context.engine)
         return FileImport(
             source=source,
             bundle_type=parsed.bundle_type,
