@@ -21,11 +21,8 @@ from nursecase.db.engine import make_engine
 from nursecase.db.models import Condition, Patient
 from nursecase.domain.fhir_bundle import parse_bundle
 from nursecase.services import make_services
-from nursecase.services.fhir_import import (
-    FhirImportError,
-    FhirImportService,
-    split_into_batches,
-)
+from nursecase.services.fhir_batches import split_into_batches
+from nursecase.services.fhir_import import FhirImportError, FhirImportService
 from tests.services.test_fhir_import import MR_TYPE, row_counts
 
 

@@ -19,7 +19,7 @@ record first. If the import stops between batches (a kill, a failing disk),
 the batches written are whole and audited, the error says so, and importing
 the file again completes it: records are matched by the keys below, never
 doubled. Time is linear in the file's size: each patient's existing
-conditions, medications and care team are read once (``_Lookups``), not
+conditions, medications and care team are read once (``RecordLookups``), not
 searched again for every record.
 
 Importing is idempotent: every record is matched by a natural key first, and
@@ -59,7 +59,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,12 @@ from nursecase.services.care_plan_history import record_revision
 from nursecase.services.context import ServiceContext
 from nursecase.services.editing import guard_concurrent_save
 from nursecase.services.errors import ServiceError
+from nursecase.services.fhir_batches import (
+    RecordLookups,
+    condition_key,
+    patient_records,
+    split_into_batches,
+)
 from nursecase.services.patients import cadence_due_date, touch
 from nursecase.services.tasks import create_task
 from nursecase.services.transitions import MAXIMUM_DISCHARGE_AGE_DAYS, start_period
@@ -269,7 +275,7 @@ class FhirImportService:
         batches = split_into_batches(parsed, self.batch_records)
         tallies = {kind: Tally() for kind in KINDS}
         warnings: list[str] = []
-        lookups = _Lookups()
+        lookups = RecordLookups()
         for number, batch in enumerate(batches):
             try:
                 with self.context.write() as session:
@@ -300,7 +306,7 @@ class FhirImportService:
         """
         in_file = {patient.mrn for patient in parsed.patients}
         referred: dict[str, str] = {}
-        for record in _patient_records(parsed):
+        for record in patient_records(parsed):
             key = record.patient
             if key.mrn not in in_file:
                 referred.setdefault(key.mrn, key.place)
@@ -334,124 +340,6 @@ def _stopped(source: str, written: int, batches: int, error: Exception) -> FhirI
     )
 
 
-_RECORD_KINDS = (
-    "conditions",
-    "medications",
-    "care_team",
-    "assessments",
-    "discharges",
-    "care_plans",
-)
-
-
-def _patient_records(parsed: ParsedBundle) -> Iterable[Any]:
-    """Every record that belongs to a patient, in the order they are written."""
-    for kind in _RECORD_KINDS:
-        yield from getattr(parsed, kind)
-
-
-def _weight(kind: str, record: Any) -> int:
-    """How many rows a record writes, roughly: a care plan counts its items."""
-    if kind != "care_plans":
-        return 1
-    return 1 + sum(
-        1 + len(problem.goals) + len(problem.interventions) for problem in record.problems
-    )
-
-
-def split_into_batches(parsed: ParsedBundle, batch_records: int) -> list[ParsedBundle]:
-    """The file's records as batches of whole patients, each about ``batch_records`` records.
-
-    Patients keep the file's order (those only referred to follow, in the order
-    of their first record); a patient with more records than a batch holds is
-    split over several, its patient record in the first. Each batch is a
-    ParsedBundle of its own, without the file's skipped counts and warnings.
-    """
-    limit = max(1, batch_records)
-    by_patient: dict[str, list[tuple[str, Any]]] = {}
-    for patient in parsed.patients:
-        by_patient.setdefault(patient.mrn, []).append(("patients", patient))
-    for kind in _RECORD_KINDS:
-        for record in getattr(parsed, kind):
-            by_patient.setdefault(record.patient.mrn, []).append((kind, record))
-    batches: list[list[tuple[str, Any]]] = []
-    current: list[tuple[str, Any]] = []
-    current_weight = 0
-    for records in by_patient.values():
-        weight = sum(_weight(kind, record) for kind, record in records)
-        if current and current_weight + weight > limit:
-            batches.append(current)
-            current, current_weight = [], 0
-        for kind, record in records:
-            record_weight = _weight(kind, record)
-            if current and current_weight + record_weight > limit:
-                batches.append(current)  # only within a patient bigger than a batch
-                current, current_weight = [], 0
-            current.append((kind, record))
-            current_weight += record_weight
-    if current or not batches:
-        batches.append(current)
-    return [_bundle_of(parsed, batch) for batch in batches]
-
-
-def _bundle_of(parsed: ParsedBundle, records: list[tuple[str, Any]]) -> ParsedBundle:
-    grouped: dict[str, list[Any]] = {kind: [] for kind in ("patients", *_RECORD_KINDS)}
-    for kind, record in records:
-        grouped[kind].append(record)
-    return replace(
-        parsed,
-        skipped={},
-        warnings=(),
-        **{kind: tuple(values) for kind, values in grouped.items()},
-    )
-
-
-class _Lookups:
-    """Each patient's stored records by natural key, read once per import, kept up to date.
-
-    Finding a record by a query per imported record made an import quadratic:
-    the condition, medication and care-team tables are indexed by patient
-    only, so each search scanned all of that patient's rows (and the new ones
-    of the same file). Here a patient's rows of a kind are read once (ids and
-    keys only), and every row the import creates is added.
-    """
-
-    def __init__(self) -> None:
-        self._indexes: dict[tuple[str, int], dict[tuple, int]] = {}
-
-    def index(self, session: Session, kind: str, patient_id: int) -> dict[tuple, int]:
-        """Natural key -> id of the patient's rows of ``kind`` (the lowest id per key)."""
-        found = self._indexes.get((kind, patient_id))
-        if found is None:
-            found = {}
-            table, columns, key = _LOOKUP_KINDS[kind]
-            query = select(table.id, *columns).where(table.patient_id == patient_id)
-            for row in session.execute(query.order_by(table.id)):
-                found.setdefault(key(*row[1:]), row[0])
-            self._indexes[(kind, patient_id)] = found
-        return found
-
-
-def condition_key(
-    code_system: str | None, code: str | None, description: str, onset_date: Any
-) -> tuple:
-    """A condition's natural key: its code (any case) and system, else its description."""
-    if code is not None:
-        return ("code", code_system, code.upper(), onset_date)
-    return ("text", description.casefold(), onset_date)
-
-
-_LOOKUP_KINDS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {
-    "condition": (
-        Condition,
-        (Condition.code_system, Condition.code, Condition.description, Condition.onset_date),
-        condition_key,
-    ),
-    "medication": (Medication, (Medication.name,), lambda name: (name.casefold(),)),
-    "care_team_member": (CareTeamMember, (CareTeamMember.name,), lambda name: (name.casefold(),)),
-}
-
-
 class _Writer:
     """One file's records written in the caller's transaction."""
 
@@ -461,13 +349,13 @@ class _Writer:
         context: ServiceContext,
         parsed: ParsedBundle,
         source: str,
-        lookups: _Lookups | None = None,
+        lookups: RecordLookups | None = None,
     ) -> None:
         self.session = session
         self.context = context
         self.parsed = parsed
         self.source = source
-        self.lookups = lookups if lookups is not None else _Lookups()
+        self.lookups = lookups if lookups is not None else RecordLookups()
         self.now = context.clock.now()
         self.today = context.clock.today()
         self.tallies = {kind: Tally() for kind in KINDS}
