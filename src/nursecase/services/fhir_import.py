@@ -140,9 +140,10 @@ IMPORTED_PLAN_LABEL = "(imported from FHIR)"
 #: Care-plan item owner when the activity names no performer.
 DEFAULT_OWNER = "care team"
 #: Records per write transaction (a care plan counts its problems, goals and
-#: interventions): small enough that another writer's wait stays well inside
-#: SQLite's 5 s busy timeout, large enough that committing costs little.
-BATCH_RECORDS = 500
+#: interventions): about 0.5 s of writing, so another writer's wait stays well
+#: inside SQLite's 5 s busy timeout even on a busy machine (500 came to 4.2 s
+#: on two shared cores, bench/results.md), large enough that commits cost little.
+BATCH_RECORDS = 250
 _HIDDEN_PATIENT_FIELDS = frozenset({"family_key", "given_key", "phone_digits"})
 
 
