@@ -206,10 +206,13 @@ def demo(
             location = str(Path(folder) / "demo.db")
         engine = _open_engine(location)
         try:
-            from nursecase.demo import demo_nurse_username, seed_database
+            from nursecase.demo import SeedStopped, demo_nurse_username, seed_database
 
             _refuse_non_empty(engine, location)
-            seed_database(engine, SystemClock(), patients=patients, seed=seed)
+            try:
+                seed_database(engine, SystemClock(), patients=patients, seed=seed)
+            except SeedStopped as stopped:
+                raise CommandError(str(stopped)) from None
             nurse = _nurse(context, nurse) or demo_nurse_username(engine)
         finally:
             engine.dispose()
