@@ -269,10 +269,13 @@ def demo(
             location = str(Path(folder) / "demo.db")
         engine = _open_engine(location)
         try:
-            from nursecase.demo import demo_nurse_username, seed_database
+            from nursecase.demo import SeedStopped, demo_nurse_username, seed_database
 
             _refuse_non_empty(engine, location)
-            seed_database(engine, SystemClock(), patients=patients, seed=seed)
+            try:
+                seed_database(engine, SystemClock(), patients=patients, seed=seed)
+            except SeedStopped as stopped:
+                raise CommandError(str(stopped)) from None
             nurse = _nurse(context, nurse) or demo_nurse_username(engine)
         finally:
             engine.dispose()
@@ -286,7 +289,7 @@ def _shown(location: str) -> str:
     return shown_location(location)
 
 
-def _refuse_non_empty(engine, location: str) -> None:
+def _refuse_non_empty(engine, location: str, *, add_hint: bool = False) -> None:
     from sqlalchemy import func, select
 
     from nursecase.db.models import Patient
@@ -294,9 +297,10 @@ def _refuse_non_empty(engine, location: str) -> None:
     with engine.connect() as connection:
         count = connection.execute(select(func.count()).select_from(Patient)).scalar_one()
     if count:
-        raise CommandError(
-            f"{_shown(location)} already holds {count} patients; seed an empty database instead"
-        )
+        instead = "seed an empty database instead"
+        if add_hint:
+            instead = "seed an empty database, or give --add to add patients to these"
+        raise CommandError(f"{_shown(location)} already holds {count} patients; {instead}")
 
 
 @app.command()
@@ -308,29 +312,31 @@ def seed(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the generator.")] = 7,
     db: DbOption = None,
     nurse: NurseOption = None,
+    add: Annotated[
+        bool,
+        typer.Option(
+            "--add",
+            help="Add the patients to a database that already holds some (such as a seed"
+            " that stopped half-way); the same --seed gives new MRNs.",
+        ),
+    ] = False,
 ) -> None:
     """Fill an empty database with a synthetic caseload (for trying and benchmarks)."""
-    from nursecase.clock import SystemClock
-    from nursecase.demo import seed_database
+    from nursecase.demo import SeedStopped
 
     location = _database_location(context, db)
     engine = _open_engine(location)
     try:
-        _refuse_non_empty(engine, location)
-        if sys.stderr.isatty():
-            from rich.progress import Progress
-
-            with Progress(transient=True) as progress:
-                task = progress.add_task("Seeding patients", total=patients)
-                summary = seed_database(
-                    engine,
-                    SystemClock(),
-                    patients=patients,
-                    seed=seed,
-                    progress=lambda done: progress.update(task, completed=done),
-                )
-        else:
-            summary = seed_database(engine, SystemClock(), patients=patients, seed=seed)
+        if not add:
+            _refuse_non_empty(engine, location, add_hint=True)
+        try:
+            summary = _seed_with_progress(engine, patients, seed)
+        except SeedStopped as stopped:
+            rest = stopped.requested - stopped.committed
+            raise CommandError(
+                f"{stopped}; to add the other {rest:,}, run: nursecase seed --add"
+                f" --patients {rest} --seed {seed} --db {_shown(location)}"
+            ) from None
     finally:
         engine.dispose()
     rows = sum(summary.rows_by_table.values())
@@ -338,6 +344,26 @@ def seed(
         f"Seeded {summary.patients} patients for {summary.nurses} nurses"
         f" ({rows} rows) in {summary.seconds:.1f} s into {_shown(location)}"
     )
+
+
+def _seed_with_progress(engine, patients: int, seed: int):
+    """Seed, with a progress bar on a terminal (on stderr, never when piped)."""
+    from nursecase.clock import SystemClock
+    from nursecase.demo import seed_database
+
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=True) as progress:
+            task = progress.add_task("Seeding patients", total=patients)
+            return seed_database(
+                engine,
+                SystemClock(),
+                patients=patients,
+                seed=seed,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    return seed_database(engine, SystemClock(), patients=patients, seed=seed)
 
 
 @app.command()

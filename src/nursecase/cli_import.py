@@ -4,12 +4,13 @@ A Typer sub-app, mounted by ``nursecase.cli`` as ``import``. Like the rest of
 the CLI it imports only Typer at the top; the database, the services and Rich
 are loaded inside the command, and Textual never.
 
-Each file is one transaction (``nursecase.services.fhir_import``): a refused
-file is reported in one line, ``nursecase: error: FILE: PLACE: why``, nothing
-from it is written, and the other files are still imported; the command then
-exits 1. A progress bar is drawn on a terminal (on stderr, never when piped)
-and a summary of what was created, updated, left unchanged and skipped is
-printed at the end.
+Each file is checked whole, then written in short transactions of whole
+patients (``nursecase.services.fhir_import``), so other workstations keep
+saving while a large file imports: a refused file is reported in one line,
+``nursecase: error: FILE: PLACE: why``, nothing from it is written, and the
+other files are still imported; the command then exits 1. A progress bar is
+drawn on a terminal (on stderr, never when piped) and a summary of what was
+created, updated, left unchanged and skipped is printed at the end.
 """
 
 from __future__ import annotations

@@ -23,14 +23,27 @@ from ``insert(table)``. On other databases the same tuples go through
 
 Every chunk's transaction also appends one hash-chained AuditEvent per table it
 loaded ("bulk-seed:<count>"), so the data and its audit trail commit together.
+
+Other writers keep working while a seed runs (issue 17): each chunk is its own
+short write transaction, followed by a pause that lets waiting writers in
+(``let_waiting_writers_in``), and the ids the generator planned are only a guess.
+Inside each chunk's transaction, once it holds the write lock, the loader reads
+the audit chain's tail and every table's next free id again; when another
+writer took ids the chunk planned to use, the chunk's rows (and the references
+between them) move past them (``_Loader.claim``). A seed that stops half-way
+(an error, a kill) keeps its committed chunks, whole and audited, and says how
+many patients it wrote (``SeedStopped``); ``nursecase seed --add`` adds more.
+The generator's child process exits when its parent dies, even by SIGKILL.
 This module imports no Textual.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import random
+import threading
 import time as timer
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +58,7 @@ from sqlalchemy.engine import Connection
 from nursecase.clock import Clock
 from nursecase.db.bulk import bulk_cache, reset_id_sequences
 from nursecase.db.engine import is_sqlite, optimize
+from nursecase.db.locking import begin_write, let_waiting_writers_in
 from nursecase.db.models import (
     ALL_TABLES,
     AuditEvent,
@@ -59,6 +73,7 @@ from nursecase.domain.codes import (
     ContactWith,
     ReferralStatus,
     ServiceType,
+    TaskSource,
     TaskStatus,
 )
 from nursecase.domain.instruments import get_instrument
@@ -91,6 +106,30 @@ BULK_CACHE_KIB = 65_536
 
 #: From this many patients the rows are built in a child process (see _chunks_from_process).
 PARALLEL_FROM_PATIENTS = 20_000
+
+#: Columns that hold the id of a row of another table named by a code beside them
+#: rather than by a foreign key: (table, code column, id column, {code: table}).
+CODED_REFERENCES = (
+    (
+        "task",
+        "source",
+        "source_id",
+        {
+            str(TaskSource.contact): "contact",
+            str(TaskSource.goal): "goal",
+            str(TaskSource.intervention): "intervention",
+            str(TaskSource.referral): "referral",
+            str(TaskSource.assessment_trigger): "assessment",
+            str(TaskSource.transition_clock): "transition",
+        },
+    ),
+    (
+        "care_plan_revision",
+        "item_kind",
+        "item_id",
+        {kind: kind for kind in ("care_plan", "problem", "goal", "intervention")},
+    ),
+)
 
 #: The demo nurses: (username, display name, credentials, share of the caseload).
 DEMO_NURSES = (
@@ -875,6 +914,27 @@ class SeedSummary:
     seconds: float
 
 
+class SeedStopped(Exception):
+    """A seed stopped half-way: its committed chunks stay, whole and audited.
+
+    ``committed`` patients of the ``requested`` were written; ``reason`` says
+    why the rest were not (one line, no patient data).
+    """
+
+    def __init__(self, committed: int, requested: int, reason: str) -> None:
+        if committed:
+            message = (
+                f"seeding stopped after {committed:,} of {requested:,} patients ({reason});"
+                f" the {committed:,} written are kept, each with its audit events"
+            )
+        else:
+            message = f"seeding stopped before any of {requested:,} patients was written ({reason})"
+        super().__init__(message)
+        self.committed = committed
+        self.requested = requested
+        self.reason = reason
+
+
 def demo_nurse_username(engine: Engine) -> str | None:
     """The username the demo signs in as: the first demo nurse, else the first nurse."""
     usernames = [name for name, _, _, _ in DEMO_NURSES]
@@ -898,6 +958,7 @@ def seed_database(
     progress: Callable[[int], None] | None = None,
     *,
     parallel: bool | None = None,
+    chunk_patients: int = CHUNK_PATIENTS,
 ) -> SeedSummary:
     """Fill a migrated database with a deterministic synthetic caseload.
 
@@ -906,6 +967,11 @@ def seed_database(
     committed chunk with the number of patients loaded so far. ``parallel``
     builds the rows in a child process while this one writes; None decides by
     size (from PARALLEL_FROM_PATIENTS on). Both ways give the same rows.
+    ``chunk_patients`` patients go into each write transaction: another writer
+    waits for one chunk at most.
+
+    An error after the first chunk raises :class:`SeedStopped`, saying how
+    many patients were committed.
     """
     if isinstance(patients, bool) or not isinstance(patients, int) or patients < 0:
         raise ValueError("patients must be a whole number, 0 or more")
@@ -929,7 +995,7 @@ def seed_database(
         nurse_shares=tuple(share for _, _, _, share in nurse_roster(patients)),
         next_ids=dict(loader.next_id),
         patients=patients,
-        chunk_patients=CHUNK_PATIENTS,
+        chunk_patients=chunk_patients,
     )
     if parallel is None:
         parallel = patients >= PARALLEL_FROM_PATIENTS
@@ -938,12 +1004,19 @@ def seed_database(
     # closing(): an error while writing stops the child process at once, not
     # whenever the traceback holding this generator is collected.
     with closing(chunks):
-        for size, tables in chunks:
-            with _bulk_transaction(engine, loader) as connection:
-                loader.write(connection, tables, rows_by_table)
-            done += size
-            if progress is not None:
-                progress(done)
+        try:
+            for size, tables in chunks:
+                with _bulk_transaction(engine, loader) as connection:
+                    loader.claim(connection, tables)
+                    loader.write(connection, tables, rows_by_table)
+                done += size
+                if progress is not None:
+                    progress(done)
+                if done < patients:
+                    let_waiting_writers_in(engine)
+        except Exception as error:
+            # The chunk being written rolled back whole; the committed ones stay.
+            raise SeedStopped(done, patients, _reason(error)) from error
 
     # Fresh statistics, so the planner picks the nurse's indexes from the start.
     optimize(engine, full=True)
@@ -953,6 +1026,14 @@ def seed_database(
         rows_by_table=rows_by_table,
         seconds=timer.perf_counter() - started,
     )
+
+
+def _reason(error: Exception) -> str:
+    """One line on why a chunk failed: the driver's message, not the SQL or its values."""
+    original = getattr(error, "orig", None)
+    text = str(original if original is not None else error).strip()
+    first_line = text.splitlines()[0] if text else type(error).__name__
+    return first_line[:200]
 
 
 @dataclass(frozen=True)
@@ -986,12 +1067,33 @@ def _chunks_in_process(plan: _GenerationPlan) -> Iterator[tuple[int, dict[str, l
 
 def _generate_into_queue(plan: _GenerationPlan, chunks) -> None:
     """Child process: build every chunk in order; None marks the end, text an error."""
+    _exit_with_parent()
     try:
         for item in _chunks_in_process(plan):
             chunks.put(item)
         chunks.put(None)
     except BaseException:  # the parent raises it; a child must not die silently
         chunks.put(traceback.format_exc())
+
+
+def _exit_with_parent() -> None:
+    """Child process: exit at once when the parent dies, however it died.
+
+    A parent killed by SIGKILL (or SIGTERM, which runs no cleanup) never
+    terminates its child, and the child would wait for ever to hand over a
+    chunk nobody reads. ``parent_process().join()`` waits on the parent's
+    sentinel, which the operating system signals when the parent exits for any
+    reason, on every platform that has "spawn".
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)  # no cleanup: nothing of the child is worth keeping
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _chunks_from_process(plan: _GenerationPlan) -> Iterator[tuple[int, dict[str, list[tuple]]]]:
@@ -1034,6 +1136,7 @@ def _bulk_transaction(engine: Engine, loader: _Loader) -> Iterator[Connection]:
     them before the transaction commits (``nursecase.db.bulk``).
     """
     with engine.begin() as connection:
+        begin_write(connection)  # queue behind other writers on a server, as on SQLite
         with bulk_cache(connection, BULK_CACHE_KIB):
             yield connection
         reset_id_sequences(connection, (model.__table__ for model in ALL_TABLES))
@@ -1133,6 +1236,34 @@ class _Loader:
         self.next_id[table] = first + count
         return first
 
+    def claim(self, connection: Connection, tables: dict[str, list[tuple]]) -> None:
+        """Make a chunk's planned ids free ones, in its transaction, under the write lock.
+
+        The generator numbered the chunk's rows from the ids free when the seed
+        began. Another writer (a nurse's save, an export's audit event) may
+        have taken some since: read the audit chain's tail and each table's
+        next free id now, and move the rows of a table whose ids were taken
+        past them, with every reference to them. A chunk's rows refer only to
+        rows of the same chunk and to the nurses, so moving a chunk never
+        touches another.
+        """
+        last = connection.execute(
+            select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        ).first()
+        self.next_id["audit_event"] = (last.id if last is not None else 0) + 1
+        self.last_hash = last.hash if last is not None else GENESIS_HASH
+        moves: dict[str, tuple[int, int]] = {}
+        for name, rows in tables.items():
+            if not rows:
+                continue
+            planned = min(row[0] for row in rows)
+            table = _TABLES[name]
+            free = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+            if free > planned:
+                moves[name] = (planned, free - planned)
+        if moves:
+            _move_rows(tables, moves)
+
     def write(
         self,
         connection: Connection,
@@ -1179,6 +1310,57 @@ class _Loader:
             connection.execute(
                 insert(_TABLES[name]), [dict(zip(columns, row, strict=True)) for row in rows]
             )
+
+
+def _references(name: str) -> list[tuple[int, str]]:
+    """(position in the row, table referred to) of each foreign-key column of a table."""
+    table = _TABLES[name]
+    return [
+        (position, foreign_key.column.table.name)
+        for position, column in enumerate(COLUMNS[name])
+        for foreign_key in table.c[column].foreign_keys
+    ]
+
+
+def _move_rows(tables: dict[str, list[tuple]], moves: dict[str, tuple[int, int]]) -> None:
+    """Shift ids in place: ``moves[table] = (first planned id, shift)``.
+
+    A row's own id moves with its table's shift; a reference moves with the
+    shift of the table it names when it points at a row of this chunk (an id
+    from the first planned one on), never when it names an older row (a nurse).
+    """
+    coded = {name: (code, column, targets) for name, code, column, targets in CODED_REFERENCES}
+    for name, rows in tables.items():
+        if not rows:
+            continue
+        own = moves.get(name)
+        references = [
+            (position, moves[target]) for position, target in _references(name) if target in moves
+        ]
+        coded_reference = None
+        if name in coded:
+            code, column, targets = coded[name]
+            columns = COLUMNS[name]
+            coded_reference = (columns.index(code), columns.index(column), targets)
+        if own is None and not references and coded_reference is None:
+            continue
+        moved: list[tuple] = []
+        for row in rows:
+            values = list(row)
+            if own is not None:
+                values[0] += own[1]
+            for position, (first, shift) in references:
+                value = values[position]
+                if value is not None and value >= first:
+                    values[position] = value + shift
+            if coded_reference is not None:
+                code_position, id_position, targets = coded_reference
+                target_move = moves.get(targets.get(values[code_position], ""))
+                value = values[id_position]
+                if target_move is not None and value is not None and value >= target_move[0]:
+                    values[id_position] = value + target_move[1]
+            moved.append(tuple(values))
+        rows[:] = moved
 
 
 # ---------------------------------------------------------------- generation

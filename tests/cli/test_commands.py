@@ -229,3 +229,14 @@ def test_with_passwords_on_nurse_only_fills_in_the_login(tmp_path, monkeypatch):
     monkeypatch.setattr(nursecase.app, "make_app", Recorder)
     cli._launch(str(database), "root", demo=False)
     assert launched == [(None, "root")]
+
+
+def test_seed_again_is_refused_naming_add_and_add_adds_patients(home, tmp_path):
+    database = tmp_path / "twice.db"
+    assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "3"]).exit_code == 0
+    again = run("seed", "--db", str(database), "--patients", "2", env={"NURSECASE_HOME": str(home)})
+    assert_one_line_error(again, "already holds 3 patients", "give --add to add patients")
+    added = runner.invoke(app, ["seed", "--db", str(database), "--patients", "2", "--add"])
+    assert added.exit_code == 0, added.output
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(DISTINCT mrn) FROM patient").fetchone() == (5,)

@@ -15,7 +15,9 @@ no deadlock can form because every writer takes this lock first.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select
+import time
+
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,9 @@ from nursecase.db.models import WriteLock
 
 #: The id of the one row of ``write_lock``.
 WRITE_LOCK_ID = 1
+
+#: SQLite's busy handler sleeps at most 100 ms between two tries for the lock.
+SQLITE_LONGEST_RETRY_SECONDS = 0.1
 
 
 def begin_write(executor: Session | Connection) -> None:
@@ -46,3 +51,17 @@ def begin_write(executor: Session | Connection) -> None:
         executor.execute(
             select(WriteLock.id).where(WriteLock.id == WRITE_LOCK_ID).with_for_update()
         ).scalar_one()
+
+
+def let_waiting_writers_in(engine: Engine) -> None:
+    """Between two transactions of a bulk job: give writers waiting for the lock their turn.
+
+    SQLite's lock is not a queue. A writer waiting in its busy handler tries
+    again every 100 ms at most, so a bulk job (a seed, an import) that begins
+    its next transaction at once takes the lock back before the waiter wakes,
+    again and again, until the waiter's busy timeout fails it with "database
+    is locked". Pausing as long as the busy handler's longest sleep lets every
+    waiting writer in. A server's row lock queues waiters in order: no pause.
+    """
+    if engine.dialect.name == "sqlite":
+        time.sleep(SQLITE_LONGEST_RETRY_SECONDS)
