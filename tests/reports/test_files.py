@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from nursecase.files import kind_of
 from nursecase.reports.errors import ReportError
 from nursecase.reports.files import (
     STALE_AFTER_SECONDS,
     atomic_file,
     remove_stale_parts,
-    special_kind,
     stale_parts,
     write_atomically,
 )
@@ -179,8 +179,8 @@ def test_only_a_regular_file_is_replaced(tmp_path):
     for name, kind in [("link.md", "a symbolic link"), ("pipe.md", "a FIFO (named pipe)")]:
         with pytest.raises(ReportError, match=f"is {re.escape(kind)}, not a regular file"):
             write_atomically(tmp_path / name, b"x")
-        assert special_kind(tmp_path / name) == kind
+        assert kind_of(tmp_path / name) == kind
     assert real.read_bytes() == b"kept" and (tmp_path / "link.md").is_symlink()
-    assert special_kind(Path("/dev/null")) == "a character device"
-    assert special_kind(real) is None and special_kind(tmp_path / "none") is None
+    assert kind_of(Path("/dev/null")) == "a character device"
+    assert kind_of(real) is None and kind_of(tmp_path / "none") is None
     assert sorted(item.name for item in tmp_path.iterdir()) == ["link.md", "pipe.md", "real.md"]

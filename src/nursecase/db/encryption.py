@@ -408,8 +408,8 @@ class Leftover:
 def conversion_leftovers(database: Path) -> list[Leftover]:
     """Files of killed ``db encrypt``/``db decrypt`` runs beside ``database``.
 
-    The conversions of this version write ``.<name>.<random>.encrypting`` (SQLCipher
-    pages, not clear text) and ``.<name>.<random>.decrypting`` (clear text), held
+    The conversions of this version write ``.<name>.<pid>-<random>.encrypting`` (SQLCipher
+    pages, not clear text) and ``.<name>.<pid>-<random>.decrypting`` (clear text), held
     under a lock while at work, so a conversion still running is not listed.
     Older versions kept ``<db>.plain-backup`` (clear text) and
     ``<db>.encrypted-backup``, and wrote ``<db>.encrypting`` / ``<db>.decrypting``.

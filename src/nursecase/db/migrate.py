@@ -100,7 +100,7 @@ def remove_backup_leftovers(folder: Path) -> list[Path]:
 def backup_sqlite(source: Path, destination: Path) -> Path:
     """Copy a live SQLite database with the online backup API (mode 0600), whole or not at all.
 
-    The copy is written to ``.<name>.<random>.backup-part`` in the destination's
+    The copy is written to ``.<name>.<pid>-<random>.backup-part`` in the destination's
     folder, verified (integrity check, the same schema objects as the source),
     fsynced, and only then renamed to ``destination`` (issue 17 item 3): a
     file under the final name is a complete backup. Temporary files of killed
