@@ -7,8 +7,6 @@ import os
 import re
 import secrets
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -115,16 +113,6 @@ def test_an_atomic_write_without_replace_never_overwrites(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["backup.db"]
 
 
-def _dead_pid() -> int:
-    finished = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(finished.stdout)
-
-
 def _left_by(pid: int, target, kind: str) -> Path:
     """A temporary file named as the writer ``pid`` names its own."""
     path = target.with_name(f".{target.name}.{pid}-{secrets.token_hex(4)}.{kind}")
@@ -143,8 +131,8 @@ def test_a_temporary_name_carries_the_writer_and_the_kind(tmp_path):
     assert re.fullmatch(rf"\.a\.db\.{os.getpid()}-[0-9a-f]{{8}}\.backup-part", name)
 
 
-def test_leftovers_are_the_unlocked_temporary_files_only(tmp_path):
-    dead = _dead_pid()
+def test_leftovers_are_the_unlocked_temporary_files_only(tmp_path, dead_pid):
+    dead = dead_pid
     abandoned = _left_by(dead, tmp_path / "a.db", "backup-part")
     (tmp_path / f"{abandoned.name}-journal").write_bytes(b"")
     busy = _left_by(dead, tmp_path / "b.db", "backup-part")
@@ -171,8 +159,8 @@ def test_a_live_writer_is_never_abandoned_even_before_it_locks(tmp_path):
     assert files.leftovers(tmp_path, "backup-part") == [alive]
 
 
-def test_only_private_files_of_ours_are_leftovers(tmp_path):
-    dead = _dead_pid()
+def test_only_private_files_of_ours_are_leftovers(tmp_path, dead_pid):
+    dead = dead_pid
     target = tmp_path / "a.db"
     readable = _left_by(dead, target, "decrypting")
     readable.chmod(0o644)  # not made by this module

@@ -85,22 +85,24 @@ def kind_of(path: str | os.PathLike[str]) -> str | None:
     return describe_mode(mode)
 
 
+#: What each kind of non-regular file is called in a message.
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
 def describe_mode(mode: int) -> str | None:
     """The words for a non-regular ``st_mode`` (None for a regular file)."""
     if stat.S_ISREG(mode):
         return None
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
+    for test, kind in _KINDS:
+        if test(mode):
+            return kind
     return "not a regular file"
 
 
@@ -338,6 +340,12 @@ def atomic_private_file(
         yield handle
 
 
+def write_private(path: str | os.PathLike[str], data: bytes, kind: str = "tmp") -> None:
+    """Write ``data`` to ``path`` whole, 0600 (replacing a previous file atomically)."""
+    with atomic_private_file(path, kind) as handle:
+        handle.write(data)
+
+
 def _rename_no_replace(temporary: Path, target: Path) -> None:
     """Give ``temporary`` the name ``target`` unless something has that name already."""
     try:
@@ -478,4 +486,5 @@ __all__ = [
     "remove_with_companions",
     "sync_folder",
     "temporary_name",
+    "write_private",
 ]

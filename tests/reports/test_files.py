@@ -7,8 +7,6 @@ import fcntl
 import os
 import re
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -107,16 +105,6 @@ def test_a_failure_without_an_old_file_leaves_no_file(tmp_path):
 # ------------------------------------------------------- part files left behind
 
 
-def _dead_pid() -> int:
-    finished = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(finished.stdout)
-
-
 def _part(folder: Path, name: str, *, age: float = 0, mode: int = 0o600) -> Path:
     part = folder / name
     part.write_bytes(b"MRN,Name\n")
@@ -143,8 +131,8 @@ def test_a_part_file_names_its_process_and_is_held_while_written(tmp_path):
     assert [item.name for item in tmp_path.iterdir()] == ["caseload.csv"]
 
 
-def test_only_our_unheld_part_files_whose_writer_is_gone_are_stale(tmp_path):
-    dead = _dead_pid()
+def test_only_our_unheld_part_files_whose_writer_is_gone_are_stale(tmp_path, dead_pid):
+    dead = dead_pid
     gone = _part(tmp_path, f".caseload.csv.{dead}-abcd1234.part")
     earlier = _part(tmp_path, ".ccm.csv.k3j9x_2a.part", age=2 * STALE_AFTER_SECONDS)
     # Kept: a fresh part of an earlier version, one of a live process, one that is
@@ -160,8 +148,8 @@ def test_only_our_unheld_part_files_whose_writer_is_gone_are_stale(tmp_path):
     assert stale_parts(tmp_path / "missing") == []
 
 
-def test_a_held_part_file_is_never_stale(tmp_path):
-    part = _part(tmp_path, f".caseload.csv.{_dead_pid()}-abcd1234.part", age=3600)
+def test_a_held_part_file_is_never_stale(tmp_path, dead_pid):
+    part = _part(tmp_path, f".caseload.csv.{dead_pid}-abcd1234.part", age=3600)
     holder = os.open(part, os.O_RDONLY)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX)

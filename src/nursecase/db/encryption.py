@@ -49,6 +49,7 @@ from nursecase.files import (
     leftovers,
     refuse_special,
     remove_with_companions,
+    write_private,
 )
 
 #: The first 16 bytes of every plain SQLite database file.
@@ -106,12 +107,6 @@ def is_encrypted(database: Path) -> bool:
     except (FileNotFoundError, IsADirectoryError):
         return False
     return bool(header) and header != SQLITE_MAGIC
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole, 0600 (replacing a previous file atomically)."""
-    with atomic_private_write(path, "tmp") as temporary, open(temporary, "wb") as handle:
-        handle.write(data)
 
 
 def write_parameters(path: Path, parameters: KeyParameters) -> None:
