@@ -185,23 +185,6 @@ def test_the_earlier_names_without_a_pid_count_once_untouched_for_long(tmp_path)
     assert files.leftovers(tmp_path, "part") == [mkstemp]
 
 
-def test_an_atomic_file_handle_holds_its_part_file_until_renamed(tmp_path):
-    target = tmp_path / "out.csv"
-    with files.atomic_private_file(target) as handle:
-        handle.write(b"MRN\n")
-        (part,) = tmp_path.iterdir()
-        assert part.name.startswith(f".out.csv.{os.getpid()}-") and mode(part) == 0o600
-        other = os.open(part, os.O_RDONLY)
-        try:
-            with pytest.raises(BlockingIOError):
-                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        finally:
-            os.close(other)
-        assert files.leftovers(tmp_path, "part") == []
-    assert target.read_bytes() == b"MRN\n" and mode(target) == 0o600
-    assert [path.name for path in tmp_path.iterdir()] == ["out.csv"]
-
-
 def test_crash_point_does_nothing_unless_named(monkeypatch):
     monkeypatch.delenv(files.CRASH_VARIABLE, raising=False)
     files.crash_point("anything")

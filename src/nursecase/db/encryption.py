@@ -356,12 +356,18 @@ def _row_counts(connection) -> dict[str, int]:
 
 
 def _verify_copy(connection, expected: dict[str, int], what: str) -> None:
-    integrity = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-    if integrity != ["ok"]:
-        raise EncryptionError(f"the {what} copy failed its integrity check: {integrity[0]}")
-    counts = _row_counts(connection)
-    if counts != expected:
-        raise EncryptionError(f"the {what} copy does not hold the same rows; nothing was changed")
+    """Check a converted file (integrity, the same rows), then close ``connection``."""
+    try:
+        integrity = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+        if integrity != ["ok"]:
+            raise EncryptionError(f"the {what} copy failed its integrity check: {integrity[0]}")
+        counts = _row_counts(connection)
+        if counts != expected:
+            raise EncryptionError(
+                f"the {what} copy does not hold the same rows; nothing was changed"
+            )
+    finally:
+        connection.close()
 
 
 def _settle_journal(connection) -> None:
@@ -483,19 +489,11 @@ def encrypt_database(
         finally:
             source.close()
         crash_point("encrypt-exported")
-        copy = connect_encrypted(converted, key, isolation_level=None)
-        try:
-            _verify_copy(copy, expected, "encrypted")
-        finally:
-            copy.close()
+        _verify_copy(connect_encrypted(converted, key, isolation_level=None), expected, "encrypted")
         write_parameters(salt_file(database), parameters)
         crash_point("encrypt-salt-written")
     crash_point("encrypt-replaced")
-    final = connect_encrypted(database, key, isolation_level=None)
-    try:
-        _verify_copy(final, expected, "encrypted")
-    finally:
-        final.close()
+    _verify_copy(connect_encrypted(database, key, isolation_level=None), expected, "encrypted")
 
 
 def decrypt_database(database: Path, passphrase: str) -> None:
@@ -526,11 +524,7 @@ def decrypt_database(database: Path, passphrase: str) -> None:
         finally:
             source.close()
         crash_point("decrypt-exported")
-        with sqlite3.connect(converted, isolation_level=None) as copy:
-            _verify_copy(copy, expected, "decrypted")
-        copy.close()
+        _verify_copy(sqlite3.connect(converted, isolation_level=None), expected, "decrypted")
     crash_point("decrypt-replaced")
-    with sqlite3.connect(database, isolation_level=None) as final:
-        _verify_copy(final, expected, "decrypted")
-    final.close()
+    _verify_copy(sqlite3.connect(database, isolation_level=None), expected, "decrypted")
     salt_file(database).unlink(missing_ok=True)
