@@ -34,8 +34,8 @@ One place for the rules of issue 17 (items 2, 3 and 8) and DESIGN.md section 4:
   SIGKILL when ``NURSECASE_CRASH_AT`` equals ``name``: crash tests stop a real
   command exactly between two steps. It costs one environment lookup.
 
-This module imports nothing from nursecase, so db/, services/ and reports/ may
-all use it.
+This module imports nothing from nursecase (an import-linter contract in
+pyproject.toml holds it to that), so db/, services/ and reports/ may all use it.
 """
 
 from __future__ import annotations
