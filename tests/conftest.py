@@ -9,6 +9,8 @@ file in its own temporary folder; a PostgreSQL test gets its own database.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +31,18 @@ from tests.databases import (
 
 #: Friday 27 November 2026, 09:00: every test's "now" unless it moves the clock.
 FROZEN_NOW = datetime(2026, 11, 27, 9, 0, 0)
+
+
+@pytest.fixture(scope="session")
+def dead_pid() -> int:
+    """The id of a process that has ended (a killed writer's, in leftover-file tests)."""
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(finished.stdout)
 
 
 @pytest.fixture

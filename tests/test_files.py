@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
+import secrets
 import stat
+import time
+from pathlib import Path
 
 import pytest
 
@@ -109,21 +113,76 @@ def test_an_atomic_write_without_replace_never_overwrites(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["backup.db"]
 
 
-def test_leftovers_are_the_unlocked_temporary_files_only(tmp_path):
-    abandoned = files.temporary_name(tmp_path / "a.db", "backup-part")
-    abandoned.write_bytes(b"killed writer")
-    (tmp_path / "a.db-journal").write_bytes(b"")
-    busy = files.temporary_name(tmp_path / "b.db", "backup-part")
-    busy.write_bytes(b"writer at work")
-    other_kind = files.temporary_name(tmp_path / "c.db", "part")
-    other_kind.write_bytes(b"")
+def _left_by(pid: int, target, kind: str) -> Path:
+    """A temporary file named as the writer ``pid`` names its own."""
+    path = target.with_name(f".{target.name}.{pid}-{secrets.token_hex(4)}.{kind}")
+    path.write_bytes(b"written so far")
+    path.chmod(0o600)
+    return path
+
+
+def _age(path: Path, seconds: float) -> None:
+    moment = time.time() - seconds
+    os.utime(path, (moment, moment))
+
+
+def test_a_temporary_name_carries_the_writer_and_the_kind(tmp_path):
+    name = files.temporary_name(tmp_path / "a.db", "backup-part").name
+    assert re.fullmatch(rf"\.a\.db\.{os.getpid()}-[0-9a-f]{{8}}\.backup-part", name)
+
+
+def test_leftovers_are_the_unlocked_temporary_files_only(tmp_path, dead_pid):
+    dead = dead_pid
+    abandoned = _left_by(dead, tmp_path / "a.db", "backup-part")
+    (tmp_path / f"{abandoned.name}-journal").write_bytes(b"")
+    busy = _left_by(dead, tmp_path / "b.db", "backup-part")
+    other_kind = _left_by(dead, tmp_path / "c.db", "part")
     with open(busy, "rb") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         assert files.leftovers(tmp_path, "backup-part") == [abandoned]
         assert files.leftovers(tmp_path, "backup-part", tmp_path / "b.db") == []
+        assert files.leftovers(tmp_path, "backup-part", tmp_path / "db") == []
         assert files.remove_leftover(busy) is False
         assert files.remove_leftover(abandoned) is True
-    assert not abandoned.exists() and busy.exists() and other_kind.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([busy.name, other_kind.name])
+
+
+def test_a_live_writer_is_never_abandoned_even_before_it_locks(tmp_path):
+    """The gap between creating a temporary file and locking it: the pid and age tell."""
+    target = tmp_path / "a.db"
+    mine = _left_by(os.getpid(), target, "backup-part")  # created, not locked yet
+    alive = _left_by(os.getppid(), target, "backup-part")
+    assert files.leftovers(tmp_path, "backup-part") == []
+    assert files.remove_leftover(mine) is False and mine.exists()
+    # Untouched for long: abandoned whoever it names (a pid may be reused).
+    _age(alive, 2 * files.STALE_AFTER_SECONDS)
+    assert files.leftovers(tmp_path, "backup-part") == [alive]
+
+
+def test_only_private_files_of_ours_are_leftovers(tmp_path, dead_pid):
+    dead = dead_pid
+    target = tmp_path / "a.db"
+    readable = _left_by(dead, target, "decrypting")
+    readable.chmod(0o644)  # not made by this module
+    real = _left_by(dead, tmp_path / "real.db", "decrypting")
+    (tmp_path / f".a.db.{dead}-0123abcd.decrypting").symlink_to(real)
+    os.mkfifo(tmp_path / f".a.db.{dead}-4567abcd.decrypting")
+    assert files.leftovers(tmp_path, "decrypting", target) == []
+    assert files.leftovers(tmp_path, "decrypting") == [real]
+
+
+def test_the_earlier_names_without_a_pid_count_once_untouched_for_long(tmp_path):
+    hexadecimal = tmp_path / ".a.db.0123abcd.encrypting"  # nursecase.files, before pids
+    mkstemp = tmp_path / ".caseload.csv.k3j9x_2a.part"  # reports, before pids
+    for path in (hexadecimal, mkstemp):
+        path.write_bytes(b"x")
+        path.chmod(0o600)
+    assert files.leftovers(tmp_path, "encrypting") == []
+    assert files.leftovers(tmp_path, "part") == []
+    _age(hexadecimal, 2 * files.STALE_AFTER_SECONDS)
+    _age(mkstemp, 2 * files.STALE_AFTER_SECONDS)
+    assert files.leftovers(tmp_path, "encrypting", tmp_path / "a.db") == [hexadecimal]
+    assert files.leftovers(tmp_path, "part") == [mkstemp]
 
 
 def test_crash_point_does_nothing_unless_named(monkeypatch):

@@ -17,20 +17,25 @@ One place for the rules of issue 17 (items 2, 3 and 8) and DESIGN.md section 4:
   folder 0700 and, with ``tighten=True`` (nursecase's own data, backups and
   exports folders), tightens an existing wider one to 0700, or refuses it with
   the reason (another user's folder, a shared sticky folder such as /tmp).
-- **Whole or not at all.** ``atomic_private_write`` yields a temporary path in
-  the destination's folder (``.<name>.<random>.<kind>``, created 0600 and held
-  under an exclusive ``flock`` while it is written); on success it fsyncs the
-  file, renames it to its final name and fsyncs the folder; on error it removes
-  it. A writer killed with SIGKILL leaves its temporary file unlocked:
-  ``leftovers(folder, kind)`` finds such files (a file still locked belongs to
-  a writer at work and is left alone) and ``remove_leftover`` removes one with
-  its SQLite journal files.
+- **Whole or not at all.** ``atomic_private_write`` yields a temporary path
+  (``atomic_private_file`` a binary handle) in the destination's folder,
+  ``.<name>.<pid>-<random>.<kind>``, created 0600 and held under an exclusive
+  ``flock`` while it is written; on success it fsyncs the file, renames it to
+  its final name and fsyncs the folder; on error it removes it. Backups,
+  database conversions and report exports all write this way.
+- **Leftovers of killed writers.** A writer killed with SIGKILL leaves its
+  temporary file unlocked. ``leftovers(folder, kind)`` finds such files:
+  abandoned (``is_abandoned``) only when named like ours, a 0600 regular file
+  of this user, unlocked, and its writer's process gone or the file untouched
+  for ``STALE_AFTER_SECONDS``, so a writer at work (even one that has not yet
+  taken its lock) is left alone. ``remove_leftover`` removes one with its
+  SQLite journal files.
 - **A documented test seam.** ``crash_point(name)`` kills the process with
   SIGKILL when ``NURSECASE_CRASH_AT`` equals ``name``: crash tests stop a real
   command exactly between two steps. It costs one environment lookup.
 
-This module imports nothing from nursecase, so db/, services/ and reports/ may
-all use it.
+This module imports nothing from nursecase (an import-linter contract in
+pyproject.toml holds it to that), so db/, services/ and reports/ may all use it.
 """
 
 from __future__ import annotations
@@ -38,11 +43,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import secrets
 import signal
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 #: Mode of every file nursecase writes: read and write for its owner only.
 FILE_MODE = 0o600
@@ -70,29 +78,31 @@ def kind_of(path: str | os.PathLike[str]) -> str | None:
     """
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
-        return None  # a parent is a file: nothing can be at this path
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # nothing, or a parent is a file: nothing can be at this path
+    except OSError:
+        return None  # unreadable (no permission, name too long): opening it will say why
     return describe_mode(mode)
+
+
+#: What each kind of non-regular file is called in a message.
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def describe_mode(mode: int) -> str | None:
     """The words for a non-regular ``st_mode`` (None for a regular file)."""
     if stat.S_ISREG(mode):
         return None
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
+    for test, kind in _KINDS:
+        if test(mode):
+            return kind
     return "not a regular file"
 
 
@@ -202,10 +212,26 @@ def create_private_file(path: str | os.PathLike[str]) -> None:
 
 # --- whole or not at all --------------------------------------------------------
 
+#: A temporary file that no writer holds and nobody touched for this long is
+#: abandoned even when the process its name names is alive (its id may have
+#: been reused) or its name names no process (the earlier forms).
+STALE_AFTER_SECONDS = 600
+
+#: ``.<target>.<pid>-<random>.<kind>``, the temporary name of this version; the
+#: earlier ``.<target>.<random>.<kind>`` (8 hex digits, or mkstemp's 8 letters,
+#: digits and underscores for report part files) is still recognised.
+_TEMPORARY_NAME = re.compile(
+    r"^\.(?P<target>.+)\.(?:(?P<pid>[0-9]+)-)?[a-z0-9_]{8}\.(?P<kind>[A-Za-z0-9-]+)$"
+)
+
 
 def temporary_name(target: Path, kind: str) -> Path:
-    """A fresh temporary path beside ``target``: ``.<name>.<random>.<kind>``."""
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.{kind}")
+    """A fresh temporary path beside ``target``: ``.<name>.<pid>-<random>.<kind>``.
+
+    The process id says whose it is, so a checker tells the file of a killed
+    writer from one still being written, even before its writer holds the lock.
+    """
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.{kind}")
 
 
 def sync_folder(folder: str | os.PathLike[str]) -> None:
@@ -222,12 +248,60 @@ def sync_folder(folder: str | os.PathLike[str]) -> None:
         os.close(descriptor)
 
 
-def _lock(descriptor: int) -> bool:
+def _try_lock(descriptor: int) -> bool:
+    """Take the exclusive lock if it is free (a checker's test); False if held or unsupported."""
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return False
     return True
+
+
+def _hold(descriptor: int) -> None:
+    """Mark a temporary file as being written: an exclusive lock until it is closed.
+
+    Blocking: the only other holder of a file this fresh is a checker's brief
+    test lock. On a file system without locks the process id still tells.
+    """
+    with contextlib.suppress(OSError):
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+
+
+def _create_temporary(target: Path, kind: str) -> tuple[Path, int]:
+    """A new temporary file beside ``target`` (0600, never over anything); its path and fd."""
+    flags = os.O_CREAT | os.O_EXCL | os.O_RDWR | _NO_FOLLOW
+    for _attempt in range(100):
+        temporary = temporary_name(target, kind)
+        try:
+            return temporary, os.open(temporary, flags, FILE_MODE)
+        except FileExistsError:
+            continue  # 32 random bits met another file: draw again
+    raise FileExistsError(f"cannot find a free temporary name beside {target}")
+
+
+@contextlib.contextmanager
+def _atomic(target: str | os.PathLike[str], kind: str, replace: bool) -> Iterator[tuple[Path, int]]:
+    """The temporary file's path and descriptor; see ``atomic_private_write``."""
+    target = Path(target)
+    refuse_special(target, "the destination")
+    temporary, descriptor = _create_temporary(target, kind)
+    try:
+        _hold(descriptor)
+        os.fchmod(descriptor, FILE_MODE)  # a umask cannot widen it; say so anyway
+        yield temporary, descriptor
+        os.fsync(descriptor)
+        crash_point(f"before-rename-{kind}")
+        # Renamed while still held: the file is never unheld and unfinished.
+        if replace:
+            os.replace(temporary, target)
+        else:
+            _rename_no_replace(temporary, target)
+        sync_folder(target.parent)
+    except BaseException:
+        remove_with_companions(temporary)
+        raise
+    finally:
+        os.close(descriptor)
 
 
 @contextlib.contextmanager
@@ -245,26 +319,31 @@ def atomic_private_write(
     untouched. ``kind`` ends the temporary name, so ``leftovers`` can find the
     files of killed writers of that kind.
     """
-    target = Path(target)
-    refuse_special(target, "the destination")
-    temporary = temporary_name(target, kind)
-    descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_RDWR | _NO_FOLLOW, FILE_MODE)
-    try:
-        _lock(descriptor)
-        os.fchmod(descriptor, FILE_MODE)  # a umask cannot widen it; say so anyway
+    with _atomic(target, kind, replace) as (temporary, _descriptor):
         yield temporary
-        os.fsync(descriptor)
-        crash_point(f"before-rename-{kind}")
-        if replace:
-            os.replace(temporary, target)
-        else:
-            _rename_no_replace(temporary, target)
-        sync_folder(target.parent)
-    except BaseException:
-        remove_with_companions(temporary)
-        raise
-    finally:
-        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def atomic_private_file(
+    target: str | os.PathLike[str], kind: str = "part", *, replace: bool = True
+) -> Iterator[BinaryIO]:
+    """Like ``atomic_private_write``, but yield a binary handle on the temporary file.
+
+    The handle writes through the descriptor that holds the lock (the file is
+    never opened again by path); it is flushed and closed before the file is
+    fsynced and renamed.
+    """
+    with (
+        _atomic(target, kind, replace) as (_temporary, descriptor),
+        os.fdopen(descriptor, "wb", closefd=False) as handle,
+    ):
+        yield handle
+
+
+def write_private(path: str | os.PathLike[str], data: bytes, kind: str = "tmp") -> None:
+    """Write ``data`` to ``path`` whole, 0600 (replacing a previous file atomically)."""
+    with atomic_private_file(path, kind) as handle:
+        handle.write(data)
 
 
 def _rename_no_replace(temporary: Path, target: Path) -> None:
@@ -289,11 +368,35 @@ def remove_with_companions(path: Path) -> None:
             candidate.unlink()
 
 
-def is_abandoned(path: Path) -> bool:
-    """True when ``path`` is a regular file no live writer holds (its ``flock`` is free).
+def _process_exists(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    except OSError:
+        return False
+    return True
 
-    Opened with ``O_NOFOLLOW | O_NONBLOCK``; a link or special file is never abandoned work.
+
+def is_abandoned(path: Path, now: float | None = None) -> bool:
+    """True when ``path`` is a temporary file of ours whose writer is gone.
+
+    All of these must hold: it is named like a temporary file of this module;
+    it is a regular file of this user with mode 0600, as this module makes
+    them (a link, a special file or anybody else's file is never abandoned
+    work); nobody holds its lock; and the process its name names is gone, or
+    (no process named, or the id reused) nobody touched it for
+    ``STALE_AFTER_SECONDS``. A writer between creating its file and locking it
+    is alive and has just touched it, so its file is never taken for abandoned.
+    Examined with ``lstat`` and opened with ``O_NOFOLLOW | O_NONBLOCK``.
     """
+    match = _TEMPORARY_NAME.match(Path(path).name)
+    if match is None:
+        return False
     try:
         if describe_mode(os.lstat(path).st_mode) is not None:
             return False
@@ -301,7 +404,18 @@ def is_abandoned(path: Path) -> bool:
     except OSError:
         return False
     try:
-        return _lock(descriptor)
+        status = os.fstat(descriptor)
+        ours = (
+            stat.S_ISREG(status.st_mode)
+            and status.st_uid == os.geteuid()
+            and not stat.S_IMODE(status.st_mode) & 0o077
+        )
+        if not ours or not _try_lock(descriptor):
+            return False
+        pid = int(match["pid"]) if match["pid"] is not None else None
+        if pid is not None and pid != os.getpid() and not _process_exists(pid):
+            return True
+        return (time.time() if now is None else now) - status.st_mtime > STALE_AFTER_SECONDS
     finally:
         os.close(descriptor)  # closing releases the test lock
 
@@ -311,33 +425,35 @@ def leftovers(
 ) -> list[Path]:
     """Temporary files of ``kind`` in ``folder`` left by killed writers (sorted).
 
-    With ``target``, only those of that destination (``.<target name>.<random>.<kind>``).
+    With ``target``, only those of that destination. A file being written is
+    never listed (see ``is_abandoned``).
     """
-    ending = f".{kind}"
-    start = f".{Path(target).name}." if target is not None else "."
     try:
         names = sorted(os.listdir(folder))
     except OSError:
         return []
+    now = time.time()
     found = []
     for name in names:
-        if not (name.startswith(start) and name.endswith(ending)):
+        match = _TEMPORARY_NAME.match(name)
+        if match is None or match["kind"] != kind:
             continue
-        middle = name[len(start) : -len(ending)]
-        random_part = middle.rsplit(".", 1)[-1]
-        if len(random_part) != 8 or not all(c in "0123456789abcdef" for c in random_part):
+        if target is not None and match["target"] != Path(target).name:
             continue
         path = Path(folder) / name
-        if is_abandoned(path):
+        if is_abandoned(path, now):
             found.append(path)
     return found
 
 
 def remove_leftover(path: Path) -> bool:
-    """Remove an abandoned temporary file (and companions); False if a writer holds it."""
+    """Remove an abandoned temporary file (and companions); False if held or not removable."""
     if not is_abandoned(path):
         return False
-    remove_with_companions(path)
+    try:
+        remove_with_companions(path)
+    except OSError:
+        return False  # not ours to remove (a read-only folder): still reported
     return True
 
 
@@ -353,7 +469,9 @@ def crash_point(name: str) -> None:
 __all__ = [
     "FILE_MODE",
     "FOLDER_MODE",
+    "STALE_AFTER_SECONDS",
     "UnsafePathError",
+    "atomic_private_file",
     "atomic_private_write",
     "crash_point",
     "create_private_file",
@@ -368,4 +486,5 @@ __all__ = [
     "remove_with_companions",
     "sync_folder",
     "temporary_name",
+    "write_private",
 ]

@@ -69,9 +69,11 @@ def test_a_db_that_is_a_link_is_refused_and_its_target_keeps_its_mode(tmp_path, 
 
 def test_a_db_that_is_a_fifo_or_a_folder_is_refused_in_one_line(tmp_path):
     fifo = tmp_path / "pipe.db"
-    os.mkfifo(fifo, 0o644)
+    os.mkfifo(fifo)
+    fifo.chmod(0o644)  # explicitly: an in-process command before may have left umask 077
     folder = tmp_path / "folder.db"
-    folder.mkdir(mode=0o755)
+    folder.mkdir()
+    folder.chmod(0o755)
 
     code, _, err = nursecase_command(tmp_path / "home", "user", "list", "--db", str(fifo))
     assert_one_line_refusal(code, err, str(fifo), "FIFO")

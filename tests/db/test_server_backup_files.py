@@ -18,6 +18,7 @@ import pytest
 
 import nursecase
 from nursecase.db import server_backup
+from nursecase.db.migrate import remove_backup_leftovers
 from nursecase.db.server_backup import BackupError, backup_server
 
 URL = "postgresql://nurse@localhost/clinic"
@@ -105,4 +106,4 @@ def test_a_killed_server_backup_leaves_no_file_under_its_name(tmp_path):
     assert not destination.exists()
     (leftover,) = destination.parent.iterdir()
     assert leftover.name.endswith(".backup-part")
-    assert server_backup.remove_backup_leftovers(destination.parent) == [leftover]
+    assert remove_backup_leftovers(destination.parent) == [leftover]

@@ -7,19 +7,17 @@ import fcntl
 import os
 import re
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from nursecase.files import kind_of
 from nursecase.reports.errors import ReportError
 from nursecase.reports.files import (
     STALE_AFTER_SECONDS,
     atomic_file,
     remove_stale_parts,
-    special_kind,
     stale_parts,
     write_atomically,
 )
@@ -107,16 +105,6 @@ def test_a_failure_without_an_old_file_leaves_no_file(tmp_path):
 # ------------------------------------------------------- part files left behind
 
 
-def _dead_pid() -> int:
-    finished = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(finished.stdout)
-
-
 def _part(folder: Path, name: str, *, age: float = 0, mode: int = 0o600) -> Path:
     part = folder / name
     part.write_bytes(b"MRN,Name\n")
@@ -143,8 +131,8 @@ def test_a_part_file_names_its_process_and_is_held_while_written(tmp_path):
     assert [item.name for item in tmp_path.iterdir()] == ["caseload.csv"]
 
 
-def test_only_our_unheld_part_files_whose_writer_is_gone_are_stale(tmp_path):
-    dead = _dead_pid()
+def test_only_our_unheld_part_files_whose_writer_is_gone_are_stale(tmp_path, dead_pid):
+    dead = dead_pid
     gone = _part(tmp_path, f".caseload.csv.{dead}-abcd1234.part")
     earlier = _part(tmp_path, ".ccm.csv.k3j9x_2a.part", age=2 * STALE_AFTER_SECONDS)
     # Kept: a fresh part of an earlier version, one of a live process, one that is
@@ -160,8 +148,8 @@ def test_only_our_unheld_part_files_whose_writer_is_gone_are_stale(tmp_path):
     assert stale_parts(tmp_path / "missing") == []
 
 
-def test_a_held_part_file_is_never_stale(tmp_path):
-    part = _part(tmp_path, f".caseload.csv.{_dead_pid()}-abcd1234.part", age=3600)
+def test_a_held_part_file_is_never_stale(tmp_path, dead_pid):
+    part = _part(tmp_path, f".caseload.csv.{dead_pid}-abcd1234.part", age=3600)
     holder = os.open(part, os.O_RDONLY)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX)
@@ -179,8 +167,8 @@ def test_only_a_regular_file_is_replaced(tmp_path):
     for name, kind in [("link.md", "a symbolic link"), ("pipe.md", "a FIFO (named pipe)")]:
         with pytest.raises(ReportError, match=f"is {re.escape(kind)}, not a regular file"):
             write_atomically(tmp_path / name, b"x")
-        assert special_kind(tmp_path / name) == kind
+        assert kind_of(tmp_path / name) == kind
     assert real.read_bytes() == b"kept" and (tmp_path / "link.md").is_symlink()
-    assert special_kind(Path("/dev/null")) == "a character device"
-    assert special_kind(real) is None and special_kind(tmp_path / "none") is None
+    assert kind_of(Path("/dev/null")) == "a character device"
+    assert kind_of(real) is None and kind_of(tmp_path / "none") is None
     assert sorted(item.name for item in tmp_path.iterdir()) == ["link.md", "pipe.md", "real.md"]

@@ -16,8 +16,6 @@ import os
 import re
 import sqlite3
 import stat
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -476,16 +474,10 @@ def test_a_device_is_refused_before_anything_is_touched():
         check_destination(Path("/dev/null"))
 
 
-def _dead_pid() -> int:
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True, check=True)  # fmt: skip
-    return int(finished.stdout)
-
-
-def test_an_export_removes_the_part_files_killed_exports_left(demo, tmp_path):
+def test_an_export_removes_the_part_files_killed_exports_left(demo, tmp_path, dead_pid):
     folder = tmp_path / "out"
     folder.mkdir()
-    stale = folder / f".caseload-2026-11-26.csv.{_dead_pid()}-abcd1234.part"
+    stale = folder / f".caseload-2026-11-26.csv.{dead_pid}-abcd1234.part"
     stale.write_bytes(b"MRN,Name\n")
     stale.chmod(0o600)
     kept = folder / ".notes.part"  # not named like ours: never touched

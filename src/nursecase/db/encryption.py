@@ -49,6 +49,7 @@ from nursecase.files import (
     leftovers,
     refuse_special,
     remove_with_companions,
+    write_private,
 )
 
 #: The first 16 bytes of every plain SQLite database file.
@@ -106,12 +107,6 @@ def is_encrypted(database: Path) -> bool:
     except (FileNotFoundError, IsADirectoryError):
         return False
     return bool(header) and header != SQLITE_MAGIC
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole, 0600 (replacing a previous file atomically)."""
-    with atomic_private_write(path, "tmp") as temporary, open(temporary, "wb") as handle:
-        handle.write(data)
 
 
 def write_parameters(path: Path, parameters: KeyParameters) -> None:
@@ -362,12 +357,18 @@ def _row_counts(connection) -> dict[str, int]:
 
 
 def _verify_copy(connection, expected: dict[str, int], what: str) -> None:
-    integrity = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-    if integrity != ["ok"]:
-        raise EncryptionError(f"the {what} copy failed its integrity check: {integrity[0]}")
-    counts = _row_counts(connection)
-    if counts != expected:
-        raise EncryptionError(f"the {what} copy does not hold the same rows; nothing was changed")
+    """Check a converted file (integrity, the same rows), then close ``connection``."""
+    try:
+        integrity = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+        if integrity != ["ok"]:
+            raise EncryptionError(f"the {what} copy failed its integrity check: {integrity[0]}")
+        counts = _row_counts(connection)
+        if counts != expected:
+            raise EncryptionError(
+                f"the {what} copy does not hold the same rows; nothing was changed"
+            )
+    finally:
+        connection.close()
 
 
 def _settle_journal(connection) -> None:
@@ -409,8 +410,8 @@ class Leftover:
 def conversion_leftovers(database: Path) -> list[Leftover]:
     """Files of killed ``db encrypt``/``db decrypt`` runs beside ``database``.
 
-    The conversions of this version write ``.<name>.<random>.encrypting`` (SQLCipher
-    pages, not clear text) and ``.<name>.<random>.decrypting`` (clear text), held
+    The conversions of this version write ``.<name>.<pid>-<random>.encrypting`` (SQLCipher
+    pages, not clear text) and ``.<name>.<pid>-<random>.decrypting`` (clear text), held
     under a lock while at work, so a conversion still running is not listed.
     Older versions kept ``<db>.plain-backup`` (clear text) and
     ``<db>.encrypted-backup``, and wrote ``<db>.encrypting`` / ``<db>.decrypting``.
@@ -491,19 +492,11 @@ def encrypt_database(
         finally:
             source.close()
         crash_point("encrypt-exported")
-        copy = connect_encrypted(converted, key, isolation_level=None)
-        try:
-            _verify_copy(copy, expected, "encrypted")
-        finally:
-            copy.close()
+        _verify_copy(connect_encrypted(converted, key, isolation_level=None), expected, "encrypted")
         write_parameters(salt_file(database), parameters)
         crash_point("encrypt-salt-written")
     crash_point("encrypt-replaced")
-    final = connect_encrypted(database, key, isolation_level=None)
-    try:
-        _verify_copy(final, expected, "encrypted")
-    finally:
-        final.close()
+    _verify_copy(connect_encrypted(database, key, isolation_level=None), expected, "encrypted")
 
 
 def decrypt_database(database: Path, passphrase: str) -> None:
@@ -534,11 +527,7 @@ def decrypt_database(database: Path, passphrase: str) -> None:
         finally:
             source.close()
         crash_point("decrypt-exported")
-        with sqlite3.connect(converted, isolation_level=None) as copy:
-            _verify_copy(copy, expected, "decrypted")
-        copy.close()
+        _verify_copy(sqlite3.connect(converted, isolation_level=None), expected, "decrypted")
     crash_point("decrypt-replaced")
-    with sqlite3.connect(database, isolation_level=None) as final:
-        _verify_copy(final, expected, "decrypted")
-    final.close()
+    _verify_copy(sqlite3.connect(database, isolation_level=None), expected, "decrypted")
     salt_file(database).unlink(missing_ok=True)

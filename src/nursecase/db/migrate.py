@@ -26,7 +26,6 @@ from nursecase.db.encryption import (
     connect_encrypted,
     is_encrypted,
     key_for,
-    write_private,
 )
 from nursecase.db.engine import make_engine, read_engine, sqlite_file
 from nursecase.files import (
@@ -36,6 +35,7 @@ from nursecase.files import (
     private_folder,
     refuse_special,
     remove_leftover,
+    write_private,
 )
 
 #: The newest migration script's revision id.
@@ -97,10 +97,25 @@ def remove_backup_leftovers(folder: Path) -> list[Path]:
     return [path for path in backup_leftovers(folder) if remove_leftover(path)]
 
 
+def prepare_backup_destination(destination: Path) -> None:
+    """Make ready for a backup at ``destination``: its folder, its name, no leftovers.
+
+    The folder is created (0700) if missing; a link, folder or device at the
+    name raises ``UnsafePathError`` and an existing file ``FileExistsError`` (a
+    backup never replaces anything); the temporary files killed backups left
+    in the folder are removed.
+    """
+    private_folder(destination.parent, what="the backup folder")
+    refuse_special(destination, "the backup")
+    if os.path.lexists(destination):
+        raise FileExistsError(f"{destination} already exists; choose a new file name")
+    remove_backup_leftovers(destination.parent)
+
+
 def backup_sqlite(source: Path, destination: Path) -> Path:
     """Copy a live SQLite database with the online backup API (mode 0600), whole or not at all.
 
-    The copy is written to ``.<name>.<random>.backup-part`` in the destination's
+    The copy is written to ``.<name>.<pid>-<random>.backup-part`` in the destination's
     folder, verified (integrity check, the same schema objects as the source),
     fsynced, and only then renamed to ``destination`` (issue 17 item 3): a
     file under the final name is a complete backup. Temporary files of killed
@@ -111,13 +126,9 @@ def backup_sqlite(source: Path, destination: Path) -> Path:
     Both are in place before the backup gets its name.
     """
     destination = destination.expanduser()
-    private_folder(destination.parent, what="the backup folder")
-    refuse_special(destination, "the backup")
-    if os.path.lexists(destination):
-        raise FileExistsError(f"{destination} already exists")
-    # The key first: a missing or wrong passphrase leaves no file at all.
+    prepare_backup_destination(destination)
+    # The key before any file: a missing or wrong passphrase leaves no file at all.
     encryption_key = key_for(source) if is_encrypted(source) else None
-    remove_backup_leftovers(destination.parent)
     with atomic_private_write(destination, BACKUP_PART, replace=False) as temporary:
         if encryption_key is not None:
             # Same key, same salt file beside it: the backup stays encrypted.

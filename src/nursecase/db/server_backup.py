@@ -24,8 +24,8 @@ from sqlalchemy.engine import URL, make_url
 
 from nursecase.db.copy import copy_database
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import BACKUP_PART, ensure_schema, remove_backup_leftovers
-from nursecase.files import atomic_private_write, crash_point, private_folder, refuse_special
+from nursecase.db.migrate import BACKUP_PART, ensure_schema, prepare_backup_destination
+from nursecase.files import atomic_private_write, crash_point
 
 #: Where Debian/Ubuntu install each PostgreSQL version's programs.
 POSTGRESQL_PROGRAMS = "/usr/lib/postgresql/*/bin/pg_dump"
@@ -78,11 +78,11 @@ class _OlderPgDump(Exception):
 
 
 def _check_destination(destination: Path) -> None:
-    """The folder exists (0700 if made now) and nothing has the backup's name yet."""
-    private_folder(destination.parent, what="the backup folder")
-    refuse_special(destination, "the backup")
-    if os.path.lexists(destination):
-        raise BackupError(f"{destination} already exists; choose a new file name")
+    """The folder exists (0700 if made now), nothing has the backup's name, no leftovers."""
+    try:
+        prepare_backup_destination(destination)
+    except FileExistsError as error:
+        raise BackupError(str(error)) from None
 
 
 def _run_pg_dump(program: str, url: str, destination: Path) -> subprocess.CompletedProcess:
@@ -126,7 +126,6 @@ def backup_server(url: str, destination: Path) -> str:
         raise BackupError("backup_server is for server databases; SQLite files use db backup")
     destination = destination.expanduser()
     _check_destination(destination)
-    remove_backup_leftovers(destination.parent)
     program = find_pg_dump()
     reason = "pg_dump was not found"
     if program is not None:

@@ -74,7 +74,7 @@ def anchor_of(
 
 def write_anchor_file(path: Path, anchor: ExternalAnchor) -> None:
     """Write the anchor as 0600 JSON (temp file + rename)."""
-    from nursecase.db.encryption import write_private
+    from nursecase.files import write_private
 
     data = {
         "format": FORMAT,

@@ -45,8 +45,9 @@ from sqlalchemy.orm import Session
 from nursecase.db.models import Nurse, Patient
 from nursecase.domain.codes import AuditAction, Role
 from nursecase.domain.validation import ValidationError
+from nursecase.files import kind_of
 from nursecase.reports.errors import ReportError
-from nursecase.reports.files import atomic_file, remove_stale_parts, special_kind
+from nursecase.reports.files import atomic_file, remove_stale_parts
 from nursecase.reports.markdown import render_markdown
 from nursecase.reports.pdf import FONT_CANDIDATES, FontPair, render_pdf
 from nursecase.reports.tables import csv_chunks, json_chunks, markdown_chunks
@@ -528,7 +529,7 @@ def check_destination(path: Path) -> None:
     """
     if path.name in ("", ".", ".."):
         raise ValidationError("out", f"{path} is not a file name")
-    kind = special_kind(path)
+    kind = kind_of(path)
     if kind == "a folder":
         raise ValidationError("out", f"{path} is a folder; give a file name inside it")
     if kind is not None:
