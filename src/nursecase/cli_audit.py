@@ -76,7 +76,7 @@ def audit_verify(
     finally:
         engine.dispose()
     if not report.ok:
-        raise _fail(f"audit trail {report.problem}: {report.message}")
+        raise _fail(f"the audit trail does not verify: {report.message}")
     echo(report.message)
     for note in report.notes:
         echo(f"note: {note}")

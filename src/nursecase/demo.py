@@ -98,8 +98,11 @@ from nursecase.domain.validation import search_key
 from nursecase.services.audit import GENESIS_HASH, current_anchor, seal
 
 #: Patients per transaction: big enough for fast executemany, small enough to
-#: keep the write-ahead log and memory modest and to report progress often.
-CHUNK_PATIENTS = 5_000
+#: keep the write-ahead log and memory modest, to report progress often, and to
+#: keep another writer's wait for the lock (one chunk) well inside SQLite's 5 s
+#: busy timeout: 5,000 made it wait up to 3.5 s on a loaded machine
+#: (bench/results.md, 2026-12-07, issue 17).
+CHUNK_PATIENTS = 2_000
 
 #: SQLite page cache during the load, in KiB.
 BULK_CACHE_KIB = 65_536

@@ -55,7 +55,7 @@ def test_verify_names_the_first_edited_event_and_exits_1(trail, engine):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "nursecase: error: audit trail edited: event 3 was edited:"
+        "nursecase: error: the audit trail does not verify: event 3 was edited:"
         " its contents do not match its seal\n"
     )
 
@@ -66,7 +66,7 @@ def test_verify_reports_truncation(trail, engine):
         connection.execute("DELETE FROM audit_event WHERE id = ?", (newest,))
     result = invoke("verify", "--db", str(trail))
     assert result.exit_code == 1
-    assert "audit trail truncated: the newest events were deleted" in result.stderr
+    assert "the audit trail does not verify: the newest events were deleted" in result.stderr
     assert f"the anchor records event {newest}" in result.stderr
 
 
@@ -75,7 +75,10 @@ def test_verify_without_the_key_file_says_so(trail, engine):
     key_file.unlink()
     result = invoke("verify", "--db", str(trail))
     assert result.exit_code == 1
-    assert f"audit trail key-missing: the audit key file {key_file} is missing" in result.stderr
+    assert (
+        f"the audit trail does not verify: the audit key file {key_file} is missing"
+        in result.stderr
+    )
 
 
 def event_lines(result) -> list[str]:
@@ -138,7 +141,7 @@ def test_anchor_writes_a_private_file_that_verify_checks(trail, tmp_path):
     refused = invoke("verify", "--db", str(trail), "--anchor", str(not_an_anchor))
     assert refused.exit_code == 1
     assert refused.stderr == (
-        "nursecase: error: audit trail anchor-unreadable: the audit anchor file"
+        "nursecase: error: the audit trail does not verify: the audit anchor file"
         f" {not_an_anchor} is damaged or not an audit anchor\n"
     )
     onto_a_folder = invoke("anchor", "--out", str(tmp_path), "--db", str(trail))

@@ -76,6 +76,7 @@ def assert_one_line(result, *fragments: str) -> None:
         ["user", "list"],
     ],
 )
+@pytest.mark.sqlite_only  # damages the SQLite file's pages
 def test_a_damaged_database_is_named_as_such(database, command):
     damage(database)
     assert_one_line(run([*command, "--db", database]), "the database file is damaged")

@@ -347,9 +347,8 @@ def _locked_out(demo):
     return engine, make_services(engine, demo.context.clock, nurse=DEMO_NURSE)
 
 
+@pytest.mark.sqlite_only  # holds SQLite's write lock
 def test_an_export_whose_start_cannot_be_recorded_writes_nothing(demo, tmp_path):
-    if demo.context.engine.dialect.name != "sqlite":
-        pytest.skip("holds SQLite's write lock")
     engine, services = _locked_out(demo)
     exporter = ExportService(services.context)
     plan = exporter.prepare(check_request("caseload", "csv"))
@@ -376,9 +375,8 @@ def test_an_export_whose_start_cannot_be_recorded_writes_nothing(demo, tmp_path)
     assert export_events(demo) == []
 
 
+@pytest.mark.sqlite_only  # SQLite's readers and writer
 def test_a_long_reader_elsewhere_never_locks_the_export_out(demo, tmp_path):
-    if demo.context.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's readers and writer")
     engine, services = _locked_out(demo)
     reader = sqlite3.connect(demo.context.engine.url.database)
     try:
