@@ -12,9 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from nursecase.db.models import ALL_TABLES
 from nursecase.domain.fhir_values import BundleError, refuse_lone_surrogates
 from nursecase.services.fhir_import import (
     MAXIMUM_FILE_BYTES,
@@ -22,6 +20,7 @@ from nursecase.services.fhir_import import (
     FhirImportService,
     read_bundle_file,
 )
+from tests.services.test_fhir_import import row_counts
 
 MR_TYPE = '{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]}'
 #: A Patient whose family name is JSON text with a lone high surrogate escape in it.
@@ -31,16 +30,6 @@ SURROGATE_BUNDLE = (
     f'"identifier":[{{"type":{MR_TYPE},"value":"S-1"}}],'
     '"name":[{"family":"Bad\\ud800name","given":["Ann"]}]}}]}'
 )
-
-
-def row_counts(context) -> dict[str, int]:
-    with context.read() as session:
-        return {
-            table.__tablename__: session.execute(
-                select(func.count()).select_from(table)
-            ).scalar_one()
-            for table in ALL_TABLES
-        }
 
 
 def test_a_lone_surrogate_is_refused_naming_its_place_and_nothing_is_written(services, tmp_path):
