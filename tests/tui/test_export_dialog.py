@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import stat
+from pathlib import Path
+
+import pytest
 
 from nursecase.app import make_app
-from nursecase.screens.form_dialog import FormDialog
+from nursecase.domain.validation import ValidationError
+from nursecase.screens.form_dialog import FormDialog, typed_path
 from nursecase.screens.worklist import WorklistScreen
 from tests.tui.conftest import SIZE, settings, settle, text_of
 from tests.tui.dialog_keys import choose, type_into
@@ -115,3 +119,13 @@ async def test_the_palette_offers_the_export(app_services, tmp_path):
         await settle(pilot)
         assert isinstance(app.screen, FormDialog)
         assert text_of(app.screen.query_one("#form-title")).strip() == "Export a report"
+
+
+def test_a_typed_home_of_no_user_is_named_on_its_field():
+    with pytest.raises(ValidationError) as refused:
+        typed_path("out", "~nobody-at-all/caseload.csv")
+    assert (refused.value.field, refused.value.message) == (
+        "out",
+        "~nobody-at-all: there is no such user on this computer",
+    )
+    assert typed_path("out", "~/caseload.csv") == Path.home() / "caseload.csv"

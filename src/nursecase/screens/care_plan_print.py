@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nursecase.screens.form_dialog import FormDialog, FormField
+from nursecase.screens.form_dialog import FormDialog, FormField, typed_path
 from nursecase.services.care_plan_print import FORMAT_SUFFIXES
 
 
@@ -33,7 +33,7 @@ def print_plan_dialog(services, settings, plan) -> FormDialog:
     def submit(values: dict[str, str]) -> Path:
         file_format = values["format"] or "markdown"
         typed = values["path"].strip()
-        path = Path(typed).expanduser() if typed else default_stem
+        path = typed_path("path", typed) if typed else default_stem
         # The suffix follows the format when the nurse kept a known one (or none).
         if path.suffix in ("", *FORMAT_SUFFIXES.values()) and file_format in FORMAT_SUFFIXES:
             path = path.with_suffix(FORMAT_SUFFIXES[file_format])

@@ -9,10 +9,8 @@ and records the audit event, as the command line does.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nursecase.screens.care_plan_print import default_folder
-from nursecase.screens.form_dialog import FormDialog, FormField
+from nursecase.screens.form_dialog import FormDialog, FormField, typed_path
 from nursecase.services.exports import FORMATS, REPORTS, check_request
 
 #: The formats as a nurse reads them.
@@ -83,7 +81,7 @@ def export_dialog(services, settings, patient_mrn: str | None = None) -> FormDia
         plan = exporter.prepare(options)
         typed = values["out"].strip()
         if typed:
-            destination = Path(typed).expanduser()
+            destination = typed_path("out", typed)
         else:
             destination = exporter.default_destination(plan, folder)
         return exporter.run(plan, destination)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -44,6 +45,19 @@ class FormField:
 def code_choices(members) -> tuple[tuple[str, str], ...]:
     """(label, code) pairs of domain codes, for a choice field."""
     return tuple((member.label, member.value) for member in members)
+
+
+def typed_path(field: str, typed: str) -> Path:
+    """The file path a nurse typed, with ``~`` expanded; a ``~name`` of no user is refused.
+
+    ``Path.expanduser`` raises RuntimeError for an unknown user: that becomes
+    a message on the field rather than a general error.
+    """
+    try:
+        return Path(typed).expanduser()
+    except RuntimeError:
+        user = typed.split("/", 1)[0]
+        raise ValidationError(field, f"{user}: there is no such user on this computer") from None
 
 
 def field_widget(field: FormField) -> Widget:
