@@ -24,7 +24,14 @@ from typing import Annotated
 import typer
 
 from nursecase import __version__
-from nursecase.cli_options import DbOption, date_value, echo, month_value, unusable_argument
+from nursecase.cli_options import (
+    DbOption,
+    TerminalSafeStream,
+    date_value,
+    echo,
+    month_value,
+    unusable_argument,
+)
 
 NURSE_HELP = "Sign in as this nurse (username)."
 
@@ -802,7 +809,7 @@ def _export(
             path = exporter.default_destination(
                 plan, settings.exports_folder or default_paths().exports
             )
-        destination = typer.get_binary_stream("stdout") if to_stdout else path
+        destination = _report_stream(plan.file_format) if to_stdout else path
         _remove_stale_exports(settings)
         with _export_progress(plan.report) as progress, _terminate_as_interrupt():
             try:
@@ -939,6 +946,24 @@ def _export_progress(report: str):
         yield progress
     finally:
         progress.close()
+
+
+def _report_stream(file_format: str):
+    """Standard output for ``--out -``: as it is for a pipe or a file, terminal-safe on a terminal.
+
+    A report keeps its stored text; a terminal would obey an ESC in a name
+    (``cli_options.TerminalSafeStream`` shows it instead). A PDF is not text:
+    onto a terminal it is refused rather than printed as noise.
+    """
+    stream = typer.get_binary_stream("stdout")
+    if not sys.stdout.isatty():
+        return stream
+    if file_format == "pdf":
+        raise CommandError(
+            "--out -: standard output is a terminal and a PDF is not text;"
+            " give --out FILE, or pipe it into a file or a viewer"
+        )
+    return TerminalSafeStream(stream)
 
 
 def _silence_stdout() -> None:

@@ -32,6 +32,41 @@ def echo(message: object = "", *, err: bool = False) -> None:
     typer.echo(printable(str(message)), err=err)
 
 
+class TerminalSafeStream:
+    """A binary stream onto a terminal that shows control characters instead of obeying them.
+
+    ``export --out -`` writes the report's own bytes, which keep the stored
+    text (a name may hold an ESC): right for a pipe or a file, but a terminal
+    would obey it. When standard output is a terminal the export writes
+    through this wrapper: UTF-8 is decoded incrementally (a character split
+    across two writes stays whole), line ends are kept, every other control
+    character is shown as in ``echo``.
+    """
+
+    def __init__(self, raw) -> None:
+        import codecs
+
+        self.raw = raw
+        self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+
+    def write(self, data: bytes) -> int:
+        """Write ``data`` shown safely; the number of bytes taken (all of them)."""
+        from nursecase.domain.terminal_text import printable
+
+        text = self._decoder.decode(bytes(data)).replace("\r\n", "\n")
+        self.raw.write(printable(text, multiline=True).encode("utf-8", "surrogateescape"))
+        return len(data)
+
+    def flush(self) -> None:
+        """Write what the decoder still holds (an incomplete character), then flush."""
+        from nursecase.domain.terminal_text import printable
+
+        rest = self._decoder.decode(b"", final=True)
+        if rest:
+            self.raw.write(printable(rest, multiline=True).encode("utf-8", "surrogateescape"))
+        self.raw.flush()
+
+
 # --- values every option must have --------------------------------------------
 
 #: The dates the CLI accepts (``--from``, ``--to``, ``--month``, ``--since``):

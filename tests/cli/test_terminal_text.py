@@ -79,3 +79,71 @@ def test_audit_show_and_its_errors_quote_input_escaped(run):
     assert refused.exit_code == 1
     assert refused.stderr.count("\n") == 1 and "eve␛[31m␇" in refused.stderr
     assert not RAW_CONTROL.search(shown.output + refused.output)
+
+
+def test_a_report_streamed_onto_a_terminal_shows_control_characters():
+    from nursecase.cli_options import TerminalSafeStream
+
+    raw = io.BytesIO()
+    stream = TerminalSafeStream(raw)
+    name = "Zoë\x1b[2J\x07".encode()
+    # A character split across two writes stays whole; CSV's CRLF ends become LF.
+    stream.write(b"mrn,family\r\nS-1," + name[:3])
+    stream.write(name[3:] + b"\r\n")
+    stream.flush()
+    assert raw.getvalue().decode() == "mrn,family\nS-1,Zoë␛[2J␇\n"
+
+
+@pytest.mark.sqlite_only  # the terminal half is the same on either backend
+def test_export_to_a_terminal_is_shown_safely_and_a_pdf_is_refused(database_path, clock, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from nursecase.db.engine import make_engine
+    from nursecase.services import make_services
+
+    engine = make_engine(str(database_path))
+    services = make_services(engine, clock)
+    services.nurses.create("alice", "Alice Moreno", "RN")
+    services.nurses.sign_in("alice")
+    services.patients.create("MRN-1", HOSTILE_NAME, "Ana", birth_date="1950-01-02")
+    engine.dispose()
+
+    def on_a_terminal(file_format: str) -> tuple[int, bytes]:
+        leader, follower = pty.openpty()
+        environment = dict(os.environ, NURSECASE_HOME=str(tmp_path / "home"))
+        environment["PYTHONPATH"] = os.pathsep.join(sys.path)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "nursecase", "--db", str(database_path)]
+                + ["--nurse", "alice", "export", "caseload", "--all"]
+                + ["--format", file_format, "--out", "-"],
+                stdin=subprocess.DEVNULL,
+                stdout=follower,
+                stderr=subprocess.STDOUT,
+                env=environment,
+            )
+            os.close(follower)
+            shown = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal closed: the command ended
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            return process.wait(timeout=120), shown
+        finally:
+            os.close(leader)
+
+    code, shown = on_a_terminal("csv")
+    assert code == 0, shown
+    text = shown.decode("utf-8", "replace")
+    assert "Eve␛[2J␛]0;owned␇" in text
+    assert not RAW_CONTROL.search(text.replace("\r", "")), repr(text)
+    code, shown = on_a_terminal("pdf")
+    assert code == 1
+    assert b"a PDF is not text" in shown and b"%PDF" not in shown
