@@ -430,7 +430,7 @@ def _spawn(kind: str, arguments: list[str], environment: dict[str, str]) -> dict
 def _seed(path: Path) -> tuple[float, int]:
     from nursecase.clock import SystemClock
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema
+    from nursecase.db.maintenance.migrate import ensure_schema
     from nursecase.demo import seed_database
 
     engine = make_engine(path)

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from nursecase.clock import SystemClock
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.maintenance.migrate import ensure_schema
 from nursecase.services import make_services
 from nursecase.services.exports import ExportService, check_request
 from nursecase.services.exports.caseload import caseload_query

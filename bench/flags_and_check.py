@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from nursecase.clock import SystemClock
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.maintenance.migrate import ensure_schema
 from nursecase.db.models import Patient
 from nursecase.demo import seed_database
 from nursecase.services import make_services

@@ -320,7 +320,7 @@ def _prepare(location: str, patients: int) -> tuple[list, list[int], float]:
 
     from nursecase.clock import SystemClock
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema
+    from nursecase.db.maintenance.migrate import ensure_schema
     from nursecase.db.models import Patient
     from nursecase.demo import seed_database
     from nursecase.paths import default_paths

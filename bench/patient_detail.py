@@ -27,7 +27,7 @@ from pathlib import Path
 
 from nursecase.clock import FrozenClock
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.maintenance.migrate import ensure_schema
 from nursecase.services import make_services
 
 TARGET_MS = 100.0

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from nursecase.clock import FrozenClock
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.maintenance.migrate import ensure_schema
 from nursecase.demo import seed_database
 
 #: The same frozen moment as the test suite, so runs are comparable.

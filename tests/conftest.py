@@ -18,7 +18,7 @@ import pytest
 
 from nursecase.clock import FrozenClock
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.maintenance.migrate import ensure_schema
 from tests.databases import (
     BACKENDS,
     POSTGRESQL_VARIABLE,

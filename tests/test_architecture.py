@@ -57,7 +57,7 @@ def _modules_after(code: str) -> set[str]:
         "nursecase.cli",
         "nursecase.services",
         "nursecase.db.models",
-        "nursecase.db.migrate",
+        "nursecase.db.maintenance.migrate",
         "nursecase.demo",
         "nursecase.domain.instruments",
     ],
@@ -80,7 +80,7 @@ def test_launch_path_does_not_import_alembic_when_schema_is_current(tmp_path):
     database = tmp_path / "current.db"
     code = f"""
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.maintenance.migrate import ensure_schema
 ensure_schema(make_engine({str(database)!r}))
 """
     subprocess.run([sys.executable, "-c", code], check=True)

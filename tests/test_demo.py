@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from nursecase.db.engine import integrity_problems, make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.maintenance.migrate import ensure_schema
 from nursecase.db.models import (
     ALL_TABLES,
     Assessment,

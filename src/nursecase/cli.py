@@ -139,19 +139,20 @@ def _check_database_files(location: str, *, notice: bool) -> None:
 def _conversion_leftovers(path: Path) -> list:
     if not path.parent.is_dir():
         return []
-    from nursecase.db.encryption import conversion_leftovers
+    from nursecase.db.maintenance.conversion import conversion_leftovers
 
     return conversion_leftovers(path)
 
 
 def _leftover_problems(path: Path, *, remove: bool) -> tuple[list[str], list[str]]:
     """Leftovers of interrupted conversions and backups: (problems, removed lines)."""
-    from nursecase.db.migrate import backup_leftovers
+    from nursecase.db.locations import backups_folder
+    from nursecase.db.maintenance.backup import backup_leftovers
     from nursecase.files import remove_with_companions
     from nursecase.paths import default_paths
 
     found = [(item.path, item.line()) for item in _conversion_leftovers(path)]
-    folders = dict.fromkeys([path.parent, path.parent / "backups", default_paths().backups])
+    folders = dict.fromkeys([path.parent, backups_folder(path), default_paths().backups])
     for folder in folders:
         found += [
             (item, f"{item} is an unfinished backup left by an interrupted backup")
@@ -192,12 +193,13 @@ def main_callback(
     options = _globals(context)
     options.db = db
     options.nurse = nurse
-    # Imported only when needed (start-up cost); reset on every invocation so
-    # that an earlier --key-file in the same process does not carry over.
-    if key_file is not None or "nursecase.db.encryption" in sys.modules:
-        from nursecase.db.encryption import choose_key_file
+    # Chosen on every invocation, so that an earlier --key-file in the same
+    # process does not carry over; key_source loads nothing of the database.
+    from nursecase.cli_options import ask_passphrase
+    from nursecase.db.key_source import choose_key_file, choose_prompt
 
-        choose_key_file(key_file)
+    choose_key_file(key_file)
+    choose_prompt(ask_passphrase)
     if context.invoked_subcommand is None:
         _launch(_database_location(context, None), nurse, demo=False)
 
@@ -208,7 +210,7 @@ def main_callback(
 def _open_engine(location: str, *, upgrade: bool = True):
     """The engine for ``location``, upgraded to the current schema (with a backup)."""
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema
+    from nursecase.db.maintenance.migrate import ensure_schema
     from nursecase.paths import default_paths
 
     engine = make_engine(location)
@@ -390,7 +392,8 @@ def paths() -> None:
 def db_upgrade(context: typer.Context, db: DbOption = None) -> None:
     """Upgrade the database to the current schema (a backup is taken first)."""
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema, revision_state
+    from nursecase.db.maintenance.migrate import ensure_schema
+    from nursecase.db.schema import revision_state
     from nursecase.paths import default_paths
 
     location = _database_location(context, db)
@@ -435,7 +438,7 @@ def db_check(
     """Check the database's integrity, schema revision, audit chain and leftover copies."""
     from nursecase.clock import SystemClock
     from nursecase.db.engine import database_url, integrity_problems, make_engine, sqlite_file
-    from nursecase.db.migrate import revision_state, unknown_revision
+    from nursecase.db.schema import revision_state, unknown_revision
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
 
@@ -522,7 +525,7 @@ def db_backup(
     """Back up the database to DESTINATION (an SQLite file: SQLite's online backup
     API; a server: pg_dump, or a logical copy into an SQLite file)."""
     from nursecase.db.engine import database_url, sqlite_file
-    from nursecase.db.migrate import backup_sqlite, remove_backup_leftovers
+    from nursecase.db.maintenance.backup import backup_sqlite, remove_backup_leftovers
 
     location = _database_location(context, db)
     destination = destination.expanduser()
@@ -547,7 +550,8 @@ def _passphrase(key_file: Path | None, database: Path, *, new: bool) -> str:
     """The passphrase from --key-file, NURSECASE_KEY_FILE, or asked twice (new) / once."""
     import getpass
 
-    from nursecase.db.encryption import MINIMUM_PASSPHRASE, key_file_source, read_key_file
+    from nursecase.db.encryption import MINIMUM_PASSPHRASE, read_key_file
+    from nursecase.db.key_source import key_file_source
 
     source = key_file or key_file_source()
     if source is not None:
@@ -569,7 +573,7 @@ def _passphrase(key_file: Path | None, database: Path, *, new: bool) -> str:
 
 def _remove_conversion_leftovers(path: Path) -> None:
     """A new conversion first clears what an interrupted one left, and says so."""
-    from nursecase.db.encryption import remove_conversion_leftovers
+    from nursecase.db.maintenance.conversion import remove_conversion_leftovers
 
     for leftover in remove_conversion_leftovers(path):
         echo(f"Removed {leftover.path}, left by an interrupted {leftover.left_by}", err=True)
@@ -590,7 +594,8 @@ def _sqlite_database(context: typer.Context, db: str | None) -> Path:
 @db_app.command("encrypt")
 def db_encrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOption = None) -> None:
     """Encrypt the database with SQLCipher (the key is stretched from a passphrase)."""
-    from nursecase.db.encryption import encrypt_database, salt_file
+    from nursecase.db.locations import salt_file
+    from nursecase.db.maintenance.conversion import encrypt_database
 
     path = _sqlite_database(context, db)
     _remove_conversion_leftovers(path)
@@ -605,7 +610,8 @@ def db_encrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOpt
 @db_app.command("decrypt")
 def db_decrypt(context: typer.Context, db: DbOption = None, key_file: KeyFileOption = None) -> None:
     """Turn an encrypted database back into a plain SQLite file."""
-    from nursecase.db.encryption import decrypt_database, is_encrypted
+    from nursecase.db.encryption import is_encrypted
+    from nursecase.db.maintenance.conversion import decrypt_database
 
     path = _sqlite_database(context, db)
     _remove_conversion_leftovers(path)
@@ -985,8 +991,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     from nursecase.config import ConfigError
     from nursecase.db.damaged import DRIVER_ERRORS
-    from nursecase.db.engine import DatabaseLocationError
-    from nursecase.db.migrate import MigrationError
+    from nursecase.db.locations import DatabaseLocationError
+    from nursecase.db.schema import MigrationError
     from nursecase.domain.validation import ValidationError
     from nursecase.files import UnsafePathError
     from nursecase.services.errors import ServiceError

@@ -7,7 +7,7 @@ the database layer and the services are loaded inside the commands.
 ``db copy`` moves the current database (``--db``) into another one, a
 workstation's file into the team server or back: the target is migrated
 first, every table is copied in one transaction and its row count checked
-(``nursecase.db.copy``). A target that holds anything is refused unless
+(``nursecase.db.maintenance.copy``). A target that holds anything is refused unless
 ``--merge-by-mrn`` adds only the patients it lacks. After a plain copy the
 audit key file is copied beside the target (never over an existing one); a
 merge records what it added in the target's own audit trail, in the same
@@ -55,8 +55,8 @@ MergeOption = Annotated[
 def _one_line_errors() -> Iterator[None]:
     """Known failures as one line on stderr and exit code 1 (registered or not)."""
     from nursecase.cli import _describe, _known_errors
-    from nursecase.db.copy import CopyError
-    from nursecase.db.server_backup import BackupError
+    from nursecase.db.maintenance.copy import CopyError
+    from nursecase.db.maintenance.server_backup import BackupError
 
     try:
         yield
@@ -84,8 +84,9 @@ def _copy(context: typer.Context, to: str, merge_by_mrn: bool, db: str | None) -
         _require_existing,
         _shown,
     )
-    from nursecase.db.copy import copy_database
     from nursecase.db.engine import database_url, sqlite_file
+    from nursecase.db.locations import shared_memory, write_ahead_log
+    from nursecase.db.maintenance.copy import copy_database
 
     location = _database_location(context, db)
     _require_existing(location)
@@ -112,7 +113,7 @@ def _copy(context: typer.Context, to: str, merge_by_mrn: bool, db: str | None) -
             target.dispose()
         if new_file is not None:
             # Only the empty file this command created: leave nothing behind.
-            for path in (new_file, *(Path(f"{new_file}{end}") for end in ("-wal", "-shm"))):
+            for path in (new_file, write_ahead_log(new_file), shared_memory(new_file)):
                 path.unlink(missing_ok=True)
         source.dispose()
         raise
@@ -147,7 +148,7 @@ def _record_merge(target):
     from sqlalchemy import insert, select
 
     from nursecase.clock import SystemClock
-    from nursecase.db.copy import AUDIT_TABLE
+    from nursecase.db.maintenance.copy import AUDIT_TABLE
     from nursecase.db.models import AuditEvent
     from nursecase.domain.codes import AuditAction
     from nursecase.services.audit import GENESIS_HASH, seal, sealing_anchor
@@ -226,15 +227,15 @@ def backup_server_command(location: str, destination: Path) -> None:
     """
     from nursecase.cli import CommandError, _shown
     from nursecase.db.engine import copy_private_file, database_url
-    from nursecase.db.migrate import AUDIT_KEY_SUFFIX
-    from nursecase.db.server_backup import backup_server
+    from nursecase.db.locations import audit_key_file
+    from nursecase.db.maintenance.server_backup import backup_server
 
     with _one_line_errors():
         url = database_url(location)
         destination = destination.expanduser()
         if destination.exists():
             raise CommandError(f"{destination} already exists; choose a new file name")
-        key_copy = destination.with_name(destination.name + AUDIT_KEY_SUFFIX)
+        key_copy = audit_key_file(destination)
         if key_copy.exists():
             raise CommandError(f"{key_copy} already exists; choose a new file name")
         method = backup_server(url, destination)

@@ -7,9 +7,12 @@ defined once.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DB_HELP = "Database file path or SQLAlchemy URL (a value containing :// is a URL)."
 
@@ -159,3 +162,25 @@ def date_value(context: typer.Context, parameter: typer.CallbackParam, value: st
 
 #: A month option (YYYY-MM) has the same range.
 month_value = date_value
+
+
+# --- the passphrase of an encrypted database ------------------------------------
+
+
+def ask_passphrase(database: Path) -> str | None:
+    """Ask for the passphrase of the encrypted ``database``, hidden, on the terminal.
+
+    The prompt the CLI chooses for db/ (``nursecase.db.key_source``) on every
+    invocation: db/ never prompts by itself, and asks here only when no key
+    file is given and the passphrase was not typed before in this process (a
+    wrong one is forgotten, so the next try asks again). The app is launched
+    by the CLI, so the question comes before the screen opens. None when
+    standard input is no terminal: there is nobody to ask, and the caller says
+    how to give a key file instead.
+    """
+    import getpass
+    import sys
+
+    if not sys.stdin.isatty():
+        return None
+    return getpass.getpass(f"Passphrase for {database}: ")

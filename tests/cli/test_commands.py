@@ -209,7 +209,7 @@ def test_with_passwords_on_nurse_only_fills_in_the_login(tmp_path, monkeypatch):
     from nursecase import cli
     from nursecase.clock import SystemClock
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema
+    from nursecase.db.maintenance.migrate import ensure_schema
     from nursecase.services import make_services
 
     database = tmp_path / "team.db"

@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from nursecase.cli_copy import backup_server_command, db_copy
-from nursecase.db import server_backup
 from nursecase.db.engine import make_engine
+from nursecase.db.maintenance import server_backup
 from nursecase.services.audit_anchor import anchor_path
 from tests.databases import query
 from tests.db.test_copy import other_backend

@@ -311,7 +311,8 @@ def test_backup_killed_before_its_rename_leaves_no_file_under_its_name(home, dat
 
 
 def test_the_backup_before_an_upgrade_is_whole_or_absent(home, database):
-    from nursecase.db.migrate import downgrade, revisions_before_head
+    from nursecase.db.maintenance.migrate import downgrade
+    from nursecase.db.schema import revisions_before_head
 
     downgrade(f"sqlite:///{database}", revisions_before_head()[-1])
     code, _, err = run(home, "db", "upgrade", "--db", str(database), crash_at="backup-copied")

@@ -12,9 +12,10 @@ import sys
 import pytest
 
 from nursecase.cli import main
-from nursecase.db import encryption
-from nursecase.db.encryption import is_encrypted, salt_file
+from nursecase.db import encryption, key_source
+from nursecase.db.encryption import is_encrypted
 from nursecase.db.engine import make_engine
+from nursecase.db.locations import salt_file
 from nursecase.services import make_services
 
 # SQLCipher encrypts an SQLite file; a server encrypts its disk and its connections.
@@ -28,12 +29,13 @@ def home(tmp_path, monkeypatch):
     """A private data folder, no key from the environment, no terminal, no remembered key."""
     folder = tmp_path / "home"
     monkeypatch.setenv("NURSECASE_HOME", str(folder))
-    for name in ("NURSECASE_DB", "NURSECASE_NURSE", encryption.KEY_FILE_ENV):
+    for name in ("NURSECASE_DB", "NURSECASE_NURSE", key_source.KEY_FILE_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     encryption.forget_keys()
     yield folder
-    encryption.choose_key_file(None)
+    key_source.choose_key_file(None)
+    key_source.choose_prompt(None)
     encryption.forget_keys()
 
 
@@ -124,7 +126,7 @@ def test_the_key_file_works_as_option_and_as_environment(encrypted, key_file, ca
     code, out, err = cli(capsys, "--key-file", str(key_file), "db", "check", "--db", str(encrypted))
     assert (code, out.strip()) == (0, "ok"), err
 
-    monkeypatch.setenv(encryption.KEY_FILE_ENV, str(key_file))
+    monkeypatch.setenv(key_source.KEY_FILE_ENV, str(key_file))
     code, out, err = cli(capsys, "db", "check", "--db", str(encrypted))
     assert (code, out.strip()) == (0, "ok"), err
 
@@ -148,12 +150,68 @@ def test_no_key_and_no_terminal_is_one_clear_line(encrypted):
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if k != encryption.KEY_FILE_ENV},
+        env={k: v for k, v in os.environ.items() if k != key_source.KEY_FILE_ENV},
         timeout=120,
     )
     assert_one_line_error(
         result.returncode, result.stderr, "is encrypted", "--key-file PATH or NURSECASE_KEY_FILE"
     )
+
+
+class Terminal(io.StringIO):
+    """Standard input that is a terminal: the CLI may ask there."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """A terminal whose hidden prompt answers from ``answers`` and records what it asked."""
+    asked: list[str] = []
+    answers: list[str] = []
+
+    def getpass(prompt: str = "Password: ") -> str:
+        asked.append(prompt)
+        return answers.pop(0)
+
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    monkeypatch.setattr("getpass.getpass", getpass)
+    return asked, answers
+
+
+def test_on_a_terminal_the_passphrase_is_asked_hidden_and_a_wrong_one_is_one_line(
+    encrypted, terminal, capsys
+):
+    asked, answers = terminal
+    answers.extend([PASSPHRASE, "a different passphrase"])
+
+    code, out, err = cli(capsys, "user", "list", "--db", str(encrypted))
+    assert code == 0 and "alice" in out, err
+    code, _, err = cli(capsys, "user", "list", "--db", str(encrypted))
+    assert_one_line_error(code, err, "wrong passphrase", str(encrypted))
+
+    assert asked == [f"Passphrase for {encrypted}: "] * 2
+
+
+def test_the_app_is_launched_after_the_passphrase_is_asked(
+    encrypted, terminal, capsys, monkeypatch
+):
+    import nursecase.app
+
+    asked, answers = terminal
+    answers.append(PASSPHRASE)
+    launched: list[list[str]] = []
+
+    class App:
+        def run(self) -> None:
+            launched.append(list(asked))
+
+    monkeypatch.setattr(nursecase.app, "make_app", lambda *_arguments: App())
+    code, _, err = cli(capsys, "--db", str(encrypted))
+
+    assert code == 0, err
+    assert launched == [[f"Passphrase for {encrypted}: "]]
 
 
 def test_commands_work_the_same_on_an_encrypted_database(encrypted, key_file, tmp_path, capsys):

@@ -207,7 +207,7 @@ def template(tmp_path_factory) -> Path:
     """A small database: root (admin) and nina (nurse), no passwords; one patient."""
     from nursecase.clock import SystemClock
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema
+    from nursecase.db.maintenance.migrate import ensure_schema
     from nursecase.services import make_services
 
     folder = tmp_path_factory.mktemp("template")

@@ -21,7 +21,7 @@ import pytest
 
 from nursecase.cli import _export_progress, main
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import ensure_schema
+from nursecase.db.maintenance.migrate import ensure_schema
 from tests.databases import demo_seeder, private_copy, query
 
 NURSE = "amoreno"

@@ -111,7 +111,7 @@ def test_import_the_synthea_folder_then_again_changes_nothing(home, tmp_path):
 def test_files_and_folders_mix_and_a_nurse_takes_the_patients(home, tmp_path):
     database = tmp_path / "imp.db"
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema
+    from nursecase.db.maintenance.migrate import ensure_schema
 
     engine = make_engine(database)
     ensure_schema(engine)
@@ -246,7 +246,7 @@ def test_the_command_module_loads_nothing_heavy():
 def test_with_passwords_on_an_import_needs_who_and_their_password(home, tmp_path):
     from nursecase.clock import SystemClock
     from nursecase.db.engine import make_engine
-    from nursecase.db.migrate import ensure_schema
+    from nursecase.db.maintenance.migrate import ensure_schema
     from nursecase.services import make_services
 
     database = tmp_path / "team.db"

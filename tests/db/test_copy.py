@@ -18,10 +18,17 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 
-from nursecase.db.copy import AUDIT_TABLE, MERGE_BY_MRN, CopyError, copied_tables, copy_database
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import HEAD_REVISION, ensure_schema
+from nursecase.db.maintenance.copy import (
+    AUDIT_TABLE,
+    MERGE_BY_MRN,
+    CopyError,
+    copied_tables,
+    copy_database,
+)
+from nursecase.db.maintenance.migrate import ensure_schema
 from nursecase.db.models import metadata
+from nursecase.db.schema import HEAD_REVISION
 from nursecase.services import make_services
 from nursecase.services.audit import AuditService
 from nursecase.services.audit_anchor import anchor_path

@@ -12,27 +12,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from nursecase.db import encryption
+from nursecase.db import encryption, key_source
 from nursecase.db.encryption import (
     EncryptionError,
     KeyParameters,
-    decrypt_database,
     derive_key,
-    encrypt_database,
     is_encrypted,
     key_for,
     read_parameters,
-    salt_file,
 )
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import (
-    AUDIT_KEY_SUFFIX,
-    backup_sqlite,
-    downgrade,
-    ensure_schema,
-    revision_state,
-    revisions_before_head,
-)
+from nursecase.db.locations import AUDIT_KEY_SUFFIX, salt_file
+from nursecase.db.maintenance.backup import backup_sqlite
+from nursecase.db.maintenance.conversion import decrypt_database, encrypt_database
+from nursecase.db.maintenance.migrate import downgrade, ensure_schema
+from nursecase.db.schema import revision_state, revisions_before_head
 from nursecase.services import make_services
 
 # SQLCipher encrypts an SQLite file; a server encrypts its disk and its connections.
@@ -45,11 +39,13 @@ FAST = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 @pytest.fixture(autouse=True)
 def no_key_sources(monkeypatch):
-    """No key file from the environment or an earlier test, no remembered keys, no terminal."""
-    monkeypatch.delenv(encryption.KEY_FILE_ENV, raising=False)
+    """No key file from the environment or an earlier test, no remembered keys, no prompt."""
+    monkeypatch.delenv(key_source.KEY_FILE_ENV, raising=False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    key_source.choose_prompt(None)
     encryption.forget_keys()
     yield
+    key_source.choose_prompt(None)
     encryption.forget_keys()
 
 
@@ -181,7 +177,7 @@ def test_the_key_file_comes_from_the_environment_or_the_command_line(filled, tmp
     wrong.write_text("something else entirely\n")
     wrong.chmod(0o600)
 
-    monkeypatch.setenv(encryption.KEY_FILE_ENV, str(right))
+    monkeypatch.setenv(key_source.KEY_FILE_ENV, str(right))
     assert key_for(filled) == key_of(filled)
     engine = make_engine(filled)
     with engine.connect() as connection:
@@ -189,7 +185,7 @@ def test_the_key_file_comes_from_the_environment_or_the_command_line(filled, tmp
     engine.dispose()
 
     # A key file chosen on the command line wins over the environment.
-    encryption.choose_key_file(wrong)
+    key_source.choose_key_file(wrong)
     try:
         with (
             pytest.raises(EncryptionError, match="wrong passphrase"),
@@ -197,7 +193,7 @@ def test_the_key_file_comes_from_the_environment_or_the_command_line(filled, tmp
         ):
             pass
     finally:
-        encryption.choose_key_file(None)
+        key_source.choose_key_file(None)
 
 
 def test_a_key_file_readable_by_others_is_refused(tmp_path):
@@ -244,11 +240,11 @@ def test_a_backup_of_an_encrypted_database_stays_encrypted(filled, tmp_path):
     key_file = tmp_path / "pass.key"
     key_file.write_text(PASSPHRASE)
     key_file.chmod(0o600)
-    encryption.choose_key_file(key_file)
+    key_source.choose_key_file(key_file)
     try:
         copy = backup_sqlite(filled, tmp_path / "backups" / "copy.db")
     finally:
-        encryption.choose_key_file(None)
+        key_source.choose_key_file(None)
 
     with pytest.raises(sqlite3.DatabaseError, match="file is not a database"):
         sqlite3.connect(copy).execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -281,28 +277,55 @@ def test_the_backup_before_a_migration_stays_encrypted(database_path, tmp_path):
     copy.dispose()
 
 
-def test_on_a_terminal_the_passphrase_is_asked_once_per_process(filled, monkeypatch):
+def test_a_prompted_passphrase_is_asked_once_per_process(filled):
     encrypt_database(filled, PASSPHRASE, costs=FAST)
     encryption.forget_keys()
-    asked: list[str] = []
+    asked: list[Path] = []
 
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    def answer(prompt: str) -> str:
-        asked.append(prompt)
+    def prompt(database: Path) -> str:
+        asked.append(database)
         return PASSPHRASE
 
-    monkeypatch.setattr(sys, "stdin", Terminal(""))
-    monkeypatch.setattr(encryption.getpass, "getpass", answer)
+    key_source.choose_prompt(prompt)
     for _ in range(2):
         engine = make_engine(filled)
         with engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM patient")).scalar() == 1
         engine.dispose()
 
-    assert asked == [f"Passphrase for {filled}: "]
+    assert asked == [filled]
+
+
+def test_a_wrong_prompted_passphrase_is_forgotten_so_the_next_try_asks_again(filled):
+    encrypt_database(filled, PASSPHRASE, costs=FAST)
+    encryption.forget_keys()
+    answers = iter(["not the passphrase", PASSPHRASE])
+    asked: list[Path] = []
+
+    def prompt(database: Path) -> str:
+        asked.append(database)
+        return next(answers)
+
+    key_source.choose_prompt(prompt)
+    wrong = make_engine(filled)
+    with pytest.raises(EncryptionError, match="wrong passphrase"), wrong.connect():
+        pass
+    wrong.dispose()
+    engine = make_engine(filled)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM patient")).scalar() == 1
+    engine.dispose()
+
+    assert asked == [filled, filled]
+
+
+def test_a_prompt_with_nobody_to_ask_says_how_to_give_a_key(filled):
+    encrypt_database(filled, PASSPHRASE, costs=FAST)
+    encryption.forget_keys()
+    key_source.choose_prompt(lambda _database: None)
+
+    with pytest.raises(EncryptionError, match="--key-file PATH or NURSECASE_KEY_FILE"):
+        make_engine(filled)
 
 
 def test_without_sqlcipher_installed_an_encrypted_database_names_the_extra(filled, monkeypatch):

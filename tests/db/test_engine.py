@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import text
 
 from nursecase.db.engine import (
-    DatabaseLocationError,
     database_url,
     make_engine,
     read_engine,
     sqlite_file,
 )
+from nursecase.db.locations import DatabaseLocationError
 
 
 def test_a_path_becomes_an_sqlite_url(tmp_path):

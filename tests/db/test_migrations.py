@@ -7,8 +7,9 @@ import sqlite3
 import pytest
 from sqlalchemy import inspect, text
 
-from nursecase.db import migrate
+from nursecase.db import schema
 from nursecase.db.engine import make_engine
+from nursecase.db.maintenance import migrate
 from nursecase.db.models import ALL_TABLES
 
 
@@ -17,13 +18,13 @@ def test_head_constant_matches_the_migration_scripts():
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", str(migrate.MIGRATIONS_FOLDER))
-    assert ScriptDirectory.from_config(config).get_current_head() == migrate.HEAD_REVISION
+    config.set_main_option("script_location", str(schema.MIGRATIONS_FOLDER))
+    assert ScriptDirectory.from_config(config).get_current_head() == schema.HEAD_REVISION
 
 
 def test_models_and_migrations_agree(engine):
     """What `alembic check` does: autogenerate finds nothing to add or change."""
-    assert migrate.schema_differences(engine) == []
+    assert schema.schema_differences(engine) == []
 
 
 def test_every_model_table_exists_after_upgrade(engine):
@@ -34,9 +35,9 @@ def test_every_model_table_exists_after_upgrade(engine):
 
 def test_a_fresh_database_is_upgraded_without_backup(tmp_path):
     engine = make_engine(tmp_path / "fresh.db")
-    assert migrate.revision_state(engine).current is None
+    assert schema.revision_state(engine).current is None
     assert migrate.ensure_schema(engine, backup_folder=tmp_path / "backups") is None
-    assert migrate.revision_state(engine).up_to_date
+    assert schema.revision_state(engine).up_to_date
     assert not (tmp_path / "backups").exists()
     # A second launch finds it current and does nothing.
     assert migrate.ensure_schema(engine, backup_folder=tmp_path / "backups") is None
@@ -60,7 +61,7 @@ def test_upgrade_takes_a_private_backup_when_tables_exist(tmp_path):
     copy.close()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT body FROM legacy_notes")).scalar() == "kept"
-    assert migrate.revision_state(engine).up_to_date
+    assert schema.revision_state(engine).up_to_date
     engine.dispose()
 
 
@@ -68,7 +69,7 @@ def test_an_upgrade_backs_up_each_kind_of_database_first(services, engine, tmp_p
     """SQLite: the online backup API; a server: pg_dump (0600, restorable with pg_restore)."""
     services.patients.create("MRN-B1", "Backup", "Before")
     location = engine.url.render_as_string(hide_password=False)
-    migrate.downgrade(location, migrate.revisions_before_head()[-1])
+    migrate.downgrade(location, schema.revisions_before_head()[-1])
     backup = migrate.ensure_schema(engine, backup_folder=tmp_path / "backups")
     assert backup is not None and backup.parent == tmp_path / "backups"
     assert (backup.stat().st_mode & 0o777) == 0o600
@@ -79,7 +80,7 @@ def test_an_upgrade_backs_up_each_kind_of_database_first(services, engine, tmp_p
     else:
         assert backup.suffix == ".dump"
         assert backup.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
-    assert migrate.revision_state(engine).up_to_date
+    assert schema.revision_state(engine).up_to_date
     assert services.patients.get_by_mrn("MRN-B1") is not None
 
 
@@ -88,7 +89,7 @@ def test_a_newer_database_is_refused(tmp_path):
     migrate.ensure_schema(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
-    with pytest.raises(migrate.MigrationError, match="made by a newer nursecase"):
+    with pytest.raises(schema.MigrationError, match="made by a newer nursecase"):
         migrate.ensure_schema(engine)
     engine.dispose()
 
@@ -109,7 +110,7 @@ def test_an_unknown_revision_is_refused_before_any_backup(tmp_path, stored, mess
         connection.execute(text(f"UPDATE alembic_version SET version_num = {stored}"))
     backups = tmp_path / "backups"
     for _attempt in range(2):
-        with pytest.raises(migrate.MigrationError, match=message):
+        with pytest.raises(schema.MigrationError, match=message):
             migrate.ensure_schema(engine, backup_folder=backups)
     engine.dispose()
     assert not backups.exists() or not any(backups.iterdir())
@@ -130,7 +131,7 @@ def test_the_audit_table_refuses_update_and_delete(engine):
         assert connection.execute(text("SELECT action FROM audit_event")).scalar() == "login"
 
 
-@pytest.mark.parametrize("revision", migrate.revisions_before_head())
+@pytest.mark.parametrize("revision", schema.revisions_before_head())
 def test_a_database_from_an_earlier_revision_upgrades_keeping_every_row(tmp_path, clock, revision):
     """Seed at head, step back to ``revision``, then launch: every row survives."""
     from nursecase.demo import seed_database

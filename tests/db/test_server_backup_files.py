@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 import nursecase
-from nursecase.db import server_backup
-from nursecase.db.migrate import remove_backup_leftovers
-from nursecase.db.server_backup import BackupError, backup_server
+from nursecase.db.maintenance import server_backup
+from nursecase.db.maintenance.backup import remove_backup_leftovers
+from nursecase.db.maintenance.server_backup import BackupError, backup_server
 
 URL = "postgresql://nurse@localhost/clinic"
 SOURCE = str(Path(nursecase.__file__).resolve().parents[1])

@@ -15,7 +15,11 @@ On SQLite (DESIGN.md section 4):
 An SQLCipher-encrypted file (``nursecase.db.encryption``) is detected by its
 header; its engine uses the ``sqlcipher3`` driver and keys every connection
 before any other statement. The key comes from ``key=`` or, when not given,
-from the key file, NURSECASE_KEY_FILE or a hidden prompt.
+from the key file, NURSECASE_KEY_FILE or the prompt the CLI chose
+(``nursecase.db.key_source``).
+
+Core tier of db/: this module imports ``locations`` and, lazily, ``encryption``
+and ``nursecase.files``; nothing of db/'s maintenance tier.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
 
+from nursecase.db.locations import DatabaseLocationError
+
 #: Execution option that marks an engine (or connection) as read-only.
 READ_ONLY_OPTION = "nursecase_read_only"
 
@@ -36,10 +42,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
-
-
-class DatabaseLocationError(ValueError):
-    """The database location cannot be used (bad URL, unwritable folder)."""
 
 
 def database_url(path_or_url: str | os.PathLike[str]) -> str:
@@ -170,9 +172,9 @@ def make_engine(
 ) -> Engine:
     """Build the engine for a file path or URL (nothing is opened before this call).
 
-    ``foreign_keys=False`` is for migrations only (see ``nursecase.db.migrate``).
+    ``foreign_keys=False`` is for migrations only (see ``nursecase.db.schema``).
     An encrypted SQLite file is opened with SQLCipher and ``key`` (the raw
-    32-byte key); without ``key`` it is found from the key file or a prompt.
+    32-byte key); without ``key`` it is found from the key file or the chosen prompt.
     A wrong key raises ``EncryptionError`` on the first connection.
     """
     url = database_url(path_or_url)

@@ -43,10 +43,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from nursecase.db.migrate import AUDIT_KEY_SUFFIX
+from nursecase.db.locations import audit_key_file
 from nursecase.services.errors import ServiceError
 
-KEY_SUFFIX = AUDIT_KEY_SUFFIX
 #: Names the key file explicitly: a team server's workstations share one key
 #: (each would otherwise make its own, and see the others' events as forged).
 KEY_FILE_VARIABLE = "NURSECASE_AUDIT_KEY_FILE"
@@ -98,7 +97,7 @@ def anchor_path(engine: Engine) -> Path | None:
     url = engine.url
     if url.get_backend_name() == "sqlite":
         database = sqlite_file(url.render_as_string(hide_password=True))
-        return None if database is None else database.with_name(database.name + KEY_SUFFIX)
+        return None if database is None else audit_key_file(database)
     # A server database: one key file per server and database, in the data folder.
     label = "-".join(str(part) for part in (url.get_backend_name(), url.host, url.database) if part)
     return data_home() / f"audit-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}.key"

@@ -1,7 +1,8 @@
 """Alembic environment for nursecase.
 
-Migrations are always run through ``nursecase.db.migrate``, which hands us an
-open connection in ``config.attributes["connection"]`` (foreign keys already
+Migrations are always run through ``nursecase.db.schema`` (``apply_migrations``,
+called by ``nursecase.db.maintenance.migrate`` after its backup), which hands us
+an open connection in ``config.attributes["connection"]`` (foreign keys already
 off on SQLite). ``render_as_batch`` lets ALTERs work on SQLite by rebuilding
 tables.
 """

@@ -33,8 +33,8 @@ from sqlalchemy.schema import sort_tables
 from nursecase.db.bulk import reset_id_sequences
 from nursecase.db.engine import read_engine
 from nursecase.db.locking import begin_write
-from nursecase.db.migrate import HEAD_REVISION, revision_state
 from nursecase.db.models import ALL_TABLES, metadata
+from nursecase.db.schema import HEAD_REVISION, revision_state
 
 #: Rows per INSERT batch (one executemany each).
 BATCH_ROWS = 2000

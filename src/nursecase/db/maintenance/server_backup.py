@@ -3,7 +3,7 @@
 ``pg_dump --format=custom`` is the server's own tool and restores with
 ``pg_restore``. Where it is missing, or older than the server (it refuses to
 dump a newer server), the database is copied table by table into a new SQLite
-file instead (``nursecase.db.copy``), which nursecase opens directly.
+file instead (``nursecase.db.maintenance.copy``), which nursecase opens directly.
 
 The password never reaches a command line (where ``ps`` shows it): pg_dump
 gets it through PGPASSWORD. The backup file is its user's alone (0600), written
@@ -22,9 +22,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from nursecase.db.copy import copy_database
 from nursecase.db.engine import make_engine
-from nursecase.db.migrate import BACKUP_PART, ensure_schema, prepare_backup_destination
+from nursecase.db.locations import BACKUP_PART
+from nursecase.db.maintenance.backup import prepare_backup_destination
+from nursecase.db.maintenance.copy import CopyError, copy_database
+from nursecase.db.schema import create_schema
 from nursecase.files import atomic_private_write, crash_point
 
 #: Where Debian/Ubuntu install each PostgreSQL version's programs.
@@ -101,12 +103,20 @@ def _run_pg_dump(program: str, url: str, destination: Path) -> subprocess.Comple
 
 
 def _logical_copy(url: str, destination: Path) -> None:
-    """Copy the server database into a new SQLite file at ``destination``."""
+    """Copy the server database into a new SQLite file at ``destination``.
+
+    A refused or failed copy is a failed backup: its ``CopyError`` is raised as
+    a ``BackupError`` with the same message, the one error a backup raises
+    (the upgrade that backs a server up first catches that one alone).
+    """
     source = make_engine(url)
     target = make_engine(destination)
     try:
-        ensure_schema(target)
+        # A new file: its schema is built without a backup (there is nothing to lose).
+        create_schema(target)
         copy_database(source, target)
+    except CopyError as error:
+        raise BackupError(str(error)) from error
     finally:
         target.dispose()
         source.dispose()
@@ -119,8 +129,8 @@ def backup_server(url: str, destination: Path) -> str:
     renamed only once complete and verified (pg_dump's exit code and its
     archive header; the logical copy's integrity check), so a file under the
     final name is a whole backup (issue 17 item 3). Temporary files of killed
-    backups in that folder are removed first. Raises ``BackupError`` (or the
-    copy's ``CopyError``) on failure, with no file left at ``destination``.
+    backups in that folder are removed first. Raises ``BackupError`` on
+    failure, with no file left at ``destination``.
     """
     if make_url(url).get_backend_name() == "sqlite":
         raise BackupError("backup_server is for server databases; SQLite files use db backup")
