@@ -44,6 +44,24 @@ def test_a_fresh_database_is_upgraded_without_backup(tmp_path):
     engine.dispose()
 
 
+def test_a_new_database_gets_its_schema_and_one_with_tables_is_refused(tmp_path):
+    """create_schema takes no backup, so it never touches a database holding rows."""
+    fresh = make_engine(tmp_path / "new.db")
+    schema.create_schema(fresh)
+    assert schema.revision_state(fresh).up_to_date
+    fresh.dispose()
+    path = tmp_path / "legacy.db"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY, body TEXT)")
+    raw.commit()
+    raw.close()
+    engine = make_engine(path)
+    with pytest.raises(schema.MigrationError, match="nursecase db upgrade"):
+        schema.create_schema(engine)
+    assert schema.revision_state(engine).current is None
+    engine.dispose()
+
+
 def test_upgrade_takes_a_private_backup_when_tables_exist(tmp_path):
     """A file with tables but no schema stamp is backed up before anything changes."""
     path = tmp_path / "db.sqlite"
