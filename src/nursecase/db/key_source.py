@@ -24,7 +24,7 @@ KEY_FILE_ENV = "NURSECASE_KEY_FILE"
 
 #: Asks a person for the passphrase of the database at the path given; None
 #: when there is nobody to ask (no terminal).
-PassphrasePrompt = Callable[[Path], "str | None"]
+PassphrasePrompt = Callable[[Path], str | None]
 
 #: A key file chosen on the command line; it wins over NURSECASE_KEY_FILE.
 _chosen_key_file: Path | None = None
