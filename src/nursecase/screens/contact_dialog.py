@@ -11,7 +11,7 @@ once the contact is saved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from nursecase.domain.clocks import next_contact_due
@@ -23,7 +23,7 @@ from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
 from nursecase.screens.safety_check_dialog import open_safety_check
 
 
-def suggested_next_contact(risk_tier: str, today: date, cadence_days: dict[str, int]) -> date:
+def suggested_next_contact(risk_tier: str, today: date, cadence_days: Mapping[str, int]) -> date:
     """Today plus the risk tier's cadence."""
     return next_contact_due(risk_tier, today, cadence_days)
 

@@ -36,6 +36,7 @@ from nursecase.screens.referral_views import (
     service_label,
     status_label,
 )
+from nursecase.screens.workstation import WorkstationScreen
 from nursecase.widgets.text_fields import TextInput
 
 # ---------------------------------------------------------------- new referral
@@ -538,12 +539,14 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
         self.dismiss(None)
 
 
-def open_referral_form(screen, patient_id: int, patient_name: str, on_sent) -> None:
+def open_referral_form(
+    screen: WorkstationScreen, patient_id: int, patient_name: str, on_sent
+) -> None:
     """Load the organisations used before, then open the new-referral form.
 
     ``on_sent`` gets the ReferralRead, or None when the nurse cancels.
     """
-    services = screen.app.services
+    services = screen.services
 
     def ask(recent) -> None:
         screen.app.push_screen(
