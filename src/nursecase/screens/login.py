@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from nursecase.screens.background import run_in_background, user_message
+from nursecase.services import Services
 from nursecase.services.accounts import LoginFailedError
 from nursecase.widgets.text_fields import TextInput
 
@@ -78,7 +79,10 @@ class LoginScreen(RetryAfterRefusal, Screen[bool]):
     AUTO_FOCUS = "#login-username"
 
     def __init__(
-        self, services, username: str | None = None, delays: Sequence[float] = RETRY_DELAYS
+        self,
+        services: Services,
+        username: str | None = None,
+        delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         super().__init__()
         self.services = services

@@ -47,6 +47,7 @@ from nursecase.screens.worklist_sources import (
     TodaySource,
 )
 from nursecase.screens.workstation import EarlyRead, WorkstationApp, WorkstationScreen
+from nursecase.services import Services
 from nursecase.widgets.key_footer import KeyFooter
 from nursecase.widgets.text_fields import TextInput
 from nursecase.widgets.virtual_table import Column, VirtualTable
@@ -930,7 +931,7 @@ class WorklistScreen(WorkstationScreen, Screen):
         return True
 
 
-def read_today(services, nurse_id: int | None) -> tuple[list, object]:
+def read_today(services: Services, nurse_id: int | None) -> tuple[list, object]:
     """Today's ranked rows, and the next due date when nothing is due (runs in a worker).
 
     First, once a day, the TCM sweep closes the clock tasks that lapsed (a
