@@ -30,6 +30,7 @@ from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_queue import ReferralQueueScreen
 from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog
 from nursecase.screens.worklist import TodayRead, WorklistScreen
+from nursecase.screens.workstation import WorkstationApp
 from nursecase.services import Services
 from nursecase.widgets.text_fields import OrderedKeys
 
@@ -133,7 +134,7 @@ class IntentCommands(Provider):
                 )
 
 
-class NursecaseApp(OrderedKeys, App[None]):
+class NursecaseApp(OrderedKeys, WorkstationApp):
     """The nurse case manager's workstation."""
 
     TITLE = "nursecase"

@@ -96,12 +96,12 @@ def field_text(screen, name: str) -> str:
 
 
 def cursor_of(screen) -> tuple:
-    return screen.tree.cursor_node.data
+    return screen.plan_tree.cursor_node.data
 
 
 async def move_to(pilot, screen, key: tuple) -> None:
     """Move the tree cursor with j/k until it is on ``key``."""
-    lines = [node.data for node in _walk(screen.tree.root)]
+    lines = [node.data for node in _walk(screen.plan_tree.root)]
     target = lines.index(key)
     current = lines.index(cursor_of(screen))
     step = "j" if target > current else "k"
@@ -286,7 +286,7 @@ async def test_a_plan_from_a_template(app_services):
         assert [problem.omaha_code for problem in plan.problems] == [
             problem.omaha_code for problem in template.problems
         ]
-        shown = [node.data for node in _walk(screen.tree.root)]
+        shown = [node.data for node in _walk(screen.plan_tree.root)]
         expected_items = sum(
             1 + len(problem.goals) + len(problem.interventions) for problem in plan.problems
         )
@@ -442,7 +442,7 @@ async def test_a_save_over_a_newer_save_is_refused_with_what_changed(
         assert field_text(screen, "description").endswith("under 3")
         await press(pilot, "ctrl+s", "y")  # refused again; now reload
         assert screen.editing is None
-        assert "24 Dec" in screen.tree.cursor_node.label.plain
+        assert "24 Dec" in screen.plan_tree.cursor_node.label.plain
         # After the reload the nurse edits the newer copy and the save goes through.
         await press(pilot, "enter")
         await type_text(pilot, "The patient will rate pain under 3")

@@ -28,15 +28,15 @@ DEFAULT_CADENCE_DAYS: Mapping[RiskTier, int] = MappingProxyType(
 def next_contact_due(
     risk_tier: RiskTier | str,
     last_contact_date: date,
-    cadence_days: Mapping[RiskTier, int] | None = None,
+    cadence_days: Mapping[str, int] | None = None,
 ) -> date:
     """Return when the next routine contact is due: last contact + the tier's cadence.
 
-    ``cadence_days`` overrides the defaults tier by tier; a tier it leaves out
-    keeps its default.
+    ``cadence_days`` (risk tier code -> days, as config.toml gives them)
+    overrides the defaults tier by tier; a tier it leaves out keeps its default.
     """
     tier = parse_code(RiskTier, risk_tier, "risk_tier")
-    cadence = dict(DEFAULT_CADENCE_DAYS)
+    cadence: dict[str, int] = {tier: days for tier, days in DEFAULT_CADENCE_DAYS.items()}
     if cadence_days:
         cadence.update(cadence_days)
     days = cadence[tier]

@@ -305,7 +305,9 @@ class _Parser(Reader):
         sex = None
         if gender is not None:
             sex = str(checked(f"{place}.gender", _sex, gender))
-        self.index.used.add(located.entry)
+        self.index.mark_used(located)
+        # Patients are read from the bundle's entries (never contained): each has an entry.
+        assert located.entry is not None
         self.index.patient_mrns[located.entry] = mrn
         return ImportedPatient(
             place=place,
@@ -330,13 +332,13 @@ class _Parser(Reader):
             if first_code(optional_object(item[1].get("type"), item[0]), item[0]) == MRN_TYPE
         ]
         untyped = [item for item in identifiers if item[1].get("type") is None]
-        chosen = (typed_mrn or untyped or [None])[0]
-        if chosen is None:
+        candidates = typed_mrn or untyped
+        if not candidates:
             raise BundleError(
                 f"{place}.identifier",
                 "has no medical record number (an identifier of type MR, or one without a type)",
             )
-        identifier_place, identifier = chosen
+        identifier_place, identifier = candidates[0]
         return mrn_from_identifier(identifier.get("value"), f"{identifier_place}.value")
 
     @staticmethod
@@ -364,7 +366,7 @@ class _Parser(Reader):
         )
         if verification in _CONDITION_SKIPPED_VERIFICATION:
             self.skipped["Condition (refuted or entered in error)"] += 1
-            self.index.used.add(located.entry)
+            self.index.mark_used(located)
             return None
         patient = self.index.patient(resource.get("subject"), f"{place}.subject")
         concept = optional_object(resource.get("code"), f"{place}.code")
@@ -401,7 +403,7 @@ class _Parser(Reader):
             onset_place = f"{place}.onsetPeriod.start"
             onset = written_day(period_of(resource, "onsetPeriod", place)[0])
         not_after(onset, self.today, onset_place)
-        self.index.used.add(located.entry)
+        self.index.mark_used(located)
         return ImportedCondition(
             place=place,
             patient=patient,
@@ -432,7 +434,7 @@ class _Parser(Reader):
         status = status_code(resource.get("status"), f"{place}.status", statuses)
         if status is None or resource.get("doNotPerform") is True:
             self.skipped[f"{located.type} (not taken or entered in error)"] += 1
-            self.index.used.add(located.entry)
+            self.index.mark_used(located)
             return None
         patient = self.index.patient(resource.get("subject"), f"{place}.subject")
         name = self._medication_name(located)
@@ -445,7 +447,7 @@ class _Parser(Reader):
                 started = period_of(resource, "effectivePeriod", place)[0]
             dosages_key = "dosage"
         dose, route, frequency = self._dosage(resource, dosages_key, place)
-        self.index.used.add(located.entry)
+        self.index.mark_used(located)
         return ImportedMedication(
             place=place,
             patient=patient,
@@ -557,7 +559,7 @@ class _Parser(Reader):
         facility = self.care.organisation_name(
             resource.get("serviceProvider"), f"{place}.serviceProvider", encounter.located
         )
-        self.index.used.add(encounter.located.entry)
+        self.index.mark_used(encounter.located)
         return ImportedDischarge(
             place=place,
             patient=encounter.patient,
@@ -579,7 +581,7 @@ class _Parser(Reader):
             raise BundleError(f"{place}.status", "is required")
         if status not in _USABLE_OBSERVATION_STATUSES:
             self.skipped["Observation (not final, or entered in error)"] += 1
-            self.index.used.add(located.entry)
+            self.index.mark_used(located)
             return None
         instrument, item_codes = SCORED_OBSERVATIONS[loinc]
         definition = get_instrument(instrument)
@@ -606,7 +608,7 @@ class _Parser(Reader):
             band_found = find_band(definition.bands, total[0])
             band = band_found.name
             summary = band_summary(definition.short_name, total[0], band_found, {})
-        self.index.used.add(located.entry)
+        self.index.mark_used(located)
         return ImportedAssessment(
             place=place,
             patient=patient,

@@ -111,6 +111,7 @@ class CareReader(Reader):
         patient_entries = {
             self.index.patient_mrns[located.entry]: located
             for located in self.index.of_type("Patient")
+            if located.entry is not None  # always: entries, never contained resources
         }
         for patient in patients:
             own = sorted(by_patient.get(patient.mrn, []), key=encounter_order)
@@ -155,7 +156,7 @@ class CareReader(Reader):
 
     def _member(
         self,
-        reference: Json,
+        reference: object,
         place: str,
         patient: PatientKey,
         role: str,
@@ -279,7 +280,7 @@ class CareReader(Reader):
         if resource.get("subject") is None:
             return []
         patient = self.index.patient(resource.get("subject"), f"{place}.subject")
-        self.index.used.add(located.entry)
+        self.index.mark_used(located)
         members = []
         for participant_place, participant in objects(resource, "participant", place):
             roles = [
@@ -313,7 +314,7 @@ class CareReader(Reader):
         status = status_code(resource.get("status"), f"{place}.status", _PLAN_STATUSES)
         if status is None:
             self.skipped["CarePlan (entered in error)"] += 1
-            self.index.used.add(located.entry)
+            self.index.mark_used(located)
             return None
         patient = self.index.patient(resource.get("subject"), f"{place}.subject")
         title = text_of(resource.get("title"), f"{place}.title")
@@ -330,7 +331,7 @@ class CareReader(Reader):
         start, end = period_of(resource, "period", place)
         period_start, period_end = written_day(start), written_day(end)
         problems = self._plan_problems(located, title, status)
-        self.index.used.add(located.entry)
+        self.index.mark_used(located)
         return ImportedCarePlan(
             place=place,
             patient=patient,

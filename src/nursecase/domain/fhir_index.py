@@ -96,36 +96,43 @@ class BundleIndex:
             identifier = optional_object(reference.get("identifier"), f"{place}.identifier")
             if identifier is None:
                 raise BundleError(place, "has no reference to a resource")
-            found = self._by_identifier(
+            by_identifier = self._by_identifier(
                 reference.get("type") or types[0],
                 identifier.get("system"),
                 identifier.get("value"),
                 place,
                 types,
             )
-            if isinstance(found, PatientKey):
-                return found
+            if isinstance(by_identifier, PatientKey):
+                return by_identifier
+            found = by_identifier
         elif text.startswith("#"):
             found = self._contained(text[1:], container, place)
         elif "?" in text:
-            found = self._conditional(text, place, types)
-            if isinstance(found, PatientKey):
-                return found
+            conditional = self._conditional(text, place, types)
+            if isinstance(conditional, PatientKey):
+                return conditional
+            found = conditional
         else:
-            found = self.by_url.get(text)
-            if found is None:
+            literal = self.by_url.get(text)
+            if literal is None:
                 match = _LITERAL_REFERENCE.search(text)
                 if match:
-                    found = self.by_type_id.get((match.group(1), match.group(2)))
-            if found is None:
+                    literal = self.by_type_id.get((match.group(1), match.group(2)))
+            if literal is None:
                 raise BundleError(place, "does not resolve to a resource in this bundle")
+            found = literal
         if found.type not in types:
             raise BundleError(
                 place, f"refers to a {found.type or 'resource'}; expected {' or '.join(types)}"
             )
-        if found.entry is not None:
-            self.used.add(found.entry)
+        self.mark_used(found)
         return found
+
+    def mark_used(self, located: Located) -> None:
+        """Count an entry as used; a contained resource has no entry (its container counts)."""
+        if located.entry is not None:
+            self.used.add(located.entry)
 
     def resource(
         self, value: object, place: str, types: tuple[str, ...], container: Located | None = None

@@ -353,10 +353,10 @@ def human_name(resource: Json, place: str) -> tuple[str | None, str | None, str 
     names = list(objects(resource, "name", place))
     preferred = [item for item in names if item[1].get("use") in ("official", "usual")]
     current = [item for item in names if item[1].get("use") not in ("old", "maiden")]
-    chosen = (preferred or current or names or [(None, None)])[0]
-    name_place, name = chosen
-    if name is None:
+    candidates = preferred or current or names
+    if not candidates:
         return None, None, None
+    name_place, name = candidates[0]
     family = text_of(name.get("family"), f"{name_place}.family")
     givens = [
         text_of(given, f"{name_place}.given[{index}]")

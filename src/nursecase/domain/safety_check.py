@@ -208,6 +208,8 @@ def check_answers(answers: Mapping[str, object]) -> SafetyAnswers:
         if question.field not in asked_fields and value is not None:
             raise ValidationError(question.field, _skip_reason(question))
     values = {question.field: answers.get(question.field) for question in QUESTIONS}
+    # The checks above made each value a bool or None, and questions 1, 2 and 6
+    # (SafetyAnswers' bool fields) answered; mypy sees only Mapping[str, object].
     return SafetyAnswers(**values)  # type: ignore[arg-type]
 
 

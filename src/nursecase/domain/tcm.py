@@ -34,7 +34,7 @@ for a discharge are passed in.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from nursecase.domain.business_days import NO_HOLIDAYS, add_business_days, business_days_between
@@ -436,6 +436,8 @@ class TcmStatus:
             days=TCM_FACE_TO_FACE_DAYS_MODERATE_COMPLEXITY
         )
         if interactive.state is TcmStepState.ended_by_readmission:
+            # That state is only given when a later discharge superseded this one.
+            assert facts.superseded_on is not None
             return TcmBilling(
                 TcmBillingState.not_billable,
                 f"readmitted (discharged again {day_text(facts.superseded_on)}) "
@@ -486,6 +488,8 @@ class TcmStatus:
         if visit.state is TcmStepState.ended_by_readmission or (
             facts.superseded_on is not None and facts.superseded_on <= moderate_deadline
         ):
+            # ended_by_readmission, too, is only given when a later discharge superseded this one.
+            assert facts.superseded_on is not None
             return TcmBilling(
                 TcmBillingState.not_billable,
                 f"readmitted (discharged again {day_text(facts.superseded_on)}) "
@@ -508,46 +512,48 @@ def _interactive_status(facts: TcmFacts, today: date, holidays: Collection[date]
     contact = facts.counts(facts.interactive_contact_on)
     attempts_met = facts.counts(facts.attempts_met_on)
     superseded = facts.superseded_on
-    base = {
-        "step": TcmStep.interactive_contact,
-        "deadline": deadline,
-        "shown_missed_on": missed_shown_on(deadline, holidays),
-        "window": TCM_INTERACTIVE_BUSINESS_DAYS,
-        "day": max(0, business_days_between(facts.discharged_on, today, holidays)),
-        "attempts": facts.interactive_attempts,
-        "attempt_dates": facts.attempt_dates,
-        "superseded_on": superseded,
-    }
+    due = TcmStepStatus(
+        step=TcmStep.interactive_contact,
+        state=TcmStepState.due,
+        deadline=deadline,
+        shown_missed_on=missed_shown_on(deadline, holidays),
+        window=TCM_INTERACTIVE_BUSINESS_DAYS,
+        day=max(0, business_days_between(facts.discharged_on, today, holidays)),
+        attempts=facts.interactive_attempts,
+        attempt_dates=facts.attempt_dates,
+        superseded_on=superseded,
+    )
     if contact is not None and contact <= deadline:
-        return TcmStepStatus(state=TcmStepState.met, met_on=contact, **base)
+        return replace(due, state=TcmStepState.met, met_on=contact)
     if attempts_met is not None and attempts_met <= deadline:
-        return TcmStepStatus(state=TcmStepState.met_by_attempts, met_on=attempts_met, **base)
+        return replace(due, state=TcmStepState.met_by_attempts, met_on=attempts_met)
     if superseded is not None and superseded <= deadline:
-        return TcmStepStatus(state=TcmStepState.ended_by_readmission, **base)
+        return replace(due, state=TcmStepState.ended_by_readmission)
     if today > deadline or (superseded is not None and superseded > deadline):
-        return TcmStepStatus(state=TcmStepState.missed, late_on=contact, **base)
-    return TcmStepStatus(state=TcmStepState.due, **base)
+        return replace(due, state=TcmStepState.missed, late_on=contact)
+    return due
 
 
 def _face_to_face_status(facts: TcmFacts, today: date, holidays: Collection[date]) -> TcmStepStatus:
     deadline = face_to_face_deadline(facts.discharged_on, facts.high_complexity)
     visit = facts.counts(facts.face_to_face_on)
     superseded = facts.superseded_on
-    base = {
-        "step": TcmStep.face_to_face_visit,
-        "deadline": deadline,
-        "shown_missed_on": missed_shown_on(deadline, holidays),
-        "window": face_to_face_window_days(facts.high_complexity),
-        "day": max(0, (today - facts.discharged_on).days),
-        "superseded_on": superseded,
-    }
+    due = TcmStepStatus(
+        step=TcmStep.face_to_face_visit,
+        state=TcmStepState.due,
+        deadline=deadline,
+        shown_missed_on=missed_shown_on(deadline, holidays),
+        window=face_to_face_window_days(facts.high_complexity),
+        day=max(0, (today - facts.discharged_on).days),
+        superseded_on=superseded,
+    )
     if visit is not None and visit <= deadline:
-        return TcmStepStatus(state=TcmStepState.met, met_on=visit, **base)
+        return replace(due, state=TcmStepState.met, met_on=visit)
     if superseded is not None and superseded <= deadline:
-        return TcmStepStatus(state=TcmStepState.ended_by_readmission, **base)
+        return replace(due, state=TcmStepState.ended_by_readmission)
     if today > deadline or (superseded is not None and superseded > deadline):
-        return TcmStepStatus(state=TcmStepState.missed, late_on=visit, **base)
-    return TcmStepStatus(state=TcmStepState.due, **base)
+        return replace(due, state=TcmStepState.missed, late_on=visit)
+    return due
 
 
 def tcm_status(facts: TcmFacts, today: date, holidays: Collection[date] = NO_HOLIDAYS) -> TcmStatus:

@@ -30,6 +30,7 @@ from nursecase.domain.instruments.phq import SAFETY_ITEM
 from nursecase.domain.validation import ValidationError, parse_moment
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.intents import Intent, bindings
+from nursecase.services import Services
 from nursecase.services.assessments import AssessmentResult, suggestions_for
 from nursecase.widgets.text_fields import TextInput
 
@@ -269,7 +270,11 @@ class AssessmentEntryScreen(ModalScreen[AssessmentResult | None]):
     ]
 
     def __init__(
-        self, services, patient_id: int, patient_name: str, instrument_code: Instrument | str
+        self,
+        services: Services,
+        patient_id: int,
+        patient_name: str,
+        instrument_code: Instrument | str,
     ) -> None:
         super().__init__()
         self.services = services

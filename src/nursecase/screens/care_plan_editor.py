@@ -17,6 +17,8 @@ by whom; the nurse may reload (dropping the unsaved form) or keep editing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -43,8 +45,12 @@ from nursecase.screens.choice_picker import Choice, ChoicePicker, Picked
 from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.form_dialog import FormDialog, FormField, field_value, field_widget
 from nursecase.screens.intents import Intent, bindings
+from nursecase.screens.workstation import WorkstationScreen
 from nursecase.services.errors import StaleEditError
 from nursecase.widgets.key_footer import KeyFooter
+
+if TYPE_CHECKING:
+    from nursecase.services.care_plans import CarePlanRead
 
 INTENTS = (
     Intent("care_plan.back", "escape", "back", "Back", "Leave the form, then the care plan"),
@@ -86,7 +92,7 @@ class PlanTree(Tree):
     ]
 
 
-class CarePlanEditorScreen(Screen):
+class CarePlanEditorScreen(WorkstationScreen, Screen):
     """One patient's care plan, edited with the patient and family."""
 
     CSS_PATH = "care_plan_editor.tcss"
@@ -98,8 +104,8 @@ class CarePlanEditorScreen(Screen):
         super().__init__()
         self.patient_id = patient_id
         self.patient_name = patient_name
-        self.plans: list = []
-        self.plan = None
+        self.plans: list[CarePlanRead] = []
+        self.plan: CarePlanRead | None = None
         self.team: list = []
         self.editing: EditTarget | None = None
         self.form_widgets: dict = {}
@@ -137,12 +143,7 @@ class CarePlanEditorScreen(Screen):
         self._load()
 
     @property
-    def services(self):
-        """The app's services."""
-        return self.app.services
-
-    @property
-    def tree(self) -> PlanTree:
+    def plan_tree(self) -> PlanTree:
         """The plan tree."""
         return self.query_one("#plan-tree", PlanTree)
 
@@ -168,7 +169,8 @@ class CarePlanEditorScreen(Screen):
         if chosen is None:
             # The plan being worked on: the newest one still open, else the newest.
             open_plans = [plan for plan in plans if plan.status not in CLOSED_PLAN_STATUSES]
-            chosen = (open_plans or plans or [None])[0]
+            newest_first = open_plans or plans
+            chosen = newest_first[0] if newest_first else None
         self._show(chosen)
 
     def _show(self, plan) -> None:
@@ -204,7 +206,7 @@ class CarePlanEditorScreen(Screen):
         self.query_one("#plan-line", Static).update(line)
 
     def _build_tree(self, cursor: tuple | None) -> None:
-        tree = self.tree
+        tree = self.plan_tree
         plan = self.plan
         today = self.services.clock.today()
         tree.clear()
@@ -251,13 +253,17 @@ class CarePlanEditorScreen(Screen):
         tree.cursor_line = lines.index(target_node)
 
     def _cursor_key(self) -> tuple | None:
-        node = self.tree.cursor_node
+        node = self.plan_tree.cursor_node
         return None if node is None else node.data
 
     # --- what is highlighted --------------------------------------------------
 
-    def _selected(self) -> tuple[str, object]:
-        """(kind, read model) of the highlighted item; ("none", None) without a plan."""
+    def _selected(self) -> tuple[str, Any]:
+        """(kind, read model) of the highlighted item; ("none", None) without a plan.
+
+        The kind names the read model: "plan" a CarePlanRead, "problem",
+        "goal" and "intervention" the plan's items of that kind.
+        """
         data = self._cursor_key()
         plan = self.plan
         if plan is None or data is None or data[0] == "none":
@@ -317,6 +323,8 @@ class CarePlanEditorScreen(Screen):
         self._open_form(EditTarget(kind, item.id, problem_id=problem_id), item)
 
     def _open_form(self, target: EditTarget, item) -> None:
+        if self.plan is None:
+            return  # nothing to edit: the callers check that a plan is open
         fields = form_fields(target, self.plan, item, self.team)
         initial = {field.name: field.value for field in fields}
         self.editing = EditTarget(
@@ -350,7 +358,7 @@ class CarePlanEditorScreen(Screen):
         self.query_one("#form-error", Static).update("")
         self.query_one("#item-details").display = False
         self.query_one("#item-form").display = True
-        self.tree.disabled = True
+        self.plan_tree.disabled = True
         self._update_warnings()
 
         # Focus only once the fields are mounted: a field focused earlier is
@@ -459,8 +467,8 @@ class CarePlanEditorScreen(Screen):
         self.query_one("#form-fields", Vertical).remove_children()
         self.query_one("#item-form").display = False
         self.query_one("#item-details").display = True
-        self.tree.disabled = False
-        self.tree.focus()
+        self.plan_tree.disabled = False
+        self.plan_tree.focus()
         if redraw:
             self._build_tree(self.keep_cursor or self._cursor_key())
             self.keep_cursor = None
@@ -547,7 +555,7 @@ class CarePlanEditorScreen(Screen):
 
     def _ask_goal_or_intervention(self, problem) -> None:
         def picked(answer: Picked | None) -> None:
-            if answer is None:
+            if answer is None or answer.value is None:  # cancelled (no free text here)
                 return
             self._new_item(EditTarget(answer.value, problem_id=problem.id))
 
@@ -602,7 +610,7 @@ class CarePlanEditorScreen(Screen):
             return
 
         def picked(answer: Picked | None) -> None:
-            if answer is None:
+            if answer is None or answer.value is None:  # cancelled (no free text here)
                 return
             if kind == "goal" and answer.value == "completed":
                 self._ask_achievement(item)
@@ -635,6 +643,8 @@ class CarePlanEditorScreen(Screen):
         )
 
     def _set_status(self, kind: str, item, status: str, achievement: str | None = None) -> None:
+        if self.plan is None:
+            return  # check_action offers a status change only with a plan
         care_plans = self.services.care_plans
         version = self.plan.version
         if kind == "plan":
@@ -699,6 +709,8 @@ class CarePlanEditorScreen(Screen):
         def default(name: str) -> str:
             return str(getattr(latest, name)) if latest else ""
 
+        if self.plan is None:
+            return  # check_action offers a rating only with a plan
         care_plans = self.services.care_plans
         version = self.plan.version
         today = self.services.clock.today()
@@ -832,12 +844,13 @@ class CarePlanEditorScreen(Screen):
 
     def action_history(self) -> None:
         """Who changed what, and when."""
-        self.app.push_screen(CarePlanHistoryScreen(self.plan.id, self.plan.title))
+        if self.plan is not None:  # check_action offers the history only with a plan
+            self.app.push_screen(CarePlanHistoryScreen(self.plan.id, self.plan.title))
 
     def action_print_plan(self) -> None:
         """Write the plan for the patient and family (Markdown or PDF)."""
         self.app.push_screen(
-            print_plan_dialog(self.services, self.app.settings, self.plan), self._printed
+            print_plan_dialog(self.services, self.workstation.settings, self.plan), self._printed
         )
 
     def _printed(self, path) -> None:

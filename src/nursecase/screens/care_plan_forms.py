@@ -166,7 +166,8 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
                 )
             )
         return fields
-    # intervention
+    # intervention: always under a problem (the editor sets problem_id for one)
+    assert target.problem_id is not None
     problem = plan.problem(target.problem_id)
     goal_choices = (("(whole problem)", NO_GOAL),) + tuple(
         (goal.description[:60], str(goal.id))
@@ -239,27 +240,24 @@ def save_call(
     changes = _one_line(values if target.is_new else changed_values(target, values))
     if target.kind == "plan":
         return lambda: care_plans.update_plan(plan.id, version, **changes)
+    # The service's own types: blank text becomes None, a goal id an int.
+    arguments: dict[str, object] = dict(changes)
     if target.kind == "problem":
-        arguments = dict(changes)
-        if "omaha_code" in arguments:
-            arguments["omaha_code"] = _optional(arguments["omaha_code"])
-        if "description" in arguments and not arguments["description"].strip():
+        if "omaha_code" in changes:
+            arguments["omaha_code"] = _optional(changes["omaha_code"])
+        if "description" in changes and not changes["description"].strip():
             arguments["description"] = None
         if target.is_new:
             return lambda: care_plans.add_problem(plan.id, version, **arguments)
         return lambda: care_plans.update_problem(target.item_id, version, **arguments)
     if target.kind == "goal":
-        arguments = dict(changes)
-        if "achievement_status" in arguments:
-            arguments["achievement_status"] = _optional(arguments["achievement_status"])
+        if "achievement_status" in changes:
+            arguments["achievement_status"] = _optional(changes["achievement_status"])
         if target.is_new:
             return lambda: care_plans.add_goal(target.problem_id, version, **arguments)
         return lambda: care_plans.update_goal(target.item_id, version, **arguments)
-    arguments = dict(changes)
-    if "goal_id" in arguments:
-        arguments["goal_id"] = (
-            None if arguments["goal_id"] == NO_GOAL else int(arguments["goal_id"])
-        )
+    if "goal_id" in changes:
+        arguments["goal_id"] = None if changes["goal_id"] == NO_GOAL else int(changes["goal_id"])
     if target.is_new:
         return lambda: care_plans.add_intervention(target.problem_id, version, **arguments)
     return lambda: care_plans.update_intervention(target.item_id, version, **arguments)

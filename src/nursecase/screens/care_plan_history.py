@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from nursecase.screens.background import run_in_background
+from nursecase.screens.workstation import WorkstationScreen
 
 
 def history_text(revisions) -> Text:
@@ -34,7 +35,7 @@ def history_text(revisions) -> Text:
     return text
 
 
-class CarePlanHistoryScreen(ModalScreen[None]):
+class CarePlanHistoryScreen(WorkstationScreen, ModalScreen[None]):
     """Every change to one plan, newest first."""
 
     DEFAULT_CSS = """
@@ -68,7 +69,7 @@ class CarePlanHistoryScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Read the history."""
-        care_plans = self.app.services.care_plans
+        care_plans = self.services.care_plans
         plan_id = self.care_plan_id
         run_in_background(self, lambda: care_plans.history(plan_id), self._show)
 

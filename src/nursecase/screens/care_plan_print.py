@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nursecase.screens.form_dialog import FormDialog, FormField, typed_path
+from nursecase.services import Services
 from nursecase.services.care_plan_print import FORMAT_SUFFIXES
 
 
@@ -23,7 +24,7 @@ def default_folder(settings) -> Path:
     return default_paths().exports
 
 
-def print_plan_dialog(services, settings, plan) -> FormDialog:
+def print_plan_dialog(services: Services, settings, plan) -> FormDialog:
     """A form (format, file); dismisses with the written path, or None."""
     folder = default_folder(settings)
     today = services.clock.today()

@@ -189,7 +189,8 @@ class ChoicePicker(ModalScreen[Picked | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Number keys choose only in an unfiltered list (in a filtered one they are typed)."""
         if action == "pick":
-            return not self.filterable and int(parameters[0]) <= self.enabled_count
+            number = parameters[0]  # pick(n) is only bound with a whole number
+            return not self.filterable and isinstance(number, int) and number <= self.enabled_count
         return True
 
     def action_cancel(self) -> None:

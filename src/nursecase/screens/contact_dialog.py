@@ -11,7 +11,7 @@ once the contact is saved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from nursecase.domain.clocks import next_contact_due
@@ -21,9 +21,10 @@ from nursecase.screens.background import run_in_background
 from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
 from nursecase.screens.safety_check_dialog import open_safety_check
+from nursecase.services import Services
 
 
-def suggested_next_contact(risk_tier: str, today: date, cadence_days: dict[str, int]) -> date:
+def suggested_next_contact(risk_tier: str, today: date, cadence_days: Mapping[str, int]) -> date:
     """Today plus the risk tier's cadence."""
     return next_contact_due(risk_tier, today, cadence_days)
 
@@ -41,7 +42,7 @@ def safety_line(signals: Sequence) -> str:
 
 
 def log_contact_dialog(
-    services,
+    services: Services,
     patient_id: int,
     patient_name: str,
     risk_tier: str,
@@ -106,7 +107,7 @@ def log_contact_dialog(
 
 def log_contact_with_safety(
     node,
-    services,
+    services: Services,
     patient_id: int,
     patient_name: str,
     risk_tier: str,
@@ -155,7 +156,7 @@ def log_contact_with_safety(
         run_in_background(node, lambda: reader.open_signals(patient_id), show)
 
 
-def edit_contact_dialog(services, contact) -> FormDialog:
+def edit_contact_dialog(services: Services, contact) -> FormDialog:
     """A dialog that corrects a logged contact (a ContactRead); it returns the new ContactRead."""
     fields = [
         FormField("occurred_at", "When (date time)", value=f"{contact.occurred_at:%Y-%m-%d %H:%M}"),

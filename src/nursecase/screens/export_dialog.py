@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from nursecase.screens.care_plan_print import default_folder
 from nursecase.screens.form_dialog import FormDialog, FormField, typed_path
+from nursecase.services import Services
 from nursecase.services.exports import FORMATS, REPORTS, check_request
 
 #: The formats as a nurse reads them.
@@ -36,7 +37,7 @@ MINE = "mine"
 EVERYONE = "all"
 
 
-def export_dialog(services, settings, patient_mrn: str | None = None) -> FormDialog:
+def export_dialog(services: Services, settings, patient_mrn: str | None = None) -> FormDialog:
     """The export form; dismisses with the ExportResult, or None.
 
     From a patient's screen ``patient_mrn`` preselects the patient report.

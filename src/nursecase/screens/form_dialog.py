@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,6 +25,9 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from nursecase.domain.validation import ValidationError
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.widgets.text_fields import NoteArea, TextInput
+
+#: What a form's submit call returns, and so what the dialog dismisses with.
+Submitted = TypeVar("Submitted")
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,12 @@ def field_value(widget: Widget) -> str:
         return "" if widget.value is Select.NULL else str(widget.value)
     if isinstance(widget, TextArea):
         return widget.text
-    return widget.value
+    if isinstance(widget, Input):
+        return widget.value
+    raise TypeError(f"{type(widget).__name__} is not a form field")
 
 
-class FormDialog(ModalScreen[object]):
+class FormDialog(ModalScreen[Submitted]):
     """A modal form; dismisses with the submit callable's result, or None."""
 
     CSS_PATH = "form_dialog.tcss"
@@ -106,7 +112,7 @@ class FormDialog(ModalScreen[object]):
         self,
         title: str,
         fields: list[FormField],
-        submit: Callable[[dict[str, str]], object],
+        submit: Callable[[dict[str, str]], Submitted],
         *,
         submit_label: str = "Save",
         intro: str = "",
@@ -166,7 +172,7 @@ class FormDialog(ModalScreen[object]):
             self, lambda: self.submit(values), self._saved, self._failed, group="form"
         )
 
-    def _saved(self, result: object) -> None:
+    def _saved(self, result: Submitted) -> None:
         self.saving = False
         self.dismiss(result)
 

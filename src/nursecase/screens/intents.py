@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,6 @@ class Intent:
         )
 
 
-def bindings(intents: Iterable[Intent]) -> list[Binding]:
-    """Bindings for a list of intents."""
+def bindings(intents: Iterable[Intent]) -> list[BindingType]:
+    """Bindings for a list of intents (typed as Textual's ``BINDINGS`` lists are)."""
     return [intent.binding() for intent in intents]

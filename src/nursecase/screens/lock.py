@@ -18,6 +18,7 @@ from textual.widgets import Input, Label, Static
 
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.login import RETRY_DELAYS, RetryAfterRefusal
+from nursecase.services import Services
 from nursecase.services.accounts import LoginFailedError
 from nursecase.widgets.text_fields import TextInput
 
@@ -36,7 +37,7 @@ class LockScreen(RetryAfterRefusal, Screen[None]):
     AUTO_FOCUS = "#lock-password"
 
     def __init__(
-        self, services, passwords_on: bool, delays: Sequence[float] = RETRY_DELAYS
+        self, services: Services, passwords_on: bool, delays: Sequence[float] = RETRY_DELAYS
     ) -> None:
         super().__init__()
         self.services = services

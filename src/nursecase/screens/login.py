@@ -10,6 +10,7 @@ audited by the account service and makes the next try wait a little longer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,14 +20,21 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from nursecase.screens.background import run_in_background, user_message
+from nursecase.services import Services
 from nursecase.services.accounts import LoginFailedError
 from nursecase.widgets.text_fields import TextInput
+
+if TYPE_CHECKING:
+    # Type-checked as the Screen it is mixed into; at run time the mixin has no base.
+    _MixedIntoScreen = Screen[Any]
+else:
+    _MixedIntoScreen = object
 
 #: Seconds to wait after the 1st, 2nd, 3rd ... refused attempt (the last one repeats).
 RETRY_DELAYS: tuple[float, ...] = (1, 2, 4, 8, 16, 30)
 
 
-class RetryAfterRefusal:
+class RetryAfterRefusal(_MixedIntoScreen):
     """For a password screen: each refusal makes the next try wait longer.
 
     The screen calls ``wait_after_refusal`` when a password is refused and
@@ -49,6 +57,10 @@ class RetryAfterRefusal:
         self.waiting = False
         self._say("")
 
+    def _say(self, message: str) -> None:
+        """Show ``message`` under the password (each screen says where)."""
+        raise NotImplementedError
+
 
 class LoginScreen(RetryAfterRefusal, Screen[bool]):
     """Username and password; dismisses with True once signed in, False to quit."""
@@ -67,7 +79,10 @@ class LoginScreen(RetryAfterRefusal, Screen[bool]):
     AUTO_FOCUS = "#login-username"
 
     def __init__(
-        self, services, username: str | None = None, delays: Sequence[float] = RETRY_DELAYS
+        self,
+        services: Services,
+        username: str | None = None,
+        delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         super().__init__()
         self.services = services

@@ -23,6 +23,7 @@ from nursecase.domain.codes import (
 from nursecase.domain.validation import parse_date, require_int_range
 from nursecase.screens.contact_dialog import snooze_dialog
 from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
+from nursecase.services import Services
 
 if TYPE_CHECKING:
     from nursecase.domain.risk import RiskStanding
@@ -55,12 +56,12 @@ def _nurse_choices(nurses: Iterable[NurseRead], leave_out: str | None = None):
     )
 
 
-def _tomorrow(services):
+def _tomorrow(services: Services):
     return services.clock.today() + timedelta(days=1)
 
 
 def add_task_dialog(
-    services, patient_id: int, patient_name: str, nurses: Sequence[NurseRead] = ()
+    services: Services, patient_id: int, patient_name: str, nurses: Sequence[NurseRead] = ()
 ) -> FormDialog:
     """Add a follow-up task for the patient; dismisses with the TaskRead.
 
@@ -104,7 +105,7 @@ def add_task_dialog(
     return FormDialog(f"New task for {patient_name}", fields, submit, submit_label="Add")
 
 
-def snooze_task_dialog(services, task: TaskRead) -> FormDialog:
+def snooze_task_dialog(services: Services, task: TaskRead) -> FormDialog:
     """Move an open task to a later day with a required reason; dismisses with the TaskRead."""
 
     def submit(until, reason: str):
@@ -113,7 +114,9 @@ def snooze_task_dialog(services, task: TaskRead) -> FormDialog:
     return snooze_dialog(task.description, _tomorrow(services), submit)
 
 
-def reassign_task_dialog(services, task: TaskRead, nurses: Sequence[NurseRead]) -> FormDialog:
+def reassign_task_dialog(
+    services: Services, task: TaskRead, nurses: Sequence[NurseRead]
+) -> FormDialog:
     """Give an open task to another active nurse; dismisses with the TaskRead.
 
     ``nurses`` is loaded beforehand (``services.nurses.list_nurses()``); the
@@ -142,7 +145,7 @@ def optional_stay_days(value: str) -> int | None:
     return require_int_range(value, "length_of_stay_days", 0, MAXIMUM_STAY_DAYS)
 
 
-def record_discharge_dialog(services, patient_id: int, patient_name: str) -> FormDialog:
+def record_discharge_dialog(services: Services, patient_id: int, patient_name: str) -> FormDialog:
     """Record a discharge and start its TCM clocks; dismisses with the TransitionRead."""
     fields = [
         FormField(
@@ -172,7 +175,7 @@ def record_discharge_dialog(services, patient_id: int, patient_name: str) -> For
 
 
 def change_risk_tier_dialog(
-    services,
+    services: Services,
     patient: PatientRead,
     suggested_tier: str | None = None,
     suggested_reason: str = "",
@@ -220,7 +223,7 @@ def change_risk_tier_dialog(
 NOT_ENROLLED = "none"
 
 
-def ccm_enrolment_dialog(services, patient: PatientRead) -> FormDialog:
+def ccm_enrolment_dialog(services: Services, patient: PatientRead) -> FormDialog:
     """Enrol the patient in standard or complex CCM from a start date, or end it.
 
     Dismisses with the PatientRead. Only the enrolled programme's codes are
@@ -267,7 +270,9 @@ def ccm_enrolment_dialog(services, patient: PatientRead) -> FormDialog:
     )
 
 
-def change_episode_status_dialog(services, episode: EpisodeRead, patient_name: str) -> FormDialog:
+def change_episode_status_dialog(
+    services: Services, episode: EpisodeRead, patient_name: str
+) -> FormDialog:
     """Move the episode to another status; finished or cancelled closes it.
 
     Dismisses with the EpisodeRead. The reason is required to close the
@@ -297,7 +302,7 @@ def change_episode_status_dialog(services, episode: EpisodeRead, patient_name: s
 
 
 def reconcile_medications_dialog(
-    services, patient_id: int, patient_name: str, medication_count: int
+    services: Services, patient_id: int, patient_name: str, medication_count: int
 ) -> FormDialog:
     """Confirm marking the current medications reconciled today.
 
@@ -320,7 +325,7 @@ def reconcile_medications_dialog(
     return FormDialog("Reconcile medications", [], submit, submit_label="Reconcile", intro=intro)
 
 
-def start_episode_dialog(services, patient_id: int, patient_name: str) -> FormDialog:
+def start_episode_dialog(services: Services, patient_id: int, patient_name: str) -> FormDialog:
     """Start a new episode today for a patient whose last one is closed.
 
     Dismisses with the EpisodeRead; refused while an episode is still open.

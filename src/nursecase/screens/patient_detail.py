@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.types import NoActiveAppError
 from textual.widgets import ContentSwitcher, DataTable, Header, Static
@@ -49,7 +51,11 @@ from nursecase.screens.patient_actions import (
 )
 from nursecase.screens.referral_dialogs import open_referral_form
 from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
+from nursecase.screens.workstation import WorkstationScreen
 from nursecase.widgets.key_footer import KeyFooter
+
+if TYPE_CHECKING:
+    from nursecase.services.chart import Chart
 
 #: The tabs, in number-key order: (pane id, title).
 TABS = (
@@ -147,7 +153,7 @@ TAB_ACTIONS = {
 }
 
 
-class PatientDetailScreen(Screen):
+class PatientDetailScreen(WorkstationScreen, Screen):
     """One patient: header with flags and clocks, seven tabs, every action on a key."""
 
     CSS_PATH = "patient_detail.tcss"
@@ -157,7 +163,7 @@ class PatientDetailScreen(Screen):
     def __init__(self, patient_id: int | None = None) -> None:
         super().__init__()
         self.patient_id = patient_id
-        self.chart = None
+        self.chart: Chart | None = None
         self.filled_tabs: set[str] = set()
         self.binding_state: tuple = ()
         self.mounted = False
@@ -232,16 +238,12 @@ class PatientDetailScreen(Screen):
 
     # --- loading ------------------------------------------------------------
 
-    @property
-    def services(self):
-        """The app's services."""
-        return self.app.services
-
     def _open_chart(self) -> None:
         """Start reading the chart (an audited view)."""
         self.opening = True
         chart = self.services.chart
         patient_id = self.patient_id
+        assert patient_id is not None  # the screen opens a chart only once it has a patient
         run_in_background(self.app, lambda: chart.open(patient_id), self._arrived, self._failed)
 
     def show_patient(self, patient_id: int, when_read: Callable[[], None] | None = None) -> None:
@@ -292,6 +294,8 @@ class PatientDetailScreen(Screen):
         """Read the chart again (after a change, or on f5)."""
         chart = self.services.chart
         patient_id = self.patient_id
+        if patient_id is None:
+            return  # no patient yet: nothing to read
         run_in_background(
             self,
             lambda: chart.load(patient_id),
@@ -455,15 +459,17 @@ class PatientDetailScreen(Screen):
         table = self.query_one(f"#{table_id}", DataTable)
         if table.row_count == 0:
             return None
-        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
 
     def _highlighted_task(self):
         key = self._row_key("tasks-table")
-        return next((task for task in self.chart.tasks if str(task.id) == key), None)
+        tasks = self.chart.tasks if self.chart is not None else []
+        return next((task for task in tasks if str(task.id) == key), None)
 
     def _highlighted_contact(self):
         key = self._row_key("contacts-table")
-        return next((item for item in self.chart.contacts if str(item.id) == key), None)
+        contacts = self.chart.contacts if self.chart is not None else []
+        return next((item for item in contacts if str(item.id) == key), None)
 
     # --- actions ----------------------------------------------------------------
 
@@ -473,6 +479,7 @@ class PatientDetailScreen(Screen):
 
     def _patient_name(self) -> str:
         """The name for dialogs' titles and wording, control characters shown."""
+        assert self.chart is not None  # asked only by actions, which wait for the chart
         return shown(self.chart.patient.display_name)
 
     def _after_action(self, result, message: str | None = None) -> None:
@@ -502,7 +509,7 @@ class PatientDetailScreen(Screen):
 
     def action_safety_check(self) -> None:
         """Record a safety check (C-SSRS screener and disposition); it clears the safety flag."""
-        if self.chart is None:
+        if self.chart is None or self.patient_id is None:
             return  # still loading
         open_safety_check(
             self, self.services, self.patient_id, self._patient_name(), self._safety_checked
@@ -534,6 +541,7 @@ class PatientDetailScreen(Screen):
             self._enter_assessment(instrument)
 
     def _enter_assessment(self, instrument: str) -> None:
+        assert self.patient_id is not None  # assessing waits for the chart
         screen = AssessmentEntryScreen(
             self.services, self.patient_id, self._patient_name(), instrument
         )
@@ -581,6 +589,7 @@ class PatientDetailScreen(Screen):
     def _set_risk_from_score(self, assessment_id: int) -> None:
         patients = self.services.patients
         patient_id = self.patient_id
+        assert patient_id is not None  # the offer follows an assessment of this patient
         run_in_background(
             self,
             lambda: patients.set_risk_from_score(patient_id, assessment_id),
@@ -592,7 +601,7 @@ class PatientDetailScreen(Screen):
 
     def action_add_task(self) -> None:
         """Add a task for this patient."""
-        if self.chart is None:
+        if self.chart is None or self.patient_id is None:
             return  # still loading
         self.app.push_screen(
             add_task_dialog(self.services, self.patient_id, self._patient_name()),
@@ -658,7 +667,7 @@ class PatientDetailScreen(Screen):
 
     def action_new_referral(self) -> None:
         """Send a referral for this patient."""
-        if self.chart is None:
+        if self.chart is None or self.patient_id is None:
             return  # still loading
         open_referral_form(
             self,
@@ -669,13 +678,13 @@ class PatientDetailScreen(Screen):
 
     def action_care_plan(self) -> None:
         """Open the patient's care plans."""
-        if self.chart is None:
+        if self.chart is None or self.patient_id is None:
             return  # still loading
         self.app.push_screen(CarePlanEditorScreen(self.patient_id, self._patient_name()))
 
     def action_reconcile(self) -> None:
         """Reconcile the medication list today."""
-        if self.chart is None:
+        if self.chart is None or self.patient_id is None:
             return  # still loading
         self.app.push_screen(
             reconcile_medications_dialog(
@@ -689,7 +698,7 @@ class PatientDetailScreen(Screen):
 
     def action_discharge(self) -> None:
         """Record a discharge: starts the TCM clocks and their tasks."""
-        if self.chart is None:
+        if self.chart is None or self.patient_id is None:
             return  # still loading
         self.app.push_screen(
             record_discharge_dialog(self.services, self.patient_id, self._patient_name()),
@@ -725,7 +734,8 @@ class PatientDetailScreen(Screen):
 
     def _latest_lace(self):
         """The patient's newest LACE assessment, or None."""
-        history = next((item for item in self.chart.instruments if item.instrument == "lace"), None)
+        instruments = self.chart.instruments if self.chart is not None else []
+        history = next((item for item in instruments if item.instrument == "lace"), None)
         return history.latest if history is not None else None
 
     def action_ccm(self) -> None:
@@ -739,7 +749,7 @@ class PatientDetailScreen(Screen):
 
     def action_episode(self) -> None:
         """Change or close the episode, or start a new one when it is closed."""
-        if self.chart is None:
+        if self.chart is None or self.patient_id is None:
             return  # still loading
         episode = self.chart.episode
         if episode is None or not episode.is_open:
@@ -761,7 +771,7 @@ def tab_bar(active: str) -> Text:
 
 def _table(table_id: str, *columns: str | tuple[str, int]) -> DataTable:
     """A row-cursor table; a (label, width) column is cut at that width (free text)."""
-    table = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
+    table: DataTable[Any] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
     for column in columns:
         if isinstance(column, tuple):
             label, width = column
@@ -777,7 +787,7 @@ def _fill(screen: Screen, table_id: str, rows: list[tuple], keys: list | None) -
     previous_row = table.cursor_row
     previous_key = None
     if keys is not None and table.row_count:
-        previous_key = table.coordinate_to_cell_key((previous_row, 0)).row_key.value
+        previous_key = table.coordinate_to_cell_key(Coordinate(previous_row, 0)).row_key.value
     table.clear()
     for index, row in enumerate(rows):
         cells = [safe_cell(cell) for cell in row]  # stored text is shown, never obeyed
@@ -785,7 +795,7 @@ def _fill(screen: Screen, table_id: str, rows: list[tuple], keys: list | None) -
     if not rows:
         return
     target = min(max(previous_row, 0), len(rows) - 1)
-    if previous_key is not None:
+    if keys is not None and previous_key is not None:
         for index, key in enumerate(keys):
             if str(key) == previous_key:
                 target = index

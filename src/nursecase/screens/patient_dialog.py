@@ -5,9 +5,10 @@ from __future__ import annotations
 from nursecase.domain.codes import RiskTier, Sex
 from nursecase.domain.validation import optional_date
 from nursecase.screens.form_dialog import FormDialog, FormField
+from nursecase.services import Services
 
 
-def new_patient_dialog(services) -> FormDialog:
+def new_patient_dialog(services: Services) -> FormDialog:
     """A dialog that enrols a patient on the signed-in nurse's caseload; returns PatientRead.
 
     A tier given a reason is the nurse's override (with their name); without

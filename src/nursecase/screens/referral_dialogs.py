@@ -36,6 +36,8 @@ from nursecase.screens.referral_views import (
     service_label,
     status_label,
 )
+from nursecase.screens.workstation import WorkstationScreen
+from nursecase.services import Services
 from nursecase.widgets.text_fields import TextInput
 
 # ---------------------------------------------------------------- new referral
@@ -64,7 +66,7 @@ class ReferralForm(FormDialog):
         ),
     ]
 
-    def __init__(self, services, recent: Sequence[tuple[str, str]], **form) -> None:
+    def __init__(self, services: Services, recent: Sequence[tuple[str, str]], **form) -> None:
         super().__init__(**form)
         self.services = services
         self.recent = list(recent)
@@ -146,7 +148,7 @@ class ReferralForm(FormDialog):
 
 
 def new_referral_dialog(
-    services, patient_id: int, patient_name: str, recent: Sequence[tuple[str, str]] = ()
+    services: Services, patient_id: int, patient_name: str, recent: Sequence[tuple[str, str]] = ()
 ) -> ReferralForm:
     """Send a referral (status "requested"); dismisses with the ReferralRead.
 
@@ -249,7 +251,7 @@ def needs_form(target: str) -> bool:
     )
 
 
-def transition_dialog(services, referral, target: str) -> FormDialog:
+def transition_dialog(services: Services, referral, target: str) -> FormDialog:
     """Ask what the move needs (reason, outcome, appointment); dismisses with the ReferralRead."""
     status = ReferralStatus(target)
     fields: list[FormField] = []
@@ -295,7 +297,7 @@ def transition_dialog(services, referral, target: str) -> FormDialog:
 # ------------------------------------------------------------------ follow-up
 
 
-def follow_up_dialog(services, referral) -> FormDialog:
+def follow_up_dialog(services: Services, referral) -> FormDialog:
     """Log a call to the receiving service and set the next expected reply."""
     today = services.clock.today()
     next_reply = default_expected_reply(referral.priority, today)
@@ -440,7 +442,7 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
     #: How many matches the list shows.
     LIMIT = 12
 
-    def __init__(self, services, title: str = "Refer which patient?") -> None:
+    def __init__(self, services: Services, title: str = "Refer which patient?") -> None:
         super().__init__()
         self.services = services
         self.picker_title = title
@@ -538,12 +540,14 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
         self.dismiss(None)
 
 
-def open_referral_form(screen, patient_id: int, patient_name: str, on_sent) -> None:
+def open_referral_form(
+    screen: WorkstationScreen, patient_id: int, patient_name: str, on_sent
+) -> None:
     """Load the organisations used before, then open the new-referral form.
 
     ``on_sent`` gets the ReferralRead, or None when the nurse cancels.
     """
-    services = screen.app.services
+    services = screen.services
 
     def ask(recent) -> None:
         screen.app.push_screen(

@@ -40,6 +40,7 @@ from nursecase.screens.referral_views import (
     status_label,
     status_line,
 )
+from nursecase.screens.workstation import WorkstationScreen
 from nursecase.widgets.key_footer import KeyFooter
 
 INTENTS = (
@@ -103,7 +104,7 @@ COLUMNS = (
 HEADING_PREFIX = "group:"
 
 
-class ReferralQueueScreen(Screen):
+class ReferralQueueScreen(WorkstationScreen, Screen):
     """Every referral that needs chasing, most urgent and oldest first."""
 
     CSS_PATH = "referral_queue.tcss"
@@ -118,16 +119,11 @@ class ReferralQueueScreen(Screen):
         self.shown_detail: str | None = None
         self.last_row = 0
 
-    @property
-    def services(self):
-        """The app's services."""
-        return self.app.services
-
     def compose(self) -> ComposeResult:
         """Filter line, table, detail pane, status line."""
         yield Header()
         yield Static("", id="queue-filter")
-        table = DataTable(id="referrals", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = DataTable(id="referrals", cursor_type="row", zebra_stripes=True)
         for label, key, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         yield table
@@ -264,7 +260,7 @@ class ReferralQueueScreen(Screen):
         """Open the highlighted referral's patient."""
         referral = self.highlighted()
         if referral is not None:
-            self.app.open_patient(referral.patient_id)
+            self.workstation.open_patient(referral.patient_id)
 
     def action_cursor(self, step: int) -> None:
         """j and k move like the arrows (headings are skipped)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -15,6 +16,9 @@ from rich.text import Text
 
 from nursecase.domain.codes import ContactOutcome, ReferralPriority, ReferralStatus, ServiceType
 from nursecase.screens.formatting import plain, terminal_safe
+
+if TYPE_CHECKING:
+    from nursecase.services.referrals import ReferralRead
 
 #: How many referrals the queue shows at most; a filter narrows a longer list.
 QUEUE_LIMIT = 1000
@@ -120,7 +124,7 @@ _PRIORITY_ORDER = {
 }
 
 
-def _group_of(group_by: str) -> Callable[[object], tuple[object, str]]:
+def _group_of(group_by: str) -> Callable[[ReferralRead], tuple[object, str]]:
     """(sort key, heading) of a referral for a grouping."""
     if group_by == "status":
         return lambda referral: (_STATUS_ORDER[referral.status], status_label(referral.status))
@@ -142,17 +146,19 @@ def _group_of(group_by: str) -> Callable[[object], tuple[object, str]]:
     raise ValueError(f"unknown grouping {group_by!r}")
 
 
-def grouped(referrals: Iterable, group_by: str) -> list[tuple[str | None, list]]:
+def grouped(
+    referrals: Iterable[ReferralRead], group_by: str
+) -> list[tuple[str | None, list[ReferralRead]]]:
     """The referrals in groups (heading, members), queue order kept inside each group.
 
     Without a grouping there is one group with no heading.
     """
-    referrals = list(referrals)
+    listed = list(referrals)
     if not group_by:
-        return [(None, referrals)]
+        return [(None, listed)]
     group_of = _group_of(group_by)
-    groups: dict[tuple[object, str], list] = {}
-    for referral in referrals:
+    groups: dict[tuple[object, str], list[ReferralRead]] = {}
+    for referral in listed:
         groups.setdefault(group_of(referral), []).append(referral)
     return [(key[1], members) for key, members in sorted(groups.items(), key=lambda g: g[0])]
 

@@ -43,6 +43,7 @@ from nursecase.domain.validation import ValidationError
 from nursecase.screens.assessment_entry import ConfirmDiscardScreen
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.intents import Intent, bindings
+from nursecase.services import Services
 from nursecase.widgets.text_fields import TextInput
 
 DISPOSITIONS = tuple(SafetyDisposition)
@@ -125,7 +126,7 @@ class SafetyCheckDialog(ModalScreen[object]):
     INTENTS = INTENTS
     BINDINGS = bindings(INTENTS)
 
-    def __init__(self, services, patient_id: int, patient_name: str) -> None:
+    def __init__(self, services: Services, patient_id: int, patient_name: str) -> None:
         super().__init__()
         self.services = services
         self.patient_id = patient_id
@@ -361,7 +362,7 @@ class SafetyCheckDialog(ModalScreen[object]):
 
 
 def open_safety_check(
-    node, services, patient_id: int, patient_name: str, on_saved: Callable[[object], None]
+    node, services: Services, patient_id: int, patient_name: str, on_saved: Callable[[object], None]
 ) -> None:
     """Push the safety check dialog; ``on_saved(result)`` runs after a save (not a cancel)."""
 

@@ -11,6 +11,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from nursecase.screens.form_dialog import FormDialog, FormField
+from nursecase.services import Services
 
 
 class NursePickerScreen(ModalScreen[str | None]):
@@ -49,7 +50,7 @@ class NursePickerScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def first_nurse_dialog(services) -> FormDialog:
+def first_nurse_dialog(services: Services) -> FormDialog:
     """A new database: ask the nurse's username, name and credentials once."""
     fields = [
         FormField("username", "Username", placeholder="e.g. amoreno"),

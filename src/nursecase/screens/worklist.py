@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -45,9 +46,15 @@ from nursecase.screens.worklist_sources import (
     CaseloadSource,
     TodaySource,
 )
+from nursecase.screens.workstation import EarlyRead, WorkstationApp, WorkstationScreen
+from nursecase.services import Services
 from nursecase.widgets.key_footer import KeyFooter
 from nursecase.widgets.text_fields import TextInput
 from nursecase.widgets.virtual_table import Column, VirtualTable
+
+if TYPE_CHECKING:
+    from nursecase.services.patients import PatientRow
+    from nursecase.services.worklist import UndoToken
 
 #: Why s does nothing on a safety row.
 SAFETY_FLAG_NOT_SNOOZED = "A safety flag is not snoozed: only a safety check clears it (press S)."
@@ -67,7 +74,7 @@ DONE_KINDS = frozenset(
     }
 )
 
-INTENTS = (
+INTENTS: tuple[Intent, ...] = (
     Intent(
         "worklist.view",
         "t",
@@ -176,7 +183,7 @@ CASELOAD_FLAGS_WIDTH = 22
 
 # Cells are plain strings where they carry no style: the table draws those
 # directly, without laying out a Text (see VirtualTable._cell_segments).
-CASELOAD_COLUMNS = [
+CASELOAD_COLUMNS: list[Column[PatientRow]] = [
     Column("name", "Name", 24, lambda row: f"{row.family_name}, {row.given_name}"),
     Column("mrn", "MRN", 10, lambda row: row.mrn),
     Column("age", "Age", 4, lambda row: "-" if row.age is None else str(row.age)),
@@ -257,7 +264,7 @@ def _why_text(row) -> Text:
     return Text(row.why, style=style)
 
 
-class WorklistScreen(Screen):
+class WorklistScreen(WorkstationScreen, Screen):
     """Today's ranked worklist and the caseload, with rounds."""
 
     CSS_PATH = "worklist.tcss"
@@ -279,7 +286,7 @@ class WorklistScreen(Screen):
         self.card_visible = False
         self.today_rows: list = []
         self.next_due = None
-        self.undo_token = None
+        self.undo_token: UndoToken | None = None
         self.undo_deadline = 0.0
         self.timer_patient_id: int | None = None
         self.timer_started = time.monotonic()
@@ -312,11 +319,6 @@ class WorklistScreen(Screen):
         yield KeyFooter()
 
     @property
-    def services(self):
-        """The app's services."""
-        return self.app.services
-
-    @property
     def table(self) -> VirtualTable:
         """The one table."""
         return self.rows_table or self.query_one("#rows", VirtualTable)
@@ -330,8 +332,8 @@ class WorklistScreen(Screen):
         self.query_state = CaseloadQuery(nurse_id=self.services.context.nurse_id)
         self.query_one("#card").display = False
         self.table.focus()
-        early = getattr(self.app, "early_today", None)
-        self.app.early_today = None  # one launch, one use
+        early = self.workstation.early_today
+        self.workstation.early_today = None  # one launch, one use
         self.load_first_today(early)
 
     def on_screen_resume(self) -> None:
@@ -362,7 +364,7 @@ class WorklistScreen(Screen):
             exclusive=True,
         )
 
-    def load_first_today(self, early: TodayRead | None) -> None:
+    def load_first_today(self, early: EarlyRead | None) -> None:
         """The first Today of the session: use the read the app started at launch.
 
         The app starts reading Today while Textual builds this screen; when
@@ -553,8 +555,9 @@ class WorklistScreen(Screen):
     def _show_card_panel(self, visible: bool) -> None:
         self.card_visible = visible
         self.query_one("#card").display = visible
-        if visible and self.table.cursor_row is not None:
-            self._load_card(self._patient_id(self.table.cursor_row))
+        patient_id = self._patient_id(self.table.cursor_row)
+        if visible and patient_id is not None:
+            self._load_card(patient_id)
 
     # --- views, search, filters, sort ----------------------------------------
 
@@ -730,7 +733,7 @@ class WorklistScreen(Screen):
     def _open(self, row) -> None:
         patient_id = self._patient_id(row)
         if patient_id is not None:
-            self.app.open_patient(patient_id)
+            self.workstation.open_patient(patient_id)
 
     def action_start_rounds(self) -> None:
         """Step through Today from the top, with the card."""
@@ -763,9 +766,9 @@ class WorklistScreen(Screen):
     def action_log_contact(self) -> None:
         """Open the log-contact dialog for the highlighted patient."""
         row = self.table.cursor_row
-        if row is None:
-            return
         patient_id = self._patient_id(row)
+        if row is None or patient_id is None:
+            return
         log_contact_with_safety(
             self,
             self.services,
@@ -780,9 +783,9 @@ class WorklistScreen(Screen):
     def action_safety_check(self) -> None:
         """Record a safety check (C-SSRS screener) for the highlighted patient."""
         row = self.table.cursor_row
-        if row is None:
-            return
         patient_id = self._patient_id(row)
+        if row is None or patient_id is None:
+            return
         open_safety_check(
             self,
             self.services,
@@ -872,6 +875,7 @@ class WorklistScreen(Screen):
         if not self._undo_available():
             return
         token, self.undo_token = self.undo_token, None
+        assert token is not None  # _undo_available checked it
         worklist = self.services.worklist
         run_in_background(
             self,
@@ -927,7 +931,7 @@ class WorklistScreen(Screen):
         return True
 
 
-def read_today(services, nurse_id: int | None) -> tuple[list, object]:
+def read_today(services: Services, nurse_id: int | None) -> tuple[list, object]:
     """Today's ranked rows, and the next due date when nothing is due (runs in a worker).
 
     First, once a day, the TCM sweep closes the clock tasks that lapsed (a
@@ -948,7 +952,7 @@ class TodayRead:
     it arrives; if the read failed, the screen reads again (and shows why).
     """
 
-    def __init__(self, app, nurse_id: int | None) -> None:
+    def __init__(self, app: WorkstationApp, nurse_id: int | None) -> None:
         self.nurse_id = nurse_id
         self.result: tuple | None = None
         self.failed = False

@@ -8,6 +8,11 @@ calls them from worker threads; no source holds the caseload in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nursecase.services.patients import PatientService
+    from nursecase.services.worklist import WorklistService
 
 SORT_COLUMNS = {
     "name": "Name",
@@ -70,9 +75,9 @@ class CaseloadSource:
     words Today and the patient header use.
     """
 
-    patients: object
+    patients: PatientService
     query: CaseloadQuery
-    worklist: object = None
+    worklist: WorklistService | None = None
 
     def count(self) -> int:
         """Rows matching the query."""

@@ -28,9 +28,18 @@ nothing new can wait on itself.
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.widgets import Input, TextArea
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    # Type-checked as the App it is mixed into; at run time the mixin has no base.
+    _MixedIntoApp = App[Any]
+else:
+    _MixedIntoApp = object
 
 #: The longest a key waits for the effects of the key before it (see ``_hold``):
 #: a last resort, far longer than any refresh, that only matters if Textual
@@ -78,7 +87,7 @@ class NoteArea(TextArea):
         return self.types(event) or _editing_key(self, event)
 
 
-class OrderedKeys:
+class OrderedKeys(_MixedIntoApp):
     """App mixin: each key is handled, bindings and all, before the next is routed."""
 
     #: Keys waiting for the effects of a key before them (see ``_hold``).

@@ -800,9 +800,8 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         elif result.kind == "around":
             self._at_start = result.before_length < limit
             self._at_end = len(rows) - result.before_length < limit + 1
-            cursor = self._index_of_key(keep_key, prefer_from=result.before_length)
-            if cursor is None:
-                cursor = result.before_length
+            kept = self._index_of_key(keep_key, prefer_from=result.before_length)
+            cursor = result.before_length if kept is None else kept
             self._top = cursor - previous_line
             if self._at_start:
                 self._start = 0
@@ -932,7 +931,8 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
 
     # ------------------------------------------------------------ lifecycle
 
-    def _on_mount(self) -> None:
+    def _on_mount(self, event: events.Mount) -> None:
+        # Textual calls Widget._on_mount too (each class's handler in turn).
         self._mount_done = True
         if self._reload_wanted is not None:
             kind, anchor, keep_key = self._reload_wanted
