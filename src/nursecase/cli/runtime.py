@@ -538,7 +538,7 @@ class CommandState:
         """The engine on the database, disposed afterwards whatever happens.
 
         ``upgrade`` brings it to the current schema first (a backup is taken);
-        ``optimize`` runs SQLite's PRAGMA optimize before closing (its advice
+        ``optimize`` has SQLite optimize its statistics before closing (its advice
         for long sessions, such as the app).
         """
         from nursecase.db.engine import make_engine
