@@ -21,6 +21,7 @@ from nursecase.cli.runtime import (
     KeyFileOption,
     NurseOption,
     echo,
+    global_options,
     handled,
     load_settings,
     remember_global_options,
@@ -87,8 +88,6 @@ def demo(
 ) -> None:
     """Open the app on a fresh synthetic caseload (DEMO shows in the header)."""
     import tempfile
-
-    from nursecase.cli.runtime import global_options
 
     location = db or global_options(context).db
     with tempfile.TemporaryDirectory(prefix="nursecase-demo-") as folder:
