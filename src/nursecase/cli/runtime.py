@@ -24,6 +24,7 @@ services and Rich are imported inside the functions that need them.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -360,8 +361,6 @@ def remember_global_options(
     context: typer.Context, db: str | None, nurse: str | None, key_file: Path | None
 ) -> None:
     """Keep ``--db`` and ``--nurse`` for the command; use ``--key-file`` for this invocation."""
-    import sys
-
     options = global_options(context)
     options.db = db
     options.nurse = nurse
