@@ -8,7 +8,7 @@ the system clock, as ``nursecase demo`` does) into a temporary file; with
 events, as the app does). Then, each in a fresh process started by this one:
 
 1. launch to the first painted rows of the home screen (Today of "amoreno"),
-   built as ``nursecase.cli._launch`` builds the app, run headless at 120x36,
+   built as ``nursecase.cli.launch.launch`` builds the app, run headless at 120x36,
    against an empty Textual app that imports the same modules and paints one
    Static; the clock starts in the parent just before the process is spawned.
    In the same app run: ``t`` (the nurse's caseload) and ``a`` (every nurse's,
@@ -137,16 +137,15 @@ def _child_app(
     modules_out: str | None,
     heavy_patient: int | None,
 ) -> None:
-    """The real app, launched as ``nursecase.cli._launch`` does, headless."""
+    """The real app, launched as ``nursecase.cli.launch.launch`` does, headless."""
     from dataclasses import replace
 
-    from nursecase.cli import _open_engine, _settings
+    from nursecase.cli.runtime import CommandState, load_settings
     from nursecase.clock import SystemClock
     from nursecase.services import make_services
 
-    settings = replace(_settings(), demo=False)
-    engine = _open_engine(location)
-    try:
+    settings = replace(load_settings(), demo=False)
+    with CommandState(location).engine() as engine:
         services = make_services(engine, SystemClock(), settings=settings)
         services.nurses.sign_in(NURSE)
         from nursecase.app import make_app
@@ -159,8 +158,6 @@ def _child_app(
             Path(modules_out).write_text(json.dumps(result.pop("module_names")))
         result.pop("module_names", None)
         Path(out).write_text(json.dumps(result))
-    finally:
-        engine.dispose()
 
 
 class _Recorder:

@@ -93,6 +93,23 @@ def test_the_cli_module_loads_no_database_or_alembic_at_import():
         assert heavy not in loaded, heavy
 
 
+@pytest.mark.parametrize("arguments", [["--help"], ["--version"], ["export", "--help"]])
+def test_help_and_version_load_no_database_or_alembic(arguments):
+    """Running --help or --version (not only importing the CLI) stays light."""
+    code = (
+        "import sys\nfrom nursecase.cli import main\ntry:\n"
+        f"    main({arguments!r})\nexcept SystemExit:\n    pass\n"
+        "print('\\n'.join(sys.modules), file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip(), "nothing was printed"
+    loaded = set(result.stderr.split())
+    for heavy in ("sqlalchemy", "sqlmodel", "alembic", "textual", "faker", "nursecase.db"):
+        assert heavy not in loaded, heavy
+
+
 def test_launch_path_does_not_import_alembic_when_schema_is_current(tmp_path):
     """Alembic is imported only when an upgrade is due."""
     database = tmp_path / "current.db"

@@ -6,7 +6,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from nursecase.cli_audit import audit_app
+from nursecase.cli.audit import audit_app
 from nursecase.services.audit_anchor import anchor_path
 from tests.databases import attacker, query
 

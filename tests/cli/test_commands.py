@@ -206,7 +206,8 @@ def test_every_command_runs_with_a_private_umask(tmp_path):
 def test_with_passwords_on_nurse_only_fills_in_the_login(tmp_path, monkeypatch):
     """`nursecase --nurse root` must not sign anyone in once accounts have passwords."""
     import nursecase.app
-    from nursecase import cli
+    from nursecase.cli.launch import launch
+    from nursecase.cli.runtime import CommandState
     from nursecase.clock import SystemClock
     from nursecase.db.engine import make_engine
     from nursecase.db.maintenance.migrate import ensure_schema
@@ -227,7 +228,7 @@ def test_with_passwords_on_nurse_only_fills_in_the_login(tmp_path, monkeypatch):
             pass
 
     monkeypatch.setattr(nursecase.app, "make_app", Recorder)
-    cli._launch(str(database), "root", demo=False)
+    launch(CommandState(str(database), "root"), demo=False)
     assert launched == [(None, "root")]
 
 

@@ -1,7 +1,7 @@
 """``nursecase db copy --to URL`` and the backup of a server database.
 
-The commands are mounted here under ``db`` the way ``nursecase.cli`` mounts
-them. A copy goes to a database of the other backend (see tests/db/test_copy.py).
+The copy command is mounted here under ``db`` the way ``nursecase.cli`` mounts
+it. A copy goes to a database of the other backend (see tests/db/test_copy.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from nursecase.cli_copy import backup_server_command, db_copy
+from nursecase.cli.db import backup_server_command, db_copy
 from nursecase.db.engine import make_engine
 from nursecase.db.maintenance import server_backup
 from nursecase.services.audit_anchor import anchor_path

@@ -19,7 +19,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from nursecase.cli import _export_progress, main
+from nursecase.cli import main
+from nursecase.cli.export import export_progress
 from nursecase.db.engine import make_engine
 from nursecase.db.maintenance.migrate import ensure_schema
 from tests.databases import demo_seeder, private_copy, query
@@ -400,11 +401,11 @@ class _Terminal(io.StringIO):
 
 def test_a_progress_bar_only_on_a_terminal(monkeypatch):
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with _export_progress("caseload") as progress:
+    with export_progress("caseload") as progress:
         assert progress is None
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with _export_progress("caseload") as progress:
+    with export_progress("caseload") as progress:
         assert progress is not None
         progress(1000, 4000)
         progress(4000, 4000)
@@ -414,7 +415,7 @@ def test_a_progress_bar_only_on_a_terminal(monkeypatch):
 def test_a_short_export_on_a_terminal_shows_no_bar(monkeypatch):
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with _export_progress("caseload") as progress:
+    with export_progress("caseload") as progress:
         # The service reports every 1000 rows and once at the end: a short export
         # only makes that last call, which must not flash a bar.
         progress(19, 19)

@@ -19,18 +19,15 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from nursecase.cli_import import import_app
+from nursecase.cli.import_ import import_app
 
 SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "fhir" / "synthea"
 SAMPLES = Path(__file__).resolve().parents[1] / "fhir_samples"
-# The nursecase CLI with `import` mounted (a no-op once nursecase.cli mounts it itself).
+# The nursecase CLI's entry point.
 MAIN = """
 import sys
-from nursecase import cli
-from nursecase.cli_import import import_app
-if not any(group.name == "import" for group in cli.app.registered_groups):
-    cli.app.add_typer(import_app, name="import")
-cli.main(sys.argv[1:])
+from nursecase.cli import main
+main(sys.argv[1:])
 """
 
 runner = CliRunner()
@@ -235,7 +232,7 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(home, tmp_path):
 
 
 def test_the_command_module_loads_nothing_heavy():
-    code = "import nursecase.cli_import, sys; print('\\n'.join(sys.modules))"
+    code = "import nursecase.cli.import_, sys; print('\\n'.join(sys.modules))"
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()

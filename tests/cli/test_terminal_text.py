@@ -1,7 +1,7 @@
 """Names and quoted input with control characters reach the terminal escaped, never obeyed.
 
 They are stored as given (the database keeps the ESC and the BEL); every line
-the CLI prints passes through ``cli_options.echo``, which shows them as
+the CLI prints passes through ``cli.runtime.echo``, which shows them as
 visible stand-ins.
 """
 
@@ -82,7 +82,7 @@ def test_audit_show_and_its_errors_quote_input_escaped(run):
 
 
 def test_a_report_streamed_onto_a_terminal_shows_control_characters():
-    from nursecase.cli_options import TerminalSafeStream
+    from nursecase.cli.runtime import TerminalSafeStream
 
     raw = io.BytesIO()
     stream = TerminalSafeStream(raw)

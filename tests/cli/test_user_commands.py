@@ -13,7 +13,7 @@ import typer
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from nursecase.cli_users import user_app
+from nursecase.cli.users import user_app
 from nursecase.db.engine import make_engine
 
 ADMIN_PASSWORD = "correct horse battery"
@@ -242,14 +242,8 @@ def test_stdin_that_ends_early_is_one_line(staffed):
     assert_one_line_error(result, "--password-stdin: standard input ended before root's password")
 
 
-# The real entry point in a subprocess, with stdin a pipe: mounts ``user`` unless
-# nursecase.cli already does.
-ENTRY = (
-    "import sys; from nursecase import cli; from nursecase.cli_users import user_app;"
-    " mounted = {group.name for group in cli.app.registered_groups};"
-    " 'user' in mounted or cli.app.add_typer(user_app, name='user');"
-    " cli.main(sys.argv[1:])"
-)
+# The real entry point in a subprocess, with stdin a pipe.
+ENTRY = "import sys; from nursecase.cli import main; main(sys.argv[1:])"
 
 
 def test_a_script_pipes_both_passwords_through_the_real_entry_point(home, database_path, tmp_path):

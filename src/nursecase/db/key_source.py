@@ -1,6 +1,6 @@
 """Where the passphrase of an encrypted database comes from, as the command line chose it.
 
-Two choices, both made by the CLI for each invocation (``nursecase.cli_options``):
+Two choices, both made by the CLI for each invocation (``nursecase.cli.runtime``):
 
 - a key file given with ``--key-file PATH``; without one, the file that
   ``NURSECASE_KEY_FILE`` names; a key file always wins;

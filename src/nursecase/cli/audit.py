@@ -1,9 +1,7 @@
-"""``nursecase audit verify`` and ``nursecase audit show``: the audit trail from the shell.
+"""``nursecase audit verify|anchor|show``: the audit trail from the shell.
 
-A Typer sub-app, mounted by ``nursecase.cli`` as ``audit``. Like the rest of the
-CLI it imports only Typer at the top; the database and the services are loaded
-inside the commands. Neither command changes the database (no upgrade, no
-event): verify must report what is there, as it is.
+None of these commands changes the database (no upgrade, no event): verify
+must report what is there, as it is.
 
 ``verify`` prints ``ok: N events verified`` (exit 0) or one line naming the
 first bad event and what happened to it: edited, deleted, inserted, truncated,
@@ -20,32 +18,31 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nursecase.cli_options import MOST_ROWS, DbOption, date_value, echo
+from nursecase.cli.runtime import (
+    MOST_ROWS,
+    CommandError,
+    CommandState,
+    DbOption,
+    date_value,
+    echo,
+    handled,
+)
+
+if TYPE_CHECKING:
+    from nursecase.services.context import ServiceContext
 
 audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
 
-# The same option as nursecase.cli's (which mounts this module, so it cannot be
-# imported from here at import time).
 
-
-def _fail(message: str) -> typer.Exit:
-    """Print one error line; the Exit to raise."""
-    echo(f"nursecase: error: {message}", err=True)
-    return typer.Exit(1)
-
-
-def _engine(context: typer.Context, db: str | None):
-    """The engine on an existing database, without upgrading it."""
-    from nursecase.cli import _database_location, _require_existing
-    from nursecase.db.engine import make_engine
-
-    location = _database_location(context, db)
-    _require_existing(location)
-    return make_engine(location)
+def _existing(context: typer.Context, db: str | None) -> CommandState:
+    """The state on an existing database (opened without upgrading it)."""
+    state = CommandState.of(context, db)
+    state.require_existing()
+    return state
 
 
 AnchorFileOption = Annotated[
@@ -60,6 +57,7 @@ AnchorFileOption = Annotated[
 
 
 @audit_app.command("verify")
+@handled()
 def audit_verify(
     context: typer.Context, db: DbOption = None, anchor: AnchorFileOption = None
 ) -> None:
@@ -68,21 +66,19 @@ def audit_verify(
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
 
-    engine = _engine(context, db)
-    try:
+    with _existing(context, db).engine(upgrade=False) as engine:
         report = AuditService(ServiceContext(engine, SystemClock())).verify(
             None if anchor is None else anchor.expanduser()
         )
-    finally:
-        engine.dispose()
     if not report.ok:
-        raise _fail(f"the audit trail does not verify: {report.message}")
+        raise CommandError(f"the audit trail does not verify: {report.message}")
     echo(report.message)
     for note in report.notes:
         echo(f"note: {note}")
 
 
 @audit_app.command("anchor")
+@handled()
 def audit_anchor(
     context: typer.Context,
     out: Annotated[
@@ -100,20 +96,16 @@ def audit_anchor(
     from nursecase.clock import SystemClock
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
-    from nursecase.services.errors import ServiceError
 
     destination = out.expanduser()
     if destination.is_dir() or (destination.exists() and not destination.is_file()):
-        raise _fail(f"--out: {destination} is not a regular file")
-    engine = _engine(context, db)
-    try:
-        written = AuditService(ServiceContext(engine, SystemClock())).write_anchor(destination)
-    except ServiceError as error:
-        raise _fail(str(error)) from error
-    except OSError as error:
-        raise _fail(f"--out: cannot write {destination}: {error.strerror}") from error
-    finally:
-        engine.dispose()
+        raise CommandError(f"--out: {destination} is not a regular file")
+    with _existing(context, db).engine(upgrade=False) as engine:
+        service = AuditService(ServiceContext(engine, SystemClock()))
+        try:
+            written = service.write_anchor(destination)
+        except OSError as error:
+            raise CommandError(f"--out: cannot write {destination}: {error.strerror}") from error
     echo(
         f"Anchored {written.count} events (through event {written.last_id}) in {destination};"
         " keep it away from this computer and check with: nursecase audit verify --anchor FILE"
@@ -131,7 +123,7 @@ def _since(text: str | None) -> datetime | None:
         ) from None
 
 
-def _patient_id(service_context, mrn: str | None) -> int | None:
+def _patient_id(service_context: ServiceContext, mrn: str | None) -> int | None:
     """The id of the patient ``--patient`` names; a bad or unknown MRN is refused."""
     from nursecase.domain.validation import ValidationError
     from nursecase.services.patients import PatientService
@@ -141,19 +133,21 @@ def _patient_id(service_context, mrn: str | None) -> int | None:
     try:
         found = PatientService(service_context).get_by_mrn(mrn)
     except ValidationError as error:
-        raise _fail(f"--patient: {error.message}") from error
+        raise CommandError(f"--patient: {error.message}") from error
     if found is None:
-        raise _fail(f"--patient: no patient with MRN {mrn.strip()}")
+        raise CommandError(f"--patient: no patient with MRN {mrn.strip()}")
     return found.id
 
 
 @audit_app.command("show")
+@handled()
 def audit_show(
     context: typer.Context,
     db: DbOption = None,
     patient: Annotated[
         str | None, typer.Option("--patient", help="Only this patient's events (MRN).")
     ] = None,
+    # A filter, not who acts: no NURSECASE_NURSE here (nurse_option is the sign-in).
     nurse: Annotated[
         str | None, typer.Option("--nurse", help="Only this nurse's events (username).")
     ] = None,
@@ -174,13 +168,12 @@ def audit_show(
     from nursecase.services.nurses import NurseService
 
     start = _since(since)
-    engine = _engine(context, db)
-    try:
+    with _existing(context, db).engine(upgrade=False) as engine:
         service_context = ServiceContext(engine, SystemClock())
         patient_id = _patient_id(service_context, patient)
         if nurse is not None and NurseService(service_context).get_by_username(nurse) is None:
             # An unknown nurse is refused, not answered with "no audit events match".
-            raise _fail(f"--nurse: no nurse with username '{nurse.strip().lower()}'")
+            raise CommandError(f"--nurse: no nurse with username '{nurse.strip().lower()}'")
         events = AuditService(service_context).list_events(
             entity="patient" if patient_id is not None else None,
             entity_id=patient_id,
@@ -188,8 +181,6 @@ def audit_show(
             nurse_username=nurse,
             since=start,
         )
-    finally:
-        engine.dispose()
     if not events:
         echo("no audit events match")
         return

@@ -1,8 +1,7 @@
 """``nursecase import fhir PATH...``: FHIR R4 bundles from files and folders.
 
-A Typer sub-app, mounted by ``nursecase.cli`` as ``import``. Like the rest of
-the CLI it imports only Typer at the top; the database, the services and Rich
-are loaded inside the command, and Textual never.
+(The module is named ``import_`` because ``import`` is a Python keyword.)
+Rich is loaded inside the command, and Textual never.
 
 Each file is checked whole, then written in short transactions of whole
 patients (``nursecase.services.fhir_import``), so other workstations keep
@@ -17,28 +16,30 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nursecase.cli_options import DbOption, echo
+from nursecase.cli.runtime import (
+    CommandError,
+    CommandState,
+    DbOption,
+    echo,
+    handled,
+    load_settings,
+    nurse_option,
+    shown,
+)
+
+if TYPE_CHECKING:
+    from nursecase.services.fhir_import import ImportTotals
 
 import_app = typer.Typer(
     help="Import patients and their records from other systems.", no_args_is_help=True
 )
 
-# The same options as nursecase.cli's (which mounts this module, so it cannot be
-# imported from here at import time).
-NurseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--nurse",
-        envvar="NURSECASE_NURSE",
-        help="Sign in as this nurse (username); new patients join their caseload.",
-        show_default=False,
-    ),
-]
 PathsArgument = Annotated[
     list[Path],
     typer.Argument(
@@ -58,8 +59,6 @@ def bundle_files(paths: list[Path]) -> list[Path]:
     A path that does not exist, or paths that hold no .json file at all, are
     refused before anything is imported.
     """
-    from nursecase.cli import CommandError
-
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -74,11 +73,15 @@ def bundle_files(paths: list[Path]) -> list[Path]:
 
 
 @import_app.command("fhir")
+@handled()
 def import_fhir(
     context: typer.Context,
     paths: PathsArgument,
     db: DbOption = None,
-    nurse: NurseOption = None,
+    nurse: Annotated[
+        str | None,
+        nurse_option("Sign in as this nurse (username); new patients join their caseload."),
+    ] = None,
 ) -> None:
     """Import FHIR R4 Bundles (transaction, collection, searchset), such as Synthea's.
 
@@ -86,35 +89,17 @@ def import_fhir(
     discharges, PHQ-9/PHQ-2/GAD-7 scores and care plans. Importing a file again
     changes nothing. Hospital encounters are not logged as contacts.
     """
-    from nursecase.cli import (
-        CommandError,
-        _database_location,
-        _nurse,
-        _open_engine,
-        _settings,
-        sign_in_command_user,
-    )
-    from nursecase.clock import SystemClock
-    from nursecase.services import make_services
     from nursecase.services.fhir_import import FhirImportError, FhirImportService, ImportTotals
 
     files = bundle_files(paths)
-    location = _database_location(context, db)
-    engine = _open_engine(location)
-    started = time.perf_counter()
-    totals = ImportTotals()
-    try:
-        services = make_services(engine, SystemClock(), settings=_settings())
-        actor = _nurse(context, nurse)
-        if actor is None and services.accounts.has_passwords():
-            raise CommandError(
-                "importing: say who you are with --nurse USERNAME (or NURSECASE_NURSE)"
-            )
-        if actor is not None:
-            sign_in_command_user(services, actor)
+    state = CommandState.of(context, db, nurse)
+    with state.services(settings=load_settings()) as services:
+        started = time.perf_counter()
+        totals = ImportTotals()
+        state.act_as(services, "importing")
         importer = FhirImportService(services.context)
 
-        def import_one(path: Path, report) -> None:
+        def import_one(path: Path, report: Callable[[str], None]) -> None:
             """Import one file; a refusal is counted and reported in one line."""
             try:
                 totals.add(importer.import_file(path))
@@ -129,34 +114,31 @@ def import_fhir(
             from nursecase.domain.terminal_text import printable
 
             console = Console(stderr=True)
+
+            def show(line: str) -> None:
+                console.print(printable(line), markup=False, highlight=False, soft_wrap=True)
+
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("Importing FHIR bundles", total=len(files))
                 for path in files:
-                    import_one(
-                        path,
-                        lambda line: console.print(
-                            printable(line), markup=False, highlight=False, soft_wrap=True
-                        ),
-                    )
+                    import_one(path, show)
                     progress.advance(task)
         else:
             for path in files:
                 import_one(path, lambda line: echo(line, err=True))
-    finally:
-        engine.dispose()
-    for line in summary_lines(totals, len(files), time.perf_counter() - started, location):
+    for line in summary_lines(totals, len(files), time.perf_counter() - started, state.location):
         echo(line)
     if totals.refused:
         raise typer.Exit(1)
 
 
-def summary_lines(totals, file_count: int, seconds: float, location: str) -> list[str]:
+def summary_lines(
+    totals: ImportTotals, file_count: int, seconds: float, location: str
+) -> list[str]:
     """The end-of-run summary: files, what each kind of record did, what was skipped."""
-    from nursecase.db.engine import shown_location
-
     lines = [
         f"Imported {totals.files} of {file_count} file{'s' if file_count != 1 else ''}"
-        f" into {shown_location(location)} in {seconds:.1f} s"
+        f" into {shown(location)} in {seconds:.1f} s"
         + (f"; {len(totals.refused)} refused" if totals.refused else "")
     ]
     width = max(len(kind) for kind in totals.tallies)
