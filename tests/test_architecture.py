@@ -106,8 +106,12 @@ def test_help_and_version_load_no_database_or_alembic(arguments):
     )
     assert result.stdout.strip(), "nothing was printed"
     loaded = set(result.stderr.split())
-    for heavy in ("sqlalchemy", "sqlmodel", "alembic", "textual", "faker", "nursecase.db"):
+    for heavy in ("sqlalchemy", "sqlmodel", "alembic", "textual", "faker"):
         assert heavy not in loaded, heavy
+    # The key and prompt choices are made on every run; key_source is
+    # standard library only. Nothing else of db/ may load.
+    database_layer = {name for name in loaded if name.startswith("nursecase.db.")}
+    assert database_layer <= {"nursecase.db.key_source"}, database_layer
 
 
 def test_launch_path_does_not_import_alembic_when_schema_is_current(tmp_path):
