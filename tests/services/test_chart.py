@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from nursecase.services.chart import instrument_histories
+from nursecase.services.errors import NotFoundError
 
 PHQ9_ZERO = {f"item{number}": 0 for number in range(1, 10)}
 
@@ -32,6 +34,45 @@ def test_open_records_a_view_and_load_does_not(services, patient):
     chart = services.chart.open(patient.id)
     assert len(views()) == before + 1
     assert chart.patient.id == patient.id
+
+
+def transactions_begun(engine, action) -> int:
+    """How many database transactions ``action()`` begins on ``engine``."""
+    begun = []
+
+    def count(_connection) -> None:
+        begun.append(1)
+
+    event.listen(engine, "begin", count)
+    try:
+        action()
+    finally:
+        event.remove(engine, "begin", count)
+    return len(begun)
+
+
+def test_the_chart_is_read_in_one_transaction(services, engine, patient, clock):
+    # A chart with something in each section that the services read.
+    log_call(services, patient.id, clock.now() - timedelta(days=1))
+    services.assessments.record(patient.id, "phq-9", PHQ9_ZERO)
+    services.tasks.add(patient.id, "Call back", clock.today())
+    services.referrals.create(patient.id, "physical-therapy", "PT Co", "gait")
+
+    assert transactions_begun(engine, lambda: services.chart.load(patient.id)) == 1
+    # Opening adds the transaction of its "view" audit event, and no other.
+    assert transactions_begun(engine, lambda: services.chart.open(patient.id)) == 2
+    # Each service's own read still opens its own when it is not part of a chart.
+    assert transactions_begun(engine, lambda: services.tasks.list_for_patient(patient.id)) == 1
+
+
+def test_opening_a_missing_patient_fails_and_records_nothing(services):
+    def events():
+        return len(services.audit.list_events())
+
+    before = events()
+    with pytest.raises(NotFoundError):
+        services.chart.open(999_999)
+    assert events() == before
 
 
 def test_chart_holds_every_section(services, patient, clock):

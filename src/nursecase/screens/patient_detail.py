@@ -197,7 +197,7 @@ class PatientDetailScreen(WorkstationScreen, Screen):
     def _pane(self, pane: str) -> ComposeResult:
         if pane == "summary":
             with VerticalScroll():
-                yield Static("", id="summary-body")
+                yield OneLayoutStatic("", id="summary-body")
         elif pane == "contacts":
             yield _table(
                 "contacts-table", "When", "Mode", "With", "Outcome", "Min", ("Note", 50), "By"
@@ -757,6 +757,21 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         else:
             dialog = change_episode_status_dialog(self.services, episode, self._patient_name())
         self.app.push_screen(dialog, lambda result: self._after_action(result, "Episode updated"))
+
+
+class OneLayoutStatic(Static):
+    """A Static that takes its new size in one layout pass, not two.
+
+    After a layout Textual stores each resized widget's virtual size and, for
+    that, asks for a second layout of the screen on the next frame (about
+    16 ms later), which places every widget where the first one did: this
+    text scrolls in its container, not by itself, so its virtual size moves
+    nothing. The patient's summary changes height with every patient; without
+    this each opening waited for that second pass before its frame was done.
+    """
+
+    def _size_updated(self, size, virtual_size, container_size, layout: bool = True) -> bool:
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
 
 def tab_bar(active: str) -> Text:

@@ -1,8 +1,10 @@
 """The patient chart: everything the patient detail screen shows, read at once.
 
 ``ChartService.open`` records the "view" audit event (reading a chart is an
-access to health information) and then reads the chart; ``load`` only reads
-(used after the nurse's own changes, which are audited as changes).
+access to health information) and reads the chart; ``load`` only reads
+(used after the nurse's own changes, which are audited as changes). The chart
+is read in one read session (``ServiceContext.reading``): one connection, one
+transaction and one snapshot for its dozen reads.
 
 The chart is a frozen read model: the screen paints it without going back to
 the database, so a tab switch costs no query. What it derives (the clocks'
@@ -12,6 +14,8 @@ from the read models and the pure domain functions, not in the screen.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -28,7 +32,7 @@ from nursecase.services.contacts import ContactRead
 from nursecase.services.context import ServiceContext
 from nursecase.services.episodes import EpisodeRead
 from nursecase.services.medications import CURRENT_STATUSES, MedicationRead
-from nursecase.services.patients import PatientRead
+from nursecase.services.patients import PatientRead, load_patient
 from nursecase.services.referrals import ReferralRead
 from nursecase.services.safety_checks import SafetyCheckRead, SafetySignal
 from nursecase.services.tasks import TaskRead
@@ -147,12 +151,35 @@ class ChartService:
         self.services = services
 
     def open(self, patient_id: int) -> Chart:
-        """Record that the nurse opened the chart, then read it."""
-        self.services.patients.record_view(patient_id)
-        return self.load(patient_id)
+        """Record that the nurse opened the chart, and read it.
+
+        The view's audit event is written in a thread of its own while this
+        one reads (the write waits on the disk, the read on the CPU), so the
+        opening costs the slower of the two rather than their sum. The chart
+        is returned only once the event is committed, and a failure to record
+        it is raised first, as when the two ran one after the other: a chart
+        is never shown without its access recorded.
+        """
+        recording = _view_recorder().submit(self.services.patients.record_view, patient_id)
+        try:
+            chart = self.load(patient_id)
+        finally:
+            # Raises the recording's error, if any, before the read's own.
+            recording.result()
+        return chart
 
     def load(self, patient_id: int) -> Chart:
         """Read the chart (no audit event: use ``open`` when a nurse opens it)."""
+        with self.context.reading() as session:
+            # Held while the chart is read: each service checks that the patient
+            # exists (``session.get``), which the shared session then answers
+            # without a query. It keeps only the rows someone holds.
+            patient_row = load_patient(session, patient_id)
+            chart = self._read(patient_id)
+            del patient_row
+            return chart
+
+    def _read(self, patient_id: int) -> Chart:
         services = self.services
         today = self.context.clock.today()
         patient = services.patients.get(patient_id)
@@ -203,6 +230,19 @@ class ChartService:
                 safety_checks=safety_checks,
             ),
         )
+
+
+_recorder: ThreadPoolExecutor | None = None
+_recorder_lock = threading.Lock()
+
+
+def _view_recorder() -> ThreadPoolExecutor:
+    """The thread that writes the "view" audit events of ``ChartService.open`` (made once)."""
+    global _recorder
+    with _recorder_lock:
+        if _recorder is None:
+            _recorder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chart-view")
+        return _recorder
 
 
 def patient_risk(patient: PatientRead, assessments: list[AssessmentRead]) -> RiskStanding:

@@ -18,12 +18,12 @@ the ``worklist_snooze`` table, which is their history and what undo marks undone
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -293,13 +293,43 @@ class PatientSummary:
 # ------------------------------------------------------------------- helpers
 
 
-def _rows(session: Session, query) -> Any:
+def _rows(session: Session, query, scope: int | PatientIds | None = None) -> Any:
     """Run a column query on the session's connection: plain Core rows.
 
     The worklist reads tens of thousands of rows of plain columns; the ORM's
     per-row bookkeeping for them would cost more than the queries themselves.
+    A query restricted to a ``PatientIds`` scope gets the listed ids here
+    (``_for_nurse`` leaves them as a parameter).
     """
+    if isinstance(scope, PatientIds):
+        return session.connection().execute(query, {_LISTED_IDS: list(scope)})
     return session.connection().execute(query)
+
+
+#: The statements of the flag queries for listed patients (``_statement``).
+_LISTED_STATEMENTS: dict[tuple, Any] = {}
+#: Statements kept at most (a few per day; older days' are dropped together).
+_LISTED_STATEMENTS_KEPT = 32
+
+
+def _statement(key: tuple, scope: int | PatientIds | None, build: Callable[[], Any]) -> Any:
+    """The query ``build()`` makes; for a ``PatientIds`` scope, made once per ``key``.
+
+    The caseload asks for the flags of each page it shows (every search
+    keystroke) and the patient header for one patient's: the same queries
+    with other ids. Building an SQLAlchemy statement costs more Python than
+    running it on a page of patients, so those statements, whose ids are a
+    parameter, are built once and reused; ``key`` holds everything else the
+    statement depends on (today's date, which items it reads).
+    """
+    if not isinstance(scope, PatientIds):
+        return build()
+    statement = _LISTED_STATEMENTS.get(key)
+    if statement is None:
+        if len(_LISTED_STATEMENTS) >= _LISTED_STATEMENTS_KEPT:
+            _LISTED_STATEMENTS.clear()
+        statement = _LISTED_STATEMENTS[key] = build()
+    return statement
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -775,32 +805,37 @@ class WorklistService:
         task has a later due date already and so drops out. ``flags_only``
         reads just the clock tasks (safety and TCM), the ones that raise flags.
         """
-        query = (
-            select(
-                Task.patient_id,
-                Task.id,
-                Task.due_date,
-                Task.description,
-                Task.source,
-                Task.priority,
-                Task.snooze_reason,
-                *TRANSITION_FACT_COLUMNS,
+
+        def build():
+            query = (
+                select(
+                    Task.patient_id,
+                    Task.id,
+                    Task.due_date,
+                    Task.description,
+                    Task.source,
+                    Task.priority,
+                    Task.snooze_reason,
+                    *TRANSITION_FACT_COLUMNS,
+                )
+                .outerjoin(
+                    Transition,
+                    (Task.source == str(TaskSource.transition_clock))
+                    & (Transition.id == Task.source_id),
+                )
+                .where(
+                    Task.status.in_(_OPEN_TASK_CODES),
+                    Task.source.in_(_CLOCK_TASK_SOURCES)
+                    if flags_only
+                    else or_(Task.due_date <= today, Task.source.in_(_CLOCK_TASK_SOURCES)),
+                )
             )
-            .outerjoin(
-                Transition,
-                (Task.source == str(TaskSource.transition_clock))
-                & (Transition.id == Task.source_id),
-            )
-            .where(
-                Task.status.in_(_OPEN_TASK_CODES),
-                Task.source.in_(_CLOCK_TASK_SOURCES)
-                if flags_only
-                else or_(Task.due_date <= today, Task.source.in_(_CLOCK_TASK_SOURCES)),
-            )
-        )
+            return _for_nurse(query, Task.patient_id, nurse_id)
+
+        query = _statement(("tasks", today, flags_only), nurse_id, build)
         holidays = self.context.settings.holidays
         clock_source = str(TaskSource.transition_clock)
-        for row in _rows(session, _for_nurse(query, Task.patient_id, nurse_id)):
+        for row in _rows(session, query, nurse_id):
             if row.snooze_reason is not None and row.due_date > today:
                 # Flags and clocks show whatever their date, but a nurse who
                 # snoozed one (with a reason) sees it again on the new date.
@@ -827,27 +862,30 @@ class WorklistService:
         the latest when no check of the same patient is later (or as late with
         a higher id).
         """
-        newer = aliased(SafetyCheck)
-        later_check = (
-            select(newer.id)
-            .where(
-                newer.patient_id == SafetyCheck.patient_id,
-                or_(
-                    newer.performed_at > SafetyCheck.performed_at,
-                    and_(
-                        newer.performed_at == SafetyCheck.performed_at,
-                        newer.id > SafetyCheck.id,
+
+        def build():
+            newer = aliased(SafetyCheck)
+            later_check = (
+                select(newer.id)
+                .where(
+                    newer.patient_id == SafetyCheck.patient_id,
+                    or_(
+                        newer.performed_at > SafetyCheck.performed_at,
+                        and_(
+                            newer.performed_at == SafetyCheck.performed_at,
+                            newer.id > SafetyCheck.id,
+                        ),
                     ),
-                ),
+                )
+                .exists()
             )
-            .exists()
-        )
-        query = select(
-            SafetyCheck.patient_id, SafetyCheck.id, SafetyCheck.performed_at, SafetyCheck.risk
-        ).where(SafetyCheck.risk.in_(sorted(str(risk) for risk in SIGNAL_RISKS)), ~later_check)
-        for patient_id, check_id, performed_at, risk in _rows(
-            session, _for_nurse(query, SafetyCheck.patient_id, nurse_id)
-        ):
+            query = select(
+                SafetyCheck.patient_id, SafetyCheck.id, SafetyCheck.performed_at, SafetyCheck.risk
+            ).where(SafetyCheck.risk.in_(sorted(str(risk) for risk in SIGNAL_RISKS)), ~later_check)
+            return _for_nurse(query, SafetyCheck.patient_id, nurse_id)
+
+        query = _statement(("safety risk",), nurse_id, build)
+        for patient_id, check_id, performed_at, risk in _rows(session, query, nurse_id):
             day = _as_date(performed_at)
             items[patient_id].append(DueItem(DueKind.safety_risk, day, "", check_id, risk))
 
@@ -863,20 +901,25 @@ class WorklistService:
 
         ``flags_only`` reads just the stat, ASAP and urgent ones (REFERRAL LATE).
         """
-        query = select(
-            Referral.patient_id,
-            Referral.id,
-            Referral.expected_reply_date,
-            Referral.priority,
-            Referral.service_type,
-        ).where(
-            Referral.status.in_(_AWAITING_REPLY_CODES),
-            Referral.expected_reply_date < today,
-        )
-        if flags_only:
-            query = query.where(Referral.priority.in_(sorted(_PRESSING_PRIORITIES)))
+
+        def build():
+            query = select(
+                Referral.patient_id,
+                Referral.id,
+                Referral.expected_reply_date,
+                Referral.priority,
+                Referral.service_type,
+            ).where(
+                Referral.status.in_(_AWAITING_REPLY_CODES),
+                Referral.expected_reply_date < today,
+            )
+            if flags_only:
+                query = query.where(Referral.priority.in_(sorted(_PRESSING_PRIORITIES)))
+            return _for_nurse(query, Referral.patient_id, nurse_id)
+
+        query = _statement(("referrals", today, flags_only), nurse_id, build)
         for patient_id, referral_id, reply_date, priority, service in _rows(
-            session, _for_nurse(query, Referral.patient_id, nurse_id)
+            session, query, nurse_id
         ):
             label = service_abbreviation(service)
             if priority in _PRESSING_PRIORITIES:
@@ -1164,6 +1207,10 @@ def _contact_clock_running():
     )
 
 
+#: The parameter that holds a ``PatientIds`` scope's ids when a query runs.
+_LISTED_IDS = "listed_patient_ids"
+
+
 class PatientIds(tuple):
     """A scope of listed patients (at most ID_CHUNK_SIZE), where a nurse's id may go.
 
@@ -1179,7 +1226,9 @@ def _for_nurse(query, patient_id_column, nurse_id: int | PatientIds | None):
     if nurse_id is None:
         return query
     if isinstance(nurse_id, PatientIds):
-        return query.where(patient_id_column.in_(nurse_id))
+        # The ids are given when the query runs (``_rows``), so that the
+        # statement is the same for every list of patients (``_statement``).
+        return query.where(patient_id_column.in_(bindparam(_LISTED_IDS, expanding=True)))
     return query.join(Patient, Patient.id == patient_id_column).where(Patient.nurse_id == nurse_id)
 
 
@@ -1190,15 +1239,19 @@ def _readmitted(session: Session, scope: int | PatientIds | None, today: date) -
     it is shown while that discharge's TCM period (the day and 29 after) runs.
     """
     oldest = today - timedelta(days=TCM_PERIOD_DAYS + READMISSION_WINDOW_DAYS)
-    query = _for_nurse(
-        select(Transition.patient_id, Transition.discharged_on).where(
-            Transition.discharged_on >= oldest, Transition.discharged_on <= today
-        ),
-        Transition.patient_id,
+    query = _statement(
+        ("discharges", today),
         scope,
+        lambda: _for_nurse(
+            select(Transition.patient_id, Transition.discharged_on).where(
+                Transition.discharged_on >= oldest, Transition.discharged_on <= today
+            ),
+            Transition.patient_id,
+            scope,
+        ),
     )
     discharges: dict[int, list[date]] = defaultdict(list)
-    for patient_id, discharged_on in _rows(session, query):
+    for patient_id, discharged_on in _rows(session, query, scope):
         discharges[patient_id].append(_as_date(discharged_on))
     readmitted = set()
     for patient_id, days in discharges.items():
