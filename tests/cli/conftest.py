@@ -44,8 +44,9 @@ def virtual_waits(monkeypatch) -> VirtualWaits:
     clock to sleep 1, 2, 4 ... seconds; here the wait is recorded and the clock
     moves forward by it, exactly as if the time had passed, so the next command
     sees the same elapsed time a real one would. The schedule itself is tested in
-    tests/domain/test_sign_in_delay.py; one real subprocess still waits for real
-    (tests/cli/test_user_commands.py).
+    tests/domain/test_sign_in_delay.py, the service's use of it in
+    tests/services/test_accounts.py (on a frozen clock), and that SystemClock.sleep
+    really sleeps in tests/test_clock.py.
     """
     waits = VirtualWaits()
     monkeypatch.setattr(SystemClock, "sleep", lambda _clock, seconds: waits.sleep(seconds))
