@@ -163,17 +163,27 @@ def _alive(pid: int) -> bool:
     return fields[0] != "Z"
 
 
+def _threads(pid: int) -> int:
+    """How many threads the process ``pid`` runs (0 once it is gone)."""
+    try:
+        return len(list(Path(f"/proc/{pid}/task").iterdir()))
+    except OSError:
+        return 0
+
+
 @pytest.mark.sqlite_only
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
-def test_a_killed_seed_leaves_no_generator_process_behind(tmp_path):
-    database = tmp_path / "killed.db"
+def test_a_killed_seed_leaves_no_generator_process_behind(tmp_path, database_path):
+    # The test's migrated database: the seed starts at once instead of migrating a new file.
+    database = database_path
     source = str(Path(__file__).resolve().parents[1] / "src")
     environment = {
         **os.environ,
         "PYTHONPATH": source + os.pathsep + os.environ.get("PYTHONPATH", ""),
         "NURSECASE_HOME": str(tmp_path / "home"),
     }
-    # From 20,000 patients the rows are built in a child process (PARALLEL_FROM_PATIENTS).
+    # From 20,000 patients the rows are built in a child process (PARALLEL_FROM_PATIENTS);
+    # the seed is killed long before it has built more than a chunk.
     seeder = subprocess.Popen(
         [sys.executable, "-m", "nursecase", "seed", "--db", str(database), "--patients", "20000"],
         env=environment,
@@ -187,7 +197,13 @@ def test_a_killed_seed_leaves_no_generator_process_behind(tmp_path):
             time.sleep(0.05)
             children = _generators(seeder.pid)
         assert children, "the seed never started its generator process"
-        time.sleep(1.0)  # the generator is now building rows
+        # The generator is building rows once it runs a second thread: the watch on
+        # its parent (demo._exit_with_parent, started before the first row) or, were
+        # that watch gone, the queue's feeder (after the first chunk). Waiting for
+        # that, not for a fixed time, kills it at work however slow the machine is.
+        deadline = time.monotonic() + 60
+        while any(_threads(child) < 2 for child in children) and time.monotonic() < deadline:
+            time.sleep(0.02)
         seeder.send_signal(signal.SIGKILL)
         seeder.wait(timeout=10)
         deadline = time.monotonic() + 10

@@ -7,6 +7,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
 from typer.testing import CliRunner
@@ -27,18 +28,43 @@ def home(tmp_path, monkeypatch):
     return folder
 
 
-def run(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The real ``python -m nursecase`` in a subprocess, as a terminal would run it."""
+@dataclass(frozen=True)
+class Finished:
+    """What a command left: its exit code and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*arguments: str) -> Finished:
+    """``nursecase ARGUMENTS`` through the real entry point, ``nursecase.cli.main``, in this
+    process, its streams captured as a pipe would (NURSECASE_HOME from ``home``)."""
+    with runner.isolation() as (out, err, _):
+        try:
+            main(list(arguments))
+            code = 0
+        except SystemExit as exit_request:
+            code = exit_request.code if isinstance(exit_request.code, int) else 1
+        return Finished(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def run_in_a_process(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The real ``python -m nursecase`` in a subprocess, as a terminal would run it.
+
+    For what would open the Textual app were it not refused: in this process a
+    missed refusal would hang the suite instead of failing a test.
+    """
     return subprocess.run(
         [sys.executable, "-m", "nursecase", *arguments],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **env},
         timeout=120,
     )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+def assert_one_line_error(result: Finished | subprocess.CompletedProcess, *fragments: str) -> None:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -107,9 +133,7 @@ def test_nursecase_db_environment_names_the_database(home, tmp_path, monkeypatch
 def test_seed_refuses_a_database_with_patients(home, tmp_path):
     database = tmp_path / "full.db"
     assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "3"]).exit_code == 0
-    result = run(
-        "seed", "--db", str(database), "--patients", "3", env={"NURSECASE_HOME": str(home)}
-    )
+    result = run("seed", "--db", str(database), "--patients", "3")
     assert_one_line_error(result, "already holds 3 patients")
 
 
@@ -129,7 +153,7 @@ def test_db_backup_copies_a_live_database(home, tmp_path):
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     with sqlite3.connect(copy) as connection:
         assert connection.execute("SELECT count(*) FROM patient").fetchone() == (4,)
-    again = run("db", "backup", str(copy), "--db", str(database), env={"NURSECASE_HOME": str(home)})
+    again = run("db", "backup", str(copy), "--db", str(database))
     assert_one_line_error(again, "already exists")
 
 
@@ -139,7 +163,7 @@ def test_db_check_reports_a_damaged_database(home, tmp_path):
     with sqlite3.connect(database) as connection:
         connection.execute("PRAGMA foreign_keys=OFF")
         connection.execute("UPDATE contact SET patient_id = 999999")
-    result = run("db", "check", "--db", str(database), env={"NURSECASE_HOME": str(home)})
+    result = run("db", "check", "--db", str(database))
     assert result.returncode == 1
     assert "rows refer to missing rows" in result.stderr
 
@@ -150,7 +174,6 @@ def test_db_check_reports_a_damaged_database(home, tmp_path):
         (["seed", "--patients", "abc"], "--patients"),
         (["seed", "--patients", "0"], "--patients"),
         (["seed", "--seed", "x"], "--seed"),
-        (["demo", "--patients", "-4"], "--patients"),
         (["bogus"], "No such command"),
         (["--db"], "--db"),
         (["db", "backup"], "destination"),
@@ -165,14 +188,21 @@ def test_db_check_reports_a_damaged_database(home, tmp_path):
     ],
 )
 def test_bad_values_give_one_clear_line(home, arguments, fragment, tmp_path):
-    result = run(*arguments, env={"NURSECASE_HOME": str(home)})
+    result = run(*arguments)
     assert_one_line_error(result, fragment)
+
+
+def test_a_bad_value_for_the_app_is_one_clear_line_in_a_real_process(home):
+    result = run_in_a_process("demo", "--patients", "-4", env={"NURSECASE_HOME": str(home)})
+    assert_one_line_error(result, "--patients")
 
 
 def test_unknown_nurse_is_refused_before_the_app_starts(home, tmp_path):
     database = tmp_path / "nurses.db"
     assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "3"]).exit_code == 0
-    result = run("--db", str(database), "--nurse", "nobody", env={"NURSECASE_HOME": str(home)})
+    result = run_in_a_process(
+        "--db", str(database), "--nurse", "nobody", env={"NURSECASE_HOME": str(home)}
+    )
     assert_one_line_error(result, "nurse", "nobody")
 
 
@@ -235,7 +265,7 @@ def test_with_passwords_on_nurse_only_fills_in_the_login(tmp_path, monkeypatch):
 def test_seed_again_is_refused_naming_add_and_add_adds_patients(home, tmp_path):
     database = tmp_path / "twice.db"
     assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "3"]).exit_code == 0
-    again = run("seed", "--db", str(database), "--patients", "2", env={"NURSECASE_HOME": str(home)})
+    again = run("seed", "--db", str(database), "--patients", "2")
     assert_one_line_error(again, "already holds 3 patients", "give --add to add patients")
     added = runner.invoke(app, ["seed", "--db", str(database), "--patients", "2", "--add"])
     assert added.exit_code == 0, added.output

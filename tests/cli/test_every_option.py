@@ -20,6 +20,8 @@ with "/" or "~"). NUL is not drawn: a command line cannot carry it.
 
 Budget: the values in ALWAYS_TRIED and two drawn ones per option, about a minute;
 NURSECASE_CLI_PROFILE=cli-options-thorough searches 40 values per option.
+Passwords are hashed with cheap Argon2 costs (``cheap_password_hashing``,
+tests/cli/conftest.py): what is tested here is the command line, not the hash.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from typer.testing import CliRunner
 from nursecase.cli import app, main
 
 PASSWORD = "correct horse battery"
+
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 #: Commands that open the Textual app: not runnable in a test process.
 LAUNCHES_THE_APP = {("demo",)}
 #: Each command's required arguments and options, so that one value at a time is varied.

@@ -374,9 +374,10 @@ def test_the_export_command_never_loads_textual(home, database):
     assert "TEXTUAL False" in result.stderr
 
 
-def test_help_lists_the_options():
-    result = run("export", "--help")
-    assert result.returncode == 0
+def test_help_lists_the_options(capsysbinary):
+    code, out, _ = cli(capsysbinary, "export", "--help")
+    assert code == 0
+    shown = out.decode()
     for option in (
         "--format",
         "--out",
@@ -388,7 +389,7 @@ def test_help_lists_the_options():
         "--reply-days",
         "--nurse",
     ):
-        assert option in result.stdout
+        assert option in shown
 
 
 # ---------------------------------------------------------------- progress
@@ -422,14 +423,13 @@ def test_a_short_export_on_a_terminal_shows_no_bar(monkeypatch):
     assert terminal.getvalue() == ""
 
 
-def test_with_passwords_on_the_exporter_must_give_their_password(tmp_path):
+def test_with_passwords_on_the_exporter_must_give_their_password(
+    tmp_path, cheap_password_hashing, virtual_waits
+):
     """A supervisor's username alone must not export everyone's caseload."""
-    import os
-    import subprocess
-    import sys
+    from typer.testing import CliRunner
 
     from nursecase.clock import SystemClock
-    from nursecase.db.engine import make_engine
     from nursecase.services import make_services
 
     database = tmp_path / "team.db"
@@ -441,25 +441,27 @@ def test_with_passwords_on_the_exporter_must_give_their_password(tmp_path):
     engine.dispose()
     out = tmp_path / "all.csv"
 
-    def export(password: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "nursecase", "--db", str(database), "--nurse", "root"]
-            + ["export", "caseload", "--all", "--out", str(out)],
-            input=f"{password}\n",
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "NURSECASE_HOME": str(tmp_path / "home")},
-        )
+    def export(password: str) -> tuple[int, str]:
+        """The export in this process, the password typed at its hidden prompt."""
+        arguments = ["--db", str(database), "--nurse", "root"]
+        arguments += ["export", "caseload", "--all", "--out", str(out)]
+        with CliRunner().isolation(input=f"{password}\n") as (_, err, _):
+            try:
+                main(arguments)
+                code = 0
+            except SystemExit as exit_request:
+                code = exit_request.code or 0
+            return code, err.getvalue().decode()
 
-    refused = export("not her password")
-    assert refused.returncode != 0
-    assert refused.stderr.strip().splitlines()[-1] == (
-        "nursecase: error: wrong username or password"
-    )
+    code, err = export("not her password")
+    assert code != 0
+    # The test runner's hidden prompt ends no line: the error follows it on stderr.
+    assert err.startswith("Password for root:")
+    assert err.endswith("nursecase: error: wrong username or password\n")
+    assert virtual_waits.take() == [1.0]  # a refusal is answered after the first delay
     assert not out.exists()
-    accepted = export("correct horse battery")
-    assert accepted.returncode == 0, accepted.stderr
+    code, err = export("correct horse battery")
+    assert code == 0, err
     assert "Quinn" in out.read_text(encoding="utf-8-sig")
 
 

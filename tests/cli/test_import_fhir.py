@@ -1,7 +1,9 @@
 """`nursecase import fhir PATH...`: the command, its summary, its one-line errors.
 
 The sub-app is mounted here on a small Typer app (CliRunner) and, for the real
-error handling of ``nursecase.cli.main``, on the nursecase app in a subprocess.
+error handling of ``nursecase.cli.main``, run through ``main`` in this process;
+a real subprocess where only one will do: a terminal on stderr (the progress
+bar) and what importing the command module loads.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from nursecase.cli import main
 from nursecase.cli.import_ import import_app
 
 SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "fhir" / "synthea"
@@ -54,7 +58,32 @@ def home(tmp_path, monkeypatch):
     return folder
 
 
-def run(*arguments: str, stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
+@dataclass(frozen=True)
+class Finished:
+    """What a command left: its exit code and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*arguments: str, password: str | None = None) -> Finished:
+    """``nursecase ARGUMENTS`` through ``nursecase.cli.main`` in this process.
+
+    ``password`` is typed at the hidden prompt (standard input, not a terminal).
+    """
+    stdin = "" if password is None else f"{password}\n"
+    with CliRunner().isolation(input=stdin) as (out, err, _):
+        try:
+            main(list(arguments))
+            code = 0
+        except SystemExit as exit_request:
+            code = exit_request.code if isinstance(exit_request.code, int) else 1
+        return Finished(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def run_in_a_process(*arguments: str, stderr) -> subprocess.CompletedProcess:
+    """``nursecase ARGUMENTS`` as a real process (stdout piped; ``stderr`` as given)."""
     return subprocess.run(
         [sys.executable, "-c", MAIN, *arguments],
         stdout=subprocess.PIPE,
@@ -211,7 +240,7 @@ def test_a_folder_without_bundles_is_refused(home, tmp_path):
 def test_a_terminal_gets_a_progress_bar_on_stderr(home, tmp_path):
     controller, terminal = pty.openpty()
     try:
-        result = run(
+        result = run_in_a_process(
             "--db", str(tmp_path / "imp.db"), "import", "fhir", str(SYNTHEA), stderr=terminal
         )
         os.close(terminal)
@@ -240,7 +269,9 @@ def test_the_command_module_loads_nothing_heavy():
         assert heavy not in loaded, heavy
 
 
-def test_with_passwords_on_an_import_needs_who_and_their_password(home, tmp_path):
+def test_with_passwords_on_an_import_needs_who_and_their_password(
+    home, tmp_path, cheap_password_hashing, virtual_waits
+):
     from nursecase.clock import SystemClock
     from nursecase.db.engine import make_engine
     from nursecase.db.maintenance.migrate import ensure_schema
@@ -253,22 +284,18 @@ def test_with_passwords_on_an_import_needs_who_and_their_password(home, tmp_path
     engine.dispose()
     before = table_counts(database)["patient"]
 
-    def importing(*options: str, password: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "nursecase", "--db", str(database), *options]
-            + ["import", "fhir", str(SYNTHEA)],
-            input=f"{password}\n",
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=dict(os.environ),
+    def importing(*options: str, password: str = "") -> Finished:
+        return run(
+            "--db", str(database), *options, "import", "fhir", str(SYNTHEA), password=password
         )
 
     nobody = importing()
     assert nobody.returncode != 0 and "say who you are with --nurse" in nobody.stderr
     wrong = importing("--nurse", "root", password="a wrong password")
     assert wrong.returncode != 0
-    assert wrong.stderr.strip().splitlines()[-1] == "nursecase: error: wrong username or password"
+    # The test runner's hidden prompt ends no line: the error follows it on stderr.
+    assert wrong.stderr.endswith("nursecase: error: wrong username or password\n")
+    assert virtual_waits.take() == [1.0]  # answered after the first delay
     assert table_counts(database)["patient"] == before
     right = importing("--nurse", "root", password="correct horse battery")
     assert right.returncode == 0, right.stderr

@@ -46,6 +46,102 @@ def answers_totalling(definition: InstrumentDefinition, total: int) -> dict[str,
 # -------------------------------------------------------------------- registry
 
 
+#: One full entry per instrument: the option keys a nurse presses in the entry
+#: dialog, item by item, then the answers stored and the total and band shown.
+#: Values differ from keys where the instrument says so (LACE, Morse).
+FULL_ENTRIES = [
+    (
+        "lace",
+        ["5", "1", "2", "4"],
+        {"L": 5, "A": 3, "C": 2, "E": 4},
+        14,
+        "high",
+    ),
+    (
+        "phq-9",
+        ["1", "2", "0", "3", "1", "2", "1", "0", "0"],
+        {f"item{number}": value for number, value in enumerate([1, 2, 0, 3, 1, 2, 1, 0, 0], 1)},
+        10,
+        "moderate",
+    ),
+    ("phq-2", ["2", "1"], {"item1": 2, "item2": 1}, 3, "positive"),
+    (
+        "gad-7",
+        ["3", "3", "2", "2", "1", "1", "3"],
+        {f"item{number}": value for number, value in enumerate([3, 3, 2, 2, 1, 1, 3], 1)},
+        15,
+        "severe",
+    ),
+    (
+        "morse",
+        ["1", "1", "2", "0", "1", "1"],
+        {
+            "history_of_falling": 25,
+            "secondary_diagnosis": 15,
+            "ambulatory_aid": 30,
+            "iv_access": 0,
+            "gait": 10,
+            "mental_status": 15,
+        },
+        95,
+        "high",
+    ),
+    (
+        "braden",
+        ["1", "2", "3", "4", "4", "3"],
+        {
+            "sensory_perception": 1,
+            "moisture": 2,
+            "activity": 3,
+            "mobility": 4,
+            "nutrition": 4,
+            "friction_shear": 3,
+        },
+        17,
+        "mild",
+    ),
+    (
+        "katz-adl",
+        ["1", "1", "0", "1", "0", "1"],
+        {
+            "bathing": 1,
+            "dressing": 1,
+            "toileting": 0,
+            "transferring": 1,
+            "continence": 0,
+            "feeding": 1,
+        },
+        4,
+        "moderate impairment",
+    ),
+]
+
+
+def test_every_instrument_has_a_full_entry_case():
+    assert sorted(code for code, *_ in FULL_ENTRIES) == sorted(str(code) for code in INSTRUMENTS)
+
+
+@pytest.mark.parametrize(
+    ("code", "keys", "expected_answers", "total", "band"),
+    FULL_ENTRIES,
+    ids=[case[0] for case in FULL_ENTRIES],
+)
+def test_a_full_entry_by_option_keys_scores_every_instrument(
+    code, keys, expected_answers, total, band
+):
+    """What the entry dialog does with each key: the item's option, its value, the score."""
+    definition = get_instrument(code)
+    answers = {}
+    for item, key in zip(definition.items, keys, strict=True):
+        option = item.option_for_key(key)
+        assert option is not None, (code, item.code, key)
+        answers[item.code] = option.value
+    assert answers == expected_answers
+    assert list(answers) == list(definition.item_codes)  # asked in this order
+    score = definition.score(answers)
+    assert (score.total, score.band.name, score.variant) == (total, band, "standard")
+
+
 def test_registry_holds_every_instrument():
     assert set(INSTRUMENTS) == set(Instrument)
     for code, definition in INSTRUMENTS.items():

@@ -54,6 +54,10 @@ async def test_a_wrong_password_is_refused_audited_and_slows_the_next_try(engine
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.screen.delays = (3.0, 6.0)
+        # The wait is Textual's timer; the test holds it and ends it when it chooses,
+        # instead of sleeping the 3 s (RETRY_DELAYS itself: tests/domain/test_sign_in_delay.py).
+        timers: list[tuple[float, object]] = []
+        app.screen.set_timer = lambda delay, callback, **_options: timers.append((delay, callback))
         await pilot.press(*"root", "enter", *"not the password", "enter")
         await settle(pilot)
         screen = app.screen
@@ -67,7 +71,9 @@ async def test_a_wrong_password_is_refused_audited_and_slows_the_next_try(engine
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert events(engine, "login-failed") == 1
-        await pilot.pause(3.1)
+        ((delay, wait_over),) = timers
+        assert delay == 3.0
+        wait_over()  # the 3 s are over
         await pilot.press("enter")  # the password typed is still there
         await settle(pilot)
         assert isinstance(app.screen, WorklistScreen)

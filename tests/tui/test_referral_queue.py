@@ -12,10 +12,15 @@ from textual.widgets import DataTable, Input, OptionList
 from nursecase.app import make_app
 from nursecase.clock import FrozenClock
 from nursecase.domain.codes import ReferralStatus
-from nursecase.domain.referral_states import TERMINAL_STATUSES, allowed_next
+from nursecase.domain.referral_states import allowed_next
 from nursecase.screens.choice_picker import ChoicePicker
 from nursecase.screens.form_dialog import FormDialog
-from nursecase.screens.referral_dialogs import PatientPicker, ReferralForm
+from nursecase.screens.referral_dialogs import (
+    PatientPicker,
+    ReferralForm,
+    needs_form,
+    transition_dialog,
+)
 from nursecase.screens.referral_queue import ReferralQueueScreen
 from nursecase.screens.worklist import WorklistScreen
 from nursecase.services import make_services
@@ -121,16 +126,66 @@ FORM_ENTRIES = {
 }
 
 
-@pytest.mark.parametrize("source", [str(status) for status in ReferralStatus])
-async def test_every_legal_move_by_keys(services, source):
-    """From each status, each move the machine allows, made with x and a number key."""
+#: Every legal move of the machine, (from, to).
+LEGAL_MOVES = [
+    (str(source), str(target)) for source in ReferralStatus for target in allowed_next(source)
+]
+#: The form's fields for each target, by name, in order (none: the move is made at once).
+FORM_FIELDS = {
+    "rejected": ["reason"],
+    "cancelled": ["reason"],
+    "completed": ["outcome"],
+    "accepted": ["appointment_date", "reason"],
+    "in-progress": ["appointment_date", "reason"],
+    "on-hold": ["reason"],
+    "failed": ["reason"],
+    "entered-in-error": ["reason"],
+}
+
+
+def assert_moved(services, referral_id: int, source: str, target: str) -> None:
+    """The referral is at ``target``, its history says from where, and kept what was typed."""
+    saved = services.referrals.get(referral_id)
+    assert saved.status == target, (source, target)
+    last = services.referrals.history(referral_id)[-1]
+    assert (last.from_status, last.to_status) == (source, target)
+    entries = FORM_ENTRIES.get(target, {})
+    if "reason" in entries:
+        assert last.reason == entries["reason"]
+    if "outcome" in entries:
+        assert saved.outcome == entries["outcome"]
+    if "appointment_date" in entries:
+        assert saved.appointment_date == date.fromisoformat(entries["appointment_date"])
+
+
+@pytest.mark.parametrize(
+    ("source", "target"), LEGAL_MOVES, ids=[f"{a}->{b}" for a, b in LEGAL_MOVES]
+)
+def test_every_legal_move_asks_its_form_and_saves_what_it_asked(services, source, target):
+    """Each move's form (the screen's own table), submitted as the dialog submits it.
+
+    Which moves are legal, and in what order the picker lists them, is the
+    domain's table (tests/domain/test_referral_states.py::test_every_transition
+    and ::test_allowed_next_order_and_contents); each legal move through the
+    service is tests/services/test_referrals.py::test_every_legal_transition_succeeds.
+    The keys that choose and fill a move are driven once below (Pilot).
+    """
+    referral = referral_in(services, new_patient(services).id, source)
+    wanted = FORM_FIELDS.get(target, [])
+    assert needs_form(target) == bool(wanted)
+    dialog = transition_dialog(services, referral, target)
+    assert [field.name for field in dialog.fields] == wanted
+    dialog.submit({name: FORM_ENTRIES[target].get(name, "") for name in wanted})
+    assert_moved(services, referral.id, source, target)
+
+
+async def test_a_legal_move_by_keys_with_and_without_a_form(services):
+    """From "requested": received (no form) and rejected (a reason), made with x and a number."""
     patient = new_patient(services)
-    targets = [str(target) for target in allowed_next(source)]
-    referrals = {target: referral_in(services, patient.id, source) for target in targets}
+    targets = [str(target) for target in allowed_next("requested")]
+    referrals = {target: referral_in(services, patient.id, "requested") for target in targets}
     async with queue(services) as (pilot, screen):
-        if ReferralStatus(source) in TERMINAL_STATUSES:
-            await show_every_status(pilot, screen)
-        for target in targets:
+        for target in ("received", "rejected"):
             referral = referrals[target]
             await move_to(pilot, screen, referral.id)
             await pilot.press("x")
@@ -150,16 +205,7 @@ async def test_every_legal_move_by_keys(services, source):
                 await pilot.press("ctrl+s")
                 await settle(pilot)
             assert pilot.app.screen is screen
-            saved = services.referrals.get(referral.id)
-            assert saved.status == target, (source, target)
-            last = services.referrals.history(referral.id)[-1]
-            assert (last.from_status, last.to_status) == (source, target)
-            if target in ("rejected", "cancelled", "on-hold", "failed", "entered-in-error"):
-                assert last.reason == entries["reason"]
-            if target == "completed":
-                assert saved.outcome == entries["outcome"]
-            if target in ("accepted", "in-progress"):
-                assert saved.appointment_date == date.fromisoformat(entries["appointment_date"])
+            assert_moved(services, referral.id, "requested", target)
 
 
 async def test_entered_in_error_is_final_and_offers_nothing(services):
