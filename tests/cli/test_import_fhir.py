@@ -20,9 +20,8 @@ import typer
 from typer.testing import CliRunner
 
 from nursecase.cli_import import import_app
+from tests.fhir_samples import SAMPLES, SYNTHEA, synthea_bundle
 
-SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "fhir" / "synthea"
-SAMPLES = Path(__file__).resolve().parents[1] / "fhir_samples"
 # The nursecase CLI with `import` mounted (a no-op once nursecase.cli mounts it itself).
 MAIN = """
 import sys
@@ -123,8 +122,8 @@ def test_files_and_folders_mix_and_a_nurse_takes_the_patients(home, tmp_path):
         )
     folder = tmp_path / "inbox"
     (folder / "deeper").mkdir(parents=True)
-    (liz,) = SYNTHEA.glob("Liz_Conn_*.json")
-    (buster,) = SYNTHEA.glob("Buster_Hoeger_*.json")
+    liz = synthea_bundle("Liz_Conn")
+    buster = synthea_bundle("Buster_Hoeger")
     shutil.copy(liz, folder / "deeper" / "liz.json")
     (folder / "notes.txt").write_text("not a bundle")
 
