@@ -4,6 +4,16 @@ Every test that uses a database runs twice, on SQLite and on PostgreSQL (the
 session fixture ``databases`` is parametrized; see ``tests/databases.py``).
 SQLite in-memory databases are per connection, so an SQLite test gets a real
 file in its own temporary folder; a PostgreSQL test gets its own database.
+
+Two exceptions, deselected (never skipped) on PostgreSQL at collection:
+``sqlite_only`` tests (what only an SQLite file has), and the Pilot tests in
+tests/tui, which run on SQLite only unless marked ``both_backends``: a screen
+sees only the services' frozen read models, and
+tests/services/test_read_models_across_backends.py compares every read model
+the screens use across both backends, row for row.
+
+The suite runs in parallel by default (pytest-xdist, one worker per CPU, see
+``pytest_cmdline_main``); ``-n 0`` or ``-p no:xdist`` runs it in one process.
 """
 
 from __future__ import annotations
@@ -51,17 +61,56 @@ def clock() -> FrozenClock:
     return FrozenClock(FROZEN_NOW)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Run SQLite-only tests (files, pragmas, encryption) on SQLite alone.
+#: The Pilot tests: on SQLite only, unless marked ``both_backends``.
+PILOT_TESTS = Path(__file__).resolve().parent / "tui"
 
-    They are deselected, not skipped, on PostgreSQL: what they check does not
-    exist there (a server database has no file to copy, chmod or encrypt).
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config):
+    """Run on every CPU by default (``-n logical --dist worksteal``) when xdist is there.
+
+    Set here rather than in ``addopts`` so that ``-p no:xdist`` still works (an
+    ``-n`` in addopts would then be an unknown option); an explicit ``-n``
+    (``-n 0``: one process) wins. ``logical`` counts the CPUs this process may
+    use (2 on CI), also when psutil is installed, where ``auto`` would count
+    physical cores (1 on a 2-vCPU machine). ``worksteal`` lets an idle worker
+    take tests queued on a busy one: the slow tests are not evenly spread.
+    """
+    option = config.option
+    parallel_capable = config.pluginmanager.hasplugin("xdist") and not hasattr(
+        config, "workerinput"
+    )
+    if parallel_capable and option.numprocesses is None and not option.tx:
+        option.numprocesses = "logical"
+        if option.dist == "no":
+            option.dist = "worksteal"
+    return (yield)
+
+
+def runs_on_postgresql(item) -> bool:
+    """Whether a test parametrized on PostgreSQL is kept there (see the module docstring)."""
+    if item.get_closest_marker("sqlite_only"):
+        return False
+    if item.path.is_relative_to(PILOT_TESTS):
+        return item.get_closest_marker("both_backends") is not None
+    return True
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the PostgreSQL run of SQLite-only tests and of most Pilot tests.
+
+    Deselected, not skipped: what a ``sqlite_only`` test checks does not exist
+    on PostgreSQL (a server database has no file to copy, chmod or encrypt),
+    and a Pilot test's screen shows read models that
+    tests/services/test_read_models_across_backends.py compares across the
+    backends; the few Pilot tests marked ``both_backends`` drive each screen's
+    load and write path on PostgreSQL too.
     """
     kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("databases") if callspec else None
-        if backend == "postgresql" and item.get_closest_marker("sqlite_only"):
+        if backend == "postgresql" and not runs_on_postgresql(item):
             dropped.append(item)
         else:
             kept.append(item)
@@ -76,18 +125,23 @@ def databases(request, tmp_path_factory):
     if request.param == "sqlite":
         backend = SqliteDatabases(tmp_path_factory.mktemp("templates"))
     else:
-        url = postgresql_url()
-        if url is None:
-            message = (
-                f"no PostgreSQL server for the tests: start one with"
-                f" `scripts/postgres-cluster start FOLDER` and set {POSTGRESQL_VARIABLE}"
-            )
-            if os.environ.get("CI"):
-                pytest.fail(message)  # CI must run both backends
-            pytest.skip(message)
-        backend = PostgresqlDatabases(url)
+        backend = PostgresqlDatabases(require_postgresql())
     yield backend
     backend.close()
+
+
+def require_postgresql() -> str:
+    """The test server's URL; without one, skip the test (fail it in CI, which runs both)."""
+    url = postgresql_url()
+    if url is None:
+        message = (
+            f"no PostgreSQL server for the tests: start one with"
+            f" `scripts/postgres-cluster start FOLDER` and set {POSTGRESQL_VARIABLE}"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI must run both backends
+        pytest.skip(message)
+    return url
 
 
 @pytest.fixture(scope="session")

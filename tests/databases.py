@@ -94,13 +94,13 @@ class PostgresqlDatabases:
 
     backend = "postgresql"
 
-    def __init__(self, server_url: str) -> None:
+    def __init__(self, server_url: str, tag: str = "") -> None:
         self.server_url = make_url(server_url)
         # Autocommit: CREATE/DROP DATABASE cannot run inside a transaction.
         self.admin: Engine = create_engine(
             self.server_url.set(database="postgres"), isolation_level="AUTOCOMMIT"
         )
-        self.prefix = f"nctest_{os.getpid()}"
+        self.prefix = database_prefix(tag)
         self.numbers = itertools.count(1)
 
     def _url(self, name: str) -> str:
@@ -141,17 +141,26 @@ class PostgresqlDatabases:
     def close(self) -> None:
         """Drop every database this session made and let the server go."""
         with self.admin.connect() as connection:
-            names = (
-                connection.exec_driver_sql(
-                    "SELECT datname FROM pg_database WHERE datname LIKE %(prefix)s",
-                    {"prefix": f"{self.prefix}_%"},
-                )
-                .scalars()
-                .all()
-            )
+            names = connection.exec_driver_sql("SELECT datname FROM pg_database").scalars().all()
+        # Compared in Python: in LIKE, "_" matches any character, so the pattern
+        # "nctest_gw0_123_%" would also match another worker's "nctest_gw0_1234_5".
         for name in names:
-            self._drop(name)
+            if name.startswith(f"{self.prefix}_"):
+                self._drop(name)
         self.admin.dispose()
+
+
+def database_prefix(tag: str = "") -> str:
+    """The start of every PostgreSQL database name this process makes: unique per process.
+
+    Each xdist worker is its own process with its own session, templates and
+    databases: ``nctest_gw0_4242`` (``nctest_main_4242`` without xdist). A
+    second set of databases in the same process (a test that needs both
+    backends at once) has a ``tag``: ``nctestTAG_gw0_4242``, which neither
+    set's names start with the other's prefix.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"nctest{tag}_{worker}_{os.getpid()}"
 
 
 def postgresql_url() -> str | None:

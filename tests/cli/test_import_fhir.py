@@ -24,9 +24,8 @@ from typer.testing import CliRunner
 
 from nursecase.cli import main
 from nursecase.cli.import_ import import_app
+from tests.fhir_samples import SAMPLES, SYNTHEA, synthea_bundle
 
-SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "fhir" / "synthea"
-SAMPLES = Path(__file__).resolve().parents[1] / "fhir_samples"
 # The nursecase CLI's entry point.
 MAIN = """
 import sys
@@ -149,8 +148,8 @@ def test_files_and_folders_mix_and_a_nurse_takes_the_patients(home, tmp_path):
         )
     folder = tmp_path / "inbox"
     (folder / "deeper").mkdir(parents=True)
-    (liz,) = SYNTHEA.glob("Liz_Conn_*.json")
-    (buster,) = SYNTHEA.glob("Buster_Hoeger_*.json")
+    liz = synthea_bundle("Liz_Conn")
+    buster = synthea_bundle("Buster_Hoeger")
     shutil.copy(liz, folder / "deeper" / "liz.json")
     (folder / "notes.txt").write_text("not a bundle")
 

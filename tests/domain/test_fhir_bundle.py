@@ -1,6 +1,6 @@
 """Reading FHIR R4 bundles into plain records (pure: no database).
 
-The Synthea bundles are read in place from the shared folder; the small
+The Synthea bundles are read from tests/fhir_samples/synthea; the small
 bundles of the other cases are built here, one resource at a time.
 """
 
@@ -12,7 +12,6 @@ import pickle
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,8 +28,8 @@ from nursecase.domain.fhir_values import (
     omaha_category,
     timing_text,
 )
+from tests.fhir_samples import SYNTHEA, SYNTHEA_BUNDLES, synthea_bundle, synthea_bundles
 
-SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "fhir" / "synthea"
 TODAY = date(2026, 11, 27)
 MR_TYPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
 SNOMED = "http://snomed.info/sct"
@@ -38,8 +37,7 @@ LOINC = "http://loinc.org"
 
 
 def synthea(name: str) -> dict:
-    (path,) = SYNTHEA.glob(f"{name}_*.json")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(synthea_bundle(name).read_text(encoding="utf-8"))
 
 
 def patient(mrn: str = "M-1", **extra) -> dict:
@@ -159,9 +157,14 @@ def test_synthea_skips_what_nursecase_does_not_store_with_counts():
     assert parsed.assessments == () and parsed.discharges == ()
 
 
-@pytest.mark.parametrize("path", sorted(SYNTHEA.glob("*.json")), ids=lambda path: path.name[:12])
-def test_every_synthea_bundle_parses(path):
-    parsed = parse(json.loads(path.read_text(encoding="utf-8")))
+def test_the_four_synthea_bundles_and_their_licence_are_in_the_repository():
+    assert len(synthea_bundles()) == len(SYNTHEA_BUNDLES) == 4
+    assert (SYNTHEA / "LICENSE").is_file() and (SYNTHEA / "NOTICE").is_file()
+
+
+@pytest.mark.parametrize("name", SYNTHEA_BUNDLES)
+def test_every_synthea_bundle_parses(name):
+    parsed = parse(synthea(name))
     assert len(parsed.patients) == 1
     assert parsed.conditions and parsed.care_team
     assert parsed.warnings == ()

@@ -1,6 +1,6 @@
 """FhirImportService against a real migrated file database and a frozen clock.
 
-The Synthea bundles are imported in place from the shared folder (read-only);
+The Synthea bundles are imported from tests/fhir_samples/synthea (a copy of real ones);
 the malformed ones are the hand-made files of tests/fhir_samples/.
 """
 
@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 
 from nursecase.db.models import ALL_TABLES, AuditEvent, Task
 from nursecase.services.fhir_import import FhirImportError, FhirImportService, wall_clock
+from tests.fhir_samples import SAMPLES, synthea_bundle, synthea_bundles
 
-SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "fhir" / "synthea"
-SAMPLES = Path(__file__).resolve().parents[1] / "fhir_samples"
 MR_TYPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
 LOINC = "http://loinc.org"
 PHQ9_ITEM_CODES = [
@@ -35,8 +34,7 @@ PHQ9_ITEM_CODES = [
 
 
 def synthea(name: str) -> Path:
-    (path,) = SYNTHEA.glob(f"{name}_*.json")
-    return path
+    return synthea_bundle(name)
 
 
 @pytest.fixture
@@ -103,7 +101,7 @@ def condition(subject: dict, status: str = "active") -> dict:
 
 
 def test_each_synthea_bundle_lands_in_an_empty_database(services, importer):
-    for path in sorted(SYNTHEA.glob("*.json")):
+    for path in synthea_bundles():
         result = importer.import_file(path)
         assert result.source == str(path) and result.bundle_type == "transaction"
         assert result.tallies["patients"].created == 1
@@ -190,12 +188,12 @@ def test_every_row_is_audited_in_the_import(services, importer):
 
 
 def test_importing_twice_changes_nothing_and_audits_nothing(services, importer):
-    for path in sorted(SYNTHEA.glob("*.json")):
+    for path in synthea_bundles():
         importer.import_file(path)
     counts = row_counts(services.context)
     assert counts["audit_event"] > 0 and counts["patient"] == 4
 
-    for path in sorted(SYNTHEA.glob("*.json")):
+    for path in synthea_bundles():
         result = importer.import_file(path)
         assert not result.changed
         assert all(tally.created == tally.updated == 0 for tally in result.tallies.values())

@@ -106,9 +106,10 @@ BACKEND_PARAMETER = re.compile(r"(?<=\[)(sqlite|postgresql)(-|(?=\]))")
 def snapshot(request):
     """syrupy's snapshot, named without the backend: both backends must draw the same screen.
 
-    A snapshot test runs once per backend (the ``databases`` parameter); one
-    SVG per screen state, compared with each, is also a check that SQLite and
-    PostgreSQL give the nurse exactly the same rows in the same order.
+    Pilot tests run on SQLite only unless marked ``both_backends``
+    (tests/conftest.py); one SVG per screen state serves either backend, and
+    tests/services/test_read_models_across_backends.py checks that SQLite and
+    PostgreSQL give the screens exactly the same rows in the same order.
     """
     from syrupy import SnapshotAssertion
     from syrupy.extensions.amber import AmberSnapshotExtension

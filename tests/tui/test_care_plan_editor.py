@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from datetime import date
 
+import pytest
 from textual.widgets import Select, Static, TextArea
 
 from nursecase.app import make_app
@@ -272,6 +273,7 @@ async def test_a_free_text_problem_and_a_problem_level_intervention(app_services
 # -------------------------------------------------------------- from a template
 
 
+@pytest.mark.both_backends
 async def test_a_plan_from_a_template(app_services):
     patient = new_patient(app_services)
     catalog = app_services.care_plans.templates()
@@ -412,6 +414,7 @@ async def test_a_bad_date_names_the_field_and_keeps_the_form(app_services):
 # ------------------------------------------------------------ two terminals
 
 
+@pytest.mark.both_backends
 async def test_a_save_over_a_newer_save_is_refused_with_what_changed(
     app_services, seeded_engine, clock
 ):

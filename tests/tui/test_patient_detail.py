@@ -470,6 +470,7 @@ async def test_a_chart_that_cannot_be_read_says_so_and_no_key_opens_anything(app
 # -------------------------------------------------------------------- actions
 
 
+@pytest.mark.both_backends
 async def test_c_logs_a_contact_and_the_screen_shows_it(app_services):
     patient_id = flagged_patient_id(app_services)
     before = app_services.contacts.list_for_patient(patient_id)

@@ -264,6 +264,7 @@ async def test_illegal_moves_are_shown_disabled_and_cannot_be_chosen(services):
     assert services.referrals.get(referral.id).status == "requested"
 
 
+@pytest.mark.both_backends
 async def test_a_move_over_a_stale_copy_is_refused_in_the_form(services, engine, clock):
     patient = new_patient(services)
     referral = referral_in(services, patient.id, "requested")
@@ -346,6 +347,7 @@ async def test_days_in_status_aging_and_turnaround_from_the_history(services, en
 # --------------------------------------------------------------- follow-up
 
 
+@pytest.mark.both_backends
 async def test_an_overdue_reply_is_on_the_worklist_until_a_follow_up_call(services, engine):
     patient = new_patient(services)
     services.patients.set_next_contact_due(patient.id, date(2027, 1, 4))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from textual import events
 from textual.widgets import Input, Select, Static
 
@@ -28,6 +29,7 @@ def key_of(row) -> int:
     return getattr(row, "patient_id", None) or row.id
 
 
+@pytest.mark.both_backends
 async def test_today_shows_the_ranked_worklist_with_its_why(app_services):
     app = make_app(app_services, settings())
     expected = app_services.worklist.today(app_services.context.nurse_id)
@@ -62,6 +64,7 @@ async def test_t_switches_to_the_caseload_and_a_widens_it(app_services):
         assert screen.table.row_count == len(app_services.worklist.today(None))
 
 
+@pytest.mark.both_backends
 async def test_search_from_today_goes_to_the_caseload_and_escape_returns(app_services):
     app = make_app(app_services, settings())
     nurse_id = app_services.context.nurse_id
