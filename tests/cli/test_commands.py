@@ -7,13 +7,13 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 
 import pytest
 from typer.testing import CliRunner
 
 from nursecase import __version__
 from nursecase.cli import app, main
+from tests.cli.in_process import Finished, run_main
 
 runner = CliRunner()
 
@@ -28,25 +28,10 @@ def home(tmp_path, monkeypatch):
     return folder
 
 
-@dataclass(frozen=True)
-class Finished:
-    """What a command left: its exit code and its two streams."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 def run(*arguments: str) -> Finished:
-    """``nursecase ARGUMENTS`` through the real entry point, ``nursecase.cli.main``, in this
-    process, its streams captured as a pipe would (NURSECASE_HOME from ``home``)."""
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(arguments))
-            code = 0
-        except SystemExit as exit_request:
-            code = exit_request.code if isinstance(exit_request.code, int) else 1
-        return Finished(code, out.getvalue().decode(), err.getvalue().decode())
+    """``nursecase ARGUMENTS`` through the real entry point in this process (NURSECASE_HOME
+    from ``home``)."""
+    return run_main(arguments)
 
 
 def run_in_a_process(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:

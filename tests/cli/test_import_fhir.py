@@ -15,15 +15,14 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from nursecase.cli import main
 from nursecase.cli.import_ import import_app
+from tests.cli.in_process import Finished, run_main
 from tests.fhir_samples import SAMPLES, SYNTHEA, synthea_bundle
 
 # The nursecase CLI's entry point.
@@ -57,28 +56,12 @@ def home(tmp_path, monkeypatch):
     return folder
 
 
-@dataclass(frozen=True)
-class Finished:
-    """What a command left: its exit code and its two streams."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 def run(*arguments: str, password: str | None = None) -> Finished:
-    """``nursecase ARGUMENTS`` through ``nursecase.cli.main`` in this process.
+    """``nursecase ARGUMENTS`` through the real entry point in this process.
 
     ``password`` is typed at the hidden prompt (standard input, not a terminal).
     """
-    stdin = "" if password is None else f"{password}\n"
-    with CliRunner().isolation(input=stdin) as (out, err, _):
-        try:
-            main(list(arguments))
-            code = 0
-        except SystemExit as exit_request:
-            code = exit_request.code if isinstance(exit_request.code, int) else 1
-        return Finished(code, out.getvalue().decode(), err.getvalue().decode())
+    return run_main(arguments, stdin="" if password is None else f"{password}\n")
 
 
 def run_in_a_process(*arguments: str, stderr) -> subprocess.CompletedProcess:

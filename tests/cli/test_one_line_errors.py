@@ -7,22 +7,16 @@ of a migrated database.
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-from nursecase.cli import main
+from tests.cli.in_process import run_main
 
 PASSWORD = "correct horse battery"
 
 
 def run(argv: list[str], *, stdin: bytes = b"", env: dict | None = None) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of ``nursecase ARGV``."""
-    code = 0
-    with CliRunner().isolation(input=stdin, env=env or {}) as (out, err, _):
-        try:
-            main(argv)
-        except SystemExit as exit_request:
-            code = exit_request.code if isinstance(exit_request.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
+    finished = run_main(argv, stdin=stdin, env=env)
+    return finished.returncode, finished.stdout, finished.stderr
 
 
 @pytest.fixture
