@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from nursecase.db.models import Task, Transition
 from nursecase.services import make_services
 from nursecase.services.errors import NotFoundError, ValidationError
+from nursecase.services.transitions import FACT_COLUMNS, _closings, _lapse_candidates
 
 
 @pytest.fixture
@@ -265,3 +266,125 @@ def test_the_app_sweeps_once_a_day(services, engine, patient, clock):
     assert services.transitions.close_lapsed_today() == 0
     clock.advance(days=1)
     assert services.transitions.close_lapsed_today() == 1
+
+
+# ------------------------------------------------- what the sweep's SQL reads
+
+#: Facts recorded for a discharge on day ``d``, as days after it (None: not recorded).
+_FACT_VARIANTS = [
+    {},
+    {"interactive_contact_on": 1},
+    {"interactive_contact_on": 6},  # late
+    {"interactive_contact_on": -1},  # before the discharge: does not count
+    {"attempts_met_on": 2},
+    {"face_to_face_on": 5},
+    {"face_to_face_on": 20},  # late
+    {"superseded_on": 1},
+    {"superseded_on": 5},
+    {"superseded_on": 10},
+    {"superseded_on": 20},
+]
+#: A Monday, a Friday (the weekend inside the windows), the day before Thanksgiving.
+_DISCHARGE_DAYS = [date(2026, 11, 2), date(2026, 11, 6), date(2026, 11, 25)]
+_CLOCK_DESCRIPTIONS = ("TCM interactive contact", "TCM face-to-face visit", "something else")
+
+
+def _open_tcm_tasks(services, engine, facts_of_discharges):
+    """One patient per discharge, with its three open transition-clock tasks."""
+    patients = [
+        services.patients.create(f"S{number}", "Sweep", "Case")
+        for number in range(len(facts_of_discharges))
+    ]
+    with Session(engine) as session, session.begin():
+        for patient, (discharged_on, high_complexity, facts) in zip(
+            patients, facts_of_discharges, strict=True
+        ):
+            transition = Transition(
+                patient_id=patient.id,
+                discharged_on=discharged_on,
+                high_complexity=high_complexity,
+                created_at=datetime(2026, 11, 1),
+                **{name: discharged_on + timedelta(days=days) for name, days in facts.items()},
+            )
+            session.add(transition)
+            session.flush()
+            for description in _CLOCK_DESCRIPTIONS:
+                session.add(
+                    Task(
+                        patient_id=patient.id,
+                        description=description,
+                        due_date=discharged_on,
+                        source="transition-clock",
+                        source_id=transition.id,
+                        created_at=datetime(2026, 11, 1),
+                    )
+                )
+
+
+def _closings_of_every_open_task(session, today, holidays):
+    """What the sweep closed before its SQL chose: the rule on every open TCM task
+    of a discharge at least 3 days old or ended by a readmission."""
+    rows = session.execute(
+        select(Task.id, Task.description, *FACT_COLUMNS)
+        .join(Transition, Transition.id == Task.source_id)
+        .where(Task.source == "transition-clock", Task.status == "requested")
+    ).all()
+    old_enough = [
+        row
+        for row in rows
+        if row.discharged_on <= today - timedelta(days=3) or row.superseded_on is not None
+    ]
+    return _closed(_closings(old_enough, today, holidays))
+
+
+def _closed(closings):
+    """Task ids by closing status, in id order."""
+    return {status: sorted(ids) for status, ids in closings.items()}
+
+
+@pytest.mark.parametrize("holidays", [frozenset(), frozenset({date(2026, 11, 26)})])
+def test_the_sweep_reads_every_task_the_rule_closes(services, engine, holidays):
+    _open_tcm_tasks(
+        services,
+        engine,
+        [
+            (day, high, facts)
+            for day in _DISCHARGE_DAYS
+            for high in (False, True)
+            for facts in _FACT_VARIANTS
+        ],
+    )
+    with Session(engine) as session:
+        for offset in range(60):
+            today = date(2026, 11, 1) + timedelta(days=offset)
+            expected = _closings_of_every_open_task(session, today, holidays)
+            candidates = _lapse_candidates(session, today)
+            assert _closed(_closings(candidates, today, holidays)) == expected, today
+
+
+def test_the_sweep_reads_a_step_with_nothing_recorded_from_the_day_it_closes(services, engine):
+    # Discharged Mon 2 Nov, nothing recorded: the contact is due Wed 4 and shown
+    # missed Thu 5; the visit is due Mon 9 (high complexity) or Mon 16, shown
+    # missed the next day. Each task is read from the day the rule closes it.
+    _open_tcm_tasks(services, engine, [(date(2026, 11, 2), high, {}) for high in (False, True)])
+    with Session(engine) as session:
+        for offset in range(40):
+            today = date(2026, 11, 2) + timedelta(days=offset)
+            candidates = _lapse_candidates(session, today)
+            closing = {
+                task_id
+                for task_ids in _closings(candidates, today, ()).values()
+                for task_id in task_ids
+            }
+            assert {row.id for row in candidates} == closing, today
+            read = sorted((row.description, row.high_complexity) for row in candidates)
+            if offset == 4:
+                assert read == [
+                    ("TCM interactive contact", False),
+                    ("TCM interactive contact", True),
+                ]
+            if offset == 9:
+                assert ("TCM face-to-face visit", True) in read
+                assert ("TCM face-to-face visit", False) not in read
+            if offset == 16:
+                assert ("TCM face-to-face visit", False) in read

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, union
+from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, tuple_, union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -287,9 +289,15 @@ def _phone(value: object) -> tuple[str | None, str | None]:
     return require_text(value, "phone", max_length=40), digits
 
 
-def _prefix(column, prefix: str):
-    """An index-friendly prefix match: a range on the column."""
-    return and_(column >= prefix, column < prefix + _PREFIX_END)
+def _prefix(column, name: str):
+    """An index-friendly prefix match: a range on the column, from the parameters ``name``
+    (the prefix) to ``name_end`` (the prefix and ``_PREFIX_END``), see ``_prefix_values``."""
+    return and_(column >= bindparam(name), column < bindparam(f"{name}_end"))
+
+
+def _prefix_values(name: str, prefix: str) -> dict[str, str]:
+    """The parameters of ``_prefix(column, name)`` for ``prefix``."""
+    return {name: prefix, f"{name}_end": prefix + _PREFIX_END}
 
 
 class PatientService:
@@ -715,9 +723,10 @@ class PatientService:
             cursor = _check_cursor(before, spec, "before")
         else:
             cursor = _check_cursor(after, spec, "after") if after is not None else None
+        searching = _search(search)
         with self.context.read() as session:
-            conditions = [*filters, *_page_search(session, filters, search)]
-            rows = _walk(session, conditions, spec, column_descending, backward, cursor, limit)
+            query = _page_search(session, filters, searching)
+            rows = _walk(session, query, spec, column_descending, backward, cursor, limit)
         if backward:
             rows.reverse()
         return self._rows(rows, spec)
@@ -743,9 +752,10 @@ class PatientService:
         _check_limit(limit)
         spec, column_descending = _sort_choice(sort, descending)
         filters = self._filters(nurse_id, risk_tier, overdue, open_referral, episode_status)
+        searching = _search(search)
         with self.context.read() as session:
-            conditions = [*filters, *_page_search(session, filters, search)]
-            rows = _walk(session, conditions, spec, column_descending, True, None, limit)
+            query = _page_search(session, filters, searching)
+            rows = _walk(session, query, spec, column_descending, True, None, limit)
         rows.reverse()
         return self._rows(rows, spec)
 
@@ -760,13 +770,17 @@ class PatientService:
         episode_status: str | None = None,
     ) -> int:
         """How many patients ``list_page`` would page through with these filters."""
-        filters = self._filters(nurse_id, risk_tier, overdue, open_referral, episode_status)
-        matching = search_condition(search, SearchPlan.ANY_ORDER)
-        if matching is not None:
-            filters.append(matching)
-        query = select(func.count()).select_from(Patient).where(*filters)
+        query = _Query.of(
+            self._filters(nurse_id, risk_tier, overdue, open_referral, episode_status),
+            _search(search),
+            SearchPlan.ANY_ORDER,
+        )
+        statement = _statement(
+            ("count", query.shape),
+            lambda: select(func.count()).select_from(Patient).where(*query.conditions()),
+        )
         with self.context.read() as session:
-            return session.execute(query).scalar_one()
+            return session.connection().execute(statement, query.values).scalar_one()
 
     def _rows(self, rows: list, spec: CaseloadSort) -> list[PatientRow]:
         today = self.context.clock.today()
@@ -800,25 +814,31 @@ class PatientService:
         overdue: bool = False,
         open_referral: bool = False,
         episode_status: str | None = None,
-    ) -> list:
-        conditions: list = []
+    ) -> _Filters:
+        """The caseload filters given: which ones (``_FILTERS``) and their values."""
+        names: list[str] = []
+        values: dict[str, object] = {}
         if nurse_id is not None:
-            conditions.append(Patient.nurse_id == nurse_id)
+            names.append("nurse_id")
+            values["nurse_id"] = nurse_id
         if risk_tier:
             tier = parse_code(RiskTier, risk_tier, "risk_tier")
-            conditions.append(Patient.risk_tier == str(tier))
+            names.append("risk_tier")
+            values["risk_tier"] = str(tier)
         if not isinstance(overdue, bool):
             raise ValidationError("overdue", "must be yes or no")
         if overdue:
-            conditions.append(Patient.next_contact_due < self.context.clock.today())
+            names.append("overdue")
+            values["today"] = self.context.clock.today()
         if not isinstance(open_referral, bool):
             raise ValidationError("open_referral", "must be yes or no")
         if open_referral:
-            conditions.append(Patient.open_referral_count > 0)
+            names.append("open_referral")
         if episode_status:
             status = parse_code(EpisodeStatus, episode_status, "episode_status")
-            conditions.append(Patient.episode_status == str(status))
-        return conditions
+            names.append("episode_status")
+            values["episode_status"] = str(status)
+        return _Filters(tuple(names), values)
 
     @staticmethod
     def _check_mrn_free(session: Session, mrn: str, patient_id: int | None) -> None:
@@ -903,74 +923,196 @@ class SearchPlan(enum.Enum):
     BROAD = "broad"
 
 
-def search_branches(search: str | None, *, indexed: bool = True) -> list | None:
-    """One prefix range per way the search text can match, or None for no search.
+#: The caseload filters by name, each a condition on its parameter (``_filters``), in
+#: the order they are written into a query.
+_FILTERS: dict[str, Callable[[], Any]] = {
+    "nurse_id": lambda: Patient.nurse_id == bindparam("nurse_id"),
+    "risk_tier": lambda: Patient.risk_tier == bindparam("risk_tier"),
+    "overdue": lambda: Patient.next_contact_due < bindparam("today"),
+    "open_referral": lambda: Patient.open_referral_count > 0,
+    "episode_status": lambda: Patient.episode_status == bindparam("episode_status"),
+}
 
-    A name prefix ("smi", "smith jo", "jo smith", "smith, j"), an MRN prefix,
-    or (with 3 or more digits) a phone number prefix. Text with nothing
-    searchable (only punctuation) gives a condition that matches nobody rather
-    than everybody. ``indexed`` False writes each range on ``column || ''``
-    (see ``SearchPlan.BROAD``).
+
+@dataclass(frozen=True)
+class _Filters:
+    """Which caseload filters are given (names of ``_FILTERS``) and their parameters."""
+
+    names: tuple[str, ...]
+    values: dict[str, object]
+
+
+@dataclass(frozen=True)
+class _Search:
+    """Search text taken apart: which ways it can match (``ways``) and their parameters.
+
+    The ways, in the order the branches are written: "phone" (3 or more
+    digits and nothing but phone punctuation), "mrn" (letters, digits and
+    hyphens), then "word" (one word: a family or given name prefix) or
+    "words" (several: "smith jo", "smith, j") with "either order" when no
+    comma fixes which word is the family name. No way at all: nothing
+    searchable, which matches nobody.
     """
+
+    ways: tuple[str, ...]
+    values: dict[str, str]
+
+
+def _search(search: str | None) -> _Search | None:
+    """The search text taken apart, or None for no search."""
     text = (search or "").strip()
     if not text:
         return None
-
-    def prefix(column, value: str):
-        return _prefix(column if indexed else column.concat(""), value)
-
-    branches = []
+    ways: list[str] = []
+    values: dict[str, str] = {}
     digits = "".join(character for character in text if character.isdigit())
     if _SEARCH_DIGITS.fullmatch(text) and len(digits) >= _MINIMUM_PHONE_SEARCH_DIGITS:
-        branches.append(prefix(Patient.phone_digits, digits))
+        ways.append("phone")
+        values |= _prefix_values("phone", digits)
     mrn_text = text.upper()
     if re.fullmatch(r"[A-Z0-9-]+", mrn_text):
-        branches.append(prefix(Patient.mrn, mrn_text))
+        ways.append("mrn")
+        values |= _prefix_values("mrn", mrn_text)
     words = [search_key(word) for word in re.split(r"[\s,]+", text)]
     words = [word for word in words if word]
     if len(words) == 1:
-        branches.append(prefix(Patient.family_key, words[0]))
-        branches.append(prefix(Patient.given_key, words[0]))
+        ways.append("word")
+        values |= _prefix_values("word", words[0])
     elif len(words) >= 2:
         # "smith jo" or "jo smith": one word the family name, the other the given name.
         # A family name of several words ("van der berg") is one key: "vanderberg".
-        branches.append(prefix(Patient.family_key, "".join(words)))
-        first, second = words[0], "".join(words[1:])
-        branches.append(and_(prefix(Patient.family_key, first), prefix(Patient.given_key, second)))
+        ways.append("words")
+        values |= _prefix_values("joined", "".join(words))
+        values |= _prefix_values("first", words[0])
+        values |= _prefix_values("second", "".join(words[1:]))
         if "," not in text:
             # Without the comma of "Family, Given" the words may come in either order.
+            ways.append("either order")
+    return _Search(tuple(ways), values)
+
+
+def search_branches(ways: tuple[str, ...], *, indexed: bool = True) -> list:
+    """One prefix range per way the search text can match (``_Search.ways``).
+
+    A name prefix ("smi", "smith jo", "jo smith", "smith, j"), an MRN prefix,
+    or (with 3 or more digits) a phone number prefix; the prefixes are
+    parameters (``_Search.values``). No way (only punctuation) gives a
+    condition that matches nobody rather than everybody. ``indexed`` False
+    writes each range on ``column || ''`` (see ``SearchPlan.BROAD``).
+    """
+
+    def prefix(column, name: str):
+        return _prefix(column if indexed else column.concat(""), name)
+
+    branches = []
+    if "phone" in ways:
+        branches.append(prefix(Patient.phone_digits, "phone"))
+    if "mrn" in ways:
+        branches.append(prefix(Patient.mrn, "mrn"))
+    if "word" in ways:
+        branches.append(prefix(Patient.family_key, "word"))
+        branches.append(prefix(Patient.given_key, "word"))
+    elif "words" in ways:
+        branches.append(prefix(Patient.family_key, "joined"))
+        branches.append(
+            and_(prefix(Patient.family_key, "first"), prefix(Patient.given_key, "second"))
+        )
+        if "either order" in ways:
             branches.append(
-                and_(prefix(Patient.family_key, second), prefix(Patient.given_key, first))
+                and_(prefix(Patient.family_key, "second"), prefix(Patient.given_key, "first"))
             )
     if not branches:
         return [Patient.id.is_(None)]
     return branches
 
 
-def search_condition(search: str | None, plan: SearchPlan = SearchPlan.NARROW):
-    """The WHERE condition for caseload search text written for ``plan``, or None."""
-    branches = search_branches(search, indexed=plan is not SearchPlan.BROAD)
-    if branches is None:
-        return None
+def search_condition(ways: tuple[str, ...], plan: SearchPlan = SearchPlan.NARROW):
+    """The WHERE condition for a search (``_Search.ways``) written for ``plan``."""
+    branches = search_branches(ways, indexed=plan is not SearchPlan.BROAD)
     if plan is not SearchPlan.NARROW or len(branches) == 1:
         return or_(*branches)
     selects = [select(Patient.id).where(branch) for branch in branches]
     return Patient.id.in_(union(*selects))
 
 
-def _page_search(session: Session, filters: list, search: str | None) -> list:
-    """The search condition for reading a page, written for how many rows match.
+@dataclass(frozen=True)
+class _Query:
+    """The filters and search of a caseload read: its shape (which filters, which ways
+    of matching, which plan), the key of its statements, and their parameters."""
+
+    filters: tuple[str, ...]
+    ways: tuple[str, ...] | None
+    plan: SearchPlan
+    values: dict[str, object]
+
+    @classmethod
+    def of(cls, filters: _Filters, searching: _Search | None, plan: SearchPlan) -> _Query:
+        """The query of these filters and this search, written for ``plan``."""
+        if searching is None:
+            return cls(filters.names, None, plan, filters.values)
+        return cls(filters.names, searching.ways, plan, filters.values | searching.values)
+
+    @property
+    def shape(self) -> tuple:
+        """What its statements depend on besides the parameters."""
+        return (self.filters, self.ways, self.plan)
+
+    def conditions(self) -> list:
+        """The WHERE conditions: the filters, then the search."""
+        conditions = [_FILTERS[name]() for name in self.filters]
+        if self.ways is not None:
+            conditions.append(search_condition(self.ways, self.plan))
+        return conditions
+
+
+#: Statements of the caseload reads, built once per shape (``_statement``).
+_STATEMENTS: dict[tuple, Any] = {}
+#: Statements kept at most (each search, filter and sort shape used has a few).
+_STATEMENTS_KEPT = 256
+
+
+def _statement(key: tuple, build: Callable[[], Any]) -> Any:
+    """The statement ``build()`` makes, made once per ``key``.
+
+    Every search keystroke reads a page and a count: the same statements with
+    other prefixes. Building an SQLAlchemy statement costs more Python than
+    running it on a page, so the statements take their values as parameters
+    and are kept by their shape (``key``); the values are bound when they run.
+    """
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        if len(_STATEMENTS) >= _STATEMENTS_KEPT:
+            _STATEMENTS.clear()
+        statement = _STATEMENTS[key] = build()
+    return statement
+
+
+def _page_search(session: Session, filters: _Filters, searching: _Search | None) -> _Query:
+    """The query for reading a page, its search written for how many rows match.
 
     A probe counts the matches up to ``BROAD_SEARCH_MATCHES`` (it stops there,
     so it costs at most that many index entries) and picks the plan.
     """
-    matching = search_condition(search, SearchPlan.ANY_ORDER)
-    if matching is None:
-        return []
-    probe = select(Patient.id).where(*filters, matching).limit(BROAD_SEARCH_MATCHES)
-    found = session.execute(select(func.count()).select_from(probe.subquery())).scalar_one()
+    if searching is None:
+        return _Query.of(filters, None, SearchPlan.NARROW)
+    matching = _Query.of(filters, searching, SearchPlan.ANY_ORDER)
+
+    def build_probe():
+        probe = (
+            select(Patient.id)
+            .where(*matching.conditions())
+            .limit(bindparam("probe_limit", type_=Integer))
+        )
+        return select(func.count()).select_from(probe.subquery())
+
+    probe = _statement(("probe", matching.shape), build_probe)
+    found = (
+        session.connection()
+        .execute(probe, matching.values | {"probe_limit": BROAD_SEARCH_MATCHES})
+        .scalar_one()
+    )
     plan = SearchPlan.BROAD if found >= BROAD_SEARCH_MATCHES else SearchPlan.NARROW
-    return [search_condition(search, plan)]
+    return _Query.of(filters, searching, plan)
 
 
 # ------------------------------------------------------------ caseload paging
@@ -1032,7 +1174,7 @@ def _sort_key(row, spec: CaseloadSort) -> SortKey:
 
 def _walk(
     session: Session,
-    conditions: list,
+    query: _Query,
     spec: CaseloadSort,
     column_descending: bool,
     backward: bool,
@@ -1053,6 +1195,42 @@ def _walk(
     SQLite seeks only on the column part of it (the id is the rowid) and then
     filters: a page deep inside a large tie (63,000 patients with no open
     referral) would read the whole tie. Split, every piece is a pure seek.
+
+    The pieces' statements are built once per shape (``_statement``); the
+    cursor's values and each piece's limit are parameters.
+    """
+    segment = None if cursor is None else cursor[0]
+    columns = tuple(column.key for column in spec.columns)
+    key = ("walk", query.shape, columns, column_descending, backward, segment)
+    pieces = _statement(
+        key, lambda: _walk_pieces(query, spec, column_descending, backward, segment)
+    )
+    values = dict(query.values)
+    if cursor is not None:
+        _, cursor_values, row_id = cursor
+        values["cursor_id"] = row_id
+        values |= {f"cursor_{index}": value for index, value in enumerate(cursor_values)}
+    rows: list = []
+    connection = session.connection()
+    for statement in pieces:
+        values["piece_limit"] = limit - len(rows)
+        rows.extend(connection.execute(statement, values).all())
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def _walk_pieces(
+    query: _Query,
+    spec: CaseloadSort,
+    column_descending: bool,
+    backward: bool,
+    segment: int | None,
+) -> tuple:
+    """The statements of ``_walk``'s pieces, in order, for a cursor in ``segment`` (None: none).
+
+    A cursor's values are the parameters ``cursor_0``... (its column values)
+    and ``cursor_id``; each piece reads at most ``piece_limit`` rows.
     """
     # Direction along the (column..., id) index: the display direction of the
     # column, flipped when walking backward. The NULL segment runs by id
@@ -1064,17 +1242,18 @@ def _walk(
     whole_values = (has_value, value_keys, downward)
     whole_nulls = ([first_column.is_(None)], [Patient.id], backward)
     pieces: list[tuple[list, list, bool]]
-    if cursor is None:
+    cursor_id = bindparam("cursor_id", type_=Patient.id.type)
+    if segment is None:
         pieces = [whole_values, whole_nulls] if spec.nullable else [whole_values]
         if backward:
             pieces.reverse()
-    elif cursor[0] == VALUE_SEGMENT:
-        _, values, row_id = cursor
+    elif segment == VALUE_SEGMENT:
         bound = [
-            literal(value, column.type) for value, column in zip(values, spec.columns, strict=True)
+            bindparam(f"cursor_{index}", type_=column.type)
+            for index, column in enumerate(spec.columns)
         ]
         same = [column == value for column, value in zip(spec.columns, bound, strict=True)]
-        ties = [*same, _beyond(Patient.id, literal(row_id, Patient.id.type), downward)]
+        ties = [*same, _beyond(Patient.id, cursor_id, downward)]
         if len(spec.columns) == 1:
             rest = _beyond(first_column, bound[0], downward)
         else:
@@ -1083,24 +1262,19 @@ def _walk(
         if spec.nullable and not backward:
             pieces.append(whole_nulls)
     else:
-        _, _, row_id = cursor
-        after_id = _beyond(Patient.id, literal(row_id, Patient.id.type), backward)
+        after_id = _beyond(Patient.id, cursor_id, backward)
         pieces = [([first_column.is_(None), after_id], [Patient.id], backward)]
         if backward:
             pieces.append(whole_values)
-    rows: list = []
-    for where, keys, down in pieces:
-        query = (
-            select(*_ROW_COLUMNS)
-            .outerjoin(Nurse, Nurse.id == Patient.nurse_id)
-            .where(*conditions, *where)
-            .order_by(*[key.desc() if down else key.asc() for key in keys])
-            .limit(limit - len(rows))
-        )
-        rows.extend(session.execute(query).all())
-        if len(rows) >= limit:
-            break
-    return rows
+    conditions = query.conditions()
+    return tuple(
+        select(*_ROW_COLUMNS)
+        .outerjoin(Nurse, Nurse.id == Patient.nurse_id)
+        .where(*conditions, *where)
+        .order_by(*[key.desc() if down else key.asc() for key in keys])
+        .limit(bindparam("piece_limit", type_=Integer))
+        for where, keys, down in pieces
+    )
 
 
 def _beyond(left, right, downward: bool):

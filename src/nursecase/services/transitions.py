@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Date, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Contact, Patient, Task, Transition
@@ -37,11 +37,13 @@ from nursecase.domain.codes import AuditAction, TaskPriority, TaskSource, TaskSt
 from nursecase.domain.tcm import (
     TCM_ATTEMPT_OUTCOMES,
     TCM_CONTACT_WITH,
+    TCM_INTERACTIVE_BUSINESS_DAYS,
     TCM_PERIOD_DAYS,
     TcmBilling,
     TcmFacts,
     TcmStatus,
     TcmStep,
+    face_to_face_window_days,
     interactive_deadline,
     tally_attempts,
     tcm_billing,
@@ -77,6 +79,9 @@ READMISSION_REASON = "ended by readmission"
 #: The earliest a step can have lapsed: its deadline is at least 2 days after discharge
 #: and its one day on Today at least the day after that.
 _EARLIEST_LAPSE_DAYS = 3
+#: A missed step with nothing recorded stays open on its one day on Today (at least
+#: the day after its deadline), so it closes 2 calendar days after the deadline at the earliest.
+_DAYS_KEPT_AFTER_DEADLINE = 2
 
 _OPEN_TASK_CODES = tuple(str(status) for status in OPEN_TASK_STATUSES)
 _CLOCK_SOURCE = str(TaskSource.transition_clock)
@@ -334,9 +339,45 @@ def start_period(
     )
 
 
-def _lapse_candidates(session: Session, today: date) -> list:
-    """Open TCM tasks of discharges old enough (or ended) for a step to have lapsed."""
-    query = (
+def _lapse_candidates_statement():
+    """The query of ``_lapse_candidates``; its days are parameters bound when it runs.
+
+    It reads an open TCM task only where the domain rule
+    (``TcmStatus.closing_status``; CMS MLN908628, as ``nursecase.domain.tcm``
+    reads it) can close it today, and leaves out the rest, most of them steps
+    still due. A step can close when something is recorded for it: a contact
+    or two attempts (the contact step), a visit (the visit step), on time (met)
+    or late (missed); or a readmission (``superseded_on``: ended, or settled as
+    missed). With nothing recorded it closes only once missed and off Today:
+    after its one day there (``missed_shown_on``: the first business day after
+    the deadline, so at least the next calendar day) or after the period. So it
+    stays open for at least 2 calendar days after its deadline, which is at
+    least 2 calendar days after the discharge for the contact (2 business days)
+    and 7 (high complexity) or 14 for the visit: each ``*_cutoff`` is today
+    minus those days (weekends and holidays only move the days later). The rule
+    itself still decides on each row read. ``earliest_cutoff`` is the bound the
+    sweep always had (a discharge 3 days old, or ended by a readmission).
+    """
+    interactive_can_close = and_(
+        Task.description == INTERACTIVE_TASK_DESCRIPTION,
+        or_(
+            Transition.interactive_contact_on.is_not(None),
+            Transition.attempts_met_on.is_not(None),
+            Transition.discharged_on <= bindparam("interactive_cutoff", type_=Date),
+        ),
+    )
+    visit_can_close = and_(
+        Task.description == FACE_TO_FACE_TASK_DESCRIPTION,
+        or_(
+            Transition.face_to_face_on.is_not(None),
+            and_(
+                Transition.high_complexity.is_(True),
+                Transition.discharged_on <= bindparam("high_visit_cutoff", type_=Date),
+            ),
+            Transition.discharged_on <= bindparam("moderate_visit_cutoff", type_=Date),
+        ),
+    )
+    return (
         select(Task.id, Task.description, *FACT_COLUMNS)
         .join(
             Task,
@@ -347,12 +388,40 @@ def _lapse_candidates(session: Session, today: date) -> list:
         .where(
             Task.status.in_(_OPEN_TASK_CODES),
             or_(
-                Transition.discharged_on <= today - timedelta(days=_EARLIEST_LAPSE_DAYS),
+                Transition.discharged_on <= bindparam("earliest_cutoff", type_=Date),
                 Transition.superseded_on.is_not(None),
+            ),
+            or_(
+                Transition.superseded_on.is_not(None),
+                interactive_can_close,
+                visit_can_close,
             ),
         )
     )
-    return list(session.execute(query))
+
+
+_LAPSE_CANDIDATES = _lapse_candidates_statement()
+
+
+def _lapse_cutoffs(today: date) -> dict[str, date]:
+    """The days bound into the ``_lapse_candidates`` query on ``today``."""
+    return {
+        "earliest_cutoff": today - timedelta(days=_EARLIEST_LAPSE_DAYS),
+        "interactive_cutoff": today
+        - timedelta(days=TCM_INTERACTIVE_BUSINESS_DAYS + _DAYS_KEPT_AFTER_DEADLINE),
+        "high_visit_cutoff": today
+        - timedelta(days=face_to_face_window_days(True) + _DAYS_KEPT_AFTER_DEADLINE),
+        "moderate_visit_cutoff": today
+        - timedelta(days=face_to_face_window_days(False) + _DAYS_KEPT_AFTER_DEADLINE),
+    }
+
+
+def _lapse_candidates(session: Session, today: date) -> list:
+    """Open TCM tasks of discharges where the domain rule can close a step today.
+
+    A superset of what ``_closings`` closes (see ``_lapse_candidates_statement``).
+    """
+    return list(session.connection().execute(_LAPSE_CANDIDATES, _lapse_cutoffs(today)))
 
 
 def _closings(rows: Iterable, today: date, holidays) -> dict[TaskStatus, list[int]]:

@@ -31,6 +31,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import events
+from textual.geometry import Size
+from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
 if TYPE_CHECKING:
@@ -68,6 +70,27 @@ class TextInput(Input):
     def acts_alone(self, event: events.Key) -> bool:
         """Whether the key only edits this field (no message, no focus change follows)."""
         return event.key != "enter" and _editing_key(self, event)
+
+    def _watch_value(self, value: str) -> None:
+        """Input's own watcher, without laying out the whole screen on every key.
+
+        Input (Textual 8.2) keeps its scroll region, ``virtual_size``, as wide
+        as its text, and ``virtual_size`` is a reactive that lays out the
+        screen whenever it changes: a layout of every widget per key typed
+        (a search keystroke's largest cost after the table's paint). The
+        layout changes nothing else for a one-line field whose size does not
+        follow its text: it only brings the field's scroll position within
+        the new region. So the region is set here, without the layout, and
+        the scroll position brought within it as the layout would; Input's
+        watcher then finds it already set. A field of automatic size still
+        gets its layout.
+        """
+        if not self.styles.auto_dimensions:
+            region = Size(self.content_width, 1)
+            if region != self.virtual_size:
+                self.set_reactive(Widget.virtual_size, region)
+                self._scroll_update(region)
+        super()._watch_value(value)
 
 
 class NoteArea(TextArea):
