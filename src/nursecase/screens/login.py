@@ -9,6 +9,7 @@ audited by the account service and makes the next try wait a little longer
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +58,9 @@ class RetryAfterRefusal(_MixedIntoScreen):
         self.waiting = False
         self._say("")
 
+    @abstractmethod
     def _say(self, message: str) -> None:
         """Show ``message`` under the password (each screen says where)."""
-        raise NotImplementedError
 
 
 class LoginScreen(RetryAfterRefusal, Screen[bool]):

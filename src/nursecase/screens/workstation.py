@@ -10,6 +10,7 @@ App take their services as an argument instead.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,9 +40,9 @@ class WorkstationApp(App[None]):
     #: Today's first read, started at sign-in; the worklist takes it once.
     early_today: EarlyRead | None
 
+    @abstractmethod
     def open_patient(self, patient_id: int) -> None:
-        """Show a patient's detail screen."""
-        raise NotImplementedError
+        """Show a patient's detail screen (``NursecaseApp`` pushes the detail screen)."""
 
 
 if TYPE_CHECKING:
