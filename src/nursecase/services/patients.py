@@ -74,6 +74,7 @@ from nursecase.services.context import ServiceContext
 from nursecase.services.editing import check_version, guard_concurrent_save
 from nursecase.services.errors import NotFoundError
 from nursecase.services.nurses import nurse_id_for_username
+from nursecase.services.statement_cache import StatementCache
 
 #: Task statuses that keep a task on the worklist.
 OPEN_TASK_STATUSES = (TaskStatus.requested, TaskStatus.in_progress, TaskStatus.on_hold)
@@ -1065,26 +1066,15 @@ class _Query:
         return conditions
 
 
-#: Statements of the caseload reads, built once per shape (``_statement``).
-_STATEMENTS: dict[tuple, Any] = {}
-#: Statements kept at most (each search, filter and sort shape used has a few).
-_STATEMENTS_KEPT = 256
+#: Statements of the caseload reads, built once per shape (each search,
+#: filter and sort shape used has a few): every search keystroke reads a page
+#: and a count, the same statements with other prefixes.
+_STATEMENTS = StatementCache(most=256)
 
 
 def _statement(key: tuple, build: Callable[[], Any]) -> Any:
-    """The statement ``build()`` makes, made once per ``key``.
-
-    Every search keystroke reads a page and a count: the same statements with
-    other prefixes. Building an SQLAlchemy statement costs more Python than
-    running it on a page, so the statements take their values as parameters
-    and are kept by their shape (``key``); the values are bound when they run.
-    """
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        if len(_STATEMENTS) >= _STATEMENTS_KEPT:
-            _STATEMENTS.clear()
-        statement = _STATEMENTS[key] = build()
-    return statement
+    """The statement ``build()`` makes, made once per ``key`` (its values bound when it runs)."""
+    return _STATEMENTS.get(key, build)
 
 
 def _page_search(session: Session, filters: _Filters, searching: _Search | None) -> _Query:

@@ -90,6 +90,7 @@ from nursecase.services.patients import (
     load_patient,
     touch,
 )
+from nursecase.services.statement_cache import StatementCache
 from nursecase.services.tasks import TaskService
 from nursecase.services.transitions import FACT_COLUMNS as TRANSITION_FACT_COLUMNS
 from nursecase.services.transitions import row_facts, task_step
@@ -306,10 +307,9 @@ def _rows(session: Session, query, scope: int | PatientIds | None = None) -> Any
     return session.connection().execute(query)
 
 
-#: The statements of the flag queries for listed patients (``_statement``).
-_LISTED_STATEMENTS: dict[tuple, Any] = {}
-#: Statements kept at most (a few per day; older days' are dropped together).
-_LISTED_STATEMENTS_KEPT = 32
+#: The statements of the flag queries for listed patients (a few per day;
+#: older days' are dropped together).
+_LISTED_STATEMENTS = StatementCache(most=32)
 
 
 def _statement(key: tuple, scope: int | PatientIds | None, build: Callable[[], Any]) -> Any:
@@ -324,12 +324,7 @@ def _statement(key: tuple, scope: int | PatientIds | None, build: Callable[[], A
     """
     if not isinstance(scope, PatientIds):
         return build()
-    statement = _LISTED_STATEMENTS.get(key)
-    if statement is None:
-        if len(_LISTED_STATEMENTS) >= _LISTED_STATEMENTS_KEPT:
-            _LISTED_STATEMENTS.clear()
-        statement = _LISTED_STATEMENTS[key] = build()
-    return statement
+    return _LISTED_STATEMENTS.get(key, build)
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
