@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
 
 from nursecase.widgets.text_fields import NoteArea, OrderedKeys, TextInput
 
@@ -143,3 +145,35 @@ async def test_a_dialog_closing_while_keys_are_held_lets_them_go_at_once(monkeyp
         app.pop_screen()
         await pilot.pause(0.2)  # well under the one-second last resort
         assert "b" in [field.value for field in fields]
+
+
+class DeepScreen(Screen):
+    """A field inside containers; its Submitted climbs several queues to the screen."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(), Vertical(), Vertical():
+            yield TextInput(id="first")
+        yield TextInput(id="second")
+
+    def on_input_submitted(self, event: TextInput.Submitted) -> None:
+        self.query_one("#second", TextInput).focus()
+
+
+class DeepSubmit(OrderedKeys, App):
+    """Runs ``DeepScreen``."""
+
+    def on_mount(self) -> None:
+        self.push_screen(DeepScreen())
+
+
+async def test_keys_after_enter_wait_for_a_message_that_climbs_to_the_screen():
+    """Enter in the search box then enter again (open the patient) lost the
+    second key when the first's message was still climbing to the screen."""
+    app = DeepSubmit()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        burst(app, "a", "enter", "b", "c")
+        for _ in range(6):
+            await pilot.pause()
+        assert app.screen.query_one("#first", TextInput).value == "a"
+        assert app.screen.query_one("#second", TextInput).value == "bc"

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.geometry import Size
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
@@ -136,20 +137,21 @@ class OrderedKeys(_MixedIntoApp):
         if not await self._take_key(focused, event):
             await super().on_event(event)
         elif not (isinstance(focused, TextInput | NoteArea) and focused.acts_alone(event)):
-            self._hold()
+            self._hold(focused)
 
-    def _hold(self) -> None:
+    def _hold(self, focused: Widget | None) -> None:
         """Keep the next keys until the screen has caught up with this one.
 
         A binding may act through messages (enter in a field posts Submitted,
         whose handler moves the focus; enter on a tree opens a form): the keys
-        typed after it belong where those messages lead, so they wait for the
-        next refresh, which comes once the messages have been handled.
+        typed after it belong where those messages lead, so they wait until
+        those messages have been handled and the screen refreshed.
         """
         self._held_keys = []
         self._hold_number += 1
         number = self._hold_number
-        self.call_after_refresh(self._release_held_keys, number)
+        if focused is None or not focused.call_later(self._climb, focused, number):
+            self.call_after_refresh(self._release_held_keys, number)
         # Textual gives an app's after-refresh callback to the screen on top
         # when it is handled; if that screen is dismissed first (ctrl+s saves
         # and closes a form), the callback goes with it. So a change of screen
@@ -159,6 +161,23 @@ class OrderedKeys(_MixedIntoApp):
             self._watching_screens = True
             self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
         self.set_timer(HOLD_LIMIT_SECONDS, partial(self._release_held_keys, number))
+
+    def _climb(self, node: Widget, number: int) -> None:
+        """Follow the key's messages up, one message queue at a time.
+
+        A message bubbles from the focused widget to its parent's queue, then
+        the next parent's, up to the screen: each widget has its own queue,
+        so a refresh of the screen can come while Submitted is still climbing
+        (the search box's second enter went to the box, not the list). A
+        callback queued behind the message at each step runs only once the
+        message has been handled there and passed on; at the screen, the
+        usual after-refresh callback lets the keys go.
+        """
+        parent = node.parent
+        if isinstance(node, Screen) or not isinstance(parent, Widget):
+            parent = None  # at the top: the screen handles its messages before it refreshes
+        if parent is None or not parent.call_later(self._climb, parent, number):
+            self.call_after_refresh(self._release_held_keys, number)
 
     def _screen_changed(self, _screen) -> None:
         if self._held_keys is not None:
