@@ -378,6 +378,18 @@ async def test_escape_asks_before_dropping_unsaved_changes(app_services):
     assert app_services.care_plans.get(plan.id).version == goal.plan.version
 
 
+async def test_the_keys_are_asked_for_safely_while_the_tree_is_not_there(app_services):
+    """The footer asks which keys apply while the screen is being taken down
+    (the app closing): with the tree gone nothing is highlighted, no error."""
+    patient, _plan, problem = plan_with_problem(app_services)
+    async with editor(app_services, patient.id) as (pilot, screen):
+        await move_to(pilot, screen, ("problem", problem.item_id))
+        assert screen.check_action("delete_item", ()) is True
+        await screen.plan_tree.remove()
+        assert screen.check_action("delete_item", ()) is False
+        assert screen.check_action("rate_problem", ()) is False
+
+
 async def test_smart_check_warns_but_saves(app_services):
     patient, plan, problem = plan_with_problem(app_services)
     async with editor(app_services, patient.id) as (pilot, screen):

@@ -253,7 +253,11 @@ class CarePlanEditorScreen(WorkstationScreen, Screen):
         tree.cursor_line = lines.index(target_node)
 
     def _cursor_key(self) -> tuple | None:
-        node = self.plan_tree.cursor_node
+        # The footer asks check_action (and so this) whenever the bindings may
+        # have changed, also while the screen is composed or taken down, when
+        # the tree is not (or no longer) there: then nothing is highlighted.
+        tree = next(iter(self.query("#plan-tree").results(PlanTree)), None)
+        node = None if tree is None else tree.cursor_node
         return None if node is None else node.data
 
     # --- what is highlighted --------------------------------------------------
