@@ -19,8 +19,10 @@ The suite runs in parallel by default (pytest-xdist, one worker per CPU, see
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from nursecase.db.maintenance.migrate import ensure_schema
 from tests.databases import (
     BACKENDS,
     POSTGRESQL_VARIABLE,
+    EngineShelf,
     PostgresqlDatabases,
     SqliteDatabases,
     Template,
@@ -156,10 +159,35 @@ def migrated_template(databases) -> Template:
     return databases.build("migrated", migrate)
 
 
+@pytest.fixture(scope="session")
+def database_folders(tmp_path_factory) -> Path:
+    """Where this process's tests find their SQLite copies: one path per kind, emptied each test.
+
+    One path, so that the engine on it can serve the next test (``engines``).
+    """
+    return tmp_path_factory.mktemp("databases")
+
+
+def fresh_folder(folder: Path) -> Path:
+    """``folder``, emptied of whatever the test before left there."""
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def engines() -> Iterator[EngineShelf]:
+    """Engines kept between this process's tests on the same location."""
+    shelf = EngineShelf()
+    yield shelf
+    for engine, _listeners in shelf.engines.values():
+        engine.dispose()
+
+
 @pytest.fixture
-def migrated_database(databases, migrated_template, tmp_path):
+def migrated_database(databases, migrated_template, database_folders):
     """The location (file path or URL) of a private migrated, empty database."""
-    with private_copy(databases, migrated_template, tmp_path / "data" / "nursecase.db") as location:
+    destination = fresh_folder(database_folders / "data") / "nursecase.db"
+    with private_copy(databases, migrated_template, destination) as location:
         yield location
 
 
@@ -182,11 +210,10 @@ def private_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def engine(migrated_database):
+def engine(engines, migrated_database):
     """An engine on the migrated temporary database."""
-    engine = make_engine(migrated_database)
-    yield engine
-    engine.dispose()
+    with engines.engine(migrated_database) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -308,6 +308,50 @@ SELECT md5(concat_ws('|',
 """
 
 
+def listener_count(engine: Engine) -> int:
+    """How many event listeners the engine and its pool have (a test may add its own)."""
+    return sum(
+        len(getattr(dispatch, name))
+        for dispatch in (engine.dispatch, engine.pool.dispatch)
+        for name in dispatch._event_names
+    )
+
+
+class EngineShelf:
+    """Engines kept from one test to the next test on the same database location.
+
+    SQLAlchemy caches each statement's compiled SQL on its engine, so a new
+    engine per test compiles every statement the test runs again (about a
+    fifth of a services test's CPU). A worker's tests take their database at
+    one location (``SqliteDatabases.copy`` into one folder per process, a
+    reused PostgreSQL clone), so the engine can stay: its connections are
+    closed after each test, and a test that added a listener to it (a
+    statement counter) leaves with it, never handing it on.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self.engines: dict[str, tuple[Engine, int]] = {}
+
+    @contextmanager
+    def engine(self, location: str) -> Iterator[Engine]:
+        """An engine on ``location`` for one test: a kept one, or a new one."""
+        from nursecase.db.engine import make_engine
+
+        kept = self.engines.pop(location, None)
+        engine, listeners = kept if kept else (make_engine(location), None)
+        if listeners is None:
+            listeners = listener_count(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        if listener_count(engine) == listeners:
+            self.engines[location] = (engine, listeners)
+            while len(self.engines) > self.size:
+                self.engines.pop(next(iter(self.engines)))
+
+
 def database_prefix(tag: str = "") -> str:
     """The start of every PostgreSQL database name this process makes: unique per process.
 

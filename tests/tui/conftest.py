@@ -9,6 +9,7 @@ import pytest
 from nursecase.config import Settings
 from nursecase.demo import demo_nurse_username, seed_database
 from nursecase.services import make_services
+from tests.conftest import fresh_folder
 from tests.databases import private_copy
 
 SIZE = (120, 36)
@@ -30,20 +31,18 @@ def seeded_template(databases, migrated_template):
 
 
 @pytest.fixture
-def seeded_database(databases, seeded_template, tmp_path):
+def seeded_database(databases, seeded_template, database_folders):
     """The location of a private copy of the seeded caseload."""
-    with private_copy(databases, seeded_template, tmp_path / "seeded" / "nursecase.db") as location:
+    destination = fresh_folder(database_folders / "seeded") / "nursecase.db"
+    with private_copy(databases, seeded_template, destination) as location:
         yield location
 
 
 @pytest.fixture
-def seeded_engine(seeded_database):
+def seeded_engine(engines, seeded_database):
     """An engine on a private copy of the seeded caseload."""
-    from nursecase.db.engine import make_engine
-
-    engine = make_engine(seeded_database)
-    yield engine
-    engine.dispose()
+    with engines.engine(seeded_database) as engine:
+        yield engine
 
 
 @pytest.fixture
