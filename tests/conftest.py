@@ -70,21 +70,23 @@ PILOT_TESTS = Path(__file__).resolve().parent / "tui"
 
 @pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config):
-    """Run on every CPU by default (``-n logical --dist worksteal``) when xdist is there.
+    """Run one worker more than there are CPUs (``--dist worksteal``) when xdist is there.
 
     Set here rather than in ``addopts`` so that ``-p no:xdist`` still works (an
     ``-n`` in addopts would then be an unknown option); an explicit ``-n``
-    (``-n 0``: one process) wins. ``logical`` counts the CPUs this process may
-    use (2 on CI), also when psutil is installed, where ``auto`` would count
-    physical cores (1 on a 2-vCPU machine). ``worksteal`` lets an idle worker
-    take tests queued on a busy one: the slow tests are not evenly spread.
+    (``-n 0``: one process) wins. The CPUs are those this process may use (2
+    on CI). One worker more, because a Pilot test waits for the app to go idle
+    about a third of its time: measured on 2 CPUs, 2 workers 764-812 s, 3
+    workers 721 s, 4 workers 751 s (bench/results.md). ``worksteal`` lets an
+    idle worker take tests queued on a busy one: the slow tests are not evenly
+    spread.
     """
     option = config.option
     parallel_capable = config.pluginmanager.hasplugin("xdist") and not hasattr(
         config, "workerinput"
     )
     if parallel_capable and option.numprocesses is None and not option.tx:
-        option.numprocesses = "logical"
+        option.numprocesses = len(os.sched_getaffinity(0)) + 1
         if option.dist == "no":
             option.dist = "worksteal"
     return (yield)
