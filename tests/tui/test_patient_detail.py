@@ -907,6 +907,23 @@ async def test_escape_goes_back_to_the_worklist(app_services):
         assert pilot.app.current_mode == "worklist"
 
 
+async def test_a_theme_changed_while_the_chart_was_closed_shows_on_the_next_patient(
+    app_services,
+):
+    """The reused screen skips Textual's restyle when shown again unless the
+    app's styles changed meanwhile: a new theme must reach it."""
+    patient_id = flagged_patient_id(app_services)
+    async with patient_screen(app_services, patient_id) as (pilot, screen):
+        rule = screen.query_one("#patient-header").styles.border_bottom
+        await press(pilot, "escape")
+        pilot.app.theme = "nord"  # dark too: only the theme tells
+        await settle(pilot)
+        assert (await open_chart(pilot, patient_id)) is screen
+        new_primary = pilot.app.current_theme.primary
+        assert screen.query_one("#patient-header").styles.border_bottom != rule
+        assert screen.query_one("#patient-header").styles.border_bottom[1].hex == new_primary
+
+
 # ------------------------------------------------------------ row actions
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.coordinate import Coordinate
@@ -167,6 +168,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         self.filled_tabs: set[str] = set()
         self.binding_state: tuple = ()
         self.mounted = False
+        #: The app's styles this screen was last shown with (see ``on_screen_resume``).
+        self.styled_for: tuple | None = None
         self.pending_chart = None
         self.pending_error: str | None = None
         self.when_read: Callable[[], None] | None = None
@@ -305,8 +308,25 @@ class PatientDetailScreen(WorkstationScreen, Screen):
             exclusive=True,
         )
 
-    def on_screen_resume(self) -> None:
-        """Back from the care plan or a dialog: show what may have changed."""
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Shown again: restyle only if the app's styles changed; show what may have changed.
+
+        Textual (8.2, pinned) restyles the whole screen each time it is shown,
+        in case the app's CSS, theme or own state (focus, dark) changed while
+        it was hidden; a change of a widget's classes restyles it at once,
+        shown or not. For this screen, reused for every patient opened, that
+        restyle was a third of the time to open a chart (bench/results.md),
+        and it catches nothing unless what is compared here has changed. This
+        runs before Textual's own handler (handlers run down the class
+        hierarchy, one per class).
+
+        Back from the care plan or a dialog, the chart is read again.
+        """
+        app = self.app
+        styled_for = (app._css_update_count, app.theme, frozenset(app.get_pseudo_classes()))
+        if self.styled_for == styled_for:
+            event.refresh_styles = False
+        self.styled_for = styled_for
         if self.chart is not None and self.chart.patient.id == self.patient_id:
             self.action_refresh()
 
