@@ -17,6 +17,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 
+import nursecase.app
 from nursecase.app import make_app
 from nursecase.db.engine import make_engine
 from nursecase.domain.codes import Instrument, TaskStatus
@@ -922,6 +923,26 @@ async def test_a_theme_changed_while_the_chart_was_closed_shows_on_the_next_pati
         new_primary = pilot.app.current_theme.primary
         assert screen.query_one("#patient-header").styles.border_bottom != rule
         assert screen.query_one("#patient-header").styles.border_bottom[1].hex == new_primary
+
+
+async def test_opening_reads_the_chart_once_and_coming_back_from_a_dialog_reads_it_again(
+    app_services, monkeypatch
+):
+    patient_id = flagged_patient_id(app_services)
+    reads: list[int] = []
+    chart = app_services.chart
+    load = chart.load
+    monkeypatch.setattr(chart, "load", lambda patient: reads.append(patient) or load(patient))
+    # Shown once the chart is read, as on a nurse's machine (not on a timer
+    # that a busy test machine may reach first).
+    monkeypatch.setattr(nursecase.app, "CHART_WAIT_SECONDS", 30.0)
+    async with patient_screen(app_services, patient_id) as (pilot, screen):
+        assert reads == [patient_id]  # not read again when the screen is shown
+        await press(pilot, "t")  # the new task dialog
+        assert pilot.app.screen is not screen
+        await press(pilot, "escape")
+        assert pilot.app.screen is screen
+        assert reads == [patient_id, patient_id]
 
 
 # ------------------------------------------------------------ row actions

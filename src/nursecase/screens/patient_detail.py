@@ -170,6 +170,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         self.mounted = False
         #: The app's styles this screen was last shown with (see ``on_screen_resume``).
         self.styled_for: tuple | None = None
+        #: The chart was read for the screen's next showing (no second read then).
+        self.read_for_showing = False
         self.pending_chart = None
         self.pending_error: str | None = None
         self.when_read: Callable[[], None] | None = None
@@ -291,6 +293,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
             self._show(chart)
         else:
             self.pending_chart = chart
+        # Read for a screen about to be shown: showing it need not read it again.
+        self.read_for_showing = not self.is_current
         self._call_when_read()
 
     def action_refresh(self) -> None:
@@ -320,14 +324,17 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         runs before Textual's own handler (handlers run down the class
         hierarchy, one per class).
 
-        Back from the care plan or a dialog, the chart is read again.
+        Back from the care plan or a dialog, the chart is read again; opened
+        from a list, it was read just before the screen was shown.
         """
         app = self.app
         styled_for = (app._css_update_count, app.theme, frozenset(app.get_pseudo_classes()))
         if self.styled_for == styled_for:
             event.refresh_styles = False
         self.styled_for = styled_for
-        if self.chart is not None and self.chart.patient.id == self.patient_id:
+        if self.read_for_showing:
+            self.read_for_showing = False
+        elif self.chart is not None and self.chart.patient.id == self.patient_id:
             self.action_refresh()
 
     def _failed(self, error: BaseException) -> None:
