@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 
-from nursecase.db.engine import make_engine
+from nursecase.db.engine import copy_private_file, make_engine
 from nursecase.db.maintenance.copy import (
     AUDIT_TABLE,
     MERGE_BY_MRN,
@@ -254,9 +254,7 @@ def test_plain_copy_keeps_an_audit_chain_that_verifies_in_the_target(
     with engines(other_database) as (target,):
         copy_database(engine, target)
         # The key file travels with the trail (the CLI copies it, as here).
-        target_key = anchor_path(target)
-        target_key.parent.mkdir(parents=True, exist_ok=True)
-        target_key.write_bytes(anchor_path(engine).read_bytes())
+        copy_private_file(anchor_path(engine), anchor_path(target))
         copied = AuditService(ServiceContext(target, clock)).verify()
     assert copied.ok, copied.message
     assert copied.events == events.events
