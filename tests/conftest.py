@@ -206,6 +206,20 @@ def database_path(migrated_database):
 
 
 @pytest.fixture(autouse=True)
+def umask_put_back():
+    """Each test starts with the umask the run started with.
+
+    A command run in this process sets the process's umask to 077 (as a real
+    run does for itself); left set, it would give every later test in the
+    worker private files by chance, hiding a file written too openly.
+    """
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+
+
+@pytest.fixture(autouse=True)
 def private_home(tmp_path, monkeypatch):
     """Keep every test's data folder (audit keys of server databases, exports) private."""
     monkeypatch.setenv("NURSECASE_HOME", str(tmp_path / "home"))

@@ -6,7 +6,6 @@ are captured as a pipe would see them (standard input is no terminal).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,17 +28,9 @@ def run_main(
 ) -> Finished:
     """``nursecase ARGUMENTS`` with ``stdin`` as its standard input and ``env`` set."""
     code = 0
-    # The command sets the process's umask (cli.use_private_umask), as a real
-    # run does for its own process; here it is put back afterwards, so that no
-    # later test in this process creates its files under it by chance.
-    umask = os.umask(0o022)
-    os.umask(umask)
-    try:
-        with CliRunner().isolation(input=stdin, env=dict(env or {})) as (out, err, _):
-            try:
-                main(list(arguments))
-            except SystemExit as exit_request:
-                code = exit_request.code if isinstance(exit_request.code, int) else 1
-            return Finished(code, out.getvalue().decode(), err.getvalue().decode())
-    finally:
-        os.umask(umask)
+    with CliRunner().isolation(input=stdin, env=dict(env or {})) as (out, err, _):
+        try:
+            main(list(arguments))
+        except SystemExit as exit_request:
+            code = exit_request.code if isinstance(exit_request.code, int) else 1
+        return Finished(code, out.getvalue().decode(), err.getvalue().decode())
