@@ -319,8 +319,9 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         in case the app's CSS, theme or own state (focus, dark) changed while
         it was hidden; a change of a widget's classes restyles it at once,
         shown or not. For this screen, reused for every patient opened, that
-        restyle was a third of the time to open a chart (bench/results.md),
-        and it catches nothing unless what is compared here has changed. This
+        restyle was a large share of the time to open a chart
+        (bench/results.md), and it catches nothing unless what is compared
+        here has changed. This
         runs before Textual's own handler (handlers run down the class
         hierarchy, one per class).
 
