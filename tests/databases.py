@@ -225,7 +225,7 @@ class Reset:
                     if count
                 }
                 sequences = {
-                    name: (
+                    name: tuple(
                         connection.exec_driver_sql(
                             f'SELECT last_value, is_called FROM "{name}"'
                         ).one()
@@ -235,7 +235,7 @@ class Reset:
                 fingerprint = connection.exec_driver_sql(_FINGERPRINT).scalar()
         finally:
             engine.dispose()
-        return cls(fingerprint, rows, {name: tuple(state) for name, state in sequences.items()})
+        return cls(fingerprint, rows, sequences)
 
     def put_back(self, admin: Engine, location: str) -> bool:
         """Empty the clone, restore the template's rows and sequences; False if it can't be."""
@@ -323,8 +323,9 @@ class EngineShelf:
     SQLAlchemy caches each statement's compiled SQL on its engine, so a new
     engine per test compiles every statement the test runs again (about a
     fifth of a services test's CPU). A worker's tests take their database at
-    one location (``SqliteDatabases.copy`` into one folder per process, a
-    reused PostgreSQL clone), so the engine can stay: its connections are
+    one location (the fixtures copy an SQLite template into one folder per
+    process; a PostgreSQL clone is put back and reused), so the engine can
+    stay: its connections are
     closed after each test, and a test that added a listener to it (a
     statement counter) leaves with it, never handing it on.
     """
@@ -339,9 +340,11 @@ class EngineShelf:
         from nursecase.db.engine import make_engine
 
         kept = self.engines.pop(location, None)
-        engine, listeners = kept if kept else (make_engine(location), None)
-        if listeners is None:
+        if kept is None:
+            engine = make_engine(location)
             listeners = listener_count(engine)
+        else:
+            engine, listeners = kept
         try:
             yield engine
         finally:
