@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
+from nursecase import domain
 from nursecase.domain import codes
 from nursecase.domain.codes import (
     CareTeamRole,
@@ -186,11 +190,15 @@ def test_member_names_are_codes_with_underscores(enum_class):
     [
         (codes.ContactMode.home_visit, "Home visit"),
         (codes.ContactOutcome.agreed_to_visit, "Agreed to visit"),
-        (codes.GoalPriority.high_priority, "High priority"),
-        (codes.TaskSource.assessment_trigger, "Assessment trigger"),
+        (codes.ContactOutcome.no_answer, "No answer"),
+        (codes.GoalPriority.high_priority, "High"),
+        (codes.TaskSource.assessment_trigger, "Assessment result"),
+        (codes.TaskSource.transition_clock, "Transition of care"),
+        (codes.ReferralStatus.ready, "Ready to start"),
+        (codes.AuditAction.login_failed, "Sign-in refused"),
         (EpisodeStatus.onhold, "On hold"),
         (EpisodeStatus.active, "Active"),
-        (CareTeamRole.pcp, "PCP"),
+        (CareTeamRole.pcp, "Primary care physician"),
         (CareTeamRole.social_worker, "Social worker"),
         (ReferralPriority.asap, "ASAP"),
         (ReferralPriority.stat, "STAT"),
@@ -209,6 +217,35 @@ def test_member_names_are_codes_with_underscores(enum_class):
 )
 def test_labels(member, label):
     assert member.label == label
+
+
+def _code_lists() -> list[type[codes.Code]]:
+    """Every code list defined anywhere in domain/ (each module imported first)."""
+    for module in pkgutil.walk_packages(domain.__path__, "nursecase.domain."):
+        importlib.import_module(module.name)
+    found, waiting = [], list(codes.Code.__subclasses__())
+    while waiting:
+        code_list = waiting.pop()
+        found.append(code_list)
+        waiting.extend(code_list.__subclasses__())
+    return found
+
+
+def test_the_label_table_covers_every_code_of_every_code_list_and_nothing_else():
+    code_lists = _code_lists()
+    assert len(code_lists) > 25
+    assert set(codes.LABELS) == {code_list.__name__ for code_list in code_lists}
+    for code_list in code_lists:
+        assert list(codes.LABELS[code_list.__name__]) == [member.value for member in code_list]
+
+
+@pytest.mark.parametrize("code_list", _code_lists(), ids=lambda cls: cls.__name__)
+def test_labels_are_distinct_words_a_person_reads(code_list):
+    labels = [member.label for member in code_list]
+    assert len(set(labels)) == len(labels)  # two codes never read the same
+    for label in labels:
+        assert label[0].isupper() or label[0].isdigit(), label
+        assert label == label.strip() and "  " not in label and "_" not in label
 
 
 def test_service_type_abbreviations():
@@ -257,7 +294,7 @@ def test_parse_code_rejects_with_field_and_allowed_values(bad):
         parse_code(RiskTier, bad, "risk_tier")
     assert caught.value.field == "risk_tier"
     assert "low, moderate, high" in caught.value.message
-    assert str(caught.value).startswith("risk_tier: ")
+    assert str(caught.value).startswith("Risk tier ")
 
 
 def test_parse_code_does_not_cross_enums():

@@ -336,7 +336,7 @@ def test_missing_answer_names_the_item():
     answers = {f"item{number}": 1 for number in range(1, 9)}
     with pytest.raises(ValidationError) as caught:
         PHQ9.score(answers)
-    assert str(caught.value) == "item9: is not answered"
+    assert str(caught.value) == "Item 9 is not answered"
 
 
 @pytest.mark.parametrize("bad", [4, -1, True, "2", 1.0, None])
@@ -353,7 +353,7 @@ def test_unknown_item_is_refused():
     answers["item10"] = 0
     with pytest.raises(ValidationError) as caught:
         PHQ9.score(answers)
-    assert str(caught.value) == "item10: is not an item of PHQ-9"
+    assert str(caught.value) == "Item 10 is not an item of PHQ-9"
 
 
 # ----------------------------------------------------------------------- PHQ-2

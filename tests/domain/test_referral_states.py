@@ -141,7 +141,7 @@ def test_message_for_a_final_status():
     with pytest.raises(TransitionError) as caught:
         check_transition(ReferralStatus.completed, ReferralStatus.in_progress)
     assert str(caught.value) == (
-        "status: a referral that is completed cannot move to in-progress (completed is final)"
+        "A referral that is completed cannot move to in-progress (completed is final)"
     )
 
 

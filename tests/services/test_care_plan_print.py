@@ -178,7 +178,7 @@ def test_the_document_speaks_plain_language(printer, plan_id):
             ("Role", "Name", "Organisation", "Phone"),
             (
                 ("Caregiver", "Minh Nguyen", "", "555-0199"),
-                ("PCP", "Dr. Priya Rao", "Eastside Clinic", "555-0100"),
+                ("Primary care physician", "Dr. Priya Rao", "Eastside Clinic", "555-0100"),
             ),
             widths=(2, 3, 4, 2.5),
         ),

@@ -104,7 +104,7 @@ def test_bad_input_names_the_field_and_writes_nothing(services, engine, patient,
 def test_minutes_message_is_clear(services, patient):
     with pytest.raises(ValidationError) as caught:
         services.contacts.log(patient.id, "2026-11-27 08:00", "phone", "patient", "reached", 0)
-    assert str(caught.value) == "minutes: must be a whole number from 1 to 480"
+    assert str(caught.value) == "Minutes must be a whole number from 1 to 480"
 
 
 def test_logging_needs_a_signed_in_nurse(engine, clock, services, patient):

@@ -130,7 +130,9 @@ def test_goldens_hold_what_the_formats_promise(demo, tmp_path):
     _, csv_result = run_export(demo, tmp_path, "caseload", "csv")
     _, json_result = run_export(demo, tmp_path, "caseload", "json")
     text = csv_result.path.read_bytes()
-    assert text.startswith(b"\xef\xbb\xbfMRN,Name,Birth date,Age,Risk tier,Risk source,Risk basis,")
+    assert text.startswith(
+        b"\xef\xbb\xbfMRN,Name,Birth date,Age,Risk tier,Risk tier label,Risk source,"
+    )
     assert b"\r\n" in text
     objects = json.loads(json_result.path.read_bytes())
     assert isinstance(objects, list) and len(objects) == csv_result.rows
@@ -139,7 +141,12 @@ def test_goldens_hold_what_the_formats_promise(demo, tmp_path):
         "mrn", "name", "birth_date", "age", "risk_tier", "risk_source", "risk_basis",
         "risk_set_by", "risk_set_at", "episode_status", "nurse", "last_contact", "next_due",
         "open_tasks", "open_referrals", "flags",
+        # Each code column keeps its code; its words follow for a person reading the file.
+        "risk_tier_label", "risk_source_label", "episode_status_label", "flags_label",
     }  # fmt: skip
+    assert (first["risk_tier"], first["risk_tier_label"]) in {
+        ("high", "High"), ("moderate", "Moderate"), ("low", "Low")
+    }
     assert len(first["birth_date"]) == 10 and first["birth_date"][4] == "-"
     assert isinstance(first["age"], int) and isinstance(first["open_tasks"], int)
 
@@ -520,7 +527,7 @@ def test_scopes_one_nurse_every_nurse_another_nurse_one_patient(demo, tmp_path):
 
 def test_unknown_nurse_and_unknown_mrn_name_their_option(demo):
     exporter = ExportService(demo.context)
-    with pytest.raises(ValidationError, match="no nurse with username 'nobody'") as caught:
+    with pytest.raises(ValidationError, match="No nurse with username 'nobody'") as caught:
         exporter.prepare(check_request("caseload", "csv", nurse_username="nobody"))
     assert caught.value.field == "nurse"
     with pytest.raises(ValidationError, match="no patient with MRN NOPE-1") as caught:

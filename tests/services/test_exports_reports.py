@@ -366,9 +366,12 @@ def test_patient_text_cannot_become_a_formula_in_the_caseload_csv(services):
     created = services.patients.create("MRN-9", '=HYPERLINK("http://evil")', "@Bob")
     services.patients.change_risk_tier(created.id, "high", "+1 readmission, -2 weeks")
     data = export(services, "caseload", "csv")
-    (row,) = [row for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) if row[0] == "MRN-9"]
-    assert row[1] == '\'=HYPERLINK("http://evil"), @Bob'
-    assert row[5:8] == ["override", "'+1 readmission, -2 weeks", "Alice Moreno"]
+    (row,) = [
+        row for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))) if row["MRN"] == "MRN-9"
+    ]
+    assert row["Name"] == '\'=HYPERLINK("http://evil"), @Bob'
+    assert (row["Risk source"], row["Risk source label"]) == ("override", "Set by a nurse")
+    assert (row["Risk basis"], row["Risk set by"]) == ("'+1 readmission, -2 weeks", "Alice Moreno")
     # The same text in JSON and Markdown stays as typed (escaped for Markdown only).
     (item,) = [item for item in export_json(services, "caseload") if item["mrn"] == "MRN-9"]
     assert item["name"] == '=HYPERLINK("http://evil"), @Bob'
@@ -379,15 +382,16 @@ def test_a_nurse_name_that_starts_like_a_formula_is_neutralised(services, patien
     services.nurses.create("mallory", "=cmd|' /C calc'!A0", "RN")
     services.patients.update(patient.id, patient.version, nurse_username="mallory")
     data = export(services, "caseload", "csv", all_nurses=True).decode("utf-8-sig")
-    (row,) = list(csv.reader(io.StringIO(data)))[1:]
-    assert row[10] == "'=cmd|' /C calc'!A0"
+    (row,) = list(csv.DictReader(io.StringIO(data)))
+    assert row["Nurse"] == "'=cmd|' /C calc'!A0"
 
 
 def test_empty_reports_are_still_well_formed(services):
     assert export_json(services, "caseload") == []
     assert export(services, "caseload", "csv").decode("utf-8-sig") == (
-        "MRN,Name,Birth date,Age,Risk tier,Risk source,Risk basis,Risk set by,Risk set at,"
-        "Episode status,Nurse,Last contact,Next due,Open tasks,Open referrals,Flags\r\n"
+        "MRN,Name,Birth date,Age,Risk tier,Risk tier label,Risk source,Risk source label,"
+        "Risk basis,Risk set by,Risk set at,Episode status,Episode status label,Nurse,"
+        "Last contact,Next due,Open tasks,Open referrals,Flags,Flags label\r\n"
     )
     assert export(services, "worklist", "md").decode().endswith("No rows.\n")
     assert export(services, "caseload", "pdf").startswith(b"%PDF-")

@@ -70,6 +70,6 @@ def test_sign_in_unknown_lists_known_nurses_and_keeps_the_session(services):
         services.nurses.sign_in("zed")
 
     assert caught.value.field == "nurse"
-    assert str(caught.value) == "nurse: no nurse with username 'zed'; known: alice, bob"
+    assert str(caught.value) == "No nurse with username 'zed'; known: alice, bob"
     assert services.context.nurse_id == alice_id
     assert services.audit.count() == audit_before

@@ -78,7 +78,7 @@ def test_duplicate_mrn_is_refused_and_nothing_written(services, engine):
         services.patients.create("m1", "Jones", "Al")
 
     assert caught.value.field == "mrn"
-    assert str(caught.value) == "mrn: MRN M1 is already used by another patient"
+    assert str(caught.value) == "MRN M1 is already used by another patient"
     assert table_count(engine, Patient) == 1
     assert table_count(engine, Episode) == 1
     assert services.audit.count() == audit_before

@@ -123,7 +123,7 @@ def test_high_risk_refusal_says_which_dispositions_escalate(services, patient):
     with pytest.raises(ValidationError) as refused:
         services.safety_checks.record(patient.id, HIGH, "safety-plan-reviewed")
     assert str(refused.value) == (
-        "disposition: a high risk screen needs an escalation: one of crisis line given, "
+        "A high risk screen needs an escalation: one of crisis line given, "
         "prescriber or PCP notified, emergency services or ED"
     )
 

@@ -92,7 +92,7 @@ async def test_a_bad_choice_is_named_and_nothing_is_written(app_services, tmp_pa
         await settle(pilot)
         assert app.screen is dialog
         assert text_of(dialog.query_one("#form-error")).startswith(
-            "month: is not a real calendar month"
+            "Month is not a real calendar month"
         )
         assert dialog.focused is dialog.query_one("#field-month")
         await type_into(pilot, "month", "2026-11")
@@ -100,7 +100,7 @@ async def test_a_bad_choice_is_named_and_nothing_is_written(app_services, tmp_pa
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is dialog
-        assert "the ccm report has no fhir format" in text_of(dialog.query_one("#form-error"))
+        assert "The ccm report has no fhir format" in text_of(dialog.query_one("#form-error"))
         await pilot.press("escape")
         await settle(pilot)
     assert not folder.exists() or not list(folder.iterdir())

@@ -134,11 +134,11 @@ async def test_add_task_refuses_a_date_that_is_not_a_date(app_services):
         await type_into(pilot, "due_date", "31/02/2026")
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog) == "due_date: must be a date as YYYY-MM-DD"
+        assert error_of(dialog) == "Due date must be a date as YYYY-MM-DD"
         assert dialog.focused is dialog.query_one("#field-due_date")
         await type_into(pilot, "due_date", "2026-02-31")
         await save(pilot)
-        assert error_of(dialog) == "due_date: is not a real calendar date"
+        assert error_of(dialog) == "Due date is not a real calendar date"
         assert dialog.query_one("#field-description", Input).value == "Kept text"
         await pilot.press("escape")
         await settle(pilot)
@@ -155,7 +155,7 @@ async def test_snooze_task_needs_a_reason_then_moves_the_due_date(app_services):
         assert dialog.query_one("#field-until", Input).value == "2026-11-28"
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog) == "reason: is required"
+        assert error_of(dialog) == "Reason is required"
         assert app_services.tasks.get(task.id).due_date == task.due_date
         await type_into(pilot, "reason", "patient in hospital until Monday")
         await pilot.press("enter")  # enter on the last field saves
@@ -180,7 +180,7 @@ async def test_snooze_task_refuses_a_day_that_is_not_later(app_services):
         await type_into(pilot, "reason", "family visiting")
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog) == "until: must be after today"
+        assert error_of(dialog) == "End date must be after today"
         assert dialog.focused is dialog.query_one("#field-until")
     unchanged = app_services.tasks.get(task.id)
     assert (unchanged.due_date, unchanged.snooze_reason) == (task.due_date, task.snooze_reason)
@@ -216,7 +216,7 @@ async def test_reassign_task_without_a_choice_is_refused(app_services):
         await open_dialog(pilot, dialog)
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog) == "nurse_username: is required"
+        assert error_of(dialog) == "Nurse is required"
     assert app_services.tasks.get(task.id).nurse_username == "amoreno"
 
 
@@ -280,7 +280,7 @@ async def test_new_referral_refuses_an_impossible_reply_date(app_services):
         await pilot.press(*"Housing")
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog) == "expected_reply_date: is not a real calendar date"
+        assert error_of(dialog) == "Expected reply date is not a real calendar date"
         assert dialog.focused is dialog.query_one("#field-expected_reply_date")
         assert dialog.query_one("#field-reason").text == "Housing"
     assert len(app_services.referrals.list_for_patient(patient.id)) == count
@@ -332,7 +332,7 @@ async def test_record_discharge_refuses_a_length_of_stay_in_words(app_services):
         await type_into(pilot, "length_of_stay_days", "three")
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog) == "length_of_stay_days: must be a whole number from 0 to 3650"
+        assert error_of(dialog) == "Length of stay must be a whole number from 0 to 3650"
         assert dialog.focused is dialog.query_one("#field-length_of_stay_days")
         assert dialog.query_one("#field-length_of_stay_days", Input).value == "three"
     assert app_services.transitions.list_for_patient(patient.id) == []
@@ -377,7 +377,7 @@ async def test_risk_tier_reason_is_required(app_services):
         await choose(pilot, "risk_tier", "Low")
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog) == "reason: is required"
+        assert error_of(dialog) == "Reason is required"
         assert dialog.focused is dialog.query_one("#field-reason")
         await pilot.press(*"stable for 6 months")
         await save(pilot)
@@ -418,7 +418,7 @@ async def test_episode_goes_on_hold_without_a_reason(app_services):
         results = await open_dialog(pilot, dialog)
         assert list(choices_of(dialog, "status")) == [
             "Planned",
-            "Waitlist",
+            "Waiting list",
             "On hold",
             "Finished",
             "Cancelled",
@@ -443,7 +443,7 @@ async def test_closing_an_episode_needs_a_reason(app_services):
         await choose(pilot, "status", "Finished")
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog) == "reason: is required to mark an episode finished"
+        assert error_of(dialog) == "Reason is required to mark an episode finished"
         assert dialog.focused is dialog.query_one("#field-reason")
         assert app_services.episodes.current(patient.id).status == "active"
         await pilot.press(*"goals met")
@@ -462,8 +462,8 @@ async def test_new_episode_for_a_patient_whose_episode_is_closed(app_services):
     async with app.run_test(size=SIZE) as pilot:
         dialog = new_episode_dialog(app_services, patient.id, patient.display_name)
         results = await open_dialog(pilot, dialog)
-        assert list(choices_of(dialog, "status")) == ["Planned", "Waitlist", "Active", "On hold"]
-        await choose(pilot, "status", "Waitlist")
+        assert list(choices_of(dialog, "status")) == ["Planned", "Waiting list", "Active", "On hold"]
+        await choose(pilot, "status", "Waiting list")
         await save(pilot)
         assert app.screen is not dialog
     new = app_services.episodes.current(patient.id)

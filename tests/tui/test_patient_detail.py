@@ -684,7 +684,7 @@ async def test_s_on_the_tasks_tab_snoozes_with_a_reason(app_services):
         await type_into(pilot, "until", "2026-12-20")
         await press(pilot, "ctrl+s")
         assert pilot.app.screen is dialog
-        assert error_of(dialog) == "reason: is required"
+        assert error_of(dialog) == "Reason is required"
         assert app_services.tasks.get(task.id).due_date == task.due_date
         await type_into(pilot, "reason", "pharmacy shut")
         await press(pilot, "ctrl+s")
@@ -822,7 +822,7 @@ async def test_shift_e_changes_closes_and_restarts_the_episode(app_services):
         await choose(pilot, "status", "Finished")
         await press(pilot, "ctrl+s")
         assert pilot.app.screen is dialog  # closing needs a reason
-        assert error_of(dialog) == "reason: is required to mark an episode finished"
+        assert error_of(dialog) == "Reason is required to mark an episode finished"
         assert app_services.episodes.current(patient.id).status == "onhold"
         await type_into(pilot, "reason", "goals met")
         await press(pilot, "ctrl+s")
@@ -1172,7 +1172,7 @@ async def test_ccm_enrolment_by_keys(app_services):
         await type_into(pilot, "ccm_start", "2026-12-01")
         await press(pilot, "ctrl+s")
         assert pilot.app.screen is dialog
-        assert error_of(dialog) == "ccm_start: must not be in the future"
+        assert error_of(dialog) == "CCM start must not be in the future"
         assert app_services.patients.get(patient.id).ccm_programme is None
         # Accepted: from 10 November, so the call of the 2nd does not count.
         await type_into(pilot, "ccm_start", "2026-11-10")
@@ -1214,10 +1214,10 @@ async def test_a_positive_phq2_asks_to_start_a_phq9(app_services, answer):
 
 #: Bad values for the contact dialog, one after the other in one dialog.
 BAD_CONTACTS = [
-    ("occurred_at", "2026-11-28 09:00", "occurred_at: must not be in the future"),
-    ("occurred_at", "", "occurred_at: is required"),
-    ("minutes", "0", "minutes: must be a whole number from 1 to 480"),
-    ("minutes", "481", "minutes: must be a whole number from 1 to 480"),
+    ("occurred_at", "2026-11-28 09:00", "Contact time must not be in the future"),
+    ("occurred_at", "", "Contact time is required"),
+    ("minutes", "0", "Minutes must be a whole number from 1 to 480"),
+    ("minutes", "481", "Minutes must be a whole number from 1 to 480"),
 ]
 
 
@@ -1251,7 +1251,7 @@ async def test_a_task_without_a_description_is_refused(app_services):
         dialog = dialog_of(pilot)
         await press(pilot, "ctrl+s")
         assert pilot.app.screen is dialog
-        assert error_of(dialog) == "description: is required"
+        assert error_of(dialog) == "Description is required"
         assert dialog.focused is dialog.query_one("#field-description")
     assert app_services.tasks.list_for_patient(patient.id, include_done=True) == []
 

@@ -297,7 +297,7 @@ async def test_a_required_reason_is_named_and_nothing_is_written(services):
         await settle(pilot)
         dialog = pilot.app.screen
         assert isinstance(dialog, FormDialog)
-        assert text_of(dialog.query_one("#form-error")).startswith("reason: is required")
+        assert text_of(dialog.query_one("#form-error")).startswith("Reason is required")
     assert services.referrals.get(referral.id).status == "requested"
     assert len(services.referrals.history(referral.id)) == 2
 

@@ -26,9 +26,11 @@ from typing import Any
 
 from nursecase.domain.codes import (
     CarePlanStatus,
+    ConditionClinicalStatus,
     GoalAchievementStatus,
     GoalLifecycleStatus,
     InterventionStatus,
+    words_of,
 )
 from nursecase.domain.validation import ValidationError
 
@@ -40,6 +42,13 @@ PROBLEM_STATUSES = ("active", "inactive", "resolved", ENTERED_IN_ERROR)
 _PLAN = CarePlanStatus
 _GOAL = GoalLifecycleStatus
 _ACTIVITY = InterventionStatus
+#: The code lists whose words name each kind's statuses in a refusal.
+_STATUS_LISTS = {
+    "plan": (CarePlanStatus,),
+    "problem": (ConditionClinicalStatus, CarePlanStatus),
+    "goal": (GoalLifecycleStatus,),
+    "intervention": (InterventionStatus,),
+}
 
 
 def _moves(table: dict) -> Mapping[str, tuple[str, ...]]:
@@ -159,13 +168,17 @@ def check_move(kind: str, current: str, target: str, field: str = "status") -> N
     if target == current:
         return
     if target == ENTERED_IN_ERROR:
-        raise ValidationError(field, f"a {kind} is marked entered-in-error by deleting it")
+        raise ValidationError(field, f"a {kind} is marked entered in error by deleting it")
     allowed = next_statuses(kind, current)
     if target not in allowed:
+        words = words_of(*_STATUS_LISTS[kind])
+        now = words(current).lower()
         if not allowed:
-            raise ValidationError(field, f"a {current} {kind} cannot change status")
+            raise ValidationError(field, f"a {kind} that is {now} cannot change status")
+        choices = ", ".join(words(status).lower() for status in allowed)
         raise ValidationError(
-            field, f"a {current} {kind} can move to {', '.join(allowed)}; not {target}"
+            field,
+            f"a {kind} that is {now} can move to {choices}; not {words(target).lower()}",
         )
 
 
@@ -207,12 +220,15 @@ def check_achievement(lifecycle_status: str, achievement_status: str | None) -> 
     if achievement_status is None:
         raise ValidationError(
             "achievement_status",
-            "is required to complete a goal (e.g. achieved or not-achieved)",
+            "is required to complete a goal (e.g. achieved or not achieved)",
         )
     if achievement_status not in COMPLETION_ACHIEVEMENTS:
         raise ValidationError(
             "achievement_status",
-            f"of a completed goal must be one of: {', '.join(COMPLETION_ACHIEVEMENTS)}",
+            "of a completed goal must be one of: "
+            + ", ".join(
+                words_of(GoalAchievementStatus)(code).lower() for code in COMPLETION_ACHIEVEMENTS
+            ),
         )
 
 

@@ -4,11 +4,14 @@ Status codes are FHIR R4 codes (EpisodeOfCare, Communication, Condition,
 MedicationStatement, CarePlan, Goal, CarePlan.activity, Task, ServiceRequest)
 so exports are valid FHIR without a mapping table. Each member's Python name is
 its code with hyphens turned into underscores (``ContactMode.home_visit`` is
-"home-visit"); every enum has a human ``label``.
+"home-visit"); every enum has a human ``label``, written in the one table :data:`LABELS` at
+the end of this module (DESIGN.md "Words on screen": codes are stored, people
+read words).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum, StrEnum
 from typing import TypeVar
 
@@ -17,19 +20,13 @@ from nursecase.domain.validation import ValidationError
 CodeT = TypeVar("CodeT", bound=Enum)
 
 
-def _default_label(code: str) -> str:
-    """Turn a code into a readable label: hyphens to spaces, first letter capitalised."""
-    words = code.replace("-", " ")
-    return words[:1].upper() + words[1:]
-
-
 class Code(StrEnum):
     """Base for every coded value: a ``str`` whose value is the code itself."""
 
     @property
     def label(self) -> str:
-        """Human label for screens and reports."""
-        return _default_label(self.value)
+        """The words a person reads for this code, from :data:`LABELS`."""
+        return LABELS[type(self).__name__][self.value]
 
 
 class RiskTier(Code):
@@ -63,13 +60,6 @@ class EpisodeStatus(Code):
     onhold = "onhold"
     finished = "finished"
     cancelled = "cancelled"
-
-    @property
-    def label(self) -> str:
-        """Human label; "onhold" reads as "On hold"."""
-        if self is EpisodeStatus.onhold:
-            return "On hold"
-        return _default_label(self.value)
 
 
 class ContactMode(Code):
@@ -212,19 +202,6 @@ class InterventionCategory(Code):
     case_management = "case-management"
     surveillance = "surveillance"
 
-    @property
-    def label(self) -> str:
-        """The category's name as the Omaha System writes it."""
-        return _INTERVENTION_CATEGORY_LABELS[self]
-
-
-_INTERVENTION_CATEGORY_LABELS = {
-    InterventionCategory.teaching_guidance_counseling: "Teaching, Guidance, and Counseling",
-    InterventionCategory.treatments_procedures: "Treatments and Procedures",
-    InterventionCategory.case_management: "Case Management",
-    InterventionCategory.surveillance: "Surveillance",
-}
-
 
 class ReferralPriority(Code):
     """FHIR request priority of a referral."""
@@ -233,14 +210,6 @@ class ReferralPriority(Code):
     urgent = "urgent"
     asap = "asap"
     stat = "stat"
-
-    @property
-    def label(self) -> str:
-        """Human label; the acronyms are shown in capitals."""
-        return _PRIORITY_LABELS[self.value]
-
-
-_PRIORITY_LABELS = {"routine": "Routine", "urgent": "Urgent", "asap": "ASAP", "stat": "STAT"}
 
 
 class ReferralStatus(Code):
@@ -275,27 +244,23 @@ class ServiceType(Code):
     hospice_palliative = "hospice-palliative"
 
     @property
-    def label(self) -> str:
-        """Human label, e.g. "Physical therapy"."""
-        return _SERVICE_TYPE_TEXT[self][0]
-
-    @property
     def abbreviation(self) -> str:
         """Short form for narrow columns and worklist reasons, e.g. "PT"."""
-        return _SERVICE_TYPE_TEXT[self][1]
+        return SERVICE_ABBREVIATIONS[self.value]
 
 
-_SERVICE_TYPE_TEXT = {
-    ServiceType.home_health: ("Home health", "HH"),
-    ServiceType.physical_therapy: ("Physical therapy", "PT"),
-    ServiceType.occupational_therapy: ("Occupational therapy", "OT"),
-    ServiceType.durable_medical_equipment: ("Durable medical equipment", "DME"),
-    ServiceType.social_work: ("Social work", "SW"),
-    ServiceType.behavioral_health: ("Behavioral health", "BH"),
-    ServiceType.nutrition: ("Nutrition", "Nutrition"),
-    ServiceType.specialist: ("Specialist", "Specialist"),
-    ServiceType.community_resource: ("Community resource", "Community"),
-    ServiceType.hospice_palliative: ("Hospice / palliative care", "Hospice"),
+#: Short forms of the service types (worklist reasons, narrow columns).
+SERVICE_ABBREVIATIONS: dict[str, str] = {
+    "home-health": "HH",
+    "physical-therapy": "PT",
+    "occupational-therapy": "OT",
+    "durable-medical-equipment": "DME",
+    "social-work": "SW",
+    "behavioral-health": "BH",
+    "nutrition": "Nutrition",
+    "specialist": "Specialist",
+    "community-resource": "Community",
+    "hospice-palliative": "Hospice",
 }
 
 
@@ -310,13 +275,6 @@ class TaskStatus(Code):
     #: A clock step whose deadline passed unmet (a TCM contact or visit missed).
     failed = "failed"
     entered_in_error = "entered-in-error"
-
-    @property
-    def label(self) -> str:
-        """Human label; "failed" is a clock step whose deadline passed unmet: "Missed"."""
-        if self is TaskStatus.failed:
-            return "Missed"
-        return _default_label(self.value)
 
 
 class TaskSource(Code):
@@ -338,11 +296,6 @@ class TaskPriority(Code):
     urgent = "urgent"
     asap = "asap"
     stat = "stat"
-
-    @property
-    def label(self) -> str:
-        """Human label; the acronyms are shown in capitals."""
-        return _PRIORITY_LABELS[self.value]
 
 
 class AuditAction(Code):
@@ -394,13 +347,6 @@ class CareTeamRole(Code):
     home_health = "home-health"
     other = "other"
 
-    @property
-    def label(self) -> str:
-        """Human label; "pcp" reads as "PCP"."""
-        if self is CareTeamRole.pcp:
-            return "PCP"
-        return _default_label(self.value)
-
 
 class Instrument(Code):
     """Scored assessment instruments (see nursecase.domain.instruments)."""
@@ -413,22 +359,6 @@ class Instrument(Code):
     braden = "braden"
     katz_adl = "katz-adl"
 
-    @property
-    def label(self) -> str:
-        """The instrument's usual short name, e.g. "PHQ-9"."""
-        return _INSTRUMENT_LABELS[self]
-
-
-_INSTRUMENT_LABELS = {
-    Instrument.lace: "LACE index",
-    Instrument.phq_9: "PHQ-9",
-    Instrument.phq_2: "PHQ-2",
-    Instrument.gad_7: "GAD-7",
-    Instrument.morse: "Morse Fall Scale",
-    Instrument.braden: "Braden Scale",
-    Instrument.katz_adl: "Katz ADL",
-}
-
 
 class SafetyRisk(Code):
     """Suicide risk found by a C-SSRS screener (the published screen triage)."""
@@ -437,13 +367,6 @@ class SafetyRisk(Code):
     low = "low"
     moderate = "moderate"
     high = "high"
-
-    @property
-    def label(self) -> str:
-        """ "No risk identified", "Low risk", "Moderate risk", "High risk"."""
-        if self is SafetyRisk.none:
-            return "No risk identified"
-        return f"{_default_label(self.value)} risk"
 
 
 class SafetyDisposition(Code):
@@ -455,19 +378,6 @@ class SafetyDisposition(Code):
     prescriber_notified = "prescriber-notified"
     emergency_services = "emergency-services"
 
-    @property
-    def label(self) -> str:
-        """Plain words, e.g. "Prescriber or PCP notified"."""
-        return _DISPOSITION_LABELS[self]
-
-
-_DISPOSITION_LABELS = {
-    SafetyDisposition.no_current_risk: "No current risk",
-    SafetyDisposition.safety_plan_reviewed: "Safety plan reviewed",
-    SafetyDisposition.crisis_line_given: "Crisis line given",
-    SafetyDisposition.prescriber_notified: "Prescriber or PCP notified",
-    SafetyDisposition.emergency_services: "Emergency services or ED",
-}
 
 #: Dispositions that escalate care: a high-risk screen needs one of these.
 ESCALATION_DISPOSITIONS = frozenset(
@@ -487,11 +397,6 @@ class RiskSource(Code):
     #: Set by a nurse, with a reason.
     override = "override"
 
-    @property
-    def label(self) -> str:
-        """ "From a score" / "Set by a nurse"."""
-        return "From a score" if self is RiskSource.score else "Set by a nurse"
-
 
 class CcmProgramme(Code):
     """The chronic care management programme a patient is enrolled in (CMS MLN909188)."""
@@ -499,10 +404,242 @@ class CcmProgramme(Code):
     standard = "standard"
     complex = "complex"
 
-    @property
-    def label(self) -> str:
-        """ "Standard CCM" / "Complex CCM"."""
-        return f"{_default_label(self.value)} CCM"
+
+#: The words a person reads for every code of every code list in domain/ (DESIGN.md
+#: "Words on screen"), one table so a reviewer sees them all together: screens,
+#: PDF and Markdown reports, ``audit show`` and error messages use these; CSV and
+#: JSON keep the codes. Keyed by the code list's class name (a code list defined
+#: in another domain module, such as the TCM steps, is written here too) and then
+#: by code. tests/domain/test_codes.py checks that every member of every code list
+#: has its label and that no label is left over.
+LABELS: dict[str, dict[str, str]] = {
+    "RiskTier": {"low": "Low", "moderate": "Moderate", "high": "High"},
+    "Sex": {"male": "Male", "female": "Female", "other": "Other", "unknown": "Unknown"},
+    "EpisodeStatus": {
+        "planned": "Planned",
+        "waitlist": "Waiting list",
+        "active": "Active",
+        "onhold": "On hold",
+        "finished": "Finished",
+        "cancelled": "Cancelled",
+    },
+    "ContactMode": {
+        "phone": "Phone",
+        "home-visit": "Home visit",
+        "clinic-visit": "Clinic visit",
+        "telehealth": "Telehealth",
+        "message": "Message",
+        "case-conference": "Case conference",
+    },
+    "ContactWith": {"patient": "Patient", "caregiver": "Caregiver", "provider": "Provider"},
+    "ContactOutcome": {
+        "reached": "Reached",
+        "no-answer": "No answer",
+        "left-message": "Left message",
+        "wrong-number": "Wrong number",
+        "declined": "Declined",
+        "agreed-to-visit": "Agreed to visit",
+    },
+    "ConditionClinicalStatus": {
+        "active": "Active",
+        "recurrence": "Recurrence",
+        "relapse": "Relapse",
+        "inactive": "Inactive",
+        "remission": "Remission",
+        "resolved": "Resolved",
+    },
+    "MedicationStatus": {
+        "active": "Active",
+        "on-hold": "On hold",
+        "stopped": "Stopped",
+        "completed": "Completed",
+    },
+    "CarePlanStatus": {
+        "draft": "Draft",
+        "active": "Active",
+        "on-hold": "On hold",
+        "revoked": "Revoked",
+        "completed": "Completed",
+        "entered-in-error": "Entered in error",
+    },
+    "GoalLifecycleStatus": {
+        "proposed": "Proposed",
+        "planned": "Planned",
+        "accepted": "Accepted",
+        "active": "Active",
+        "on-hold": "On hold",
+        "completed": "Completed",
+        "cancelled": "Cancelled",
+        "entered-in-error": "Entered in error",
+        "rejected": "Rejected",
+    },
+    "GoalAchievementStatus": {
+        "in-progress": "In progress",
+        "improving": "Improving",
+        "worsening": "Worsening",
+        "no-change": "No change",
+        "achieved": "Achieved",
+        "sustaining": "Sustaining",
+        "not-achieved": "Not achieved",
+        "no-progress": "No progress",
+        "not-attainable": "Not attainable",
+    },
+    "GoalPriority": {
+        "high-priority": "High",
+        "medium-priority": "Medium",
+        "low-priority": "Low",
+    },
+    "InterventionStatus": {
+        "not-started": "Not started",
+        "scheduled": "Scheduled",
+        "in-progress": "In progress",
+        "on-hold": "On hold",
+        "completed": "Completed",
+        "cancelled": "Cancelled",
+        "stopped": "Stopped",
+        "entered-in-error": "Entered in error",
+    },
+    # The Omaha System Intervention Scheme's own names (Martin 2005).
+    "InterventionCategory": {
+        "teaching-guidance-counseling": "Teaching, Guidance, and Counseling",
+        "treatments-procedures": "Treatments and Procedures",
+        "case-management": "Case Management",
+        "surveillance": "Surveillance",
+    },
+    "ReferralPriority": {"routine": "Routine", "urgent": "Urgent", "asap": "ASAP", "stat": "STAT"},
+    "ReferralStatus": {
+        "draft": "Draft",
+        "requested": "Requested",
+        "received": "Received",
+        "accepted": "Accepted",
+        "rejected": "Rejected",
+        # FHIR Task "ready": ready to be performed, no action taken yet.
+        "ready": "Ready to start",
+        "cancelled": "Cancelled",
+        "in-progress": "In progress",
+        "on-hold": "On hold",
+        "failed": "Failed",
+        "completed": "Completed",
+        "entered-in-error": "Entered in error",
+    },
+    "ServiceType": {
+        "home-health": "Home health",
+        "physical-therapy": "Physical therapy",
+        "occupational-therapy": "Occupational therapy",
+        "durable-medical-equipment": "Durable medical equipment",
+        "social-work": "Social work",
+        "behavioral-health": "Behavioral health",
+        "nutrition": "Nutrition",
+        "specialist": "Specialist",
+        "community-resource": "Community resource",
+        "hospice-palliative": "Hospice / palliative care",
+    },
+    "TaskStatus": {
+        "requested": "Requested",
+        "in-progress": "In progress",
+        "on-hold": "On hold",
+        "completed": "Completed",
+        "cancelled": "Cancelled",
+        # A clock step whose deadline passed unmet.
+        "failed": "Missed",
+        "entered-in-error": "Entered in error",
+    },
+    "TaskSource": {
+        "contact": "Contact",
+        "goal": "Goal",
+        "intervention": "Intervention",
+        "referral": "Referral",
+        "assessment-trigger": "Assessment result",
+        "transition-clock": "Transition of care",
+        "manual": "Added by a nurse",
+    },
+    "TaskPriority": {"routine": "Routine", "urgent": "Urgent", "asap": "ASAP", "stat": "STAT"},
+    "AuditAction": {
+        "create": "Created",
+        "update": "Changed",
+        "delete": "Deleted",
+        "view": "Viewed",
+        "export": "Export started",
+        "login": "Signed in",
+        "login-failed": "Sign-in refused",
+        "lock": "Screen locked",
+        "unlock": "Screen unlocked",
+        "export-finished": "Export finished",
+    },
+    "Role": {"nurse": "Nurse", "supervisor": "Supervisor", "admin": "Administrator"},
+    "CareTeamRole": {
+        "pcp": "Primary care physician",
+        "specialist": "Specialist",
+        "caregiver": "Caregiver",
+        "pharmacist": "Pharmacist",
+        "social-worker": "Social worker",
+        "home-health": "Home health",
+        "other": "Other",
+    },
+    "Instrument": {
+        "lace": "LACE index",
+        "phq-9": "PHQ-9",
+        "phq-2": "PHQ-2",
+        "gad-7": "GAD-7",
+        "morse": "Morse Fall Scale",
+        "braden": "Braden Scale",
+        "katz-adl": "Katz ADL",
+    },
+    "SafetyRisk": {
+        "none": "No risk identified",
+        "low": "Low risk",
+        "moderate": "Moderate risk",
+        "high": "High risk",
+    },
+    "SafetyDisposition": {
+        "no-current-risk": "No current risk",
+        "safety-plan-reviewed": "Safety plan reviewed",
+        "crisis-line-given": "Crisis line given",
+        "prescriber-notified": "Prescriber or PCP notified",
+        "emergency-services": "Emergency services or ED",
+    },
+    "RiskSource": {"score": "From a score", "override": "Set by a nurse"},
+    "CcmProgramme": {"standard": "Standard CCM", "complex": "Complex CCM"},
+    # domain/tcm.py
+    "TcmStep": {
+        "interactive-contact": "Interactive contact",
+        "face-to-face-visit": "Face-to-face visit",
+    },
+    "TcmStepState": {
+        "due": "Due",
+        "met": "Met",
+        "met-by-attempts": "Met by two attempts",
+        "missed": "Missed",
+        "ended-by-readmission": "Ended by readmission",
+    },
+    "TcmBillingState": {
+        "billable": "Billable",
+        "pending": "Not billable yet",
+        "not-billable": "Not billable",
+    },
+}
+
+
+def spoken(member: Code) -> str:
+    """A code's label as it reads inside a sentence: "in progress", but "ASAP" stays."""
+    label = member.label
+    first_word = label.split(" ", 1)[0]
+    if first_word.isupper() and len(first_word) > 1:
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def words_of(*code_lists: type[Code]) -> Callable[[str], str]:
+    """A function from a stored code of ``code_lists`` to its label (unknown codes read as is).
+
+    For report columns and other places that hold the code as plain text; a
+    column holding the statuses of several kinds of record names each code list
+    (the first that knows a code gives its words).
+    """
+    table: dict[str, str] = {}
+    for code_list in reversed(code_lists):
+        table.update(LABELS[code_list.__name__])
+    return lambda code: table.get(code, code)
 
 
 def allowed_values(enum_class: type[Enum]) -> tuple[str, ...]:

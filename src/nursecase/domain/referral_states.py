@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from nursecase.domain.codes import ReferralStatus, parse_code
+from nursecase.domain.codes import ReferralStatus, parse_code, spoken
 from nursecase.domain.validation import ValidationError
 
 _Status = ReferralStatus
@@ -110,16 +110,23 @@ def check_transition(
     current_status = parse_code(ReferralStatus, current, "status")
     target_status = parse_code(ReferralStatus, target, "status")
     if target_status not in allowed_next(current_status):
-        message = f"a referral that is {current_status} cannot move to {target_status}"
+        message = (
+            f"a referral that is {spoken(current_status)} cannot move to {spoken(target_status)}"
+        )
         if current_status in TERMINAL_STATUSES:
-            message += f" ({current_status} is final)"
+            message += f" ({spoken(current_status)} is final)"
         else:
-            message += f" (allowed: {', '.join(allowed_next(current_status))})"
+            allowed = ", ".join(spoken(status) for status in allowed_next(current_status))
+            message += f" (allowed: {allowed})"
         raise TransitionError("status", message)
     if target_status in REASON_REQUIRED and not _has_text(reason):
-        raise TransitionError("reason", f"is required to move a referral to {target_status}")
+        raise TransitionError(
+            "reason", f"is required to move a referral to {spoken(target_status)}"
+        )
     if target_status in OUTCOME_REQUIRED and not _has_text(outcome):
-        raise TransitionError("outcome", f"is required to move a referral to {target_status}")
+        raise TransitionError(
+            "outcome", f"is required to move a referral to {spoken(target_status)}"
+        )
     return target_status
 
 

@@ -97,13 +97,6 @@ class TcmStep(Code):
     interactive_contact = "interactive-contact"
     face_to_face_visit = "face-to-face-visit"
 
-    @property
-    def label(self) -> str:
-        """Human label: "Interactive contact", "Face-to-face visit"."""
-        if self is TcmStep.face_to_face_visit:
-            return "Face-to-face visit"
-        return super().label
-
 
 class TcmStepState(Code):
     """Where a TCM step stands."""
@@ -119,13 +112,6 @@ class TcmStepState(Code):
     #: Still open when a readmission ended the period.
     ended_by_readmission = "ended-by-readmission"
 
-    @property
-    def label(self) -> str:
-        """Human label: "Met by two attempts", "Ended by readmission"."""
-        if self is TcmStepState.met_by_attempts:
-            return "Met by two attempts"
-        return super().label
-
 
 class TcmBillingState(Code):
     """Whether a discharge's TCM can be billed, as of a day."""
@@ -134,13 +120,6 @@ class TcmBillingState(Code):
     #: A step is still due: it may become billable.
     pending = "pending"
     not_billable = "not-billable"
-
-    @property
-    def label(self) -> str:
-        """Human label: "Billable", "Not billable yet", "Not billable"."""
-        if self is TcmBillingState.pending:
-            return "Not billable yet"
-        return super().label
 
 
 def complexity_label(high_complexity: bool) -> str:

@@ -29,12 +29,77 @@ _MRN = re.compile(r"[A-Z0-9-]{1,32}")
 _PHONE_SEPARATORS = frozenset(" +-().")
 
 
+#: Fields whose words are not simply their name with spaces ("next_contact_due"
+#: reads "Next contact due" without an entry here).
+FIELD_WORDS: dict[str, str] = {
+    "mrn": "MRN",
+    "nurse_id": "Nurse",
+    "goal_id": "Goal",
+    "assessment_id": "Assessment",
+    "omaha_code": "Omaha problem",
+    "with_whom": "Contact with",
+    "lace_total": "LACE total",
+    "ccm_start": "CCM start",
+    "ccm_programme": "CCM programme",
+    "risk_tier": "Risk tier",
+    "sex": "Sex",
+    "dose": "Dose",
+    "acute_admission": "Acute admission",
+    "length_of_stay_days": "Length of stay",
+    "charlson_index": "Charlson index",
+    "cadence_days": "Contact cadence",
+    "rated_on": "Rating date",
+    "occurred_at": "Contact time",
+    "due_date": "Due date",
+    "until": "End date",
+    "nurse_username": "Nurse",
+    "expected_reply_date": "Expected reply date",
+    "out": "Output file",
+    "reply-days": "--reply-days",
+}
+
+# A message that starts with one of these words says something about its field
+# ("is required"), so the field's words go first; any other message is a whole
+# sentence of its own ("no account with username 'x'").
+_NUMBERED = re.compile(r"([a-z])([0-9]+)$")
+_PREDICATE_WORDS = frozenset(
+    {"is", "are", "must", "may", "cannot", "can", "was", "has", "needs", "applies", "should"}
+)
+
+
+def field_words(field: str) -> str:
+    """What a person calls a field: "birth_date" -> "Birth date", "mrn" -> "MRN"."""
+    if field in FIELD_WORDS:
+        return FIELD_WORDS[field]
+    words = field.replace("_", " ").replace("-", " ").strip()
+    words = _NUMBERED.sub(r"\1 \2", words)  # "item9" -> "item 9"
+    return words[:1].upper() + words[1:]
+
+
+def error_sentence(field: str, message: str, subject: str | None = None) -> str:
+    """One readable sentence (without its full stop) for a refused field.
+
+    ``subject`` replaces the field's words (a CLI names its option, "--name").
+    "birth_date", "is not a real calendar date" -> "Birth date is not a real
+    calendar date"; a message that is a sentence of its own is only capitalised.
+    """
+    first_word = message.split(" ", 1)[0]
+    if first_word in _PREDICATE_WORDS:
+        return f"{subject or field_words(field)} {message}"
+    return message[:1].upper() + message[1:]
+
+
 class ValidationError(ValueError):
-    """Bad input for one named field; ``str()`` gives "field: message"."""
+    """Bad input for one named field; ``str()`` is a sentence naming it in words.
+
+    ``field`` stays the machine name (forms find the widget by it) and
+    ``message`` the bare predicate ("is required"); ``str()`` reads "Birth date
+    is required" (see :func:`error_sentence`).
+    """
 
     def __init__(self, field: str, message: str) -> None:
         """Keep the field and message apart so forms can highlight the field."""
-        super().__init__(f"{field}: {message}")
+        super().__init__(error_sentence(field, message))
         self.field = field
         self.message = message
 

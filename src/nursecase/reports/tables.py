@@ -28,8 +28,8 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
 from operator import itemgetter
@@ -70,6 +70,12 @@ class Column:
     width: float = 1.0
     short: str | None = None
     trusted: bool = False
+    #: The words of a coded column (code -> label, ``codes.words_of``): Markdown
+    #: and PDF show the words in its place; CSV and JSON keep the code and add a
+    #: "<header> label" column after it (DESIGN.md "Words on screen").
+    words: Callable[[str], str] | None = field(default=None, compare=False)
+    #: Only CSV and JSON carry this column: codes whose words another column holds.
+    machines_only: bool = False
 
     @property
     def print_header(self) -> str:
@@ -79,6 +85,54 @@ class Column:
 
 Row = Sequence[object]
 """One row of cells, in column order."""
+
+
+def for_machines(
+    columns: Sequence[Column], rows: Iterable[Row]
+) -> tuple[tuple[Column, ...], Iterable[Row]]:
+    """The table for CSV and JSON: each coded column keeps its codes, its label column follows.
+
+    The label column is keyed ``<key>_label`` and headed "<header> label"; an
+    empty cell stays empty.
+    """
+    columns = tuple(columns)
+    coded = [(position, column.words) for position, column in enumerate(columns) if column.words]
+    if not coded:
+        return columns, rows
+    widened: list[Column] = []
+    for column in columns:
+        widened.append(column)
+        if column.words:
+            widened.append(Column(f"{column.key}_label", f"{column.header} label", trusted=True))
+
+    def with_labels(row: Row) -> Row:
+        cells = list(row)
+        for position, words in reversed(coded):
+            code = row[position]
+            cells.insert(position + 1, words(code) if code else code)  # type: ignore[arg-type]
+        return cells
+
+    return tuple(widened), map(with_labels, rows)
+
+
+def for_people(
+    columns: Sequence[Column], rows: Iterable[Row]
+) -> tuple[tuple[Column, ...], Iterable[Row]]:
+    """The table for Markdown and PDF: words in the coded columns, machine-only columns left out."""
+    columns = tuple(columns)
+    kept = [position for position, column in enumerate(columns) if not column.machines_only]
+    words = {position: column.words for position, column in enumerate(columns) if column.words}
+    if len(kept) == len(columns) and not words:
+        return columns, rows
+
+    def in_words(row: Row) -> Row:
+        cells = []
+        for position in kept:
+            value, to_words = row[position], words.get(position)
+            cells.append(to_words(value) if to_words and value else value)  # type: ignore[arg-type]
+        return cells
+
+    return tuple(columns[position] for position in kept), map(in_words, rows)
 
 
 def neutralise(text: str) -> str:
@@ -317,6 +371,8 @@ __all__ = [
     "Row",
     "csv_cell",
     "csv_chunks",
+    "for_machines",
+    "for_people",
     "json_chunks",
     "json_value",
     "markdown_chunks",

@@ -409,7 +409,7 @@ class CarePlanService:
                 audit.record(session, self.context, AuditAction.delete, "care_plan", care_plan_id)
                 return None
             if plan.status == CarePlanStatus.entered_in_error:
-                raise ValidationError("status", "the plan is already marked entered-in-error")
+                raise ValidationError("status", "the plan is already marked entered in error")
             changes = {"status": (plan.status, ENTERED_IN_ERROR)}
             plan.status = ENTERED_IN_ERROR
             self._record(
@@ -728,7 +728,7 @@ class CarePlanService:
             if plan.status == CarePlanStatus.draft:
                 self._delete_item(session, kind, row, pending)
             elif _item_status(kind, row) == ENTERED_IN_ERROR:
-                raise ValidationError("status", f"the {kind} is already marked entered-in-error")
+                raise ValidationError("status", f"the {kind} is already marked entered in error")
             else:
                 self._mark_entered_in_error(session, kind, row, pending)
             self._record(session, plan, pending)

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Episode, EpisodeStatusHistory, Nurse, Patient
-from nursecase.domain.codes import AuditAction, EpisodeStatus, parse_code
+from nursecase.domain.codes import AuditAction, EpisodeStatus, parse_code, spoken
 from nursecase.domain.validation import ValidationError, optional_text
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
@@ -138,7 +138,7 @@ class EpisodeService:
         code = parse_code(EpisodeStatus, status, "status")
         if code in CLOSED_STATUSES:
             raise ValidationError(
-                "status", "a new episode must start planned, waitlist, active or onhold"
+                "status", "a new episode must start planned, on the waiting list, active or on hold"
             )
         now = self.context.clock.now()
         with self.context.write() as session:
@@ -151,7 +151,7 @@ class EpisodeService:
             if open_status is not None:
                 raise ValidationError(
                     "episode",
-                    f"the patient already has an open episode ({open_status}); "
+                    f"the patient already has an open episode ({spoken(EpisodeStatus(open_status))}); "
                     "finish or cancel it first",
                 )
             episode = Episode(
@@ -187,7 +187,7 @@ class EpisodeService:
         code = parse_code(EpisodeStatus, to_status, "status")
         reason_text = optional_text(reason, "reason", max_length=400)
         if code in CLOSED_STATUSES and reason_text is None:
-            raise ValidationError("reason", f"is required to mark an episode {code}")
+            raise ValidationError("reason", f"is required to mark an episode {spoken(code)}")
         now = self.context.clock.now()
         with self.context.write() as session:
             episode = session.get(Episode, episode_id)
@@ -195,10 +195,12 @@ class EpisodeService:
                 raise NotFoundError("episode", episode_id)
             if episode.status in _CLOSED_CODES:
                 raise ValidationError(
-                    "status", f"the episode is {episode.status}; start a new episode instead"
+                    "status",
+                    f"the episode is {spoken(EpisodeStatus(episode.status))}; "
+                    "start a new episode instead",
                 )
             if episode.status == code:
-                raise ValidationError("status", f"the episode is already {code}")
+                raise ValidationError("status", f"the episode is already {spoken(code)}")
             previous = episode.status
             changed = ["status"]
             episode.status = str(code)

@@ -19,7 +19,14 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Nurse, Patient, Task
-from nursecase.domain.codes import AuditAction, TaskPriority, TaskSource, TaskStatus, parse_code
+from nursecase.domain.codes import (
+    AuditAction,
+    TaskPriority,
+    TaskSource,
+    TaskStatus,
+    parse_code,
+    spoken,
+)
 from nursecase.domain.safety_check import (
     SAFETY_TASK_PRIORITY,
     SAFETY_TASK_REFUSAL,
@@ -215,7 +222,8 @@ class TaskService:
             if task.status not in _CLOSED_CODES:
                 raise ValidationError(
                     "status",
-                    f"only a completed or cancelled task can be reopened (it is {task.status})",
+                    "only a completed or cancelled task can be reopened "
+                    f"(it is {spoken(TaskStatus(task.status))})",
                 )
             task.status = str(TaskStatus.requested)
             task.done_at = None
@@ -288,7 +296,9 @@ class TaskService:
     def _open_task(self, session: Session, task_id: int) -> Task:
         task = self._load(session, task_id)
         if task.status not in _OPEN_CODES:
-            raise ValidationError("status", f"the task is {task.status}; reopen it first")
+            raise ValidationError(
+                "status", f"the task is {spoken(TaskStatus(task.status))}; reopen it first"
+            )
         return task
 
     def _save(self, session: Session, task: Task, changed: tuple[str, ...]) -> TaskRead:

@@ -21,6 +21,14 @@ from sqlalchemy.orm import Session
 
 from nursecase.db.models import CarePlan, Goal, Intervention, Nurse, Patient, Problem
 from nursecase.domain.care_plan_rules import ENTERED_IN_ERROR
+from nursecase.domain.codes import (
+    CarePlanStatus,
+    GoalAchievementStatus,
+    GoalLifecycleStatus,
+    GoalPriority,
+    InterventionStatus,
+    words_of,
+)
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.reports.tables import Column
 from nursecase.services.context import ServiceContext
@@ -32,13 +40,13 @@ COLUMNS = (
     Column("patient", "Patient", 28),
     Column("nurse", "Nurse", 22),
     Column("plan", "Plan", 26),
-    Column("plan_status", "Plan status", 15),
+    Column("plan_status", "Plan status", 15, words=words_of(CarePlanStatus)),
     Column("problem", "Problem", 30),
     Column("item", "Item", 20),
     Column("description", "Description", 55),
-    Column("status", "Status", 21),
-    Column("achievement", "Achievement", 20, "Progress"),
-    Column("priority", "Priority", 19),
+    Column("status", "Status", 21, words=words_of(GoalLifecycleStatus, InterventionStatus)),
+    Column("achievement", "Achievement", 20, "Progress", words=words_of(GoalAchievementStatus)),
+    Column("priority", "Priority", 19, words=words_of(GoalPriority)),
     Column("owner", "Owner", 18),
     Column("frequency", "Frequency", 20),
     Column("due", "Due", 21),

@@ -25,7 +25,7 @@ from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from nursecase.db.models import Assessment, Nurse, Patient, Task
-from nursecase.domain.codes import Instrument
+from nursecase.domain.codes import EpisodeStatus, Instrument, RiskSource, RiskTier, words_of
 from nursecase.domain.flags import Flag, flag_words
 from nursecase.domain.risk import LaceScore, risk_standing
 from nursecase.reports.document import Document, Paragraph, Table
@@ -42,18 +42,18 @@ COLUMNS = (
     Column("birth_date", "Birth date"),
     # Numbers and the flags this module writes: no free text, no stored code.
     Column("age", "Age", trusted=True),
-    Column("risk_tier", "Risk tier"),
-    Column("risk_source", "Risk source"),
+    Column("risk_tier", "Risk tier", words=words_of(RiskTier)),
+    Column("risk_source", "Risk source", words=words_of(RiskSource)),
     Column("risk_basis", "Risk basis"),
     Column("risk_set_by", "Risk set by"),
     Column("risk_set_at", "Risk set at"),
-    Column("episode_status", "Episode status"),
+    Column("episode_status", "Episode status", words=words_of(EpisodeStatus)),
     Column("nurse", "Nurse"),
     Column("last_contact", "Last contact"),
     Column("next_due", "Next due"),
     Column("open_tasks", "Open tasks", trusted=True),
     Column("open_referrals", "Open referrals", trusted=True),
-    Column("flags", "Flags", trusted=True),
+    Column("flags", "Flags", trusted=True, words=lambda codes: flag_words(codes.split())),
 )
 
 #: The printed caseload, for rounds: fewer, fuller columns across a landscape page.

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from nursecase.domain.codes import ServiceType
 from nursecase.reports.document import Block, Document, Paragraph, Table
-from nursecase.reports.tables import Column, Row, plain_text
+from nursecase.reports.tables import Column, Row, for_people, plain_text
 from nursecase.services.exports.options import Period
 
 #: SQLite allows 999 bound parameters per statement; IN lists stay below that.
@@ -100,13 +100,14 @@ class Report:
 
 def table_document(report: Report) -> Document:
     """The report as one printed table: the default PDF layout of a tabular report."""
+    all_columns, all_rows = for_people(report.columns, report.rows)
     positions = [
         position
-        for position, column in enumerate(report.columns)
+        for position, column in enumerate(all_columns)
         if report.print_keys is None or column.key in report.print_keys
     ]
-    columns = [report.columns[position] for position in positions]
-    rows = tuple(tuple(plain_text(row[position]) for position in positions) for row in report.rows)
+    columns = [all_columns[position] for position in positions]
+    rows = tuple(tuple(plain_text(row[position]) for position in positions) for row in all_rows)
     blocks: tuple[Block, ...] = (
         Table(
             columns=tuple(column.print_header for column in columns),

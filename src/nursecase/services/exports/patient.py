@@ -24,7 +24,29 @@ from sqlalchemy.orm import Session
 
 from nursecase.domain.care_plan_rules import ENTERED_IN_ERROR
 from nursecase.domain.ccm import NOT_ENROLLED
-from nursecase.domain.codes import CarePlanStatus, CareTeamRole, CcmProgramme, Instrument
+from nursecase.domain.codes import (
+    CarePlanStatus,
+    CareTeamRole,
+    CcmProgramme,
+    ConditionClinicalStatus,
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
+    EpisodeStatus,
+    GoalAchievementStatus,
+    GoalLifecycleStatus,
+    GoalPriority,
+    Instrument,
+    InterventionStatus,
+    MedicationStatus,
+    ReferralPriority,
+    ReferralStatus,
+    RiskTier,
+    Sex,
+    TaskPriority,
+    TaskStatus,
+    words_of,
+)
 from nursecase.domain.safety_check import SafetySignalKind, risk_words
 from nursecase.reports.document import Block, Document, Heading, Paragraph, Table
 from nursecase.reports.tables import Column, plain_text
@@ -44,10 +66,21 @@ from nursecase.services.safety_checks import SafetyCheckService
 from nursecase.services.tasks import TaskService
 from nursecase.services.transitions import TransitionService
 
+#: The status column holds the codes of each section's records; people read these words.
+STATUS_WORDS = words_of(
+    TaskStatus,
+    ReferralStatus,
+    ConditionClinicalStatus,
+    MedicationStatus,
+    GoalLifecycleStatus,
+    InterventionStatus,
+    ContactOutcome,
+)
+
 COLUMNS = (
     Column("section", "Section", 1.2),
     Column("item", "Item", 3.0),
-    Column("status", "Status", 1.2),
+    Column("status", "Status", 1.2, words=STATUS_WORDS),
     Column("date", "Date", 1.2),
     Column("detail", "Detail", 3.0),
 )
@@ -56,6 +89,8 @@ COLUMNS = (
 SAFETY_DETAIL = "PHQ-9 item 9 above 0: urgent safety follow-up open"
 #: What the other safety flag means: the latest safety check found moderate or high risk.
 RISK_DETAIL = "Latest safety check (C-SSRS) found {risk}: check safety again"
+#: The status of an open safety flag.
+OPEN = "Open"
 #: The most contacts the handover lists (newest first).
 CONTACT_LIMIT = 10_000
 
@@ -110,11 +145,9 @@ _OPEN_PLAN_CODES = frozenset(
 )
 
 
-def _label(enum_class, code: str) -> str:
-    try:
-        return enum_class(code).label
-    except ValueError:
-        return code
+def _label(enum_class, code: str | None) -> str | None:
+    """The words of a stored code; an unknown code as it is (None stays None)."""
+    return words_of(enum_class)(code) if code else code
 
 
 def _joined(*parts: object, separator: str = ", ") -> str:
@@ -150,15 +183,15 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         ("Name", f"{patient.given_name} {patient.family_name}"),
         ("Birth date", plain_text(patient.birth_date)),
         ("Age", plain_text(patient.age)),
-        ("Sex", patient.sex),
+        ("Sex", _label(Sex, patient.sex)),
         ("Phone", patient.phone),
         ("Address", patient.address),
         ("Preferred language", patient.preferred_language),
         ("Nurse", nurse),
-        ("Risk tier", patient.risk_tier),
+        ("Risk tier", _label(RiskTier, patient.risk_tier)),
         ("Risk basis", risk.basis_text(scope.today)),
         ("CCM", ccm),
-        ("Episode status", patient.episode_status),
+        ("Episode status", _label(EpisodeStatus, patient.episode_status)),
         ("Next contact due", plain_text(patient.next_contact_due)),
         ("Last contact", plain_text(last_contact.date() if last_contact else None)),
         ("Open tasks", str(patient.open_task_count)),
@@ -172,9 +205,9 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         day = signal.since.date()
         if signal.kind is SafetySignalKind.cssrs_risk:
             risk = risk_words(signal.risk or "high")
-            add(SAFETY, f"C-SSRS {risk}", "open", day, RISK_DETAIL.format(risk=risk))
+            add(SAFETY, f"C-SSRS {risk}", OPEN, day, RISK_DETAIL.format(risk=risk))
         else:
-            add(SAFETY, signal.assessment_summary or signal.what, "open", day, SAFETY_DETAIL)
+            add(SAFETY, signal.assessment_summary or signal.what, OPEN, day, SAFETY_DETAIL)
     for condition in ConditionService(context).list_for_patient(patient_id):
         if condition.clinical_status in ("inactive", "remission", "resolved"):
             continue
@@ -217,7 +250,7 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
                 f"Problem: {name}",
                 problem.status,
                 None,
-                _joined(plan.title, problem.priority),
+                _joined(plan.title, _label(GoalPriority, problem.priority)),
             )
             for goal in problem.goals:
                 if goal.lifecycle_status == ENTERED_IN_ERROR:
@@ -226,7 +259,10 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
                 add(
                     CARE_PLAN,
                     f"Goal: {goal.description}",
-                    _joined(goal.lifecycle_status, goal.achievement_status),
+                    _joined(
+                        _label(GoalLifecycleStatus, goal.lifecycle_status),
+                        _label(GoalAchievementStatus, goal.achievement_status),
+                    ),
                     goal.due_date,
                     target,
                 )
@@ -241,10 +277,12 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
                     _joined(intervention.owner, intervention.frequency),
                 )
     for task in TaskService(context).list_for_patient(patient_id):
-        add(TASK, task.description, task.status, task.due_date, task.priority)
+        add(TASK, task.description, task.status, task.due_date, _label(TaskPriority, task.priority))
     for referral in ReferralService(context).list_for_patient(patient_id, open_only=True):
         to = _joined(referral.receiving_organisation, referral.receiving_contact)
-        detail = _joined(referral.priority, f"{referral.days_in_status} days in status")
+        detail = _joined(
+            _label(ReferralPriority, referral.priority), f"{referral.days_in_status} days in status"
+        )
         add(
             REFERRAL,
             f"{service_label(referral.service_type)} to {to}",
@@ -270,7 +308,8 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         minutes = f"{contact.minutes} min"
         add(
             CONTACT,
-            f"{contact.mode} with {contact.with_whom}",
+            f"{_label(ContactMode, contact.mode)} with "
+            f"{(_label(ContactWith, contact.with_whom) or '').lower()}",
             contact.outcome,
             contact.occurred_at,
             _joined(minutes, contact.note, separator=": "),
@@ -278,9 +317,12 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
     return rows
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, position: int) -> str:
+    """One printed cell; the status (position 1) in words."""
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M}"
+    if position == 1 and isinstance(value, str) and value:
+        return STATUS_WORDS(value)
     return plain_text(value)
 
 
@@ -311,7 +353,8 @@ def patient_document(title: str, meta: tuple[tuple[str, str], ...], rows: list[t
             Table(
                 columns=tuple(headers[position] or "-" for position in used),
                 rows=tuple(
-                    tuple(_cell(row[position + 1]) for position in used) for row in section_rows
+                    tuple(_cell(row[position + 1], position) for position in used)
+                    for row in section_rows
                 ),
                 widths=tuple((3.0, 1.3, 1.3, 3.0)[position] for position in used),
             )

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from nursecase.db.models import Nurse, Patient, Referral, ReferralStatusHistory
 from nursecase.domain.clocks import aging_bucket
-from nursecase.domain.codes import ReferralStatus
+from nursecase.domain.codes import ReferralPriority, ReferralStatus, words_of
 from nursecase.reports.tables import Column
 from nursecase.services.context import ServiceContext
 from nursecase.services.exports.common import (
@@ -43,8 +43,8 @@ COLUMNS = (
     Column("nurse", "Nurse", 20),
     Column("service", "Service", 21),
     Column("to", "To", 30),
-    Column("priority", "Priority", 15),
-    Column("status", "Status", 18),
+    Column("priority", "Priority", 15, words=words_of(ReferralPriority)),
+    Column("status", "Status", 18, words=words_of(ReferralStatus)),
     Column("sent", "Sent", 21),
     Column("expected_reply", "Expected reply", 21),
     Column("reply_overdue", "Reply overdue", 13, "Late"),

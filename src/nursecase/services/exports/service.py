@@ -50,7 +50,13 @@ from nursecase.reports.errors import ReportError
 from nursecase.reports.files import atomic_file, remove_stale_parts
 from nursecase.reports.markdown import render_markdown
 from nursecase.reports.pdf import FONT_CANDIDATES, FontPair, render_pdf
-from nursecase.reports.tables import csv_chunks, json_chunks, markdown_chunks
+from nursecase.reports.tables import (
+    csv_chunks,
+    for_machines,
+    for_people,
+    json_chunks,
+    markdown_chunks,
+)
 from nursecase.services import audit
 from nursecase.services.accounts import require_role
 from nursecase.services.context import ServiceContext
@@ -158,13 +164,14 @@ def render(
     if report.body is not None:
         return report.body
     if file_format == "csv":
-        return csv_chunks(report.columns, report.rows)
+        return csv_chunks(*for_machines(report.columns, report.rows))
     if file_format == "json":
-        return json_chunks(report.columns, report.rows)
+        return json_chunks(*for_machines(report.columns, report.rows))
     if file_format == "md":
         if report.document is not None and report.markdown_from_document:
             return _lazily(lambda: render_markdown(report.document()).encode("utf-8"))
-        return markdown_chunks(report.columns, report.rows, title=report.title, meta=report.meta)
+        columns, rows = for_people(report.columns, report.rows)
+        return markdown_chunks(columns, rows, title=report.title, meta=report.meta)
     if file_format == "pdf":
         document = report.document or (lambda: table_document(report))
         return _lazily(

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import Nurse, Patient
+from nursecase.domain.codes import RiskTier, words_of
 from nursecase.domain.flags import flag_words
 from nursecase.reports.tables import Column
 from nursecase.services.context import ServiceContext
@@ -24,7 +25,7 @@ COLUMNS = (
     Column("mrn", "MRN", 19),
     Column("name", "Name", 30),
     Column("age", "Age", 9),
-    Column("risk_tier", "Risk tier", 17),
+    Column("risk_tier", "Risk tier", 17, words=words_of(RiskTier)),
     Column("why", "Why", 58),
     Column("days_overdue", "Days overdue", 13, "Days late"),
     Column("first_due", "First due", 21),
@@ -32,7 +33,7 @@ COLUMNS = (
     Column("next_due", "Next due", 21),
     Column("nurse", "Nurse", 22),
     # The flags' codes for machines ("safety tcm") and their words for people.
-    Column("flags", "Flag codes", 22),
+    Column("flags", "Flag codes", 22, machines_only=True),
     Column("flag_words", "Flags", 22),
 )
 
