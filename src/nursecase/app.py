@@ -22,16 +22,16 @@ from textual.screen import ModalScreen, Screen
 
 from nursecase.config import Settings
 from nursecase.domain.terminal_text import printable
-from nursecase.screens.background import run_in_background, user_message
+from nursecase.screens.background import run_in_background
 from nursecase.screens.care_plan_print import default_folder
 from nursecase.screens.export_dialog import export_dialog, exported_message
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.lock import LockScreen
-from nursecase.screens.login import LoginScreen, sentence
+from nursecase.screens.login import ClearsOnNextKey, LoginScreen
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_queue import ReferralQueueScreen
-from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog
+from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog, refusal_message
 from nursecase.screens.worklist import TodayRead, WorklistScreen
 from nursecase.screens.workstation import WorkstationApp
 from nursecase.services import Services
@@ -220,16 +220,16 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
                 self,
                 partial(self.services.nurses.sign_in, active[0].username),
                 self._after_sign_in,
-                partial(self._sign_in_refused, nurses),
+                partial(self._sign_in_refused, nurses, active[0]),
             )
         elif active:
             self.push_screen(NursePickerScreen(self.services, nurses), self._picked)
         else:
             self.push_screen(first_nurse_dialog(self.services), self._after_sign_in)
 
-    def _sign_in_refused(self, nurses, error: BaseException) -> None:
+    def _sign_in_refused(self, nurses, nurse, error: BaseException) -> None:
         """The only nurse could not be signed in: the picker says why, until the next key."""
-        message = sentence(user_message(error))
+        message = refusal_message(nurse, error)
         self.push_screen(NursePickerScreen(self.services, nurses, message), self._picked)
 
     def _picked(self, username: str | None) -> None:
@@ -294,9 +294,18 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
         screen.show_patient(patient_id, when_read=push)
 
     async def on_event(self, event: events.Event) -> None:
-        """Any key, click, scroll or paste counts as the nurse being here."""
+        """Any key, click, scroll or paste counts as the nurse being here.
+
+        A key also tells a screen that keeps a message until the next key.
+        """
         if isinstance(event, PRESENCE_EVENTS):
             self.last_input = self.idle_clock()
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and isinstance(self.screen, ClearsOnNextKey)
+        ):
+            self.screen.next_key()
         await super().on_event(event)
 
     def lock_if_idle(self) -> None:

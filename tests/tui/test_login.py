@@ -13,6 +13,7 @@ from nursecase.screens.login import LoginScreen
 from nursecase.screens.worklist import WorklistScreen
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, settings, settle, text_of
+from tests.tui.test_app import palette_prompts
 
 PASSWORD = "correct horse battery"
 
@@ -97,6 +98,12 @@ async def test_escape_quits_without_signing_in(engine, clock):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
+        # Nobody signed in: no screenshot (nobody to record it), no worklist, no export.
+        for command in ("screenshot", "worklist", "export"):
+            await pilot.press("ctrl+p", *command)
+            await settle(pilot)
+            assert not palette_prompts(app), command
+            await pilot.press("escape")
         await pilot.press("escape")
         await settle(pilot)
     assert services.context.nurse_id is None

@@ -80,7 +80,7 @@ class LockScreen(RetryAfterRefusal, Screen[None]):
 
     def _refused(self, error: BaseException) -> None:
         self.checking = False
-        self.clear_field(self.query_one("#lock-password", Input))
+        self.query_one("#lock-password", Input).value = ""
         if not isinstance(error, LoginFailedError):
             self.show(sentence(user_message(error)))
             return

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -57,7 +56,20 @@ def seconds_text(seconds: float) -> str:
     return "1 second" if whole == 1 else f"{whole} seconds"
 
 
-class RetryAfterRefusal(_MixedIntoScreen):
+class ClearsOnNextKey:
+    """A screen whose message stays until the nurse's next key.
+
+    The app tells it of every key as the key arrives, before the key goes
+    anywhere (``NursecaseApp.on_event``): the fields and lists take keys
+    before a screen would see them, and a binding may never pass one on.
+    """
+
+    @abstractmethod
+    def next_key(self) -> None:
+        """A key was pressed on this screen: clear the message, if one is shown."""
+
+
+class RetryAfterRefusal(ClearsOnNextKey, _MixedIntoScreen):
     """For a password screen: refusals that stay, and a longer wait after each one.
 
     A refusal is shown as sentences ("Wrong password. Try again in 2
@@ -109,23 +121,11 @@ class RetryAfterRefusal(_MixedIntoScreen):
         if self.showing and self.about_refusal:  # no key since: still being read
             self.show(f"{self.last_refusal} You can try again now.")
 
-    def on_key(self, _event: events.Key) -> None:
-        """A key the fields did not take (enter, tab, arrows...): the message has been read."""
-        self._clear_message()
-
-    def on_input_changed(self, _event: Input.Changed) -> None:
-        """Typing in a field: the message has been read."""
-        self._clear_message()
-
-    def _clear_message(self) -> None:
+    def next_key(self) -> None:
+        """The nurse pressed a key: the message has been read."""
         if self.showing:
             self.showing = False
             self._say("")
-
-    def clear_field(self, field: Input) -> None:
-        """Empty ``field`` without that counting as the nurse's key."""
-        with field.prevent(Input.Changed):
-            field.value = ""
 
     @abstractmethod
     def _say(self, message: str) -> None:
@@ -210,7 +210,7 @@ class LoginScreen(RetryAfterRefusal, Screen[bool]):
     def _refused(self, error: BaseException) -> None:
         self.checking = False
         password = self.query_one("#login-password", Input)
-        self.clear_field(password)
+        password.value = ""
         self.set_focus(password)
         if not isinstance(error, LoginFailedError):
             self.show(sentence(user_message(error)))

@@ -9,7 +9,6 @@ picker, as sentences, until the next key, instead of leaving an empty screen.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,9 +16,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from nursecase.domain.validation import ValidationError
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.form_dialog import FormDialog, FormField
-from nursecase.screens.login import sentence
+from nursecase.screens.login import ClearsOnNextKey, sentence
 from nursecase.services import Services
 
 #: The command that turns passwords on (``nursecase user add``, cli/users.py).
@@ -28,7 +28,7 @@ ADD_ADMIN_COMMAND = 'nursecase user add USERNAME --name "Full Name"'
 SET_PASSWORD_COMMAND = "nursecase user passwd USERNAME --nurse ADMIN"
 
 
-class NursePickerScreen(ModalScreen[str | None]):
+class NursePickerScreen(ClearsOnNextKey, ModalScreen[str | None]):
     """Choose who is working: enter signs in, escape quits; dismisses with the username."""
 
     CSS_PATH = "sign_in.tcss"
@@ -55,37 +55,49 @@ class NursePickerScreen(ModalScreen[str | None]):
                 ],
                 id="nurses",
             )
-            yield Static(Text(self.first_message), id="sign-in-message")
+            message = Static(Text(self.first_message), id="sign-in-message")
+            message.display = bool(self.first_message)
+            yield message
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Sign in as the chosen nurse (in a worker); a refusal stays here."""
-        username = event.option.id
-        if self.signing_in or username is None:
+        chosen = next(nurse for nurse in self.nurses if nurse.username == event.option.id)
+        if self.signing_in:
             return
         self.signing_in = True
         nurses = self.services.nurses
         run_in_background(
             self,
-            lambda: nurses.sign_in(username),
-            lambda _nurse: self.dismiss(username),
-            self._refused,
+            lambda: nurses.sign_in(chosen.username),
+            lambda _nurse: self.dismiss(chosen.username),
+            lambda error: self._refused(chosen, error),
             group="sign-in",
         )
 
-    def _refused(self, error: BaseException) -> None:
+    def _refused(self, nurse, error: BaseException) -> None:
         self.signing_in = False
-        self._say(sentence(user_message(error)))
+        self._say(refusal_message(nurse, error))
 
-    def on_key(self, _event: events.Key) -> None:
+    def next_key(self) -> None:
         """The next key: the refusal has been read."""
         self._say("")
 
     def _say(self, message: str) -> None:
-        self.query_one("#sign-in-message", Static).update(Text(message))
+        line = self.query_one("#sign-in-message", Static)
+        line.update(Text(message))
+        line.display = bool(message)
 
     def action_cancel(self) -> None:
         """Leave the app."""
         self.dismiss(None)
+
+
+def refusal_message(nurse, error: BaseException) -> str:
+    """Why ``nurse`` could not be signed in, in sentences that name her, not her username."""
+    if isinstance(error, ValidationError) and error.field == "nurse":
+        # Disabled or removed since the list was read (another workstation, the CLI).
+        return f"{nurse.display_name} can no longer sign in here. Choose another nurse."
+    return sentence(user_message(error))
 
 
 def first_nurse_dialog(services: Services) -> FormDialog:
