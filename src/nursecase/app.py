@@ -348,10 +348,10 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
         super().notify(printable(message, multiline=True), **options)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Modes need a signed-in nurse; a locked app only unlocks or quits."""
+        """Modes, exports and locking need a nurse signed in; a locked app only unlocks or quits."""
         if self.locked and action not in ACTIONS_WHILE_LOCKED:
             return False
-        if action in ("switch_mode", "export"):
+        if action in ("switch_mode", "export", "lock"):
             return self.services.context.nurse_id is not None
         return True
 
@@ -396,7 +396,7 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
         )
 
     def _screenshot_saved(self, path: Path) -> None:
-        self.notify(f"Saved a picture of this screen in {path}.", title="Screenshot", timeout=8)
+        self.notify(f"Saved a picture of this screen in {path}", title="Screenshot", timeout=8)
 
     def _pictured_patient(self) -> int | None:
         """The patient whose chart the screen shows (under any dialog), or None."""

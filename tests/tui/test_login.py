@@ -98,8 +98,8 @@ async def test_escape_quits_without_signing_in(engine, clock):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
-        # Nobody signed in: no screenshot (nobody to record it), no worklist, no export.
-        for command in ("screenshot", "worklist", "export"):
+        # Nobody signed in: no screenshot (nobody to record it), no worklist, export or lock.
+        for command in ("screenshot", "worklist", "export", "lock"):
             await pilot.press("ctrl+p", *command)
             await settle(pilot)
             assert not palette_prompts(app), command
