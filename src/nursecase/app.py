@@ -7,28 +7,31 @@ patient detail is a pushed screen; dialogs are ``ModalScreen``s.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 
 from textual import events
 from textual.actions import parse as parse_action
-from textual.app import App
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.screen import ModalScreen
+from textual.app import App, SystemCommand
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.screen import ModalScreen, Screen
 
 from nursecase.config import Settings
 from nursecase.domain.terminal_text import printable
 from nursecase.screens.background import run_in_background
+from nursecase.screens.care_plan_print import default_folder
 from nursecase.screens.export_dialog import export_dialog, exported_message
 from nursecase.screens.help import HelpScreen
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.lock import LockScreen
-from nursecase.screens.login import LoginScreen
+from nursecase.screens.login import ClearsOnNextKey, LoginScreen
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_queue import ReferralQueueScreen
-from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog
+from nursecase.screens.sign_in import NursePickerScreen, first_nurse_dialog, refusal_message
 from nursecase.screens.worklist import TodayRead, WorklistScreen
 from nursecase.screens.workstation import WorkstationApp
 from nursecase.services import Services
@@ -91,6 +94,15 @@ DEMO_TITLE = "nursecase DEMO"
 IDLE_CHECK_SECONDS = 5.0
 #: What a locked app still does: unlocking happens on the lock screen, quitting hides all.
 ACTIONS_WHILE_LOCKED = frozenset({"quit", "lock"})
+#: Textual's system commands left out of the palette. "Keys" docks Textual's key
+#: panel, which stays until the palette hides it again; "Help" (?) lists every
+#: key and closes with escape. "Screenshot" is replaced by an audited one.
+HIDDEN_SYSTEM_COMMANDS = frozenset({"Keys", "Screenshot"})
+#: The palette's help line for the system commands kept, in a nurse's words.
+SYSTEM_COMMAND_HELP = {
+    "Theme": "Change the colours for this session ([app] theme in config.toml keeps one)",
+    "Quit": "Leave nursecase (ctrl+q)",
+}
 
 
 def _allowed(node, action: str) -> bool:
@@ -108,7 +120,9 @@ class IntentCommands(Provider):
             if _allowed(screen, intent.action):
                 yield intent, screen
         for intent in APP_INTENTS:
-            yield intent, self.app
+            # Before sign-in, the modes and the export are not offered.
+            if _allowed(self.app, intent.action):
+                yield intent, self.app
 
     async def _run(self, intent: Intent, node) -> None:
         await node.run_action(intent.action)
@@ -200,22 +214,27 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
         self._signed_in()
 
     def _choose_nurse(self, nurses) -> None:
-        if len(nurses) == 1:
+        active = [nurse for nurse in nurses if nurse.active]
+        if len(active) == 1:
             run_in_background(
-                self, partial(self.services.nurses.sign_in, nurses[0].username), self._after_sign_in
+                self,
+                partial(self.services.nurses.sign_in, active[0].username),
+                self._after_sign_in,
+                partial(self._sign_in_refused, nurses, active[0]),
             )
-        elif nurses:
-            self.push_screen(NursePickerScreen(nurses), self._picked)
+        elif active:
+            self.push_screen(NursePickerScreen(self.services, nurses), self._picked)
         else:
             self.push_screen(first_nurse_dialog(self.services), self._after_sign_in)
 
+    def _sign_in_refused(self, nurses, nurse, error: BaseException) -> None:
+        """The only nurse could not be signed in: the picker says why, until the next key."""
+        message = refusal_message(nurse, error)
+        self.push_screen(NursePickerScreen(self.services, nurses, message), self._picked)
+
     def _picked(self, username: str | None) -> None:
-        if username is None:
-            self.exit()
-            return
-        run_in_background(
-            self, partial(self.services.nurses.sign_in, username), self._after_sign_in
-        )
+        """The picker signed the nurse in (or was left: quit)."""
+        self._after_sign_in()
 
     def _after_sign_in(self, _result=None) -> None:
         if self.services.context.nurse_id is None:
@@ -275,9 +294,18 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
         screen.show_patient(patient_id, when_read=push)
 
     async def on_event(self, event: events.Event) -> None:
-        """Any key, click, scroll or paste counts as the nurse being here."""
+        """Any key, click, scroll or paste counts as the nurse being here.
+
+        A key also tells a screen that keeps a message until the next key.
+        """
         if isinstance(event, PRESENCE_EVENTS):
             self.last_input = self.idle_clock()
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and isinstance(self.screen, ClearsOnNextKey)
+        ):
+            self.screen.next_key()
         await super().on_event(event)
 
     def lock_if_idle(self) -> None:
@@ -320,12 +348,64 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
         super().notify(printable(message, multiline=True), **options)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Modes need a signed-in nurse; a locked app only unlocks or quits."""
+        """Modes, exports and locking need a nurse signed in; a locked app only unlocks or quits."""
         if self.locked and action not in ACTIONS_WHILE_LOCKED:
             return False
-        if action in ("switch_mode", "export"):
+        if action in ("switch_mode", "export", "lock"):
             return self.services.context.nurse_id is not None
         return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's system commands a nurse would expect, and the audited screenshot."""
+        for command in super().get_system_commands(screen):
+            if command.title in HIDDEN_SYSTEM_COMMANDS:
+                continue
+            help_text = SYSTEM_COMMAND_HELP.get(command.title, command.help)
+            yield command._replace(help=help_text)
+        if self.services.context.nurse_id is not None and not self.locked:
+            yield SystemCommand(
+                "Screenshot",
+                "Save a picture of this screen (SVG) in the exports folder;"
+                " it shows patients, so it is recorded like an export",
+                self.action_screenshot,
+            )
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save a picture of the screen (SVG) in the exports folder, audited as an export.
+
+        Textual's own version writes to ``path`` (or Downloads) with the
+        default file mode and records nothing; the screens show patients, so
+        here ``filename`` and ``path`` are not used: the file goes where exports
+        go, 0600, written atomically, on the audit trail.
+        """
+        if self.services.context.nurse_id is None or self.locked:
+            return
+        if isinstance(self.screen, CommandPalette):
+            # Chosen from the palette: picture the screen once the palette is gone.
+            self.call_after_refresh(self.action_screenshot)
+            return
+        svg = self.export_screenshot()
+        screen = _screen_name(self.screen)
+        patient_id = self._pictured_patient()
+        folder = default_folder(self.settings)
+        screenshots = self.services.screenshots
+        run_in_background(
+            self,
+            partial(screenshots.save, svg, folder, screen=screen, patient_id=patient_id),
+            self._screenshot_saved,
+        )
+
+    def _screenshot_saved(self, path: Path) -> None:
+        self.notify(f"Saved a picture of this screen in {path}", title="Screenshot", timeout=8)
+
+    def _pictured_patient(self) -> int | None:
+        """The patient whose chart the screen shows (under any dialog), or None."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, PatientDetailScreen):
+                return screen.patient_id
+            if not isinstance(screen, ModalScreen):
+                return None
+        return None
 
     def copy_to_clipboard(self, text: str) -> None:
         """Copy only when the configuration allows it: the screens show PHI.
@@ -360,6 +440,12 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
         """Show every key of the current screen."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+
+def _screen_name(screen: Screen) -> str:
+    """A screen's name for the audit trail: WorklistScreen -> "worklist"."""
+    name = type(screen).__name__.removesuffix("Screen") or "screen"
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()
 
 
 def make_app(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import stat
+
+from sqlalchemy import text
 from textual.widgets import OptionList
 
 from nursecase.app import make_app
@@ -63,8 +66,9 @@ async def test_help_lists_every_key_with_its_id(app_services):
         assert isinstance(app.screen, WorklistScreen)
 
 
-async def test_command_palette_keeps_system_commands_and_runs_intents(app_services):
-    app = make_app(app_services, settings())
+async def test_command_palette_keeps_system_commands_and_runs_intents(app_services, tmp_path):
+    exports = tmp_path / "exports"
+    app = make_app(app_services, settings(exports_folder=exports))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p")
@@ -77,10 +81,39 @@ async def test_command_palette_keeps_system_commands_and_runs_intents(app_servic
         await pilot.press("ctrl+p", *"quit")
         await settle(pilot)
         # Textual's own "Quit the application" is still offered.
-        options = app.screen.query_one(OptionList)
-        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
-        assert any("Quit" in prompt for prompt in prompts)
+        assert any("Quit" in prompt for prompt in palette_prompts(app))
         await pilot.press("escape")
+        # Textual's key panel is not: "Help" (?) lists every key.
+        await pilot.press("ctrl+p", *"keys")
+        await settle(pilot)
+        assert not any(prompt.startswith("Keys") for prompt in palette_prompts(app))
+        await pilot.press("escape")
+        # The screenshot: into the exports folder, private, on the audit trail.
+        await pilot.press("ctrl+p", *"screenshot")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, WorklistScreen)
+        (picture,) = exports.iterdir()
+        assert picture.name == "screenshot-2026-11-27-090000.svg"
+        assert stat.S_IMODE(picture.stat().st_mode) == 0o600
+        assert stat.S_IMODE(exports.stat().st_mode) == 0o700
+        svg = picture.read_text()
+        assert svg.startswith("<svg") and "Today" in svg
+        assert "Search for commands" not in svg  # the worklist, not the palette over it
+        (toast,) = app._notifications
+        assert str(picture) in toast.message
+    start, end = app_services.audit.list_events(entity="screenshot")[::-1]
+    assert (start.action, end.action) == ("export", "export-finished")
+    assert start.changed_fields == ("format:svg", "screen:worklist", "to:file")
+    assert "outcome:completed" in end.changed_fields
+
+
+def palette_prompts(app) -> list[str]:
+    """The commands the open palette offers, as text (not its "No matches found")."""
+    options = app.screen.query_one(OptionList)
+    offered = [options.get_option_at_index(i) for i in range(options.option_count)]
+    return [str(option.prompt) for option in offered if not option.disabled]
 
 
 async def test_keys_are_remapped_from_settings(app_services):
@@ -98,6 +131,10 @@ async def test_first_run_asks_for_the_nurse_once(engine, clock):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, FormDialog)
+        # Passwords are off, and the welcome says how an admin turns them on.
+        intro = " ".join(text_of(app.screen.query_one("#form-intro")).split())
+        assert "Passwords are off until an admin account is added." in intro
+        assert 'nursecase user add USERNAME --name "Full Name"' in intro
         await pilot.press("enter", "enter", "enter")  # empty username: refused, nothing written
         await settle(pilot)
         assert services.nurses.count() == 0
@@ -120,7 +157,22 @@ async def test_several_nurses_are_offered_a_picker(seeded_engine, clock):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, NursePickerScreen)
-        await pilot.press("down", "enter")
+        message = app.screen.query_one("#sign-in-message")
+        # Disabled meanwhile (another workstation): refused by name, until the next key.
+        with seeded_engine.begin() as connection:
+            connection.execute(
+                text("UPDATE nurse SET active = 0 WHERE id = :id"), {"id": nurses[0].id}
+            )
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, NursePickerScreen)
+        assert services.context.nurse_id is None
+        expected = f"{nurses[0].display_name} can no longer sign in here. Choose another nurse."
+        assert text_of(message).strip() == expected
+        await pilot.press("down")
+        await settle(pilot)
+        assert not message.display
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, WorklistScreen)
         assert services.context.nurse_id == nurses[1].id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from argon2 import PasswordHasher
 from sqlalchemy import text
 from textual.widgets import Input, Static
@@ -11,6 +13,7 @@ from nursecase.screens.login import LoginScreen
 from nursecase.screens.worklist import WorklistScreen
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, settings, settle, text_of
+from tests.tui.test_app import palette_prompts
 
 PASSWORD = "correct horse battery"
 
@@ -62,19 +65,28 @@ async def test_a_wrong_password_is_refused_audited_and_slows_the_next_try(engine
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, LoginScreen)
-        message = text_of(screen.query_one("#login-message", Static))
-        assert "Try again in 3 s" in message
-        assert "not the password" not in message
+
+        def message() -> str:
+            return text_of(screen.query_one("#login-message", Static)).strip()
+
+        # Sentences, with their full stops; never the password typed.
+        assert message() == "Wrong username or password. Try again in 3 seconds."
         assert screen.query_one("#login-password", Input).value == ""
         # At once again: refused without even checking (no new audit event).
-        await pilot.press(*PASSWORD, "enter")
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
+        assert re.fullmatch(r"Wait [1-3] seconds? more before trying again\.", message())
         assert events(engine, "login-failed") == 1
         ((delay, wait_over),) = timers
         assert delay == 3.0
-        wait_over()  # the 3 s are over
-        await pilot.press("enter")  # the password typed is still there
+        wait_over()  # the 3 s are over; no key since: the refusal stays, and says so
+        await settle(pilot)
+        assert message() == "Wrong username or password. You can try again now."
+        await pilot.press(PASSWORD[0])  # the next key: it has been read
+        await settle(pilot)
+        assert message() == ""
+        await pilot.press(*PASSWORD[1:], "enter")
         await settle(pilot)
         assert isinstance(app.screen, WorklistScreen)
     assert events(engine, "login") == 1
@@ -86,6 +98,12 @@ async def test_escape_quits_without_signing_in(engine, clock):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
+        # Nobody signed in: no screenshot (nobody to record it), no worklist, export or lock.
+        for command in ("screenshot", "worklist", "export", "lock"):
+            await pilot.press("ctrl+p", *command)
+            await settle(pilot)
+            assert not palette_prompts(app), command
+            await pilot.press("escape")
         await pilot.press("escape")
         await settle(pilot)
     assert services.context.nurse_id is None

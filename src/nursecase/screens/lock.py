@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from nursecase.screens.background import run_in_background, user_message
-from nursecase.screens.login import RETRY_DELAYS, RetryAfterRefusal
+from nursecase.screens.login import RETRY_DELAYS, RetryAfterRefusal, sentence
 from nursecase.services import Services
 from nursecase.services.accounts import LoginFailedError
 from nursecase.widgets.text_fields import TextInput
@@ -65,7 +65,7 @@ class LockScreen(RetryAfterRefusal, Screen[None]):
         if self.checking:
             return
         if self.waiting:
-            self._say("Wait a moment before trying again.")
+            self.refuse_early()
             return
         self.checking = True
         password = event.value
@@ -80,13 +80,11 @@ class LockScreen(RetryAfterRefusal, Screen[None]):
 
     def _refused(self, error: BaseException) -> None:
         self.checking = False
-        field = self.query_one("#lock-password", Input)
-        field.value = ""
+        self.query_one("#lock-password", Input).value = ""
         if not isinstance(error, LoginFailedError):
-            self._say(user_message(error))
+            self.show(sentence(user_message(error)))
             return
-        delay = self.wait_after_refusal()
-        self._say(f"Wrong password. Try again in {delay:g} s.")
+        self.refuse(str(error))
 
     def _say(self, message: str) -> None:
         self.query_one("#lock-message", Static).update(Text(message))

@@ -9,6 +9,8 @@ audited by the account service and makes the next try wait a little longer
 
 from __future__ import annotations
 
+import math
+import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,28 +37,95 @@ else:
 RETRY_DELAYS: tuple[float, ...] = (1, 2, 4, 8, 16, 30)
 
 
-class RetryAfterRefusal(_MixedIntoScreen):
-    """For a password screen: each refusal makes the next try wait longer.
+def sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first letter and a full stop at the end.
 
-    The screen calls ``wait_after_refusal`` when a password is refused and
-    checks ``waiting`` before trying again; it provides ``_say(message)``.
+    The services word their refusals as clauses ("wrong username or
+    password"); a screen that shows one alone makes it a sentence.
+    """
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def seconds_text(seconds: float) -> str:
+    """Whole seconds in words, rounded up: "1 second", "4 seconds"."""
+    whole = max(1, math.ceil(seconds))
+    return "1 second" if whole == 1 else f"{whole} seconds"
+
+
+class ClearsOnNextKey:
+    """A screen whose message stays until the nurse's next key.
+
+    The app tells it of every key as the key arrives, before the key goes
+    anywhere (``NursecaseApp.on_event``): the fields and lists take keys
+    before a screen would see them, and a binding may never pass one on.
+    """
+
+    @abstractmethod
+    def next_key(self) -> None:
+        """A key was pressed on this screen: clear the message, if one is shown."""
+
+
+class RetryAfterRefusal(ClearsOnNextKey, _MixedIntoScreen):
+    """For a password screen: refusals that stay, and a longer wait after each one.
+
+    A refusal is shown as sentences ("Wrong password. Try again in 2
+    seconds.") and stays until the nurse's next key, whether or not the wait
+    is over: when it ends with the message still there, the message says so.
+    The screen calls ``refuse`` when a password is refused, ``show`` for any
+    other message, and checks ``waiting`` before trying again (``refuse_early``
+    says how long is left); it provides ``_say(message)``. The wait is the
+    screen's; the account service also waits out, before checking, whatever
+    the account's refusals in the database still ask for.
     """
 
     delays: tuple[float, ...] = RETRY_DELAYS
     refusals = 0
     waiting = False
+    #: When the wait ends (``time.monotonic``).
+    wait_ends = 0.0
+    #: The last refusal, as a sentence.
+    last_refusal = ""
+    #: Whether a message is on screen (a key clears it).
+    showing = False
+    #: Whether the message on screen is about a refusal (the end of the wait updates it).
+    about_refusal = False
 
-    def wait_after_refusal(self) -> float:
-        """Start the wait after a refusal; returns its length in seconds."""
+    def refuse(self, reason: str) -> float:
+        """Show why a try was refused and start the wait before the next; its seconds."""
         delay = self.delays[min(self.refusals, len(self.delays) - 1)]
         self.refusals += 1
         self.waiting = True
+        self.wait_ends = time.monotonic() + delay
         self.set_timer(delay, self._may_retry)
+        self.last_refusal = sentence(reason)
+        self.show(f"{self.last_refusal} Try again in {seconds_text(delay)}.", refusal=True)
         return delay
+
+    def refuse_early(self) -> None:
+        """A try during the wait: say how long is left (nothing is checked)."""
+        left = seconds_text(self.wait_ends - time.monotonic())
+        self.show(f"Wait {left} more before trying again.", refusal=True)
+
+    def show(self, message: str, *, refusal: bool = False) -> None:
+        """Show ``message`` (sentences) until the next key."""
+        self.showing = True
+        self.about_refusal = refusal
+        self._say(message)
 
     def _may_retry(self) -> None:
         self.waiting = False
-        self._say("")
+        if self.showing and self.about_refusal:  # no key since: still being read
+            self.show(f"{self.last_refusal} You can try again now.")
+
+    def next_key(self) -> None:
+        """The nurse pressed a key: the message has been read."""
+        if self.showing:
+            self.showing = False
+            self._say("")
 
     @abstractmethod
     def _say(self, message: str) -> None:
@@ -117,12 +186,12 @@ class LoginScreen(RetryAfterRefusal, Screen[bool]):
         if self.checking:
             return
         if self.waiting:
-            self._say("Wait a moment before trying again.")
+            self.refuse_early()
             return
         username = self.query_one("#login-username", Input).value.strip()
         password = self.query_one("#login-password", Input).value
         if not username or not password:
-            self._say("Type your username and password.")
+            self.show("Type your username and password.")
             return
         self.checking = True
         accounts = self.services.accounts
@@ -144,10 +213,9 @@ class LoginScreen(RetryAfterRefusal, Screen[bool]):
         password.value = ""
         self.set_focus(password)
         if not isinstance(error, LoginFailedError):
-            self._say(user_message(error))
+            self.show(sentence(user_message(error)))
             return
-        delay = self.wait_after_refusal()
-        self._say(f"{error} Try again in {delay:g} s.")
+        self.refuse(str(error))
 
     def _say(self, message: str) -> None:
         self.query_one("#login-message", Static).update(Text(message))

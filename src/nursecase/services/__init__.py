@@ -31,6 +31,7 @@ from nursecase.services.nurses import NurseService
 from nursecase.services.patients import PatientService
 from nursecase.services.referrals import ReferralService
 from nursecase.services.safety_checks import SafetyCheckService
+from nursecase.services.screenshots import ScreenshotService
 from nursecase.services.tasks import TaskService
 from nursecase.services.transitions import TransitionService
 from nursecase.services.worklist import WorklistService
@@ -61,6 +62,8 @@ class Services:
     chart: ChartService = field(init=False, repr=False)
     #: The printable care plan for the patient and family (Markdown, PDF).
     care_plan_printer: CarePlanPrinter = field(init=False, repr=False)
+    #: Pictures of the screen, saved and audited as exports.
+    screenshots: ScreenshotService = field(init=False, repr=False)
     _exports: object = field(default=None, init=False, repr=False)
 
     @property
@@ -111,6 +114,7 @@ def make_services(
     )
     services.chart = ChartService(context, services)
     services.care_plan_printer = CarePlanPrinter(context)
+    services.screenshots = ScreenshotService(context)
     if nurse is not None:
         services.nurses.sign_in(nurse)
     return services
