@@ -151,8 +151,8 @@ class EpisodeService:
             if open_status is not None:
                 raise ValidationError(
                     "episode",
-                    f"the patient already has an open episode ({spoken(EpisodeStatus(open_status))}); "
-                    "finish or cancel it first",
+                    "the patient already has an open episode "
+                    f"({spoken(EpisodeStatus(open_status))}); finish or cancel it first",
                 )
             episode = Episode(
                 patient_id=patient_id, status=str(code), start=now.date(), created_at=now
