@@ -183,7 +183,10 @@ def test_completing_a_goal_needs_an_achievement_status(context, care_plans, plan
             goal_id, proposed.version, lifecycle_status="completed", achievement_status="achieved"
         )
     assert raised.value.field == "lifecycle_status"
-    assert "proposed goal can move to" in str(raised.value)
+    assert (
+        "A goal that is proposed can move to planned, accepted, active, rejected; not completed"
+        == str(raised.value)
+    )
     current = care_plans.update_goal(goal_id, proposed.version, lifecycle_status="active")
     with pytest.raises(ValidationError) as raised:
         care_plans.update_goal(goal_id, current.version, lifecycle_status="completed")
@@ -401,8 +404,8 @@ def test_history_records_every_change_with_old_and_new_values(care_plans, plan):
         ("create", "care_plan"),
     ]
     assert [entry.version for entry in history] == [6, 5, 4, 3, 2, 1]
-    assert history[0].details == "status draft → active; period start (none) → 2026-11-27"
-    assert history[2].details == "lifecycle status proposed → active"
+    assert history[0].details == "status Draft → Active; period start (none) → 2026-11-27"
+    assert history[2].details == "lifecycle status Proposed → Active"
     assert history[1].details.endswith("rating (none) → K2 B3 S2")
     assert all(entry.nurse_name == "Alice Moreno" for entry in history)
     assert history[2].headline.startswith("changed goal 'The patient will weigh daily")
@@ -414,7 +417,7 @@ def test_status_moves_follow_the_rules(care_plans, plan):
         problem_id, current.version, "surveillance", "Review weight log"
     )
     intervention_id = added.item_id
-    with pytest.raises(ValidationError, match="not-started intervention can move to"):
+    with pytest.raises(ValidationError, match="An intervention that is not started can move to"):
         care_plans.update_intervention(intervention_id, added.plan.version, status="stopped")
     with pytest.raises(ValidationError, match="by deleting it"):
         care_plans.update_intervention(
@@ -427,7 +430,7 @@ def test_status_moves_follow_the_rules(care_plans, plan):
         care_plans.set_status(plan.id, added.plan.version, "completed")
     resolved = care_plans.update_problem(problem_id, added.plan.version, status="resolved")
     assert resolved.problem(problem_id).status == "resolved"
-    with pytest.raises(ValidationError, match="resolved problem can move to active; not"):
+    with pytest.raises(ValidationError, match="problem that is resolved can move to active; not"):
         care_plans.update_problem(problem_id, resolved.version, status="inactive")
 
 

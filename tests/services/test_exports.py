@@ -145,7 +145,9 @@ def test_goldens_hold_what_the_formats_promise(demo, tmp_path):
         "risk_tier_label", "risk_source_label", "episode_status_label", "flags_label",
     }  # fmt: skip
     assert (first["risk_tier"], first["risk_tier_label"]) in {
-        ("high", "High"), ("moderate", "Moderate"), ("low", "Low")
+        ("high", "High"),
+        ("moderate", "Moderate"),
+        ("low", "Low"),
     }
     assert len(first["birth_date"]) == 10 and first["birth_date"][4] == "-"
     assert isinstance(first["age"], int) and isinstance(first["open_tasks"], int)

@@ -367,7 +367,9 @@ def test_patient_text_cannot_become_a_formula_in_the_caseload_csv(services):
     services.patients.change_risk_tier(created.id, "high", "+1 readmission, -2 weeks")
     data = export(services, "caseload", "csv")
     (row,) = [
-        row for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))) if row["MRN"] == "MRN-9"
+        row
+        for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+        if row["MRN"] == "MRN-9"
     ]
     assert row["Name"] == '\'=HYPERLINK("http://evil"), @Bob'
     assert (row["Risk source"], row["Risk source label"]) == ("override", "Set by a nurse")

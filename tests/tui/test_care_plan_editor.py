@@ -417,7 +417,7 @@ async def test_a_bad_date_names_the_field_and_keeps_the_form(app_services):
         await type_text(pilot, "The patient will walk daily")
         await fill(pilot, screen, due_date="12/11/2026")
         await press(pilot, "ctrl+s")
-        assert "due_date" in text_of(screen.query_one("#form-error", Static))
+        assert "Due date must be a date" in text_of(screen.query_one("#form-error", Static))
         assert screen.editing is not None and screen.focused.id == "field-due_date"
         assert field_text(screen, "description") == "The patient will walk daily"
     assert app_services.care_plans.get(plan.id).problems[0].goals == ()
@@ -486,9 +486,7 @@ async def test_history_shows_who_changed_what(app_services):
         assert isinstance(history, CarePlanHistoryScreen)
         shown = text_of(history.query_one("#history-body", Static))
         lines = [line.strip() for line in shown.splitlines() if line.strip()]
-        assert "changed problem 'Pain'" in lines[0] and lines[1] == (
-            "priority: medium-priority → high-priority"
-        )
+        assert "changed problem 'Pain'" in lines[0] and lines[1] == ("priority: Medium → High")
         assert "added problem 'Pain'" in shown and "added plan 'Care plan'" in shown
         await press(pilot, "escape")
         assert pilot.app.screen is screen

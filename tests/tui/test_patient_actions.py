@@ -462,7 +462,12 @@ async def test_new_episode_for_a_patient_whose_episode_is_closed(app_services):
     async with app.run_test(size=SIZE) as pilot:
         dialog = new_episode_dialog(app_services, patient.id, patient.display_name)
         results = await open_dialog(pilot, dialog)
-        assert list(choices_of(dialog, "status")) == ["Planned", "Waiting list", "Active", "On hold"]
+        assert list(choices_of(dialog, "status")) == [
+            "Planned",
+            "Waiting list",
+            "Active",
+            "On hold",
+        ]
         await choose(pilot, "status", "Waiting list")
         await save(pilot)
         assert app.screen is not dialog

@@ -172,13 +172,14 @@ def check_move(kind: str, current: str, target: str, field: str = "status") -> N
     allowed = next_statuses(kind, current)
     if target not in allowed:
         words = words_of(*_STATUS_LISTS[kind])
+        article = "an" if kind[0] in "aeiou" else "a"
         now = words(current).lower()
         if not allowed:
-            raise ValidationError(field, f"a {kind} that is {now} cannot change status")
+            raise ValidationError(field, f"{article} {kind} that is {now} cannot change status")
         choices = ", ".join(words(status).lower() for status in allowed)
         raise ValidationError(
             field,
-            f"a {kind} that is {now} can move to {choices}; not {words(target).lower()}",
+            f"{article} {kind} that is {now} can move to {choices}; not {words(target).lower()}",
         )
 
 

@@ -566,7 +566,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unlock": "Screen unlocked",
         "export-finished": "Export finished",
     },
-    "Role": {"nurse": "Nurse", "supervisor": "Supervisor", "admin": "Administrator"},
+    "Role": {"nurse": "Nurse", "supervisor": "Supervisor", "admin": "Admin"},
     "CareTeamRole": {
         "pcp": "Primary care physician",
         "specialist": "Specialist",

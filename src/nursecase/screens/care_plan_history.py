@@ -29,9 +29,9 @@ def history_text(revisions) -> Text:
         text.append(f"  v{revision.version}\n", style="dim")
         for change in revision.changes:
             text.append(f"    {change.label}: ", style="dim")
-            text.append(change.old or "(none)")
+            text.append(change.old_words or "(none)")
             text.append(" → ", style="dim")
-            text.append(f"{change.new or '(none)'}\n")
+            text.append(f"{change.new_words or '(none)'}\n")
     return text
 
 

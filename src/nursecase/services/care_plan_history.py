@@ -24,6 +24,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import CarePlanRevision, Nurse
+from nursecase.domain.codes import (
+    CarePlanStatus,
+    ConditionClinicalStatus,
+    GoalAchievementStatus,
+    GoalLifecycleStatus,
+    GoalPriority,
+    InterventionCategory,
+    InterventionStatus,
+    words_of,
+)
+from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.services.errors import StaleEditError
 
 LABEL_MAX_LENGTH = 200
@@ -43,8 +54,44 @@ class FieldChange:
 
     @property
     def label(self) -> str:
-        """The field name in words: "due_date" -> "due date"."""
-        return self.field.replace("_", " ")
+        """The field name in words: "due_date" -> "due date", "goal_id" -> "for goal"."""
+        return _FIELD_LABELS.get(self.field) or self.field.replace("_", " ")
+
+    @property
+    def old_words(self) -> str:
+        """The old value as a person reads it ("" for none)."""
+        return _value_words(self.field, self.old)
+
+    @property
+    def new_words(self) -> str:
+        """The new value as a person reads it ("" for none)."""
+        return _value_words(self.field, self.new)
+
+
+#: Fields whose name reads differently from the column name.
+_FIELD_LABELS = {"goal_id": "for goal", "omaha_code": "Omaha problem"}
+_STATUS_WORDS = words_of(
+    GoalLifecycleStatus, InterventionStatus, CarePlanStatus, ConditionClinicalStatus
+)
+#: The words of each coded field's values.
+_VALUE_WORDS = {
+    "status": _STATUS_WORDS,
+    "lifecycle_status": _STATUS_WORDS,
+    "achievement_status": words_of(GoalAchievementStatus),
+    "priority": words_of(GoalPriority),
+    "category": words_of(InterventionCategory),
+    "omaha_code": lambda code: PROBLEMS_BY_CODE[code].name if code in PROBLEMS_BY_CODE else code,
+}
+
+
+def _value_words(field: str, value: str) -> str:
+    if not value:
+        return value
+    if field == "goal_id":
+        # The goal's row id means nothing to a reader; the change itself does.
+        return "another goal"
+    words = _VALUE_WORDS.get(field)
+    return words(value) if words else value
 
 
 @dataclass(frozen=True)
@@ -80,8 +127,8 @@ class RevisionRead:
         """ "due date 2026-12-01 -> 2026-12-15; status active -> completed"."""
         parts = []
         for change in self.changes:
-            old = change.old or "(none)"
-            new = change.new or "(none)"
+            old = change.old_words or "(none)"
+            new = change.new_words or "(none)"
             parts.append(f"{change.label} {old} → {new}")
         return "; ".join(parts)
 
