@@ -95,7 +95,9 @@ INTENTS = (
         "All nurses",
         "Show every nurse's referrals, or only mine",
     ),
-    Intent("referrals.refresh", "f5", "refresh", "Refresh", "Load the queue again"),
+    # Off the footer (the queue reloads itself after every change and on
+    # return), so that the footer has room for the keys that act on a referral.
+    Intent("referrals.refresh", "f5", "refresh", "Refresh", "Load the queue again", show=False),
     Intent("referrals.down", "j", "cursor(1)", "Down", "Next referral", show=False),
     Intent("referrals.up", "k", "cursor(-1)", "Up", "Previous referral", show=False),
     # Priority: the table would take home and end for its own sideways scroll.
