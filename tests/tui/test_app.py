@@ -42,7 +42,7 @@ async def test_referral_mode_lists_open_referrals_and_opens_the_patient(app_serv
         table = app.screen.query_one("#referrals", DataTable)
         expected = app_services.referrals.list_for_nurse(nurse_id=app_services.context.nurse_id)
         assert table.row_count == len(expected) > 0
-        await pilot.press("enter")
+        await pilot.press("p")
         await settle(pilot)
         assert isinstance(app.screen, PatientDetailScreen)
         assert app.screen.patient_id == expected[0].patient_id

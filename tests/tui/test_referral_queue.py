@@ -15,9 +15,11 @@ from nursecase.domain.codes import ReferralStatus
 from nursecase.domain.referral_states import allowed_next
 from nursecase.screens.choice_picker import ChoicePicker
 from nursecase.screens.form_dialog import FormDialog
+from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.referral_dialogs import (
     PatientPicker,
     ReferralForm,
+    ReferralReadView,
     needs_form,
     transition_dialog,
 )
@@ -25,7 +27,7 @@ from nursecase.screens.referral_queue import ReferralQueueScreen
 from nursecase.screens.worklist import WorklistScreen
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, settings, settle, text_of
-from tests.tui.dialog_keys import choose, focus_field, type_into
+from tests.tui.dialog_keys import choices_of, choose, focus_field, type_into
 
 #: Service calls that walk a new referral to each status (the machine's own moves).
 PATHS: dict[str, tuple[str, ...]] = {
@@ -302,6 +304,65 @@ async def test_a_required_reason_is_named_and_nothing_is_written(services):
     assert len(services.referrals.history(referral.id)) == 2
 
 
+# ------------------------------------------------------ the highlighted row
+
+
+async def test_home_end_and_every_key_act_on_the_highlighted_referral(services):
+    """After a move the cursor stays with the moved referral; the next key acts where it is.
+
+    Grouped by status, a move carries the referral into another group: the
+    cursor follows it there (a reload once pulled it back to the first row),
+    and a follow-up call made after moving the cursor on lands on the
+    referral now under the cursor, as the database shows.
+    """
+    patient = new_patient(services)
+    first = referral_in(services, patient.id, "requested", organisation="Alder PT")
+    middle = referral_in(services, patient.id, "requested", organisation="Birch PT")
+    last = referral_in(services, patient.id, "accepted", organisation="Cedar PT")
+    async with queue(services) as (pilot, screen):
+        await pilot.press("g", "2")  # group by status: headings between the referrals
+        await settle(pilot)
+        assert row_keys(screen) == [
+            "group:Requested",
+            str(first.id),
+            str(middle.id),
+            "group:Accepted",
+            str(last.id),
+        ]
+        await pilot.press("end")
+        await settle(pilot)
+        assert screen.highlighted().id == last.id
+        await pilot.press("home")  # the first referral, never the heading above it
+        await settle(pilot)
+        assert screen.highlighted().id == first.id
+        await pilot.press("down", "x", "1")  # middle: requested -> received
+        await settle(pilot)
+        assert services.referrals.get(middle.id).status == "received"
+        assert row_keys(screen) == [
+            "group:Requested",
+            str(first.id),
+            "group:Received",
+            str(middle.id),
+            "group:Accepted",
+            str(last.id),
+        ]
+        assert screen.highlighted().id == middle.id
+        assert "Birch PT" in text_of(screen.query_one("#referral-detail"))
+        await pilot.press("down", "f")
+        await settle(pilot)
+        dialog = pilot.app.screen
+        assert isinstance(dialog, FormDialog) and "Cedar PT" in dialog.intro
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+    called = {
+        contact.referral_id
+        for contact in services.contacts.list_for_patient(patient.id)
+        if contact.referral_id is not None
+    }
+    assert called == {last.id}
+
+
 # ------------------------------------------------------ aging and turnaround
 
 
@@ -428,32 +489,57 @@ async def test_new_referral_from_the_queue_remembers_the_organisation(services, 
 
     monkeypatch.setattr(services.patients, "list_page", slow_search)
     patient = new_patient(services, "RQ-7", "Okafor")
+    namesake = services.patients.create("RQ-9", "Okafor", "Ada", birth_date=date(1961, 2, 3))
     other = new_patient(services, "RQ-8", "Lindqvist")
     referral_in(services, other.id, "requested", organisation="Valley PT")
     services.referrals.create(other.id, "nutrition", "Meals on Wheels", "Meals")
     async with queue(services) as (pilot, screen):
         await pilot.press("n")
         await settle(pilot)
-        assert isinstance(pilot.app.screen, PatientPicker)
-        # Typed and entered in one burst, faster than the search: the match for
-        # "okaf" is chosen, not the first of the list shown before (Lindqvist).
+        picker = pilot.app.screen
+        assert isinstance(picker, PatientPicker)
+        # Typed and entered in one burst, faster than the search: neither the
+        # first of the list shown before (Lindqvist) nor silently the first of
+        # the two Okafors is taken; the picker asks which one.
         await pilot.press(*"okaf", "enter")
+        await settle(pilot)
+        assert pilot.app.screen is picker
+        assert "2 patients match" in text_of(picker.query_one("#picker-keys"))
+        options = picker.query_one(OptionList)
+        assert [str(options.get_option_at_index(i).prompt) for i in range(2)] == [
+            "Okafor, Ada  MRN RQ-9  born 03 Feb 1961",
+            "Okafor, Robin  MRN RQ-7  born 06 May 1950",
+        ]
+        # Enter takes the highlighted one: the second, after one down.
+        await pilot.press("down", "enter")
         await settle(pilot)
         form = pilot.app.screen
         assert isinstance(form, ReferralForm)
         assert form.form_title == "Refer Okafor, Robin"
+        # Priorities in FHIR order (routine < urgent < asap < stat), each with its meaning.
+        assert "(Routine 10 d, Urgent 3 d, ASAP 2 d, STAT 1 d)" in text_of(
+            form.query_one("#form-intro")
+        )
+        assert list(choices_of(form, "priority")) == [
+            "Routine: normal priority",
+            "Urgent: act promptly, before routine",
+            "ASAP: as soon as possible, sooner than urgent",
+            "STAT: at once, the highest (an emergency)",
+        ]
         await choose(pilot, "service_type", "Physical therapy")
         await settle(pilot)
         # The organisation last used for physical therapy is filled in.
         assert form.query_one("#field-receiving_organisation", Input).value == "Valley PT"
-        await choose(pilot, "priority", "ASAP")
+        await choose(pilot, "priority", "ASAP: as soon as possible, sooner than urgent")
         assert form.query_one("#field-expected_reply_date", Input).value == "2026-11-29"
         await focus_field(pilot, "reason")
         await pilot.press(*"Balance after stroke")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert pilot.app.screen is screen
-    [sent] = services.referrals.list_for_patient(patient.id)
+        [sent] = services.referrals.list_for_patient(patient.id)
+        # The queue shows the priority's word, not its code.
+        assert cell_texts(screen, sent.id)[3] == "ASAP"
     assert (sent.service_type, sent.receiving_organisation, sent.priority, sent.status) == (
         "physical-therapy",
         "Valley PT",
@@ -461,6 +547,7 @@ async def test_new_referral_from_the_queue_remembers_the_organisation(services, 
         "requested",
     )
     assert sent.expected_reply_date == date(2026, 11, 29)
+    assert services.referrals.list_for_patient(namesake.id) == []
 
 
 async def test_organisation_picked_from_the_list_or_typed_new(services):
@@ -520,7 +607,7 @@ async def test_filter_group_and_everyone(services, engine, clock):
         assert "all nurses" in text_of(screen.query_one("#queue-filter"))
         await pilot.press("slash")
         await settle(pilot)
-        await choose(pilot, "priority", "Urgent")
+        await choose(pilot, "priority", "Urgent: act promptly, before routine")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert set(screen.referrals) == {str(urgent.id)}
@@ -547,10 +634,12 @@ async def test_filter_group_and_everyone(services, engine, clock):
             "group:Accepted",
             str(routine.id),
         ]
-        # The cursor never rests on a heading: down from the last requested skips one.
+        # The cursor stays on the referral it was on (the Food Bank one, the
+        # only one the last filter showed) and never rests on a heading: down
+        # from the last requested skips one.
         table = table_of(screen)
-        assert table.cursor_row == 1
-        await pilot.press("down", "down")
+        assert row_keys(screen)[table.cursor_row] == str(theirs.id)
+        await pilot.press("down")
         await settle(pilot)
         assert row_keys(screen)[table.cursor_row] == str(routine.id)
         await pilot.press("up", "up")
@@ -559,10 +648,43 @@ async def test_filter_group_and_everyone(services, engine, clock):
         assert text_of(screen.query_one("#queue-filter")).strip().endswith("grouped by status")
 
 
-async def test_enter_opens_the_patient(services):
+# ---------------------------------------------------------- reading in full
+
+LONG_REASON = (
+    "Gait training after a fall at home on the stairs; she now uses a rollator indoors, "
+    "is afraid of falling again, lives alone on the second floor without a lift, and her "
+    "daughter can visit only at weekends, so sessions at home are preferred over the clinic"
+)
+LONG_ORGANISATION = "Riverside Community Physical Therapy and Rehabilitation Associates"
+
+
+async def test_enter_reads_the_referral_in_full_and_p_opens_the_patient(services):
     patient = new_patient(services)
-    referral_in(services, patient.id, "requested")
+    referral = services.referrals.create(
+        patient.id, "hospice-palliative", LONG_ORGANISATION, LONG_REASON, "stat"
+    )
+    services.referrals.transition(referral.id, "received", referral.version)
     async with queue(services) as (pilot, screen):
+        cells = cell_texts(screen, referral.id)
+        # The service shows whole; the organisation takes the free width and,
+        # cut, ends at a whole word with "…".
+        assert cells[1] == "Hospice / palliative care"
+        assert cells[2].endswith("…") and len(cells[2]) > len("Riverside Community")
+        assert LONG_ORGANISATION.startswith(cells[2][:-1] + " ")
+        assert (cells[3], cells[4]) == ("STAT", "Received")
         await pilot.press("enter")
         await settle(pilot)
+        view = pilot.app.screen
+        assert isinstance(view, ReferralReadView)
+        text = " ".join(text_of(view.query_one("#read-body")).split())
+        assert f"Reason: {LONG_REASON}" in text
+        assert f"to {LONG_ORGANISATION}" in text
+        assert "Received since today: the service has it and is deciding" in text
+        assert "STAT priority" in text
+        # History names the nurse as people read her name, never her username.
+        assert "Requested Received Alice Moreno" in text
+        assert "alice" not in text.replace("Alice", "")
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, PatientDetailScreen)
         assert pilot.app.screen.patient_id == patient.id

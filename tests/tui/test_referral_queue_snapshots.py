@@ -10,7 +10,7 @@ from __future__ import annotations
 from nursecase.app import make_app
 from nursecase.screens.choice_picker import ChoicePicker
 from nursecase.screens.form_dialog import FormDialog
-from nursecase.screens.referral_dialogs import ReferralForm
+from nursecase.screens.referral_dialogs import ReferralForm, ReferralReadView
 from nursecase.screens.referral_queue import ReferralQueueScreen
 from tests.tui.conftest import SIZE, settings, settle
 from tests.tui.dialog_keys import choose
@@ -72,6 +72,13 @@ async def follow_up(pilot, screen):
     assert isinstance(pilot.app.screen, FormDialog)
 
 
+async def reading_in_full(pilot, screen):
+    await move_to(pilot, screen, first_with(screen, "requested").id)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ReferralReadView)
+
+
 async def new_referral(pilot, screen):
     await pilot.press("n")
     await settle(pilot)
@@ -89,6 +96,11 @@ class TestReferralQueue:
     def test_grouped_by_status(self, app_services, snap_compare):
         assert snap_compare(
             _app(app_services), terminal_size=SIZE, run_before=on_queue(grouped_by_status)
+        )
+
+    def test_enter_reads_the_referral_in_full(self, app_services, snap_compare):
+        assert snap_compare(
+            _app(app_services), terminal_size=SIZE, run_before=on_queue(reading_in_full)
         )
 
     def test_status_picker_with_illegal_moves_disabled(self, app_services, snap_compare):

@@ -100,6 +100,36 @@ async def test_slash_and_a_name_typed_in_one_burst_all_land_in_the_search(app_se
         assert f'matching "{prefix}"' in status(app)
 
 
+async def test_down_from_the_search_goes_into_the_results_and_enter_opens_the_highlighted(
+    app_services,
+):
+    """/, a name, down: the first result is highlighted in the list; down, enter opens the next."""
+    app = make_app(app_services, settings())
+    nurse_id = app_services.context.nurse_id
+    prefix = next(
+        family[:2].lower()
+        for family in (row.family_name for row in app_services.patients.list_page(nurse_id))
+        if app_services.patients.count(nurse_id=nurse_id, search=family[:2].lower()) >= 2
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *prefix)
+        await settle(pilot)
+        screen = app.screen
+        first = key_of(screen.table.cursor_row)
+        await pilot.press("down")
+        await settle(pilot)
+        assert screen.focused is screen.table
+        assert key_of(screen.table.cursor_row) == first
+        await pilot.press("down")
+        second = key_of(screen.table.cursor_row)
+        assert second != first
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PatientDetailScreen)
+        assert app.screen.patient_id == second
+
+
 async def choose(pilot, select_id: str, label: str) -> None:
     """Pick ``label`` in a compact Select by keys: focus, open, type to jump, enter."""
     select = pilot.app.screen.query_one(f"#{select_id}", Select)

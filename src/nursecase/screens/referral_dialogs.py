@@ -1,4 +1,4 @@
-"""Referral dialogs: send one, move it along, chase it, filter the queue, pick a patient.
+"""Referral dialogs: send one, read it, move it along, chase it, filter the queue, pick a patient.
 
 Builders run on the UI thread and never touch the database: what they list
 (organisations used before, the referral itself) is loaded before they are
@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, OptionList, Select, Static
@@ -28,13 +28,18 @@ from nursecase.domain.validation import optional_date
 from nursecase.screens.background import run_in_background
 from nursecase.screens.choice_picker import Choice, ChoicePicker, Picked
 from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
+from nursecase.screens.formatting import shown
 from nursecase.screens.referral_views import (
     EVERY_STATUS,
     GROUPINGS,
     OPEN,
+    PRIORITY_ORDER,
     QueueFilter,
+    detail_pane,
+    priority_choices,
     service_label,
     status_label,
+    status_meaning,
 )
 from nursecase.screens.workstation import WorkstationScreen
 from nursecase.services import Services
@@ -44,7 +49,8 @@ from nursecase.widgets.text_fields import TextInput
 
 
 def _reply_days_text() -> str:
-    return ", ".join(f"{level.label} {DEFAULT_REPLY_DAYS[level]} d" for level in DEFAULT_REPLY_DAYS)
+    """ "Routine 10 d, Urgent 3 d, ASAP 2 d, STAT 1 d": the priorities in FHIR order."""
+    return ", ".join(f"{level.label} {DEFAULT_REPLY_DAYS[level]} d" for level in PRIORITY_ORDER)
 
 
 class ReferralForm(FormDialog):
@@ -170,7 +176,7 @@ def new_referral_dialog(
             "Priority",
             "choice",
             ReferralPriority.routine.value,
-            choices=code_choices(ReferralPriority),
+            choices=priority_choices(),
         ),
         FormField(
             "expected_reply_date",
@@ -217,10 +223,10 @@ OPTIONAL_REASON_TARGETS = frozenset(
 
 
 def status_choices(referral) -> list[Choice]:
-    """Every other status: the legal moves to choose, the rest shown disabled."""
+    """Every other status: the legal moves (each with what it means), the rest disabled."""
     legal = [str(status) for status in allowed_next(referral.status)]
     current = status_label(referral.status).lower()
-    choices = [Choice(status_label(code), code) for code in legal]
+    choices = [Choice(status_label(code), code, status_meaning(code)) for code in legal]
     for status in ReferralStatus:
         if status.value != referral.status and status.value not in legal:
             choices.append(Choice(status.label, status.value, f"not from {current}", disabled=True))
@@ -232,7 +238,8 @@ def status_picker(referral) -> ChoicePicker:
     legal = allowed_next(referral.status)
     intro = (
         f"{service_label(referral.service_type)} to {referral.receiving_organisation}"
-        f" for {referral.patient_name}."
+        f" for {referral.patient_name}. Now {status_label(referral.status).lower()}:"
+        f" {status_meaning(referral.status)}."
     )
     if not legal:
         intro += " This status is final."
@@ -353,7 +360,7 @@ def queue_filter_dialog(current: QueueFilter, organisations: Sequence[str]) -> F
     status_choices_ = (
         ("Open (not finished)", OPEN),
         ("Every status", EVERY_STATUS),
-        *code_choices(ReferralStatus),
+        *((f"{status.label}: {status_meaning(status)}", str(status)) for status in ReferralStatus),
     )
     names = list(organisations)
     if current.organisation and current.organisation not in names:
@@ -365,7 +372,7 @@ def queue_filter_dialog(current: QueueFilter, organisations: Sequence[str]) -> F
             "Priority",
             "choice",
             current.priority or ANY,
-            choices=(("Any", ANY), *code_choices(ReferralPriority)),
+            choices=(("Any", ANY), *priority_choices()),
         ),
         FormField(
             "service_type",
@@ -414,11 +421,78 @@ def grouping_picker(current: str) -> ChoicePicker:
     )
 
 
+# ------------------------------------------------------------------ read view
+
+
+class ReferralReadView(ModalScreen[str | None]):
+    """One referral to read in full: reason, outcome, history with reasons, every call.
+
+    Dismisses with ``OPEN_PATIENT`` when the nurse asks for the patient, else None.
+    """
+
+    #: What the view dismisses with when ``p`` asks for the referral's patient.
+    OPEN_PATIENT = "patient"
+
+    DEFAULT_CSS = """
+    ReferralReadView { align: center middle; }
+    ReferralReadView > Vertical {
+        width: 96%; height: auto; max-height: 90%;
+        padding: 1 2; border: round $primary; background: $surface;
+    }
+    ReferralReadView #read-title { text-style: bold; margin-bottom: 1; }
+    ReferralReadView #read-scroll { height: auto; max-height: 100%; }
+    ReferralReadView #read-keys { color: $text-muted; margin-top: 1; }
+    """
+    AUTO_FOCUS = "#read-scroll"
+    BINDINGS = [
+        Binding("escape", "close", "Close", tooltip="Back to the queue", id="referral_read.close"),
+        Binding("enter", "close", "Close", show=False, id="referral_read.close_enter"),
+        Binding(
+            "p",
+            "open_patient",
+            "Patient",
+            tooltip="Open the referral's patient",
+            id="referral_read.patient",
+        ),
+    ]
+
+    def __init__(self, details, today) -> None:
+        super().__init__()
+        self.details = details
+        self.today = today
+
+    def compose(self) -> ComposeResult:
+        """Title, the referral in full (scrolls when long), the keys."""
+        referral = self.details.referral
+        title = shown(
+            f"Referral: {service_label(referral.service_type)} for {referral.patient_name}"
+        )
+        with Vertical():
+            yield Label(Text(title), id="read-title")
+            with VerticalScroll(id="read-scroll"):
+                yield Static(detail_pane(self.details, self.today), id="read-body")
+            yield Static("↑↓ scroll · p patient · esc or enter back to the queue", id="read-keys")
+
+    def action_close(self) -> None:
+        """Back to the queue."""
+        self.dismiss(None)
+
+    def action_open_patient(self) -> None:
+        """Close and open the referral's patient."""
+        self.dismiss(self.OPEN_PATIENT)
+
+
 # ------------------------------------------------------------ patient picker
 
 
 class PatientPicker(ModalScreen[tuple[int, str] | None]):
-    """Find a patient by name, MRN or phone; dismisses with (id, "Family, Given")."""
+    """Find a patient by name, MRN or phone; dismisses with (id, "Family, Given").
+
+    Each match shows its MRN and birth date, so two patients of one name are
+    told apart. Enter chooses the highlighted match; an enter typed before the
+    matches for the typed text arrived chooses only when exactly one patient
+    matches, never silently the first of several.
+    """
 
     DEFAULT_CSS = """
     PatientPicker { align: center middle; }
@@ -430,6 +504,7 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
     PatientPicker #patient-search { margin-bottom: 1; }
     PatientPicker OptionList { height: auto; max-height: 14; }
     PatientPicker #picker-keys { color: $text-muted; margin-top: 1; }
+    PatientPicker #picker-keys.choose { color: $warning; }
     """
     BINDINGS = [
         Binding(
@@ -441,6 +516,7 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
     AUTO_FOCUS = "#patient-search"
     #: How many matches the list shows.
     LIMIT = 12
+    KEYS = "type to search · ↑↓ and enter to choose · esc cancel"
 
     def __init__(self, services: Services, title: str = "Refer which patient?") -> None:
         super().__init__()
@@ -458,7 +534,7 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
             yield Label(Text(self.picker_title), id="picker-title")
             yield TextInput(placeholder="name, MRN or phone", id="patient-search", compact=True)
             yield OptionList(id="patient-options")
-            yield Static("type to search · ↑↓ and enter to choose · esc cancel", id="picker-keys")
+            yield Static(self.KEYS, id="picker-keys")
 
     def on_mount(self) -> None:
         """Start with the nurse's own caseload."""
@@ -467,7 +543,13 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
     @on(Input.Changed, "#patient-search")
     def _typed(self, event: Input.Changed) -> None:
         event.stop()
+        self._say(self.KEYS)
         self._search(event.value)
+
+    def _say(self, text: str, choose: bool = False) -> None:
+        keys = self.query_one("#picker-keys", Static)
+        keys.update(Text(text))
+        keys.set_class(choose, "choose")
 
     def _search(self, text: str) -> None:
         patients = self.services.patients
@@ -489,26 +571,29 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
         options.clear_options()
         self.names = {}
         for row in rows:
-            name = f"{row.family_name}, {row.given_name}"
-            self.names[str(row.id)] = name
-            prompt = Text(name)
-            prompt.append(f"  {row.mrn}", style="dim")
-            if row.birth_date:
-                prompt.append(f"  born {row.birth_date:%d %b %Y}", style="dim")
-            options.add_option(Option(prompt, id=str(row.id)))
+            self.names[str(row.id)] = f"{row.family_name}, {row.given_name}"
+            options.add_option(Option(patient_prompt(row), id=str(row.id)))
         if not rows:
             options.add_option(Option(Text("No patient matches", style="dim"), disabled=True))
         elif options.option_count:
             options.highlighted = 0
         if self.enter_pending:
             self.enter_pending = False
-            self._choose_highlighted()
+            if len(rows) == 1:
+                self._choose_highlighted()
+            elif rows:
+                # The nurse could not see these when she pressed enter.
+                more = "or more " if len(rows) >= self.LIMIT else ""
+                self._say(
+                    f"{len(rows)} {more}patients match: ↑↓ to the one you mean, then enter.",
+                    choose=True,
+                )
 
     @on(Input.Submitted, "#patient-search")
     def _enter(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value != self.listed_for:
-            # Typed faster than the search: choose once the matches are in,
+            # Typed faster than the search: decide once the matches are in,
             # never from the list for what was typed before.
             self.enter_pending = True
             return
@@ -538,6 +623,15 @@ class PatientPicker(ModalScreen[tuple[int, str] | None]):
     def action_cancel(self) -> None:
         """Close without choosing."""
         self.dismiss(None)
+
+
+def patient_prompt(row) -> Text:
+    """ "Perez, Maria  MRN 13862088  born 02 Feb 1957": enough to tell two namesakes apart."""
+    prompt = Text(shown(f"{row.family_name}, {row.given_name}"))
+    prompt.append(f"  MRN {shown(row.mrn)}", style="dim")
+    born = f"{row.birth_date:%d %b %Y}" if row.birth_date else "not recorded"
+    prompt.append(f"  born {born}", style="dim")
+    return prompt
 
 
 def open_referral_form(

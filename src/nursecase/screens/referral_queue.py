@@ -2,9 +2,11 @@
 
 The table lists the most pressing referrals first (priority, then longest in
 status); the pane below it shows the highlighted referral's reason, status
-history, turnaround and follow-up calls. ``x`` moves a referral along (only
-the moves the state machine allows can be chosen), ``f`` logs a follow-up
-call, ``n`` sends a new referral, ``/`` filters and ``g`` groups.
+history, turnaround and follow-up calls, and enter opens all of it to read
+in full. Every key acts on the highlighted referral: ``x`` moves it along
+(only the moves the state machine allows can be chosen), ``f`` logs a
+follow-up call, ``p`` opens its patient; ``n`` sends a new referral, ``/``
+filters and ``g`` groups; home and end go to the first and last referral.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.referral_dialogs import (
     NO_GROUPING,
     PatientPicker,
+    ReferralReadView,
     follow_up_dialog,
     grouping_picker,
     needs_form,
@@ -32,8 +35,11 @@ from nursecase.screens.referral_dialogs import (
     transition_dialog,
 )
 from nursecase.screens.referral_views import (
+    QUEUE_COLUMNS,
     QueueFilter,
+    column_widths,
     detail_pane,
+    fitted,
     grouped,
     heading_cells,
     row_cells,
@@ -45,8 +51,13 @@ from nursecase.widgets.key_footer import KeyFooter
 
 INTENTS = (
     Intent(
-        "referrals.open", "enter", "open_patient", "Open patient", "Open the referral's patient"
+        "referrals.read",
+        "enter",
+        "read",
+        "Read",
+        "Read the referral in full: reason, outcome, history and calls",
     ),
+    Intent("referrals.open", "p", "open_patient", "Patient", "Open the referral's patient"),
     Intent(
         "referrals.status",
         "x",
@@ -84,21 +95,36 @@ INTENTS = (
         "All nurses",
         "Show every nurse's referrals, or only mine",
     ),
-    Intent("referrals.refresh", "f5", "refresh", "Refresh", "Load the queue again"),
+    # Off the footer (the queue reloads itself after every change and on
+    # return), so that the footer has room for the keys that act on a referral.
+    Intent("referrals.refresh", "f5", "refresh", "Refresh", "Load the queue again", show=False),
     Intent("referrals.down", "j", "cursor(1)", "Down", "Next referral", show=False),
     Intent("referrals.up", "k", "cursor(-1)", "Up", "Previous referral", show=False),
+    # Priority: the table would take home and end for its own sideways scroll.
+    Intent(
+        "referrals.first",
+        "home",
+        "cursor_end(-1)",
+        "First",
+        "First referral of the list",
+        show=False,
+        priority=True,
+    ),
+    Intent(
+        "referrals.last",
+        "end",
+        "cursor_end(1)",
+        "Last",
+        "Last referral of the list",
+        show=False,
+        priority=True,
+    ),
 )
 
-COLUMNS = (
-    ("Patient", "patient", 22),
-    ("Service", "service", 18),
-    ("To", "to", 22),
-    ("Priority", "priority", 8),
-    ("Status", "status", 11),
-    ("Days", "days", 4),
-    ("Reply due", "reply", 13),
-    ("Age", "aging", 4),
-)
+#: Cells the table keeps beside the columns: a vertical scrollbar (when the
+#: list is long) and one space each side of every cell.
+SCROLLBAR_WIDTH = 2
+CELL_PADDING = 1
 
 #: Row keys of group headings start with this (referral rows are their ids).
 HEADING_PREFIX = "group:"
@@ -118,14 +144,18 @@ class ReferralQueueScreen(WorkstationScreen, Screen):
         self.referrals: dict[str, object] = {}
         self.shown_detail: str | None = None
         self.last_row = 0
+        # The last page read, kept to lay the table out again when the terminal resizes.
+        self.page = None
 
     def compose(self) -> ComposeResult:
         """Filter line, table, detail pane, status line."""
         yield Header()
         yield Static("", id="queue-filter")
-        table: DataTable[Text] = DataTable(id="referrals", cursor_type="row", zebra_stripes=True)
-        for label, key, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        table: DataTable[Text] = DataTable(
+            id="referrals", cursor_type="row", zebra_stripes=True, cell_padding=CELL_PADDING
+        )
+        for column in QUEUE_COLUMNS:
+            table.add_column(column.label, key=column.key)
         yield table
         with VerticalScroll(id="referral-detail-scroll"):
             yield Static("", id="referral-detail")
@@ -158,20 +188,36 @@ class ReferralQueueScreen(WorkstationScreen, Screen):
             exclusive=True,
         )
 
+    def on_resize(self) -> None:
+        """A wider or narrower terminal: share the new width among the columns."""
+        if self.page is not None:
+            self._show(self.page)
+
+    def _room_for_cells(self) -> int:
+        """The table's width less the scrollbar and the padding around each cell."""
+        table = self.query_one("#referrals", DataTable)
+        width = table.size.width or self.size.width or self.app.size.width
+        return width - SCROLLBAR_WIDTH - 2 * CELL_PADDING * len(QUEUE_COLUMNS)
+
     def _show(self, page) -> None:
+        self.page = page
         table = self.query_one("#referrals", DataTable)
         keep = self.highlighted_key()
-        table.clear()
+        rows: list[tuple[str, tuple[Text, ...]]] = []
         self.referrals = {}
         for heading, members in grouped(page.referrals, self.queue_filter.group_by):
             if heading is not None:
-                table.add_row(
-                    *heading_cells(heading, len(members), len(COLUMNS)),
-                    key=f"{HEADING_PREFIX}{heading}",
-                )
+                cells = heading_cells(heading, len(members), len(QUEUE_COLUMNS))
+                rows.append((f"{HEADING_PREFIX}{heading}", cells))
             for referral in members:
-                table.add_row(*row_cells(referral), key=str(referral.id))
+                rows.append((str(referral.id), row_cells(referral)))
                 self.referrals[str(referral.id)] = referral
+        widths = column_widths((cells for _, cells in rows), self._room_for_cells())
+        table.clear(columns=True)
+        for column, width in zip(QUEUE_COLUMNS, widths, strict=True):
+            table.add_column(column.label, key=column.key, width=width)
+        for key, cells in rows:
+            table.add_row(*fitted(cells, widths), key=key)
         overdue = sum(referral.reply_overdue for referral in page.referrals)
         self.query_one("#status", Static).update(
             Text(status_line(len(page.referrals), page.total, overdue))
@@ -218,6 +264,11 @@ class ReferralQueueScreen(WorkstationScreen, Screen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Skip group headings; show the highlighted referral below the table."""
         row = event.cursor_row
+        if row != event.data_table.cursor_row:
+            # Posted before the cursor moved on (a reload puts it on the first
+            # row, then on the referral it kept): acting on it would pull the
+            # cursor away from the referral the nurse is looking at.
+            return
         if event.row_key.value not in self.referrals and self.referrals:
             step = 1 if row >= self.last_row else -1
             target = self._referral_row(row, step)
@@ -253,8 +304,28 @@ class ReferralQueueScreen(WorkstationScreen, Screen):
     # -------------------------------------------------------------- actions
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter opens the referral's patient."""
-        self.action_open_patient()
+        """Enter opens the referral to read in full."""
+        self.action_read()
+
+    def action_read(self) -> None:
+        """Open the highlighted referral in full: reason, outcome, history, calls."""
+        referral = self.highlighted()
+        if referral is None:
+            return
+        referrals = self.services.referrals
+        today = self.services.clock.today()
+
+        def closed(answer: str | None) -> None:
+            if answer == ReferralReadView.OPEN_PATIENT:
+                self.workstation.open_patient(referral.patient_id)
+
+        run_in_background(
+            self,
+            lambda: referrals.details(referral.id),
+            lambda details: self.app.push_screen(ReferralReadView(details, today), closed),
+            group="referral-read",
+            exclusive=True,
+        )
 
     def action_open_patient(self) -> None:
         """Open the highlighted referral's patient."""
@@ -266,6 +337,14 @@ class ReferralQueueScreen(WorkstationScreen, Screen):
         """j and k move like the arrows (headings are skipped)."""
         table = self.query_one("#referrals", DataTable)
         (table.action_cursor_down if step > 0 else table.action_cursor_up)()
+
+    def action_cursor_end(self, step: int) -> None:
+        """Home (-1) and end (1): the first or the last referral (never a heading)."""
+        table = self.query_one("#referrals", DataTable)
+        if not self.referrals:
+            return
+        end = table.row_count - 1 if step > 0 else 0
+        table.move_cursor(row=self._referral_row(end, -step))
 
     def action_toggle_everyone(self) -> None:
         """Mine or everyone's."""

@@ -93,6 +93,14 @@ INTENTS: tuple[Intent, ...] = (
         key_display="/",
         priority=True,
     ),
+    # Down in the search box goes to the results (the table keeps its own down).
+    Intent(
+        "worklist.results",
+        "down",
+        "to_results",
+        "To results",
+        "From the search box down into the results, the first one highlighted",
+    ),
     Intent("worklist.clear", "escape", "clear", "Clear", "Clear the search, or end rounds"),
     Intent("worklist.open", "enter", "open_patient", "Open", "Open the patient's detail"),
     Intent(
@@ -592,6 +600,10 @@ class WorklistScreen(WorkstationScreen, Screen):
         """Enter in the search box goes to the results."""
         self.table.focus()
 
+    def action_to_results(self) -> None:
+        """Down in the search box: into the results, where one enter opens the highlighted."""
+        self.table.focus()
+
     def action_clear(self) -> None:
         """Clear the search (back to where the nurse was), else end rounds."""
         search = self.query_one("#search", Input)
@@ -915,6 +927,9 @@ class WorklistScreen(WorkstationScreen, Screen):
         if table is None:
             return True
         row = table.cursor_row
+        if action == "to_results":
+            # Only from the search box; everywhere else down is the list's own.
+            return isinstance(self.focused, Input)
         if action in ("next_patient", "previous_patient"):
             return self.rounds
         if action in ("open_patient", "log_contact", "safety_check"):

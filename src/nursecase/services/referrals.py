@@ -125,6 +125,8 @@ class StatusChangeRead:
     changed_at: datetime
     nurse_username: str | None
     reason: str | None
+    #: Who made the change, as people read it ("Alice Moreno"); None when unknown.
+    nurse_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ class FollowUpRead:
     minutes: int
     note: str | None
     nurse_username: str | None
+    #: Who made the call, as people read it ("Alice Moreno"); None when unknown.
+    nurse_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -383,7 +387,7 @@ class ReferralService:
         with self.context.read() as session:
             if session.get(Referral, referral_id) is None:
                 raise NotFoundError(ENTITY, referral_id)
-            return [_status_change(row, username) for row, username in session.execute(query)]
+            return [_status_change(*columns) for columns in session.execute(query)]
 
     def histories_for_patient(self, patient_id: int) -> dict[int, list[StatusChangeRead]]:
         """Every referral's status changes for one patient, by referral id, oldest first."""
@@ -394,8 +398,10 @@ class ReferralService:
         )
         histories: dict[int, list[StatusChangeRead]] = {}
         with self.context.read() as session:
-            for row, username in session.execute(query):
-                histories.setdefault(row.referral_id, []).append(_status_change(row, username))
+            for row, username, name in session.execute(query):
+                histories.setdefault(row.referral_id, []).append(
+                    _status_change(row, username, name)
+                )
         return histories
 
     def list_for_nurse(
@@ -484,16 +490,14 @@ class ReferralService:
         """One referral with its status history, turnaround and follow-up calls (one read)."""
         history_query = _history_query().where(ReferralStatusHistory.referral_id == referral_id)
         calls_query = (
-            select(Contact, Nurse.username)
+            select(Contact, Nurse.username, Nurse.display_name)
             .outerjoin(Nurse, Nurse.id == Contact.author_id)
             .where(Contact.referral_id == referral_id)
             .order_by(Contact.occurred_at, Contact.id)
         )
         with self.context.read() as session:
             referral = self._read_one(session, referral_id)
-            history = tuple(
-                _status_change(row, username) for row, username in session.execute(history_query)
-            )
+            history = tuple(_status_change(*columns) for columns in session.execute(history_query))
             calls = tuple(
                 FollowUpRead(
                     occurred_at=contact.occurred_at,
@@ -501,8 +505,9 @@ class ReferralService:
                     minutes=contact.minutes,
                     note=contact.note,
                     nurse_username=username,
+                    nurse_name=name,
                 )
-                for contact, username in session.execute(calls_query)
+                for contact, username, name in session.execute(calls_query)
             )
         return ReferralDetails(
             referral=referral,
@@ -758,19 +763,20 @@ def _as_date(value: datetime | date | str) -> date:
 
 
 def _history_query():
-    """Status history rows with their nurse's username, oldest first."""
+    """Status history rows with their nurse's username and display name, oldest first."""
     return (
-        select(ReferralStatusHistory, Nurse.username)
+        select(ReferralStatusHistory, Nurse.username, Nurse.display_name)
         .outerjoin(Nurse, Nurse.id == ReferralStatusHistory.nurse_id)
         .order_by(ReferralStatusHistory.changed_at, ReferralStatusHistory.id)
     )
 
 
-def _status_change(row, username) -> StatusChangeRead:
+def _status_change(row, username, display_name) -> StatusChangeRead:
     return StatusChangeRead(
         from_status=row.from_status,
         to_status=row.to_status,
         changed_at=row.changed_at,
         nurse_username=username,
         reason=row.reason,
+        nurse_name=display_name,
     )
