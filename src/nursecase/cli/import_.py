@@ -26,6 +26,7 @@ from nursecase.cli.runtime import (
     CommandError,
     CommandState,
     DbOption,
+    SignInPasswordStdinOption,
     echo,
     handled,
     load_settings,
@@ -82,6 +83,7 @@ def import_fhir(
         str | None,
         nurse_option("Sign in as this nurse (username); new patients join their caseload."),
     ] = None,
+    password_stdin: SignInPasswordStdinOption = False,
 ) -> None:
     """Import FHIR R4 Bundles (transaction, collection, searchset), such as Synthea's.
 
@@ -96,7 +98,7 @@ def import_fhir(
     with state.services(settings=load_settings()) as services:
         started = time.perf_counter()
         totals = ImportTotals()
-        state.act_as(services, "importing")
+        state.act_as(services, "importing", password_stdin=password_stdin)
         importer = FhirImportService(services.context)
 
         def import_one(path: Path, report: Callable[[str], None]) -> None:
