@@ -499,7 +499,7 @@ def terminal_to_ask_on() -> bool:
     """True when a hidden prompt can ask on a terminal instead of reading standard input.
 
     ``typer.prompt(hide_input=True)`` asks through click's ``hidden_prompt_func``,
-    which is ``getpass.getpass``: with no terminal it prints a GetPassWarning and
+    which calls ``getpass.getpass``: with no terminal it prints a GetPassWarning and
     reads standard input, echoed. It does not fall back where the process has a
     terminal (``/dev/tty`` opens, or standard input is one; on Windows, a console
     on standard input), and another prompt function (a program embedding the CLI,
@@ -507,9 +507,11 @@ def terminal_to_ask_on() -> bool:
     """
     import getpass
 
-    # The termui module typer.prompt asks through (Typer carries its own Click).
+    # The termui module typer.prompt asks through (Typer carries its own Click),
+    # and its prompt function: getpass, or its own small wrapper around getpass.
     termui = sys.modules[typer.prompt.__module__]
-    if termui.hidden_prompt_func is not getpass.getpass:
+    asks = termui.hidden_prompt_func
+    if asks is not getpass.getpass and getattr(asks, "__module__", None) != termui.__name__:
         return True
     try:
         if os.name == "nt":
