@@ -390,7 +390,7 @@ def chosen_option(
     return own if own is not None else before
 
 
-def _typed(context: typer.Context, name: str) -> bool:
+def _typed(context: Any, name: str) -> bool:
     """Whether option ``name`` of ``context`` was typed on the command line (not the
     environment, not its default). By the source's name: Typer carries its own Click."""
     source = context.get_parameter_source(name)
@@ -515,7 +515,7 @@ def terminal_to_ask_on() -> bool:
         return True
     try:
         if os.name == "nt":
-            return sys.stdin is sys.__stdin__ and sys.stdin.isatty()
+            return sys.stdin.isatty() and sys.stdin is sys.__stdin__
         try:
             terminal = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
         except OSError:
