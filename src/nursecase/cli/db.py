@@ -10,7 +10,9 @@ merge records what it added in the target's own audit trail, in the same
 transaction. Either way the target's audit trail is then verified.
 
 ``db backup`` of a server database runs pg_dump, or makes a logical copy into
-an SQLite file; passwords in URLs are never printed.
+an SQLite file; passwords in URLs are never printed. Every backup is on the
+audit trail as an export of the database (``services.backup_audit``): who
+made it (``--nurse``, if given, signed in; the system account) and where.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Everything asked for is checked before any work (``check_request``, the
 destination), then the report is streamed to a file (0600, atomic) or to
 standard output and audited (``nursecase.services.exports``). Textual is
-never loaded by an export.
+never loaded by an export. With passwords on, the exporting nurse's password
+is asked on the terminal or read with ``--password-stdin``; a running demo's
+database exports into the demo's own folder.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ saving while a large file imports: a refused file is reported in one line,
 ``nursecase: error: FILE: PLACE: why``, nothing from it is written, and the
 other files are still imported; the command then exits 1. A progress bar is
 drawn on a terminal (on stderr, never when piped) and a summary of what was
-created, updated, left unchanged and skipped is printed at the end.
+created, updated, left unchanged and skipped is printed at the end. With
+passwords on, the importing nurse's password is asked on the terminal or read
+with ``--password-stdin``.
 """
 
 from __future__ import annotations

@@ -3,6 +3,12 @@
 The root callback stores the options given before the command and, without
 a command, opens the app on the default database. Textual is imported in
 :func:`launch` and nowhere else in the CLI.
+
+``demo`` says where it lives before the app takes the screen (so it is still
+there to read after quitting): its temporary database, removed at quit, and
+the exports folder beside it, never the real one. While it runs, a note beside
+its database (``nursecase.paths.DemoPlace``) lets ``paths`` say the same and
+sends ``export`` to the demo's folder.
 """
 
 from __future__ import annotations
