@@ -276,6 +276,8 @@ def test_demo_says_where_it_lives_and_exports_beside_it(home, monkeypatch):
             seen["export"] = runner.invoke(app, export)
 
     monkeypatch.setattr(nursecase.app, "make_app", Recorder)
+    # The real database (perhaps a clinic's server) is never the demo's.
+    monkeypatch.setenv("NURSECASE_DB", str(home / "real.db"))
     result = runner.invoke(app, ["demo", "--patients", "3"])
     assert result.exit_code == 0, result.output
     folder = seen["exports"].parent
@@ -293,7 +295,7 @@ def test_demo_says_where_it_lives_and_exports_beside_it(home, monkeypatch):
     assert f"exports:      {seen['exports']}\n" in seen["paths"]
     assert seen["export"].exit_code == 0, seen["export"].output
     assert f"to {seen['exports'] / 'caseload-'}" in seen["export"].stdout
-    assert not folder.exists() and not (home / "exports").exists()
+    assert not folder.exists() and not home.exists()
 
 
 def test_db_backup_records_who_made_it_and_where(home, tmp_path):

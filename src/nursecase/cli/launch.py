@@ -115,7 +115,9 @@ def demo(
 
     from nursecase.paths import DEMO_DATABASE_NAME, DEMO_FOLDER_PREFIX
 
-    location = chosen_option(context, "db", db)
+    # Only a --db typed here: NURSECASE_DB names the real database (perhaps the
+    # clinic's server), which a demo must never fill with synthetic patients.
+    location = chosen_option(context, "db", db, environment=False)
     with tempfile.TemporaryDirectory(prefix=DEMO_FOLDER_PREFIX) as folder:
         state = CommandState(location or str(Path(folder) / DEMO_DATABASE_NAME))
         place = _demo_place(state, Path(folder), temporary=location is None)
@@ -131,7 +133,9 @@ def demo(
                 seed_database(engine, SystemClock(), patients=patients, seed=seed)
             except SeedStopped as stopped:
                 raise CommandError(str(stopped)) from None
-            acting = chosen_option(context, "nurse", nurse) or demo_nurse_username(engine)
+            # NURSECASE_NURSE names a real account, not one of the demo's nurses.
+            typed = chosen_option(context, "nurse", nurse, environment=False)
+            acting = typed or demo_nurse_username(engine)
         with _demo_noted(state, place):
             launch(CommandState(state.location, acting), demo=True, exports_folder=place.exports)
     if place.database_removed:
