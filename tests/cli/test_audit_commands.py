@@ -7,6 +7,7 @@ import typer
 from typer.testing import CliRunner
 
 from nursecase.cli.audit import audit_app
+from nursecase.domain.codes import AuditAction
 from nursecase.services.audit_anchor import anchor_path
 from tests.databases import attacker, query
 
@@ -86,21 +87,54 @@ def event_lines(result) -> list[str]:
     return result.stdout.splitlines()
 
 
+def words_of(lines: list[str]) -> list[str]:
+    """Each event line from its action on (after id, date, time and account), spaces folded."""
+    return [" ".join(line.split()[4:]) for line in lines]
+
+
 def test_show_lists_newest_first_and_filters_by_patient(trail, services):
     everything = event_lines(invoke("show", "--db", str(trail)))
     ids = [int(line.split()[0]) for line in everything]
     assert ids == sorted(ids, reverse=True) and len(ids) >= 6
-    second = services.patients.get_by_mrn("MRN-2").id
     lines = event_lines(invoke("show", "--db", str(trail), "--patient", "mrn-2"))
-    assert [line.split()[4:7] for line in lines] == [
-        ["view", "patient", str(second)],
-        ["create", "patient", str(second)],
+    episode = services.episodes.list_for_patient(services.patients.get_by_mrn("MRN-2").id)[0]
+    # Actions by their labels, the patient by MRN, and the patient's episode too.
+    assert [line.split(" [")[0] for line in words_of(lines)] == [
+        f"{AuditAction.view.label} patient MRN-2",
+        f"{AuditAction.create.label} episode {episode.id} of patient MRN-2",
+        f"{AuditAction.create.label} patient MRN-2",
     ]
     assert all(line.split()[3] == "bruno" for line in lines)
-    # Field names are shown, never values.
+    # Field names are shown in words, never values.
     first = event_lines(invoke("show", "--db", str(trail), "--patient", "MRN-1"))
-    assert first[0].split()[4] == "update" and first[0].endswith("[phone]")
+    assert words_of(first)[0] == f"{AuditAction.update.label} patient MRN-1 [phone]"
     assert "555" not in "\n".join(first)
+
+
+def test_show_names_records_by_their_patients_mrn_and_says_what_is_gone(trail, services):
+    """Never an internal patient id; a deleted record (its id since reused) is said to be gone."""
+    first = services.patients.get_by_mrn("MRN-1")
+    call = services.contacts.log(first.id, "2026-11-27 09:00", "phone", "patient", "no-answer", 2)
+    services.nurses.sign_in("alice")
+    gone = services.patients.create("MRN-9", "Gone", "Soon")
+    services.chart.open(gone.id)
+    services.patients.delete(gone.id)
+    reused = services.patients.create("MRN-10", "Next", "Patient")
+    assert reused.id == gone.id  # SQLite gave the newest deleted row's id to the next row
+    lines = event_lines(invoke("show", "--db", str(trail), "--limit", "20"))
+    shown = "\n".join(words_of(lines))
+    assert f"{AuditAction.create.label} patient MRN-10 [family name, given name, mrn," in shown
+    assert f"{AuditAction.delete.label} a patient no longer on file" in shown
+    assert f"{AuditAction.view.label} a patient no longer on file" in shown
+    assert f"{AuditAction.create.label} contact {call.id} of patient MRN-1 [" in shown
+    assert f"{AuditAction.login.label} account alice" in shown
+    assert f"patient {gone.id}" not in shown and "last_contact_at" not in shown
+    # --patient keeps the records of theirs, not the earlier patient under the same id.
+    newest = words_of(event_lines(invoke("show", "--db", str(trail), "--patient", "MRN-10")))
+    assert newest[-1].startswith(f"{AuditAction.create.label} patient MRN-10 [")
+    assert not any("no longer on file" in line for line in newest)
+    theirs = words_of(event_lines(invoke("show", "--db", str(trail), "--patient", "MRN-1")))
+    assert any(f"contact {call.id} of patient MRN-1" in line for line in theirs)
 
 
 def test_show_filters_by_nurse_and_date(trail):

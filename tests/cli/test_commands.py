@@ -256,3 +256,74 @@ def test_seed_again_is_refused_naming_add_and_add_adds_patients(home, tmp_path):
     assert added.exit_code == 0, added.output
     with sqlite3.connect(database) as connection:
         assert connection.execute("SELECT count(DISTINCT mrn) FROM patient").fetchone() == (5,)
+
+
+def test_demo_says_where_it_lives_and_exports_beside_it(home, monkeypatch):
+    """Printed before the app (so still there after quit); exports never in the real folder;
+    `paths` on the demo's database says the same; all of it is gone at quit."""
+    import nursecase.app
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, services, settings, login_username):
+            seen["exports"] = settings.exports_folder
+
+        def run(self):
+            database = str(seen["exports"].parent / "demo.db")
+            seen["paths"] = runner.invoke(app, ["--db", database, "paths"]).stdout
+            export = ["export", "caseload", "--all", "--nurse", "amoreno", "--db", database]
+            seen["export"] = runner.invoke(app, export)
+
+    monkeypatch.setattr(nursecase.app, "make_app", Recorder)
+    # The real database (perhaps a clinic's server) is never the demo's.
+    monkeypatch.setenv("NURSECASE_DB", str(home / "real.db"))
+    result = runner.invoke(app, ["demo", "--patients", "3"])
+    assert result.exit_code == 0, result.output
+    folder = seen["exports"].parent
+    assert folder.name.startswith("nursecase-demo-") and seen["exports"].name == "demo-exports"
+    lines = result.stdout.splitlines()
+    assert lines[:4] == [
+        f"Demo database: {folder / 'demo.db'}",
+        "               synthetic patients only; removed, with its exports, when the demo quits",
+        f"Demo exports:  {seen['exports']}",
+        "               removed when the demo quits: copy out any file to keep before quitting",
+    ]
+    assert lines[-1] == f"Removed the demo database and its exports ({folder})."
+    assert f"database:     {folder / 'demo.db'}\n" in seen["paths"]
+    assert "a demo database (synthetic patients): removed when its demo quits" in seen["paths"]
+    assert f"exports:      {seen['exports']}\n" in seen["paths"]
+    assert seen["export"].exit_code == 0, seen["export"].output
+    assert f"to {seen['exports'] / 'caseload-'}" in seen["export"].stdout
+    assert not folder.exists() and not home.exists()
+
+
+def test_db_backup_records_who_made_it_and_where(home, tmp_path):
+    """An export of the whole database: who (nurse and system account) and where, no PHI."""
+    database, copy = tmp_path / "live.db", tmp_path / "copies" / "copy, 1.db"
+    assert runner.invoke(app, ["seed", "--db", str(database), "--patients", "3"]).exit_code == 0
+    result = run("--nurse", "amoreno", "db", "backup", str(copy), "--db", str(database))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT e.id, n.username, e.action, e.entity, e.entity_id, e.changed_fields"
+            " FROM audit_event e LEFT JOIN nurse n ON n.id = e.nurse_id"
+            " WHERE e.entity = 'backup' ORDER BY e.id"
+        ).fetchall()
+    (start, *started), (_, *finished) = rows
+    assert started[:4] == ["amoreno", "export", "backup", None]
+    assert f"to:{tmp_path}/copies/copy%2C 1.db" in started[4].split(",")
+    assert any(field.startswith("system-account:") for field in started[4].split(","))
+    assert finished == [
+        "amoreno",
+        "export-finished",
+        "backup",
+        None,
+        f"outcome:completed,start:{start}",
+    ]
+    assert result.stdout.splitlines()[-1] == f"The audit trail records the backup: event {start}"
+    shown = run("audit", "show", "--db", str(database), "--limit", "2").stdout
+    assert f"to:{copy}]" in shown.splitlines()[1]
+    refused = run("db", "backup", str(tmp_path / "x.db"), "--db", str(database), "--nurse", "zed")
+    assert_one_line_error(refused, "--nurse: no nurse with username 'zed'")
+    assert not (tmp_path / "x.db").exists()

@@ -11,7 +11,8 @@ module here imports only Typer at the top; the database layer, the services
 and, above all, Textual are imported inside the commands that need them.
 
 ``--db`` and ``--nurse`` work before the command and after it: the callback
-stores the global values and each command's own options take precedence.
+stores the global values, and ``runtime.chosen_option`` picks the one typed
+after the command, else the one typed before it, else the environment's.
 
 Every failure a user can cause ends in one line on stderr, ``nursecase: error:
 ...``, and a non-zero exit; no traceback reaches the terminal.

@@ -27,12 +27,14 @@ from nursecase.cli.runtime import (
     CommandError,
     CommandState,
     DbOption,
+    chosen_option,
     date_value,
     echo,
     handled,
 )
 
 if TYPE_CHECKING:
+    from nursecase.services.audit_subjects import EventSubject
     from nursecase.services.context import ServiceContext
 
 audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
@@ -145,11 +147,15 @@ def audit_show(
     context: typer.Context,
     db: DbOption = None,
     patient: Annotated[
-        str | None, typer.Option("--patient", help="Only this patient's events (MRN).")
+        str | None,
+        typer.Option("--patient", help="Only this patient's events and their records' (MRN)."),
     ] = None,
     # A filter, not who acts: no NURSECASE_NURSE here (nurse_option is the sign-in).
     nurse: Annotated[
-        str | None, typer.Option("--nurse", help="Only this nurse's events (username).")
+        str | None,
+        typer.Option(
+            "--nurse", help="Only this nurse's events (username; also before the command)."
+        ),
     ] = None,
     since: Annotated[
         str | None,
@@ -161,35 +167,91 @@ def audit_show(
         int, typer.Option("--limit", min=1, max=MOST_ROWS, help="At most this many events.")
     ] = 200,
 ) -> None:
-    """List audit events, newest first: when, who, what, which record, which fields."""
+    """List audit events, newest first: when, who, what, which record (patients by MRN),
+    which fields."""
     from nursecase.clock import SystemClock
     from nursecase.services.audit import AuditService
     from nursecase.services.context import ServiceContext
     from nursecase.services.nurses import NurseService
 
     start = _since(since)
+    # `nursecase --nurse X audit show` filters as `audit show --nurse X` does; the
+    # environment's NURSECASE_NURSE says who works here, not whose events to list.
+    nurse = chosen_option(context, "nurse", nurse, environment=False)
     with _existing(context, db).engine(upgrade=False) as engine:
         service_context = ServiceContext(engine, SystemClock())
         patient_id = _patient_id(service_context, patient)
         if nurse is not None and NurseService(service_context).get_by_username(nurse) is None:
             # An unknown nurse is refused, not answered with "no audit events match".
             raise CommandError(f"--nurse: no nurse with username '{nurse.strip().lower()}'")
-        events = AuditService(service_context).list_events(
-            entity="patient" if patient_id is not None else None,
-            entity_id=patient_id,
+        audit = AuditService(service_context)
+        events = audit.list_events(
             limit=limit,
-            nurse_username=nurse,
+            nurse_username=None if nurse is None else nurse.strip().lower(),
             since=start,
+            patient_id=patient_id,
         )
+        subjects = audit.subjects(events)
     if not events:
         echo("no audit events match")
         return
+    actions = {event.id: action_words(event.action) for event in events}
+    width = max(len(words) for words in actions.values())
     for event in events:
-        record = event.entity if event.entity_id is None else f"{event.entity} {event.entity_id}"
         line = (
             f"{event.id:>7}  {event.occurred_at:%Y-%m-%d %H:%M:%S}"
-            f"  {event.nurse_username or '-':<12}  {event.action:<8}  {record}"
+            f"  {event.nurse_username or '-':<12}  {actions[event.id]:<{width}}"
+            f"  {record_words(event.entity, event.entity_id, subjects[event.id])}"
         )
         if event.changed_fields:
-            line += "  [" + ",".join(event.changed_fields) + "]"
+            line += "  [" + ", ".join(field_words(name) for name in event.changed_fields) + "]"
         echo(line)
+
+
+def action_words(action: str) -> str:
+    """An audit action's label ("Login failed"); a code this version does not know, as stored."""
+    from nursecase.domain.codes import AuditAction
+
+    try:
+        return AuditAction(action).label
+    except ValueError:
+        return action
+
+
+def record_words(entity: str, entity_id: int | None, subject: EventSubject) -> str:
+    """Which record an event is about, in words: patients by MRN, never by an internal id.
+
+    "patient MRN-1", "contact 57 of patient MRN-1", "account nina", "export of
+    patient MRN-1"; a record deleted since says it is no longer on file.
+    """
+    from nursecase.services.audit_anchor import KEY_MARKER_ENTITY
+    from nursecase.services.audit_subjects import ACCOUNT_ENTITY, PATIENT_ID_ENTITIES
+
+    kind = entity.replace("_", " ").replace("-", " ")
+    if entity == KEY_MARKER_ENTITY:
+        return "audit key (the trail is sealed from here on)"
+    if entity_id is None:
+        return kind
+    if entity == ACCOUNT_ENTITY:
+        return f"account {subject.account}" if subject.account else "an account no longer on file"
+    if entity in PATIENT_ID_ENTITIES:
+        patient = (
+            f"patient {subject.patient_mrn}"
+            if subject.patient_mrn
+            else "a patient no longer on file"
+        )
+        return patient if entity == "patient" else f"{kind} of {patient}"
+    if subject.on_file is None:
+        return f"{kind} {entity_id}"
+    if subject.patient_mrn:
+        return f"{kind} {entity_id} of patient {subject.patient_mrn}"
+    return f"{kind} {entity_id}, no longer on file"
+
+
+def field_words(name: str) -> str:
+    """A changed field as a person reads it: "next contact due"; "to:" paths as written."""
+    from urllib.parse import unquote
+
+    if ":" in name:  # a tag with its value ("report:caseload", "to:/backups/x.db")
+        return unquote(name)
+    return name.replace("_", " ")

@@ -10,7 +10,9 @@ merge records what it added in the target's own audit trail, in the same
 transaction. Either way the target's audit trail is then verified.
 
 ``db backup`` of a server database runs pg_dump, or makes a logical copy into
-an SQLite file; passwords in URLs are never printed.
+an SQLite file; passwords in URLs are never printed. Every backup is on the
+audit trail as an export of the database (``services.backup_audit``): who
+made it (``--nurse``, if given, signed in; the system account) and where.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,10 +32,14 @@ from nursecase.cli.runtime import (
     CommandState,
     DbOption,
     KeyFileOption,
+    SignInPasswordStdinOption,
     conversion_leftovers,
+    describe,
     echo,
+    exports_folder,
     handled,
     load_settings,
+    nurse_option,
     one_line_errors,
     shown,
 )
@@ -310,7 +317,7 @@ def db_check(
                 from nursecase.services.clinical_check import ClinicalCheckService
 
                 findings = ClinicalCheckService(service_context).run()
-    problems.extend(_leftover_export_problems())
+    problems.extend(_leftover_export_problems(state.location))
     if problems:
         for problem in problems:
             echo(f"problem: {problem}", err=True)
@@ -343,12 +350,11 @@ def _leftover_problems(path: Path, *, remove: bool) -> tuple[list[str], list[str
     return [], [f"removed {item}" for item, _ in found]
 
 
-def _leftover_export_problems() -> list[str]:
+def _leftover_export_problems(location: str) -> list[str]:
     """The part files killed exports left in the exports folder: PHI nobody will finish."""
-    from nursecase.paths import default_paths
     from nursecase.reports.files import stale_parts
 
-    folder = load_settings().exports_folder or default_paths().exports
+    folder = exports_folder(location, load_settings())
     problems = []
     for part in stale_parts(folder):
         try:
@@ -383,26 +389,107 @@ def db_backup(
     context: typer.Context,
     destination: Annotated[Path, typer.Argument(help="The backup file to write (must not exist).")],
     db: DbOption = None,
+    nurse: Annotated[
+        str | None,
+        nurse_option(
+            "Who makes the backup (username; recorded in the audit trail with the system"
+            " account). Optional; with passwords on, asked for their password.",
+            metavar="USERNAME",
+        ),
+    ] = None,
+    password_stdin: SignInPasswordStdinOption = False,
 ) -> None:
     """Back up the database to DESTINATION (an SQLite file: SQLite's online backup
-    API; a server: pg_dump, or a logical copy into an SQLite file)."""
+    API; a server: pg_dump, or a logical copy into an SQLite file). The audit trail
+    records who made it and where."""
     from nursecase.db.maintenance.backup import backup_sqlite, remove_backup_leftovers
 
-    state = CommandState.of(context, db)
+    state = CommandState.of(context, db, nurse)
     destination = destination.expanduser()
     if destination.parent.is_dir():
         # A killed backup left its temporary file here: the next one clears it.
         for removed in remove_backup_leftovers(destination.parent):
             echo(f"Removed {removed}, left by an interrupted backup", err=True)
     source = state.sqlite_file()
-    if source is None:
-        backup_server_command(state.location, destination)
-        return
-    state.require_existing()
+    if source is not None:
+        state.require_existing()
     if os.path.lexists(destination):
         raise CommandError(f"{destination} already exists; choose a new file name")
-    backup_sqlite(source, destination)
-    echo(f"Backed up {source} to {destination}")
+    with recorded_backup(state, destination, password_stdin) as event:
+        if source is None:
+            backup_server_command(state.location, destination)
+        else:
+            backup_sqlite(source, destination)
+            echo(f"Backed up {source} to {destination}")
+    if event.start_id is not None:
+        echo(f"The audit trail records the backup: event {event.start_id}")
+
+
+@dataclass
+class BackupEvent:
+    """The ``export`` event a backup started with (None: not recorded)."""
+
+    start_id: int | None = None
+
+
+@contextmanager
+def recorded_backup(
+    state: CommandState, destination: Path, password_stdin: bool
+) -> Iterator[BackupEvent]:
+    """Record the backup in the audit trail around the copy: who, where to, how it ended.
+
+    ``--nurse`` (if given) is signed in first, with a password once accounts
+    have passwords; nobody need be named (a scheduled backup), the system
+    account is recorded either way. A database at an older schema than this
+    nursecase cannot take the events (its trail is upgraded by ``db upgrade``,
+    which backs it up first): the backup is still taken, and a warning says it
+    is not on the trail. An event that cannot be written refuses the backup,
+    as it refuses an export: nothing is copied unrecorded.
+    """
+    from nursecase.clock import SystemClock
+    from nursecase.db.schema import revision_state
+    from nursecase.services import make_services
+    from nursecase.services.backup_audit import BackupAudit
+
+    event = BackupEvent()
+    with state.engine(upgrade=False) as engine:
+        if not revision_state(engine).up_to_date:
+            echo(
+                "nursecase: warning: this backup is not on the audit trail: the database's"
+                " schema is older than this nursecase (nursecase db upgrade brings it up to"
+                " date, taking a backup first)",
+                err=True,
+            )
+            yield event
+            return
+        services = make_services(engine, SystemClock(), settings=load_settings())
+        if state.nurse is not None:
+            state.act_as(services, "backing up", password_stdin=password_stdin)
+        recorder = BackupAudit(services.context)
+        try:
+            event.start_id = recorder.started(destination.absolute(), _system_account())
+        except Exception as error:
+            raise CommandError(
+                "the backup was not started: its audit event could not be recorded"
+                f" ({describe(error) or type(error).__name__}); nothing was written"
+            ) from error
+        try:
+            yield event
+        except BaseException:
+            with suppress(Exception):
+                recorder.finished(event.start_id, "failed")
+            raise
+        recorder.finished(event.start_id, "completed")
+
+
+def _system_account() -> str | None:
+    """The operating-system account running the command (None if it cannot be told)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return None
 
 
 def backup_server_command(location: str, destination: Path) -> None:

@@ -3,7 +3,9 @@
 Everything asked for is checked before any work (``check_request``, the
 destination), then the report is streamed to a file (0600, atomic) or to
 standard output and audited (``nursecase.services.exports``). Textual is
-never loaded by an export.
+never loaded by an export. With passwords on, the exporting nurse's password
+is asked on the terminal or read with ``--password-stdin``; a running demo's
+database exports into the demo's own folder.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from nursecase.cli.runtime import (
     CommandError,
     CommandState,
     DbOption,
+    SignInPasswordStdinOption,
     TerminalSafeStream,
     date_value,
     echo,
+    exports_folder,
     handled,
     load_settings,
     month_value,
@@ -34,7 +38,6 @@ from nursecase.cli.runtime import (
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from nursecase.config import Settings
     from nursecase.services import Services
 
 EXPORT_NURSE_HELP = (
@@ -135,6 +138,7 @@ def export(
     ] = None,
     db: DbOption = None,
     nurse: Annotated[str | None, nurse_option(EXPORT_NURSE_HELP, metavar="USERNAME")] = None,
+    password_stdin: SignInPasswordStdinOption = False,
 ) -> None:
     """Export a report as CSV, JSON, Markdown, PDF or FHIR (written 0600 and audited)."""
     from nursecase.services.exports import REPORTS, check_destination, check_request
@@ -160,17 +164,14 @@ def export(
     state.require_existing()
     settings = load_settings()
     with state.services(settings=settings) as services:
-        _sign_in_exporter(state, services)
+        _sign_in_exporter(state, services, password_stdin)
         exporter = services.exports
         plan = exporter.prepare(options)
+        folder = exports_folder(state.location, settings)
         if path is None and not to_stdout:
-            from nursecase.paths import default_paths
-
-            path = exporter.default_destination(
-                plan, settings.exports_folder or default_paths().exports
-            )
+            path = exporter.default_destination(plan, folder)
         destination = _report_stream(plan.file_format) if to_stdout else path
-        _remove_stale_exports(settings)
+        _remove_stale_exports(folder)
         with export_progress(plan.report) as progress, _terminate_as_interrupt():
             try:
                 result = exporter.run(plan, destination, progress, checkpoint=_pause_at())
@@ -186,7 +187,7 @@ def export(
     )
 
 
-def _sign_in_exporter(state: CommandState, services: Services) -> None:
+def _sign_in_exporter(state: CommandState, services: Services, password_stdin: bool) -> None:
     """Sign in the exporting nurse: the one named, else the only nurse there is."""
     username = state.nurse
     if username is None:
@@ -197,7 +198,7 @@ def _sign_in_exporter(state: CommandState, services: Services) -> None:
                 " the audit trail records it"
             )
         username = nurses[0].username
-    state.act_as(services, "signing in", actor=username)
+    state.act_as(services, "signing in", actor=username, password_stdin=password_stdin)
 
 
 #: Test seam (crash tests): the export stage ("started", "written", "renamed")
@@ -220,12 +221,11 @@ def _pause_at() -> Callable[[str], None] | None:
     return checkpoint
 
 
-def _remove_stale_exports(settings: Settings) -> None:
+def _remove_stale_exports(folder: Path) -> None:
     """Remove the part files killed exports left in the exports folder (held ones stay)."""
-    from nursecase.paths import default_paths
     from nursecase.reports.files import remove_stale_parts
 
-    remove_stale_parts(settings.exports_folder or default_paths().exports)
+    remove_stale_parts(folder)
 
 
 @contextmanager

@@ -9,7 +9,9 @@ saving while a large file imports: a refused file is reported in one line,
 ``nursecase: error: FILE: PLACE: why``, nothing from it is written, and the
 other files are still imported; the command then exits 1. A progress bar is
 drawn on a terminal (on stderr, never when piped) and a summary of what was
-created, updated, left unchanged and skipped is printed at the end.
+created, updated, left unchanged and skipped is printed at the end. With
+passwords on, the importing nurse's password is asked on the terminal or read
+with ``--password-stdin``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nursecase.cli.runtime import (
     CommandError,
     CommandState,
     DbOption,
+    SignInPasswordStdinOption,
     echo,
     handled,
     load_settings,
@@ -82,6 +85,7 @@ def import_fhir(
         str | None,
         nurse_option("Sign in as this nurse (username); new patients join their caseload."),
     ] = None,
+    password_stdin: SignInPasswordStdinOption = False,
 ) -> None:
     """Import FHIR R4 Bundles (transaction, collection, searchset), such as Synthea's.
 
@@ -96,7 +100,7 @@ def import_fhir(
     with state.services(settings=load_settings()) as services:
         started = time.perf_counter()
         totals = ImportTotals()
-        state.act_as(services, "importing")
+        state.act_as(services, "importing", password_stdin=password_stdin)
         importer = FhirImportService(services.context)
 
         def import_one(path: Path, report: Callable[[str], None]) -> None:

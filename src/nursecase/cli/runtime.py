@@ -24,6 +24,7 @@ services and Rich are imported inside the functions that need them.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from nursecase.clock import Clock
     from nursecase.config import Settings
     from nursecase.db.maintenance.conversion import Leftover
+    from nursecase.paths import DemoPlace
     from nursecase.services import Services
 
 # --- options (each declared once) ----------------------------------------------
@@ -80,6 +82,16 @@ PasswordStdinOption = Annotated[
         "--password-stdin",
         help="Read passwords from standard input, one per line (for scripts): your own first"
         " when one is asked, then the new one.",
+    ),
+]
+
+#: ``--password-stdin`` of the commands that only sign in (export, import, db backup).
+SignInPasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read your password from standard input, one line (for scripts), instead of"
+        " asking on the terminal. Needed only once accounts have passwords.",
     ),
 ]
 
@@ -357,6 +369,34 @@ def global_options(context: typer.Context) -> GlobalOptions:
     return root.obj
 
 
+def chosen_option(
+    context: typer.Context, name: str, own: str | None, *, environment: bool = True
+) -> str | None:
+    """The value of ``--db`` or ``--nurse`` (``name``) for a command: typed after it, else before.
+
+    Both places also read the same environment variable, so a value typed on the
+    command line wins over one from the environment, on whichever side of the
+    command name it was typed: ``NURSECASE_NURSE=a nursecase --nurse b export``
+    acts as b, as ``... export --nurse b`` does. With ``environment`` False the
+    environment is not read at all (``audit show --nurse`` is a filter, not who acts).
+    """
+    before = getattr(global_options(context), name)
+    if own is not None and _typed(context, name):
+        return own
+    if before is not None and _typed(context.find_root(), name):
+        return before
+    if not environment:
+        return None
+    return own if own is not None else before
+
+
+def _typed(context: Any, name: str) -> bool:
+    """Whether option ``name`` of ``context`` was typed on the command line (not the
+    environment, not its default). By the source's name: Typer carries its own Click."""
+    source = context.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
 def remember_global_options(
     context: typer.Context, db: str | None, nurse: str | None, key_file: Path | None
 ) -> None:
@@ -378,6 +418,30 @@ def load_settings() -> Settings:
     from nursecase.paths import default_paths
 
     return load(default_paths().config_file)
+
+
+def exports_folder(location: str, settings: Settings) -> Path:
+    """Where exports of the database at ``location`` go by default.
+
+    A running demo's database has its own exports folder beside it (``nursecase
+    demo`` notes it there); otherwise the configured folder, else the data
+    folder's ``exports``.
+    """
+    from nursecase.paths import default_paths
+
+    place = demo_place(location)
+    if place is not None:
+        return place.exports
+    return settings.exports_folder or default_paths().exports
+
+
+def demo_place(location: str) -> DemoPlace | None:
+    """The place of the running demo whose database is at ``location``; None for any other."""
+    from nursecase.db.engine import database_url, sqlite_file
+    from nursecase.paths import DemoPlace, demo_note
+
+    path = sqlite_file(database_url(location))
+    return None if path is None else DemoPlace.load(demo_note(path))
 
 
 def shown(location: str) -> str:
@@ -431,11 +495,45 @@ def conversion_leftovers(path: Path) -> list[Leftover]:
 # --- the command state ---------------------------------------------------------
 
 
+def terminal_to_ask_on() -> bool:
+    """True when a hidden prompt can ask on a terminal instead of reading standard input.
+
+    ``typer.prompt(hide_input=True)`` asks through click's ``hidden_prompt_func``,
+    which calls ``getpass.getpass``: with no terminal it prints a GetPassWarning and
+    reads standard input, echoed. It does not fall back where the process has a
+    terminal (``/dev/tty`` opens, or standard input is one; on Windows, a console
+    on standard input), and another prompt function (a program embedding the CLI,
+    click's test runner) reads its own input.
+    """
+    import getpass
+
+    # The termui module typer.prompt asks through (Typer carries its own Click),
+    # and its prompt function: getpass, or its own small wrapper around getpass.
+    termui = sys.modules[typer.prompt.__module__]
+    asks = termui.hidden_prompt_func
+    if asks is not getpass.getpass and getattr(asks, "__module__", None) != termui.__name__:
+        return True
+    try:
+        if os.name == "nt":
+            return sys.stdin.isatty() and sys.stdin is sys.__stdin__
+        try:
+            terminal = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        except OSError:
+            return os.isatty(sys.stdin.fileno())
+        os.close(terminal)
+        return True
+    except (AttributeError, ValueError, OSError):  # no standard input, or one without a file
+        return False
+
+
 class PasswordSource:
     """Where passwords come from: hidden prompts, or lines of standard input.
 
     ``prompt_on_stderr`` keeps standard output for the command's own output
-    (``export --out -`` streams the report there).
+    (``export --out -`` streams the report there). With no terminal to ask on
+    and no ``--password-stdin``, a password asked for ends the command in one
+    line (exit 1) before any prompt is shown; nothing is read from standard
+    input unasked.
     """
 
     def __init__(self, from_stdin: bool, prompt_on_stderr: bool = False) -> None:
@@ -456,14 +554,33 @@ class PasswordSource:
             raise CommandError(f"--password-stdin: standard input ended before {what}")
         return line.rstrip("\r\n")
 
+    def _hidden(self, prompt: str, what: str) -> str:
+        """Ask ``prompt`` on the terminal without echo; refused in one line without one."""
+        import getpass
+        import warnings
+
+        if not terminal_to_ask_on():
+            raise CommandError(
+                f"{what} is needed and there is no terminal to ask for it;"
+                " give it on standard input with --password-stdin"
+            )
+        with warnings.catch_warnings():
+            # Should getpass fall back after all, nothing is read with echo.
+            warnings.simplefilter("error", getpass.GetPassWarning)
+            try:
+                password: str = typer.prompt(prompt, hide_input=True, err=self.prompt_on_stderr)
+            except getpass.GetPassWarning:
+                raise CommandError(
+                    f"{what} cannot be asked without echo on this terminal;"
+                    " give it on standard input with --password-stdin"
+                ) from None
+        return password
+
     def current(self, username: str) -> str:
         """The password of ``username``, who is signing in."""
         if self.from_stdin:
             return self._line(f"{username}'s password")
-        password: str = typer.prompt(
-            f"Password for {username}", hide_input=True, err=self.prompt_on_stderr
-        )
-        return password
+        return self._hidden(f"Password for {username}", f"{username}'s password")
 
     def new(self, username: str) -> str:
         """A new password for ``username``: typed twice (must match), or one line."""
@@ -472,11 +589,11 @@ class PasswordSource:
         if self.from_stdin:
             password = self._line("the new password")
         else:
-            password = typer.prompt(f"New password for {username}", hide_input=True)
+            password = self._hidden(f"New password for {username}", "the new password")
         # Checked before the second prompt: nobody should type a refused password twice.
         check_new_password(password, username)
         if not self.from_stdin:
-            again = typer.prompt("Repeat the new password", hide_input=True)
+            again = self._hidden("Repeat the new password", "the new password")
             if again != password:
                 raise CommandError("the two passwords do not match; nothing was changed")
         return password
@@ -510,10 +627,9 @@ class CommandState:
         """
         from nursecase.paths import default_database
 
-        options = global_options(context)
-        location = db or options.db or default_database()
+        location = chosen_option(context, "db", db) or default_database()
         check_database_files(location, notice=notice)
-        return cls(location, nurse or options.nurse)
+        return cls(location, chosen_option(context, "nurse", nurse))
 
     @property
     def shown(self) -> str:
@@ -610,12 +726,20 @@ class CommandState:
             accounts.pause_after_refusal(error)
             raise
 
-    def act_as(self, services: Services, why: str, *, actor: str | None = None) -> None:
-        """Sign in whoever runs a command that acts as someone (export, import).
+    def act_as(
+        self,
+        services: Services,
+        why: str,
+        *,
+        actor: str | None = None,
+        password_stdin: bool = False,
+    ) -> None:
+        """Sign in whoever runs a command that acts as someone (export, import, db backup).
 
         Once accounts have passwords a role is never taken on a username's word:
-        the password is asked, hidden, on stderr (so that ``--out -`` keeps
-        standard output for the report alone), and checked like a login.
+        the password is read from standard input (``password_stdin``) or asked,
+        hidden, on stderr (so that ``--out -`` keeps standard output for the
+        report alone), and checked like a login.
         """
         acting = actor if actor is not None else self.nurse
         # With passwords on, an unknown username is answered like a wrong password
@@ -623,7 +747,7 @@ class CommandState:
         enforced = services.accounts.has_passwords()
         if acting is not None and not enforced and services.nurses.get_by_username(acting) is None:
             raise CommandError(f"--nurse: no nurse with username {acting.strip().lower()!r}")
-        passwords = PasswordSource(from_stdin=False, prompt_on_stderr=True)
+        passwords = PasswordSource(from_stdin=password_stdin, prompt_on_stderr=True)
         self.sign_in(services, passwords, why, actor=acting)
 
 

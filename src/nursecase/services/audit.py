@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ from nursecase.services.audit_anchor import (
     new_database_id,
     save_anchor,
 )
+from nursecase.services.audit_subjects import EventSubject, describe_subjects, patient_events
 from nursecase.services.context import ServiceContext
 from nursecase.services.errors import ServiceError
 
@@ -435,8 +436,14 @@ class AuditService:
         *,
         nurse_username: str | None = None,
         since: datetime | None = None,
+        patient_id: int | None = None,
     ) -> list[AuditEventRead]:
-        """The newest events first, optionally for one entity, one nurse, from a moment on."""
+        """The newest events first, optionally for one entity, one nurse, from a moment on.
+
+        ``patient_id`` keeps the events about that patient and about the records
+        of theirs still on file (contacts, plans, referrals ...; see
+        ``audit_subjects``).
+        """
         query = (
             select(AuditEvent, Nurse.username)
             .outerjoin(Nurse, Nurse.id == AuditEvent.nurse_id)
@@ -451,6 +458,8 @@ class AuditService:
             query = query.where(Nurse.username == nurse_username)
         if since is not None:
             query = query.where(AuditEvent.occurred_at >= since)
+        if patient_id is not None:
+            query = query.where(patient_events(patient_id))
         with self.context.read() as session:
             return [
                 AuditEventRead(
@@ -464,6 +473,14 @@ class AuditService:
                 )
                 for event, username in session.execute(query)
             ]
+
+    def subjects(self, events: Sequence[AuditEventRead]) -> dict[int, EventSubject]:
+        """What each event is about, by event id: the patient's MRN, the account, or
+        that the record is no longer on file (``audit_subjects``)."""
+        with self.context.read() as session:
+            return describe_subjects(
+                session, [(event.id, event.entity, event.entity_id) for event in events]
+            )
 
     def count(self) -> int:
         """How many events the trail holds."""
