@@ -193,6 +193,8 @@ def change_risk_tier_dialog(
         now = standing.describe(services.clock.today())
     else:
         now = RiskTier(patient.risk_tier).label
+    if standing is not None and not standing.assessed:
+        now = f"the risk is {now}"  # "Now the risk is not assessed."
     intro = f"Now {now}. Your reason is kept as the basis of the tier, with your name."
     fields = [
         FormField(
