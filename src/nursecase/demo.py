@@ -94,7 +94,7 @@ from nursecase.domain.tcm import (
     tally_attempts,
     tcm_status,
 )
-from nursecase.domain.validation import search_key
+from nursecase.domain.validation import mrn_key, search_key
 from nursecase.services.audit import GENESIS_HASH, current_anchor, seal
 
 #: Patients per transaction: big enough for fast executemany, small enough to
@@ -175,6 +175,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": (
         "id",
         "mrn",
+        "mrn_key",
         "family_name",
         "given_name",
         "family_key",
@@ -1727,6 +1728,7 @@ class _CaseloadGenerator:
             (
                 patient_id,
                 mrn,
+                mrn_key(mrn),
                 family,
                 given,
                 pools.key(family),

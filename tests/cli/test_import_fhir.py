@@ -8,6 +8,7 @@ bar) and what importing the command module loads.
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -147,6 +148,37 @@ def test_files_and_folders_mix_and_a_nurse_takes_the_patients(home, tmp_path):
         owners = connection.execute("SELECT DISTINCT nurse_id FROM patient").fetchall()
         alice = connection.execute("SELECT id FROM nurse WHERE username = 'alice'").fetchone()
     assert owners == [alice]
+
+
+def test_an_imported_mrn_is_exported_as_written_and_named_without_its_hyphens(home, tmp_path):
+    """Issue 19, item 4: Synthea's MRN as written in the exports, its patient named by the
+    MRN with or without punctuation, and no score means "not-assessed", not "moderate"."""
+    database = tmp_path / "imp.db"
+    mrn = "ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423"
+    nurse = ("--db", str(database), "--nurse", "alice")
+    from nursecase.db.engine import make_engine
+    from nursecase.db.maintenance.migrate import ensure_schema
+
+    engine = make_engine(database)
+    ensure_schema(engine)
+    engine.dispose()
+    with sqlite3.connect(database) as connection:  # a nurse, passwords off
+        connection.execute(
+            "INSERT INTO nurse (username, display_name, credentials, active, created_at)"
+            " VALUES ('alice', 'Alice Moreno', 'RN', 1, '2026-11-27 09:00:00')"
+        )
+    imported = run(*nurse, "import", "fhir", str(synthea_bundle("Buster_Hoeger")))
+    assert imported.returncode == 0, imported.stderr
+
+    caseload = run(*nurse, "export", "caseload", "-f", "json", "-o", "-")
+
+    assert caseload.returncode == 0, caseload.stderr
+    (row,) = json.loads(caseload.stdout)
+    assert (row["mrn"], row["risk_tier"], row["risk_basis"]) == (mrn, "not-assessed", None)
+    for named in ("ad2e3fc52b5d4cb98d039ea0f4ac8423", mrn.upper()):
+        report = run(*nurse, "export", "patient", "--patient", named, "-f", "md", "-o", "-")
+        assert report.returncode == 0, report.stderr
+        assert mrn in report.stdout
 
 
 def test_a_refused_file_is_one_line_and_the_other_files_still_import(home, tmp_path):

@@ -46,6 +46,7 @@ def test_a_second_writer_waits_for_the_first_and_a_reader_never_does(engine, mig
             first.add(
                 Patient(
                     mrn="MRN-L1",
+                    mrn_key="MRNL1",
                     family_name="Lock",
                     given_name="First",
                     family_key="lock",

@@ -214,3 +214,23 @@ def test_nurses_from_before_accounts_become_passwordless_nurses(tmp_path, clock)
     assert usernames and sorted(rows) == sorted(
         (username, "nurse", None, None) for username in usernames
     )
+
+
+def test_mrn_keys_and_risk_ranks_are_filled_from_the_stored_patients(services, engine, tmp_path):
+    """0008_patient_identifiers: every stored MRN gets its key (found without its
+    hyphen), high moves to rank 4; down again, not assessed becomes moderate."""
+    services.patients.create("MRN-B1", "Key", "Kim", risk_tier="high")
+    services.patients.create("B2", "Key", "Lee")  # no tier chosen: not assessed
+    location = engine.url.render_as_string(hide_password=False)
+    migrate.downgrade(location, "0007_trustworthy_flags")
+    query = text("SELECT mrn, risk_tier, risk_rank FROM patient ORDER BY id")
+    with engine.connect() as connection:
+        assert connection.execute(query).all() == [("MRN-B1", "high", 3), ("B2", "moderate", 2)]
+    migrate.ensure_schema(engine, backup_folder=tmp_path / "backups")
+    query = text("SELECT mrn, mrn_key, risk_tier, risk_rank FROM patient ORDER BY id")
+    with engine.connect() as connection:
+        assert connection.execute(query).all() == [
+            ("MRN-B1", "MRNB1", "high", 4),
+            ("B2", "B2", "moderate", 2),
+        ]
+    assert [row.mrn for row in services.patients.list_page(search="mrnb1")] == ["MRN-B1"]

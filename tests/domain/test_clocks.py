@@ -33,6 +33,8 @@ def test_default_cadence():
         (RiskTier.moderate, date(2024, 3, 15)),
         (RiskTier.low, date(2024, 3, 31)),
         ("high", date(2024, 3, 8)),
+        # Not assessed yet: the moderate cadence (DESIGN.md names three tiers only).
+        (RiskTier.not_assessed, date(2024, 3, 15)),
     ],
 )
 def test_next_contact_due(tier, due):
@@ -43,6 +45,8 @@ def test_next_contact_due_with_configured_cadence():
     assert next_contact_due(RiskTier.high, FRIDAY, {RiskTier.high: 3}) == MONDAY
     # Tiers the configuration leaves out keep their default.
     assert next_contact_due(RiskTier.low, FRIDAY, {RiskTier.high: 3}) == date(2024, 3, 31)
+    # A patient not assessed follows the moderate cadence as configured.
+    assert next_contact_due("not-assessed", FRIDAY, {"moderate": 3}) == MONDAY
     with pytest.raises(ValidationError) as caught:
         next_contact_due(RiskTier.high, FRIDAY, {RiskTier.high: 0})
     assert caught.value.field == "cadence_days"

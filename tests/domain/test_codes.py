@@ -25,7 +25,7 @@ from nursecase.domain.codes import (
 from nursecase.domain.validation import ValidationError
 
 EXPECTED_CODES = {
-    codes.RiskTier: ["low", "moderate", "high"],
+    codes.RiskTier: ["low", "moderate", "high", "not-assessed"],
     codes.Sex: ["male", "female", "other", "unknown"],
     codes.EpisodeStatus: ["planned", "waitlist", "active", "onhold", "finished", "cancelled"],
     codes.ContactMode: [

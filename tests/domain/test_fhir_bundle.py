@@ -94,8 +94,8 @@ def test_synthea_bundle_gives_patient_problems_medications_and_pcp():
     parsed = parse(synthea("Stephen_McLaughlin"))
 
     (person,) = parsed.patients
-    # The MR identifier (a UUID) without its hyphens: 32 characters, the MRN limit.
-    assert person.mrn == "7735AB796AC84B819936F7DDABD18751"
+    # The MR identifier (a UUID) exactly as Synthea wrote it (issue 19, item 4).
+    assert person.mrn == "7735ab79-6ac8-4b81-9936-f7ddabd18751"
     assert (person.family_name, person.given_name) == ("McLaughlin", "Stephen")
     assert (person.birth_date, person.sex) == (date(1979, 4, 28), "male")
     assert person.phone == "555-339-6961"
@@ -180,21 +180,22 @@ def test_mrn_is_the_mr_identifier_never_a_social_security_number():
         {"system": "https://github.com/synthetichealth/synthea", "value": "other"},
         {"type": MR_TYPE, "value": " mrn-77 "},
     ]
-    assert parse(bundle(person)).patients[0].mrn == "MRN-77"
+    assert parse(bundle(person)).patients[0].mrn == "mrn-77"
     person["identifier"] = person["identifier"][:2]  # no MR: the untyped one
-    assert parse(bundle(person)).patients[0].mrn == "OTHER"
+    assert parse(bundle(person)).patients[0].mrn == "other"
     person["identifier"] = person["identifier"][:1]  # only the SSN
     error = refused(bundle(person))
     assert error.place == "entry[0].resource.identifier"
     assert "999" not in str(error)
 
 
-def test_mrn_from_identifier_compacts_uuids_and_refuses_other_long_values():
-    assert mrn_from_identifier("ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423", "x") == (
-        "AD2E3FC52B5D4CB98D039EA0F4AC8423"
+def test_mrn_from_identifier_keeps_the_mrn_as_written_and_refuses_long_values():
+    assert mrn_from_identifier(" ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423 ", "x") == (
+        "ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423"
     )
-    with pytest.raises(BundleError, match="x: is not usable as an MRN: it must be at most 32"):
-        mrn_from_identifier("A" * 33, "x")
+    assert mrn_from_identifier("A" * 64, "x") == "A" * 64
+    with pytest.raises(BundleError, match="x: is not usable as an MRN: it must be at most 64"):
+        mrn_from_identifier("A" * 65, "x")
     with pytest.raises(BundleError, match="only letters, digits and hyphens"):
         mrn_from_identifier("M 1/2", "x")
 
@@ -248,9 +249,9 @@ def test_conditional_references_resolve_inside_the_bundle_and_to_known_mrns():
 
     (member,) = parsed.care_team
     assert (member.name, member.role, member.phone) == ("Dr. Priya Rao", "pcp", "(555) 010-2000")
-    assert [item.patient.mrn for item in parsed.conditions] == ["M-1", "M-9"]
-    # Not in the bundle: the importer looks the MRN up in the database.
-    assert parsed.conditions[1].patient == PatientKey("M-9", "entry[3].resource.subject")
+    assert [item.patient.mrn for item in parsed.conditions] == ["M-1", "m-9"]
+    # Not in the bundle: the importer looks the MRN up in the database (by key).
+    assert parsed.conditions[1].patient == PatientKey("m-9", "entry[3].resource.subject")
 
 
 def test_conditional_reference_to_a_practitioner_that_is_not_there_is_refused():
@@ -339,6 +340,8 @@ def test_the_same_full_url_twice_is_refused():
         (bundle(patient(birthDate="2027-01-01")), "entry[0].resource.birthDate", "future"),
         (bundle(patient(birthDate="1950-02-30")), "entry[0].resource.birthDate", "real calendar"),
         (bundle(patient(), patient()), "entry[1].resource.identifier", "repeats the MRN"),
+        # One MRN written two ways ("M-1", "m1") is still one patient's.
+        (bundle(patient(), patient("m1")), "entry[1].resource.identifier", "repeats the MRN"),
         (bundle(patient(), condition(None)), "entry[1].resource.subject", "is required"),
         (
             bundle(patient(), condition(ref(7))),

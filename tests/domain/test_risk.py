@@ -10,8 +10,10 @@ from nursecase.domain.codes import RiskSource, RiskTier
 from nursecase.domain.risk import (
     LaceScore,
     disagrees_with_lace,
+    is_assessed,
     lace_offer,
     risk_standing,
+    risk_words,
     tier_for_lace,
     unexplained_disagreement,
 )
@@ -102,6 +104,33 @@ def test_no_basis_is_not_assessed():
     )
 
 
+def test_the_not_assessed_tier_says_so_once_and_what_a_lace_suggests():
+    standing = risk_standing("not-assessed", None, None, None, None)
+    assert not standing.assessed
+    assert standing.describe() == "not assessed"
+    assert standing.basis_words() == ""
+    assert standing.basis_text() == "not assessed"
+    with_lace = risk_standing("not-assessed", None, None, None, None, lace(4, date(2026, 12, 5)))
+    # Any LACE suggests its band to a patient nobody has assessed, low included.
+    assert with_lace.suggested_tier is RiskTier.low
+    assert with_lace.describe(TODAY) == "not assessed; LACE 4 on 5 Dec suggests low"
+    assert with_lace.basis_words(TODAY) == "; LACE 4 on 5 Dec suggests low"
+
+
+@pytest.mark.parametrize(
+    ("tier", "assessed", "words"),
+    [
+        ("high", True, "high risk"),
+        ("moderate", True, "moderate risk"),
+        (RiskTier.low, True, "low risk"),
+        ("not-assessed", False, "risk not assessed"),
+    ],
+)
+def test_risk_words(tier, assessed, words):
+    assert is_assessed(tier) is assessed
+    assert risk_words(tier) == words
+
+
 def test_a_newer_lace_of_another_band_is_never_shown_bare():
     standing = risk_standing(
         "low",
@@ -142,6 +171,13 @@ def test_a_newer_lace_of_another_band_is_never_shown_bare():
             7,
             RiskTier.moderate,
             "LACE 7 = L2 A3 C1 E1: moderate risk. Record LACE 7 as the basis of the moderate tier?",
+        ),
+        (
+            "not-assessed",
+            None,
+            12,
+            RiskTier.high,
+            "LACE 12 = L2 A3 C1 E1: high risk; the risk tier is not assessed yet. Set it to high?",
         ),
         ("moderate", "score", 7, None, None),
         ("moderate", "override", 9, None, None),

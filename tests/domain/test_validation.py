@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from nursecase.domain.validation import (
     ValidationError,
     minutes,
+    mrn_as_written,
+    mrn_key,
     normalize_mrn,
     normalize_phone,
     not_in_future,
@@ -137,7 +139,7 @@ def test_normalize_mrn(value, expected):
     [
         ("", "MRN is required"),
         (None, "MRN is required"),
-        ("A" * 33, "MRN must be at most 32 characters"),
+        ("A" * 65, "MRN must be at most 64 characters"),
         ("AB 12", "MRN may contain only letters, digits and hyphens"),
         ("Ab_12", "MRN may contain only letters, digits and hyphens"),
         ("ÄB12", "MRN may contain only letters, digits and hyphens"),
@@ -147,6 +149,21 @@ def test_normalize_mrn_rejects(value, message):
     with pytest.raises(ValidationError) as caught:
         normalize_mrn(value)
     assert str(caught.value) == message
+    # An imported MRN is checked alike, only never upper-cased.
+    with pytest.raises(ValidationError) as caught:
+        mrn_as_written(value)
+    assert str(caught.value) == message
+
+
+def test_an_imported_mrn_is_kept_as_written_and_keyed_without_punctuation():
+    synthea = "ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423"
+    assert mrn_as_written(f" {synthea} ") == synthea
+    assert mrn_key(synthea) == "AD2E3FC52B5D4CB98D039EA0F4AC8423"
+    # Typed any way, the beginning of the MRN gives the same key prefix.
+    for typed in ("ad2e3fc5-2b5d", "AD2E3FC52B5D", "ad2e3fc5 2b5d", "ad2e.3fc5/2b5d"):
+        assert mrn_key(typed) == "AD2E3FC52B5D"
+    assert mrn_key("-- ") == ""
+    assert mrn_key(None) == ""
 
 
 @pytest.mark.parametrize(

@@ -237,6 +237,23 @@ def test_same_days_overdue_then_risk_tier_high_moderate_low() -> None:
     ) == [2, 3, 1]
 
 
+def test_not_assessed_ranks_after_high_and_before_moderate_never_as_moderate() -> None:
+    """Unknown risk may be high: such a patient needs assessing before a known
+    moderate or low one, but a known high risk still comes first."""
+    due = item(DueKind.contact, days_ago(2), item_id=None)
+    assert ranked_ids(
+        candidate(1, due, risk_tier="low"),
+        candidate(2, due, risk_tier="moderate", last_contact_on=None),
+        candidate(3, due, risk_tier="not-assessed", last_contact_on=days_ago(1)),
+        candidate(4, due, risk_tier="high", last_contact_on=days_ago(1)),
+    ) == [4, 3, 2, 1]
+    # Days overdue still come before the tier.
+    assert ranked_ids(
+        candidate(1, item(DueKind.contact, days_ago(3), item_id=None), risk_tier="moderate"),
+        candidate(2, due, risk_tier="not-assessed"),
+    ) == [1, 2]
+
+
 def test_same_tier_then_oldest_last_contact_with_never_contacted_first() -> None:
     due = item(DueKind.contact, TODAY, item_id=None)
     assert ranked_ids(

@@ -96,9 +96,9 @@ def test_a_lace_of_another_band_is_offered_not_applied(context, assessments, pat
 
     assert result.assessment.total == 12
     assert result.assessment.summary == "LACE 12 = L5 A3 C2 E2"
-    # The patient is on the default tier (moderate) with no basis: LACE 12 is high.
+    # The patient is not assessed yet (the default tier): LACE 12 offers high.
     assert result.suggestions == (
-        "LACE 12 = L5 A3 C2 E2: high risk; the tier is moderate. Set it to high?",
+        "LACE 12 = L5 A3 C2 E2: high risk; the risk tier is not assessed yet. Set it to high?",
     )
     assert result.risk_offer is not None and result.risk_offer.tier == "high"
     assert result.assessment.answers == (("L", 5), ("A", 3), ("C", 2), ("E", 2))

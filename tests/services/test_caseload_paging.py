@@ -127,7 +127,7 @@ def test_the_data_has_nulls_ties_and_open_referrals(seeded):
     assert sum(patient.next_contact_due is None for patient in patients) >= 3
     assert sum(patient.last_contact_at is None for patient in patients) >= 8
     assert sum(patient.open_referral_count > 0 for patient in patients) >= 7
-    assert {patient.risk_rank for patient in patients} == {1, 2, 3}
+    assert {patient.risk_rank for patient in patients} == {1, 2, 3, 4}
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])

@@ -43,6 +43,7 @@ def add(session: Session, row) -> None:
 def patient(session: Session, mrn: str, **fields) -> Patient:
     row = Patient(
         mrn=mrn,
+        mrn_key=mrn.replace("-", "").upper(),
         family_name="Doe",
         given_name=mrn,
         family_key="doe",

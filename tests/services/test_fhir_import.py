@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from nursecase.db.models import ALL_TABLES, AuditEvent, Task
+from nursecase.domain.validation import ValidationError
 from nursecase.services.fhir_import import FhirImportError, FhirImportService, wall_clock
 from tests.fhir_samples import SAMPLES, synthea_bundle, synthea_bundles
 
@@ -114,11 +115,12 @@ def test_each_synthea_bundle_lands_in_an_empty_database(services, importer):
         "male",
     )
     assert (stephen.phone, stephen.preferred_language) == ("555-339-6961", "English")
-    # On the signed-in nurse's caseload, in an active episode, due by the cadence.
+    # On the signed-in nurse's caseload, in an active episode, due by the
+    # (moderate) cadence; no score came with him: not assessed, never moderate.
     assert (stephen.nurse_username, stephen.episode_status, stephen.risk_tier) == (
         "alice",
         "active",
-        "moderate",
+        "not-assessed",
     )
     assert stephen.next_contact_due == date(2026, 12, 11)
     conditions = services.conditions.list_for_patient(stephen.id)
@@ -207,6 +209,44 @@ def test_import_without_a_nurse_leaves_patients_unassigned(services, anonymous_i
     buster = services.patients.get_by_mrn("AD2E3FC52B5D4CB98D039EA0F4AC8423")
     assert buster.nurse_username is None
     assert services.audit.list_events("patient", buster.id)[0].nurse_username is None
+
+
+BUSTER_MRN = "ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423"
+
+
+def test_the_mrn_is_kept_as_written_and_found_with_or_without_punctuation(services, importer):
+    """Issue 19, item 4: the Synthea MRN as Synthea wrote it, searchable as typed."""
+    importer.import_file(synthea("Buster_Hoeger"))
+    buster = services.patients.get_by_mrn(BUSTER_MRN)
+    assert buster is not None and buster.mrn == BUSTER_MRN
+    for typed in ("ad2e3fc5-2b5d", "ad2e3fc52b5d", "AD2E3FC5-2B5D-4CB9", BUSTER_MRN):
+        assert [row.mrn for row in services.patients.list_page(search=typed)] == [BUSTER_MRN]
+    assert services.patients.count(search="ad2e3fc52b5d") == 1
+    assert services.patients.get_by_mrn("AD2E3FC52B5D4CB98D039EA0F4AC8423").id == buster.id
+    # Imported without a score: not assessed (ranked and shown so), never moderate.
+    assert buster.risk_tier == "not-assessed" and buster.risk_source is None
+    assert services.patients.list_page(risk_tier="not-assessed")[0].id == buster.id
+    assert services.patients.list_page(risk_tier="moderate") == []
+    assert services.chart.load(buster.id).risk.describe() == "not assessed"
+    # The same MRN typed another way is the same patient, for a nurse too.
+    with pytest.raises(ValidationError) as caught:
+        services.patients.create("AD2E3FC52B5D4CB98D039EA0F4AC8423", "Other", "Person")
+    assert caught.value.field == "mrn"
+    kept = services.patients.update(buster.id, buster.version, mrn=BUSTER_MRN.upper())
+    assert kept.mrn == BUSTER_MRN and kept.version == buster.version
+
+
+def test_a_patient_imported_before_mrns_kept_their_hyphens_gets_them_back(services, importer):
+    """A patient stored as "AD2E3FC5...", compacted by the old import, is matched by key:
+    the file's spelling replaces the old one, and the nurse's tier stays."""
+    old = services.patients.create(
+        "AD2E3FC52B5D4CB98D039EA0F4AC8423", "Hoeger", "Buster", risk_tier="high"
+    )
+    result = importer.import_file(synthea("Buster_Hoeger"))
+    assert (result.tallies["patients"].created, result.tallies["patients"].updated) == (0, 1)
+    buster = services.patients.get(old.id)
+    assert (buster.mrn, buster.risk_tier) == (BUSTER_MRN, "high")
+    assert "mrn" in services.audit.list_events("patient", old.id)[0].changed_fields
 
 
 # ---------------------------------------------------------------- refusals

@@ -40,17 +40,19 @@ def test_create_fills_defaults_keys_episode_and_audit(services, engine):
     assert patient.nurse_username == "alice"
     assert patient.nurse_display_name == "Alice Moreno"
     assert patient.age == 75  # the 76th birthday is tomorrow
-    assert patient.risk_tier == "moderate"
+    # No tier chosen: not assessed (issue 19, item 4), contacted at the moderate cadence.
+    assert patient.risk_tier == "not-assessed"
     assert patient.next_contact_due == TODAY + timedelta(days=14)
     assert patient.episode_status == "active"
     assert patient.version == 1
     assert patient.open_task_count == 0
     with Session(engine) as session:
         row = session.get(Patient, patient.id)
-        assert (row.family_key, row.given_key, row.phone_digits) == (
+        assert (row.family_key, row.given_key, row.phone_digits, row.mrn_key) == (
             "obrienzoe",
             "ann",
             "5551234567",
+            "MRN001",
         )
         history = session.execute(select(EpisodeStatusHistory)).scalars().all()
         assert [(h.from_status, h.to_status) for h in history] == [(None, "active")]
@@ -348,7 +350,7 @@ def test_rows_carry_age_flags_nurse_and_open_referral_counts(services, caseload)
     assert row.flags == ()
     assert row.nurse_username == "alice"
     assert row.episode_status == "active"
-    assert row.risk_rank == 2
+    assert row.risk_rank == 3  # not assessed: between high (4) and moderate (2)
     assert services.patients.get(smith.id).open_referral_count == 2
     assert services.patients.list_page(search="smith an")[0].open_referral_count == 0
 
@@ -387,6 +389,8 @@ def captured_plans(engine, action):
         ({"nurse": True}, []),
         ({"search": "smith"}, ["family_key>? AND family_key<?", "given_key>? AND given_key<?"]),
         ({"search": "555"}, ["phone_digits>? AND phone_digits<?"]),
+        # An MRN typed with punctuation it is not stored with: the key's index.
+        ({"search": "m-10"}, ["mrn_key>? AND mrn_key<?"]),
         ({"search": "smith jo", "nurse": True}, ["family_key>? AND family_key<?"]),
     ],
 )
@@ -459,7 +463,9 @@ def stored_sort_columns(engine, patient_id):
         ).one()
 
 
-@pytest.mark.parametrize(("tier", "rank"), [("high", 3), ("moderate", 2), ("low", 1)])
+@pytest.mark.parametrize(
+    ("tier", "rank"), [("high", 4), ("not-assessed", 3), ("moderate", 2), ("low", 1)]
+)
 def test_create_fills_the_caseload_sort_columns(services, engine, tier, rank):
     patient = services.patients.create("M1", "Smith", "Jo", risk_tier=tier)
     assert tuple(stored_sort_columns(engine, patient.id)) == (rank, "active", 0)
@@ -475,9 +481,16 @@ def test_create_without_episode_leaves_episode_status_empty(services, engine):
 def test_change_risk_tier_moves_the_risk_rank(services, engine):
     patient = services.patients.create("M1", "Smith", "Jo", risk_tier="low")
     services.patients.change_risk_tier(patient.id, "high", "fell twice")
-    assert stored_sort_columns(engine, patient.id).risk_rank == 3
+    assert stored_sort_columns(engine, patient.id).risk_rank == 4
     services.patients.change_risk_tier(patient.id, "moderate", "steady")
     assert stored_sort_columns(engine, patient.id).risk_rank == 2
     with pytest.raises(ValidationError):
         services.patients.change_risk_tier(patient.id, "extreme", "?")
+    # "Not assessed" is where a patient starts, not a tier set with a reason.
+    with pytest.raises(ValidationError) as caught:
+        services.patients.change_risk_tier(patient.id, "not-assessed", "no LACE yet")
+    assert str(caught.value) == "risk_tier: choose low, moderate or high"
+    with pytest.raises(ValidationError) as caught:
+        services.patients.create("M2", "Smith", "Al", risk_reason="lives alone")
+    assert caught.value.field == "risk_reason"
     assert stored_sort_columns(engine, patient.id).risk_rank == 2

@@ -87,6 +87,9 @@ class Patient(SQLModel, table=True):
         Index("ix_patient_name", "family_key", "given_key", "id"),
         Index("ix_patient_given", "given_key", "id"),
         Index("ix_patient_phone", "phone_digits"),
+        # Prefix search on the MRN with or without its punctuation (not unique:
+        # the patient service refuses a second patient with a key in use).
+        Index("ix_patient_mrn_key", "mrn_key"),
         # Keyset pagination of the caseload sorted by each column, per nurse
         # and across nurses (the id breaks ties and makes the cursor unique).
         Index("ix_patient_nurse_mrn", "nurse_id", "mrn", "id"),
@@ -104,7 +107,10 @@ class Patient(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    mrn: str = Field(max_length=32, unique=True)
+    # As written: typed MRNs upper-cased, imported ones exactly as the source wrote them.
+    mrn: str = Field(max_length=64, unique=True)
+    # domain.validation.mrn_key: letters upper-cased and digits, for search and identity.
+    mrn_key: str = Field(max_length=64)
     family_name: str = Field(max_length=NAME)
     given_name: str = Field(max_length=NAME)
     # Normalised copies (domain.validation.search_key) for indexed prefix search.
@@ -117,10 +123,11 @@ class Patient(SQLModel, table=True):
     address: str | None = Field(default=None, max_length=400)
     preferred_language: str | None = Field(default=None, max_length=40)
     nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
-    risk_tier: str = Field(default="moderate", max_length=CODE)
-    # 3 high, 2 moderate, 1 low: sorts by severity with an index (kept in step
-    # with risk_tier by the patient service).
-    risk_rank: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
+    # domain.codes.RiskTier; a patient nobody has scored or given a tier is "not-assessed".
+    risk_tier: str = Field(default="not-assessed", max_length=CODE)
+    # domain.codes.RISK_RANKS, 4 high, 3 not assessed, 2 moderate, 1 low: sorts
+    # by risk with an index (kept in step with risk_tier by the patient service).
+    risk_rank: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     # What the tier rests on (domain.codes.RiskSource): "score" (risk_basis
     # holds the score's summary, "LACE 12 = L5 A3 C2 E2") or "override"
     # (risk_basis holds the nurse's reason); None is "not assessed".

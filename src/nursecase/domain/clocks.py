@@ -1,6 +1,7 @@
 """Pure clock rules that put patients and referrals on the worklist (DESIGN.md section 2).
 
-- Next contact due from the risk tier (defaults high 7, moderate 14, low 30 days).
+- Next contact due from the risk tier (defaults high 7, moderate 14, low 30 days);
+  a patient not assessed yet follows the moderate cadence.
 - Transitional care management (TCM) lives in ``nursecase.domain.tcm``.
 - Chronic care management (CCM) codes live in ``nursecase.domain.ccm``.
 - Referral expected-reply dates and aging buckets.
@@ -34,8 +35,16 @@ def next_contact_due(
 
     ``cadence_days`` (risk tier code -> days, as config.toml gives them)
     overrides the defaults tier by tier; a tier it leaves out keeps its default.
+
+    A patient not assessed yet is contacted at the moderate cadence: DESIGN.md
+    gives cadences for the three tiers only, and the middle one neither leaves
+    a patient of unknown risk a month without a call nor fills the week with
+    calls the (possibly high) risk has not been shown to need. The worklist
+    still ranks and shows them as "not assessed" (``RISK_RANKS``), never as moderate.
     """
     tier = parse_code(RiskTier, risk_tier, "risk_tier")
+    if tier is RiskTier.not_assessed:
+        tier = RiskTier.moderate
     cadence: dict[str, int] = {tier: days for tier, days in DEFAULT_CADENCE_DAYS.items()}
     if cadence_days:
         cadence.update(cadence_days)

@@ -35,11 +35,15 @@ class RiskTier(Code):
     low = "low"
     moderate = "moderate"
     high = "high"
+    #: No score and no nurse's choice yet (an imported patient): never read as moderate.
+    not_assessed = "not-assessed"
 
 
-#: Severity order of the risk tiers (higher is riskier), stored beside the tier
-#: so the caseload can sort by risk with an index.
-RISK_RANKS: dict[str, int] = {"high": 3, "moderate": 2, "low": 1}
+#: Order of the risk tiers (higher first), stored beside the tier so the caseload
+#: can sort by risk with an index. Not assessed sits between high and moderate:
+#: its risk is unknown and may be high, so it needs assessing before moderate
+#: and low patients (domain.risk, "not assessed").
+RISK_RANKS: dict[str, int] = {"high": 4, "not-assessed": 3, "moderate": 2, "low": 1}
 
 
 class Sex(Code):
@@ -413,7 +417,12 @@ class CcmProgramme(Code):
 #: by code. tests/domain/test_codes.py checks that every member of every code list
 #: has its label and that no label is left over.
 LABELS: dict[str, dict[str, str]] = {
-    "RiskTier": {"low": "Low", "moderate": "Moderate", "high": "High"},
+    "RiskTier": {
+        "low": "Low",
+        "moderate": "Moderate",
+        "high": "High",
+        "not-assessed": "Not assessed",
+    },
     "Sex": {"male": "Male", "female": "Female", "other": "Other", "unknown": "Unknown"},
     "EpisodeStatus": {
         "planned": "Planned",

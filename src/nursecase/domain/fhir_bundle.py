@@ -8,8 +8,9 @@ the records, one file per transaction.
 What is read, and why:
 
 - Patient: the MRN is the identifier typed ``MR`` (else one with no type);
-  Social Security, licence and passport numbers are never used. A UUID MRN,
-  as Synthea writes them, is kept without its hyphens to fit the MRN column.
+  Social Security, licence and passport numbers are never used. The MRN is
+  kept exactly as written (a Synthea UUID with its hyphens and small letters);
+  two patients whose MRNs differ only in punctuation or capitals are one MRN.
 - Condition (SNOMED or ICD-10), MedicationRequest and MedicationStatement,
   skipping refuted and entered-in-error records.
 - Encounters never become contacts: the contact log drives CCM minutes and
@@ -90,6 +91,7 @@ from nursecase.domain.fhir_values import (
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.instruments.base import band_summary, find_band
 from nursecase.domain.validation import (
+    mrn_key,
     optional_text,
     require_text,
     search_key,
@@ -279,8 +281,9 @@ class _Parser(Reader):
     def _patient(self, located: Located) -> ImportedPatient:
         resource, place = located.resource, located.place
         mrn = self._mrn(resource, place)
+        key = mrn_key(mrn)
         for entry, known in self.index.patient_mrns.items():
-            if known == mrn:
+            if mrn_key(known) == key:
                 raise BundleError(f"{place}.identifier", f"repeats the MRN of entry[{entry}]")
         family, given, text = human_name(resource, place)
         if (family is None or given is None) and text:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from nursecase.domain.codes import CareTeamRole, InterventionCategory
 from nursecase.domain.validation import (
     ValidationError,
-    normalize_mrn,
+    mrn_as_written,
     normalize_phone,
     optional_text,
     require_text,
@@ -89,8 +89,6 @@ _CARE_TEAM_ROLE_WORDS = (
 )
 
 _USE_ORDER = ("mobile", "home")
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 _FHIR_DATE = re.compile(r"([0-9]{4})(-([0-9]{2})(-([0-9]{2}))?)?")
 
@@ -295,14 +293,17 @@ def whole_number(value: object, place: str, low: int, high: int) -> int:
 
 
 def mrn_from_identifier(value: object, place: str) -> str:
-    """The MRN nursecase stores for an identifier value (UUIDs lose their hyphens)."""
+    """The MRN nursecase stores for an identifier value: exactly as the source wrote it.
+
+    A Synthea UUID keeps its hyphens and its small letters
+    ("ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423"); search finds it with or without
+    them (``validation.mrn_key``).
+    """
     text = text_of(value, place)
     if text is None:
         raise BundleError(place, "is required: a patient needs a medical record number")
-    if _UUID.fullmatch(text):
-        text = text.replace("-", "")
     try:
-        return normalize_mrn(text)
+        return mrn_as_written(text)
     except ValidationError as error:
         raise BundleError(place, f"is not usable as an MRN: it {error.message}") from None
 

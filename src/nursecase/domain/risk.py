@@ -9,9 +9,16 @@ A tier is set either from a score's band or by the nurse with a reason:
 - by the nurse ("override"): any tier, with the reason kept as its basis;
 - neither: "not assessed".
 
+A patient nobody has scored or given a tier (one imported without a risk
+score, or enrolled without a tier chosen) has the tier "not assessed" itself
+(``RiskTier.not_assessed``), never moderate: the worklist ranks them above
+moderate (their risk is unknown and may be high; ``RISK_RANKS``) and contacts
+them at the moderate cadence (``clocks.next_contact_due``). A tier a nurse typed
+at enrolment without a reason keeps its older words, "moderate, not assessed".
+
 The words here are the same on the patient header and in the reports:
 "high (LACE 12, 18 Nov)", "high, set by A. Moreno: lives alone; LACE 9",
-"moderate, not assessed". A tier that rests on a score (or on nothing) beside
+"moderate, not assessed", "not assessed". A tier that rests on a score (or on nothing) beside
 a latest LACE of another band is never shown bare: the words add what that
 LACE suggests ("LACE 14 on 5 Dec suggests high"). Pure: values in, words out.
 """
@@ -32,6 +39,27 @@ LACE_MAXIMUM = 19
 
 #: The longest override reason the header prints before cutting it at a word.
 REASON_SHOWN_CHARACTERS = 60
+
+#: The tiers a score's band or a nurse sets (in picker order); "not assessed" is
+#: where a patient starts, never a tier anyone chooses with a reason.
+ASSESSED_TIERS: tuple[RiskTier, ...] = (RiskTier.low, RiskTier.moderate, RiskTier.high)
+
+
+def is_assessed(tier: RiskTier | str) -> bool:
+    """False for the "not assessed" tier (no score, no nurse's choice yet)."""
+    return parse_code(RiskTier, tier, "risk_tier") is not RiskTier.not_assessed
+
+
+def tier_words(tier: RiskTier | str) -> str:
+    """The tier as a sentence reads it: "high", "moderate", "low", "not assessed"."""
+    return parse_code(RiskTier, tier, "risk_tier").label.lower()
+
+
+def risk_words(tier: RiskTier | str) -> str:
+    """ "high risk", "low risk", or "risk not assessed" (never "not-assessed risk")."""
+    if not is_assessed(tier):
+        return "risk not assessed"
+    return f"{tier_words(tier)} risk"
 
 
 def tier_for_lace(total: int) -> RiskTier:
@@ -104,6 +132,11 @@ class RiskStanding:
     latest_lace: LaceScore | None = None
 
     @property
+    def assessed(self) -> bool:
+        """False while the tier is "not assessed" (no score, no nurse's choice)."""
+        return self.tier is not RiskTier.not_assessed
+
+    @property
     def suggested_tier(self) -> RiskTier | None:
         """The latest LACE's tier when it contradicts a tier not set by the nurse."""
         lace = self.latest_lace
@@ -144,7 +177,12 @@ class RiskStanding:
     def basis_words(self, today: date | None = None, with_suggestion: bool = True) -> str:
         """What follows the tier: " (LACE 12, 18 Nov)", ", set by A. Moreno: lives alone;
         LACE 9", ", not assessed"; then "; " and the suggestion when there is one
-        (leave it out with ``with_suggestion`` False to show it apart)."""
+        (leave it out with ``with_suggestion`` False to show it apart). The
+        "not assessed" tier says it all itself: nothing follows it but the
+        suggestion ("; LACE 14 on 5 Dec suggests high")."""
+        if not self.assessed:
+            suggestion = self.suggestion(today) if with_suggestion else None
+            return "" if suggestion is None else f"; {suggestion}"
         if self.source is RiskSource.score:
             words = f" ({self.basis_text(today, with_suggestion=False)})"
             suggestion = self.suggestion(today) if with_suggestion else None
@@ -152,8 +190,9 @@ class RiskStanding:
         return f", {self.basis_text(today, with_suggestion)}"
 
     def describe(self, today: date | None = None) -> str:
-        """The tier with its basis: "high (LACE 12, 18 Nov)", "moderate, not assessed"."""
-        return f"{self.tier}{self.basis_words(today)}"
+        """The tier with its basis: "high (LACE 12, 18 Nov)", "moderate, not assessed",
+        "not assessed"."""
+        return f"{tier_words(self.tier)}{self.basis_words(today)}"
 
 
 def risk_standing(
@@ -189,12 +228,18 @@ def lace_offer(
     """The offer a newly recorded LACE makes, or None when it has nothing to offer.
 
     A band other than the tier offers the change ("LACE 7 = L2 A3 C1 E1:
-    moderate risk; the tier is high. Set it to moderate?"). A band equal to a
+    moderate risk; the tier is high. Set it to moderate?"); a patient not
+    assessed yet is offered the band as their first tier. A band equal to a
     tier with no basis yet offers to record the score as its basis. The nurse
     decides; nothing changes until they say yes.
     """
     current = parse_code(RiskTier, tier, "risk_tier")
     band = tier_for_lace(lace_total)
+    if current is RiskTier.not_assessed:
+        return RiskOffer(
+            band,
+            f"{lace_summary}: {band} risk; the risk tier is not assessed yet. Set it to {band}?",
+        )
     if band != current:
         return RiskOffer(
             band, f"{lace_summary}: {band} risk; the tier is {current}. Set it to {band}?"
@@ -209,15 +254,19 @@ def lace_offer(
 
 
 __all__ = [
+    "ASSESSED_TIERS",
     "LACE_HIGH_FROM",
     "LACE_MODERATE_FROM",
     "LaceScore",
     "RiskOffer",
     "RiskStanding",
     "disagrees_with_lace",
+    "is_assessed",
     "lace_offer",
     "risk_standing",
+    "risk_words",
     "short_summary",
     "tier_for_lace",
+    "tier_words",
     "unexplained_disagreement",
 ]

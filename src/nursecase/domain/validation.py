@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import TypeVar
 
 DEFAULT_MAX_TEXT_LENGTH = 200
-MRN_MAX_LENGTH = 32
+#: An MRN as its source writes it: a Synthea UUID with its hyphens is 36 characters.
+MRN_MAX_LENGTH = 64
 PHONE_MIN_DIGITS = 7
 PHONE_MAX_DIGITS = 15  # E.164 allows at most 15 digits.
 MINUTES_LOW = 1
@@ -24,7 +25,10 @@ Moment = TypeVar("Moment", date, datetime)
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_MRN = re.compile(r"[A-Z0-9-]{1,32}")
+_MRN = re.compile(r"[A-Z0-9-]+")
+_MRN_AS_WRITTEN = re.compile(r"[A-Za-z0-9-]+")
+# What an MRN key keeps: ASCII letters and digits (an MRN holds no other letter).
+_MRN_KEY_DROPS = re.compile(r"[^A-Z0-9]")
 # Separators people type inside phone numbers; anything else is probably a typo.
 _PHONE_SEPARATORS = frozenset(" +-().")
 
@@ -248,13 +252,42 @@ def not_in_future(moment: Moment, field: str, now: date | datetime) -> Moment:
 def normalize_mrn(value: object) -> str:
     """Return a medical record number stripped and upper-cased.
 
-    Required; 1-32 characters of letters, digits and hyphens, so it is safe as a
-    key, in file names and in exports.
+    Required; 1-64 characters of letters, digits and hyphens, so it is safe as a
+    key, in file names and in exports. This is how an MRN typed by a nurse is
+    kept; an imported one is kept as written (``mrn_as_written``).
     """
     text = require_text(value, "mrn", max_length=MRN_MAX_LENGTH).upper()
     if not _MRN.fullmatch(text):
         raise ValidationError("mrn", "may contain only letters, digits and hyphens")
     return text
+
+
+def mrn_as_written(value: object) -> str:
+    """Return an imported MRN exactly as its source wrote it (only surrounding blanks go).
+
+    The same characters as ``normalize_mrn`` allows (letters of either case,
+    digits, hyphens; 1-64), but nothing is upper-cased or dropped: the
+    patient's own identifier ("ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423") is shown
+    and exported as the hospital wrote it.
+    """
+    text = require_text(value, "mrn", max_length=MRN_MAX_LENGTH)
+    if not _MRN_AS_WRITTEN.fullmatch(text):
+        raise ValidationError("mrn", "may contain only letters, digits and hyphens")
+    return text
+
+
+def mrn_key(text: object) -> str:
+    """Return an MRN's key: its letters upper-cased and its digits, punctuation dropped.
+
+    "ad2e3fc5-2b5d", "AD2E3FC5 2B5D" and "ad2e3fc52b5d" share the key
+    "AD2E3FC52B5D". The key is the MRN's identity (the patient service refuses
+    a second patient with the key of another's MRN) and what search matches a
+    prefix of, so an MRN is found with or without its punctuation or capitals.
+    Never raises; None gives "".
+    """
+    if not isinstance(text, str):
+        return ""
+    return _MRN_KEY_DROPS.sub("", text.upper())
 
 
 def normalize_phone(value: object) -> str | None:

@@ -215,6 +215,12 @@ def _entry_order_key(entry: WorklistEntry, today: date) -> tuple:
     moderate/high) before a stuck referral, days overdue, risk tier, oldest last
     contact (never contacted first), patient id.
 
+    Risk tier runs high, not assessed, moderate, low (``RISK_RANKS``): DESIGN.md
+    orders by tier but names no place for a patient nobody has assessed. Their
+    risk is unknown and may be high, and assessing it is the work due, so they
+    come after the known high risks and before anyone known to be moderate or
+    low; never ranked as if moderate.
+
     A possible risk of self-harm outranks every other flag, however long a
     referral has waited: that is why DESIGN.md lists it first among the flags.
 

@@ -10,10 +10,12 @@ from datetime import date, datetime
 
 from rich.text import Text
 
+from nursecase.domain.codes import RiskTier
 from nursecase.domain.flags import Flag
 from nursecase.domain.terminal_text import printable
 
-RISK_STYLES = {"high": "bold red", "moderate": "yellow", "low": "green"}
+#: A patient not assessed yet stands out as work to do, in no tier's colour.
+RISK_STYLES = {"high": "bold red", "moderate": "yellow", "low": "green", "not-assessed": "italic"}
 
 
 #: How each flag is drawn: a safety signal stands out most, then a late urgent
@@ -36,8 +38,9 @@ def flag_badges(flags) -> Text:
 
 
 def risk_badge(tier: str) -> Text:
-    """The risk tier as a coloured word."""
-    return Text(tier, style=RISK_STYLES.get(tier, ""))
+    """The risk tier as a coloured word ("Not assessed" for a patient nobody assessed)."""
+    words = RiskTier.not_assessed.label if tier == RiskTier.not_assessed else tier
+    return Text(words, style=RISK_STYLES.get(tier, ""))
 
 
 def days_ago(moment: datetime | date | None, today: date) -> str:

@@ -20,6 +20,7 @@ from nursecase.domain.codes import (
     RiskTier,
     TaskPriority,
 )
+from nursecase.domain.risk import ASSESSED_TIERS, is_assessed
 from nursecase.domain.validation import parse_date, require_int_range
 from nursecase.screens.contact_dialog import snooze_dialog
 from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
@@ -192,14 +193,18 @@ def change_risk_tier_dialog(
         now = standing.describe(services.clock.today())
     else:
         now = RiskTier(patient.risk_tier).label
+    if standing is not None and not standing.assessed:
+        now = f"the risk is {now}"  # "Now the risk is not assessed."
     intro = f"Now {now}. Your reason is kept as the basis of the tier, with your name."
     fields = [
         FormField(
             "risk_tier",
             "Risk tier",
             "choice",
-            suggested_tier or patient.risk_tier,
-            choices=code_choices(RiskTier),
+            # "Not assessed" is where a patient starts, not a tier to choose.
+            suggested_tier
+            or (patient.risk_tier if is_assessed(patient.risk_tier) else RiskTier.moderate.value),
+            choices=code_choices(ASSESSED_TIERS),
         ),
         FormField(
             "reason",

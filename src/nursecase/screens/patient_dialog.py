@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nursecase.domain.codes import RiskTier, Sex
+from nursecase.domain.risk import ASSESSED_TIERS
 from nursecase.domain.validation import optional_date
 from nursecase.screens.form_dialog import FormDialog, FormField
 from nursecase.services import Services
@@ -12,7 +13,9 @@ def new_patient_dialog(services: Services) -> FormDialog:
     """A dialog that enrols a patient on the signed-in nurse's caseload; returns PatientRead.
 
     A tier given a reason is the nurse's override (with their name); without
-    one it is "not assessed" until a score or a reason sets it.
+    one it is "not assessed" until a score or a reason sets it. The tier starts
+    at "Not assessed", as an imported patient's does: a nurse who knows no
+    score leaves it there, and the patient is never taken for moderate.
     """
     fields = [
         FormField("mrn", "MRN (required)", placeholder="medical record number"),
@@ -32,8 +35,10 @@ def new_patient_dialog(services: Services) -> FormDialog:
             "risk_tier",
             "Risk tier",
             "choice",
-            RiskTier.moderate.value,
-            choices=tuple((member.label, member.value) for member in RiskTier),
+            RiskTier.not_assessed.value,
+            choices=tuple(
+                (member.label, member.value) for member in (RiskTier.not_assessed, *ASSESSED_TIERS)
+            ),
         ),
         FormField(
             "risk_reason",

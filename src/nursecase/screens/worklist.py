@@ -188,6 +188,8 @@ INTENTS = tuple(replace(intent, show=intent.id in FOOTER_INTENTS) for intent in 
 #: flags than fit end in "+1" (never a word cut in two).
 TODAY_FLAGS_WIDTH = 20
 CASELOAD_FLAGS_WIDTH = 22
+#: The risk column: "Not assessed" (a patient nobody has scored) is its longest word.
+RISK_WIDTH = 12
 
 # Cells are plain strings where they carry no style: the table draws those
 # directly, without laying out a Text (see VirtualTable._cell_segments).
@@ -195,7 +197,8 @@ CASELOAD_COLUMNS: list[Column[PatientRow]] = [
     Column("name", "Name", 24, lambda row: f"{row.family_name}, {row.given_name}"),
     Column("mrn", "MRN", 10, lambda row: row.mrn),
     Column("age", "Age", 4, lambda row: "-" if row.age is None else str(row.age)),
-    Column("risk", "Risk", 9, lambda row: risk_badge(row.risk_tier)),
+    # Wide enough for "Not assessed" whole.
+    Column("risk", "Risk", RISK_WIDTH, lambda row: risk_badge(row.risk_tier)),
 ]
 
 
@@ -231,8 +234,8 @@ def _today_columns(today_function) -> list[Column]:
             lambda row: f"{row.family_name}, {row.given_name}",
             sortable=False,
         ),
-        Column("why", "Why", 34, _why_text, sortable=False),
-        Column("risk", "Risk", 9, lambda row: risk_badge(row.risk_tier), sortable=False),
+        Column("why", "Why", 31, _why_text, sortable=False),
+        Column("risk", "Risk", RISK_WIDTH, lambda row: risk_badge(row.risk_tier), sortable=False),
         Column(
             "age",
             "Age",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from nursecase.domain.risk import risk_words
+
 if TYPE_CHECKING:
     from nursecase.services.patients import PatientService
     from nursecase.services.worklist import WorklistService
@@ -57,7 +59,7 @@ class CaseloadQuery:
         """The active filters in words, for the status line."""
         parts = []
         if self.risk_tier:
-            parts.append(f"{self.risk_tier} risk")
+            parts.append(risk_words(self.risk_tier))
         if self.overdue:
             parts.append("overdue")
         if self.open_referral:

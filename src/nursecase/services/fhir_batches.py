@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from nursecase.db.models import CareTeamMember, Condition, Medication
 from nursecase.domain.fhir_records import ParsedBundle
+from nursecase.domain.validation import mrn_key
 
 #: The ParsedBundle fields whose records belong to a patient, in writing order.
 RECORD_KINDS = (
@@ -51,14 +52,16 @@ def split_into_batches(parsed: ParsedBundle, batch_records: int) -> list[ParsedB
     of their first record); a patient with more records than a batch holds is
     split over several, its patient record in the first. Each batch is a
     ParsedBundle of its own, without the file's skipped counts and warnings.
+    Patients are told apart by MRN key (``validation.mrn_key``): a record that
+    names its patient's MRN written another way goes with that patient.
     """
     limit = max(1, batch_records)
     by_patient: dict[str, list[tuple[str, Any]]] = {}
     for patient in parsed.patients:
-        by_patient.setdefault(patient.mrn, []).append(("patients", patient))
+        by_patient.setdefault(mrn_key(patient.mrn), []).append(("patients", patient))
     for kind in RECORD_KINDS:
         for record in getattr(parsed, kind):
-            by_patient.setdefault(record.patient.mrn, []).append((kind, record))
+            by_patient.setdefault(mrn_key(record.patient.mrn), []).append((kind, record))
     batches: list[list[tuple[str, Any]]] = []
     current: list[tuple[str, Any]] = []
     current_weight = 0

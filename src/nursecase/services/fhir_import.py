@@ -27,7 +27,9 @@ only what differs is written (and audited). A file imported a second time
 writes nothing at all, not even an audit event: nothing was created, changed
 or viewed. The keys:
 
-- patient: MRN;
+- patient: MRN, by its key (``validation.mrn_key``: "ad2e3fc5-2b5d-..." and
+  "AD2E3FC52B5D..." are one MRN); the MRN is kept exactly as the source wrote
+  it, and a re-sent file's spelling replaces an older one;
 - condition: patient + code system and code (or the description when there
   is no code) + onset date;
 - medication: patient + name (the medication table has no code or start
@@ -53,7 +55,10 @@ the editor's rules (``care_plan_rules.check_move``): a move the rules refuse
 is left out with a warning rather than forced. Imported patients are put on
 the signed-in nurse's caseload (unassigned without one) with an active
 case-management episode, as ``PatientService.create`` does; a deceased
-patient gets neither an episode nor a next-contact date.
+patient gets neither an episode nor a next-contact date. A bundle carries no
+LACE (the only score a tier rests on), so a new patient's risk tier is "not
+assessed", never moderate: the nurse assesses them (``domain.risk``); a
+patient already in nursecase keeps their tier.
 
 A PHQ-9 whose item 9 (thoughts of self-harm) is above 0 creates the urgent
 safety task, as one entered by hand does, whatever its date: a safety answer
@@ -119,7 +124,7 @@ from nursecase.domain.fhir_records import (
 from nursecase.domain.fhir_values import BundleError
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.safety_check import SAFETY_TASK_PRIORITY, SAFETY_TASK_SOURCE
-from nursecase.domain.validation import ValidationError, normalize_phone, search_key
+from nursecase.domain.validation import ValidationError, mrn_key, normalize_phone, search_key
 from nursecase.services import audit
 from nursecase.services.care_plan_history import record_revision
 from nursecase.services.context import ServiceContext
@@ -160,7 +165,7 @@ DEFAULT_OWNER = "care team"
 #: inside SQLite's 5 s busy timeout even on a busy machine (500 came to 4.2 s
 #: on two shared cores, bench/results.md), large enough that commits cost little.
 BATCH_RECORDS = 250
-_HIDDEN_PATIENT_FIELDS = frozenset({"family_key", "given_key", "phone_digits"})
+_HIDDEN_PATIENT_FIELDS = frozenset({"family_key", "given_key", "phone_digits", "mrn_key"})
 
 
 class FhirImportError(ServiceError):
@@ -352,24 +357,26 @@ class FhirImportService:
         The file's own patients are there; the MRNs only referred to must be in
         nursecase already. The refusal names the first such reference.
         """
-        in_file = {patient.mrn for patient in parsed.patients}
+        in_file = {mrn_key(patient.mrn) for patient in parsed.patients}
         referred: dict[str, str] = {}
         for record in patient_records(parsed):
-            key = record.patient
-            if key.mrn not in in_file:
-                referred.setdefault(key.mrn, key.place)
+            key = mrn_key(record.patient.mrn)
+            if key not in in_file:
+                referred.setdefault(key, record.patient.place)
         if not referred:
             return
         known: set[str] = set()
-        mrns = list(referred)
+        keys = list(referred)
         with self.context.read() as session:
-            for start in range(0, len(mrns), 500):
-                chunk = mrns[start : start + 500]
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
                 known.update(
-                    session.execute(select(Patient.mrn).where(Patient.mrn.in_(chunk))).scalars()
+                    session.execute(
+                        select(Patient.mrn_key).where(Patient.mrn_key.in_(chunk))
+                    ).scalars()
                 )
-        for mrn, place in referred.items():
-            if mrn not in known:
+        for key, place in referred.items():
+            if key not in known:
                 raise FhirImportError(
                     source, place, "names a patient who is neither in this bundle nor in nursecase"
                 )
@@ -408,6 +415,7 @@ class _Writer:
         self.today = context.clock.today()
         self.tallies = {kind: Tally() for kind in KINDS}
         self.warnings: list[str] = []
+        #: The file's patients by MRN key.
         self.patients: dict[str, Patient] = {}
         #: Stored care-plan records an item of this file already matched, across
         #: its batches (``RecordLookups.claimed``): two items never become one row.
@@ -457,15 +465,31 @@ class _Writer:
         return changed
 
     def _patient_for(self, key: PatientKey) -> Patient:
-        patient = self.patients.get(key.mrn)
+        patient = self.patients.get(mrn_key(key.mrn))
         if patient is None:
-            patient = self.session.execute(select(Patient).where(Patient.mrn == key.mrn)).scalar()
+            patient = self._stored_patient(key.mrn)
             if patient is None:
                 raise self._refuse(
                     key.place, "names a patient who is neither in this bundle nor in nursecase"
                 )
-            self.patients[key.mrn] = patient
+            self.patients[mrn_key(key.mrn)] = patient
         return patient
+
+    def _stored_patient(self, mrn: str) -> Patient | None:
+        """The stored patient with this MRN, however either is written (by key).
+
+        Two stored patients can share a key only in a database from before
+        keys were kept: the one written exactly so is meant, else the first.
+        """
+        found = (
+            self.session.execute(
+                select(Patient).where(Patient.mrn_key == mrn_key(mrn)).order_by(Patient.id)
+            )
+            .scalars()
+            .all()
+        )
+        exact = [patient for patient in found if patient.mrn == mrn]
+        return exact[0] if exact else (found[0] if found else None)
 
     # --------------------------------------------------------------- patients
 
@@ -485,25 +509,30 @@ class _Writer:
             "preferred_language": imported.preferred_language,
         }
         values.update({name: value for name, value in optional.items() if value is not None})
-        patient = self.session.execute(select(Patient).where(Patient.mrn == imported.mrn)).scalar()
+        patient = self._stored_patient(imported.mrn)
         if patient is None:
             self._create_patient(imported, values)
             return
-        changed = self._apply(patient, values)
+        # The source's spelling of its own identifier wins, as its other values do
+        # (a patient imported when MRNs lost their hyphens gets them back).
+        changed = self._apply(patient, {"mrn": imported.mrn, **values})
         if changed:
             touch(patient, self.context)
             with guard_concurrent_save("patient"):
                 self.session.flush()
             visible = [name for name in changed if name not in _HIDDEN_PATIENT_FIELDS]
             self._audit(AuditAction.update, "patient", patient.id, visible)
-        self.patients[imported.mrn] = patient
+        self.patients[mrn_key(imported.mrn)] = patient
         self._count("patients", False, changed)
 
     def _create_patient(self, imported: ImportedPatient, values: dict[str, Any]) -> None:
-        tier = RiskTier.moderate
+        # No score came with the patient: not assessed (never moderate), contacted
+        # at the moderate cadence until the nurse assesses them (domain.clocks).
+        tier = RiskTier.not_assessed
         due = None if imported.deceased else cadence_due_date(self.context, tier, self.today)
         patient = Patient(
             mrn=imported.mrn,
+            mrn_key=mrn_key(imported.mrn),
             nurse_id=self.context.nurse_id,
             risk_tier=str(tier),
             risk_rank=RISK_RANKS[str(tier)],
@@ -548,7 +577,7 @@ class _Writer:
             self._audit(
                 AuditAction.create, "episode", episode.id, ("patient_id", "status", "start")
             )
-        self.patients[imported.mrn] = patient
+        self.patients[mrn_key(imported.mrn)] = patient
         self._count("patients", True, ())
 
     # ----------------------------------------------------- conditions, medicines

@@ -5,7 +5,11 @@ with KEYSET pagination on ``(sort column, id)`` (never OFFSET, which re-reads
 every skipped row), each sort served by an index ``(nurse_id, column, id)`` or
 ``(column, id)``. Search is an indexed PREFIX match on the normalised keys:
 ``key >= prefix AND key < prefix + U+FFFF`` is a range scan on SQLite and
-PostgreSQL alike, with no dependence on LIKE's case rules.
+PostgreSQL alike, with no dependence on LIKE's case rules. An MRN is kept as
+written (typed ones upper-cased, imported ones exactly as the source wrote
+them) and searched by its key (``validation.mrn_key``: letters upper-cased and
+digits), so "ad2e3fc5-2b5d" and "ad2e3fc52b5d" find the same patient; the key
+is also the MRN's identity, kept in step on every write.
 
 Sorting and NULLs: SQLite puts NULLs first in ascending order and PostgreSQL
 last, so the order never relies on the database's NULL placement. A sort on a
@@ -58,9 +62,10 @@ from nursecase.domain.codes import (
     parse_code,
 )
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
-from nursecase.domain.risk import tier_for_lace
+from nursecase.domain.risk import is_assessed, tier_for_lace
 from nursecase.domain.validation import (
     ValidationError,
+    mrn_key,
     normalize_mrn,
     normalize_phone,
     not_in_future,
@@ -91,6 +96,9 @@ _MINIMUM_PHONE_SEARCH_DIGITS = 3
 #: sqrt(page size x caseload size) (about 2,400 for 60 rows of 100,000).
 BROAD_SEARCH_MATCHES = 2000
 _SEARCH_DIGITS = re.compile(r"[0-9 ()+.\-]+")
+#: Search text that may be an MRN: letters, digits and the punctuation MRNs are
+#: written with (matched by key, so with or without it).
+_SEARCH_MRN = re.compile(r"[A-Za-z0-9._/-]+")
 NAME_LENGTH = 120
 #: The longest risk basis stored (a score's summary or a nurse's reason).
 RISK_BASIS_LENGTH = 200
@@ -319,7 +327,7 @@ class PatientService:
         phone: str | None = None,
         address: str | None = None,
         preferred_language: str | None = None,
-        risk_tier: str = "moderate",
+        risk_tier: str = "not-assessed",
         nurse_username: str | None = None,
         next_contact_due: date | str | None = None,
         start_episode: bool = True,
@@ -331,6 +339,8 @@ class PatientService:
         today plus the risk tier's cadence. A tier typed at enrolment rests on
         nothing unless the nurse gives ``risk_reason``: with one it is the
         nurse's override (who and when recorded), without one "not assessed".
+        No tier chosen is the tier "not assessed" itself, as for an imported
+        patient: nobody has scored the patient or said why another tier fits.
         """
         today = self.context.clock.today()
         now = self.context.clock.now()
@@ -344,6 +354,8 @@ class PatientService:
         language = optional_text(preferred_language, "preferred_language", max_length=40)
         tier = parse_code(RiskTier, risk_tier, "risk_tier")
         reason = optional_text(risk_reason, "risk_reason", max_length=RISK_BASIS_LENGTH)
+        if reason and not is_assessed(tier):
+            raise ValidationError("risk_reason", "needs a tier: choose low, moderate or high")
         due = optional_date(next_contact_due, "next_contact_due")
         if due is None:
             due = cadence_due_date(self.context, tier, today)
@@ -355,6 +367,7 @@ class PatientService:
             self._check_mrn_free(session, mrn_code, None)
             patient = Patient(
                 mrn=mrn_code,
+                mrn_key=mrn_key(mrn_code),
                 family_name=family,
                 given_name=given,
                 family_key=family_key,
@@ -453,6 +466,7 @@ class PatientService:
         values: dict[str, object] = {}
         if "mrn" in changes:
             values["mrn"] = normalize_mrn(changes["mrn"])
+            values["mrn_key"] = mrn_key(values["mrn"])
         if "family_name" in changes:
             values["family_name"], values["family_key"] = _name(
                 changes["family_name"], "family_name"
@@ -485,11 +499,19 @@ class PatientService:
                     if username is None or username == ""
                     else nurse_id_for_username(session, username)
                 )
-            if "mrn" in values and values["mrn"] != patient.mrn:
-                self._check_mrn_free(session, values["mrn"], patient.id)
+            if "mrn" in values:
+                if values["mrn_key"] == patient.mrn_key:
+                    # The same MRN written another way: the stored spelling (maybe
+                    # the source's own, "ad2e3fc5-2b5d-...") stays as it is.
+                    del values["mrn"], values["mrn_key"]
+                else:
+                    self._check_mrn_free(session, values["mrn"], patient.id)
             # The search keys and digits follow their visible fields; record those names.
             return self._save_changes(
-                session, patient, values, hidden={"family_key", "given_key", "phone_digits"}
+                session,
+                patient,
+                values,
+                hidden={"family_key", "given_key", "phone_digits", "mrn_key"},
             )
 
     def change_risk_tier(
@@ -499,8 +521,11 @@ class PatientService:
 
         The reason becomes the tier's basis (source "override"), with who set it
         and when; the header then reads "high, set by A. Moreno: lives alone".
+        "Not assessed" is where a patient starts, not a tier to set with a reason.
         """
         tier_code = parse_code(RiskTier, tier, "risk_tier")
+        if not is_assessed(tier_code):
+            raise ValidationError("risk_tier", "choose low, moderate or high")
         basis = require_text(reason, "reason", max_length=RISK_BASIS_LENGTH)
         now = self.context.clock.now()
         with self.context.write() as session:
@@ -675,10 +700,9 @@ class PatientService:
             return self._read(session, load_patient(session, patient_id))
 
     def get_by_mrn(self, mrn: str) -> PatientRead | None:
-        """The patient with this MRN, or None."""
-        code = normalize_mrn(mrn)
+        """The patient with this MRN (with or without its punctuation), or None."""
         with self.context.read() as session:
-            patient = session.execute(select(Patient).where(Patient.mrn == code)).scalar()
+            patient = find_by_mrn(session, mrn)
             return self._read(session, patient) if patient is not None else None
 
     def list_page(
@@ -843,10 +867,11 @@ class PatientService:
 
     @staticmethod
     def _check_mrn_free(session: Session, mrn: str, patient_id: int | None) -> None:
-        query = select(Patient.id).where(Patient.mrn == mrn)
+        """Refuse an MRN another patient has, however either is written ("M-1", "m1")."""
+        query = select(Patient.mrn).where(Patient.mrn_key == mrn_key(mrn))
         if patient_id is not None:
             query = query.where(Patient.id != patient_id)
-        if session.execute(query).scalar() is not None:
+        if session.execute(query.limit(1)).scalar() is not None:
             raise ValidationError("mrn", f"MRN {mrn} is already used by another patient")
 
     def _read(self, session: Session, patient: Patient) -> PatientRead:
@@ -907,6 +932,29 @@ class PatientService:
         )
 
 
+def find_by_mrn(session: Session, mrn: object) -> Patient | None:
+    """The patient whose MRN this is, written with or without its punctuation, or None.
+
+    The MRN is matched by key (``validation.mrn_key``). Two patients can share
+    a key only in a database from before keys were kept; then the one written
+    exactly so is meant, and without one the MRN is refused rather than guessed.
+    """
+    key = mrn_key(normalize_mrn(mrn))
+    found = list(
+        session.execute(select(Patient).where(Patient.mrn_key == key).order_by(Patient.id))
+        .scalars()
+        .all()
+    )
+    if len(found) <= 1:
+        return found[0] if found else None
+    exact = [patient for patient in found if isinstance(mrn, str) and patient.mrn == mrn.strip()]
+    if len(exact) == 1:
+        return exact[0]
+    raise ValidationError(
+        "mrn", f"is the MRN of {len(found)} patients written in different ways: write it exactly"
+    )
+
+
 class SearchPlan(enum.Enum):
     """How a search condition is written for the query that uses it."""
 
@@ -949,10 +997,10 @@ class _Search:
 
     The ways, in the order the branches are written: "phone" (3 or more
     digits and nothing but phone punctuation), "mrn" (letters, digits and
-    hyphens), then "word" (one word: a family or given name prefix) or
-    "words" (several: "smith jo", "smith, j") with "either order" when no
-    comma fixes which word is the family name. No way at all: nothing
-    searchable, which matches nobody.
+    MRN punctuation, matched as an MRN key prefix), then "word" (one word: a
+    family or given name prefix) or "words" (several: "smith jo", "smith, j")
+    with "either order" when no comma fixes which word is the family name. No
+    way at all: nothing searchable, which matches nobody.
     """
 
     ways: tuple[str, ...]
@@ -970,10 +1018,10 @@ def _search(search: str | None) -> _Search | None:
     if _SEARCH_DIGITS.fullmatch(text) and len(digits) >= _MINIMUM_PHONE_SEARCH_DIGITS:
         ways.append("phone")
         values |= _prefix_values("phone", digits)
-    mrn_text = text.upper()
-    if re.fullmatch(r"[A-Z0-9-]+", mrn_text):
+    mrn_prefix = mrn_key(text)
+    if mrn_prefix and _SEARCH_MRN.fullmatch(text):
         ways.append("mrn")
-        values |= _prefix_values("mrn", mrn_text)
+        values |= _prefix_values("mrn", mrn_prefix)
     words = [search_key(word) for word in re.split(r"[\s,]+", text)]
     words = [word for word in words if word]
     if len(words) == 1:
@@ -995,7 +1043,7 @@ def _search(search: str | None) -> _Search | None:
 def search_branches(ways: tuple[str, ...], *, indexed: bool = True) -> list:
     """One prefix range per way the search text can match (``_Search.ways``).
 
-    A name prefix ("smi", "smith jo", "jo smith", "smith, j"), an MRN prefix,
+    A name prefix ("smi", "smith jo", "jo smith", "smith, j"), an MRN key prefix,
     or (with 3 or more digits) a phone number prefix; the prefixes are
     parameters (``_Search.values``). No way (only punctuation) gives a
     condition that matches nobody rather than everybody. ``indexed`` False
@@ -1009,7 +1057,7 @@ def search_branches(ways: tuple[str, ...], *, indexed: bool = True) -> list:
     if "phone" in ways:
         branches.append(prefix(Patient.phone_digits, "phone"))
     if "mrn" in ways:
-        branches.append(prefix(Patient.mrn, "mrn"))
+        branches.append(prefix(Patient.mrn_key, "mrn"))
     if "word" in ways:
         branches.append(prefix(Patient.family_key, "word"))
         branches.append(prefix(Patient.given_key, "word"))

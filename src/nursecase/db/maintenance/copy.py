@@ -325,9 +325,10 @@ def _merge(
     id_maps: dict[str, dict[int, int]] = {table.name: {} for table in tables}
     keys = {
         NURSE_TABLE: _existing(writer, metadata.tables[NURSE_TABLE], "username"),
-        PATIENT_TABLE: _existing(writer, metadata.tables[PATIENT_TABLE], "mrn"),
+        # By MRN key: "ad2e3fc5-2b5d-..." and "AD2E3FC52B5D..." are one patient's MRN.
+        PATIENT_TABLE: _existing(writer, metadata.tables[PATIENT_TABLE], "mrn_key"),
     }
-    match_columns = {NURSE_TABLE: "username", PATIENT_TABLE: "mrn"}
+    match_columns = {NURSE_TABLE: "username", PATIENT_TABLE: "mrn_key"}
     entries = []
     patients_skipped = 0
     for table in tables:

@@ -234,6 +234,9 @@ def risk_words(row: tuple, latest_lace: LaceScore | None, today: date) -> str:
     standing = risk_standing(
         risk_tier, risk_source, risk_basis, risk_set_by, risk_set_at, latest_lace
     )
+    if not standing.assessed:
+        # "not assessed" (and what a LACE suggests): the tier says it all itself.
+        return standing.basis_text(today)
     return f"{standing.tier}\n{standing.basis_text(today)}"
 
 

@@ -42,7 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from nursecase.db.models import Nurse, Patient
+from nursecase.db.models import Nurse
 from nursecase.domain.codes import AuditAction, Role
 from nursecase.domain.validation import ValidationError
 from nursecase.files import kind_of
@@ -64,6 +64,7 @@ from nursecase.services.errors import ServiceError
 from nursecase.services.exports.common import ExportScope, Report, table_document
 from nursecase.services.exports.options import ExportOptions, default_period
 from nursecase.services.exports.registry import BUILDERS
+from nursecase.services.patients import find_by_mrn
 
 #: The audit event's entity for an export of a report.
 AUDIT_ENTITY = "export"
@@ -229,9 +230,9 @@ class ExportService:
                 nurse_id, nurse_label = self._nurse(session, options.nurse_username)
             patient_id = None
             if options.patient_mrn is not None:
-                patient_id = session.execute(
-                    select(Patient.id).where(Patient.mrn == options.patient_mrn)
-                ).scalar()
+                # By key: the MRN written with or without its punctuation.
+                patient = find_by_mrn(session, options.patient_mrn)
+                patient_id = patient.id if patient is not None else None
                 if patient_id is None:
                     raise ValidationError("patient", f"no patient with MRN {options.patient_mrn}")
         scope = ExportScope(

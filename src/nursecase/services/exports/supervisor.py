@@ -36,6 +36,7 @@ from nursecase.db.models import (
 )
 from nursecase.domain.care_plan_rules import OPEN_GOAL_STATUSES, OPEN_INTERVENTION_STATUSES
 from nursecase.domain.codes import CarePlanStatus, EpisodeStatus, ReferralStatus
+from nursecase.domain.risk import risk_words
 from nursecase.reports.document import Block, Document, Heading, Paragraph, Table
 from nursecase.reports.tables import Column, plain_text
 from nursecase.services.context import ServiceContext
@@ -208,7 +209,7 @@ def _items(session: Session, scope: ExportScope) -> Iterator[tuple]:
     for row in stream(session, _contacts(scope)):
         nurse, mrn, patient = head(row)
         due = row.next_contact_due
-        detail = f"{row.risk_tier} risk"
+        detail = risk_words(row.risk_tier)
         yield nurse, OVERDUE_CONTACT, mrn, patient, "Next contact", due, late(due), detail, row.id
     for row in stream(session, _tasks(scope)):
         nurse, mrn, patient = head(row)
