@@ -11,7 +11,15 @@ from datetime import date, datetime
 
 from rich.text import Text
 
-from nursecase.domain.codes import ACTIVE_CLINICAL_STATUSES, TaskStatus
+from nursecase.domain.codes import (
+    ACTIVE_CLINICAL_STATUSES,
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
+    TaskPriority,
+    TaskSource,
+    TaskStatus,
+)
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
 from nursecase.domain.tcm import TcmStepState
 from nursecase.screens.formatting import (
@@ -19,6 +27,7 @@ from nursecase.screens.formatting import (
     due_short,
     due_text,
     flag_badges,
+    label_of,
     progress_bar,
     risk_badge,
     shown,
@@ -289,10 +298,7 @@ def care_team_rows(chart) -> list[tuple]:
 
 def _task_status_label(code: str) -> str:
     """ "Requested", "Missed" (a TCM step whose deadline passed); an unknown code as it is."""
-    try:
-        return TaskStatus(code).label
-    except ValueError:
-        return code
+    return label_of(TaskStatus, code)
 
 
 def task_rows(chart, today: date) -> list[tuple]:
@@ -309,6 +315,45 @@ def task_rows(chart, today: date) -> list[tuple]:
         )
         for task in chart.tasks
     ]
+
+
+def contact_reading(contact) -> tuple[str, str]:
+    """A contact for the read view: what it was on one line, and its whole note.
+
+    ("Contact on 29 Nov 2026 15:00 · Phone with patient · Reached · 20 min ·
+    by Alice Moreno", the note.)
+    """
+    parts = [
+        f"Contact on {contact.occurred_at:%d %b %Y %H:%M}",
+        f"{label_of(ContactMode, contact.mode)} with "
+        f"{label_of(ContactWith, contact.with_whom).lower()}",
+        label_of(ContactOutcome, contact.outcome),
+        f"{contact.minutes} min",
+    ]
+    author = contact.author_name or contact.author_username
+    if author:
+        parts.append(f"by {author}")
+    return " · ".join(parts), contact.note or ""
+
+
+def task_reading(task) -> tuple[str, str]:
+    """A task for the read view: its due date, status, priority and source on one line,
+    and its whole text (with why it was snoozed, when it was)."""
+    parts = [
+        f"Task due {task.due_date:%d %b %Y}",
+        _task_status_label(task.status),
+        f"{label_of(TaskPriority, task.priority)} priority",
+        f"source: {label_of(TaskSource, task.source).lower()}",
+    ]
+    if task.done_at is not None:
+        parts.append(f"done {task.done_at:%d %b %Y %H:%M}")
+    nurse = task.nurse_name or task.nurse_username
+    if nurse:
+        parts.append(f"for {nurse}")
+    body = task.description
+    if task.snooze_reason:
+        body += f"\n\nSnoozed: {task.snooze_reason}"
+    return " · ".join(parts), body
 
 
 def timeline_rows(chart) -> list[tuple]:

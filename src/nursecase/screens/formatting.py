@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from rich.text import Text
 
+from nursecase.domain.codes import Code
 from nursecase.domain.flags import Flag
 from nursecase.domain.terminal_text import printable
 
@@ -33,6 +34,16 @@ def flag_badges(flags) -> Text:
         line.append(f" {flag.label} " if flag is Flag.safety else flag.label, FLAG_STYLES[flag])
         line.append("  ")
     return line
+
+
+def label_of(codes: type[Code], value: str | None) -> str:
+    """A stored code in words ("no-answer" -> "No answer"); a code not in the list as it is."""
+    if not value:
+        return ""
+    try:
+        return codes(value).label
+    except ValueError:
+        return value
 
 
 def risk_badge(tier: str) -> Text:

@@ -50,6 +50,7 @@ from nursecase.screens.patient_actions import (
     snooze_task_dialog,
     start_episode_dialog,
 )
+from nursecase.screens.read_view import ReadView
 from nursecase.screens.referral_dialogs import open_referral_form
 from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
 from nursecase.screens.workstation import WorkstationScreen
@@ -91,6 +92,14 @@ INTENTS = (
         "edit_contact",
         "Edit",
         "Correct the highlighted contact",
+        show=False,
+    ),
+    Intent(
+        "patient.read",
+        "enter",
+        "read",
+        "Read",
+        "Read the highlighted contact's note or task in full",
         show=False,
     ),
     Intent("patient.task_done", "d", "task_done", "Done", "Mark the task done", show=False),
@@ -475,6 +484,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         until it is there): disabling them for that moment would redraw the
         footer twice per opened patient.
         """
+        if action == "read":
+            return self.chart is not None and self._highlighted_row(self._active_tab()) is not None
         tab = TAB_ACTIONS.get(action)
         if tab is not None:
             if self.chart is None:
@@ -502,6 +513,14 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         key = self._row_key("contacts-table")
         contacts = self.chart.contacts if self.chart is not None else []
         return next((item for item in contacts if str(item.id) == key), None)
+
+    def _highlighted_row(self, tab: str):
+        """The contact or task under the cursor of its tab; None on another tab."""
+        if tab == "contacts":
+            return self._highlighted_contact()
+        if tab == "tasks":
+            return self._highlighted_task()
+        return None
 
     # --- actions ----------------------------------------------------------------
 
@@ -550,6 +569,26 @@ class PatientDetailScreen(WorkstationScreen, Screen):
     def _safety_checked(self, result) -> None:
         self.notify(saved_message(result), timeout=8)
         self.action_refresh()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a contact or a task reads it in full."""
+        if event.data_table.id in ("contacts-table", "tasks-table"):
+            event.stop()
+            self.action_read()
+
+    def action_read(self) -> None:
+        """Show the highlighted contact's note or task whole (the list cuts them to fit)."""
+        if self.chart is None:
+            return  # still loading
+        tab = self._active_tab()
+        row = self._highlighted_row(tab)
+        if row is None:
+            return
+        if tab == "contacts":
+            heading, body = chart_views.contact_reading(row)
+        else:
+            heading, body = chart_views.task_reading(row)
+        self.app.push_screen(ReadView(heading, body))
 
     def action_edit_contact(self) -> None:
         """Correct the highlighted contact."""
