@@ -46,6 +46,15 @@ def label_of(codes: type[Code], value: str | None) -> str:
         return value
 
 
+def code_words(code: str | None) -> str:
+    """A code of a short list without its own labels in words ("entered-in-error" ->
+    "Entered in error")."""
+    if not code:
+        return ""
+    words = code.replace("-", " ")
+    return words[:1].upper() + words[1:]
+
+
 def risk_badge(tier: str) -> Text:
     """The risk tier as a coloured word."""
     return Text(tier, style=RISK_STYLES.get(tier, ""))
