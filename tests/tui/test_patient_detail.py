@@ -21,6 +21,7 @@ import nursecase.app
 from nursecase.app import make_app
 from nursecase.db.engine import make_engine
 from nursecase.domain.codes import (
+    CarePlanStatus,
     CareTeamRole,
     ConditionClinicalStatus,
     ContactMode,
@@ -842,7 +843,7 @@ async def test_f_sends_a_referral_for_this_patient(app_services):
             "routine",
         )
         body = flat(text_of(screen.query_one("#summary-body", Static)))
-        assert "social-work to County SW: requested 0 d" in body
+        assert "Social work to County SW: requested 0 d" in body
 
 
 async def test_shift_d_records_a_discharge_and_the_header_shows_the_tcm_clock(app_services):
@@ -974,7 +975,9 @@ async def test_p_opens_the_care_plan_and_escape_returns(app_services):
         view = pilot.app.screen
         assert isinstance(view, CarePlanEditorScreen)
         tree = view.query_one("#plan-tree")
-        assert tree.root.label.plain.startswith(f"{plan.title} · {plan.status}")
+        assert tree.root.label.plain.startswith(
+            f"{plan.title} · {CarePlanStatus(plan.status).label}"
+        )
         problems = tree.root.children
         assert [node.label.plain.split("  ")[0] for node in problems] == [
             problem.description for problem in plan.problems
