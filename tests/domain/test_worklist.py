@@ -110,9 +110,9 @@ def test_long_goal_and_intervention_labels_are_cut_to_forty_characters(kind: Due
     prefix = f"{kind.value} due today: "
     assert text.startswith(prefix)
     shown = text.removeprefix(prefix)
-    assert len(shown) == 40
-    assert shown.endswith("…")
-    assert long_label.startswith(shown.removesuffix("…"))
+    # At most forty with the ellipsis, after a whole word: "single" would not fit whole.
+    assert shown == "Walks to the mailbox and back every…"
+    assert len(shown) <= 40
 
 
 @pytest.mark.parametrize("kind", [DueKind.goal, DueKind.intervention])

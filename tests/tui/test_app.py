@@ -62,6 +62,7 @@ async def test_help_lists_every_key_with_its_id(app_services):
         for description in ("Search", "Rounds", "Log contact", "Snooze", "Referrals", "Help"):
             assert description in text
         assert "worklist.rounds" in text
+        assert "Id (for [keymap])" in text  # the heading keeps its brackets (no markup)
         await pilot.press("escape")
         assert isinstance(app.screen, WorklistScreen)
 

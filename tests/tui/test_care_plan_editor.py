@@ -235,7 +235,7 @@ async def test_a_whole_plan_built_by_keys_from_empty(app_services):
         await press(pilot, "1")
         stored = only_plan(app_services, patient.id)
         assert (stored.status, stored.period_start) == ("active", TODAY)
-        assert "active" in text_of(screen.query_one("#plan-line", Static))
+        assert "Care plan · Active" in text_of(screen.query_one("#plan-line", Static))
     # Every action above was one saved version, each with its history.
     assert [entry.version for entry in app_services.care_plans.history(plan.id)] == list(
         range(stored.version, 0, -1)

@@ -20,7 +20,20 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 import nursecase.app
 from nursecase.app import make_app
 from nursecase.db.engine import make_engine
-from nursecase.domain.codes import Instrument, TaskStatus
+from nursecase.domain.codes import (
+    CarePlanStatus,
+    CareTeamRole,
+    ConditionClinicalStatus,
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
+    EpisodeStatus,
+    Instrument,
+    MedicationStatus,
+    TaskPriority,
+    TaskSource,
+    TaskStatus,
+)
 from nursecase.domain.instruments import get_instrument
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
 from nursecase.screens.care_plan_editor import CarePlanEditorScreen
@@ -29,6 +42,7 @@ from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.form_dialog import FormDialog
 from nursecase.screens.formatting import sparkline
 from nursecase.screens.patient_detail import PatientDetailScreen
+from nursecase.screens.read_view import ReadView
 from nursecase.services import make_services
 from tests.tui.conftest import SIZE, lines_of, settings, settle, text_of
 from tests.tui.dialog_keys import choose, focus_field, type_into
@@ -39,6 +53,14 @@ TOMORROW = date(2026, 11, 28)
 PANES = ("summary", "contacts", "assessments", "problems", "team", "tasks", "timeline")
 TITLES = ("Summary", "Contacts", "Assessments", "Problems & meds", "Care team", "Tasks", "Timeline")
 SAFETY_STYLE = "bold white on red"
+#: The demo's nurses as the tables name them (initial and surname, never the username).
+NURSE_SHORT = {
+    "amoreno": "A. Moreno",
+    "bokafor": "B. Okafor",
+    "cnguyen": "C. Nguyen",
+    "dlarsen": "D. Larsen",
+    None: "",
+}
 ROW_ACTION_KEYS = {"e": "edit_contact", "d": "task_done", "s": "task_snooze", "g": "task_reassign"}
 
 
@@ -206,12 +228,15 @@ def check_summary(services, patient_id: int, screen) -> None:
     assert len(contacts) > 3
     for contact in contacts[:3]:
         line = (
-            f"{contact.occurred_at:%d %b %H:%M} {contact.mode}, {contact.with_whom}: "
-            f"{contact.outcome}, {contact.minutes} min"
+            f"{contact.occurred_at:%d %b %H:%M} {ContactMode(contact.mode).label}, "
+            f"{ContactWith(contact.with_whom).label.lower()}: "
+            f"{ContactOutcome(contact.outcome).label.lower()}, {contact.minutes} min"
         )
         assert line in body
     fourth = contacts[3]
-    assert f"{fourth.occurred_at:%d %b %H:%M} {fourth.mode}" not in body  # the newest 3 only
+    assert (
+        f"{fourth.occurred_at:%d %b %H:%M} {ContactMode(fourth.mode).label}" not in body
+    )  # the newest 3 only
     for assessment in services.assessments.latest_by_instrument(patient_id).values():
         assert assessment.summary in body
     for condition in services.conditions.list_for_patient(patient_id):
@@ -229,12 +254,12 @@ def check_contacts(services, patient_id: int, screen) -> None:
     assert rows_of(screen, "contacts-table") == [
         [
             f"{contact.occurred_at:%Y-%m-%d %H:%M}",
-            contact.mode,
-            contact.with_whom,
-            contact.outcome,
+            ContactMode(contact.mode).label,
+            ContactWith(contact.with_whom).label,
+            ContactOutcome(contact.outcome).label,
             str(contact.minutes),
             contact.note or "",
-            contact.author_username or "",
+            NURSE_SHORT[contact.author_username],
         ]
         for contact in contacts
     ]
@@ -263,7 +288,7 @@ def check_problems(services, patient_id: int, screen) -> None:
         [
             condition.description,
             condition.code or "",
-            condition.clinical_status,
+            ConditionClinicalStatus(condition.clinical_status).label,
             condition.onset_date.isoformat() if condition.onset_date else "",
         ]
         for condition in conditions
@@ -276,7 +301,7 @@ def check_problems(services, patient_id: int, screen) -> None:
             medication.dose or "",
             medication.route or "",
             medication.frequency or "",
-            medication.status,
+            MedicationStatus(medication.status).label,
             medication.last_reconciled.isoformat() if medication.last_reconciled else "never",
         ]
         for medication in medications
@@ -298,7 +323,12 @@ def check_team(services, patient_id: int, screen) -> None:
     members = services.care_team.list_for_patient(patient_id)
     assert members
     assert rows_of(screen, "team-table") == [
-        [member.name, member.role, member.organisation or "", member.phone or ""]
+        [
+            member.name,
+            CareTeamRole(member.role).label,
+            member.organisation or "",
+            member.phone or "",
+        ]
         for member in members
     ]
 
@@ -321,22 +351,27 @@ def check_tasks(services, patient_id: int, screen) -> None:
         task = by_description[row[1]]
         # The status in words ("Requested", "Missed" for a lapsed TCM step).
         status = TaskStatus(task.status).label
-        assert row[2:6] == [task.priority, status, task.source, task.nurse_username or ""]
+        assert row[2:6] == [
+            TaskPriority(task.priority).label,
+            status,
+            TaskSource(task.source).label,
+            NURSE_SHORT[task.nurse_username],
+        ]
 
 
 def check_timeline(services, patient_id: int, screen) -> None:
     rows = rows_of(screen, "timeline-table")
     events = services.chart.load(patient_id).timeline
     assert len(rows) == len(events) > 5
-    assert [row[1:] for row in rows] == [[event.kind, event.text] for event in events]
+    assert [row[1:] for row in rows] == [[event.kind.capitalize(), event.text] for event in events]
     assert [row[0] for row in rows] == sorted((row[0] for row in rows), reverse=True)
     # Every contact and every assessment is on it.
-    contacts = [row for row in rows if row[1] == "contact"]
+    contacts = [row for row in rows if row[1] == "Contact"]
     assert [row[0] for row in contacts] == [
         f"{contact.occurred_at:%Y-%m-%d %H:%M}"
         for contact in services.contacts.list_for_patient(patient_id)
     ]
-    assessments = [row[2] for row in rows if row[1] == "assessment"]
+    assessments = [row[2] for row in rows if row[1] == "Assessment"]
     assert assessments == [
         assessment.summary for assessment in services.assessments.list_for_patient(patient_id)
     ]
@@ -402,7 +437,7 @@ async def test_the_header_shows_who_where_they_stand_and_their_flags_and_clocks(
         assert f"Risk {chart.risk.describe(TODAY)} Episode" in shown
         assert "suggests" not in shown  # the demo's tiers agree with their basis
         assert chart.ccm.describe(TODAY) in shown
-        assert f"Episode {patient.episode_status}" in shown
+        assert f"Episode {EpisodeStatus(patient.episode_status).label.lower()}" in shown
         assert f"Next contact {patient.next_contact_due:%d %b}" in shown
         day = f"{flag.performed_at.day} {flag.performed_at:%b}"
         answered = f"answered {flag.answer('item9')} on {day}"
@@ -514,12 +549,12 @@ async def test_c_logs_a_contact_and_the_screen_shows_it(app_services):
         assert active_tab(screen) == "contacts"
         assert rows_of(screen, "contacts-table")[0] == [
             "2026-11-27 09:00",
-            "phone",
-            "caregiver",
-            "reached",
+            "Phone",
+            "Caregiver",
+            "Reached",
             "25",
             "[PRN] ok",
-            "amoreno",
+            "A. Moreno",
         ]
         assert len(rows_of(screen, "contacts-table")) == len(after)
         assert ccm_minutes_shown(screen) == minutes_before + 25
@@ -552,7 +587,62 @@ async def test_e_on_the_contacts_tab_corrects_the_highlighted_contact(app_servic
         after = app_services.contacts.list_for_patient(patient_id)
         assert [c for c in after if c.id != target.id] == [c for c in contacts if c.id != target.id]
         assert cursor_of(screen, "contacts-table") == 1
-        assert rows_of(screen, "contacts-table")[1][3:5] == ["left-message", "30"]
+        assert rows_of(screen, "contacts-table")[1][3:5] == ["Left message", "30"]
+
+
+#: A note longer than its column at 120 columns (the list cuts it, enter reads it whole).
+LONG_NOTE = (
+    "Daughter says the walker came but is too tall; she will call the supplier to swap it"
+    " for a shorter one before Friday's visit.\nShe will also bring the medication list."
+)
+LONG_TASK = (
+    "Confirm with the supplier that the shorter walker is delivered before the home visit,"
+    " and that the daughter knows how to adjust its height"
+)
+
+
+async def test_enter_reads_a_note_and_a_task_whole_where_the_list_cuts_them_at_a_word(
+    app_services,
+):
+    patient = fresh_patient(app_services)
+    app_services.contacts.log(
+        patient.id, "2026-11-26 10:30", "home-visit", "caregiver", "reached", 40, LONG_NOTE
+    )
+    app_services.tasks.add(patient.id, LONG_TASK, "2026-12-02", priority="urgent")
+    async with patient_screen(app_services, patient.id) as (pilot, screen):
+        await press(pilot, "2")
+        # The note takes the free width and ends with "…" after a whole word.
+        table = screen.query_one("#contacts-table", DataTable)
+        drawn = table.render_line(1).text
+        words = LONG_NOTE.split()
+        shown_note = drawn[drawn.index("Daughter") : drawn.index("…") + 1]
+        kept = shown_note[:-1].split()
+        assert 5 < len(kept) < len(words) and kept == words[: len(kept)]
+        assert drawn.endswith("A. Moreno ")  # the author's column is still there
+        # Enter reads it whole: what it was in words, the note wrapped; escape closes.
+        await press(pilot, "enter")
+        view = pilot.app.screen
+        assert isinstance(view, ReadView)
+        assert flat(text_of(view.query_one("#read-heading", Static))) == (
+            "Contact on 26 Nov 2026 10:30 · Home visit with caregiver · Reached · 40 min"
+            " · by Alice Moreno"
+        )
+        # The whole note, its line break kept (the view wraps it to its width).
+        assert view.query_one("#read-text", Static).content.plain == LONG_NOTE
+        await press(pilot, "escape")
+        assert pilot.app.screen is screen
+        # A task too; editing keys stay where they were (e edits contacts only).
+        await press(pilot, "6")
+        assert "…" in screen.query_one("#tasks-table", DataTable).render_line(1).text
+        await press(pilot, "enter")
+        view = pilot.app.screen
+        assert isinstance(view, ReadView)
+        assert flat(text_of(view.query_one("#read-heading", Static))) == (
+            "Task due 02 Dec 2026 · Requested · Urgent priority · source: manual · for Alice Moreno"
+        )
+        assert view.query_one("#read-text", Static).content.plain == LONG_TASK
+        await press(pilot, "escape")
+        assert pilot.app.screen is screen
 
 
 async def test_a_then_a_number_scores_a_phq9_by_keys(app_services):
@@ -608,7 +698,7 @@ async def test_t_adds_a_task(app_services):
             "amoreno",
         )
         assert rows_of(screen, "tasks-table") == [
-            ["02 Dec", task.description, "urgent", "Requested", "manual", "amoreno", ""]
+            ["02 Dec", task.description, "Urgent", "Requested", "Manual", "A. Moreno", ""]
         ]
 
 
@@ -715,7 +805,7 @@ async def test_g_on_the_tasks_tab_gives_the_task_to_another_nurse(app_services):
         assert pilot.app.screen is screen
         assert app_services.tasks.get(task.id).nurse_username == "bokafor"
         [row] = [row for row in rows_of(screen, "tasks-table") if row[1] == task.description]
-        assert row[5] == "bokafor"
+        assert row[5] == "B. Okafor"
 
 
 async def test_f_sends_a_referral_for_this_patient(app_services):
@@ -753,7 +843,7 @@ async def test_f_sends_a_referral_for_this_patient(app_services):
             "routine",
         )
         body = flat(text_of(screen.query_one("#summary-body", Static)))
-        assert "social-work to County SW: requested 0 d" in body
+        assert "Social work to County SW: requested 0 d" in body
 
 
 async def test_shift_d_records_a_discharge_and_the_header_shows_the_tcm_clock(app_services):
@@ -815,7 +905,7 @@ async def test_shift_e_changes_closes_and_restarts_the_episode(app_services):
         await press(pilot, "ctrl+s")
         assert pilot.app.screen is screen
         assert app_services.episodes.current(patient.id).status == "onhold"
-        assert "Episode onhold" in header_of(screen)
+        assert "Episode on hold" in header_of(screen)
 
         await press(pilot, "E")
         dialog = dialog_of(pilot)
@@ -885,7 +975,9 @@ async def test_p_opens_the_care_plan_and_escape_returns(app_services):
         view = pilot.app.screen
         assert isinstance(view, CarePlanEditorScreen)
         tree = view.query_one("#plan-tree")
-        assert tree.root.label.plain.startswith(f"{plan.title} · {plan.status}")
+        assert tree.root.label.plain.startswith(
+            f"{plan.title} · {CarePlanStatus(plan.status).label}"
+        )
         problems = tree.root.children
         assert [node.label.plain.split("  ")[0] for node in problems] == [
             problem.description for problem in plan.problems
@@ -1025,7 +1117,7 @@ async def test_phq9_item9_from_the_screen_raises_the_flag_and_a_routine_call_kee
         assert has_safety_badge(screen)
         assert "⚠ PHQ-9 item 9 answered 2 on 27 Nov: record a safety check" in header_of(screen)
         await press(pilot, "6")
-        assert rows_of(screen, "tasks-table")[0][1:4] == [task.description, "urgent", "Requested"]
+        assert rows_of(screen, "tasks-table")[0][1:4] == [task.description, "Urgent", "Requested"]
 
         # A reached routine call, logged by keys: the dialog says a call does not clear it.
         await press(pilot, "c")

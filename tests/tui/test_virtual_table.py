@@ -524,3 +524,26 @@ async def test_a_failing_source_is_reported_and_the_table_keeps_working():
         await settle(pilot)
         assert table.cursor_index == PAGE_SIZE - 2 + VISIBLE
         assert len(app.failures) == 1
+
+
+async def test_the_stretching_column_takes_the_free_width_and_long_text_is_cut_at_a_word():
+    why = "Chase the reply from home health about the walker"
+    app = TableApp(ListSource([(0, 7, why)]))
+    async with app.run_test(size=(60, 10)) as pilot:
+        await settle(pilot)
+        table = table_of(app)
+        table.set_columns(
+            [
+                Column("why", "Why", 20, lambda row: Text(row[2], style="bold"), stretch=True),
+                Column("plain", "Plain", 20, lambda row: row[2]),
+                Column("id", "Id", 4, lambda row: str(row[1])),
+            ]
+        )
+        await pilot.pause()
+        # 59 cells of rows: the 12 left over by the fixed columns go to "Why" (32 cells).
+        shown = f" {'Chase the reply from home…':32} {'Chase the reply…':20} {'7':4}"
+        assert line(table, 1)[:59] == shown
+        # Narrower than the columns: the stretching one gives way, still cut at a word.
+        await pilot.resize_terminal(40, 10)
+        await settle(pilot)
+        assert line(table, 1).startswith(" Chase the…   Chase the reply…")

@@ -20,6 +20,7 @@ from datetime import date
 from enum import StrEnum
 
 from nursecase.domain.codes import RISK_RANKS
+from nursecase.domain.wording import cut_at_word
 
 
 class DueKind(StrEnum):
@@ -137,10 +138,10 @@ def days_overdue(item: DueItem, today: date) -> int:
 
 
 def truncate_label(label: str, limit: int = LABEL_MAX_CHARACTERS) -> str:
-    """Shorten a label to at most ``limit`` characters, marking the cut with an ellipsis."""
+    """Shorten a label to at most ``limit`` characters, cut at a word and marked with "…"."""
     if len(label) <= limit:
         return label
-    return label[: limit - 1].rstrip() + "…"
+    return cut_at_word(label, limit)
 
 
 def _due_phrase(noun: str, item: DueItem, today: date) -> str:

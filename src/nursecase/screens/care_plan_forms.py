@@ -19,9 +19,16 @@ from nursecase.domain.care_plan_rules import (
     initial_goal_statuses,
     initial_intervention_statuses,
 )
-from nursecase.domain.codes import GoalAchievementStatus, GoalPriority, InterventionCategory
+from nursecase.domain.codes import (
+    CareTeamRole,
+    GoalAchievementStatus,
+    GoalPriority,
+    InterventionCategory,
+)
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
+from nursecase.domain.wording import cut_at_word
 from nursecase.screens.form_dialog import FormField, code_choices
+from nursecase.screens.formatting import label_of
 
 if TYPE_CHECKING:
     from nursecase.services.care_plans import CarePlanRead
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
 #: Owners every intervention may have, before the patient's care team.
 STANDARD_OWNERS = ("nurse", "patient", "caregiver")
 NO_GOAL = "none"
+#: The longest goal in the "for goal" picker (cut at a word; the tree shows it whole).
+GOAL_CHOICE_WIDTH = 60
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,13 @@ def owner_choices(team: list, current: str | None) -> tuple[tuple[str, str], ...
     """Nurse, patient, caregiver, then each care team member "Name (role)"."""
     owners = [(owner.capitalize(), owner) for owner in STANDARD_OWNERS]
     for member in team:
-        label = f"{member.name} ({member.role})"
-        owners.append((label, label))
+        # Stored as "Name (role code)" (as before); shown with the role in words.
+        owners.append(
+            (
+                f"{member.name} ({label_of(CareTeamRole, member.role)})",
+                f"{member.name} ({member.role})",
+            )
+        )
     if current and current not in {value for _label, value in owners}:
         owners.append((current, current))
     return tuple(owners)
@@ -170,7 +184,7 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
     assert target.problem_id is not None
     problem = plan.problem(target.problem_id)
     goal_choices = (("(whole problem)", NO_GOAL),) + tuple(
-        (goal.description[:60], str(goal.id))
+        (cut_at_word(goal.description, GOAL_CHOICE_WIDTH), str(goal.id))
         for goal in problem.goals
         if goal.lifecycle_status != "entered-in-error"
     )

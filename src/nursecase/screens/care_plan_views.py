@@ -15,8 +15,18 @@ from nursecase.domain.care_plan_rules import (
     OPEN_GOAL_STATUSES,
     OPEN_INTERVENTION_STATUSES,
 )
-from nursecase.domain.codes import InterventionCategory
-from nursecase.screens.formatting import sparkline
+from nursecase.domain.codes import (
+    CarePlanStatus,
+    CareTeamRole,
+    GoalAchievementStatus,
+    GoalLifecycleStatus,
+    GoalPriority,
+    InterventionCategory,
+    InterventionStatus,
+)
+from nursecase.domain.omaha import PROBLEMS_BY_CODE
+from nursecase.domain.wording import cut_at_word
+from nursecase.screens.formatting import code_words, label_of, sparkline
 
 #: Short forms of the four Omaha intervention categories, for the tree.
 CATEGORY_SHORT = {
@@ -31,9 +41,8 @@ TREE_TEXT_WIDTH = 40
 
 
 def clip(text: str, width: int = TREE_TEXT_WIDTH) -> str:
-    """``text`` on one line, cut to ``width`` with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+    """``text`` on one line, cut at a word to ``width`` with an ellipsis."""
+    return cut_at_word(text, width)
 
 
 PRIORITY_SHORT = {"high-priority": "high", "medium-priority": "medium", "low-priority": "low"}
@@ -53,7 +62,7 @@ def _due(day: date | None, today: date, done: bool) -> Text:
 def plan_label(plan) -> Text:
     """The tree's root: title, status and period."""
     label = Text(plan.title, style="bold")
-    label.append(f" · {plan.status}")
+    label.append(f" · {label_of(CarePlanStatus, plan.status)}")
     if plan.period_start is not None:
         label.append(f" · {_day(plan.period_start)} – {_day(plan.period_end) or '…'}", style="dim")
     return label
@@ -75,7 +84,7 @@ def problem_label(problem) -> Text:
     label = Text(clip(problem.description), style="strike dim" if retracted else "bold")
     label.append(f"  {PRIORITY_SHORT.get(problem.priority, problem.priority)}", style="dim")
     if problem.status != "active":
-        label.append(f" · {problem.status}", style="dim")
+        label.append(f" · {code_words(problem.status)}", style="dim")
     if problem.ratings:
         label.append(f"  {kbs_text(problem.ratings)}", style="cyan")
     return label
@@ -98,7 +107,7 @@ def goal_label(goal, today: date) -> Text:
     done = goal.lifecycle_status not in OPEN_GOAL_STATUSES
     label = Text("◎ ", style="green")
     label.append(clip(goal_words(goal.description)), style="strike dim" if retracted else "")
-    label.append(f" · {goal.lifecycle_status}", style="dim")
+    label.append(f" · {label_of(GoalLifecycleStatus, goal.lifecycle_status)}", style="dim")
     label.append_text(_due(goal.due_date, today, done))
     if not retracted and goal.warnings:
         label.append(" ⚠", style="yellow")
@@ -114,13 +123,34 @@ def intervention_label(intervention, today: date) -> Text:
         f"{CATEGORY_SHORT.get(intervention.category, intervention.category)}: ", style="bold"
     )
     label.append(clip(intervention.description), style="strike dim" if retracted else "")
-    label.append(f" · {intervention.owner} · {intervention.status}", style="dim")
+    status = label_of(InterventionStatus, intervention.status)
+    label.append(f" · {owner_words(intervention.owner)} · {status}", style="dim")
     label.append_text(_due(intervention.due_date, today, done))
     return label
 
 
+#: The width of the names in the details; a longer name still gets a space after it.
+NAME_WIDTH = 16
+
+
+def owner_words(owner: str) -> str:
+    """ "Nurse", "Patient", "Caregiver", or a care team member with the role in words.
+
+    A member is stored as "Name (role code)" (care_plan_forms.owner_choices):
+    "Dr Lee (pcp)" is shown "Dr Lee (Primary care physician)".
+    """
+    if owner in ("nurse", "patient", "caregiver"):
+        return owner.capitalize()
+    name, _, role = owner.rpartition(" (")
+    if name and role.endswith(")"):
+        words = label_of(CareTeamRole, role[:-1])
+        return f"{name} ({words})"
+    return owner
+
+
 def _row(text: Text, name: str, value: str) -> None:
-    text.append(f"{name:<16}", style="bold")
+    # Never "Diagnosis codeI10": at least one space between a name and its value.
+    text.append(f"{name:<{NAME_WIDTH - 1}} ", style="bold")
     text.append(f"{value or '—'}\n")
 
 
@@ -132,8 +162,8 @@ def plan_details(plan) -> Text:
     """The plan itself: title, status, period, last save."""
     text = Text()
     _row(text, "Plan", plan.title)
-    _row(text, "Status", plan.status)
-    _row(text, "Intent", plan.intent)
+    _row(text, "Status", label_of(CarePlanStatus, plan.status))
+    _row(text, "Intent", code_words(plan.intent))
     _row(text, "Period", f"{_day(plan.period_start) or '—'} to {_day(plan.period_end) or '—'}")
     live = [problem for problem in plan.problems if problem.status != ENTERED_IN_ERROR]
     goals = sum(
@@ -155,10 +185,11 @@ def problem_details(problem) -> Text:
     """A problem with its KBS ratings over time as a small trend per dimension."""
     text = Text()
     _row(text, "Problem", problem.description)
-    _row(text, "Omaha", problem.omaha_code or "(free text)")
+    omaha = PROBLEMS_BY_CODE.get(problem.omaha_code) if problem.omaha_code else None
+    _row(text, "Omaha", omaha.name if omaha is not None else "(free text)")
     _row(text, "Diagnosis code", problem.nursing_diagnosis_code or "")
-    _row(text, "Priority", problem.priority)
-    _row(text, "Status", problem.status)
+    _row(text, "Priority", label_of(GoalPriority, problem.priority))
+    _row(text, "Status", code_words(problem.status))
     text.append("\nKBS ratings (Knowledge, Behavior, Status; 1-5)\n", style="bold")
     if not problem.ratings:
         text.append("none yet: r rates the problem\n", style="dim")
@@ -184,9 +215,9 @@ def goal_details(goal) -> Text:
     _row(text, "Measure", goal.target_measure or "")
     _row(text, "Target", goal.target_value or "")
     _row(text, "Due", _day(goal.due_date))
-    _row(text, "Priority", goal.priority)
-    _row(text, "Status", goal.lifecycle_status)
-    _row(text, "Achievement", goal.achievement_status or "")
+    _row(text, "Priority", label_of(GoalPriority, goal.priority))
+    _row(text, "Status", label_of(GoalLifecycleStatus, goal.lifecycle_status))
+    _row(text, "Achievement", label_of(GoalAchievementStatus, goal.achievement_status))
     warnings = goal.warnings if goal.lifecycle_status != ENTERED_IN_ERROR else []
     for warning in warnings:
         text.append(f"⚠ {warning}\n", style="yellow")
@@ -198,10 +229,10 @@ def intervention_details(intervention, plan) -> Text:
     text = Text()
     _row(text, "Intervention", intervention.description)
     _row(text, "Category", InterventionCategory(intervention.category).label)
-    _row(text, "Owner", intervention.owner)
+    _row(text, "Owner", owner_words(intervention.owner))
     _row(text, "Frequency", intervention.frequency or "")
     _row(text, "Due", _day(intervention.due_date))
-    _row(text, "Status", intervention.status)
+    _row(text, "Status", label_of(InterventionStatus, intervention.status))
     goal_text = "(whole problem)"
     if intervention.goal_id is not None:
         for goal in plan.problem(intervention.problem_id).goals:

@@ -11,14 +11,31 @@ from datetime import date, datetime
 
 from rich.text import Text
 
-from nursecase.domain.codes import ACTIVE_CLINICAL_STATUSES, TaskStatus
+from nursecase.domain.codes import (
+    ACTIVE_CLINICAL_STATUSES,
+    CareTeamRole,
+    ConditionClinicalStatus,
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
+    EpisodeStatus,
+    MedicationStatus,
+    ReferralStatus,
+    ServiceType,
+    Sex,
+    TaskPriority,
+    TaskSource,
+    TaskStatus,
+)
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
 from nursecase.domain.tcm import TcmStepState
+from nursecase.domain.wording import initial_and_surname
 from nursecase.screens.formatting import (
     days_ago,
     due_short,
     due_text,
     flag_badges,
+    label_of,
     progress_bar,
     risk_badge,
     shown,
@@ -45,12 +62,17 @@ def header(chart, today: date) -> Text:
     # Shown before Rich sees it: Rich drops a BEL or a CR silently; the nurse sees "␇".
     who.append(shown(f"{patient.family_name}, {patient.given_name}"), style="bold")
     age = f"{patient.age} y" if patient.age is not None else "age ?"
-    who.append(f"  MRN {patient.mrn}  {age}  {patient.sex}  ☎ {patient.phone or '-'}")
+    sex = label_of(Sex, patient.sex).lower()
+    who.append(f"  MRN {patient.mrn}  {age}  {sex}  ☎ {patient.phone or '-'}")
     if patient.preferred_language:
         who.append(f"  speaks {patient.preferred_language}")
     standing = Text("Risk ")
     standing.append_text(risk_line(chart, today))
-    episode = chart.episode.status if chart.episode is not None else "none"
+    episode = (
+        label_of(EpisodeStatus, chart.episode.status).lower()
+        if chart.episode is not None
+        else "none"
+    )
     standing.append(f"  Episode {episode}  Next contact ")
     standing.append_text(due_text(patient.next_contact_due, today))
     standing.append(f"  Nurse {patient.nurse_display_name or patient.nurse_username or '-'}")
@@ -152,8 +174,9 @@ def summary(chart, today: date) -> Text:
         "Last contacts",
         [
             Text(
-                f"{contact.occurred_at:%d %b %H:%M}  {contact.mode}, {contact.with_whom}: "
-                f"{contact.outcome}, {contact.minutes} min"
+                f"{contact.occurred_at:%d %b %H:%M}  {label_of(ContactMode, contact.mode)}, "
+                f"{label_of(ContactWith, contact.with_whom).lower()}: "
+                f"{label_of(ContactOutcome, contact.outcome).lower()}, {contact.minutes} min"
             )
             for contact in chart.contacts[:SUMMARY_ENTRIES]
         ],
@@ -184,8 +207,9 @@ def summary(chart, today: date) -> Text:
         "Open referrals",
         [
             Text(
-                f"{referral.service_type} to {referral.receiving_organisation}: "
-                f"{referral.status} {referral.days_in_status} d"
+                f"{label_of(ServiceType, referral.service_type)} to "
+                f"{referral.receiving_organisation}: "
+                f"{label_of(ReferralStatus, referral.status).lower()} {referral.days_in_status} d"
             )
             for referral in chart.referrals
             if referral.status in OPEN_REFERRAL_STATUSES
@@ -201,12 +225,12 @@ def contact_rows(chart) -> list[tuple]:
     return [
         (
             f"{contact.occurred_at:%Y-%m-%d %H:%M}",
-            contact.mode,
-            contact.with_whom,
-            contact.outcome,
+            label_of(ContactMode, contact.mode),
+            label_of(ContactWith, contact.with_whom),
+            label_of(ContactOutcome, contact.outcome),
             str(contact.minutes),
             Text(contact.note or ""),
-            contact.author_username or "",
+            nurse_short(contact.author_name, contact.author_username),
         )
         for contact in chart.contacts
     ]
@@ -245,7 +269,7 @@ def condition_rows(chart) -> list[tuple]:
         (
             Text(condition.description),
             condition.code or "",
-            condition.clinical_status,
+            label_of(ConditionClinicalStatus, condition.clinical_status),
             condition.onset_date.isoformat() if condition.onset_date else "",
         )
         for condition in chart.conditions
@@ -260,7 +284,7 @@ def medication_rows(chart) -> list[tuple]:
             medication.dose or "",
             medication.route or "",
             medication.frequency or "",
-            medication.status,
+            label_of(MedicationStatus, medication.status),
             medication.last_reconciled.isoformat() if medication.last_reconciled else "never",
         )
         for medication in chart.medications
@@ -282,17 +306,19 @@ def reconciliation_line(chart, today: date) -> Text:
 def care_team_rows(chart) -> list[tuple]:
     """Care team: name, role, organisation, phone."""
     return [
-        (Text(member.name), member.role, Text(member.organisation or ""), member.phone or "")
+        (
+            Text(member.name),
+            label_of(CareTeamRole, member.role),
+            Text(member.organisation or ""),
+            member.phone or "",
+        )
         for member in chart.care_team
     ]
 
 
 def _task_status_label(code: str) -> str:
     """ "Requested", "Missed" (a TCM step whose deadline passed); an unknown code as it is."""
-    try:
-        return TaskStatus(code).label
-    except ValueError:
-        return code
+    return label_of(TaskStatus, code)
 
 
 def task_rows(chart, today: date) -> list[tuple]:
@@ -301,19 +327,67 @@ def task_rows(chart, today: date) -> list[tuple]:
         (
             due_short(task.due_date, today) if task.is_open else Text(f"{task.due_date:%d %b}"),
             Text(task.description),
-            task.priority,
+            label_of(TaskPriority, task.priority),
             _task_status_label(task.status),
-            task.source,
-            task.nurse_username or "",
+            label_of(TaskSource, task.source),
+            nurse_short(task.nurse_name, task.nurse_username),
             Text(task.snooze_reason or ""),
         )
         for task in chart.tasks
     ]
 
 
+def contact_reading(contact) -> tuple[str, str]:
+    """A contact for the read view: what it was on one line, and its whole note.
+
+    ("Contact on 29 Nov 2026 15:00 · Phone with patient · Reached · 20 min ·
+    by Alice Moreno", the note.)
+    """
+    parts = [
+        f"Contact on {contact.occurred_at:%d %b %Y %H:%M}",
+        f"{label_of(ContactMode, contact.mode)} with "
+        f"{label_of(ContactWith, contact.with_whom).lower()}",
+        label_of(ContactOutcome, contact.outcome),
+        f"{contact.minutes} min",
+    ]
+    author = contact.author_name or contact.author_username
+    if author:
+        parts.append(f"by {author}")
+    return " · ".join(parts), contact.note or ""
+
+
+def task_reading(task) -> tuple[str, str]:
+    """A task for the read view: its due date, status, priority and source on one line,
+    and its whole text (with why it was snoozed, when it was)."""
+    parts = [
+        f"Task due {task.due_date:%d %b %Y}",
+        _task_status_label(task.status),
+        f"{label_of(TaskPriority, task.priority)} priority",
+        f"source: {label_of(TaskSource, task.source).lower()}",
+    ]
+    if task.done_at is not None:
+        parts.append(f"done {task.done_at:%d %b %Y %H:%M}")
+    nurse = task.nurse_name or task.nurse_username
+    if nurse:
+        parts.append(f"for {nurse}")
+    body = task.description
+    if task.snooze_reason:
+        body += f"\n\nSnoozed: {task.snooze_reason}"
+    return " · ".join(parts), body
+
+
 def timeline_rows(chart) -> list[tuple]:
     """Every dated event, newest first."""
-    return [(_moment(event.when), event.kind, Text(event.text)) for event in chart.timeline]
+    return [
+        (_moment(event.when), event.kind.capitalize(), Text(event.text)) for event in chart.timeline
+    ]
+
+
+def nurse_short(display_name: str | None, username: str | None) -> str:
+    """A nurse in a table column: "A. Moreno" (the username only when no name is known)."""
+    if display_name:
+        return initial_and_surname(display_name)
+    return username or ""
 
 
 def _moment(when: datetime) -> str:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from rich.text import Text
 
-from nursecase.domain.codes import RiskTier
+from nursecase.domain.codes import Code, RiskTier
 from nursecase.domain.flags import Flag
 from nursecase.domain.terminal_text import printable
 
@@ -37,10 +37,28 @@ def flag_badges(flags) -> Text:
     return line
 
 
+def label_of(codes: type[Code], value: str | None) -> str:
+    """A stored code in words ("no-answer" -> "No answer"); a code not in the list as it is."""
+    if not value:
+        return ""
+    try:
+        return codes(value).label
+    except ValueError:
+        return value
+
+
+def code_words(code: str | None) -> str:
+    """A code of a short list without its own labels in words ("entered-in-error" ->
+    "Entered in error")."""
+    if not code:
+        return ""
+    words = code.replace("-", " ")
+    return words[:1].upper() + words[1:]
+
+
 def risk_badge(tier: str) -> Text:
     """The risk tier as a coloured word ("Not assessed" for a patient nobody assessed)."""
-    words = RiskTier.not_assessed.label if tier == RiskTier.not_assessed else tier
-    return Text(words, style=RISK_STYLES.get(tier, ""))
+    return Text(label_of(RiskTier, tier), style=RISK_STYLES.get(tier, ""))
 
 
 def days_ago(moment: datetime | date | None, today: date) -> str:

@@ -31,7 +31,8 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Key", style="bold", no_wrap=True)
         table.add_column("Does")
         table.add_column("Available", no_wrap=True)
-        table.add_column("Id (for [keymap])", no_wrap=True, style="dim")
+        # A Text, not a string: Rich would read "[keymap]" as a markup tag and drop it.
+        table.add_column(Text("Id (for [keymap])"), no_wrap=True, style="dim")
         seen: set[tuple[str, str]] = set()
         for active in self.beneath.active_bindings.values():
             binding = active.binding

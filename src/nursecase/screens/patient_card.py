@@ -7,7 +7,14 @@ from datetime import date
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from nursecase.screens.formatting import due_text, flag_badges, risk_badge, terminal_safe
+from nursecase.domain.codes import ContactMode, ContactOutcome, ReferralStatus
+from nursecase.screens.formatting import (
+    due_text,
+    flag_badges,
+    label_of,
+    risk_badge,
+    terminal_safe,
+)
 
 
 def _heading(title: str) -> Text:
@@ -44,8 +51,8 @@ def render_summary(summary, today: date, timer_minutes: int | None = None) -> Re
     for contact in summary.contacts:
         parts.append(
             Text(
-                f"{contact.occurred_at:%d %b} {contact.mode}, {contact.outcome}, "
-                f"{contact.minutes} min"
+                f"{contact.occurred_at:%d %b} {label_of(ContactMode, contact.mode)}, "
+                f"{label_of(ContactOutcome, contact.outcome).lower()}, {contact.minutes} min"
             )
         )
     if not summary.contacts:
@@ -62,7 +69,8 @@ def render_summary(summary, today: date, timer_minutes: int | None = None) -> Re
 
     parts.append(_heading("Open referrals"))
     for referral in summary.referrals:
-        parts.append(Text(f"{referral.service}: {referral.status}, {referral.days_in_status} d"))
+        status = label_of(ReferralStatus, referral.status).lower()
+        parts.append(Text(f"{referral.service}: {status}, {referral.days_in_status} d"))
     if not summary.referrals:
         parts.append(Text("none", style="dim"))
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.screen import Screen
@@ -50,9 +50,12 @@ from nursecase.screens.patient_actions import (
     snooze_task_dialog,
     start_episode_dialog,
 )
+from nursecase.screens.read_view import ReadView
 from nursecase.screens.referral_dialogs import open_referral_form
 from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
 from nursecase.screens.workstation import WorkstationScreen
+from nursecase.widgets.cut_text import CutLines
+from nursecase.widgets.fitted_table import FittedTable
 from nursecase.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -89,6 +92,14 @@ INTENTS = (
         "edit_contact",
         "Edit",
         "Correct the highlighted contact",
+        show=False,
+    ),
+    Intent(
+        "patient.read",
+        "enter",
+        "read",
+        "Read",
+        "Read the highlighted contact's note or task in full",
         show=False,
     ),
     Intent("patient.task_done", "d", "task_done", "Done", "Mark the task done", show=False),
@@ -187,7 +198,7 @@ class PatientDetailScreen(WorkstationScreen, Screen):
     def compose(self) -> ComposeResult:
         """Header, the tabs, the footer."""
         yield Header()
-        yield Static("Loading…", id="patient-header")
+        yield CutLinesStatic("Loading…", id="patient-header")
         yield Static(tab_bar("summary"), id="tab-bar")
         # One light container per tab; a tab's widgets are mounted the first
         # time it is shown. Seven tabs of tables composed up front (or Textual's
@@ -200,46 +211,48 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         yield KeyFooter()
 
     def _pane(self, pane: str) -> ComposeResult:
+        # Each table names its free-text columns: they share the width the
+        # short values leave, and a text that still does not fit is cut at a
+        # word (enter reads a contact's note or a task whole).
         if pane == "summary":
             with VerticalScroll():
                 yield OneLayoutStatic("", id="summary-body")
         elif pane == "contacts":
             yield _table(
-                "contacts-table", "When", "Mode", "With", "Outcome", "Min", ("Note", 50), "By"
+                "contacts-table",
+                ("When", "Mode", "With", "Outcome", "Min", "Note", "By"),
+                text=("Note",),
             )
         elif pane == "assessments":
-            yield _table("instruments-table", "Instrument", "Total", "Band", "When", "Trend", "N")
+            yield _table("instruments-table", ("Instrument", "Total", "Band", "When", "Trend", "N"))
             # Built as arguments, not with "with": this pane is mounted after
             # compose, where a context-manager container has no parent to join.
             yield VerticalScroll(Static("", id="assessment-history-body"), id="assessment-history")
         elif pane == "problems":
             yield Static("Problems", classes="section-title")
-            yield _table("conditions-table", "Condition", "Code", "Status", "Onset")
+            yield _table(
+                "conditions-table", ("Condition", "Code", "Status", "Onset"), text=("Condition",)
+            )
             yield Static("", id="reconciled")
             yield _table(
                 "medications-table",
-                "Medication",
-                "Dose",
-                "Route",
-                "Frequency",
-                "Status",
-                "Reconciled",
+                ("Medication", "Dose", "Route", "Frequency", "Status", "Reconciled"),
+                text=("Medication", "Frequency"),
             )
         elif pane == "team":
-            yield _table("team-table", "Name", "Role", "Organisation", "Phone")
+            yield _table(
+                "team-table",
+                ("Name", "Role", "Organisation", "Phone"),
+                text=("Name", "Organisation"),
+            )
         elif pane == "tasks":
             yield _table(
                 "tasks-table",
-                "Due",
-                ("Task", 44),
-                "Priority",
-                "Status",
-                ("Source", 18),
-                "Nurse",
-                ("Note", 30),
+                ("Due", "Task", "Priority", "Status", "Source", "Nurse", "Note"),
+                text=("Task", "Note"),
             )
         else:
-            yield _table("timeline-table", "When", "What", "Event")
+            yield _table("timeline-table", ("When", "What", "Event"), text=("Event",))
 
     # --- loading ------------------------------------------------------------
 
@@ -471,6 +484,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         until it is there): disabling them for that moment would redraw the
         footer twice per opened patient.
         """
+        if action == "read":
+            return self.chart is not None and self._highlighted_row(self._active_tab()) is not None
         tab = TAB_ACTIONS.get(action)
         if tab is not None:
             if self.chart is None:
@@ -498,6 +513,14 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         key = self._row_key("contacts-table")
         contacts = self.chart.contacts if self.chart is not None else []
         return next((item for item in contacts if str(item.id) == key), None)
+
+    def _highlighted_row(self, tab: str):
+        """The contact or task under the cursor of its tab; None on another tab."""
+        if tab == "contacts":
+            return self._highlighted_contact()
+        if tab == "tasks":
+            return self._highlighted_task()
+        return None
 
     # --- actions ----------------------------------------------------------------
 
@@ -546,6 +569,26 @@ class PatientDetailScreen(WorkstationScreen, Screen):
     def _safety_checked(self, result) -> None:
         self.notify(saved_message(result), timeout=8)
         self.action_refresh()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a contact or a task reads it in full."""
+        if event.data_table.id in ("contacts-table", "tasks-table"):
+            event.stop()
+            self.action_read()
+
+    def action_read(self) -> None:
+        """Show the highlighted contact's note or task whole (the list cuts them to fit)."""
+        if self.chart is None:
+            return  # still loading
+        tab = self._active_tab()
+        row = self._highlighted_row(tab)
+        if row is None:
+            return
+        if tab == "contacts":
+            heading, body = chart_views.contact_reading(row)
+        else:
+            heading, body = chart_views.task_reading(row)
+        self.app.push_screen(ReadView(heading, body))
 
     def action_edit_contact(self) -> None:
         """Correct the highlighted contact."""
@@ -802,6 +845,17 @@ class OneLayoutStatic(Static):
         return super()._size_updated(size, virtual_size, container_size, layout=False)
 
 
+class CutLinesStatic(Static):
+    """A Static whose lines are each cut at a word to its width, never wrapped (the header)."""
+
+    def render(self) -> RenderResult:
+        """The text's lines, each cut at a word to the width it is drawn in."""
+        content = self.content
+        if isinstance(content, Text):
+            return CutLines(content)
+        return super().render()
+
+
 def tab_bar(active: str) -> Text:
     """The tab labels with their number keys, the active one highlighted."""
     line = Text()
@@ -812,35 +866,13 @@ def tab_bar(active: str) -> Text:
     return line
 
 
-def _table(table_id: str, *columns: str | tuple[str, int]) -> DataTable:
-    """A row-cursor table; a (label, width) column is cut at that width (free text)."""
-    table: DataTable[Any] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
-    for column in columns:
-        if isinstance(column, tuple):
-            label, width = column
-            table.add_column(label, width=width)
-        else:
-            table.add_column(column)
-    return table
+def _table(table_id: str, labels: tuple[str, ...], text: tuple[str, ...] = ()) -> FittedTable:
+    """A row-cursor table; the ``text`` columns share the free width, cut at a word."""
+    return FittedTable(labels, text, id=table_id)
 
 
 def _fill(screen: Screen, table_id: str, rows: list[tuple], keys: list | None) -> None:
     """Replace a table's rows, keeping the cursor on the same key (or index)."""
-    table = screen.query_one(f"#{table_id}", DataTable)
-    previous_row = table.cursor_row
-    previous_key = None
-    if keys is not None and table.row_count:
-        previous_key = table.coordinate_to_cell_key(Coordinate(previous_row, 0)).row_key.value
-    table.clear()
-    for index, row in enumerate(rows):
-        cells = [safe_cell(cell) for cell in row]  # stored text is shown, never obeyed
-        table.add_row(*cells, key=str(keys[index]) if keys is not None else None)
-    if not rows:
-        return
-    target = min(max(previous_row, 0), len(rows) - 1)
-    if keys is not None and previous_key is not None:
-        for index, key in enumerate(keys):
-            if str(key) == previous_key:
-                target = index
-                break
-    table.move_cursor(row=target)
+    table = screen.query_one(f"#{table_id}", FittedTable)
+    # Stored text is shown, never obeyed.
+    table.show_rows([tuple(safe_cell(cell) for cell in row) for row in rows], keys)

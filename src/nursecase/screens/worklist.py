@@ -194,7 +194,7 @@ RISK_WIDTH = 12
 # Cells are plain strings where they carry no style: the table draws those
 # directly, without laying out a Text (see VirtualTable._cell_segments).
 CASELOAD_COLUMNS: list[Column[PatientRow]] = [
-    Column("name", "Name", 24, lambda row: f"{row.family_name}, {row.given_name}"),
+    Column("name", "Name", 24, lambda row: f"{row.family_name}, {row.given_name}", stretch=True),
     Column("mrn", "MRN", 10, lambda row: row.mrn),
     Column("age", "Age", 4, lambda row: "-" if row.age is None else str(row.age)),
     # Wide enough for "Not assessed" whole.
@@ -234,7 +234,8 @@ def _today_columns(today_function) -> list[Column]:
             lambda row: f"{row.family_name}, {row.given_name}",
             sortable=False,
         ),
-        Column("why", "Why", 31, _why_text, sortable=False),
+        # Why is the longest text: it takes the free width (the flags keep theirs).
+        Column("why", "Why", 31, _why_text, sortable=False, stretch=True),
         Column("risk", "Risk", RISK_WIDTH, lambda row: risk_badge(row.risk_tier), sortable=False),
         Column(
             "age",

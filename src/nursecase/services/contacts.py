@@ -92,6 +92,8 @@ class ContactRead:
     created_at: datetime
     #: The referral this contact chased, if it was a follow-up call.
     referral_id: int | None = None
+    #: The author's display name ("Alice Moreno"): what a person reads.
+    author_name: str | None = None
 
     @property
     def interactive(self) -> bool:
@@ -118,7 +120,9 @@ def parse_moment(value: object, field: str) -> datetime:
     raise ValidationError(field, "must be a date and time as YYYY-MM-DD HH:MM")
 
 
-def _contact_read(contact: Contact, username: str | None) -> ContactRead:
+def _contact_read(
+    contact: Contact, username: str | None, author_name: str | None = None
+) -> ContactRead:
     return ContactRead(
         id=contact.id,
         patient_id=contact.patient_id,
@@ -131,6 +135,7 @@ def _contact_read(contact: Contact, username: str | None) -> ContactRead:
         author_username=username,
         created_at=contact.created_at,
         referral_id=contact.referral_id,
+        author_name=author_name,
     )
 
 
@@ -249,13 +254,13 @@ class ContactService:
         with self.context.read() as session:
             load_patient(session, patient_id)
             rows = session.execute(
-                select(Contact, Nurse.username)
+                select(Contact, Nurse.username, Nurse.display_name)
                 .outerjoin(Nurse, Nurse.id == Contact.author_id)
                 .where(Contact.patient_id == patient_id)
                 .order_by(Contact.occurred_at.desc(), Contact.id.desc())
                 .limit(limit)
             ).all()
-            return [_contact_read(contact, username) for contact, username in rows]
+            return [_contact_read(*row) for row in rows]
 
     def minutes_in_month(
         self, patient_id: int, year: int, month: int, since: date | None = None
@@ -311,7 +316,7 @@ class ContactService:
 
     def _read(self, session: Session, contact_id: int) -> ContactRead:
         row = session.execute(
-            select(Contact, Nurse.username)
+            select(Contact, Nurse.username, Nurse.display_name)
             .outerjoin(Nurse, Nurse.id == Contact.author_id)
             .where(Contact.id == contact_id)
         ).first()

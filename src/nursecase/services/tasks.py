@@ -63,6 +63,8 @@ class TaskRead:
     done_at: datetime | None
     nurse_username: str | None
     overdue_days: int
+    #: The nurse's display name ("Alice Moreno"): what a person reads.
+    nurse_name: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -89,13 +91,20 @@ def refuse_tcm_task(task: Task) -> None:
 
 def _select_tasks():
     return (
-        select(Task, Patient.family_name, Patient.given_name, Nurse.username)
+        select(Task, Patient.family_name, Patient.given_name, Nurse.username, Nurse.display_name)
         .join(Patient, Patient.id == Task.patient_id)
         .outerjoin(Nurse, Nurse.id == Task.nurse_id)
     )
 
 
-def _task_read(task: Task, family_name: str, given_name: str, username: str | None, today: date):
+def _task_read(
+    task: Task,
+    family_name: str,
+    given_name: str,
+    username: str | None,
+    nurse_name: str | None,
+    today: date,
+):
     overdue = (today - task.due_date).days if task.status in _OPEN_CODES else 0
     return TaskRead(
         id=task.id,
@@ -111,6 +120,7 @@ def _task_read(task: Task, family_name: str, given_name: str, username: str | No
         done_at=task.done_at,
         nurse_username=username,
         overdue_days=max(0, overdue),
+        nurse_name=nurse_name,
     )
 
 

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -33,22 +33,18 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from nursecase.domain.terminal_text import printable
+from nursecase.widgets.cut_text import cut_line, cut_plain, one_line
 
 Row = TypeVar("Row")
 
 # Line breaks and tabs in patient text would break a one-line row: each becomes
 # one space. Every other control character (ESC, BEL, a bidi override) must not
 # reach the terminal: it is shown as one visible character (domain.terminal_text),
-# so spans stay valid.
-_LINE_BREAKS = {code: " " for code in (0x09, 0x0A, 0x0B, 0x0C, 0x0D)}
+# so spans stay valid (``cut_text.one_line``).
+_one_line = one_line
 
-
-def _one_line(text: str) -> str:
-    """A cell's text on one line with its control characters shown."""
-    if text.isprintable():
-        return text
-    return printable(text.translate(_LINE_BREAKS), keep_length=True)
+#: The stretching column is never narrowed below this (or its own width if smaller).
+STRETCH_MINIMUM = 10
 
 
 _LOADING = "loading…"
@@ -94,7 +90,10 @@ class Column(Generic[Row]):
     """One column: a header label, a width in cells and how to render a row's cell.
 
     `render` returns a Rich `Text` or a plain `str`; strings are never parsed as
-    markup. The last column stretches to take the remaining width.
+    markup. A cell too long for its column is cut at a word, ending with "…".
+    The column marked `stretch` (the widest text, such as why a patient is on
+    the list) takes the free width, or gives up some down to `STRETCH_MINIMUM`
+    when the table is narrow; with none marked, the last column does.
     """
 
     key: str
@@ -102,6 +101,7 @@ class Column(Generic[Row]):
     width: int
     render: Callable[[Row], Text | str]
     sortable: bool = True
+    stretch: bool = False
 
 
 LoadKind = Literal["first", "last", "around", "after", "before"]
@@ -982,11 +982,16 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
     # ------------------------------------------------------------ rendering
 
     def _column_widths(self, width: int) -> list[int]:
-        """Column widths for a row area `width` cells wide (the last column stretches)."""
+        """Column widths for a row area `width` cells wide (the stretching one takes the rest)."""
         widths = [max(1, column.width) for column in self.columns]
         if widths:
             used = 1 + sum(widths) + (len(widths) - 1)  # leading space + separators
-            widths[-1] = max(widths[-1], widths[-1] + width - used)
+            stretch = next(
+                (index for index, column in enumerate(self.columns) if column.stretch),
+                len(widths) - 1,
+            )
+            own = widths[stretch]
+            widths[stretch] = max(min(own, STRETCH_MINIMUM), own + width - used)
         return widths
 
     def _column_at(self, x: int) -> Column[Row] | None:
@@ -1004,12 +1009,8 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
             if index:
                 line.append(" ")
-            cell = cell.copy()
-            plain = cell.plain
-            cleaned = _one_line(plain)
-            if cleaned != plain:
-                cell.plain = cleaned
-            cell.truncate(width, overflow="ellipsis", pad=True)
+            cell = cut_line(cell.copy(), width)
+            cell.truncate(width, pad=True)
             line.append_text(cell)
         return line
 
@@ -1040,7 +1041,7 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
         return line
 
     def _cell_segments(self, cell: str | Text, width: int) -> list[Segment]:
-        """One cell fitted to ``width`` cells: cut with an ellipsis, or padded.
+        """One cell fitted to ``width`` cells: cut at a word with an ellipsis, or padded.
 
         Most cells are plain words; they become one Segment directly, which is
         several times cheaper than laying out a Text (this runs for every
@@ -1052,16 +1053,13 @@ class VirtualTable(Widget, Generic[Row], can_focus=True):
             text = _one_line(cell)
             length = cell_len(text)
             if length > width:
-                text = set_cell_size(text, width - 1) + "…" if width > 1 else "…"[:width]
-            elif length < width:
+                text = cut_plain(text, width)
+                length = cell_len(text)
+            if length < width:
                 text += " " * (width - length)
             return [Segment(text)]
-        styled = cell.copy()
-        plain_text = styled.plain
-        cleaned = _one_line(plain_text)
-        if cleaned != plain_text:
-            styled.plain = cleaned
-        styled.truncate(width, overflow="ellipsis", pad=True)
+        styled = cut_line(cell.copy(), width)
+        styled.truncate(width, pad=True)
         console = self.app.console
         # Text.render applies the spans only; the text's own style goes underneath.
         base = console.get_style(styled.style, default=Style.null())
