@@ -184,8 +184,8 @@ def test_completing_a_goal_needs_an_achievement_status(context, care_plans, plan
         )
     assert raised.value.field == "lifecycle_status"
     assert (
-        "A goal that is proposed can move to planned, accepted, active, rejected; not completed"
-        == str(raised.value)
+        str(raised.value)
+        == "A goal that is proposed can move to planned, accepted, active, rejected; not completed"
     )
     current = care_plans.update_goal(goal_id, proposed.version, lifecycle_status="active")
     with pytest.raises(ValidationError) as raised:

@@ -20,6 +20,7 @@ plan) that others may have seen does, so it is reached only through delete.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -163,6 +164,11 @@ def next_statuses(kind: str, current: str) -> tuple[str, ...]:
     return MOVES_BY_KIND[kind].get(current, ())
 
 
+def status_words(kind: str, code: str) -> str:
+    """A ``kind``'s status in words ("on-hold" -> "On hold"); an unknown code as it is."""
+    return words_of(*_STATUS_LISTS[kind])(code)
+
+
 def check_move(kind: str, current: str, target: str, field: str = "status") -> None:
     """Refuse a status change the rules do not allow; staying put is always allowed."""
     if target == current:
@@ -171,7 +177,7 @@ def check_move(kind: str, current: str, target: str, field: str = "status") -> N
         raise ValidationError(field, f"a {kind} is marked entered in error by deleting it")
     allowed = next_statuses(kind, current)
     if target not in allowed:
-        words = words_of(*_STATUS_LISTS[kind])
+        words = functools.partial(status_words, kind)
         article = "an" if kind[0] in "aeiou" else "a"
         now = words(current).lower()
         if not allowed:

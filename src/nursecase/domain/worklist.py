@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from nursecase.domain.codes import RISK_RANKS
+from nursecase.domain.codes import RISK_RANKS, ReferralPriority, spoken
 from nursecase.domain.wording import cut_at_word
 
 
@@ -162,6 +162,14 @@ def _referral_target(label: str) -> str:
     return f"referral to {label}" if label else "referral"
 
 
+def _priority_words(code: str) -> str:
+    """A referral priority as it reads in a sentence ("ASAP", "urgent"); unknown as is."""
+    try:
+        return spoken(ReferralPriority(code))
+    except ValueError:
+        return code
+
+
 def reason_text(item: DueItem, today: date) -> str:
     """Explain in plain words why the item puts its patient on the worklist.
 
@@ -177,7 +185,8 @@ def reason_text(item: DueItem, today: date) -> str:
         risk = item.detail.strip() or "moderate"
         return f"C-SSRS {risk} risk {item.due_date.day} {item.due_date:%b}: check safety again"
     if kind is DueKind.stuck_referral:
-        priority = item.detail.strip() or DEFAULT_STUCK_PRIORITY
+        # The priority in words ("ASAP referral", "urgent referral").
+        priority = _priority_words(item.detail.strip() or DEFAULT_STUCK_PRIORITY)
         no_reply = days_overdue(item, today)
         return f"{priority} {_referral_target(item.label)}: no reply {no_reply} d"
     if kind is DueKind.tcm:

@@ -32,6 +32,7 @@ from nursecase.domain.care_plan_rules import (
     ENTERED_IN_ERROR,
     next_statuses,
     smart_warnings,
+    status_words,
 )
 from nursecase.domain.codes import GoalAchievementStatus
 from nursecase.domain.omaha import PROBLEMS
@@ -609,8 +610,9 @@ class CarePlanEditorScreen(WorkstationScreen, Screen):
             return
         current = _status_of(kind, item)
         moves = next_statuses(kind, current)
+        now = status_words(kind, current).lower()
         if not moves:
-            self.notify(f"A {current} {kind} cannot change status.")
+            self.notify(f"This {kind} is {now}: its status cannot change.")
             return
 
         def picked(answer: Picked | None) -> None:
@@ -623,8 +625,8 @@ class CarePlanEditorScreen(WorkstationScreen, Screen):
 
         self.app.push_screen(
             ChoicePicker(
-                f"Status of this {kind}: now {current}",
-                [Choice(status, status) for status in moves],
+                f"Status of this {kind}: now {now}",
+                [Choice(status_words(kind, status), status) for status in moves],
             ),
             picked,
         )

@@ -22,8 +22,10 @@ from nursecase.domain.care_plan_rules import (
 from nursecase.domain.codes import (
     CareTeamRole,
     GoalAchievementStatus,
+    GoalLifecycleStatus,
     GoalPriority,
     InterventionCategory,
+    InterventionStatus,
 )
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.wording import cut_at_word
@@ -158,7 +160,9 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
                     "Status",
                     kind="choice",
                     value="proposed",
-                    choices=tuple((code, code) for code in initial_goal_statuses()),
+                    choices=tuple(
+                        (GoalLifecycleStatus(code).label, code) for code in initial_goal_statuses()
+                    ),
                 )
             )
         else:
@@ -220,7 +224,10 @@ def form_fields(target: EditTarget, plan: CarePlanRead, item: Any, team: list) -
                 "Status",
                 kind="choice",
                 value="not-started",
-                choices=tuple((code, code) for code in initial_intervention_statuses()),
+                choices=tuple(
+                    (InterventionStatus(code).label, code)
+                    for code in initial_intervention_statuses()
+                ),
             )
         )
     return fields

@@ -20,7 +20,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from nursecase.domain.ccm import CcmMonth, ccm_month
-from nursecase.domain.codes import Instrument, ReferralStatus, TaskSource, TaskStatus
+from nursecase.domain.codes import (
+    ContactMode,
+    ContactOutcome,
+    ContactWith,
+    Instrument,
+    ReferralStatus,
+    ServiceType,
+    TaskSource,
+    TaskStatus,
+    words_of,
+)
 from nursecase.domain.flags import Flag
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.risk import LaceScore, RiskStanding, risk_standing
@@ -44,6 +54,11 @@ CHART_CONTACT_LIMIT = 500
 AWAITING_REPLY = frozenset({ReferralStatus.requested, ReferralStatus.received})
 #: The task status codes that have a label.
 _TASK_STATUSES = frozenset(str(status) for status in TaskStatus)
+_MODE_WORDS = words_of(ContactMode)
+_WITH_WORDS = words_of(ContactWith)
+_OUTCOME_WORDS = words_of(ContactOutcome)
+_SERVICE_WORDS = words_of(ServiceType)
+_REFERRAL_STATUS_WORDS = words_of(ReferralStatus)
 #: Points of an instrument's trend line.
 TREND_POINTS = 12
 
@@ -333,7 +348,8 @@ def timeline(
             TimelineEvent(
                 contact.occurred_at,
                 "contact",
-                f"{contact.mode} with {contact.with_whom}: {contact.outcome}{minutes}",
+                f"{_MODE_WORDS(contact.mode)} with {_WITH_WORDS(contact.with_whom).lower()}: "
+                f"{_OUTCOME_WORDS(contact.outcome).lower()}{minutes}",
             )
         )
     for assessment in assessments:
@@ -350,8 +366,9 @@ def timeline(
                 TimelineEvent(
                     change.changed_at,
                     "referral",
-                    f"{referral.service_type} to {referral.receiving_organisation}: "
-                    f"{change.to_status}{reason}",
+                    f"{_SERVICE_WORDS(referral.service_type)} to "
+                    f"{referral.receiving_organisation}: "
+                    f"{_REFERRAL_STATUS_WORDS(change.to_status).lower()}{reason}",
                 )
             )
     for transition in transitions:
