@@ -38,7 +38,9 @@ def test_end_states_offer_nothing_and_a_completed_goal_can_be_reopened():
 def test_a_draft_plan_goes_active_or_revoked():
     assert rules.next_statuses("plan", "draft") == ("active", "revoked")
     rules.check_move("plan", "draft", "active")
-    with pytest.raises(ValidationError, match="draft plan can move to active, revoked; not"):
+    with pytest.raises(
+        ValidationError, match="plan that is draft can move to active, revoked; not"
+    ):
         rules.check_move("plan", "draft", "completed")
 
 
@@ -47,7 +49,7 @@ def test_staying_put_is_allowed_and_entered_in_error_is_only_by_delete():
     with pytest.raises(ValidationError, match="by deleting it") as raised:
         rules.check_move("goal", "active", "entered-in-error", "lifecycle_status")
     assert raised.value.field == "lifecycle_status"
-    with pytest.raises(ValidationError, match="cancelled goal cannot change status"):
+    with pytest.raises(ValidationError, match="goal that is cancelled cannot change status"):
         rules.check_move("goal", "cancelled", "active")
 
 

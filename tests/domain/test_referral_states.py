@@ -93,7 +93,8 @@ def test_every_transition(current, target):
         with pytest.raises(TransitionError) as caught:
             check_transition(current, target, **arguments)
         assert caught.value.field == "status"
-        assert f"a referral that is {current} cannot move to {target}" in caught.value.message
+        now, then = ReferralStatus(current).label.lower(), ReferralStatus(target).label.lower()
+        assert f"a referral that is {now} cannot move to {then}" in caught.value.message
         assert not is_legal(current, target)
         assert ReferralStatus(target) not in allowed_next(current)
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from nursecase.domain.codes import LABELS
+
 TMUX = shutil.which("tmux")
 
 if TMUX is None:
@@ -208,7 +210,7 @@ def test_a_round_from_launch_to_quit(terminal, demo_database, tmp_path):
     assert first_move, screen
     moved_to = first_move.group(1)
     terminal.keys("1")
-    if moved_to not in ("Received", "Requested", "Ready"):
+    if moved_to not in ("Received", "Requested", "Ready to start"):
         screen = terminal.wait_for(r"\(ctrl\+s\)")
         if "(required)" in screen:
             terminal.keys("e2e: done", literal=True)
@@ -251,8 +253,11 @@ def test_a_round_from_launch_to_quit(terminal, demo_database, tmp_path):
         last_move = connection.execute(
             "SELECT to_status FROM referral_status_history ORDER BY id DESC LIMIT 1"
         ).fetchone()
-    assert last_move == (moved_to.lower().replace(" ", "-"),)
-    [report] = list((tmp_path / "home" / "exports").glob("caseload-*.csv"))
+    codes_by_label = {label: code for code, label in LABELS["ReferralStatus"].items()}
+    assert last_move == (codes_by_label[moved_to],)
+    # A demo's exports go beside its database, never into the real exports folder.
+    assert not (tmp_path / "home" / "exports").exists()
+    [report] = list((tmp_path / "demo-exports").glob("caseload-*.csv"))
     assert report.read_bytes().startswith(b"\xef\xbb\xbfMRN,")
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     assert newest == ("e2e call: reviewed meds", 1)

@@ -173,6 +173,8 @@ def _calls(services: Services):
             ),
         ),
         ("episodes", "start", None),  # a patient has one open episode; covered in test_episodes
+        # Writes a file: tests/services/test_screenshots.py checks its two events.
+        ("screenshots", "save", None),
         # Accounts need an admin signed in with a password, not alice:
         # tests/services/test_accounts.py checks each one writes its event.
         ("accounts", "add", None),

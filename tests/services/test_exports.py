@@ -532,7 +532,7 @@ def test_unknown_nurse_and_unknown_mrn_name_their_option(demo):
     with pytest.raises(ValidationError, match="No nurse with username 'nobody'") as caught:
         exporter.prepare(check_request("caseload", "csv", nurse_username="nobody"))
     assert caught.value.field == "nurse"
-    with pytest.raises(ValidationError, match="no patient with MRN NOPE-1") as caught:
+    with pytest.raises(ValidationError, match="No patient with MRN NOPE-1") as caught:
         exporter.prepare(check_request("patient", "md", patient_mrn="nope-1"))
     assert caught.value.field == "patient"
 

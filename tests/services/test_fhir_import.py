@@ -486,7 +486,7 @@ def test_care_plan_import_merges_item_status_and_bumps_the_version(services, imp
     (plan,) = services.care_plans.for_patient(person.id)
     assert plan.version == 2
     assert plan.problems[0].interventions[0].status == "in-progress"
-    assert services.care_plans.history(plan.id)[0].details == "status scheduled → in-progress"
+    assert services.care_plans.history(plan.id)[0].details == "status Scheduled → In progress"
 
 
 def test_a_status_move_the_editor_refuses_is_left_out_with_a_warning(services, importer):
@@ -499,7 +499,7 @@ def test_a_status_move_the_editor_refuses_is_left_out_with_a_warning(services, i
     assert result.tallies["care plans"].unchanged == 1
     assert result.warnings == (
         "entry[2].resource.activity[0].detail: intervention status left completed:"
-        " a completed intervention cannot change status",
+        " an intervention that is completed cannot change status",
     )
     person = services.patients.get_by_mrn("M-1")
     (plan,) = services.care_plans.for_patient(person.id)

@@ -489,7 +489,7 @@ def test_change_risk_tier_moves_the_risk_rank(services, engine):
     # "Not assessed" is where a patient starts, not a tier set with a reason.
     with pytest.raises(ValidationError) as caught:
         services.patients.change_risk_tier(patient.id, "not-assessed", "no LACE yet")
-    assert str(caught.value) == "risk_tier: choose low, moderate or high"
+    assert str(caught.value) == "Risk tier must be low, moderate or high"
     with pytest.raises(ValidationError) as caught:
         services.patients.create("M2", "Smith", "Al", risk_reason="lives alone")
     assert caught.value.field == "risk_reason"

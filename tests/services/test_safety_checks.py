@@ -210,9 +210,9 @@ def test_the_handover_lists_both_safety_signals(services, patient, clock):
         (
             SAFETY,
             "C-SSRS moderate risk",
-            "open",
+            "Open",
             clock.today(),
             "Latest safety check (C-SSRS) found moderate risk: check safety again",
         ),
-        (SAFETY, flagged.assessment.summary, "open", clock.today(), SAFETY_DETAIL),
+        (SAFETY, flagged.assessment.summary, "Open", clock.today(), SAFETY_DETAIL),
     ]

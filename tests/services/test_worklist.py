@@ -267,7 +267,7 @@ def test_ranking_end_to_end(services, clock):
     ]
     assert [row.group for row in rows] == [0, 0, 1, 2, 2, 2]
     assert rows[0].why == "PHQ-9 item 9"
-    assert rows[1].why == "stat referral to PT: no reply 1 d"
+    assert rows[1].why == "STAT referral to PT: no reply 1 d"
 
 
 # ---------------------------------------------------------------- done/undo

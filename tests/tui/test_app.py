@@ -139,7 +139,7 @@ async def test_first_run_asks_for_the_nurse_once(engine, clock):
         await pilot.press("enter", "enter", "enter")  # empty username: refused, nothing written
         await settle(pilot)
         assert services.nurses.count() == 0
-        assert "username" in text_of(app.screen.query_one("#form-error"))
+        assert "Username is required" in text_of(app.screen.query_one("#form-error"))
         assert app.screen.focused is app.screen.query_one("#field-username")
         await pilot.press(*"jlee", "enter", *"Jordan Lee", "enter", "enter")
         await settle(pilot)

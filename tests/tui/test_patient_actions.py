@@ -89,7 +89,7 @@ async def test_add_task_with_priority_and_another_nurse(app_services):
         results = await open_dialog(pilot, dialog)
         assert dialog.query_one("#field-due_date", Input).value == "2026-11-28"
         await type_into(pilot, "description", "Call the pharmacy about refills")
-        await choose(pilot, "priority", "Urgent")
+        await choose(pilot, "priority", "Urgent: act promptly, before routine")
         await choose(pilot, "nurse_username", "Ben Okafor (bokafor)")
         await save(pilot)
         assert app.screen is not dialog
@@ -234,7 +234,7 @@ async def test_new_referral_is_sent_with_the_default_reply_date(app_services):
         assert dialog.query_one("#field-expected_reply_date", Input).value == "2026-12-07"
         await choose(pilot, "service_type", "Physical therapy")
         await type_into(pilot, "receiving_organisation", "Valley PT")
-        await choose(pilot, "priority", "Urgent")
+        await choose(pilot, "priority", "Urgent: act promptly, before routine")
         await focus_field(pilot, "reason")
         await pilot.press(*"Gait training after fall")
         await save(pilot)
@@ -486,7 +486,7 @@ async def test_new_episode_is_refused_while_one_is_open(app_services):
         await open_dialog(pilot, dialog)
         await save(pilot)
         assert app.screen is dialog
-        assert error_of(dialog).startswith("episode: the patient already has an open episode")
+        assert error_of(dialog).startswith("The patient already has an open episode")
     assert app_services.episodes.list_for_patient(patient.id) == episodes
 
 

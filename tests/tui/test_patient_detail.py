@@ -434,7 +434,8 @@ async def test_the_header_shows_who_where_they_stand_and_their_flags_and_clocks(
         shown = header_of(screen)
         assert shown.startswith(f"{patient.family_name}, {patient.given_name}")
         assert f"MRN {patient.mrn} {patient.age} y" in shown
-        assert f"Risk {chart.risk.describe(TODAY)} Episode" in shown
+        described = chart.risk.describe(TODAY)  # the tier in words: "Moderate (LACE 7, 20 Nov)"
+        assert f"Risk {described[:1].upper()}{described[1:]} Episode" in shown
         assert "suggests" not in shown  # the demo's tiers agree with their basis
         assert chart.ccm.describe(TODAY) in shown
         assert f"Episode {EpisodeStatus(patient.episode_status).label.lower()}" in shown
@@ -638,7 +639,8 @@ async def test_enter_reads_a_note_and_a_task_whole_where_the_list_cuts_them_at_a
         view = pilot.app.screen
         assert isinstance(view, ReadView)
         assert flat(text_of(view.query_one("#read-heading", Static))) == (
-            "Task due 02 Dec 2026 · Requested · Urgent priority · source: manual · for Alice Moreno"
+            "Task due 02 Dec 2026 · Requested · Urgent priority · source: added by a nurse"
+            " · for Alice Moreno"
         )
         assert view.query_one("#read-text", Static).content.plain == LONG_TASK
         await press(pilot, "escape")
@@ -698,7 +700,7 @@ async def test_t_adds_a_task(app_services):
             "amoreno",
         )
         assert rows_of(screen, "tasks-table") == [
-            ["02 Dec", task.description, "Urgent", "Requested", "Manual", "A. Moreno", ""]
+            ["02 Dec", task.description, "Urgent", "Requested", "Added by a nurse", "A. Moreno", ""]
         ]
 
 
@@ -892,7 +894,7 @@ async def test_shift_r_changes_the_risk_tier_with_a_reason(app_services):
             "override",
             "2 ED visits",
         )
-        assert "Risk high, set by A. Moreno: 2 ED visits" in header_of(screen)
+        assert "Risk High, set by A. Moreno: 2 ED visits" in header_of(screen)
 
 
 async def test_shift_e_changes_closes_and_restarts_the_episode(app_services):
@@ -1211,12 +1213,12 @@ async def test_a_lace_of_another_band_offers_the_tier(app_services, answer):
                 "LACE 14 = L5 A3 C2 E4",
             )
             assert (now.risk_set_by_name, now.risk_set_at) == ("Alice Moreno", lace.performed_at)
-            assert "Risk high (LACE 14, 27 Nov) Episode" in header_of(screen)
+            assert "Risk High (LACE 14, 27 Nov) Episode" in header_of(screen)
         else:
             assert (now.risk_tier, now.risk_source, now.version) == ("low", None, patient.version)
             # Declined: the header says what the LACE suggests, never a bare contradiction.
             assert (
-                "Risk low, not assessed; LACE 14 on 27 Nov suggests high: R to decide"
+                "Risk Low, not assessed; LACE 14 on 27 Nov suggests high: R to decide"
                 in header_of(screen)
             )
             # R then offers the score's tier first; no opens the nurse's override.
@@ -1233,7 +1235,7 @@ async def test_a_lace_of_another_band_offers_the_tier(app_services, answer):
                 "override",
                 "lives with daughter",
             )
-            assert "Risk low, set by A. Moreno: lives with daughter; LACE 14" in header_of(screen)
+            assert "Risk Low, set by A. Moreno: lives with daughter; LACE 14" in header_of(screen)
 
 
 async def test_a_lace_of_the_tiers_own_band_offers_nothing(app_services):
@@ -1246,7 +1248,7 @@ async def test_a_lace_of_the_tiers_own_band_offers_nothing(app_services):
         assert pilot.app.screen is screen
         assert app_services.assessments.list_for_patient(patient.id)[0].total == 5
         assert app_services.patients.get(patient.id).risk_tier == "moderate"
-        assert "Risk moderate, set by A. Moreno: daughter helps daily; LACE 5" in header_of(screen)
+        assert "Risk Moderate, set by A. Moreno: daughter helps daily; LACE 5" in header_of(screen)
 
 
 async def test_ccm_enrolment_by_keys(app_services):
@@ -1370,7 +1372,7 @@ async def test_a_stale_risk_tier_save_says_who_changed_it_and_when(app_services,
         await press(pilot, "escape")
         assert pilot.app.screen is screen
         # Back on the screen, the chart is read again and shows the colleague's change.
-        assert "Risk moderate, set by B. Okafor: huddle" in header_of(screen)
+        assert "Risk Moderate, set by B. Okafor: huddle" in header_of(screen)
     kept = app_services.patients.get(patient_id)
     assert (kept.risk_tier, kept.risk_basis) == ("moderate", "huddle")
 

@@ -79,7 +79,7 @@ async def test_s_records_a_low_risk_check_that_completes_the_task_and_clears_the
         assert not has_safety_badge(screen)
         assert "PHQ-9 item 9" not in header_of(screen)
         await press(pilot, "7")
-        assert ["safety check", "Safety check (C-SSRS): low risk; safety plan reviewed"] in [
+        assert ["Safety check", "Safety check (C-SSRS): low risk; safety plan reviewed"] in [
             row[1:] for row in rows_of(screen, "timeline-table")
         ]
 

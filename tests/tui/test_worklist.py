@@ -276,7 +276,7 @@ async def test_contact_dialog_refuses_bad_minutes_and_keeps_what_was_typed(app_s
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is dialog
-        assert "minutes" in text_of(dialog.query_one("#form-error", Static))
+        assert "Minutes must be a whole number" in text_of(dialog.query_one("#form-error", Static))
         assert dialog.focused is dialog.query_one("#field-minutes")
         assert dialog.query_one("#field-note").text == "kept"
         assert len(app_services.contacts.list_for_patient(row.patient_id)) == before
@@ -342,7 +342,7 @@ async def test_s_snoozes_with_a_required_reason(app_services):
         await pilot.press("ctrl+s")  # no reason yet
         await settle(pilot)
         assert app.screen is dialog
-        assert "reason" in text_of(dialog.query_one("#form-error", Static))
+        assert "Reason is required" in text_of(dialog.query_one("#form-error", Static))
         assert app_services.patients.get(row.patient_id).next_contact_due == row.next_contact_due
         dialog.query_one("#field-until", Input).value = "2026-12-04"
         dialog.query_one("#field-reason", Input).focus()

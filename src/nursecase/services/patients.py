@@ -525,7 +525,7 @@ class PatientService:
         """
         tier_code = parse_code(RiskTier, tier, "risk_tier")
         if not is_assessed(tier_code):
-            raise ValidationError("risk_tier", "choose low, moderate or high")
+            raise ValidationError("risk_tier", "must be low, moderate or high")
         basis = require_text(reason, "reason", max_length=RISK_BASIS_LENGTH)
         now = self.context.clock.now()
         with self.context.write() as session:
