@@ -255,10 +255,11 @@ def assessment_history(history) -> Text:
     """Every assessment of one instrument, newest first."""
     text = Text(f"{history.name}\n", style="bold")
     for assessment in history.assessments:
-        author = f"  by {assessment.author_username}" if assessment.author_username else ""
+        author = f"  by {assessment.author_name}" if assessment.author_name else ""
+        # The variant is shown only when it is not the instrument's standard form.
+        variant = f"  ({assessment.variant})" if assessment.variant != "standard" else ""
         text.append(
-            f"{assessment.performed_at:%Y-%m-%d %H:%M}  {assessment.summary}"
-            f"  [{assessment.variant}]{author}\n"
+            f"{assessment.performed_at:%Y-%m-%d %H:%M}  {assessment.summary}{variant}{author}\n"
         )
     return text
 

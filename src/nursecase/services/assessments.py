@@ -65,6 +65,8 @@ class AssessmentRead:
     performed_at: datetime
     author_username: str | None
     answers: tuple[tuple[str, int], ...]
+    #: The author's display name, for screens ("Alice Moreno"; None if unknown).
+    author_name: str | None = None
 
     def answer(self, item_code: str) -> int | None:
         """The value answered for ``item_code``, or None if the item is not stored."""
@@ -207,7 +209,7 @@ class AssessmentService:
         self, patient_id: int, instrument: Instrument | str | None = None
     ) -> list[AssessmentRead]:
         """A patient's assessments, newest first, optionally of one instrument."""
-        query = select(Assessment, Nurse.username).outerjoin(
+        query = select(Assessment, Nurse.username, Nurse.display_name).outerjoin(
             Nurse, Nurse.id == Assessment.author_id
         )
         query = query.where(Assessment.patient_id == patient_id)
@@ -253,7 +255,7 @@ class AssessmentService:
         Newest first.
         """
         query = (
-            select(Assessment, Nurse.username)
+            select(Assessment, Nurse.username, Nurse.display_name)
             .outerjoin(Nurse, Nurse.id == Assessment.author_id)
             .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
             .join(Task, and_(safety_task_condition(), Task.source_id == Assessment.id))
@@ -316,7 +318,7 @@ class AssessmentService:
 
     def _read_one(self, session, assessment_id: int) -> AssessmentRead:
         query = (
-            select(Assessment, Nurse.username)
+            select(Assessment, Nurse.username, Nurse.display_name)
             .outerjoin(Nurse, Nurse.id == Assessment.author_id)
             .where(Assessment.id == assessment_id)
         )
@@ -346,10 +348,10 @@ def suggestions_for(score: Score) -> tuple[str, ...]:
 
 
 def _build_reads(session, rows: list) -> list[AssessmentRead]:
-    """Turn (Assessment, username) rows into read models, fetching answers in one query."""
+    """Turn (Assessment, username, display name) rows into read models, answers in one query."""
     if not rows:
         return []
-    ids = [assessment.id for assessment, _ in rows]
+    ids = [assessment.id for assessment, *_ in rows]
     answers: dict[int, list[tuple[str, int]]] = {assessment_id: [] for assessment_id in ids}
     answer_query = select(
         AssessmentAnswer.assessment_id, AssessmentAnswer.item_code, AssessmentAnswer.value
@@ -357,7 +359,7 @@ def _build_reads(session, rows: list) -> list[AssessmentRead]:
     for assessment_id, item_code, value in session.execute(answer_query):
         answers[assessment_id].append((item_code, value))
     reads = []
-    for assessment, username in rows:
+    for assessment, username, display_name in rows:
         reads.append(
             AssessmentRead(
                 id=assessment.id,
@@ -370,6 +372,7 @@ def _build_reads(session, rows: list) -> list[AssessmentRead]:
                 performed_at=assessment.performed_at,
                 author_username=username,
                 answers=tuple(_in_item_order(assessment.instrument, answers[assessment.id])),
+                author_name=display_name,
             )
         )
     return reads
