@@ -88,7 +88,18 @@ def test_a_killed_server_backup_leaves_no_file_under_its_name(tmp_path):
     destination = tmp_path / "backups" / "server.dump"
     env = dict(os.environ, PYTHONPATH=SOURCE, NURSECASE_HOME=str(home))
     env["PATH"] = f"{bin_folder}:{env.get('PATH', '/usr/bin:/bin')}"
-    command = [sys.executable, "-m", "nursecase", "db", "backup", str(destination), "--db", URL]
+    # The backup itself, killable in its own process. (``nursecase db backup``
+    # first writes its audit event, which needs a real server: test_commands
+    # checks that part.)
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from pathlib import Path;"
+        " from nursecase.db.maintenance.server_backup import backup_server;"
+        " backup_server(sys.argv[1], Path(sys.argv[2]))",
+        URL,
+        str(destination),
+    ]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )

@@ -142,7 +142,7 @@ def test_message_for_a_final_status():
     with pytest.raises(TransitionError) as caught:
         check_transition(ReferralStatus.completed, ReferralStatus.in_progress)
     assert str(caught.value) == (
-        "A referral that is completed cannot move to in-progress (completed is final)"
+        "A referral that is completed cannot move to in progress (completed is final)"
     )
 
 
@@ -151,7 +151,7 @@ def test_message_lists_allowed_moves():
         check_transition("draft", "completed", outcome="done")
     assert caught.value.message == (
         "a referral that is draft cannot move to completed "
-        "(allowed: requested, ready, cancelled, entered-in-error)"
+        "(allowed: requested, ready to start, cancelled, entered in error)"
     )
 
 

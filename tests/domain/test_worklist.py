@@ -66,7 +66,7 @@ def ranked_ids(*candidates: WorklistCandidate) -> list[int]:
         (item(DueKind.stuck_referral, days_ago(3), "PT"), "urgent referral to PT: no reply 3 d"),
         (
             item(DueKind.stuck_referral, days_ago(1), "SW", detail="stat"),
-            "stat referral to SW: no reply 1 d",
+            "STAT referral to SW: no reply 1 d",
         ),
         (item(DueKind.stuck_referral, TODAY, "OT"), "urgent referral to OT: no reply 0 d"),
         (item(DueKind.tcm, TODAY, detail="TCM day 2 of 2"), "TCM day 2 of 2"),

@@ -89,7 +89,7 @@ async def test_add_task_with_priority_and_another_nurse(app_services):
         results = await open_dialog(pilot, dialog)
         assert dialog.query_one("#field-due_date", Input).value == "2026-11-28"
         await type_into(pilot, "description", "Call the pharmacy about refills")
-        await choose(pilot, "priority", "Urgent: act promptly, before routine")
+        await choose(pilot, "priority", "Urgent")
         await choose(pilot, "nurse_username", "Ben Okafor (bokafor)")
         await save(pilot)
         assert app.screen is not dialog

@@ -79,7 +79,7 @@ def test_the_widest_text_column_takes_the_free_width_and_is_the_one_cut():
     assert (patient, service) == (len("Frank, Carrie"), len("Durable medical equipment"))
     cells = [str(cell) for cell in fitted(ROWS[0], widths)]
     assert cells[:2] == ["Frank, Carrie", "Hospice / palliative care"]
-    assert cells[2] == "South Wendyborough…"
+    assert cells[2] == "South Wendyborough Hospice…"
     assert cells[2][:-1] + " " in "South Wendyborough Hospice and Palliative"
 
 
