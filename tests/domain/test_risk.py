@@ -100,7 +100,7 @@ def test_a_long_reason_is_cut_at_a_word():
 
 def test_no_basis_is_not_assessed():
     assert risk_standing("moderate", None, None, None, None).describe() == (
-        "moderate, not assessed"
+        "moderate, no score or reason yet"
     )
 
 
@@ -144,7 +144,7 @@ def test_a_newer_lace_of_another_band_is_never_shown_bare():
     assert standing.describe(TODAY) == ("low (LACE 3, 1 Nov); LACE 14 on 5 Dec suggests high")
     not_assessed = risk_standing("moderate", None, None, None, None, lace(14, date(2026, 12, 5)))
     assert not_assessed.describe(TODAY) == (
-        "moderate, not assessed; LACE 14 on 5 Dec suggests high"
+        "moderate, no score or reason yet; LACE 14 on 5 Dec suggests high"
     )
 
 

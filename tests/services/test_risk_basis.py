@@ -26,7 +26,7 @@ def test_a_tier_typed_at_enrolment_is_not_assessed_without_a_reason(services, pa
     assert (patient.risk_tier, patient.risk_source, patient.risk_basis) == ("moderate", None, None)
     assert patient.risk_set_by_name is None and patient.risk_set_at is None
     chart = services.chart.load(patient.id)
-    assert chart.risk.describe() == "moderate, not assessed"
+    assert chart.risk.describe() == "moderate, no score or reason yet"
 
 
 def test_a_tier_typed_at_enrolment_with_a_reason_is_the_nurses_override(services, clock):
@@ -72,7 +72,7 @@ def test_a_lace_of_another_band_offers_the_change_and_sets_nothing(services, pat
     assert (unchanged.risk_tier, unchanged.risk_source) == ("moderate", None)
     # Declined, the header says what the LACE suggests rather than a bare tier.
     assert services.chart.load(patient.id).risk.describe(clock.today()) == (
-        "moderate, not assessed; LACE 12 on 27 Nov suggests high"
+        "moderate, no score or reason yet; LACE 12 on 27 Nov suggests high"
     )
 
 

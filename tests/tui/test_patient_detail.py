@@ -1218,7 +1218,7 @@ async def test_a_lace_of_another_band_offers_the_tier(app_services, answer):
             assert (now.risk_tier, now.risk_source, now.version) == ("low", None, patient.version)
             # Declined: the header says what the LACE suggests, never a bare contradiction.
             assert (
-                "Risk Low, not assessed; LACE 14 on 27 Nov suggests high: R to decide"
+                "Risk Low, no score or reason yet; LACE 14 on 27 Nov suggests high: R to decide"
                 in header_of(screen)
             )
             # R then offers the score's tier first; no opens the nurse's override.

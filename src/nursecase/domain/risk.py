@@ -7,18 +7,18 @@ A tier is set either from a score's band or by the nurse with a reason:
   discharge from hospital to the community. CMAJ 2010;182(6):551-7): a total
   of 10 or more is high risk, 5-9 moderate, 0-4 low;
 - by the nurse ("override"): any tier, with the reason kept as its basis;
-- neither: "not assessed".
+- neither: the tier says "no score or reason yet" of itself.
 
 A patient nobody has scored or given a tier (one imported without a risk
 score, or enrolled without a tier chosen) has the tier "not assessed" itself
 (``RiskTier.not_assessed``), never moderate: the worklist ranks them above
 moderate (their risk is unknown and may be high; ``RISK_RANKS``) and contacts
 them at the moderate cadence (``clocks.next_contact_due``). A tier a nurse typed
-at enrolment without a reason keeps its older words, "moderate, not assessed".
+at enrolment without a reason keeps its older words, "moderate, no score or reason yet".
 
 The words here are the same on the patient header and in the reports:
 "high (LACE 12, 18 Nov)", "high, set by A. Moreno: lives alone; LACE 9",
-"moderate, not assessed", "not assessed". A tier that rests on a score (or on nothing) beside
+"moderate, no score or reason yet", "not assessed". A tier that rests on a score (or on nothing) beside
 a latest LACE of another band is never shown bare: the words add what that
 LACE suggests ("LACE 14 on 5 Dec suggests high"). Pure: values in, words out.
 """
@@ -39,6 +39,9 @@ LACE_MAXIMUM = 19
 
 #: The longest override reason the header prints before cutting it at a word.
 REASON_SHOWN_CHARACTERS = 60
+#: What a tier rests on when neither a score nor a nurse's reason set it (a tier typed
+#: at enrolment): never "not assessed", which is a tier of its own.
+NO_BASIS = "no score or reason yet"
 
 #: The tiers a score's band or a nurse sets (in picker order); "not assessed" is
 #: where a patient starts, never a tier anyone chooses with a reason.
@@ -154,7 +157,7 @@ class RiskStanding:
 
     def basis_text(self, today: date | None = None, with_suggestion: bool = True) -> str:
         """The basis on its own: "LACE 12, 18 Nov", "set by A. Moreno: lives alone;
-        LACE 9", "not assessed"; then "; " and the suggestion when there is one."""
+        LACE 9", "no score or reason yet"; then "; " and the suggestion when there is one."""
         if self.source is RiskSource.override:
             who = initial_and_surname(self.set_by) if self.set_by else "a nurse"
             text = f"set by {who}"
@@ -168,7 +171,9 @@ class RiskStanding:
             if self.set_at is not None:
                 text += f", {short_date(self.set_at.date(), today)}"
         else:
-            text = "not assessed"
+            # A tier with neither a score nor a reason (typed at enrolment): not
+            # the "not assessed" tier, so it must not read like it.
+            text = NO_BASIS
         suggestion = self.suggestion(today) if with_suggestion else None
         if suggestion is not None:
             text += f"; {suggestion}"
@@ -176,7 +181,7 @@ class RiskStanding:
 
     def basis_words(self, today: date | None = None, with_suggestion: bool = True) -> str:
         """What follows the tier: " (LACE 12, 18 Nov)", ", set by A. Moreno: lives alone;
-        LACE 9", ", not assessed"; then "; " and the suggestion when there is one
+        LACE 9", ", no score or reason yet"; then "; " and the suggestion when there is one
         (leave it out with ``with_suggestion`` False to show it apart). The
         "not assessed" tier says it all itself: nothing follows it but the
         suggestion ("; LACE 14 on 5 Dec suggests high")."""
@@ -190,7 +195,7 @@ class RiskStanding:
         return f", {self.basis_text(today, with_suggestion)}"
 
     def describe(self, today: date | None = None) -> str:
-        """The tier with its basis: "high (LACE 12, 18 Nov)", "moderate, not assessed",
+        """The tier with its basis: "high (LACE 12, 18 Nov)", "moderate, no score or reason yet",
         "not assessed"."""
         return f"{tier_words(self.tier)}{self.basis_words(today)}"
 

@@ -113,7 +113,7 @@ def risk_line(chart, today: date) -> Text:
     """The tier with its basis; a LACE that contradicts it is said, never left bare.
 
     "high (LACE 12, 18 Nov)", "high, set by A. Moreno: lives alone; LACE 9",
-    "moderate, not assessed", or "low (LACE 3, 1 Nov); LACE 14 on 5 Dec
+    "moderate, no score or reason yet", or "low (LACE 3, 1 Nov); LACE 14 on 5 Dec
     suggests high: R to decide".
     """
     risk = chart.risk
