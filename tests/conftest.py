@@ -66,6 +66,8 @@ def clock() -> FrozenClock:
 
 #: The Pilot tests: on SQLite only, unless marked ``both_backends``.
 PILOT_TESTS = Path(__file__).resolve().parent / "tui"
+#: Where the tests that take seconds each live (see pytest_collection_modifyitems).
+LONG_TESTS = (Path(__file__).resolve().parent / "e2e", PILOT_TESTS)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -121,7 +123,12 @@ def pytest_collection_modifyitems(config, items):
             kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    # The long tests first: the end-to-end round and the Pilot tests take
+    # seconds each, most others milliseconds, so with the long ones started
+    # early the workers finish together instead of one running a long test
+    # alone at the end (stable: the order within each group is kept).
+    kept.sort(key=lambda item: not any(item.path.is_relative_to(path) for path in LONG_TESTS))
+    items[:] = kept
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -199,4 +199,4 @@ def test_the_basis_on_its_own_for_a_report():
     assert score.basis_text(TODAY) == "LACE 3, 1 Nov; LACE 14 on 7 Dec suggests high"
     override = risk_standing("high", "override", "lives alone", "Alice Moreno", None)
     assert override.basis_text() == "set by A. Moreno: lives alone"
-    assert risk_standing("low", None, None, None, None).basis_text() == "not assessed"
+    assert risk_standing("low", None, None, None, None).basis_text() == "no score or reason yet"

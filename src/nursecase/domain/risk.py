@@ -18,9 +18,10 @@ at enrolment without a reason keeps its older words, "moderate, no score or reas
 
 The words here are the same on the patient header and in the reports:
 "high (LACE 12, 18 Nov)", "high, set by A. Moreno: lives alone; LACE 9",
-"moderate, no score or reason yet", "not assessed". A tier that rests on a score (or on nothing) beside
-a latest LACE of another band is never shown bare: the words add what that
-LACE suggests ("LACE 14 on 5 Dec suggests high"). Pure: values in, words out.
+"moderate, no score or reason yet", "not assessed". A tier that rests on a
+score (or on nothing) beside a latest LACE of another band is never shown bare:
+the words add what that LACE suggests ("LACE 14 on 5 Dec suggests high").
+Pure: values in, words out.
 """
 
 from __future__ import annotations
@@ -171,9 +172,9 @@ class RiskStanding:
             if self.set_at is not None:
                 text += f", {short_date(self.set_at.date(), today)}"
         else:
-            # A tier with neither a score nor a reason (typed at enrolment): not
-            # the "not assessed" tier, so it must not read like it.
-            text = NO_BASIS
+            # A tier typed at enrolment with neither a score nor a reason must not
+            # read like the "not assessed" tier.
+            text = NO_BASIS if self.assessed else "not assessed"
         suggestion = self.suggestion(today) if with_suggestion else None
         if suggestion is not None:
             text += f"; {suggestion}"
