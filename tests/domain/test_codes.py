@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
 
-from nursecase import domain
 from nursecase.domain import codes
 from nursecase.domain.codes import (
     CareTeamRole,
@@ -23,6 +19,7 @@ from nursecase.domain.codes import (
     parse_code,
 )
 from nursecase.domain.validation import ValidationError
+from tests.code_lists import all_code_lists
 
 EXPECTED_CODES = {
     codes.RiskTier: ["low", "moderate", "high", "not-assessed"],
@@ -219,27 +216,15 @@ def test_labels(member, label):
     assert member.label == label
 
 
-def _code_lists() -> list[type[codes.Code]]:
-    """Every code list defined anywhere in domain/ (each module imported first)."""
-    for module in pkgutil.walk_packages(domain.__path__, "nursecase.domain."):
-        importlib.import_module(module.name)
-    found, waiting = [], list(codes.Code.__subclasses__())
-    while waiting:
-        code_list = waiting.pop()
-        found.append(code_list)
-        waiting.extend(code_list.__subclasses__())
-    return found
-
-
 def test_the_label_table_covers_every_code_of_every_code_list_and_nothing_else():
-    code_lists = _code_lists()
+    code_lists = all_code_lists()
     assert len(code_lists) > 25
     assert set(codes.LABELS) == {code_list.__name__ for code_list in code_lists}
     for code_list in code_lists:
         assert list(codes.LABELS[code_list.__name__]) == [member.value for member in code_list]
 
 
-@pytest.mark.parametrize("code_list", _code_lists(), ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("code_list", all_code_lists(), ids=lambda cls: cls.__name__)
 def test_labels_are_distinct_words_a_person_reads(code_list):
     labels = [member.label for member in code_list]
     assert len(set(labels)) == len(labels)  # two codes never read the same

@@ -11,16 +11,13 @@ care physician") and a lower-case acronym ("asap" for "ASAP").
 from __future__ import annotations
 
 import html
-import importlib
-import pkgutil
 import re
 from pathlib import Path
 
 import pytest
 
-from nursecase import domain
-from nursecase.domain import codes
 from nursecase.domain.flags import Flag
+from tests.code_lists import all_code_lists
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
 #: Width of one terminal cell in Textual's SVG export, in SVG units.
@@ -44,21 +41,10 @@ def screen_lines(svg: str) -> list[str]:
     return ["".join(lines[number]) for number in sorted(lines)]
 
 
-def _code_lists() -> list[type]:
-    for module in pkgutil.walk_packages(domain.__path__, "nursecase.domain."):
-        importlib.import_module(module.name)
-    found, waiting = [], list(codes.Code.__subclasses__())
-    while waiting:
-        code_list = waiting.pop()
-        found.append(code_list)
-        waiting.extend(code_list.__subclasses__())
-    return [*found, Flag]
-
-
 def telling_codes() -> dict[str, str]:
     """Codes a reader would tell from their label, each with the label it should read as."""
     telling: dict[str, str] = {}
-    for code_list in _code_lists():
+    for code_list in [*all_code_lists(), Flag]:
         for member in code_list:
             code, label = str(member.value), member.label
             acronym = label.isupper() and len(label) <= 4 and label.lower() == code
