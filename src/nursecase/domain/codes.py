@@ -638,6 +638,17 @@ def spoken(member: Code) -> str:
     return label[:1].lower() + label[1:]
 
 
+def label_of(code_list: type[Code], code: str | None) -> str:
+    """A stored code of ``code_list`` in words ("no-answer" -> "No answer").
+
+    "" for no code; a code the list does not know (stored by an older version)
+    reads as itself rather than failing a screen or a report.
+    """
+    if not code:
+        return ""
+    return LABELS[code_list.__name__].get(code, code)
+
+
 def words_of(*code_lists: type[Code]) -> Callable[[str], str]:
     """A function from a stored code of ``code_lists`` to its label (unknown codes read as is).
 

@@ -26,11 +26,11 @@ from nursecase.domain.codes import (
     GoalPriority,
     InterventionCategory,
     InterventionStatus,
+    label_of,
 )
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.wording import cut_at_word
 from nursecase.screens.form_dialog import FormField, code_choices
-from nursecase.screens.formatting import label_of
 
 if TYPE_CHECKING:
     from nursecase.services.care_plans import CarePlanRead

@@ -14,6 +14,7 @@ from nursecase.domain.care_plan_rules import (
     ENTERED_IN_ERROR,
     OPEN_GOAL_STATUSES,
     OPEN_INTERVENTION_STATUSES,
+    status_words,
 )
 from nursecase.domain.codes import (
     CarePlanStatus,
@@ -23,10 +24,11 @@ from nursecase.domain.codes import (
     GoalPriority,
     InterventionCategory,
     InterventionStatus,
+    label_of,
 )
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.wording import cut_at_word
-from nursecase.screens.formatting import code_words, label_of, sparkline
+from nursecase.screens.formatting import sparkline
 
 #: Short forms of the four Omaha intervention categories, for the tree.
 CATEGORY_SHORT = {
@@ -43,9 +45,6 @@ TREE_TEXT_WIDTH = 40
 def clip(text: str, width: int = TREE_TEXT_WIDTH) -> str:
     """``text`` on one line, cut at a word to ``width`` with an ellipsis."""
     return cut_at_word(text, width)
-
-
-PRIORITY_SHORT = {"high-priority": "high", "medium-priority": "medium", "low-priority": "low"}
 
 
 def _day(day: date | None) -> str:
@@ -82,9 +81,9 @@ def problem_label(problem) -> Text:
     """A problem's tree line: its name, priority, status when not active, and KBS."""
     retracted = problem.status == ENTERED_IN_ERROR
     label = Text(clip(problem.description), style="strike dim" if retracted else "bold")
-    label.append(f"  {PRIORITY_SHORT.get(problem.priority, problem.priority)}", style="dim")
+    label.append(f"  {label_of(GoalPriority, problem.priority).lower()}", style="dim")
     if problem.status != "active":
-        label.append(f" · {code_words(problem.status)}", style="dim")
+        label.append(f" · {status_words('problem', problem.status)}", style="dim")
     if problem.ratings:
         label.append(f"  {kbs_text(problem.ratings)}", style="cyan")
     return label
@@ -163,7 +162,7 @@ def plan_details(plan) -> Text:
     text = Text()
     _row(text, "Plan", plan.title)
     _row(text, "Status", label_of(CarePlanStatus, plan.status))
-    _row(text, "Intent", code_words(plan.intent))
+    _row(text, "Intent", plan.intent.capitalize())
     _row(text, "Period", f"{_day(plan.period_start) or '—'} to {_day(plan.period_end) or '—'}")
     live = [problem for problem in plan.problems if problem.status != ENTERED_IN_ERROR]
     goals = sum(
@@ -189,7 +188,7 @@ def problem_details(problem) -> Text:
     _row(text, "Omaha", omaha.name if omaha is not None else "(free text)")
     _row(text, "Diagnosis code", problem.nursing_diagnosis_code or "")
     _row(text, "Priority", label_of(GoalPriority, problem.priority))
-    _row(text, "Status", code_words(problem.status))
+    _row(text, "Status", status_words("problem", problem.status))
     text.append("\nKBS ratings (Knowledge, Behavior, Status; 1-5)\n", style="bold")
     if not problem.ratings:
         text.append("none yet: r rates the problem\n", style="dim")

@@ -26,6 +26,7 @@ from nursecase.domain.codes import (
     TaskPriority,
     TaskSource,
     TaskStatus,
+    label_of,
 )
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
 from nursecase.domain.tcm import TcmStepState
@@ -35,7 +36,6 @@ from nursecase.screens.formatting import (
     due_short,
     due_text,
     flag_badges,
-    label_of,
     progress_bar,
     risk_badge,
     shown,

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from rich.text import Text
 
-from nursecase.domain.codes import Code, RiskTier
+from nursecase.domain.codes import RiskTier, label_of
 from nursecase.domain.flags import Flag
 from nursecase.domain.terminal_text import printable
 
@@ -35,25 +35,6 @@ def flag_badges(flags) -> Text:
         line.append(f" {flag.label} " if flag is Flag.safety else flag.label, FLAG_STYLES[flag])
         line.append("  ")
     return line
-
-
-def label_of(codes: type[Code], value: str | None) -> str:
-    """A stored code in words ("no-answer" -> "No answer"); a code not in the list as it is."""
-    if not value:
-        return ""
-    try:
-        return codes(value).label
-    except ValueError:
-        return value
-
-
-def code_words(code: str | None) -> str:
-    """A code of a short list without its own labels in words ("entered-in-error" ->
-    "Entered in error")."""
-    if not code:
-        return ""
-    words = code.replace("-", " ")
-    return words[:1].upper() + words[1:]
 
 
 def risk_badge(tier: str) -> Text:

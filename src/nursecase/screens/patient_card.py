@@ -7,11 +7,10 @@ from datetime import date
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from nursecase.domain.codes import ContactMode, ContactOutcome, ReferralStatus
+from nursecase.domain.codes import ContactMode, ContactOutcome, ReferralStatus, label_of
 from nursecase.screens.formatting import (
     due_text,
     flag_badges,
-    label_of,
     risk_badge,
     terminal_safe,
 )

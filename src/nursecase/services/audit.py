@@ -386,6 +386,30 @@ def record(
     return state.appended[-1][1]
 
 
+def record_export_finished(
+    context: ServiceContext,
+    entity: str,
+    entity_id: int | None,
+    start_id: int,
+    outcome: str,
+    more_fields: Iterable[str] = (),
+) -> None:
+    """Commit how an export that ``start_id`` began ended, in a transaction of its own.
+
+    Exports, screenshots and backups all end so: an ``export-finished`` event
+    naming the outcome ("completed", "partial", "failed") and its start event.
+    """
+    with context.write() as session:
+        record(
+            session,
+            context,
+            AuditAction.export_finished,
+            entity,
+            entity_id,
+            [f"outcome:{outcome}", *more_fields, f"start:{start_id}"],
+        )
+
+
 def _append(
     session: Session,
     state: _Pending,

@@ -55,12 +55,4 @@ class BackupAudit:
 
     def finished(self, start_id: int, outcome: str) -> None:
         """Record how the backup that ``start_id`` began ended: completed or failed."""
-        with self.context.write() as session:
-            audit.record(
-                session,
-                self.context,
-                AuditAction.export_finished,
-                BACKUP_ENTITY,
-                None,
-                [f"outcome:{outcome}", f"start:{start_id}"],
-            )
+        audit.record_export_finished(self.context, BACKUP_ENTITY, None, start_id, outcome)

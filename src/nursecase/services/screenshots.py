@@ -100,15 +100,7 @@ class ScreenshotService:
 
     def _record_end(self, start_id: int, patient_id: int | None, outcome: str) -> None:
         """The ``export-finished`` event of a screenshot: completed or failed."""
-        with self.context.write() as session:
-            audit.record(
-                session,
-                self.context,
-                AuditAction.export_finished,
-                AUDIT_ENTITY,
-                patient_id,
-                [f"outcome:{outcome}", f"start:{start_id}"],
-            )
+        audit.record_export_finished(self.context, AUDIT_ENTITY, patient_id, start_id, outcome)
 
 
 def _new_path(folder: Path, moment: datetime) -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from nursecase.domain.codes import ServiceType
+from nursecase.domain.codes import ServiceType, label_of
 from nursecase.reports.document import Block, Document, Paragraph, Table
 from nursecase.reports.tables import Column, Row, for_people, plain_text
 from nursecase.services.exports.options import Period
@@ -127,10 +127,7 @@ def person_name(family_name: str, given_name: str) -> str:
 
 def service_label(code: str) -> str:
     """ "Physical therapy" for physical-therapy; an unknown stored code as it is."""
-    try:
-        return ServiceType(code).label
-    except ValueError:
-        return code
+    return label_of(ServiceType, code)
 
 
 def as_date(value: datetime | date | str | None) -> date | None:

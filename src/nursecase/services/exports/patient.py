@@ -45,6 +45,7 @@ from nursecase.domain.codes import (
     Sex,
     TaskPriority,
     TaskStatus,
+    label_of,
     words_of,
 )
 from nursecase.domain.safety_check import SafetySignalKind, risk_words
@@ -145,11 +146,6 @@ _OPEN_PLAN_CODES = frozenset(
 )
 
 
-def _label(enum_class, code: str | None) -> str | None:
-    """The words of a stored code; an unknown code as it is (None stays None)."""
-    return words_of(enum_class)(code) if code else code
-
-
 def _joined(*parts: object, separator: str = ", ") -> str:
     return separator.join(str(part) for part in parts if part not in (None, ""))
 
@@ -183,15 +179,15 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         ("Name", f"{patient.given_name} {patient.family_name}"),
         ("Birth date", plain_text(patient.birth_date)),
         ("Age", plain_text(patient.age)),
-        ("Sex", _label(Sex, patient.sex)),
+        ("Sex", label_of(Sex, patient.sex)),
         ("Phone", patient.phone),
         ("Address", patient.address),
         ("Preferred language", patient.preferred_language),
         ("Nurse", nurse),
-        ("Risk tier", _label(RiskTier, patient.risk_tier)),
+        ("Risk tier", label_of(RiskTier, patient.risk_tier)),
         ("Risk basis", risk.basis_text(scope.today)),
         ("CCM", ccm),
-        ("Episode status", _label(EpisodeStatus, patient.episode_status)),
+        ("Episode status", label_of(EpisodeStatus, patient.episode_status)),
         ("Next contact due", plain_text(patient.next_contact_due)),
         ("Last contact", plain_text(last_contact.date() if last_contact else None)),
         ("Open tasks", str(patient.open_task_count)),
@@ -224,7 +220,7 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         add(
             CARE_TEAM,
             member.name,
-            _label(CareTeamRole, member.role),
+            label_of(CareTeamRole, member.role),
             None,
             _joined(member.organisation, member.phone),
         )
@@ -233,7 +229,7 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         read = latest[instrument]
         add(
             ASSESSMENT,
-            _label(Instrument, instrument),
+            label_of(Instrument, instrument),
             read.band,
             read.performed_at.date(),
             read.summary,
@@ -250,7 +246,7 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
                 f"Problem: {name}",
                 problem.status,
                 None,
-                _joined(plan.title, _label(GoalPriority, problem.priority)),
+                _joined(plan.title, label_of(GoalPriority, problem.priority)),
             )
             for goal in problem.goals:
                 if goal.lifecycle_status == ENTERED_IN_ERROR:
@@ -260,8 +256,8 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
                     CARE_PLAN,
                     f"Goal: {goal.description}",
                     _joined(
-                        _label(GoalLifecycleStatus, goal.lifecycle_status),
-                        _label(GoalAchievementStatus, goal.achievement_status),
+                        label_of(GoalLifecycleStatus, goal.lifecycle_status),
+                        label_of(GoalAchievementStatus, goal.achievement_status),
                     ),
                     goal.due_date,
                     target,
@@ -277,11 +273,18 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
                     _joined(intervention.owner, intervention.frequency),
                 )
     for task in TaskService(context).list_for_patient(patient_id):
-        add(TASK, task.description, task.status, task.due_date, _label(TaskPriority, task.priority))
+        add(
+            TASK,
+            task.description,
+            task.status,
+            task.due_date,
+            label_of(TaskPriority, task.priority),
+        )
     for referral in ReferralService(context).list_for_patient(patient_id, open_only=True):
         to = _joined(referral.receiving_organisation, referral.receiving_contact)
         detail = _joined(
-            _label(ReferralPriority, referral.priority), f"{referral.days_in_status} days in status"
+            label_of(ReferralPriority, referral.priority),
+            f"{referral.days_in_status} days in status",
         )
         add(
             REFERRAL,
@@ -308,8 +311,8 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
         minutes = f"{contact.minutes} min"
         add(
             CONTACT,
-            f"{_label(ContactMode, contact.mode)} with "
-            f"{(_label(ContactWith, contact.with_whom) or '').lower()}",
+            f"{label_of(ContactMode, contact.mode)} with "
+            f"{(label_of(ContactWith, contact.with_whom) or '').lower()}",
             contact.outcome,
             contact.occurred_at,
             _joined(minutes, contact.note, separator=": "),

@@ -432,23 +432,17 @@ class ExportService:
         ExportNotRecordedError if it cannot be recorded after ``FINISH_ATTEMPTS``.
         """
         assert run.start_id is not None and run.report is not None
-        fields = [
-            f"outcome:{outcome}",
-            f"rows:{rows}",
-            f"patients:{len(run.report.patients)}",
-            f"start:{run.start_id}",
-        ]
+        counts = [f"rows:{rows}", f"patients:{len(run.report.patients)}"]
         for attempt in range(1, FINISH_ATTEMPTS + 1):
             try:
-                with self.context.write() as session:
-                    audit.record(
-                        session,
-                        self.context,
-                        AuditAction.export_finished,
-                        AUDIT_ENTITY,
-                        run.plan.scope.patient_id,
-                        fields,
-                    )
+                audit.record_export_finished(
+                    self.context,
+                    AUDIT_ENTITY,
+                    run.plan.scope.patient_id,
+                    run.start_id,
+                    outcome,
+                    counts,
+                )
                 return
             except OperationalError as error:
                 if attempt < FINISH_ATTEMPTS and _is_busy(error):
