@@ -29,9 +29,11 @@ from nursecase.domain.instruments import INSTRUMENTS, InstrumentDefinition, Item
 from nursecase.domain.instruments.phq import SAFETY_ITEM
 from nursecase.domain.validation import ValidationError, parse_moment
 from nursecase.screens.background import run_in_background, user_message
+from nursecase.screens.formatting import variant_words
 from nursecase.screens.intents import Intent, bindings
 from nursecase.services import Services
 from nursecase.services.assessments import AssessmentResult, suggestions_for
+from nursecase.widgets.cut_text import CutAtWord
 from nursecase.widgets.text_fields import TextInput
 
 PERFORMED_AT_FIELD = "performed_at"
@@ -297,7 +299,7 @@ class AssessmentEntryScreen(ModalScreen[AssessmentResult | None]):
             yield Static(Text(f"{name} for {self.patient_name}"), id="entry-title")
             yield Static(
                 Text(
-                    f"{definition.name} · variant {definition.variant} · "
+                    f"{definition.name}{variant_words(definition.variant)} · "
                     f"total {definition.min_total}-{definition.max_total}"
                 ),
                 id="entry-instrument",
@@ -410,8 +412,8 @@ class AssessmentEntryScreen(ModalScreen[AssessmentResult | None]):
         value = self.answers.get(item.code)
         grid = Table.grid(expand=True, padding=(0, 1))
         grid.add_column(width=2, no_wrap=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(width=28, no_wrap=True, overflow="ellipsis")
+        grid.add_column(ratio=1, no_wrap=True)
+        grid.add_column(width=28, no_wrap=True)
         if value is None:
             answer = Text("-  not answered")
         else:
@@ -419,7 +421,8 @@ class AssessmentEntryScreen(ModalScreen[AssessmentResult | None]):
             # The key pressed, then what it means (and its points when they differ).
             answer = Text(f"{option.key}  {option_text(item, option.key)}" if option else "")
         marker = "▶" if index == self.current else ""
-        grid.add_row(Text(marker), Text(f"{index + 1}. {item.prompt}"), answer)
+        # Each cell is cut at a word to the width it gets (never mid-word).
+        grid.add_row(Text(marker), CutAtWord(f"{index + 1}. {item.prompt}"), CutAtWord(answer))
         row.update(grid)
         row.set_class(index == self.current, "-current")
         row.set_class(value is None, "-unanswered")

@@ -41,6 +41,7 @@ from nursecase.screens.formatting import (
     shown,
     sparkline,
     terminal_safe,
+    variant_words,
 )
 
 #: How many entries each summary section lists.
@@ -256,10 +257,9 @@ def assessment_history(history) -> Text:
     text = Text(f"{history.name}\n", style="bold")
     for assessment in history.assessments:
         author = f"  by {assessment.author_name}" if assessment.author_name else ""
-        # The variant is shown only when it is not the instrument's standard form.
-        variant = f"  ({assessment.variant})" if assessment.variant != "standard" else ""
         text.append(
-            f"{assessment.performed_at:%Y-%m-%d %H:%M}  {assessment.summary}{variant}{author}\n"
+            f"{assessment.performed_at:%Y-%m-%d %H:%M}  {assessment.summary}"
+            f"{variant_words(assessment.variant)}{author}\n"
         )
     return text
 

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from nursecase.domain.codes import RiskTier, label_of
 from nursecase.domain.flags import Flag
+from nursecase.domain.instruments.base import STANDARD_VARIANT
 from nursecase.domain.terminal_text import printable
 
 #: A patient not assessed yet stands out as work to do, in no tier's colour.
@@ -35,6 +36,11 @@ def flag_badges(flags) -> Text:
         line.append(f" {flag.label} " if flag is Flag.safety else flag.label, FLAG_STYLES[flag])
         line.append("  ")
     return line
+
+
+def variant_words(variant: str) -> str:
+    """ " · custom bands" for an instrument's other form; "" for its standard one."""
+    return "" if variant == STANDARD_VARIANT else f" · {variant}"
 
 
 def risk_badge(tier: str) -> Text:
