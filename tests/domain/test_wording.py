@@ -18,6 +18,7 @@ PHRASE = "Hospice / palliative care"
         (PHRASE, 21, "Hospice / palliative…"),  # the cut ends just before a space
         (PHRASE, 20, "Hospice…"),  # "palliativ" would be half a word; "/" dangles
         ("Call back, then chase", 11, "Call back…"),  # the comma before the cut goes
+        ("Teach daily… · Nurse · weekly", 20, "Teach daily…"),  # one ellipsis, no "·"
         ("Hospitalisation", 6, "Hospi…"),  # no space: one long word is cut inside
         ("Hospitalisation", 1, "…"),
         ("Hospitalisation", 0, ""),

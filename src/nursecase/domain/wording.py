@@ -28,8 +28,9 @@ def initial_and_surname(display_name: str) -> str:
 #: The mark of a cut: one character, counted in the limit.
 ELLIPSIS = "…"
 
-#: Punctuation left dangling before the ellipsis is dropped ("reply," -> "reply…").
-_DANGLING = " ,;:.-–—/"
+#: Punctuation left dangling before the ellipsis is dropped ("reply," -> "reply…"),
+#: and so is an earlier ellipsis or a separator dot ("after… ·" -> "after…").
+_DANGLING = " ,;:.-–—/·…"
 
 
 def cut_at_word(text: str, limit: int, width: Callable[[str], int] = len) -> str:

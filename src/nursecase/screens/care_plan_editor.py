@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -48,6 +49,7 @@ from nursecase.screens.form_dialog import FormDialog, FormField, field_value, fi
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.workstation import WorkstationScreen
 from nursecase.services.errors import StaleEditError
+from nursecase.widgets.cut_text import cut_line
 from nursecase.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -91,6 +93,19 @@ class PlanTree(Tree):
         Binding("j", "cursor_down", "Down", show=False, id="care_plan.tree_down"),
         Binding("k", "cursor_up", "Up", show=False, id="care_plan.tree_up"),
     ]
+
+    def render_label(self, node, base_style: Style, style: Style) -> Text:
+        """The node's line cut at a word to the room beside its guides (never mid-word).
+
+        Textual crops a line too long for the tree at its edge; here it ends
+        with "…" after a whole word instead (the details pane shows it whole).
+        """
+        label = super().render_label(node, base_style, style)
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        room = self.scrollable_content_region.width - depth * self.guide_depth
+        return cut_line(label, room) if room > 0 else label
 
 
 class CarePlanEditorScreen(WorkstationScreen, Screen):
