@@ -155,20 +155,3 @@ def css_parsed_once_per_process():
     yield
     Stylesheet._parse_rules = original
 
-
-@pytest.fixture(scope="session", autouse=True)
-def finer_idle_checks():
-    """Check for an idle app every 5 ms, not every 20 ms, in ``pilot.pause()``.
-
-    ``pilot.pause()`` waits until a slice of Textual's sleep granularity passes
-    with almost no CPU used (``textual._wait.wait_for_idle``); every ``settle``
-    pauses at least five times, so the 20 ms slice alone cost each Pilot test
-    seconds. A 5 ms slice with the same ratio (idle below 1/20 of it) keeps the
-    test honest: ``settle`` still waits for every worker and two quiet rounds.
-    """
-    import textual._wait as wait
-
-    granularity, idle = wait.SLEEP_GRANULARITY, wait.SLEEP_IDLE
-    wait.SLEEP_GRANULARITY, wait.SLEEP_IDLE = 0.005, 0.005 / 20
-    yield
-    wait.SLEEP_GRANULARITY, wait.SLEEP_IDLE = granularity, idle
