@@ -154,4 +154,3 @@ def css_parsed_once_per_process():
     Stylesheet._parse_rules = parse_rules
     yield
     Stylesheet._parse_rules = original
-
