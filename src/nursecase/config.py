@@ -32,6 +32,20 @@ Example ``config.toml``::
 
     [security]         # lock the screen after this many minutes without input
     idle_lock_minutes = 10
+
+    [thresholds]       # a clinic's own limits (measure's unit) and urgency
+    oxygen-low = { limit = 88, urgent = true }
+    hba1c-high = { limit = 10 }
+
+    [monitoring]       # remote monitoring and how readings are shown
+    gap_days = 3       # days without an expected reading before Today says so
+    weight_unit = "lb" # or "kg"
+    glucose_unit = "mmol/L"  # or "mg/dL"
+
+    [[monitoring.billing]]   # replaces the RPM code table (domain/rpm.py)
+    code = "99454"
+    counts = "days"
+    at_least = 16
 """
 
 from __future__ import annotations
@@ -41,9 +55,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from nursecase.domain.codes import ThresholdRule
+from nursecase.domain.rpm import DEFAULT_BILLING_RULES, BillingRule, parse_billing_rules
+from nursecase.domain.thresholds import RuleLimit, default_limits
+
 DEFAULT_CADENCE = {"high": 7, "moderate": 14, "low": 30}
 DEFAULT_IDLE_LOCK_MINUTES = 10
 MAX_IDLE_LOCK_MINUTES = 240
+#: Days without an expected reading before Today says "no weight for 3 d".
+DEFAULT_GAP_DAYS = 3
 
 
 class ConfigError(ValueError):
@@ -67,6 +87,15 @@ class Settings:
     allow_clipboard: bool = False
     #: Minutes without input before the screen locks (HIPAA automatic logoff).
     idle_lock_minutes: int = DEFAULT_IDLE_LOCK_MINUTES
+    #: Every threshold rule's limit and urgency for this clinic (domain.thresholds).
+    threshold_limits: dict[ThresholdRule, RuleLimit] = field(default_factory=default_limits)
+    #: Days without an expected reading (remote monitoring) before Today says so.
+    monitoring_gap_days: int = DEFAULT_GAP_DAYS
+    #: The units weights and glucose are shown in ("kg" or "lb"; "mg/dL" or "mmol/L").
+    weight_unit: str = "kg"
+    glucose_unit: str = "mg/dL"
+    #: The remote-monitoring billing rules (domain.rpm), replaceable by a clinic.
+    billing_rules: tuple[BillingRule, ...] = DEFAULT_BILLING_RULES
 
 
 def _cadence(table: object) -> dict[str, int]:
@@ -145,6 +174,59 @@ def _idle_lock_minutes(table: object) -> int:
     return minutes
 
 
+def _threshold_limits(table: object) -> dict[ThresholdRule, RuleLimit]:
+    """The clinic's limits: ``[thresholds] oxygen-low = { limit = 88, urgent = true }``."""
+    if not isinstance(table, dict):
+        raise ConfigError(
+            "thresholds: must be a table like [thresholds] oxygen-low = { limit = 88 }"
+        )
+    limits = default_limits()
+    for name, setting in table.items():
+        try:
+            rule = ThresholdRule(name)
+        except ValueError:
+            known = ", ".join(rule.value for rule in ThresholdRule)
+            raise ConfigError(f"thresholds.{name}: unknown rule (use one of {known})") from None
+        if not isinstance(setting, dict):
+            raise ConfigError(f"thresholds.{name}: must be a table like {{ limit = 88 }}")
+        unknown = set(setting) - {"limit", "urgent"}
+        if unknown:
+            raise ConfigError(f"thresholds.{name}.{sorted(unknown)[0]}: unknown setting")
+        limit = setting.get("limit", limits[rule].limit)
+        if not isinstance(limit, int | float) or isinstance(limit, bool) or limit <= 0:
+            raise ConfigError(f"thresholds.{name}.limit: must be a number above 0")
+        urgent = setting.get("urgent", limits[rule].urgent)
+        if not isinstance(urgent, bool):
+            raise ConfigError(f"thresholds.{name}.urgent: must be true or false")
+        limits[rule] = RuleLimit(float(limit), urgent)
+    return limits
+
+
+def _monitoring(table: object) -> dict[str, object]:
+    """``[monitoring]``: gap days, display units and the billing table."""
+    if not isinstance(table, dict):
+        raise ConfigError("monitoring: must be a table like [monitoring] gap_days = 3")
+    unknown = set(table) - {"gap_days", "weight_unit", "glucose_unit", "billing"}
+    if unknown:
+        raise ConfigError(f"monitoring.{sorted(unknown)[0]}: unknown setting")
+    gap_days = table.get("gap_days", DEFAULT_GAP_DAYS)
+    if not isinstance(gap_days, int) or isinstance(gap_days, bool) or not 1 <= gap_days <= 90:
+        raise ConfigError("monitoring.gap_days: must be a whole number of days from 1 to 90")
+    settings: dict[str, object] = {"monitoring_gap_days": gap_days}
+    for key, measure_units in (("weight_unit", "kg lb"), ("glucose_unit", "mg/dL mmol/L")):
+        unit = table.get(key, measure_units.split()[0])
+        if unit not in measure_units.split():
+            choices = " or ".join(f'"{choice}"' for choice in measure_units.split())
+            raise ConfigError(f"monitoring.{key}: must be {choices}")
+        settings[key] = unit
+    if "billing" in table:
+        try:
+            settings["billing_rules"] = parse_billing_rules(table["billing"])
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    return settings
+
+
 def parse_settings(text: str) -> Settings:
     """Settings from the text of a config.toml."""
     try:
@@ -171,6 +253,8 @@ def parse_settings(text: str) -> Settings:
         keymap=dict(keymap),
         allow_clipboard=_allow_clipboard(data.get("privacy", {})),
         idle_lock_minutes=_idle_lock_minutes(data.get("security", {})),
+        threshold_limits=_threshold_limits(data.get("thresholds", {})),
+        **_monitoring(data.get("monitoring", {})),  # type: ignore[arg-type]
     )
 
 

@@ -225,6 +225,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "note",
         "author_id",
         "created_at",
+        "for_monitoring",
     ),
     "condition": (
         "id",
@@ -2091,6 +2092,7 @@ class _CaseloadGenerator:
                     note,
                     nurse_id,
                     occurred,
+                    False,
                 )
             )
             key = (-days_ago, slot)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, UniqueConstraint, false
 from sqlmodel import AutoString, Field, SQLModel
 
 # Constraint names are fixed so that Alembic batch migrations can find them
@@ -206,6 +206,9 @@ class Contact(SQLModel, table=True):
     referral_id: int | None = Field(
         default=None, foreign_key="referral.id", index=True, ondelete="SET NULL"
     )
+    #: The minutes were remote-monitoring work (reviewing readings, acting on
+    #: them): they count toward RPM (99457/99458), never also toward CCM.
+    for_monitoring: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Condition(SQLModel, table=True):
@@ -547,6 +550,104 @@ class WorklistSnooze(SQLModel, table=True):
     undone_at: datetime | None = wall_clock(default=None)
 
 
+class Reading(SQLModel, table=True):
+    """A vital sign, home reading or lab result (issue 20), kept as it was received.
+
+    ``value`` and ``unit`` are what the source sent (a weight in pounds stays in
+    pounds); ``measure_value`` is the same reading in the measure's own unit
+    (``domain.measures``), which thresholds, trends and summaries read. One
+    reading per patient, LOINC code and moment: a second import of the same
+    file or bundle finds its readings already there.
+    """
+
+    __tablename__ = "reading"
+    __table_args__ = (
+        Index("ix_reading_patient_measure_when", "patient_id", "measure", "taken_at"),
+        UniqueConstraint("patient_id", "loinc", "taken_at", name="uq_reading_patient_loinc_when"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    measure: str = Field(max_length=CODE)
+    loinc: str = Field(max_length=16)
+    value: float
+    unit: str = Field(max_length=32)
+    measure_value: float
+    taken_at: datetime = wall_clock()
+    source: str = Field(max_length=CODE)
+    #: The nurse who keyed it (source "keyed"); None for imports and device files.
+    entered_by_id: int | None = Field(default=None, foreign_key="nurse.id")
+    created_at: datetime = wall_clock()
+
+
+class ReadingAlert(SQLModel, table=True):
+    """A threshold breach on Today: one open alert per patient and measure.
+
+    A new breach of the same measure while the alert is open updates it (its
+    words, its reading, its urgency) rather than adding a row. A contact that
+    addresses it, or a nurse's note, closes it; a later breach opens a new one.
+    ``reading_at`` is the latest reading the alert covers: a reading at or
+    before it never reopens anything.
+    """
+
+    __tablename__ = "reading_alert"
+    __table_args__ = (Index("ix_reading_alert_patient_status", "patient_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    #: The alert measure (blood pressure for either part).
+    measure: str = Field(max_length=CODE)
+    #: The rules breached, comma-separated codes (domain.codes.ThresholdRule).
+    rules: str = Field(max_length=400)
+    urgent: bool
+    why: str = Field(max_length=200)
+    reading_at: datetime = wall_clock()
+    raised_at: datetime = wall_clock()
+    updated_at: datetime = wall_clock()
+    status: str = Field(default="open", max_length=CODE)
+    closed_at: datetime | None = wall_clock(default=None)
+    closed_by_id: int | None = Field(default=None, foreign_key="nurse.id")
+    #: The contact that addressed it, or None when a note closed it.
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL")
+    note: str | None = Field(default=None, max_length=TEXT)
+
+
+class ReadingThreshold(SQLModel, table=True):
+    """A patient's own limit for one threshold rule, with the nurse's reason."""
+
+    __tablename__ = "reading_threshold"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "rule", name="uq_reading_threshold_patient_rule"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    rule: str = Field(max_length=CODE)
+    #: The patient's limit, in the measure's own unit ("limit" is an SQL word).
+    threshold: float
+    reason: str = Field(max_length=400)
+    set_by_id: int | None = Field(default=None, foreign_key="nurse.id")
+    set_at: datetime = wall_clock()
+
+
+class MonitoringEnrolment(SQLModel, table=True):
+    """Remote monitoring of one measure for one patient: how often readings are expected."""
+
+    __tablename__ = "monitoring_enrolment"
+    __table_args__ = (Index("ix_monitoring_enrolment_patient", "patient_id", "ended_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    measure: str = Field(max_length=CODE)
+    frequency: str = Field(max_length=CODE)
+    #: Days without a reading before "no weight for 3 d" goes on Today.
+    gap_days: int
+    started_on: date
+    ended_on: date | None = None
+    enrolled_by_id: int | None = Field(default=None, foreign_key="nurse.id")
+    created_at: datetime = wall_clock()
+
+
 class AuditEvent(SQLModel, table=True):
     """One recorded access or change. Append-only (triggers) and hash-chained.
 
@@ -604,5 +705,9 @@ ALL_TABLES = (
     Transition,
     WorklistSnooze,
     SafetyCheck,
+    Reading,
+    ReadingAlert,
+    ReadingThreshold,
+    MonitoringEnrolment,
     AuditEvent,
 )

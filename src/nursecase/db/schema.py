@@ -27,7 +27,7 @@ from sqlalchemy import Engine, inspect, text
 from nursecase.db.engine import make_engine, read_engine
 
 #: The newest migration script's revision id.
-HEAD_REVISION = "0008_patient_identifiers"
+HEAD_REVISION = "0009_monitoring"
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
 

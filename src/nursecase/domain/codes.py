@@ -409,6 +409,74 @@ class CcmProgramme(Code):
     complex = "complex"
 
 
+class Measure(Code):
+    """What a reading measures (issue 20): vital signs, home readings and labs.
+
+    Each measure has its LOINC codes, its unit (UCUM) and its conversions in
+    ``domain.measures``. ``blood_pressure`` is the systolic and diastolic pair:
+    no reading is stored under it, but alerts, enrolments and the summary line
+    ("BP 148/92") speak of blood pressure as one measure.
+    """
+
+    weight = "weight"
+    blood_pressure = "blood-pressure"
+    systolic = "systolic"
+    diastolic = "diastolic"
+    heart_rate = "heart-rate"
+    oxygen_saturation = "oxygen-saturation"
+    respiratory_rate = "respiratory-rate"
+    temperature = "temperature"
+    glucose = "glucose"
+    hba1c = "hba1c"
+    nt_probnp = "nt-probnp"
+    potassium = "potassium"
+    egfr = "egfr"
+    ldl = "ldl"
+
+
+class ReadingSource(Code):
+    """Where a reading came from."""
+
+    #: A FHIR Observation from ``nursecase import fhir``.
+    imported = "import"
+    #: A home-monitoring vendor's file (``nursecase import readings``).
+    device = "device"
+    #: Typed by a nurse (the reading form), with who keyed it.
+    keyed = "keyed"
+
+
+class ThresholdRule(Code):
+    """A threshold a reading is checked against (``domain.thresholds`` holds the rules)."""
+
+    weight_gain_day = "weight-gain-day"
+    weight_gain_week = "weight-gain-week"
+    systolic_high = "systolic-high"
+    diastolic_high = "diastolic-high"
+    systolic_low = "systolic-low"
+    oxygen_low = "oxygen-low"
+    glucose_low = "glucose-low"
+    glucose_high = "glucose-high"
+    hba1c_high = "hba1c-high"
+    heart_rate_low = "heart-rate-low"
+    heart_rate_high = "heart-rate-high"
+
+
+class MonitoringFrequency(Code):
+    """How often an enrolled patient is expected to send a measure (remote monitoring)."""
+
+    twice_daily = "twice-daily"
+    daily = "daily"
+    weekly = "weekly"
+
+
+class AlertStatus(Code):
+    """Whether a reading alert still asks for the nurse (Today) or has been addressed."""
+
+    open = "open"
+    #: Addressed by a contact or a note (who, when and how are on the alert).
+    closed = "closed"
+
+
 #: The words a person reads for every code of every code list in domain/ (DESIGN.md
 #: "Words on screen"), one table so a reviewer sees them all together: screens,
 #: PDF and Markdown reports, ``audit show`` and error messages use these; CSV and
@@ -609,6 +677,42 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "RiskSource": {"score": "From a score", "override": "Set by a nurse"},
     "CcmProgramme": {"standard": "Standard CCM", "complex": "Complex CCM"},
+    "Measure": {
+        "weight": "Weight",
+        "blood-pressure": "Blood pressure",
+        "systolic": "Systolic pressure",
+        "diastolic": "Diastolic pressure",
+        "heart-rate": "Heart rate",
+        "oxygen-saturation": "Oxygen saturation",
+        "respiratory-rate": "Respiratory rate",
+        "temperature": "Temperature",
+        "glucose": "Glucose",
+        "hba1c": "HbA1c",
+        "nt-probnp": "NT-proBNP",
+        "potassium": "Potassium",
+        "egfr": "eGFR",
+        "ldl": "LDL cholesterol",
+    },
+    "ReadingSource": {"import": "Imported", "device": "Home device", "keyed": "Keyed by a nurse"},
+    "ThresholdRule": {
+        "weight-gain-day": "Weight gain in a day",
+        "weight-gain-week": "Weight gain in a week",
+        "systolic-high": "Systolic pressure high",
+        "diastolic-high": "Diastolic pressure high",
+        "systolic-low": "Systolic pressure low",
+        "oxygen-low": "Oxygen saturation low",
+        "glucose-low": "Glucose low",
+        "glucose-high": "Glucose high",
+        "hba1c-high": "HbA1c high",
+        "heart-rate-low": "Heart rate low",
+        "heart-rate-high": "Heart rate high",
+    },
+    "MonitoringFrequency": {
+        "twice-daily": "Twice a day",
+        "daily": "Daily",
+        "weekly": "Weekly",
+    },
+    "AlertStatus": {"open": "Open", "closed": "Addressed"},
     # domain/tcm.py
     "TcmStep": {
         "interactive-contact": "Interactive contact",

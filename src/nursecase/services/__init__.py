@@ -29,6 +29,7 @@ from nursecase.services.episodes import EpisodeService
 from nursecase.services.medications import MedicationService
 from nursecase.services.nurses import NurseService
 from nursecase.services.patients import PatientService
+from nursecase.services.readings import ReadingsService
 from nursecase.services.referrals import ReferralService
 from nursecase.services.safety_checks import SafetyCheckService
 from nursecase.services.screenshots import ScreenshotService
@@ -55,6 +56,7 @@ class Services:
     safety_checks: SafetyCheckService
     care_plans: CarePlanService
     referrals: ReferralService
+    readings: ReadingsService
     audit: AuditService
     worklist: WorklistService
     accounts: AccountService
@@ -108,6 +110,7 @@ def make_services(
         safety_checks=SafetyCheckService(context),
         care_plans=CarePlanService(context),
         referrals=ReferralService(context),
+        readings=ReadingsService(context),
         audit=AuditService(context),
         worklist=WorklistService(context),
         accounts=AccountService(context),

@@ -30,8 +30,9 @@ from nursecase.db.models import AuditEvent, Nurse, Patient
 from nursecase.domain.codes import AuditAction
 
 #: Events whose id is a patient's id though their entity is not the patient
-#: table: an export of one patient's report (``services.exports.service.AUDIT_ENTITY``).
-PATIENT_ID_ENTITIES = {"patient": "patient", "export": "patient"}
+#: table: an export of one patient's report (``services.exports.service.AUDIT_ENTITY``),
+#: and the readings an import stored for one patient (``services.readings.IMPORT_ENTITY``).
+PATIENT_ID_ENTITIES = {"patient": "patient", "export": "patient", "patient-readings": "patient"}
 #: Events about an account (sign-ins, password changes, locks): named by username.
 ACCOUNT_ENTITY = "nurse"
 #: Ids asked for in one query (well under every database's limit of bound parameters).

@@ -1,0 +1,957 @@
+"""Readings: vital signs, home readings and labs, the alerts they raise, and remote monitoring.
+
+Three ways in share one path, ``store``: the FHIR import and the readings file
+import call it inside their own transaction; the reading form calls ``key``,
+which is one transaction of its own. ``store`` converts each reading to its
+measure's unit (``domain.measures``), skips one already on file (same patient,
+LOINC code and moment: a second import changes nothing), corrects one whose
+value changed, and then checks the recent new readings against the patient's
+limits (``domain.thresholds``): a breach opens the patient's alert for that
+measure, or updates it when one is open (one Today row per patient and
+measure). A reading older than the recent window is history: charted, never
+an alert.
+
+An alert is closed by a contact that addresses it (the contact service calls
+``close_with_contact`` in the contact's transaction) or by a nurse's note
+(``close_with_note``). A later breach opens a new one; a reading at or before
+the one an alert covered never reopens it.
+
+A patient's own limit for a rule (``set_limit``, with a reason) applies to the
+readings that arrive after it, like any limit.
+
+Audit: a keyed reading, an alert, a limit and an enrolment each write their
+event. An import writes one event per patient ("patient-readings", the
+patient's id, the measures as fields), not one per reading: a million-row
+device file would otherwise write a million events of the same fact.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from nursecase.db.models import (
+    Contact,
+    MonitoringEnrolment,
+    Nurse,
+    Reading,
+    ReadingAlert,
+    ReadingThreshold,
+)
+from nursecase.domain.codes import (
+    AlertStatus,
+    AuditAction,
+    Measure,
+    MonitoringFrequency,
+    ReadingSource,
+    ThresholdRule,
+    parse_code,
+)
+from nursecase.domain.measures import (
+    BLOOD_PRESSURE_PARTS,
+    check_plausible,
+    info,
+    measure_of,
+    shown_value,
+    to_measure_unit,
+)
+from nursecase.domain.rpm import RpmMonth, rpm_month
+from nursecase.domain.thresholds import (
+    WEEK_DAYS,
+    Finding,
+    Point,
+    RuleLimit,
+    alert_measure,
+    find_breach,
+    is_recent,
+    patient_limits,
+)
+from nursecase.domain.validation import ValidationError, performed_moment, require_text
+from nursecase.services import audit
+from nursecase.services.context import ServiceContext
+from nursecase.services.errors import NotFoundError, ServiceError
+from nursecase.services.patients import load_patient
+
+READING_ENTITY = "reading"
+ALERT_ENTITY = "reading_alert"
+LIMIT_ENTITY = "reading_threshold"
+ENROLMENT_ENTITY = "monitoring_enrolment"
+#: One event per patient for an import's readings (see the module docstring).
+IMPORT_ENTITY = "patient-readings"
+REASON_LENGTH = 400
+NOTE_LENGTH = 2000
+#: Readings inserted per statement (well under every database's bind limit).
+INSERT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class NewReading:
+    """A reading on its way in, as the source wrote it."""
+
+    patient_id: int
+    loinc: str
+    value: float
+    unit: str
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class ReadingRead:
+    """One stored reading."""
+
+    id: int
+    patient_id: int
+    measure: str
+    loinc: str
+    value: float
+    unit: str
+    measure_value: float
+    taken_at: datetime
+    source: str
+    #: Who keyed it (a display name), None for imports and device files.
+    entered_by: str | None
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What one ``store`` did."""
+
+    added: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+    alerts_opened: int = 0
+    alerts_updated: int = 0
+
+
+@dataclass(frozen=True)
+class AlertRead:
+    """One reading alert, open or addressed."""
+
+    id: int
+    patient_id: int
+    measure: str
+    rules: tuple[str, ...]
+    urgent: bool
+    why: str
+    reading_at: datetime
+    raised_at: datetime
+    status: str
+    closed_at: datetime | None
+    closed_by: str | None
+    contact_id: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class LimitRead:
+    """One rule's limit for a patient: the clinic's, or the patient's own with its reason."""
+
+    rule: str
+    limit: float
+    urgent: bool
+    #: The reason, when the limit is the patient's own; None for the clinic's.
+    reason: str | None
+    set_by: str | None
+    set_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EnrolmentRead:
+    """Remote monitoring of one measure."""
+
+    id: int
+    patient_id: int
+    measure: str
+    frequency: str
+    gap_days: int
+    started_on: date
+    ended_on: date | None
+
+
+@dataclass(frozen=True)
+class LatestValue:
+    """A measure's latest reading, the one before it, and the change, for the Vitals tab."""
+
+    measure: str
+    latest: ReadingRead
+    previous: ReadingRead | None
+
+    @property
+    def change(self) -> float | None:
+        """Latest minus previous, in the measure's unit; None without a previous reading."""
+        if self.previous is None:
+            return None
+        return self.latest.measure_value - self.previous.measure_value
+
+
+def parse_measure(value: object, field: str = "measure") -> Measure:
+    """A measure code, or ValidationError naming the field."""
+    return parse_code(Measure, value, field)
+
+
+class ReadingsService:
+    """Readings in and out, their alerts, a patient's limits, remote-monitoring enrolment."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    # --- in -----------------------------------------------------------------
+
+    def key(
+        self,
+        patient_id: int,
+        values: Mapping[Measure | str, tuple[float | str, str]],
+        taken_at: datetime | date | str | None = None,
+    ) -> list[ReadingRead]:
+        """Store readings a nurse keyed (measure -> (value, unit)), in one transaction.
+
+        Each value is checked (a number, in a unit of its measure, a possible
+        value); a ValidationError names the measure ("weight: ...") and nothing
+        is written. The readings are checked against the patient's limits like
+        any other.
+        """
+        nurse_id = self.context.require_nurse()
+        if not values:
+            raise ValidationError("readings", "type at least one reading")
+        moment = performed_moment(taken_at, "taken_at", self.context.clock.now())
+        incoming: list[tuple[Measure, NewReading]] = []
+        for raw_measure, (raw_value, unit) in values.items():
+            measure = parse_measure(raw_measure)
+            field = measure.value
+            value = _number(raw_value, field)
+            facts = info(measure)
+            check_plausible(measure, to_measure_unit(measure, value, unit, field), field)
+            incoming.append(
+                (measure, NewReading(patient_id, facts.loinc, value, unit or facts.unit, moment))
+            )
+        with self.context.write() as session:
+            load_patient(session, patient_id)
+            rows = self._insert(
+                session,
+                [(measure, reading) for measure, reading in incoming],
+                ReadingSource.keyed,
+                nurse_id,
+                refuse_duplicates=True,
+            )
+            for row in rows:
+                audit.record(
+                    session,
+                    self.context,
+                    AuditAction.create,
+                    READING_ENTITY,
+                    row.id,
+                    ("measure", "value", "unit", "taken_at"),
+                )
+            self._check(
+                session,
+                {patient_id: {alert_measure(Measure(row.measure)): [moment] for row in rows}},
+            )
+            names = _names(session, {nurse_id})
+            return [_reading_read(row, names) for row in rows]
+
+    def store(
+        self, session: Session, readings: Iterable[NewReading], source: ReadingSource
+    ) -> StoreResult:
+        """Store imported readings in the caller's transaction; check the new ones.
+
+        A LOINC code nursecase does not use, a unit the measure is not read in,
+        or an impossible value raises ValidationError naming the reading: the
+        importers turn it into a line for the file and go on with the others.
+        Readings already on file (same patient, code and moment) are skipped;
+        one whose value changed is corrected.
+        """
+        converted: list[tuple[Measure, NewReading]] = []
+        for reading in readings:
+            measure = measure_of(reading.loinc)
+            if measure is None:
+                raise ValidationError("code", f'"{reading.loinc}" is not a code nursecase reads')
+            check_plausible(measure, to_measure_unit(measure, reading.value, reading.unit))
+            converted.append((measure, reading))
+        if not converted:
+            return StoreResult()
+        existing = self._existing(session, [reading for _measure, reading in converted])
+        new: list[tuple[Measure, NewReading]] = []
+        corrected = unchanged = 0
+        seen: set[tuple[int, str, datetime]] = set()
+        touched: dict[int, dict[Measure, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+        for measure, reading in converted:
+            key = (reading.patient_id, reading.loinc, reading.taken_at)
+            if key in seen:
+                unchanged += 1  # the same reading twice in one file
+                continue
+            seen.add(key)
+            stored = existing.get(key)
+            if stored is None:
+                new.append((measure, reading))
+            elif stored.value != reading.value or stored.unit != reading.unit:
+                stored.value = reading.value
+                stored.unit = reading.unit
+                stored.measure_value = to_measure_unit(measure, reading.value, reading.unit)
+                corrected += 1
+            else:
+                unchanged += 1
+                continue
+            touched[reading.patient_id][alert_measure(measure)].append(reading.taken_at)
+        self._insert(session, new, source, None)
+        session.flush()
+        by_patient: dict[int, set[str]] = defaultdict(set)
+        for measure, reading in new:
+            by_patient[reading.patient_id].add(measure.value)
+        for patient_id in sorted(touched):
+            measures = by_patient.get(patient_id) or {"corrected"}
+            audit.record(
+                session, self.context, AuditAction.create, IMPORT_ENTITY, patient_id, measures
+            )
+        opened, updated = self._check(session, touched)
+        return StoreResult(len(new), corrected, unchanged, opened, updated)
+
+    def _existing(
+        self, session: Session, readings: Sequence[NewReading]
+    ) -> dict[tuple[int, str, datetime], Reading]:
+        """The readings already on file among ``readings`` (by patient, code and moment)."""
+        found: dict[tuple[int, str, datetime], Reading] = {}
+        by_patient: dict[int, list[NewReading]] = defaultdict(list)
+        for reading in readings:
+            by_patient[reading.patient_id].append(reading)
+        for patient_id, theirs in by_patient.items():
+            first = min(reading.taken_at for reading in theirs)
+            last = max(reading.taken_at for reading in theirs)
+            codes = sorted({reading.loinc for reading in theirs})
+            rows = session.scalars(
+                select(Reading).where(
+                    Reading.patient_id == patient_id,
+                    Reading.loinc.in_(codes),
+                    Reading.taken_at >= first,
+                    Reading.taken_at <= last,
+                )
+            )
+            for row in rows:
+                found[(row.patient_id, row.loinc, row.taken_at)] = row
+        return found
+
+    def _insert(
+        self,
+        session: Session,
+        readings: Sequence[tuple[Measure, NewReading]],
+        source: ReadingSource,
+        nurse_id: int | None,
+        refuse_duplicates: bool = False,
+    ) -> list[Reading]:
+        now = self.context.clock.now()
+        if refuse_duplicates:
+            existing = self._existing(session, [reading for _measure, reading in readings])
+            if existing:
+                raise ValidationError(
+                    "taken_at", "a reading of this measure is already on file at that moment"
+                )
+        rows = [
+            Reading(
+                patient_id=reading.patient_id,
+                measure=measure.value,
+                loinc=reading.loinc,
+                value=reading.value,
+                unit=reading.unit,
+                measure_value=to_measure_unit(measure, reading.value, reading.unit),
+                taken_at=reading.taken_at,
+                source=source.value,
+                entered_by_id=nurse_id,
+                created_at=now,
+            )
+            for measure, reading in readings
+        ]
+        if refuse_duplicates or len(rows) < INSERT_CHUNK:
+            session.add_all(rows)
+            session.flush()
+            return rows
+        # A device file's many rows: Core inserts in chunks (no ORM identity work).
+        table = Reading.__table__  # type: ignore[attr-defined]
+        columns = [column.name for column in table.columns if column.name != "id"]
+        for start in range(0, len(rows), INSERT_CHUNK):
+            session.execute(
+                table.insert(),
+                [
+                    {name: getattr(row, name) for name in columns}
+                    for row in rows[start : start + INSERT_CHUNK]
+                ],
+            )
+        return rows
+
+    # --- alerts -------------------------------------------------------------
+
+    def _check(
+        self, session: Session, touched: Mapping[int, Mapping[Measure, list[datetime]]]
+    ) -> tuple[int, int]:
+        """Check the new readings of each patient and alert measure; (opened, updated)."""
+        today = self.context.clock.today()
+        opened = updated = 0
+        for patient_id, measures in touched.items():
+            limits: dict[ThresholdRule, RuleLimit] | None = None
+            for measure, moments in measures.items():
+                recent = sorted({moment for moment in moments if is_recent(measure, moment, today)})
+                if not recent:
+                    continue
+                if limits is None:
+                    limits = self._limits(session, patient_id)
+                outcome = self._check_measure(session, patient_id, measure, recent, limits)
+                opened += outcome == "opened"
+                updated += outcome == "updated"
+        return opened, updated
+
+    def _check_measure(
+        self,
+        session: Session,
+        patient_id: int,
+        measure: Measure,
+        moments: Sequence[datetime],
+        limits: Mapping[ThresholdRule, RuleLimit],
+    ) -> str | None:
+        latest_alert = session.scalars(
+            select(ReadingAlert)
+            .where(ReadingAlert.patient_id == patient_id, ReadingAlert.measure == measure.value)
+            .order_by(ReadingAlert.reading_at.desc(), ReadingAlert.id.desc())
+            .limit(1)
+        ).first()
+        covered = latest_alert.reading_at if latest_alert is not None else None
+        moments = [moment for moment in moments if covered is None or moment > covered]
+        if not moments:
+            return None
+        parts = BLOOD_PRESSURE_PARTS if measure is Measure.blood_pressure else (measure,)
+        since = moments[0] - timedelta(days=WEEK_DAYS + 1)
+        history: dict[Measure, list[Point]] = defaultdict(list)
+        for part, taken_at, value in session.execute(
+            select(Reading.measure, Reading.taken_at, Reading.measure_value)
+            .where(
+                Reading.patient_id == patient_id,
+                Reading.measure.in_([part.value for part in parts]),
+                Reading.taken_at >= since,
+                Reading.taken_at <= moments[-1],
+            )
+            .order_by(Reading.taken_at)
+        ):
+            history[Measure(part)].append(Point(taken_at, value))
+        finding: Finding | None = None
+        for moment in moments:
+            found = find_breach(measure, history, moment, limits, self.context.settings.weight_unit)
+            if found is not None and (covered is None or found.taken_at > covered):
+                finding = found
+        if finding is None:
+            return None
+        now = self.context.clock.now()
+        rules = ",".join(rule.value for rule in finding.rules)
+        if latest_alert is not None and latest_alert.status == AlertStatus.open:
+            latest_alert.rules = rules
+            latest_alert.urgent = finding.urgent
+            latest_alert.why = finding.why
+            latest_alert.reading_at = finding.taken_at
+            latest_alert.updated_at = now
+            session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.update,
+                ALERT_ENTITY,
+                latest_alert.id,
+                ("rules", "urgent", "why", "reading_at"),
+            )
+            return "updated"
+        alert = ReadingAlert(
+            patient_id=patient_id,
+            measure=measure.value,
+            rules=rules,
+            urgent=finding.urgent,
+            why=finding.why,
+            reading_at=finding.taken_at,
+            raised_at=now,
+            updated_at=now,
+            status=AlertStatus.open.value,
+        )
+        session.add(alert)
+        session.flush()
+        audit.record(
+            session,
+            self.context,
+            AuditAction.create,
+            ALERT_ENTITY,
+            alert.id,
+            ("measure", "rules", "urgent", "why", "reading_at"),
+        )
+        return "opened"
+
+    def alerts(self, patient_id: int, open_only: bool = False) -> list[AlertRead]:
+        """The patient's alerts, newest first (only the open ones with ``open_only``)."""
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            query = select(ReadingAlert).where(ReadingAlert.patient_id == patient_id)
+            if open_only:
+                query = query.where(ReadingAlert.status == AlertStatus.open.value)
+            rows = list(
+                session.scalars(
+                    query.order_by(ReadingAlert.reading_at.desc(), ReadingAlert.id.desc())
+                )
+            )
+            names = _names(session, {row.closed_by_id for row in rows})
+            return [_alert_read(row, names) for row in rows]
+
+    def close_with_note(self, alert_id: int, note: str) -> AlertRead:
+        """Close an open alert with the nurse's note (what was done, why no contact)."""
+        nurse_id = self.context.require_nurse()
+        text = require_text(note, "note", max_length=NOTE_LENGTH)
+        with self.context.write() as session:
+            alert = self._open_alert(session, alert_id)
+            alert.status = AlertStatus.closed.value
+            alert.closed_at = self.context.clock.now()
+            alert.closed_by_id = nurse_id
+            alert.note = text
+            session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.update,
+                ALERT_ENTITY,
+                alert.id,
+                ("status", "closed_at", "closed_by_id", "note"),
+            )
+            return _alert_read(alert, _names(session, {nurse_id}))
+
+    def close_with_contact(
+        self, session: Session, patient_id: int, alert_ids: Iterable[int], contact: Contact
+    ) -> int:
+        """Close the patient's open alerts a contact addressed, in the contact's transaction."""
+        closed = 0
+        for alert_id in sorted(set(alert_ids)):
+            alert = self._open_alert(session, alert_id)
+            if alert.patient_id != patient_id:
+                raise ValidationError("addresses", "that alert is another patient's")
+            alert.status = AlertStatus.closed.value
+            alert.closed_at = self.context.clock.now()
+            alert.closed_by_id = contact.author_id
+            alert.contact_id = contact.id
+            session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.update,
+                ALERT_ENTITY,
+                alert.id,
+                ("status", "closed_at", "closed_by_id", "contact_id"),
+            )
+            closed += 1
+        return closed
+
+    @staticmethod
+    def _open_alert(session: Session, alert_id: int) -> ReadingAlert:
+        alert = session.get(ReadingAlert, alert_id)
+        if alert is None:
+            raise NotFoundError("reading alert", alert_id)
+        if alert.status != AlertStatus.open.value:
+            raise ServiceError("this alert has already been addressed")
+        return alert
+
+    # --- limits -------------------------------------------------------------
+
+    def _limits(self, session: Session, patient_id: int) -> dict[ThresholdRule, RuleLimit]:
+        overrides = session.execute(
+            select(
+                ReadingThreshold.rule, ReadingThreshold.threshold, ReadingThreshold.reason
+            ).where(ReadingThreshold.patient_id == patient_id)
+        ).all()
+        return patient_limits(self.context.settings.threshold_limits, overrides)
+
+    def limits(self, patient_id: int) -> list[LimitRead]:
+        """Every rule's limit for the patient, the patient's own ones with their reason."""
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            own = {
+                row.rule: row
+                for row in session.scalars(
+                    select(ReadingThreshold).where(ReadingThreshold.patient_id == patient_id)
+                )
+            }
+            names = _names(session, {row.set_by_id for row in own.values()})
+            reads = []
+            for rule, clinic in self.context.settings.threshold_limits.items():
+                row = own.get(rule.value)
+                reads.append(
+                    LimitRead(
+                        rule.value,
+                        row.threshold if row else clinic.limit,
+                        clinic.urgent,
+                        row.reason if row else None,
+                        names.get(row.set_by_id) if row else None,
+                        row.set_at if row else None,
+                    )
+                )
+            return reads
+
+    def set_limit(
+        self, patient_id: int, rule: ThresholdRule | str, limit: float | str, reason: str
+    ) -> LimitRead:
+        """Give the patient their own limit for a rule, with the nurse's reason (required)."""
+        nurse_id = self.context.require_nurse()
+        code = parse_code(ThresholdRule, rule, "rule")
+        value = _number(limit, "limit")
+        if value <= 0:
+            raise ValidationError("limit", "must be above 0")
+        text = require_text(reason, "reason", max_length=REASON_LENGTH)
+        with self.context.write() as session:
+            load_patient(session, patient_id)
+            row = session.scalars(
+                select(ReadingThreshold).where(
+                    ReadingThreshold.patient_id == patient_id, ReadingThreshold.rule == code.value
+                )
+            ).first()
+            now = self.context.clock.now()
+            action = AuditAction.update if row is not None else AuditAction.create
+            if row is None:
+                row = ReadingThreshold(
+                    patient_id=patient_id, rule=code.value, threshold=value, reason=text
+                )
+                session.add(row)
+            row.threshold, row.reason, row.set_by_id, row.set_at = value, text, nurse_id, now
+            session.flush()
+            audit.record(
+                session, self.context, action, LIMIT_ENTITY, row.id, ("rule", "threshold", "reason")
+            )
+            clinic = self.context.settings.threshold_limits[code]
+            names = _names(session, {nurse_id})
+            return LimitRead(code.value, value, clinic.urgent, text, names.get(nurse_id), now)
+
+    def clear_limit(self, patient_id: int, rule: ThresholdRule | str) -> None:
+        """Go back to the clinic's limit for a rule."""
+        self.context.require_nurse()
+        code = parse_code(ThresholdRule, rule, "rule")
+        with self.context.write() as session:
+            row = session.scalars(
+                select(ReadingThreshold).where(
+                    ReadingThreshold.patient_id == patient_id, ReadingThreshold.rule == code.value
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError("patient limit", patient_id)
+            session.delete(row)
+            session.flush()
+            audit.record(session, self.context, AuditAction.delete, LIMIT_ENTITY, row.id)
+
+    # --- reading them -------------------------------------------------------
+
+    def series(
+        self, patient_id: int, measure: Measure | str, since: datetime | None = None
+    ) -> list[ReadingRead]:
+        """A measure's readings oldest first (blood pressure: both parts), from ``since``."""
+        code = parse_measure(measure)
+        parts = BLOOD_PRESSURE_PARTS if code is Measure.blood_pressure else (code,)
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            query = select(Reading).where(
+                Reading.patient_id == patient_id,
+                Reading.measure.in_([part.value for part in parts]),
+            )
+            if since is not None:
+                query = query.where(Reading.taken_at >= since)
+            rows = list(session.scalars(query.order_by(Reading.taken_at, Reading.id)))
+            names = _names(session, {row.entered_by_id for row in rows})
+            return [_reading_read(row, names) for row in rows]
+
+    def latest(self, patient_id: int) -> list[LatestValue]:
+        """Each measure's latest reading and the one before, in the order of ``Measure``."""
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            return _latest_values(session, patient_id)
+
+    def summary_lines(self, patient_ids: Sequence[int]) -> dict[int, str]:
+        """Each patient's one-line summary ("wt 82.4 kg +2.6 kg/5 d ▲, BP 148/92"), if any."""
+        lines: dict[int, str] = {}
+        with self.context.read() as session:
+            for patient_id in patient_ids:
+                line = _summary_line(
+                    session,
+                    patient_id,
+                    self.context.clock.today(),
+                    self.context.settings.weight_unit,
+                )
+                if line:
+                    lines[patient_id] = line
+        return lines
+
+    # --- remote monitoring --------------------------------------------------
+
+    def enrol(
+        self,
+        patient_id: int,
+        measure: Measure | str,
+        frequency: MonitoringFrequency | str,
+        gap_days: int | str | None = None,
+        started_on: date | None = None,
+    ) -> EnrolmentRead:
+        """Enrol the patient for remote monitoring of a measure (one open enrolment per measure)."""
+        self.context.require_nurse()
+        code = parse_measure(measure)
+        if code in BLOOD_PRESSURE_PARTS:
+            code = Measure.blood_pressure
+        how_often = parse_code(MonitoringFrequency, frequency, "frequency")
+        gap = (
+            self.context.settings.monitoring_gap_days
+            if gap_days in (None, "")
+            else _whole(gap_days, "gap_days")
+        )
+        if not 1 <= gap <= 90:
+            raise ValidationError("gap_days", "must be a whole number of days from 1 to 90")
+        with self.context.write() as session:
+            load_patient(session, patient_id)
+            if session.scalars(
+                select(MonitoringEnrolment.id).where(
+                    MonitoringEnrolment.patient_id == patient_id,
+                    MonitoringEnrolment.measure == code.value,
+                    MonitoringEnrolment.ended_on.is_(None),
+                )
+            ).first():
+                raise ValidationError("measure", f"{code.label.lower()} is already monitored")
+            row = MonitoringEnrolment(
+                patient_id=patient_id,
+                measure=code.value,
+                frequency=how_often.value,
+                gap_days=gap,
+                started_on=started_on or self.context.clock.today(),
+                enrolled_by_id=self.context.nurse_id,
+                created_at=self.context.clock.now(),
+            )
+            session.add(row)
+            session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.create,
+                ENROLMENT_ENTITY,
+                row.id,
+                ("measure", "frequency", "gap_days", "started_on"),
+            )
+            return _enrolment_read(row)
+
+    def end_enrolment(self, enrolment_id: int, ended_on: date | None = None) -> EnrolmentRead:
+        """Stop remote monitoring of a measure."""
+        self.context.require_nurse()
+        with self.context.write() as session:
+            row = session.get(MonitoringEnrolment, enrolment_id)
+            if row is None or row.ended_on is not None:
+                raise NotFoundError("monitoring enrolment", enrolment_id)
+            row.ended_on = ended_on or self.context.clock.today()
+            session.flush()
+            audit.record(
+                session, self.context, AuditAction.update, ENROLMENT_ENTITY, row.id, ("ended_on",)
+            )
+            return _enrolment_read(row)
+
+    def enrolments(self, patient_id: int) -> list[EnrolmentRead]:
+        """The patient's open enrolments, in the order of ``Measure``."""
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            rows = session.scalars(
+                select(MonitoringEnrolment).where(
+                    MonitoringEnrolment.patient_id == patient_id,
+                    MonitoringEnrolment.ended_on.is_(None),
+                )
+            )
+            order = {measure.value: position for position, measure in enumerate(Measure)}
+            return sorted(
+                (_enrolment_read(row) for row in rows), key=lambda row: order[row.measure]
+            )
+
+    def month(self, patient_id: int, month: date | None = None) -> RpmMonth:
+        """The remote-monitoring month: days with device readings, review minutes, codes reached."""
+        first = (month or self.context.clock.today()).replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+        start, end = (
+            datetime.combine(first, datetime.min.time()),
+            datetime.combine(after, datetime.min.time()),
+        )
+        with self.context.read() as session:
+            load_patient(session, patient_id)
+            moments = session.scalars(
+                select(Reading.taken_at).where(
+                    Reading.patient_id == patient_id,
+                    Reading.source == ReadingSource.device.value,
+                    Reading.taken_at >= start,
+                    Reading.taken_at < end,
+                )
+            )
+            days = len({moment.date() for moment in moments})
+            minutes = session.scalar(
+                select(func.coalesce(func.sum(Contact.minutes), 0)).where(
+                    Contact.patient_id == patient_id,
+                    Contact.for_monitoring.is_(True),
+                    Contact.occurred_at >= start,
+                    Contact.occurred_at < end,
+                )
+            )
+        return rpm_month(days, int(minutes or 0), self.context.settings.billing_rules)
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def _number(value: object, field: str) -> float:
+    if isinstance(value, bool):
+        raise ValidationError(field, "must be a number")
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().replace(",", ".") if value is not None else ""
+    if not text:
+        raise ValidationError(field, "is required")
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValidationError(field, f'must be a number, not "{text}"') from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValidationError(field, f'must be a number, not "{text}"')
+    return number
+
+
+def _whole(value: object, field: str) -> int:
+    number = _number(value, field)
+    if number != int(number):
+        raise ValidationError(field, "must be a whole number")
+    return int(number)
+
+
+def _names(session: Session, nurse_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = sorted({nurse_id for nurse_id in nurse_ids if nurse_id is not None})
+    if not ids:
+        return {}
+    return dict(
+        session.execute(select(Nurse.id, Nurse.display_name).where(Nurse.id.in_(ids))).all()
+    )
+
+
+def _reading_read(row: Reading, names: Mapping[int, str]) -> ReadingRead:
+    assert row.id is not None
+    return ReadingRead(
+        id=row.id,
+        patient_id=row.patient_id,
+        measure=row.measure,
+        loinc=row.loinc,
+        value=row.value,
+        unit=row.unit,
+        measure_value=row.measure_value,
+        taken_at=row.taken_at,
+        source=row.source,
+        entered_by=names.get(row.entered_by_id) if row.entered_by_id else None,
+    )
+
+
+def _alert_read(row: ReadingAlert, names: Mapping[int, str]) -> AlertRead:
+    assert row.id is not None
+    return AlertRead(
+        id=row.id,
+        patient_id=row.patient_id,
+        measure=row.measure,
+        rules=tuple(rule for rule in row.rules.split(",") if rule),
+        urgent=row.urgent,
+        why=row.why,
+        reading_at=row.reading_at,
+        raised_at=row.raised_at,
+        status=row.status,
+        closed_at=row.closed_at,
+        closed_by=names.get(row.closed_by_id) if row.closed_by_id else None,
+        contact_id=row.contact_id,
+        note=row.note,
+    )
+
+
+def _enrolment_read(row: MonitoringEnrolment) -> EnrolmentRead:
+    assert row.id is not None
+    return EnrolmentRead(
+        row.id,
+        row.patient_id,
+        row.measure,
+        row.frequency,
+        row.gap_days,
+        row.started_on,
+        row.ended_on,
+    )
+
+
+def _latest_values(session: Session, patient_id: int) -> list[LatestValue]:
+    """The two newest readings of each measure the patient has (one query per measure present)."""
+    present = session.scalars(
+        select(Reading.measure).where(Reading.patient_id == patient_id).distinct()
+    ).all()
+    order = {measure.value: position for position, measure in enumerate(Measure)}
+    values = []
+    for measure in sorted(present, key=lambda code: order.get(code, len(order))):
+        rows = list(
+            session.scalars(
+                select(Reading)
+                .where(Reading.patient_id == patient_id, Reading.measure == measure)
+                .order_by(Reading.taken_at.desc(), Reading.id.desc())
+                .limit(2)
+            )
+        )
+        names = _names(session, {row.entered_by_id for row in rows})
+        reads = [_reading_read(row, names) for row in rows]
+        values.append(LatestValue(measure, reads[0], reads[1] if len(reads) > 1 else None))
+    return values
+
+
+def _summary_line(session: Session, patient_id: int, today: date, weight_unit: str) -> str:
+    """ "wt 82.4 kg +2.6 kg/5 d ▲, BP 148/92": the latest weight with its change over the
+    days since the reading a week back, and the latest blood pressure; "" without either."""
+    parts: list[str] = []
+    weights = session.execute(
+        select(Reading.taken_at, Reading.measure_value)
+        .where(Reading.patient_id == patient_id, Reading.measure == Measure.weight.value)
+        .order_by(Reading.taken_at.desc())
+        .limit(1)
+    ).first()
+    if weights is not None:
+        latest_at, latest = weights
+        text = f"wt {shown_value(Measure.weight, latest, weight_unit)}"
+        earlier = session.execute(
+            select(Reading.taken_at, Reading.measure_value)
+            .where(
+                Reading.patient_id == patient_id,
+                Reading.measure == Measure.weight.value,
+                Reading.taken_at >= latest_at - timedelta(days=WEEK_DAYS),
+                Reading.taken_at < datetime.combine(latest_at.date(), datetime.min.time()),
+            )
+            .order_by(Reading.taken_at)
+            .limit(1)
+        ).first()
+        if earlier is not None:
+            change = latest - earlier[1]
+            days = (latest_at.date() - earlier[0].date()).days
+            arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+            sign = "+" if change > 0 else "-" if change < 0 else "±"
+            amount = shown_value(Measure.weight, abs(change), weight_unit)
+            text += f" {sign}{amount}/{days} d {arrow}"
+        parts.append(text)
+    pressure = session.execute(
+        select(Reading.measure, Reading.measure_value).where(
+            Reading.patient_id == patient_id,
+            Reading.measure.in_([Measure.systolic.value, Measure.diastolic.value]),
+            Reading.taken_at
+            == select(func.max(Reading.taken_at))
+            .where(Reading.patient_id == patient_id, Reading.measure == Measure.systolic.value)
+            .scalar_subquery(),
+        )
+    ).all()
+    values = {Measure(measure): value for measure, value in pressure}
+    if Measure.systolic in values and Measure.diastolic in values:
+        parts.append(f"BP {values[Measure.systolic]:.0f}/{values[Measure.diastolic]:.0f}")
+    return ", ".join(parts)
+
+
+__all__ = [
+    "AlertRead",
+    "EnrolmentRead",
+    "LatestValue",
+    "LimitRead",
+    "NewReading",
+    "ReadingRead",
+    "ReadingsService",
+    "StoreResult",
+]
