@@ -128,12 +128,21 @@ ensure_schema(make_engine({str(database)!r}))
 
 
 def test_nothing_is_created_at_import_time(tmp_path):
-    """Importing every module touches no file: no engine, no data folder."""
+    """Importing every module touches no file: no engine, no data folder.
+
+    The same run checks the launch budget's lazy import: the trend chart
+    (plotext) is imported by the Vitals & labs tab when it draws, not at launch.
+    """
     home = tmp_path / "home"
     env = {**os.environ, "NURSECASE_HOME": str(home)}
-    code = "import nursecase.app, nursecase.cli, nursecase.demo, nursecase.services"
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    code = "import nursecase.app, nursecase.cli, nursecase.demo, nursecase.services, sys"
+    code += "\nprint('\\n'.join(sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True
+    )
     assert not home.exists()
+    loaded = set(result.stdout.split())
+    assert not loaded & {"plotext", "textual_plotext", "nursecase.widgets.trend_chart"}
 
 
 #: What only SQLite understands, or code deciding by dialect: allowed in db/ alone.
