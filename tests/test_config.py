@@ -66,3 +66,44 @@ def test_idle_lock_minutes_default_and_bounds():
     for value in ("0", "241", '"ten"', "true"):
         with pytest.raises(ConfigError, match="^security.idle_lock_minutes: "):
             parse_settings(f"[security]\nidle_lock_minutes = {value}\n")
+
+
+def test_a_clinic_sets_its_own_thresholds_and_monitoring():
+    from nursecase.domain.codes import ThresholdRule
+    from nursecase.domain.thresholds import RuleLimit
+
+    settings = parse_settings(
+        "[thresholds]\n"
+        "oxygen-low = { limit = 88 }\n"
+        "hba1c-high = { limit = 10, urgent = true }\n"
+        '[monitoring]\ngap_days = 2\nweight_unit = "lb"\nglucose_unit = "mmol/L"\n'
+        '[[monitoring.billing]]\ncode = "99454"\ncounts = "days"\nat_least = 16\n'
+    )
+    assert settings.threshold_limits[ThresholdRule.oxygen_low] == RuleLimit(88.0, True)
+    assert settings.threshold_limits[ThresholdRule.hba1c_high] == RuleLimit(10.0, True)
+    # Rules not named keep their defaults.
+    assert settings.threshold_limits[ThresholdRule.systolic_high] == RuleLimit(180, True)
+    assert (settings.monitoring_gap_days, settings.weight_unit, settings.glucose_unit) == (
+        2,
+        "lb",
+        "mmol/L",
+    )
+    assert [rule.code for rule in settings.billing_rules] == ["99454"]
+    assert Settings().monitoring_gap_days == 3 and Settings().weight_unit == "kg"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[thresholds]\noxygen-lo = { limit = 88 }\n", "thresholds.oxygen-lo"),
+        ("[thresholds]\noxygen-low = 88\n", "thresholds.oxygen-low"),
+        ("[thresholds]\noxygen-low = { limit = -1 }\n", "thresholds.oxygen-low.limit"),
+        ('[thresholds]\noxygen-low = { urgent = "yes" }\n', "thresholds.oxygen-low.urgent"),
+        ("[monitoring]\ngap_days = 0\n", "monitoring.gap_days"),
+        ('[monitoring]\nweight_unit = "stone"\n', "monitoring.weight_unit"),
+        ("[monitoring]\nbilling = []\n", "monitoring.billing"),
+    ],
+)
+def test_a_bad_threshold_or_monitoring_setting_names_it(text, named):
+    with pytest.raises(ConfigError, match=f"^{named}: "):
+        parse_settings(text)

@@ -226,6 +226,12 @@ def daily_weights(points: Iterable[Point]) -> dict[date, Point]:
     return days
 
 
+def _gain(later: float, earlier: float) -> float:
+    """A weight difference to the gram: 80.9 - 80.0 is 0.9, not 0.9000000000000057,
+    so a gain of exactly the limit is never read as over it."""
+    return round(later - earlier, 3)
+
+
 def weight_gains(
     points: Iterable[Point], day: date, limits: Mapping[ThresholdRule, RuleLimit]
 ) -> list[tuple[ThresholdRule, float, int]]:
@@ -242,9 +248,10 @@ def weight_gains(
         return []
     breached: list[tuple[ThresholdRule, float, int]] = []
     yesterday = days.get(day - timedelta(days=1))
-    day_limit = limits[ThresholdRule.weight_gain_day].limit
-    if yesterday is not None and today_point.value - yesterday.value > day_limit:
-        breached.append((ThresholdRule.weight_gain_day, today_point.value - yesterday.value, 1))
+    if yesterday is not None:
+        gain = _gain(today_point.value, yesterday.value)
+        if gain > limits[ThresholdRule.weight_gain_day].limit:
+            breached.append((ThresholdRule.weight_gain_day, gain, 1))
     week = [
         (earlier_day, point)
         for earlier_day, point in days.items()
@@ -253,7 +260,7 @@ def weight_gains(
     if week:
         lowest = min(point.value for _day, point in week)
         low_day = max(earlier_day for earlier_day, point in week if point.value == lowest)
-        gain = today_point.value - lowest
+        gain = _gain(today_point.value, lowest)
         if gain > limits[ThresholdRule.weight_gain_week].limit:
             breached.append((ThresholdRule.weight_gain_week, gain, (day - low_day).days))
     return breached
