@@ -92,6 +92,61 @@ def test_check_request_normalises_what_it_accepts():
 # --------------------------------------------------------------------- CCM
 
 
+def test_rpm_days_minutes_and_codes_per_month(services, patient, clock):
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from nursecase.db.models import Contact
+    from nursecase.domain.codes import ReadingSource
+    from nursecase.services.readings import NewReading
+
+    other = services.patients.create("MRN-2", "Okafor", "Ada")
+    services.readings.enrol(patient.id, "weight", "daily", started_on=date(2026, 11, 1))
+    services.readings.enrol(patient.id, "blood-pressure", "daily", started_on=date(2026, 11, 1))
+    # Two weighings on 3 Nov count one day; 16 days in all reach 99454.
+    moments = [datetime(2026, 11, day, 7) for day in range(1, 17)] + [datetime(2026, 11, 3, 19)]
+    # A keyed reading is not a device day; October's are another month.
+    with services.context.write() as session:
+        services.readings.store(
+            session,
+            [NewReading(patient.id, "29463-7", 80.0, "kg", moment) for moment in moments],
+            ReadingSource.device,
+        )
+        services.readings.store(
+            session,
+            [
+                NewReading(other.id, "29463-7", 70.0, "kg", datetime(2026, 10, day, 7))
+                for day in (1, 2)
+            ],
+            ReadingSource.device,
+        )
+    services.readings.key(other.id, {"weight": ("70", "kg")}, taken_at=datetime(2026, 11, 20, 8))
+    monitoring = services.contacts.log(
+        patient.id, datetime(2026, 11, 20, 10), "phone", "patient", "reached", 25
+    )
+    services.contacts.log(patient.id, datetime(2026, 11, 21, 10), "phone", "patient", "reached", 30)
+    with Session(services.context.engine) as session, session.begin():
+        session.execute(
+            update(Contact).where(Contact.id == monitoring.id).values(for_monitoring=True)
+        )
+
+    [row] = export_json(services, "rpm")
+
+    assert (row["mrn"], row["month"]) == ("MRN-1", "2026-11")
+    assert (row["measures"], row["measures_label"]) == (
+        "blood-pressure;weight",
+        "Weight, Blood pressure",
+    )
+    # Only the monitoring contact's minutes: the 30-minute call is CCM time.
+    assert (row["days_with_readings"], row["monitoring_minutes"]) == (16, 25)
+    assert row["codes"] == "99454, 99457"
+    assert row["to_next_code"] == "15 more min to 99458"
+    october = export_json(services, "rpm", month="2026-10")
+    assert [(row["mrn"], row["days_with_readings"], row["codes"]) for row in october] == [
+        ("MRN-2", 2, "99445")
+    ]
+
+
 def test_ccm_minutes_contacts_and_codes_per_month(services, patient, clock):
     other = services.patients.create("MRN-2", "Okafor", "Ada")
     third = services.patients.create("MRN-3", "Park", "Min")

@@ -28,6 +28,7 @@ REPORT_LABELS = {
     "worklist": "Today's worklist, with the why",
     "referrals": "Referrals: status, age, turnaround",
     "ccm": "CCM minutes and billing codes",
+    "rpm": "Remote monitoring: days, minutes, codes",
     "tcm": "TCM discharges: steps met or missed, billing",
     "careplans": "Care plans: problems, goals, interventions",
     "patient": "One patient, for a handover",

@@ -30,6 +30,7 @@ REPORTS: dict[str, str] = {
     "worklist": "today's ranked worklist with the reason for each patient",
     "referrals": "a row per referral: service, receiver, status, age and turnaround",
     "ccm": "chronic care management minutes and billable codes per patient per month",
+    "rpm": "remote monitoring per patient per month: days with readings, minutes, codes",
     "tcm": "a row per discharge in the month: TCM steps met or missed, 99495/99496 or not",
     "careplans": "problems, goals and interventions with their statuses and due dates",
     "patient": "one patient's summary for a handover (needs --patient MRN)",
@@ -52,6 +53,7 @@ REPORT_FORMATS: dict[str, tuple[str, ...]] = {
     "worklist": ("csv", "json", "md", "pdf"),
     "referrals": ("csv", "json", "md", "pdf"),
     "ccm": ("csv", "json", "md", "pdf"),
+    "rpm": ("csv", "json", "md", "pdf"),
     "tcm": ("csv", "json", "md", "pdf"),
     "careplans": ("csv", "json", "md", "pdf"),
     "patient": ("csv", "json", "md", "pdf", "fhir"),
@@ -62,6 +64,7 @@ REPORT_FORMATS: dict[str, tuple[str, ...]] = {
 PERIOD_REPORTS: dict[str, str] = {
     "referrals": "referrals sent in the period",
     "ccm": "contact minutes in the period, month by month (default: this month)",
+    "rpm": "device days and monitoring minutes, month by month (default: this month)",
     "tcm": "discharges in the period (default: this month)",
     "patient": "contacts in the period (default: the last 90 days)",
 }
@@ -234,7 +237,7 @@ def default_period(options: ExportOptions, today: date) -> Period | None:
     """The period a report covers when none was asked for (None: no period)."""
     if options.period is not None:
         return options.period
-    if options.report in ("ccm", "tcm"):
+    if options.report in ("ccm", "rpm", "tcm"):
         return month_period(today.year, today.month)
     if options.report == "patient":
         return Period(today - timedelta(days=PATIENT_CONTACT_DAYS - 1), today)

@@ -13,6 +13,7 @@ from nursecase.services.exports.ccm import build_ccm
 from nursecase.services.exports.common import ExportScope, Report
 from nursecase.services.exports.patient import build_patient
 from nursecase.services.exports.referrals import build_referrals
+from nursecase.services.exports.rpm import build_rpm
 from nursecase.services.exports.supervisor import build_supervisor
 from nursecase.services.exports.tcm import build_tcm
 from nursecase.services.exports.worklist import build_worklist
@@ -27,6 +28,7 @@ BUILDERS: dict[str, Builder] = {
     "worklist": build_worklist,
     "referrals": build_referrals,
     "ccm": build_ccm,
+    "rpm": build_rpm,
     "tcm": build_tcm,
     "careplans": build_care_plans,
     "patient": build_patient,
