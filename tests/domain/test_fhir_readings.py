@@ -8,7 +8,7 @@ import pytest
 
 from nursecase.domain.codes import Measure
 from nursecase.domain.fhir_bundle import parse_bundle
-from nursecase.domain.measures import UNIT_CONVERSIONS, UCUM_CODES, same_unit, ucum_code
+from nursecase.domain.measures import UCUM_CODES, UNIT_CONVERSIONS, same_unit, ucum_code
 
 TODAY = date(2026, 11, 27)
 LOINC = "http://loinc.org"
