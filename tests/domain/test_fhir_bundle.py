@@ -757,6 +757,29 @@ _BASE = bundle(
         "addresses": [ref(2)],
         "activity": [{"detail": {"status": "scheduled", "code": {"text": "Teach"}}}],
     },
+    # Readings (issue 20): a weight, and a blood pressure panel of two parts.
+    {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "29463-7"}]},
+        "subject": ref(0),
+        "effectiveDateTime": "2026-11-20T07:30:00Z",
+        "valueQuantity": {"value": 80.5, "system": "http://unitsofmeasure.org", "code": "kg"},
+    },
+    {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85354-9"}]},
+        "subject": ref(0),
+        "effectivePeriod": {"start": "2026-11-20T07:30:00Z"},
+        "component": [
+            {
+                "code": {"coding": [{"system": LOINC, "code": code}]},
+                "valueQuantity": {"value": value, "unit": "mmHg"},
+            }
+            for code, value in (("8480-6", 148), ("8462-4", 92))
+        ],
+    },
 )
 
 
@@ -782,6 +805,8 @@ def test_any_mutation_gives_records_or_a_bundle_error_never_a_crash(mutations):
         try:
             for key in path[:-1]:
                 target = target[key]
+            if isinstance(target, dict) and not isinstance(path[-1], str):
+                continue  # a list index into an object an earlier mutation put there: no JSON
             target[path[-1]] = value
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed this path
@@ -791,6 +816,7 @@ def test_any_mutation_gives_records_or_a_bundle_error_never_a_crash(mutations):
         assert error.place and error.message
     else:
         assert all(item.patient.mrn for item in parsed.conditions)
+        assert all(item.patient.mrn and item.unit for item in parsed.readings)
 
 
 def test_the_fhir_reader_is_pure():
