@@ -104,6 +104,8 @@ def test_import_the_synthea_folder_then_again_changes_nothing(home, tmp_path):
     assert "  medications        7 created, 0 updated, 0 unchanged" in lines
     assert "  care team members  4 created, 0 updated, 0 unchanged" in lines
     assert "  care plans         3 created, 0 updated, 0 unchanged" in lines
+    assert "  readings           48 created, 0 updated, 0 unchanged" in lines
+    assert "  Observation (not a measure nursecase reads)          132" in lines
     assert "Not imported (resources nursecase does not use):" in lines
     assert "  Claim                                                31" in lines
     assert "  Encounter (not a recent discharge; never a contact)  24" in lines
@@ -114,6 +116,7 @@ def test_import_the_synthea_folder_then_again_changes_nothing(home, tmp_path):
 
     assert second.exit_code == 0, second.output
     assert "  patients           0 created, 0 updated, 4 unchanged" in second.stdout
+    assert "  readings           0 created, 0 updated, 48 unchanged" in second.stdout
     assert table_counts(database) == counts
 
 

@@ -151,10 +151,13 @@ def test_synthea_skips_what_nursecase_does_not_store_with_counts():
         "Encounter (not a recent discharge; never a contact)": 6,
         "ExplanationOfBenefit": 6,
         "Immunization": 4,
-        "Observation (not a PHQ-9, PHQ-2 or GAD-7 score)": 33,
+        # Height, BMI, pain, smoking, blood counts, lipids other than LDL (issue 20):
+        # the 3 weights, 3 blood pressure panels and the LDL are readings.
+        "Observation (not a measure nursecase reads)": 26,
         "Procedure": 1,
     }
     assert parsed.assessments == () and parsed.discharges == ()
+    assert len(parsed.readings) == 3 + 3 * 2 + 1
 
 
 def test_the_four_synthea_bundles_and_their_licence_are_in_the_repository():
@@ -501,7 +504,7 @@ def test_phq2_items_as_members_with_loinc_answer_codes_and_gad7_integer():
     assert parsed.skipped == {}  # the item observations are part of the PHQ-2
 
 
-def test_cancelled_observation_and_vital_signs_are_skipped():
+def test_a_cancelled_score_a_reading_without_a_time_and_a_bmi_are_skipped():
     heart_rate = {
         "resourceType": "Observation",
         "status": "final",
@@ -509,10 +512,12 @@ def test_cancelled_observation_and_vital_signs_are_skipped():
         "subject": ref(0),
         "valueQuantity": {"value": 72},
     }
-    parsed = parse(bundle(patient(), phq9(ref(0), 5, status="cancelled"), heart_rate))
-    assert parsed.assessments == ()
+    bmi = {**heart_rate, "code": {"coding": [{"system": LOINC, "code": "39156-5"}]}}
+    parsed = parse(bundle(patient(), phq9(ref(0), 5, status="cancelled"), heart_rate, bmi))
+    assert parsed.assessments == () and parsed.readings == ()
     assert parsed.skipped == {
-        "Observation (not a PHQ-9, PHQ-2 or GAD-7 score)": 1,
+        "Observation (not a measure nursecase reads)": 1,
+        "Observation (reading without a time)": 1,
         "Observation (not final, or entered in error)": 1,
     }
 
@@ -752,6 +757,29 @@ _BASE = bundle(
         "addresses": [ref(2)],
         "activity": [{"detail": {"status": "scheduled", "code": {"text": "Teach"}}}],
     },
+    # Readings (issue 20): a weight, and a blood pressure panel of two parts.
+    {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "29463-7"}]},
+        "subject": ref(0),
+        "effectiveDateTime": "2026-11-20T07:30:00Z",
+        "valueQuantity": {"value": 80.5, "system": "http://unitsofmeasure.org", "code": "kg"},
+    },
+    {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85354-9"}]},
+        "subject": ref(0),
+        "effectivePeriod": {"start": "2026-11-20T07:30:00Z"},
+        "component": [
+            {
+                "code": {"coding": [{"system": LOINC, "code": code}]},
+                "valueQuantity": {"value": value, "unit": "mmHg"},
+            }
+            for code, value in (("8480-6", 148), ("8462-4", 92))
+        ],
+    },
 )
 
 
@@ -777,6 +805,8 @@ def test_any_mutation_gives_records_or_a_bundle_error_never_a_crash(mutations):
         try:
             for key in path[:-1]:
                 target = target[key]
+            if isinstance(target, dict) and not isinstance(path[-1], str):
+                continue  # a list index into an object an earlier mutation put there: no JSON
             target[path[-1]] = value
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed this path
@@ -786,6 +816,7 @@ def test_any_mutation_gives_records_or_a_bundle_error_never_a_crash(mutations):
         assert error.place and error.message
     else:
         assert all(item.patient.mrn for item in parsed.conditions)
+        assert all(item.patient.mrn and item.unit for item in parsed.readings)
 
 
 def test_the_fhir_reader_is_pure():

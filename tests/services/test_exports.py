@@ -17,13 +17,16 @@ import re
 import sqlite3
 import stat
 import zlib
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
 
+from nursecase.clock import FrozenClock
 from nursecase.db.engine import make_engine
 from nursecase.db.models import AuditEvent, Nurse, Patient
+from nursecase.domain.codes import ReadingSource
 from nursecase.domain.validation import ValidationError
 from nursecase.services import make_services
 from nursecase.services.errors import NoNurseError
@@ -37,6 +40,7 @@ from nursecase.services.exports import (
 )
 from nursecase.services.exports.common import Report
 from nursecase.services.exports.service import AUDIT_ENTITY
+from nursecase.services.readings import NewReading
 from tests.conftest import FROZEN_NOW
 from tests.databases import demo_seeder, private_copy
 
@@ -48,10 +52,44 @@ DEMO_PATIENTS = 60
 DEMO_NURSE = "amoreno"
 
 
+#: Readings of the handover patient (issue 20): a weight gain over five days (an open
+#: alert), two blood pressure pairs and one HbA1c, so the "Vitals & labs" section and
+#: the open alerts are printed with content.
+HANDOVER_READINGS = (
+    ("29463-7", 80.0, "kg", datetime(2026, 11, 21, 7, 30)),
+    ("29463-7", 82.6, "kg", datetime(2026, 11, 26, 7, 30)),
+    ("8480-6", 140, "mmHg", datetime(2026, 11, 19, 10, 0)),
+    ("8462-4", 88, "mmHg", datetime(2026, 11, 19, 10, 0)),
+    ("8480-6", 148, "mmHg", datetime(2026, 11, 26, 7, 35)),
+    ("8462-4", 92, "mmHg", datetime(2026, 11, 26, 7, 35)),
+    ("4548-4", 7.9, "%", datetime(2026, 10, 15, 9, 0)),
+)
+
+
+def demo_with_readings(patients: int, seed: int):
+    """The demo caseload, and the handover patient's readings from a home device."""
+    fill_demo = demo_seeder(patients, seed)
+
+    def fill(location: str) -> None:
+        fill_demo(location)
+        engine = make_engine(location)
+        services = make_services(engine, FrozenClock(FROZEN_NOW))
+        patient_id = services.patients.get_by_mrn(handover_mrn(services)).id
+        with services.context.write() as session:
+            services.readings.store(
+                session,
+                [NewReading(patient_id, *reading) for reading in HANDOVER_READINGS],
+                ReadingSource.device,
+            )
+        engine.dispose()
+
+    return fill
+
+
 @pytest.fixture(scope="session")
 def demo_template(databases, migrated_template):
     """One seeded demo database per session (frozen clock), copied by each test."""
-    return databases.build("demo", demo_seeder(DEMO_PATIENTS, 7), base=migrated_template)
+    return databases.build("demo", demo_with_readings(DEMO_PATIENTS, 7), base=migrated_template)
 
 
 @pytest.fixture

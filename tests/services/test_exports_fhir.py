@@ -40,11 +40,12 @@ from nursecase.db.models import (
     SafetyCheck,
 )
 from nursecase.domain import fhir_resources
-from nursecase.domain.codes import ReferralStatus
+from nursecase.domain.codes import ReadingSource, ReferralStatus
 from nursecase.services import make_services
 from nursecase.services.exports import ExportService, check_request
 from nursecase.services.exports.fhir import FhirBundleBuilder, entry_url
 from nursecase.services.fhir_import import FhirImportService
+from nursecase.services.readings import NewReading
 from tests.conftest import FROZEN_NOW
 from tests.databases import demo_seeder, private_copy
 
@@ -241,7 +242,32 @@ def test_the_same_database_gives_the_same_bytes(demo, tmp_path):
 # ----------------------------------------------------------------- validation
 
 
+UCUM = "http://unitsofmeasure.org"
+READINGS_AT = datetime(2026, 11, 20, 8, 0)
+
+
+def add_readings(services) -> str:
+    """A patient with readings of every kind the export meets: a weight in pounds, a blood
+    pressure pair and a systolic without its pair, a lab under its second LOINC code, units
+    not spelt in UCUM. Returns the patient's fullUrl."""
+    patient_id = services.patients.create("FX-R", "Reading", "Rae").id
+    at = READINGS_AT
+    readings = [
+        NewReading(patient_id, "29463-7", 181.5, "lb", at),
+        NewReading(patient_id, "8480-6", 148, "mmHg", at),
+        NewReading(patient_id, "8462-4", 92, "mm[Hg]", at),
+        NewReading(patient_id, "8480-6", 152, "mm[Hg]", at + timedelta(hours=4)),
+        NewReading(patient_id, "62238-1", 48, "mL/min/{1.73_m2}", at),
+        NewReading(patient_id, "2339-0", 6.1, "mmol/L", at),
+        NewReading(patient_id, "8867-4", 72, "bpm", at),
+    ]
+    with services.context.write() as session:
+        services.readings.store(session, readings, ReadingSource.device)
+    return entry_url("patient", patient_id)
+
+
 def test_every_entry_and_the_whole_bundle_validate_as_r4(demo, tmp_path):
+    subject = add_readings(demo)
     _, _, bundle, data = export_fhir(demo, tmp_path, all_nurses=True)
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
     assert bundle["timestamp"] == f"2026-11-27T09:00:00{OFFSET}"
@@ -257,6 +283,70 @@ def test_every_entry_and_the_whole_bundle_validate_as_r4(demo, tmp_path):
     assert len(parsed_bundle.entry) == len(bundle["entry"])
     exported_types = {entry["resource"]["resourceType"] for entry in bundle["entry"]}
     assert exported_types >= REQUIRED_TYPES
+    categories = Counter(
+        item["category"][0]["coding"][0]["code"]
+        for item in resources(bundle, "Observation")
+        if item["subject"]["reference"] == subject
+    )
+    assert categories == {"vital-signs": 4, "laboratory": 2}
+
+
+def test_readings_are_vital_sign_and_lab_observations_in_loinc_and_ucum(demo, tmp_path):
+    add_readings(demo)
+    _, _, bundle, data = export_fhir(demo, tmp_path, "patient", patient_mrn="FX-R")
+    Bundle.model_validate_json(data)
+    readings = [
+        item
+        for item in resources(bundle, "Observation")
+        if item["category"][0]["coding"][0]["code"] in ("vital-signs", "laboratory")
+    ]
+    for item in readings:
+        get_fhir_model_class("Observation").model_validate(item)
+    moment = f"{READINGS_AT.isoformat()}{OFFSET}"
+    assert {item["effectiveDateTime"] for item in readings} == {
+        moment,
+        f"{(READINGS_AT + timedelta(hours=4)).isoformat()}{OFFSET}",
+    }
+
+    def quantity(value, unit, code):
+        return {"value": value, "unit": unit, "system": UCUM, "code": code}
+
+    by_code = {item["code"]["coding"][0]["code"]: item for item in readings}
+    assert sorted(by_code) == ["2339-0", "29463-7", "62238-1", "8480-6", "85354-9", "8867-4"]
+    weight = by_code["29463-7"]
+    assert weight["category"] == [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                    "code": "vital-signs",
+                    "display": "Vital Signs",
+                }
+            ]
+        }
+    ]
+    assert weight["code"] == {
+        "coding": [{"system": LOINC, "code": "29463-7", "display": "Body weight"}],
+        "text": "Weight",
+    }
+    assert weight["valueQuantity"] == quantity(181.5, "lb", "[lb_av]")
+    assert weight["status"] == "final" and weight["subject"]["reference"].startswith("urn:uuid:")
+    # The pair of one moment is one panel; the later systolic has no pair and stands alone.
+    panel = by_code["85354-9"]
+    assert "valueQuantity" not in panel and panel["effectiveDateTime"] == moment
+    assert [
+        (part["code"]["coding"][0]["code"], part["valueQuantity"]) for part in panel["component"]
+    ] == [
+        ("8480-6", quantity(148, "mmHg", "mm[Hg]")),
+        ("8462-4", quantity(92, "mm[Hg]", "mm[Hg]")),
+    ]
+    assert by_code["8480-6"]["valueQuantity"] == quantity(152, "mm[Hg]", "mm[Hg]")
+    assert by_code["8867-4"]["valueQuantity"] == quantity(72, "bpm", "/min")
+    # Labs: the category, and a second LOINC code of a measure displayed by its name.
+    egfr = by_code["62238-1"]
+    assert egfr["category"][0]["coding"][0]["code"] == "laboratory"
+    assert egfr["code"]["coding"][0]["display"] == "eGFR"
+    assert by_code["2339-0"]["valueQuantity"] == quantity(6.1, "mmol/L", "mmol/L")
 
 
 def test_status_codes_are_in_their_fhir_value_sets(demo, tmp_path):
@@ -401,7 +491,12 @@ def test_scored_assessments_are_observations_with_loinc_totals_and_items(demo, t
         entry_url("safety_check", check_id) for (check_id,) in rows(demo, select(SafetyCheck.id))
     }
     assert safety_urls and safety_urls <= set(observations)
-    assert len(observations) - len(safety_urls) == len(stored)
+    scores = {
+        url
+        for url, item in observations.items()
+        if item["category"][0]["coding"][0]["code"] == "survey"
+    }
+    assert len(scores) - len(safety_urls) == len(stored)
     seen = Counter()
     for assessment_id, instrument, total, band, performed_at in stored:
         observation = observations[entry_url("assessment", assessment_id)]

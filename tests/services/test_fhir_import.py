@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from nursecase.db.models import ALL_TABLES, AuditEvent, Task
+from nursecase.db.models import ALL_TABLES, AuditEvent, Patient, Reading, Task
 from nursecase.domain.validation import ValidationError
 from nursecase.services.fhir_import import FhirImportError, FhirImportService, wall_clock
 from tests.fhir_samples import SAMPLES, synthea_bundle, synthea_bundles
@@ -182,6 +183,8 @@ def test_every_row_is_audited_in_the_import(services, importer):
         "care_plan": 1,
         "problem": 1,
         "intervention": 2,
+        # The readings: one event for the patient's 13, not one per reading.
+        "patient-readings": 1,
     }
     patient_event = next(event for event in events if event.entity == "patient")
     assert "family_name" in patient_event.changed_fields
@@ -202,6 +205,111 @@ def test_importing_twice_changes_nothing_and_audits_nothing(services, importer):
 
     assert row_counts(services.context) == counts
     assert services.audit.verify_chain() is None
+
+
+# ----------------------------------------------------------------- readings
+
+#: Each Synthea bundle's readings by measure, counted in its JSON: 3 weights
+#: (29463-7), 3 blood pressure panels (55284-4) of two parts each, its LDL
+#: results (18262-6) and, for two of them, 3 eGFRs (33914-3).
+SYNTHEA_READINGS = {
+    "ad2e3fc5-2b5d-4cb9-8d03-9ea0f4ac8423": {"weight": 3, "systolic": 3, "diastolic": 3, "ldl": 1},
+    "1484a42d-0eaf-4654-9cbf-6b050a5cd73b": {"weight": 3, "systolic": 3, "diastolic": 3, "ldl": 2},
+    "27c911c6-f045-4ffa-af5d-6eba57ac94b2": {
+        "weight": 3,
+        "systolic": 3,
+        "diastolic": 3,
+        "egfr": 3,
+        "ldl": 1,
+    },
+    "7735ab79-6ac8-4b81-9936-f7ddabd18751": {
+        "weight": 3,
+        "systolic": 3,
+        "diastolic": 3,
+        "egfr": 3,
+        "ldl": 2,
+    },
+}
+
+
+def stored_readings(context) -> list[tuple]:
+    with context.read() as session:
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(
+                    Patient.mrn,
+                    Reading.measure,
+                    Reading.loinc,
+                    Reading.value,
+                    Reading.unit,
+                    Reading.taken_at,
+                    Reading.source,
+                )
+                .join(Patient, Patient.id == Reading.patient_id)
+                .order_by(Patient.mrn, Reading.taken_at, Reading.loinc)
+            )
+        ]
+
+
+def test_the_synthea_vitals_and_labs_are_stored_once(services, importer):
+    first = [importer.import_file(path) for path in synthea_bundles()]
+
+    assert [result.tallies["readings"].created for result in first] == [10, 11, 13, 14]
+    stored = stored_readings(services.context)
+    by_patient: dict[str, Counter] = {}
+    for mrn, measure, *_ in stored:
+        by_patient.setdefault(mrn, Counter())[measure] += 1
+    assert by_patient == SYNTHEA_READINGS
+    # What is left out is what nursecase does not read (height, BMI, pain, smoking,
+    # blood counts, total cholesterol ...), no reading for want of a unit or a time.
+    skipped = Counter()
+    for result in first:
+        skipped.update({k: v for k, v in result.skipped.items() if k.startswith("Observation")})
+    assert skipped == {"Observation (not a measure nursecase reads)": 26 + 40 + 26 + 40}
+    stephen = [row for row in stored if row[0] == "7735ab79-6ac8-4b81-9936-f7ddabd18751"]
+    assert next(row for row in stephen if row[1] == "weight") == (
+        "7735ab79-6ac8-4b81-9936-f7ddabd18751",
+        "weight",
+        "29463-7",
+        78.42750558865505,
+        "kg",
+        wall_clock(datetime.fromisoformat("2013-10-26T04:14:01+00:00")),
+        "import",
+    )
+    assert {(row[1], row[4]) for row in stephen} == {
+        ("weight", "kg"),
+        ("systolic", "mm[Hg]"),
+        ("diastolic", "mm[Hg]"),
+        ("egfr", "mL/min/{1.73_m2}"),
+        ("ldl", "mg/dL"),
+    }
+
+    again = [importer.import_file(path) for path in synthea_bundles()]
+
+    assert [
+        (tally.created, tally.updated, tally.unchanged)
+        for tally in (result.tallies["readings"] for result in again)
+    ] == [(0, 0, 10), (0, 0, 11), (0, 0, 13), (0, 0, 14)]
+    assert stored_readings(services.context) == stored
+
+
+def test_a_pound_weight_is_kept_as_received_and_an_unknown_unit_is_counted(services, importer):
+    result = importer.import_file(SAMPLES / "readings_pounds_and_unknown_unit.json")
+
+    assert result.tallies["readings"].created == 1
+    assert result.skipped == {"Observation (reading in an unknown unit)": 1}
+    person = services.patients.get_by_mrn("HF-20")
+    (weight,) = services.readings.latest(person.id)
+    reading = weight.latest
+    assert (reading.measure, reading.value, reading.unit, reading.source) == (
+        "weight",
+        181.5,
+        "[lb_av]",
+        "import",
+    )
+    assert round(reading.measure_value, 1) == 82.3
+    assert reading.taken_at == datetime(2026, 11, 25, 7, 30)
 
 
 def test_import_without_a_nurse_leaves_patients_unassigned(services, anonymous_importer):

@@ -1,4 +1,5 @@
-"""Our own FHIR export, imported back: the care-plan trees arrive whole and a re-import is a no-op.
+"""Our own FHIR export, imported back: the care-plan trees and the readings arrive whole,
+and a re-import is a no-op.
 
 A small caseload is built through the care-plan service: plans with several
 problems, each with goals and interventions (some serving a goal), one goal
@@ -8,13 +9,16 @@ database, every plan must come back as the same tree (problems, goals under
 their own problem, interventions with their goal, every status, a goal's
 priority, target and due date, an intervention's category, frequency and due
 date); imported back into its own source it must create, change and audit
-nothing.
+nothing. The readings (issue 20) come back the same too: measure, LOINC code,
+value as received, unit (the export writes it as its UCUM code: "lb" comes
+back "[lb_av]", the same unit), value in the measure's unit and moment; a
+blood pressure pair is written as one panel and comes back as its two parts.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,11 +26,22 @@ from sqlalchemy import func, select
 
 from nursecase.clock import FrozenClock
 from nursecase.db.engine import make_engine
-from nursecase.db.models import ALL_TABLES, CarePlan, Goal, Intervention, Patient, Problem
+from nursecase.db.models import (
+    ALL_TABLES,
+    CarePlan,
+    Goal,
+    Intervention,
+    Patient,
+    Problem,
+    Reading,
+)
+from nursecase.domain.codes import ReadingSource
+from nursecase.domain.measures import ucum_code
 from nursecase.services import make_services
 from nursecase.services.exports import ExportService, check_request
 from nursecase.services.exports.fhir import FhirBundleBuilder
 from nursecase.services.fhir_import import FhirImportService
+from nursecase.services.readings import NewReading
 from tests.conftest import FROZEN_NOW
 
 START = date(2026, 11, 2)
@@ -174,6 +189,45 @@ def care_plan_trees(services) -> dict[str, list[tuple]]:
     return trees
 
 
+def add_readings(services, patient_id: int) -> None:
+    """A week of morning weights (in pounds), blood pressure pairs and a lone diastolic, labs."""
+    morning = datetime(2026, 11, 20, 7, 30)
+    readings = []
+    for day in range(7):
+        at = morning + timedelta(days=day)
+        readings.append(NewReading(patient_id, "29463-7", 180 + day * 0.4, "lb", at))
+        readings.append(NewReading(patient_id, "8480-6", 140 + day, "mmHg", at))
+        readings.append(NewReading(patient_id, "8462-4", 85 + day, "mmHg", at))
+    readings += [
+        NewReading(patient_id, "8462-4", 79, "mm[Hg]", morning + timedelta(hours=12)),
+        NewReading(patient_id, "4548-4", 8.4, "%", morning),
+        NewReading(patient_id, "2345-7", 6.2, "mmol/L", morning),
+        NewReading(patient_id, "33762-6", 1250, "pg/mL", morning),
+    ]
+    with services.context.write() as session:
+        services.readings.store(session, readings, ReadingSource.device)
+
+
+def reading_keys(services) -> list[tuple]:
+    """Every reading by MRN: measure, code, value, unit (as UCUM), measure value, moment."""
+    with services.context.read() as session:
+        rows = session.execute(
+            select(
+                Patient.mrn,
+                Reading.measure,
+                Reading.loinc,
+                Reading.value,
+                Reading.unit,
+                Reading.measure_value,
+                Reading.taken_at,
+            ).join(Patient, Patient.id == Reading.patient_id)
+        ).all()
+    return sorted(
+        (mrn, measure, loinc, value, ucum_code(unit), round(measure_value, 6), taken_at)
+        for mrn, measure, loinc, value, unit, measure_value, taken_at in rows
+    )
+
+
 def row_counts(services) -> dict[str, int]:
     with services.context.read() as session:
         return {
@@ -193,6 +247,7 @@ def exported(services, tmp_path) -> Path:
     # A second plan of the same title and start: it stays a plan of its own.
     build_plan(services, first.id, HEART[1:])
     build_plan(services, second.id, HEART[::-1])
+    add_readings(services, first.id)
     exporter = ExportService(services.context, fhir_builder=FhirBundleBuilder())
     plan = exporter.prepare(check_request("caseload", "fhir", all_nurses=True))
     target = tmp_path / "out" / plan.file_name()
@@ -206,6 +261,8 @@ def test_our_export_arrives_as_the_same_care_plan_trees(
 ):
     source_trees = care_plan_trees(services)
     assert [len(plans) for plans in source_trees.values()] == [2, 1]
+    source_readings = reading_keys(services)
+    assert len(source_readings) == 7 * 3 + 4
     empty = make_engine(databases.copy(migrated_template, tmp_path / "empty" / "empty.db"))
     try:
         target = make_services(empty, FrozenClock(FROZEN_NOW))
@@ -215,6 +272,8 @@ def test_our_export_arrives_as_the_same_care_plan_trees(
         assert imported.warnings == ()
         assert imported.tallies["care plans"].created == 3
         assert care_plan_trees(target) == source_trees
+        assert imported.tallies["readings"].created == len(source_readings)
+        assert reading_keys(target) == source_readings
         # And the copy takes the same bundle again as a no-op.
         assert not FhirImportService(target.context).import_file(exported).changed
     finally:
@@ -223,13 +282,16 @@ def test_our_export_arrives_as_the_same_care_plan_trees(
 
 def test_our_export_imported_into_its_own_source_changes_nothing(services, exported):
     trees, counts = care_plan_trees(services), row_counts(services)
+    readings = reading_keys(services)
     result = FhirImportService(services.context).import_file(exported)
     assert result.warnings == ()
+    assert result.tallies["readings"].unchanged == len(readings)
     for kind, tally in result.tallies.items():
         assert (kind, tally.created, tally.updated) == (kind, 0, 0)
     assert result.tallies["care plans"].unchanged == 3
     assert row_counts(services) == counts  # no row and no audit event
     assert care_plan_trees(services) == trees
+    assert reading_keys(services) == readings
 
 
 def test_a_goal_names_its_problem_by_identifier(exported):

@@ -23,10 +23,12 @@ What is read, and why:
   practitioners seen in the last year).
 - CarePlan with its activities and Goals: one problem per condition the plan
   addresses; the Omaha category of each activity is guessed from its words.
-- Observation: only scored PHQ-9 (44261-6), PHQ-2 (55758-7) and GAD-7
+- Observation: scored PHQ-9 (44261-6), PHQ-2 (55758-7) and GAD-7
   (70274-6) totals, with item answers when every item is present; a total
-  that disagrees with its items is refused. Vital signs and labs have no place
-  in nursecase and are counted as skipped.
+  that disagrees with its items is refused. Vital signs and labs nursecase
+  reads (``domain.measures``), blood pressure panels as their two parts, are
+  readings (``domain.fhir_readings``); the others (height, BMI, blood counts,
+  smoking status, pain scores ...) are counted as skipped.
 
 Every resource type not used is counted, with the reason, for the summary.
 """
@@ -38,6 +40,7 @@ from datetime import date, datetime
 from nursecase.domain.codes import ConditionClinicalStatus, Instrument, Sex, parse_code
 from nursecase.domain.fhir_care import CareReader
 from nursecase.domain.fhir_index import BundleIndex, EncounterFacts, Located, ParseState, Reader
+from nursecase.domain.fhir_readings import ReadingReader
 from nursecase.domain.fhir_records import (
     ImportedAssessment,
     ImportedCarePlan,
@@ -167,7 +170,7 @@ _MEDICATION_STATEMENT_STATUSES: dict[str, str | None] = {
 
 _UNUSED_REASONS = {
     "Encounter": "not a recent discharge; never a contact",
-    "Observation": "not a PHQ-9, PHQ-2 or GAD-7 score",
+    "Observation": "not a measure nursecase reads",
     "Practitioner": "not on a care team",
     "PractitionerRole": "not on a care team",
     "Organization": "not on a care team",
@@ -198,6 +201,7 @@ class _Parser(Reader):
     def __init__(self, state: ParseState) -> None:
         super().__init__(state)
         self.care = CareReader(state)
+        self.measures = ReadingReader(state)
 
     def parse(self, data: object) -> ParsedBundle:
         """The bundle's records, in the order the importer writes them."""
@@ -218,6 +222,13 @@ class _Parser(Reader):
             assessment
             for located in self.index.of_type("Observation")
             if (assessment := self._assessment(located)) is not None
+        ]
+        # After the scores: an Observation a score used is no reading.
+        readings = [
+            reading
+            for located in self.index.of_type("Observation")
+            if located.entry not in self.index.used
+            for reading in self.measures.readings(located) or ()
         ]
         care_plans = [
             plan
@@ -240,6 +251,7 @@ class _Parser(Reader):
             care_plans=tuple(care_plans),
             skipped=dict(sorted(self.skipped.items())),
             warnings=tuple(self.warnings),
+            readings=tuple(readings),
         )
 
     def _bundle(self, data: object) -> str:

@@ -111,6 +111,23 @@ class ImportedAssessment:
 
 
 @dataclass(frozen=True)
+class ImportedReading:
+    """A vital sign or lab value (an Observation, or one part of a blood pressure panel).
+
+    ``value`` and ``unit`` are as the source sent them (the UCUM code when the
+    quantity is coded in UCUM); ``taken_at`` is the source's moment, aware when
+    it carried an offset (the importer makes it wall-clock time).
+    """
+
+    place: str
+    patient: PatientKey
+    loinc: str
+    value: float
+    unit: str
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
 class ImportedGoal:
     """A Goal resource of a care plan."""
 
@@ -184,3 +201,5 @@ class ParsedBundle:
     skipped: dict[str, int]
     #: Data left out of a record that was imported ("place: why"), never values.
     warnings: tuple[str, ...]
+    #: Vital signs and labs nursecase reads (``domain.measures``).
+    readings: tuple[ImportedReading, ...] = ()

@@ -28,6 +28,14 @@ Choices a reader of the bundle should know:
 - Coded systems are only the published ones (LOINC, SNOMED CT, ICD-10-CM and
   HL7 terminology); nursecase's own codes (service types, Omaha problems and
   categories, care-team roles) travel as text.
+- A reading (vital sign, home reading, lab) is an Observation of category
+  vital-signs or laboratory, coded with the LOINC code it was stored under,
+  its value as received in a UCUM-coded Quantity ("lb" is written with the
+  code "[lb_av]", ``domain.measures.ucum_code``). A systolic and a diastolic
+  pressure taken at one moment are ONE blood pressure panel (85354-9) with two
+  components, as the FHIR R4 vital-signs profile requires
+  (hl7.org/fhir/R4/observation-vitalsigns.html); a part without its pair is
+  written alone.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from nursecase.domain.codes import Instrument, SafetyDisposition, SafetyRisk
+from nursecase.domain.codes import Instrument, Measure, SafetyDisposition, SafetyRisk
 from nursecase.domain.fhir_bundle import SCORED_OBSERVATIONS
 from nursecase.domain.fhir_values import (
     CARE_PLAN_SYSTEM,
@@ -45,6 +53,7 @@ from nursecase.domain.fhir_values import (
     PROBLEM_SYSTEM,
 )
 from nursecase.domain.instruments import get_instrument
+from nursecase.domain.measures import BLOOD_PRESSURE_PANEL, info, ucum_code
 from nursecase.domain.safety_check import (
     LOINC_NO,
     LOINC_YES,
@@ -67,6 +76,11 @@ CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 #: "health-concern" is defined by US Core's category system (the base one has none).
 US_CORE_CONDITION_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/condition-category"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+UCUM = "http://unitsofmeasure.org"
+#: The displays of the observation categories readings use.
+READING_CATEGORIES = {"vital-signs": "Vital Signs", "laboratory": "Laboratory"}
+#: LOINC 85354-9's display: the panel of the vital-signs profile.
+BLOOD_PRESSURE_PANEL_DISPLAY = "Blood pressure panel with all children optional"
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 GOAL_PRIORITY = "http://terminology.hl7.org/CodeSystem/goal-priority"
 PARTICIPATION_MODE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
@@ -576,6 +590,80 @@ def safety_check_observation(
     )
 
 
+# ----------------------------------------------------------------- readings
+
+
+def reading_code(measure: Measure | str, loinc: str) -> Json:
+    """The LOINC code a reading was stored under; its display the measure's LOINC display
+    when it is the measure's main code, else the measure's name."""
+    code = Measure(measure)
+    facts = info(code)
+    display = facts.loinc_display if loinc == facts.loinc else code.label
+    return coded(LOINC, loinc, display, code.label)
+
+
+def reading_quantity(value: float, unit: str) -> Json:
+    """The value as received, its unit as written and as its UCUM code."""
+    number: float | int = int(value) if float(value).is_integer() else value
+    return {"value": number, "unit": unit, "system": UCUM, "code": ucum_code(unit)}
+
+
+def _reading_category(measure: Measure | str) -> list[Json]:
+    category = info(Measure(measure)).category
+    return [coded(OBSERVATION_CATEGORY, category, READING_CATEGORIES[category])]
+
+
+def reading_observation(
+    resource_id: str,
+    *,
+    patient: Json,
+    measure: str,
+    loinc: str,
+    value: float,
+    unit: str,
+    effective: str,
+) -> Json:
+    """One reading as an Observation of category vital-signs or laboratory."""
+    return {
+        "resourceType": "Observation",
+        "id": resource_id,
+        "status": "final",
+        "category": _reading_category(measure),
+        "code": reading_code(measure, loinc),
+        "subject": patient,
+        "effectiveDateTime": effective,
+        "valueQuantity": reading_quantity(value, unit),
+    }
+
+
+def blood_pressure_observation(
+    resource_id: str,
+    *,
+    patient: Json,
+    parts: Sequence[tuple[str, str, float, str]],
+    effective: str,
+) -> Json:
+    """A systolic and a diastolic of one moment as the blood pressure panel (85354-9).
+
+    ``parts`` are (measure, LOINC code, value, unit), systolic first.
+    """
+    return {
+        "resourceType": "Observation",
+        "id": resource_id,
+        "status": "final",
+        "category": _reading_category(Measure.systolic),
+        "code": coded(
+            LOINC, BLOOD_PRESSURE_PANEL, BLOOD_PRESSURE_PANEL_DISPLAY, Measure.blood_pressure.label
+        ),
+        "subject": patient,
+        "effectiveDateTime": effective,
+        "component": [
+            {"code": reading_code(measure, loinc), "valueQuantity": reading_quantity(value, unit)}
+            for measure, loinc, value, unit in parts
+        ],
+    }
+
+
 # --------------------------------------------------------------- care plans
 
 
@@ -836,7 +924,9 @@ __all__ = [
     "CONTACT_MEDIA",
     "LOINC_INSTRUMENTS",
     "LOINC_ITEMS",
+    "READING_CATEGORIES",
     "SERVICE_REQUEST_STATUSES",
+    "blood_pressure_observation",
     "care_plan_activity",
     "care_plan_resource",
     "care_team_resource",
@@ -855,6 +945,9 @@ __all__ = [
     "observation_resource",
     "patient_resource",
     "problem_condition",
+    "reading_code",
+    "reading_observation",
+    "reading_quantity",
     "reference",
     "referral_task",
     "related_person",

@@ -299,6 +299,42 @@ UNIT_CONVERSIONS: dict[Measure, dict[str, Callable[[float], float]]] = {
     Measure.ldl: {"mg/dl": _same, "mmol/l": _scale(LDL_MG_DL_PER_MMOL_L)},
 }
 
+#: Each accepted unit (as matched: lower case, no spaces) written as its UCUM
+#: code, the way a FHIR export must write it ("lb" is "[lb_av]", "mmHg" is
+#: "mm[Hg]"). Heart and breathing rates are "/min", the code the FHIR R4
+#: vital-signs profile fixes for them (UCUM annotations such as {beats} are 1).
+UCUM_CODES: dict[str, str] = {
+    "kg": "kg",
+    "[lb_av]": "[lb_av]",
+    "lb": "[lb_av]",
+    "lbs": "[lb_av]",
+    "g": "g",
+    "mm[hg]": "mm[Hg]",
+    "mmhg": "mm[Hg]",
+    "/min": "/min",
+    "{beats}/min": "/min",
+    "{breaths}/min": "/min",
+    "1/min": "/min",
+    "bpm": "/min",
+    "%": "%",
+    "cel": "Cel",
+    "°c": "Cel",
+    "c": "Cel",
+    "[degf]": "[degF]",
+    "°f": "[degF]",
+    "f": "[degF]",
+    "mg/dl": "mg/dL",
+    "mmol/l": "mmol/L",
+    "mmol/mol": "mmol/mol",
+    "pg/ml": "pg/mL",
+    "ng/l": "ng/L",
+    "meq/l": "meq/L",
+    "ml/min/{1.73_m2}": "mL/min/{1.73_m2}",
+    "ml/min/1.73m2": "mL/min/{1.73_m2}",
+    "ml/min/1.73m²": "mL/min/{1.73_m2}",
+    "ml/min": "mL/min",
+}
+
 #: How a value in the measure's own unit is shown in another unit a clinic
 #: prefers ("lb" for weight, "mmol/L" for glucose): unit words -> conversion.
 DISPLAY_UNITS: dict[Measure, dict[str, Callable[[float], float]]] = {
@@ -346,6 +382,16 @@ def _shown_unit(unit_key: str) -> str:
     return {"mm[hg]": "mmHg", "cel": "Cel", "[degf]": "[degF]", "mg/dl": "mg/dL"}.get(
         unit_key, unit_key.replace("/l", "/L").replace("/ml", "/mL")
     )
+
+
+def ucum_code(unit: str) -> str:
+    """A unit as its UCUM code ("lb" -> "[lb_av]", "mmHg" -> "mm[Hg]"); an unknown one as is."""
+    return UCUM_CODES.get(_unit_key(unit), unit.strip())
+
+
+def same_unit(first: str, second: str) -> bool:
+    """True when two spellings name one unit ("mmHg" and "mm[Hg]", "lb" and "[lb_av]")."""
+    return ucum_code(first) == ucum_code(second)
 
 
 def check_plausible(measure: Measure, value: float, field: str = "value") -> None:

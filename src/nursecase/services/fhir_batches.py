@@ -27,6 +27,7 @@ RECORD_KINDS = (
     "assessments",
     "discharges",
     "care_plans",
+    "readings",
 )
 
 

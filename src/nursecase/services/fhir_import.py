@@ -37,6 +37,8 @@ or viewed. The keys:
 - care team member: patient + name;
 - assessment: patient + instrument + when performed;
 - transition (recent discharge): patient + discharge day;
+- reading (vital sign or lab, ``ReadingsService.store``): patient + LOINC
+  code + moment (as wall-clock time, like an assessment's);
 - care plan: patient + title + period start; its problems, goals and
   interventions by their description within the plan (goals within their
   problem). Each stored record is matched by at most one record of the file,
@@ -104,6 +106,7 @@ from nursecase.domain.codes import (
     AuditAction,
     CareTeamRole,
     EpisodeStatus,
+    ReadingSource,
     RiskTier,
 )
 from nursecase.domain.fhir_bundle import parse_bundle
@@ -138,6 +141,7 @@ from nursecase.services.fhir_batches import (
     split_into_batches,
 )
 from nursecase.services.patients import cadence_due_date, touch
+from nursecase.services.readings import NewReading, ReadingsService
 from nursecase.services.tasks import create_task
 from nursecase.services.transitions import MAXIMUM_DISCHARGE_AGE_DAYS, start_period
 
@@ -150,6 +154,7 @@ KINDS = (
     "assessments",
     "transitions",
     "care plans",
+    "readings",
 )
 IMPORTED_PLAN_LABEL = "(imported from FHIR)"
 #: The largest bundle file read (250 MB). A file is decoded whole, and its JSON takes
@@ -437,6 +442,7 @@ class _Writer:
             self._transition(discharge)
         for plan in self.parsed.care_plans:
             self._care_plan(plan)
+        self._readings()
 
     # ---------------------------------------------------------------- helpers
 
@@ -793,6 +799,42 @@ class _Writer:
         )
         start_period(self.session, self.context, patient, transition)
         self._count("transitions", True, ())
+
+    # ---------------------------------------------------------------- readings
+
+    def _readings(self) -> None:
+        """The batch's vital signs and labs, through the one way readings come in.
+
+        ``ReadingsService.store`` skips a reading already on file (patient, code
+        and moment), corrects one whose value changed, writes one audit event per
+        patient and checks the recent ones against the patient's limits. The
+        parser left out every reading the measures refuse, so none fails here.
+        """
+        if not self.parsed.readings:
+            return
+        readings = []
+        for imported in self.parsed.readings:
+            patient = self._patient_for(imported.patient)
+            assert patient.id is not None
+            readings.append(
+                NewReading(
+                    patient_id=patient.id,
+                    loinc=imported.loinc,
+                    value=imported.value,
+                    unit=imported.unit,
+                    taken_at=wall_clock(imported.taken_at),
+                )
+            )
+        try:
+            stored = ReadingsService(self.context).store(
+                self.session, readings, ReadingSource.imported
+            )
+        except ValidationError as error:  # not expected: the parser checked each reading
+            raise self._refuse(None, f"a reading was refused: {error.message}") from None
+        tally = self.tallies["readings"]
+        tally.created += stored.added
+        tally.updated += stored.corrected
+        tally.unchanged += stored.unchanged
 
     # -------------------------------------------------------------- care plans
 

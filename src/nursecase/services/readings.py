@@ -57,6 +57,7 @@ from nursecase.domain.measures import (
     check_plausible,
     info,
     measure_of,
+    same_unit,
     shown_value,
     to_measure_unit,
 )
@@ -288,7 +289,9 @@ class ReadingsService:
             stored = existing.get(key)
             if stored is None:
                 new.append((measure, reading))
-            elif stored.value != reading.value or stored.unit != reading.unit:
+            # A unit spelled another way ("mmHg", "mm[Hg]") is the same reading: a
+            # FHIR export written in UCUM and imported back changes nothing.
+            elif stored.value != reading.value or not same_unit(stored.unit, reading.unit):
                 stored.value = reading.value
                 stored.unit = reading.unit
                 stored.measure_value = to_measure_unit(measure, reading.value, reading.unit)

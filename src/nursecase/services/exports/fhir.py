@@ -4,7 +4,9 @@ For each patient of the scope, in caseload order (by name): the Patient, the
 care team (Practitioner and PractitionerRole, or RelatedPerson for a
 caregiver, gathered in a CareTeam), the EpisodeOfCare(s), Conditions,
 MedicationStatements, an Observation per scored assessment and per safety
-check (C-SSRS risk level 93374-7 with its LOINC-coded items), CarePlans with
+check (C-SSRS risk level 93374-7 with its LOINC-coded items), an Observation
+per reading (vital-signs or laboratory, LOINC and UCUM; a systolic and a
+diastolic of one moment as one blood pressure panel), CarePlans with
 their Goals, each referral as a ServiceRequest with the Task that tracks it,
 and a Communication per contact (the patient report: the contacts of its
 period). The nurses these name (care manager, assessor, requester, sender)
@@ -56,6 +58,7 @@ from nursecase.db.models import (
     Nurse,
     Patient,
     Problem,
+    Reading,
     Referral,
     ReferralStatusHistory,
     SafetyCheck,
@@ -64,6 +67,7 @@ from nursecase.domain import fhir_resources as fhir
 from nursecase.domain.care_plan_rules import ENTERED_IN_ERROR
 from nursecase.domain.codes import InterventionCategory
 from nursecase.domain.instruments import INSTRUMENTS
+from nursecase.domain.measures import BLOOD_PRESSURE_PARTS
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.safety_check import QUESTIONS as SAFETY_QUESTIONS
 from nursecase.services.exports.common import (
@@ -323,6 +327,7 @@ class _BundleWriter:
             entries.append(self._observation(assessment, records, subject))
         for check in records.safety_checks.get(patient_id, ()):
             entries.append(self._safety_check(check, subject))
+        entries.extend(self._readings(records.readings.get(patient_id, ()), subject))
         for plan in records.plans.get(patient_id, ()):
             entries.extend(self._care_plan(plan, records, subject, team))
         referral_urls: dict[int, str] = {}
@@ -626,6 +631,52 @@ class _BundleWriter:
             problem_identifier=problem_identifier,
         )
 
+    def _readings(self, readings: Sequence[Row], subject: dict) -> list[Entry]:
+        """Each reading an Observation, oldest first; a systolic and a diastolic taken at
+        one moment are one blood pressure panel (at the place of the first of the two)."""
+        systolic, diastolic = (part.value for part in BLOOD_PRESSURE_PARTS)
+        parts_at: dict[tuple[datetime, str], Row] = {
+            (row[6], row[2]): row for row in readings if row[2] in (systolic, diastolic)
+        }
+        entries: list[Entry] = []
+        written: set[int] = set()
+        for row in readings:
+            reading_id, _patient_id, measure, loinc, value, unit, taken_at = row
+            if reading_id in written:
+                continue
+            pair = (
+                (parts_at.get((taken_at, systolic)), parts_at.get((taken_at, diastolic)))
+                if measure in (systolic, diastolic)
+                else (None, None)
+            )
+            if pair[0] is not None and pair[1] is not None:
+                written.update(part[0] for part in pair)
+                url = entry_url("reading/blood-pressure", pair[0][0])
+                resource = fhir.blood_pressure_observation(
+                    resource_id(url),
+                    patient=subject,
+                    parts=[(part[2], part[3], part[4], part[5]) for part in pair],
+                    effective=self.moment(taken_at) or "",
+                )
+                entries.append((url, resource))
+                continue
+            url = entry_url("reading", reading_id)
+            entries.append(
+                (
+                    url,
+                    fhir.reading_observation(
+                        resource_id(url),
+                        patient=subject,
+                        measure=measure,
+                        loinc=loinc,
+                        value=value,
+                        unit=unit,
+                        effective=self.moment(taken_at) or "",
+                    ),
+                )
+            )
+        return entries
+
     def _referral(self, referral: Row, records: _BatchRecords, subject: dict) -> list[Entry]:
         (
             referral_id,
@@ -850,6 +901,23 @@ class _BatchRecords:
                 )
                 .where(SafetyCheck.patient_id.in_(ids))
                 .order_by(SafetyCheck.patient_id, SafetyCheck.performed_at, SafetyCheck.id)
+            ),
+        )
+        # Every reading: like the rest of the clinical record, not kept to a period.
+        self.readings = self._grouped(
+            patient_ids,
+            lambda ids: (
+                select(
+                    Reading.id,
+                    Reading.patient_id,
+                    Reading.measure,
+                    Reading.loinc,
+                    Reading.value,
+                    Reading.unit,
+                    Reading.taken_at,
+                )
+                .where(Reading.patient_id.in_(ids))
+                .order_by(Reading.patient_id, Reading.taken_at, Reading.id)
             ),
         )
         self._care_plans(patient_ids)

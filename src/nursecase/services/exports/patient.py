@@ -1,9 +1,11 @@
 """The patient report: one patient's summary for a handover to another nurse or service.
 
 Who the patient is and how to reach them, their risk and episode, then what
-the next nurse needs: open safety flags, active conditions, current
-medications, the care team, the latest score of each instrument, the open
-care plan (problems, goals, interventions), open tasks and referrals, open
+the next nurse needs: open safety flags, open reading alerts (issue 20),
+active conditions, current medications, the care team, the latest score of
+each instrument, the latest vital signs and labs with their change
+(``.vitals``), the open care plan (problems, goals, interventions), open
+tasks and referrals, open
 transitional-care clocks, and the contact log of the period (default: the
 last 90 days).
 
@@ -60,6 +62,7 @@ from nursecase.services.contacts import ContactService
 from nursecase.services.context import ServiceContext
 from nursecase.services.exports.care_plans import problem_name
 from nursecase.services.exports.common import ExportScope, Report, service_label
+from nursecase.services.exports.vitals import READING_ALERT, VITALS, alert_rows, vitals_rows
 from nursecase.services.medications import CURRENT_STATUSES, MedicationService
 from nursecase.services.patients import PatientService
 from nursecase.services.referrals import ReferralService
@@ -124,12 +127,16 @@ class Section:
 #: The sections after the patient's details, in print order.
 SECTIONS: dict[str, Section] = {
     SAFETY: Section("Open safety flags", "Flag", "Status", "Assessed", "Detail", "None open."),
+    READING_ALERT: Section(
+        "Open reading alerts", "Alert", "Urgency", "Reading taken", "Measure", "None open."
+    ),
     CONDITION: Section("Active conditions", "Condition", "Status", "Onset", "Code"),
     MEDICATION: Section(
         "Current medications", "Medication", "Status", "Last reconciled", "Dose, route, frequency"
     ),
     CARE_TEAM: Section("Care team", "Name", "Role", "", "Organisation, phone"),
     ASSESSMENT: Section("Latest assessments", "Instrument", "Band", "Assessed", "Score"),
+    VITALS: Section("Vitals & labs", "Measure", "Latest", "Taken", "Change"),
     CARE_PLAN: Section("Care plan", "Problem, goal or intervention", "Status", "Due", "Detail"),
     TASK: Section("Open tasks", "Task", "Status", "Due", "Priority", "None open."),
     REFERRAL: Section(
@@ -204,6 +211,7 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
             add(SAFETY, f"C-SSRS {risk}", OPEN, day, RISK_DETAIL.format(risk=risk))
         else:
             add(SAFETY, signal.assessment_summary or signal.what, OPEN, day, SAFETY_DETAIL)
+    rows.extend(alert_rows(context, patient_id))
     for condition in ConditionService(context).list_for_patient(patient_id):
         if condition.clinical_status in ("inactive", "remission", "resolved"):
             continue
@@ -234,6 +242,7 @@ def patient_rows(context: ServiceContext, scope: ExportScope) -> list[tuple]:
             read.performed_at.date(),
             read.summary,
         )
+    rows.extend(vitals_rows(context, patient_id))
     for plan in CarePlanService(context).for_patient(patient_id):
         if plan.status not in _OPEN_PLAN_CODES:
             continue
