@@ -93,7 +93,8 @@ STOP_PREFIX = "stop:"
 class SmallForm(FormDialog):
     """A form dialog narrower than the others: a few short numbers and a reason."""
 
-    CSS_PATH = ["form_dialog.tcss", "reading_dialogs.tcss"]
+    # FormDialog declares CSS_PATH as one file; Textual takes a list as well.
+    CSS_PATH = ["form_dialog.tcss", "reading_dialogs.tcss"]  # type: ignore[assignment]
 
 
 # ------------------------------------------------------------------ units
