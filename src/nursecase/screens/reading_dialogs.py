@@ -349,7 +349,9 @@ def limit_dialog(
         FormField(
             "limit", f"{LIMIT_WORDS[DEFAULT_RULES[rule].comparison]} ({unit_words})", value=offered
         ),
-        FormField("reason", "Reason (required)", placeholder="e.g. COPD, retains CO2: 88-92 %"),
+        FormField(
+            "reason", "Reason (required)", placeholder="why this patient needs their own limit"
+        ),
     ]
 
     def submit(values: dict[str, str]):
