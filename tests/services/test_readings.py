@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from nursecase.config import Settings
 from nursecase.db.models import AuditEvent, Reading, ReadingAlert
 from nursecase.domain.codes import ReadingSource
+from nursecase.services import make_services
 from nursecase.services.errors import ServiceError, ValidationError
 from nursecase.services.readings import NewReading
 
@@ -151,3 +153,48 @@ def test_remote_monitoring_month_counts_device_days_and_review_minutes(services,
     assert enrolment.gap_days == 3
     assert month.days_with_readings == days + 1
     assert month.review_minutes == 0
+
+
+# ------------------------------------------------------------ the summary line
+
+
+def test_the_summary_line_gives_the_weeks_change_and_the_latest_blood_pressure(
+    services, patient, clock
+):
+    store(services, weights(patient.id, clock, {9: 79.0, 5: 80.0, 3: 80.9, 1: 81.6, 0: 82.6}))
+    services.readings.key(
+        patient.id,
+        {"systolic": ("148", "mmHg"), "diastolic": ("92", "mmHg")},
+        taken_at=morning(clock, 0),
+    )
+
+    line = services.readings.summary_lines([patient.id])[patient.id]
+
+    # The reading 9 days back is outside the week: the change runs from 5 days back.
+    assert line == "wt 82.6 kg +2.6 kg/5 d ▲, BP 148/92"
+    # The rounds card shows the same line.
+    assert services.worklist.summary(patient.id).readings_line == line
+
+
+def test_the_summary_line_compares_morning_to_morning_in_the_clinics_unit(
+    engine, services, patient, clock
+):
+    store(services, weights(patient.id, clock, {2: 81.0, 0: 80.0}))
+    # Weighed again after breakfast: neither the weight shown nor a gain.
+    evening = NewReading(patient.id, "29463-7", 81.5, "kg", morning(clock, 0) + timedelta(hours=9))
+    store(services, [evening])
+    pounds = make_services(engine, clock, nurse="alice", settings=Settings(weight_unit="lb"))
+
+    line = pounds.readings.summary_lines([patient.id])[patient.id]
+
+    assert line == "wt 176.4 lb -2.2 lb/2 d ▼"
+
+
+def test_the_summary_line_dates_a_value_older_than_a_week(services, patient, clock):
+    store(services, weights(patient.id, clock, {40: 70.0}), source=ReadingSource.imported)
+
+    line = services.readings.summary_lines([patient.id])[patient.id]
+
+    day = clock.today() - timedelta(days=40)
+    assert line == f"wt 70.0 kg ({day.day} {day:%b %Y})"
+    assert services.readings.summary_lines([]) == {}

@@ -21,8 +21,8 @@ def _heading(title: str) -> Text:
 
 
 def render_summary(summary, today: date, timer_minutes: int | None = None) -> RenderableType:
-    """Who, risk, next contact and CCM; problems, recent contacts, open tasks and
-    referrals, latest scores."""
+    """Who, risk, next contact, CCM and the readings' line; problems, recent contacts,
+    open tasks and referrals, latest scores."""
     header = Text()
     header.append(summary.display_name, style="bold")
     header.append(f"\nMRN {summary.mrn}   {summary.age if summary.age is not None else '?'} y   ")
@@ -33,6 +33,9 @@ def render_summary(summary, today: date, timer_minutes: int | None = None) -> Re
         # The same words as the patient header: the enrolled programme's codes only.
         enrolled = summary.ccm.programme is not None
         header.append(f"\n{summary.ccm.describe(today)}", style="" if enrolled else "dim")
+    if summary.readings_line:
+        # The weight's week and the latest blood pressure, in the clinic's units.
+        header.append(f"\n{summary.readings_line}")
     if timer_minutes is not None:
         header.append(f"\n⏱ open {timer_minutes} min", style="dim")
     if summary.flags:

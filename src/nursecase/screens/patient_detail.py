@@ -51,6 +51,7 @@ from nursecase.screens.patient_actions import (
     start_episode_dialog,
 )
 from nursecase.screens.read_view import ReadView
+from nursecase.screens.reading_dialogs import open_limits, open_monitoring, open_reading_form
 from nursecase.screens.referral_dialogs import open_referral_form
 from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
 from nursecase.screens.workstation import WorkstationScreen
@@ -140,6 +141,31 @@ INTENTS = (
         "episode",
         "Episode",
         "Change the episode status, close it, or start a new one",
+        show=False,
+    ),
+    Intent(
+        "patient.readings",
+        "v",
+        "key_readings",
+        "Readings",
+        "Type readings: weight, blood pressure and what else the patient is monitored for",
+        show=False,
+    ),
+    Intent(
+        "patient.limits",
+        "L",
+        "limits",
+        "Limits",
+        "Give the patient their own limit for a reading (with a reason), or go back to the "
+        "clinic's",
+        show=False,
+    ),
+    Intent(
+        "patient.monitoring",
+        "M",
+        "monitoring",
+        "Monitoring",
+        "Enrol the patient for remote monitoring of a measure, or stop it",
         show=False,
     ),
     Intent("patient.refresh", "f5", "refresh", "Refresh", "Load the chart again", show=False),
@@ -828,6 +854,27 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         else:
             dialog = change_episode_status_dialog(self.services, episode, self._patient_name())
         self.app.push_screen(dialog, lambda result: self._after_action(result, "Episode updated"))
+
+    def action_key_readings(self) -> None:
+        """Type readings (one transaction); a breach puts the patient on Today."""
+        if self.chart is None or self.patient_id is None:
+            return  # still loading
+        open_reading_form(self, self.patient_id, self._patient_name(), self._after_action)
+
+    def action_limits(self) -> None:
+        """The patient's own limit for a threshold rule, or back to the clinic's."""
+        if self.chart is None or self.patient_id is None:
+            return  # still loading
+        open_limits(self, self.patient_id, self._patient_name(), self._changed)
+
+    def action_monitoring(self) -> None:
+        """Enrol the patient for remote monitoring of a measure, or stop one."""
+        if self.chart is None or self.patient_id is None:
+            return  # still loading
+        open_monitoring(self, self.patient_id, self._patient_name(), self._changed)
+
+    def _changed(self, message: str) -> None:
+        self._after_action(message, message)
 
 
 class OneLayoutStatic(Static):

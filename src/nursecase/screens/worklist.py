@@ -38,6 +38,7 @@ from nursecase.screens.formatting import days_ago, due_short, due_text, plain, r
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.patient_card import render_summary
 from nursecase.screens.patient_dialog import new_patient_dialog
+from nursecase.screens.reading_dialogs import open_reading_form
 from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
 from nursecase.screens.sort_dialog import SortDialog
 from nursecase.screens.worklist_sources import (
@@ -120,6 +121,13 @@ INTENTS: tuple[Intent, ...] = (
         "Log a call or visit for this patient",
     ),
     Intent("worklist.done", "d", "done", "Done", "Mark the row's most pressing item done"),
+    Intent(
+        "worklist.readings",
+        "v",
+        "key_readings",
+        "Readings",
+        "Type readings for this patient: weight, blood pressure and what they are monitored for",
+    ),
     Intent(
         "worklist.safety_check",
         "S",
@@ -810,6 +818,19 @@ class WorklistScreen(WorkstationScreen, Screen):
             partial(self._safety_checked, patient_id),
         )
 
+    def action_key_readings(self) -> None:
+        """Type readings for the highlighted patient; a breach puts them on Today."""
+        row = self.table.cursor_row
+        patient_id = self._patient_id(row)
+        if row is None or patient_id is None:
+            return
+        open_reading_form(
+            self,
+            patient_id,
+            shown(f"{row.given_name} {row.family_name}"),
+            lambda _readings: self._reload_after_action(patient_id),
+        )
+
     def _safety_checked(self, patient_id: int, result) -> None:
         self.notify(saved_message(result), timeout=8)
         self._reload_after_action(patient_id)
@@ -936,7 +957,7 @@ class WorklistScreen(WorkstationScreen, Screen):
             return isinstance(self.focused, Input)
         if action in ("next_patient", "previous_patient"):
             return self.rounds
-        if action in ("open_patient", "log_contact", "safety_check"):
+        if action in ("open_patient", "log_contact", "safety_check", "key_readings"):
             return row is not None
         if action == "done":
             today_row = self._worklist_row()

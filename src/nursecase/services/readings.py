@@ -57,6 +57,7 @@ from nursecase.domain.measures import (
     check_plausible,
     info,
     measure_of,
+    number,
     same_unit,
     shown_value,
     to_measure_unit,
@@ -68,6 +69,7 @@ from nursecase.domain.thresholds import (
     Point,
     RuleLimit,
     alert_measure,
+    daily_weights,
     find_breach,
     is_recent,
     patient_limits,
@@ -671,7 +673,7 @@ class ReadingsService:
         lines: dict[int, str] = {}
         with self.context.read() as session:
             for patient_id in patient_ids:
-                line = _summary_line(
+                line = summary_line(
                     session,
                     patient_id,
                     self.context.clock.today(),
@@ -900,40 +902,54 @@ def _latest_values(session: Session, patient_id: int) -> list[LatestValue]:
     return values
 
 
-def _summary_line(session: Session, patient_id: int, today: date, weight_unit: str) -> str:
-    """ "wt 82.4 kg +2.6 kg/5 d ▲, BP 148/92": the latest weight with its change over the
-    days since the reading a week back, and the latest blood pressure; "" without either."""
+def summary_line(session: Session, patient_id: int, today: date, weight_unit: str) -> str:
+    """ "wt 82.4 kg +2.6 kg/5 d ▲, BP 148/92": the patient's weight and its change over the
+    week, and the latest blood pressure, in the caller's session; "" without either.
+
+    The weight is compared as the alerts compare it (``domain.thresholds``):
+    the first weighing of a day stands for the day, so an after-breakfast
+    second weighing is neither the weight shown nor read as a gain; the
+    change runs from the lowest daily weight among the 7 calendar days before
+    (the week and the low the gain rule reads) to the latest day, so the card
+    says what Today's "weight +2.6 kg in 5 d" says. A value older
+    than that week says its date ("wt 80.1 kg (3 Mar 2025)"): an imported
+    weight of years ago is not the patient's weight today.
+    """
     parts: list[str] = []
-    weights = session.execute(
-        select(Reading.taken_at, Reading.measure_value)
-        .where(Reading.patient_id == patient_id, Reading.measure == Measure.weight.value)
-        .order_by(Reading.taken_at.desc())
-        .limit(1)
-    ).first()
-    if weights is not None:
-        latest_at, latest = weights
-        text = f"wt {shown_value(Measure.weight, latest, weight_unit)}"
-        earlier = session.execute(
-            select(Reading.taken_at, Reading.measure_value)
-            .where(
-                Reading.patient_id == patient_id,
-                Reading.measure == Measure.weight.value,
-                Reading.taken_at >= latest_at - timedelta(days=WEEK_DAYS),
-                Reading.taken_at < datetime.combine(latest_at.date(), datetime.min.time()),
+    latest_at = session.scalar(
+        select(func.max(Reading.taken_at)).where(
+            Reading.patient_id == patient_id, Reading.measure == Measure.weight.value
+        )
+    )
+    if latest_at is not None:
+        latest_day = latest_at.date()
+        week_start = datetime.combine(latest_day - timedelta(days=WEEK_DAYS), datetime.min.time())
+        days = daily_weights(
+            Point(taken_at, value)
+            for taken_at, value in session.execute(
+                select(Reading.taken_at, Reading.measure_value).where(
+                    Reading.patient_id == patient_id,
+                    Reading.measure == Measure.weight.value,
+                    Reading.taken_at >= week_start,
+                )
             )
-            .order_by(Reading.taken_at)
-            .limit(1)
-        ).first()
-        if earlier is not None:
-            change = latest - earlier[1]
-            days = (latest_at.date() - earlier[0].date()).days
+        )
+        latest = days[latest_day].value
+        text = f"wt {shown_value(Measure.weight, latest, weight_unit)}"
+        earlier_days = [day for day in days if day < latest_day]
+        if earlier_days:
+            # From the week's lowest day (the latest of equal lows), as the
+            # weekly-gain rule measures: the card and Today's why agree.
+            lowest = min(days[day].value for day in earlier_days)
+            first_day = max(day for day in earlier_days if days[day].value == lowest)
+            change = round(latest - lowest, 3)
             arrow = "▲" if change > 0 else "▼" if change < 0 else "="
             sign = "+" if change > 0 else "-" if change < 0 else "±"
             amount = shown_value(Measure.weight, abs(change), weight_unit)
-            text += f" {sign}{amount}/{days} d {arrow}"
-        parts.append(text)
+            text += f" {sign}{amount}/{(latest_day - first_day).days} d {arrow}"
+        parts.append(text + _when_old(latest_day, today))
     pressure = session.execute(
-        select(Reading.measure, Reading.measure_value).where(
+        select(Reading.measure, Reading.measure_value, Reading.taken_at).where(
             Reading.patient_id == patient_id,
             Reading.measure.in_([Measure.systolic.value, Measure.diastolic.value]),
             Reading.taken_at
@@ -942,10 +958,21 @@ def _summary_line(session: Session, patient_id: int, today: date, weight_unit: s
             .scalar_subquery(),
         )
     ).all()
-    values = {Measure(measure): value for measure, value in pressure}
+    values = {Measure(measure): value for measure, value, _taken_at in pressure}
     if Measure.systolic in values and Measure.diastolic in values:
-        parts.append(f"BP {values[Measure.systolic]:.0f}/{values[Measure.diastolic]:.0f}")
+        systolic, diastolic = values[Measure.systolic], values[Measure.diastolic]
+        parts.append(
+            f"BP {number(systolic, 0)}/{number(diastolic, 0)}"
+            + _when_old(pressure[0].taken_at.date(), today)
+        )
     return ", ".join(parts)
+
+
+def _when_old(day: date, today: date) -> str:
+    """ " (3 Mar 2025)" for a value older than a week, "" for a recent one."""
+    if (today - day).days <= WEEK_DAYS:
+        return ""
+    return f" ({day.day} {day:%b %Y})"
 
 
 __all__ = [
@@ -957,4 +984,5 @@ __all__ = [
     "ReadingRead",
     "ReadingsService",
     "StoreResult",
+    "summary_line",
 ]

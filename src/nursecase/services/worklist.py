@@ -90,6 +90,7 @@ from nursecase.services.patients import (
     load_patient,
     touch,
 )
+from nursecase.services.readings import summary_line
 from nursecase.services.statement_cache import StatementCache
 from nursecase.services.tasks import TaskService
 from nursecase.services.transitions import FACT_COLUMNS as TRANSITION_FACT_COLUMNS
@@ -284,6 +285,8 @@ class PatientSummary:
     flags: tuple[Flag, ...] = ()
     #: The CCM programme (or none) and this month's minutes that count toward it.
     ccm: CcmMonth | None = None
+    #: The readings' one line ("wt 82.4 kg +2.6 kg/5 d ▲, BP 148/92"); "" without readings.
+    readings_line: str = ""
 
     @property
     def display_name(self) -> str:
@@ -631,6 +634,9 @@ class WorklistService:
                     patient_id, ()
                 ),
                 ccm=_ccm_this_month(session, patient, today),
+                readings_line=summary_line(
+                    session, patient_id, today, self.context.settings.weight_unit
+                ),
             )
 
     def snoozes(self, patient_id: int) -> list[SnoozeRead]:
