@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from datetime import date
+
+import pytest
 
 from nursecase.domain.flags import FLAG_ORDER, Flag, flag_words, flags_for, flags_of_items
 from nursecase.domain.worklist import DueItem, DueKind

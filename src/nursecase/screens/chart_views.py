@@ -137,6 +137,7 @@ def ccm_line(chart, today: date | None = None) -> Text:
     "Standard CCM since 1 Oct · 47 min this month: 99490, 99439 · 13 min to a
     second 99439" and a bar toward that next code; a patient not enrolled shows
     minutes only ("Not enrolled in CCM · 27 min this month"), never a code.
+    A patient on remote monitoring has the RPM month after it, in words.
     """
     month = chart.ccm
     line = Text(month.describe(today))
@@ -153,6 +154,12 @@ def ccm_line(chart, today: date | None = None) -> Text:
         )
     elif progress is None:
         line.stylize("dim")
+    if chart.rpm is not None:
+        # Remote monitoring beside it (issue 20): "RPM: 12 d of readings, 25 min ·
+        # 99445, 99457 · 4 more days of readings to 99454".
+        line.append("  ")
+        rpm = chart.rpm.describe()
+        line.append(f"{rpm} · {chart.rpm.next_step}" if chart.rpm.next_step else rpm)
     return line
 
 

@@ -34,6 +34,7 @@ from nursecase.domain.codes import (
 from nursecase.domain.flags import Flag
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.risk import LaceScore, RiskStanding, risk_standing
+from nursecase.domain.rpm import RpmMonth
 from nursecase.domain.tcm import TcmStepState
 from nursecase.services.assessments import AssessmentRead
 from nursecase.services.care_team import CareTeamMemberRead
@@ -128,6 +129,9 @@ class Chart:
     referrals: tuple[ReferralRead, ...]
     due_next: tuple[DueItem, ...]
     timeline: tuple[TimelineEvent, ...]
+    #: This month's remote monitoring (days with device readings, review minutes,
+    #: codes reached, the next step) while the patient is enrolled; else None.
+    rpm: RpmMonth | None = None
 
     @property
     def open_transitions(self) -> tuple[TransitionRead, ...]:
@@ -212,9 +216,11 @@ class ChartService:
         transitions = tuple(services.transitions.list_for_patient(patient_id))
         medications = tuple(services.medications.list_for_patient(patient_id))
         conditions = tuple(services.conditions.list_for_patient(patient_id))
-        # Enrolled, only the minutes from the enrolment start count toward the codes.
+        # Enrolled, only the minutes from the enrolment start count toward the codes
+        # (and never the minutes logged for remote monitoring: those are RPM's).
         since = patient.ccm_start if patient.ccm_programme else None
         minutes = services.contacts.minutes_in_month(patient_id, today.year, today.month, since)
+        monitored = bool(services.readings.enrolments(patient_id))
         histories = services.referrals.histories_for_patient(patient_id)
         safety_checks = services.safety_checks.list_for_patient(patient_id)
         return Chart(
@@ -244,6 +250,7 @@ class ChartService:
                 episodes,
                 safety_checks=safety_checks,
             ),
+            rpm=services.readings.month(patient_id) if monitored else None,
         )
 
 
