@@ -261,5 +261,5 @@ def alert_note_dialog(why: str, submit) -> FormDialog:
         fields,
         lambda values: submit(values["note"]),
         submit_label="Close",
-        intro="A note closes the reading alert; a contact that addresses it closes it too (c).",
+        intro="A note closes the alert; so does a contact that addresses it (c).",
     )

@@ -44,6 +44,7 @@ from nursecase.services.context import ServiceContext
 from nursecase.services.episodes import EpisodeRead
 from nursecase.services.medications import CURRENT_STATUSES, MedicationRead
 from nursecase.services.patients import PatientRead, load_patient
+from nursecase.services.readings import AlertRead
 from nursecase.services.referrals import ReferralRead
 from nursecase.services.safety_checks import SafetyCheckRead, SafetySignal
 from nursecase.services.tasks import TaskRead
@@ -132,6 +133,9 @@ class Chart:
     #: This month's remote monitoring (days with device readings, review minutes,
     #: codes reached, the next step) while the patient is enrolled; else None.
     rpm: RpmMonth | None = None
+    #: The open reading alerts (issue 20), newest reading first: the urgent ones
+    #: are what OUT OF RANGE is about.
+    open_alerts: tuple[AlertRead, ...] = ()
 
     @property
     def open_transitions(self) -> tuple[TransitionRead, ...]:
@@ -251,6 +255,7 @@ class ChartService:
                 safety_checks=safety_checks,
             ),
             rpm=services.readings.month(patient_id) if monitored else None,
+            open_alerts=tuple(services.readings.alerts(patient_id, open_only=True)),
         )
 
 
