@@ -284,3 +284,12 @@ def test_the_chart_carries_the_rpm_month_when_enrolled(services):
     rpm = services.chart.load(patient_id).rpm
     assert rpm.describe() == "RPM: 3 d of readings, 12 min · 99445, 99470"
     assert "more days of readings to 99454" in rpm.next_step
+
+
+def test_the_next_due_date_counts_the_day_a_gap_would_begin(services):
+    patient_id = add_patient(services)  # next contact in 20 days
+    services.readings.enrol(patient_id, "weight", "daily", gap_days=3, started_on=at(5).date())
+    services.readings.key(patient_id, {"weight": (80.0, "kg")}, at(0))
+
+    assert services.worklist.today(None) == []
+    assert services.worklist.next_due_date(None) == TODAY + timedelta(days=3)
