@@ -70,7 +70,10 @@ ALERT_NOT_SNOOZED = (
     "An out-of-range reading is not snoozed: log the contact that addresses it (c) "
     "or close it with a note (d)."
 )
-GAP_NOT_DONE = "A reading clears a monitoring gap. If none is coming, snooze it (s) with a reason."
+GAP_NOT_DONE = (
+    "A reading clears a monitoring gap: type it (v), or if none is coming, "
+    "snooze the gap (s) with a reason."
+)
 #: How long a done or snooze can be undone.
 UNDO_SECONDS = 10.0
 #: Kinds whose "done" is handled on the worklist (goals and interventions are
