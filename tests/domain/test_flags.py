@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from nursecase.domain.flags import FLAG_ORDER, Flag, flag_words, flags_for
-from nursecase.domain.worklist import DueKind
+from nursecase.domain.flags import FLAG_ORDER, Flag, flag_words, flags_for, flags_of_items
+from nursecase.domain.worklist import DueItem, DueKind
 
 
 def test_each_flag_has_its_word_and_a_meaning():
-    assert [flag.label for flag in FLAG_ORDER] == ["SAFETY", "REFERRAL LATE", "TCM", "READMISSION"]
+    assert [flag.label for flag in FLAG_ORDER] == [
+        "SAFETY",
+        "OUT OF RANGE",
+        "REFERRAL LATE",
+        "TCM",
+        "READMISSION",
+    ]
     assert set(FLAG_ORDER) == set(Flag)
     assert all(flag.meaning for flag in Flag)
 
@@ -41,6 +49,40 @@ def test_safety_never_comes_from_a_referral():
     assert Flag.safety not in flags_for([DueKind.stuck_referral])
 
 
+def alert(urgent: bool) -> DueItem:
+    return DueItem(
+        DueKind.reading, date(2026, 11, 27), "weight", 4, "weight +2.6 kg in 5 d", urgent=urgent
+    )
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        ((alert(urgent=True),), (Flag.out_of_range,)),
+        # HbA1c above 9: due work on Today, not a flag.
+        ((alert(urgent=False),), ()),
+        # A monitoring gap is due work, never a flag.
+        ((DueItem(DueKind.reading_gap, date(2026, 11, 27), "weight", 2, "3"),), ()),
+        (
+            (
+                DueItem(DueKind.tcm, date(2026, 11, 27), "", 1),
+                alert(urgent=True),
+                DueItem(DueKind.safety, date(2026, 11, 27), "", 2),
+                DueItem(DueKind.stuck_referral, date(2026, 11, 20), "PT", 3),
+            ),
+            (Flag.safety, Flag.out_of_range, Flag.referral_late, Flag.tcm),
+        ),
+    ],
+)
+def test_an_urgent_reading_alert_raises_out_of_range_and_nothing_else_does(items, expected):
+    assert flags_of_items(items) == expected
+
+
+def test_an_urgent_reading_is_never_a_safety_flag():
+    assert Flag.safety not in flags_of_items([alert(urgent=True)])
+    assert flags_for([DueKind.reading]) == ()  # the kind alone: urgency decides
+
+
 def test_words_for_a_flags_column():
     assert flag_words((Flag.safety, Flag.tcm)) == "SAFETY · TCM"
     assert flag_words(()) == ""
@@ -53,6 +95,8 @@ def test_words_for_a_flags_column():
         ((Flag.safety, Flag.referral_late, Flag.tcm), 20, "SAFETY +2"),
         ((Flag.safety, Flag.tcm, Flag.readmission), 20, "SAFETY · TCM +1"),
         ((Flag.referral_late, Flag.tcm), 14, "REFERRAL LATE +1"),
+        ((Flag.out_of_range, Flag.tcm), 20, "OUT OF RANGE · TCM"),
+        ((Flag.safety, Flag.out_of_range), 20, "SAFETY +1"),
         ((Flag.tcm,), 3, "TCM"),
     ],
 )

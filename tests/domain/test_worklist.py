@@ -25,8 +25,21 @@ def days_ago(days: int) -> date:
     return TODAY - timedelta(days=days)
 
 
-def item(kind: DueKind, due: date = TODAY, label: str = "", item_id: int | None = 1, detail=""):
-    return DueItem(kind=kind, due_date=due, label=label, item_id=item_id, detail=detail)
+def item(
+    kind: DueKind,
+    due: date = TODAY,
+    label: str = "",
+    item_id: int | None = 1,
+    detail="",
+    urgent: bool = False,
+):
+    return DueItem(
+        kind=kind, due_date=due, label=label, item_id=item_id, detail=detail, urgent=urgent
+    )
+
+
+def alert(due: date = TODAY, why: str = "BP 184/121 high", urgent: bool = True, item_id=1):
+    return item(DueKind.reading, due, "blood-pressure", item_id, why, urgent)
 
 
 def candidate(
@@ -78,6 +91,21 @@ def ranked_ids(*candidates: WorklistCandidate) -> list[int]:
         (item(DueKind.task, TODAY, "Call pharmacy"), "task due today: Call pharmacy"),
         (item(DueKind.task, days_ago(2), "Call pharmacy"), "task overdue 2 d: Call pharmacy"),
         (item(DueKind.contact, TODAY, item_id=None), "contact due today"),
+        # Reading alerts say the why the readings service stored, whatever the date.
+        (alert(days_ago(2), "weight +2.6 kg in 5 d"), "weight +2.6 kg in 5 d"),
+        (alert(TODAY, "BP 184/121 high"), "BP 184/121 high"),
+        (alert(TODAY, "HbA1c 10.4 % high", urgent=False), "HbA1c 10.4 % high"),
+        (item(DueKind.reading, TODAY, "oxygen-saturation"), "oxygen saturation out of range"),
+        # Gaps: the gap days (detail) plus the days since the gap began.
+        (item(DueKind.reading_gap, TODAY, "weight", detail="3"), "no weight for 3 d"),
+        (
+            item(DueKind.reading_gap, days_ago(1), "blood-pressure", detail="3"),
+            "no blood pressure for 4 d",
+        ),
+        (item(DueKind.reading_gap, days_ago(2), "hba1c", detail="30"), "no HbA1c for 32 d"),
+        (item(DueKind.reading_gap, TODAY, "egfr", detail="7"), "no eGFR for 7 d"),
+        (item(DueKind.reading_gap, TODAY, "nt-probnp", detail="7"), "no NT-proBNP for 7 d"),
+        (item(DueKind.reading_gap, TODAY, "ldl", detail="7"), "no LDL cholesterol for 7 d"),
         (item(DueKind.contact, days_ago(4), item_id=None), "contact overdue 4 d"),
         (item(DueKind.referral_reply, days_ago(9), "PT"), "referral to PT: no reply 9 d"),
         (item(DueKind.referral_reply, TODAY, "DME"), "referral to DME: no reply 0 d"),
@@ -126,7 +154,14 @@ def test_labels_of_exactly_forty_characters_are_kept_whole(kind: DueKind) -> Non
 
 @pytest.mark.parametrize(
     "kind",
-    [DueKind.task, DueKind.contact, DueKind.referral_reply, DueKind.goal, DueKind.intervention],
+    [
+        DueKind.task,
+        DueKind.contact,
+        DueKind.reading_gap,
+        DueKind.referral_reply,
+        DueKind.goal,
+        DueKind.intervention,
+    ],
 )
 def test_future_items_that_are_not_flags_are_left_out(kind: DueKind) -> None:
     tomorrow = TODAY + timedelta(days=1)
@@ -136,7 +171,8 @@ def test_future_items_that_are_not_flags_are_left_out(kind: DueKind) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", [DueKind.safety, DueKind.safety_risk, DueKind.stuck_referral, DueKind.tcm]
+    "kind",
+    [DueKind.safety, DueKind.safety_risk, DueKind.reading, DueKind.stuck_referral, DueKind.tcm],
 )
 def test_flags_and_open_clocks_are_always_included(kind: DueKind) -> None:
     far_future = TODAY + timedelta(days=30)
@@ -199,6 +235,69 @@ def test_a_cssrs_risk_ranks_with_the_phq9_flag_before_a_stuck_referral() -> None
         (1, 0),
         (4, 1),
     ]
+
+
+def test_an_urgent_reading_alert_ranks_after_safety_and_before_a_stuck_referral_and_tcm() -> None:
+    """DESIGN.md's urgent signals in their order: safety, urgent vital-sign breach, stuck
+    referral; however long the referral has waited, and never as a safety signal."""
+    stuck = candidate(1, item(DueKind.stuck_referral, days_ago(9), "PT"), risk_tier="high")
+    breach = candidate(2, alert(TODAY), risk_tier="low")
+    safety = candidate(3, item(DueKind.safety, TODAY), risk_tier="low")
+    tcm = candidate(4, item(DueKind.tcm, days_ago(2), detail="TCM day 2 of 2"))
+    older_breach = candidate(5, alert(days_ago(1), "weight +2.6 kg in 5 d"))
+    entries = rank_worklist([stuck, breach, safety, tcm, older_breach], TODAY)
+    assert [(entry.patient_id, entry.group) for entry in entries] == [
+        (3, 0),
+        (5, 0),  # among the breaches, days overdue as usual
+        (2, 0),
+        (1, 0),
+        (4, 1),
+    ]
+
+
+def test_a_non_urgent_reading_alert_is_due_work_and_always_on_the_list() -> None:
+    hba1c = candidate(1, alert(TODAY + timedelta(days=3), "HbA1c 10.4 % high", urgent=False))
+    contact = candidate(2, item(DueKind.contact, days_ago(1), item_id=None))
+    tcm = candidate(3, item(DueKind.tcm, TODAY, detail="TCM day 1 of 2"))
+    entries = rank_worklist([hba1c, contact, tcm], TODAY)
+    # Shown whatever its date (like a flag), ranked in the due group by days overdue.
+    assert [(entry.patient_id, entry.group) for entry in entries] == [(3, 1), (2, 2), (1, 2)]
+    assert entries[2].why == "HbA1c 10.4 % high"
+
+
+def test_a_gap_is_due_work_from_the_day_it_reached_its_days() -> None:
+    gap = candidate(1, item(DueKind.reading_gap, days_ago(4), "weight", 7, "3"))
+    contact = candidate(2, item(DueKind.contact, days_ago(2), item_id=None))
+    entries = rank_worklist([contact, gap], TODAY)
+    assert [(entry.patient_id, entry.group) for entry in entries] == [(1, 2), (2, 2)]
+    assert entries[0].why == "no weight for 7 d"
+
+
+def test_an_urgent_alert_leads_its_patients_items_after_safety() -> None:
+    (entry,) = rank_worklist(
+        [
+            candidate(
+                1,
+                item(DueKind.reading_gap, days_ago(3), "weight", 8, "3"),
+                item(DueKind.tcm, TODAY, detail="TCM day 2 of 2", item_id=20),
+                alert(TODAY, item_id=9),
+                item(DueKind.safety, TODAY, item_id=11),
+            )
+        ],
+        TODAY,
+    )
+    assert [due.kind for due in entry.items] == [
+        DueKind.safety,  # same day: the kind order puts safety first
+        DueKind.reading,
+        DueKind.tcm,
+        DueKind.reading_gap,
+    ]
+    assert entry.reasons == (
+        "PHQ-9 item 9",
+        "BP 184/121 high",
+        "TCM day 2 of 2",
+        "no weight for 6 d",
+    )
 
 
 def test_safety_item_puts_the_patient_in_group_zero_even_with_tcm_and_others() -> None:
@@ -377,7 +476,8 @@ due_items = st.builds(
     due_date=st.integers(min_value=-20, max_value=20).map(lambda offset: days_ago(offset)),
     label=st.sampled_from(["", "PT", "Call pharmacy", "Walks to the mailbox and back each day"]),
     item_id=st.one_of(st.none(), st.integers(min_value=1, max_value=50)),
-    detail=st.sampled_from(["", "stat", "TCM day 2 of 2"]),
+    detail=st.sampled_from(["", "stat", "TCM day 2 of 2", "3"]),
+    urgent=st.booleans(),
 )
 
 candidate_lists = st.lists(
@@ -400,8 +500,13 @@ def order_key(entry: WorklistEntry) -> tuple:
     rank = {"high": 0, "moderate": 1, "low": 2}[entry.risk_tier]
     contact = (0, date.min) if entry.last_contact_on is None else (1, entry.last_contact_on)
     safety_kinds = (DueKind.safety, DueKind.safety_risk)
-    phq9_first = not any(item.kind in safety_kinds for item in entry.items)
-    return (entry.group, phq9_first, -entry.days_overdue, rank, contact, entry.patient_id)
+    if any(item.kind in safety_kinds for item in entry.items):
+        signal = 0
+    elif any(item.kind is DueKind.reading and item.urgent for item in entry.items):
+        signal = 1
+    else:
+        signal = 2
+    return (entry.group, signal, -entry.days_overdue, rank, contact, entry.patient_id)
 
 
 @given(candidate_lists, st.randoms(use_true_random=False))
@@ -430,7 +535,14 @@ def test_every_entry_has_a_reason_for_each_item(candidates) -> None:
         generated.patient_id
         for generated in candidates
         if any(
-            due.kind in (DueKind.safety, DueKind.safety_risk, DueKind.stuck_referral, DueKind.tcm)
+            due.kind
+            in (
+                DueKind.safety,
+                DueKind.safety_risk,
+                DueKind.reading,
+                DueKind.stuck_referral,
+                DueKind.tcm,
+            )
             or due.due_date <= TODAY
             for due in generated.items
         )

@@ -140,6 +140,19 @@ def _calls(services: Services):
             patient_id(), contact_item(), date(2026, 12, 2), "patient away"
         )
 
+    def open_alert_id() -> int:
+        return services.readings.alerts(patient_id(), open_only=True)[0].id
+
+    def close_alert_on_today():
+        from nursecase.domain.worklist import DueKind
+
+        [row] = [row for row in services.worklist.today(None) if row.patient_id == patient_id()]
+        item = next(item for item in row.items if item.kind is DueKind.reading)
+        return services.worklist.close_alert(patient_id(), item, "called: BP 150/90 on recheck")
+
+    def enrol():
+        state["enrolment"] = services.readings.enrol(patient_id(), "weight", "daily")
+
     def member():
         state["member"] = services.care_team.add(patient_id(), "Dr. Ngata", "pcp")
 
@@ -357,6 +370,50 @@ def _calls(services: Services):
                 services.referrals.get(state["referral"].id).version,
             ),
         ),
+        # Readings (issue 20): a keyed reading past its limit opens an alert; Today
+        # closes it with a note and undo reopens it; a note closes it for good.
+        (
+            "readings",
+            "key",
+            lambda: services.readings.key(
+                patient_id(), {"systolic": (184, "mm[Hg]"), "diastolic": (121, "mm[Hg]")}
+            ),
+        ),
+        ("worklist", "close_alert", lambda: state.update(undo=close_alert_on_today())),
+        ("worklist", "undo", lambda: services.worklist.undo(state["undo"])),
+        # Runs inside worklist.undo (its caller's transaction): the undo above.
+        ("readings", "reopen_closed_by_note", None),
+        (
+            "readings",
+            "close_with_note",
+            lambda: services.readings.close_with_note(open_alert_id(), "seen in clinic"),
+        ),
+        # Runs inside contacts.log (tests/services/test_worklist_readings.py checks it).
+        ("readings", "close_with_contact", None),
+        # Runs inside an import's transaction: tests/services/test_readings.py.
+        ("readings", "store", None),
+        (
+            "readings",
+            "set_limit",
+            lambda: services.readings.set_limit(patient_id(), "oxygen-low", 88, "COPD retainer"),
+        ),
+        (
+            "readings",
+            "clear_limit",
+            lambda: services.readings.clear_limit(patient_id(), "oxygen-low"),
+        ),
+        ("readings", "enrol", enrol),
+        (
+            "readings",
+            "end_enrolment",
+            lambda: services.readings.end_enrolment(state["enrolment"].id),
+        ),
+        # Reads.
+        ("readings", "alerts", None),
+        ("readings", "limits", None),
+        ("readings", "series", None),
+        ("readings", "enrolments", None),
+        ("readings", "month", None),
         ("accounts", "lock", lambda: services.accounts.lock()),
         ("accounts", "unlock", lambda: services.accounts.unlock(None)),
         ("patients", "delete", lambda: services.patients.delete(patient_id())),

@@ -2,7 +2,9 @@
 
 - For every patient of the demo caseload, the flags the patient header shows
   (the chart) are exactly the flags of the patient's row on Today (every
-  nurse's), and a patient with no row has none.
+  nurse's), the rounds card's and the caseload export's, and a patient with no
+  row has none. Readings past their limits are keyed for a few patients first
+  (urgent ones and an HbA1c above 9), so OUT OF RANGE is checked too.
 - The clinical consistency check finds no contradiction in the demo (150
   patients, as ``nursecase demo`` seeds) nor in a seeded database (1,000
   patients, as ``nursecase seed`` seeds). bench/flags_and_check.py runs both on
@@ -20,6 +22,8 @@ from nursecase.db.models import Patient
 from nursecase.domain.flags import Flag
 from nursecase.services import make_services
 from nursecase.services.clinical_check import ClinicalCheckService
+from nursecase.services.exports.caseload import build_caseload
+from nursecase.services.exports.common import ExportScope
 from tests.databases import demo_seeder, private_copy
 
 #: What `nursecase demo` and `nursecase seed` seed by default.
@@ -53,22 +57,50 @@ def seeded(tmp_path, databases, seeded_caseload, clock):
         engine.dispose()
 
 
+def caseload_flags(session, context) -> dict[int, tuple[Flag, ...]]:
+    """The flags the caseload export writes (every nurse's), read back by patient id."""
+    scope = ExportScope(context.clock.today(), context.clock.now(), None, "every nurse")
+    report = build_caseload(session, scope, context)
+    ids = dict(session.execute(select(Patient.mrn, Patient.id)).all())
+    return {
+        ids[row[0]]: tuple(Flag(code) for code in row[-1].split()) for row in report.rows if row[-1]
+    }
+
+
+def key_breaches(services, patients: list[int]) -> None:
+    """Urgent readings for every 10th patient (whatever flags they have), an HbA1c
+    above 9 (due work, no flag) for the ones after them."""
+    for patient_id in patients[::10]:
+        services.readings.key(
+            patient_id, {"systolic": (184, "mm[Hg]"), "diastolic": (121, "mm[Hg]")}
+        )
+    for patient_id in patients[1::10]:
+        services.readings.key(patient_id, {"hba1c": (10.4, "%")})
+
+
 def test_the_header_and_the_worklist_row_show_the_same_flags_for_every_patient(demo):
-    rows = {row.patient_id: row.flags for row in demo.worklist.today(None)}
     with Session(demo.context.engine) as session:
         patients = list(session.execute(select(Patient.id).order_by(Patient.id)).scalars())
     assert len(patients) == DEMO_PATIENTS
+    key_breaches(demo, patients)
+    rows = {row.patient_id: row.flags for row in demo.worklist.today(None)}
+    with Session(demo.context.engine) as session:
+        exported = caseload_flags(session, demo.context)
 
     differ = {}
     for patient_id in patients:
         header = demo.chart.load(patient_id).flags
-        if header != rows.get(patient_id, ()):
-            differ[patient_id] = (header, rows.get(patient_id))
+        card = demo.worklist.summary(patient_id).flags
+        row = rows.get(patient_id, ())
+        if not header == card == row == exported.get(patient_id, ()):
+            differ[patient_id] = (header, card, row, exported.get(patient_id))
 
     assert differ == {}
     # The demo shows every flag it can: the check above is not vacuous.
     shown = {flag for flags in rows.values() for flag in flags}
-    assert {Flag.safety, Flag.referral_late, Flag.tcm} <= shown
+    assert {Flag.safety, Flag.out_of_range, Flag.referral_late, Flag.tcm} <= shown
+    # An HbA1c above 9 puts its patient on Today without a flag.
+    assert not any(Flag.out_of_range in rows.get(patient, ()) for patient in patients[1::10])
 
 
 def test_the_demo_has_no_clinical_contradiction(demo):

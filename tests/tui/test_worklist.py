@@ -466,3 +466,68 @@ async def test_keys_before_the_list_has_the_focus_go_to_the_list_not_the_search(
         worklist = app.screen
         assert isinstance(worklist, WorklistScreen)
         assert worklist.query_one("#search", Input).value == ""
+
+
+async def test_a_reading_alert_is_closed_by_a_note_on_d_and_by_a_contact_that_addresses_it(
+    app_services, seeded_engine
+):
+    """Issue 20: an out-of-range reading puts its patient on Today with the why and
+    OUT OF RANGE; d asks for a note and closes it; a contact whose "Addresses" box is
+    ticked closes another, in the contact's transaction."""
+    from sqlalchemy.orm import Session
+    from textual.widgets import Checkbox
+
+    from nursecase.db.models import ReadingAlert
+
+    nurse_id = app_services.context.nurse_id
+    mine = [row.id for row in app_services.patients.list_page(nurse_id=nurse_id, limit=40)]
+    flags = app_services.worklist.flags_for(mine)
+    patient_id = next(patient for patient in mine if not flags[patient])
+    when = "2026-11-27 08:00"
+    app_services.readings.key(patient_id, {"glucose": (340, "mg/dL")}, when)
+    app_services.readings.key(
+        patient_id, {"systolic": (184, "mm[Hg]"), "diastolic": (121, "mm[Hg]")}, when
+    )
+    glucose, pressure = sorted(
+        app_services.readings.alerts(patient_id, open_only=True), key=lambda alert: alert.id
+    )
+    app = make_app(app_services, settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        row = await _move_to_kind(pilot, {DueKind.reading})
+        assert row.patient_id == patient_id
+        shown = lines_of(app.screen.table)
+        assert glucose.why in shown and "OUT OF RANGE" in shown
+
+        await pilot.press("d")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog) and glucose.why in dialog.form_title
+        await pilot.press(*"Called: sugar 180 now, snack taken")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, WorklistScreen)
+        with Session(seeded_engine) as session:
+            closed = session.get(ReadingAlert, glucose.id)
+            assert (closed.status, closed.note) == ("closed", "Called: sugar 180 now, snack taken")
+        row = app.screen.table.cursor_row
+        assert row.patient_id == patient_id and glucose.why not in row.why
+
+        await pilot.press("c")
+        await settle(pilot)
+        dialog = app.screen
+        box = dialog.query_one(f"#field-addresses-{pressure.id}", Checkbox)
+        assert not box.value  # a routine call never closes an alert by itself
+        box.focus()
+        await pilot.press("space")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, WorklistScreen)
+        [contact] = app_services.contacts.list_for_patient(patient_id, limit=1)
+        with Session(seeded_engine) as session:
+            addressed = session.get(ReadingAlert, pressure.id)
+            assert (addressed.status, addressed.contact_id) == ("closed", contact.id)
+        assert all(
+            row.patient_id != patient_id or DueKind.reading not in {i.kind for i in row.items}
+            for row in app_services.worklist.today(nurse_id)
+        )

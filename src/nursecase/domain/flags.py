@@ -7,6 +7,11 @@ no others, so that "SAFETY" on one screen never means something else on another:
 - SAFETY: a patient-safety signal only: PHQ-9 item 9 above 0 not yet followed
   by a safety check (its urgent task is open), or the latest C-SSRS screener
   found moderate or high risk. Only a recorded safety check clears it.
+- OUT OF RANGE: an urgent reading (vital sign, home reading or lab) is past its
+  threshold and no contact or note has addressed it yet (issue 20: the urgent
+  vital-sign breaches DESIGN.md ranks with the urgent signals). It is not a
+  patient-safety signal: SAFETY stays PHQ-9 item 9 and C-SSRS only. A
+  non-urgent breach (HbA1c above 9) is due work on Today, not a flag.
 - REFERRAL LATE: a stat, ASAP or urgent referral still awaiting a reply after
   its expected reply date (ranked with the urgent signals, after SAFETY).
 - TCM: an open transitional-care step (the interactive contact or the
@@ -28,20 +33,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nursecase.domain.worklist import DueKind
+from nursecase.domain.worklist import DueItem, DueKind, is_urgent_reading
 
 
 class Flag(StrEnum):
     """A flag a patient can carry; the value is its code, ``label`` the word shown."""
 
     safety = "safety"
+    out_of_range = "out-of-range"
     referral_late = "referral-late"
     tcm = "tcm"
     readmission = "readmission"
 
     @property
     def label(self) -> str:
-        """The word a nurse reads: "SAFETY", "REFERRAL LATE", "TCM", "READMISSION"."""
+        """The word a nurse reads: "SAFETY", "OUT OF RANGE", "REFERRAL LATE", "TCM", ..."""
         return FLAG_WORDS[self].word
 
     @property
@@ -64,6 +70,11 @@ FLAG_WORDS: dict[Flag, FlagWords] = {
         "PHQ-9 item 9 above 0 without a safety check since, or the latest C-SSRS screener "
         "found moderate or high risk; only a safety check clears it",
     ),
+    Flag.out_of_range: FlagWords(
+        "OUT OF RANGE",
+        "an urgent reading (vital sign, home reading or lab) is past its threshold and no "
+        "contact or note has addressed it yet",
+    ),
     Flag.referral_late: FlagWords(
         "REFERRAL LATE",
         "a stat, ASAP or urgent referral has had no reply by its expected reply date",
@@ -79,11 +90,20 @@ FLAG_WORDS: dict[Flag, FlagWords] = {
 }
 
 #: Flags in the order they are listed: the most urgent first (DESIGN.md ranks
-#: safety signals, then stuck urgent referrals, then the TCM clocks).
-FLAG_ORDER: tuple[Flag, ...] = (Flag.safety, Flag.referral_late, Flag.tcm, Flag.readmission)
+#: safety signals, then urgent vital-sign breaches, then stuck urgent referrals,
+#: then the TCM clocks).
+FLAG_ORDER: tuple[Flag, ...] = (
+    Flag.safety,
+    Flag.out_of_range,
+    Flag.referral_late,
+    Flag.tcm,
+    Flag.readmission,
+)
 
 #: Which worklist item kinds raise which flag. Kinds not listed raise none:
-#: a routine task, goal or contact being due is a clock, not a flag.
+#: a routine task, goal or contact being due is a clock, not a flag; a reading
+#: alert raises OUT OF RANGE only when urgent (``flags_of_items``), and a
+#: monitoring gap is due work, never a flag.
 KIND_FLAGS: dict[str, Flag] = {
     DueKind.safety: Flag.safety,
     DueKind.safety_risk: Flag.safety,
@@ -96,16 +116,29 @@ KIND_FLAGS: dict[str, Flag] = {
 READMISSION_WINDOW_DAYS = 30
 
 
-def flags_for(kinds: Iterable[str], readmission: bool = False) -> tuple[Flag, ...]:
+def flags_for(
+    kinds: Iterable[str], readmission: bool = False, urgent_reading: bool = False
+) -> tuple[Flag, ...]:
     """The flags raised by a patient's due item kinds, in FLAG_ORDER.
 
     ``readmission`` says the patient's latest discharge came within 30 days of
     the one before; it is a flag only beside an open TCM clock.
+    ``urgent_reading`` says an open reading alert of theirs is urgent (OUT OF
+    RANGE); ``flags_of_items`` works it out from the items.
     """
     raised = {KIND_FLAGS[kind] for kind in kinds if kind in KIND_FLAGS}
     if readmission and Flag.tcm in raised:
         raised.add(Flag.readmission)
+    if urgent_reading:
+        raised.add(Flag.out_of_range)
     return tuple(flag for flag in FLAG_ORDER if flag in raised)
+
+
+def flags_of_items(items: Iterable[DueItem], readmission: bool = False) -> tuple[Flag, ...]:
+    """The flags raised by a patient's due items (Today's rows, the header, the card, exports)."""
+    listed = list(items)
+    urgent = any(is_urgent_reading(item) for item in listed)
+    return flags_for((item.kind for item in listed), readmission, urgent)
 
 
 def flag_words(flags: Iterable[Flag], width: int | None = None) -> str:

@@ -28,10 +28,12 @@ from nursecase.domain.codes import (
     TaskStatus,
     label_of,
 )
+from nursecase.domain.flags import Flag
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
 from nursecase.domain.tcm import TcmStepState
 from nursecase.domain.wording import initial_and_surname
 from nursecase.screens.formatting import (
+    FLAG_STYLES,
     days_ago,
     due_short,
     due_text,
@@ -89,12 +91,17 @@ def flags(chart) -> Text:
 
     A safety flag is said in words with what clears it: "SAFETY  PHQ-9 item 9
     answered 2 on 5 Dec: record a safety check" or "... C-SSRS high risk on
-    5 Dec: check safety again" (only a safety check clears either).
+    5 Dec: check safety again" (only a safety check clears either). OUT OF
+    RANGE is said with each urgent reading's why ("BP 184/121 high").
     """
     line = flag_badges(chart.flags)
     for signal in chart.safety_flags:
         line.append(f"⚠ {signal.what}: {signal.action}", style="bold red")
         line.append("  ")
+    for alert in chart.open_alerts:
+        if alert.urgent:
+            line.append(shown(alert.why), style=FLAG_STYLES[Flag.out_of_range])
+            line.append("  ")
     for transition in chart.open_transitions:
         # "TCM: contact met Thu 26 Nov; visit day 3 of 14" (nursecase.domain.tcm).
         status = transition.clock
@@ -137,11 +144,16 @@ def ccm_line(chart, today: date | None = None) -> Text:
     "Standard CCM since 1 Oct · 47 min this month: 99490, 99439 · 13 min to a
     second 99439" and a bar toward that next code; a patient not enrolled shows
     minutes only ("Not enrolled in CCM · 27 min this month"), never a code.
+    A patient on remote monitoring has the RPM month after it, in words (and
+    no bar: the line has room for one of them).
     """
     month = chart.ccm
     line = Text(month.describe(today))
     progress = month.progress
-    if progress is not None and progress.next_threshold is not None:
+    rpm = chart.rpm
+    if progress is not None and progress.next_threshold is not None and rpm is None:
+        # With remote monitoring beside it the words say the CCM progress and the
+        # room goes to the RPM month instead of the bar.
         line.append("  ")
         line.append(
             progress_bar(
@@ -153,6 +165,11 @@ def ccm_line(chart, today: date | None = None) -> Text:
         )
     elif progress is None:
         line.stylize("dim")
+    if rpm is not None:
+        # Remote monitoring beside it (issue 20): "RPM: 12 d of readings, 25 min ·
+        # 99445, 99457 · 4 more days of readings to 99454".
+        line.append("  ")
+        line.append(" · ".join(part for part in (rpm.describe(), rpm.next_step) if part))
     return line
 
 

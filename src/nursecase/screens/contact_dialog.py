@@ -7,6 +7,12 @@ risk-tier cadence; the nurse can change any of them.
 On a patient with an open safety flag the dialog says so in words (a call
 never clears it), and ``log_contact_with_safety`` offers the safety check next,
 once the contact is saved.
+
+Readings (issue 20): for each open reading alert a checkbox "Addresses: weight
++2.6 kg in 5 d", unticked (a routine call never closes an alert by itself: the
+nurse ticks the ones the call dealt with, and they close with the contact);
+for a patient on remote monitoring, a checkbox saying the minutes count toward
+remote monitoring, not CCM.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from nursecase.domain.codes import ContactMode, ContactOutcome, ContactWith
 from nursecase.domain.validation import minutes, optional_date, parse_moment
 from nursecase.screens.background import run_in_background
 from nursecase.screens.confirm_dialog import ConfirmDialog
-from nursecase.screens.form_dialog import FormDialog, FormField, code_choices
+from nursecase.screens.form_dialog import CHECKED, FormDialog, FormField, code_choices
 from nursecase.screens.safety_check_dialog import open_safety_check
 from nursecase.services import Services
 
@@ -41,6 +47,12 @@ def safety_line(signals: Sequence) -> str:
     return f"Safety flag open: {what}. A call does not clear it; record a safety check."
 
 
+#: The field name of an alert's checkbox: "addresses-" and the alert's id.
+ADDRESSES_PREFIX = "addresses-"
+#: What the monitoring checkbox says.
+MONITORING_WORDS = "count toward remote monitoring (not CCM)"
+
+
 def log_contact_dialog(
     services: Services,
     patient_id: int,
@@ -48,11 +60,16 @@ def log_contact_dialog(
     risk_tier: str,
     elapsed_minutes: int,
     safety_signals: Sequence = (),
+    alerts: Sequence = (),
+    monitored: bool = False,
 ) -> FormDialog:
     """A dialog that logs one contact for ``patient_id``; it returns the ContactRead.
 
     ``safety_signals`` (``services.safety_checks.open_signals``) put a line on
     top saying the patient has an open safety flag that a call does not clear.
+    ``alerts`` (the patient's open reading alerts) each get an unticked
+    "Addresses" checkbox; ``monitored`` (an open remote-monitoring enrolment)
+    adds the checkbox that puts the minutes toward remote monitoring.
     """
     now = services.clock.now()
     next_due = suggested_next_contact(risk_tier, now.date(), services.context.settings.cadence_days)
@@ -83,6 +100,12 @@ def log_contact_dialog(
             value=next_due.isoformat(),
         ),
     ]
+    fields.extend(
+        FormField(f"{ADDRESSES_PREFIX}{alert.id}", "Addresses", "check", placeholder=alert.why)
+        for alert in alerts
+    )
+    if monitored:
+        fields.append(FormField("for_monitoring", "Minutes", "check", placeholder=MONITORING_WORDS))
 
     def submit(values: dict[str, str]):
         return services.contacts.log(
@@ -94,6 +117,12 @@ def log_contact_dialog(
             minutes(values["minutes"]),
             note=values["note"].strip() or None,
             next_contact_due=optional_date(values["next_contact_due"], "next_contact_due"),
+            addresses=[
+                int(name.removeprefix(ADDRESSES_PREFIX))
+                for name, value in values.items()
+                if name.startswith(ADDRESSES_PREFIX) and value == CHECKED
+            ],
+            for_monitoring=values.get("for_monitoring") == CHECKED,
         )
 
     return FormDialog(
@@ -118,14 +147,17 @@ def log_contact_with_safety(
 ) -> None:
     """Log a contact; on a patient with an open safety flag, offer the safety check next.
 
-    ``safety_signals`` None reads them first (in a worker); the patient screen
-    passes its chart's. ``on_logged(contact)`` runs after the dialog closes
-    (None when cancelled); when a flag is open and the contact was saved, a
-    yes/no question offers the safety check, and ``on_checked(result)`` runs
-    after it is saved.
+    The patient's open reading alerts and whether they are on remote
+    monitoring are read first (in a worker), with the safety signals when
+    ``safety_signals`` is None; the patient screen passes its chart's.
+    ``on_logged(contact)`` runs after the dialog closes (None when cancelled);
+    when a flag is open and the contact was saved, a yes/no question offers the
+    safety check, and ``on_checked(result)`` runs after it is saved.
     """
 
-    def show(signals) -> None:
+    def show(found) -> None:
+        signals, alerts, monitored = found
+
         def logged(contact) -> None:
             on_logged(contact)
             if contact is None or not signals:
@@ -145,15 +177,27 @@ def log_contact_with_safety(
             )
 
         dialog = log_contact_dialog(
-            services, patient_id, patient_name, risk_tier, elapsed_minutes, signals
+            services,
+            patient_id,
+            patient_name,
+            risk_tier,
+            elapsed_minutes,
+            signals,
+            alerts=alerts,
+            monitored=monitored,
         )
         node.app.push_screen(dialog, logged)
 
-    if safety_signals is not None:
-        show(tuple(safety_signals))
-    else:
-        reader = services.safety_checks
-        run_in_background(node, lambda: reader.open_signals(patient_id), show)
+    def read() -> tuple:
+        signals = (
+            tuple(safety_signals)
+            if safety_signals is not None
+            else tuple(services.safety_checks.open_signals(patient_id))
+        )
+        alerts = tuple(services.readings.alerts(patient_id, open_only=True))
+        return signals, alerts, bool(services.readings.enrolments(patient_id))
+
+    run_in_background(node, read, show)
 
 
 def edit_contact_dialog(services: Services, contact) -> FormDialog:
@@ -200,3 +244,22 @@ def snooze_dialog(description: str, default_until: date, submit) -> FormDialog:
         return submit(parse_date(values["until"], "until"), values["reason"])
 
     return FormDialog(f"Snooze: {description}", fields, parsed, submit_label="Snooze")
+
+
+def alert_note_dialog(why: str, submit) -> FormDialog:
+    """Ask what was done about an out-of-range reading; ``submit(note)`` closes the alert."""
+    fields = [
+        FormField(
+            "note",
+            "What was done (required)",
+            "note",
+            placeholder="e.g. called: took the missed dose, recheck in 2 h",
+        )
+    ]
+    return FormDialog(
+        f"Close: {why}",
+        fields,
+        lambda values: submit(values["note"]),
+        submit_label="Close",
+        intro="A note closes the alert; so does a contact that addresses it (c).",
+    )

@@ -20,11 +20,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from nursecase.domain.validation import ValidationError
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.widgets.text_fields import NoteArea, TextInput
+
+#: The value of a ticked "check" field.
+CHECKED = "yes"
 
 #: What a form's submit call returns, and so what the dialog dismisses with.
 Submitted = TypeVar("Submitted")
@@ -34,8 +37,9 @@ Submitted = TypeVar("Submitted")
 class FormField:
     """One field of a form.
 
-    ``kind`` is "text" (one line), "note" (several lines) or "choice" (one of
-    ``choices``, given as (label, value) pairs).
+    ``kind`` is "text" (one line), "note" (several lines), "choice" (one of
+    ``choices``, given as (label, value) pairs) or "check" (a checkbox whose
+    words are ``placeholder``; its value is "yes" when ticked, "" when not).
     """
 
     name: str
@@ -75,6 +79,8 @@ def field_widget(field: FormField) -> Widget:
             id=widget_id,
             compact=True,
         )
+    if field.kind == "check":
+        return Checkbox(field.placeholder, value=field.value == CHECKED, id=widget_id, compact=True)
     if field.kind == "note":
         area = NoteArea(
             field.value, id=widget_id, soft_wrap=True, show_line_numbers=False, compact=True
@@ -88,6 +94,8 @@ def field_value(widget: Widget) -> str:
     """What a field widget holds, as text ("" for an empty choice)."""
     if isinstance(widget, Select):
         return "" if widget.value is Select.NULL else str(widget.value)
+    if isinstance(widget, Checkbox):
+        return CHECKED if widget.value else ""
     if isinstance(widget, TextArea):
         return widget.text
     if isinstance(widget, Input):
@@ -100,7 +108,7 @@ class FormDialog(ModalScreen[Submitted]):
 
     CSS_PATH = "form_dialog.tcss"
     # Start in the first field, not on the scrolling container.
-    AUTO_FOCUS = "Input, Select, TextArea"
+    AUTO_FOCUS = "Input, Select, TextArea, Checkbox"
     BINDINGS = [
         # Not a priority binding: it must run after the keys typed before it
         # have reached their field, or a fast typist would lose the last words.

@@ -19,10 +19,12 @@ from nursecase.domain.terminal_text import printable
 RISK_STYLES = {"high": "bold red", "moderate": "yellow", "low": "green", "not-assessed": "italic"}
 
 
-#: How each flag is drawn: a safety signal stands out most, then a late urgent
-#: referral, then the clocks. Words come from domain.flags (Flag.label).
+#: How each flag is drawn: a safety signal stands out most, then an urgent
+#: reading out of range (orange: urgent, but never mistaken for SAFETY), a late
+#: urgent referral, then the clocks. Words come from domain.flags (Flag.label).
 FLAG_STYLES = {
     Flag.safety: "bold white on red",
+    Flag.out_of_range: "bold dark_orange",
     Flag.referral_late: "bold red",
     Flag.tcm: "bold yellow",
     Flag.readmission: "bold magenta",

@@ -7,7 +7,10 @@ Today comes ranked from ``services.worklist.today``; the caseload pages from
 logs a contact, ``s`` snoozes and ``d`` completes the row's most pressing
 item, and ``u`` undoes the last done or snooze for a few seconds. ``S``
 records a safety check for the highlighted patient; on a safety row ``d``
-opens it too, because only a safety check clears a safety flag.
+opens it too, because only a safety check clears a safety flag. On a reading
+alert ("BP 184/121 high") ``d`` asks what was done and closes it with that
+note; a monitoring gap ("no weight for 3 d") is cleared by a reading, not by
+``d``, and an alert is never snoozed.
 
 Every service call runs in a worker (directly, or inside the table).
 """
@@ -32,7 +35,11 @@ from nursecase.domain.codes import EpisodeStatus, RiskTier
 from nursecase.domain.flags import flag_words
 from nursecase.domain.worklist import PATIENT_SAFETY_KINDS, DueKind
 from nursecase.screens.background import run_in_background
-from nursecase.screens.contact_dialog import log_contact_with_safety, snooze_dialog
+from nursecase.screens.contact_dialog import (
+    alert_note_dialog,
+    log_contact_with_safety,
+    snooze_dialog,
+)
 from nursecase.screens.form_dialog import FormDialog, FormField
 from nursecase.screens.formatting import days_ago, due_short, due_text, plain, risk_badge, shown
 from nursecase.screens.intents import Intent, bindings
@@ -59,6 +66,15 @@ if TYPE_CHECKING:
 
 #: Why s does nothing on a safety row.
 SAFETY_FLAG_NOT_SNOOZED = "A safety flag is not snoozed: only a safety check clears it (press S)."
+#: Why s does nothing on a reading alert, and d nothing on a monitoring gap.
+ALERT_NOT_SNOOZED = (
+    "An out-of-range reading is not snoozed: log the contact that addresses it (c) "
+    "or close it with a note (d)."
+)
+GAP_NOT_DONE = (
+    "A reading clears a monitoring gap: type it (v), or if none is coming, "
+    "snooze the gap (s) with a reason."
+)
 #: How long a done or snooze can be undone.
 UNDO_SECONDS = 10.0
 #: Kinds whose "done" is handled on the worklist (goals and interventions are
@@ -72,6 +88,9 @@ DONE_KINDS = frozenset(
         DueKind.contact,
         DueKind.referral_reply,
         DueKind.stuck_referral,
+        DueKind.reading,
+        # Not done, but d says why (a reading clears it).
+        DueKind.reading_gap,
     }
 )
 
@@ -864,6 +883,12 @@ class WorklistScreen(WorkstationScreen, Screen):
             # An open TCM step is met by the contact or visit itself: d logs it.
             self.action_log_contact()
             return
+        if item.kind is DueKind.reading_gap:
+            self.notify(GAP_NOT_DONE, severity="warning")
+            return
+        if item.kind is DueKind.reading:
+            self._close_alert(row, item)
+            return
         # A missed TCM step is noted as missed; anything else is done.
         verb = "Noted as missed" if item.kind is DueKind.tcm else "Done"
         worklist = self.services.worklist
@@ -873,6 +898,22 @@ class WorklistScreen(WorkstationScreen, Screen):
             partial(self._acted, row.patient_id, f"{verb}: {row.reasons[0]}"),
         )
 
+    def _close_alert(self, row, item) -> None:
+        """Ask what was done about the reading alert; close it with that note."""
+        worklist = self.services.worklist
+        why = row.reasons[0]
+
+        def submit(note: str):
+            return worklist.close_alert(row.patient_id, item, note)
+
+        self.app.push_screen(
+            alert_note_dialog(why, submit), partial(self._alert_closed, row.patient_id, why)
+        )
+
+    def _alert_closed(self, patient_id: int, why: str, token) -> None:
+        if token is not None:
+            self._acted(patient_id, f"Closed: {why}", token)
+
     def action_snooze(self) -> None:
         """Move the row's most pressing item to a later date, with a reason."""
         row = self._worklist_row()
@@ -881,6 +922,9 @@ class WorklistScreen(WorkstationScreen, Screen):
         item = row.due_item
         if item.kind in PATIENT_SAFETY_KINDS:
             self.notify(SAFETY_FLAG_NOT_SNOOZED, severity="warning")
+            return
+        if item.kind is DueKind.reading:
+            self.notify(ALERT_NOT_SNOOZED, severity="warning")
             return
         worklist = self.services.worklist
         default_until = self._today().fromordinal(self._today().toordinal() + 1)

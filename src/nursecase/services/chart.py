@@ -34,6 +34,7 @@ from nursecase.domain.codes import (
 from nursecase.domain.flags import Flag
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.risk import LaceScore, RiskStanding, risk_standing
+from nursecase.domain.rpm import RpmMonth
 from nursecase.domain.tcm import TcmStepState
 from nursecase.services.assessments import AssessmentRead
 from nursecase.services.care_team import CareTeamMemberRead
@@ -43,6 +44,7 @@ from nursecase.services.context import ServiceContext
 from nursecase.services.episodes import EpisodeRead
 from nursecase.services.medications import CURRENT_STATUSES, MedicationRead
 from nursecase.services.patients import PatientRead, load_patient
+from nursecase.services.readings import AlertRead
 from nursecase.services.referrals import ReferralRead
 from nursecase.services.safety_checks import SafetyCheckRead, SafetySignal
 from nursecase.services.tasks import TaskRead
@@ -128,6 +130,12 @@ class Chart:
     referrals: tuple[ReferralRead, ...]
     due_next: tuple[DueItem, ...]
     timeline: tuple[TimelineEvent, ...]
+    #: This month's remote monitoring (days with device readings, review minutes,
+    #: codes reached, the next step) while the patient is enrolled; else None.
+    rpm: RpmMonth | None = None
+    #: The open reading alerts (issue 20), newest reading first: the urgent ones
+    #: are what OUT OF RANGE is about.
+    open_alerts: tuple[AlertRead, ...] = ()
 
     @property
     def open_transitions(self) -> tuple[TransitionRead, ...]:
@@ -212,9 +220,11 @@ class ChartService:
         transitions = tuple(services.transitions.list_for_patient(patient_id))
         medications = tuple(services.medications.list_for_patient(patient_id))
         conditions = tuple(services.conditions.list_for_patient(patient_id))
-        # Enrolled, only the minutes from the enrolment start count toward the codes.
+        # Enrolled, only the minutes from the enrolment start count toward the codes
+        # (and never the minutes logged for remote monitoring: those are RPM's).
         since = patient.ccm_start if patient.ccm_programme else None
         minutes = services.contacts.minutes_in_month(patient_id, today.year, today.month, since)
+        monitored = bool(services.readings.enrolments(patient_id))
         histories = services.referrals.histories_for_patient(patient_id)
         safety_checks = services.safety_checks.list_for_patient(patient_id)
         return Chart(
@@ -244,6 +254,8 @@ class ChartService:
                 episodes,
                 safety_checks=safety_checks,
             ),
+            rpm=services.readings.month(patient_id) if monitored else None,
+            open_alerts=tuple(services.readings.alerts(patient_id, open_only=True)),
         )
 
 

@@ -16,6 +16,14 @@ transaction:
   meet the interactive step. The matching "transition-clock" task is closed:
   completed when the step is met, failed ("Missed") when the contact came late.
 
+Readings (issue 20): a contact closes the open reading alerts the nurse says it
+addressed (``addresses``: their ids), in the contact's transaction, through
+``ReadingsService.close_with_contact``; a routine call never closes one by
+itself. A contact logged ``for_monitoring`` is remote-monitoring work: its
+minutes count toward RPM (``ReadingsService.month``) and never also toward CCM,
+so every CCM minute sum leaves it out (``minutes_in_month`` here, the rounds
+card, the CCM report).
+
 A contact never completes a safety task (the follow-up of a PHQ-9 item 9 above
 0), however the call went: only a recorded safety check does
 (``services.safety_checks``).
@@ -28,6 +36,7 @@ marks already made stay (a nurse unmarks them through the transition).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -65,6 +74,7 @@ from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.errors import NotFoundError
 from nursecase.services.patients import OPEN_TASK_STATUSES, cadence_due_date, load_patient, touch
+from nursecase.services.readings import ReadingsService
 from nursecase.services.transitions import (
     attempt_days,
     settle_step_tasks,
@@ -94,6 +104,8 @@ class ContactRead:
     referral_id: int | None = None
     #: The author's display name ("Alice Moreno"): what a person reads.
     author_name: str | None = None
+    #: The minutes were remote-monitoring work: RPM's, never CCM's.
+    for_monitoring: bool = False
 
     @property
     def interactive(self) -> bool:
@@ -136,6 +148,7 @@ def _contact_read(
         created_at=contact.created_at,
         referral_id=contact.referral_id,
         author_name=author_name,
+        for_monitoring=bool(contact.for_monitoring),
     )
 
 
@@ -155,9 +168,21 @@ class ContactService:
         minutes: int | str,
         note: str | None = None,
         next_contact_due: date | str | None = None,
+        addresses: Sequence[int] = (),
+        for_monitoring: bool = False,
     ) -> ContactRead:
-        """Log a contact and update the patient's contact and TCM clocks."""
+        """Log a contact and update the patient's contact and TCM clocks.
+
+        ``addresses`` are the ids of the patient's open reading alerts this
+        contact addressed: they are closed with it, in the same transaction (an
+        alert of another patient, or one already addressed, refuses the whole
+        contact). ``for_monitoring`` says the minutes were remote-monitoring
+        work: they count toward RPM, not CCM.
+        """
         author_id = self.context.require_nurse()
+        alert_ids = _alert_ids(addresses)
+        if not isinstance(for_monitoring, bool):
+            raise ValidationError("for_monitoring", "must be yes or no")
         values = self._validate(
             {
                 "occurred_at": occurred_at,
@@ -178,6 +203,7 @@ class ContactService:
                 patient_id=patient.id,
                 author_id=author_id,
                 created_at=self.context.clock.now(),
+                for_monitoring=for_monitoring,
                 **values,
             )
             session.add(contact)
@@ -188,8 +214,14 @@ class ContactService:
                 AuditAction.create,
                 "contact",
                 contact.id,
-                [name for name, value in values.items() if value is not None] + ["patient_id"],
+                [name for name, value in values.items() if value is not None]
+                + ["patient_id"]
+                + (["for_monitoring"] if for_monitoring else []),
             )
+            if alert_ids:
+                ReadingsService(self.context).close_with_contact(
+                    session, patient.id, alert_ids, contact
+                )
             newest = patient.last_contact_at is None or moment >= patient.last_contact_at
             patient_changes = []
             if newest:
@@ -269,6 +301,7 @@ class ContactService:
 
         ``since`` (a CCM enrolment start) leaves out the contacts before that
         day: only minutes on or after it count toward the programme's codes.
+        Contacts logged for remote monitoring are left out: their minutes are RPM's.
         """
         year = require_int_range(year, "year", 1900, 9999)
         month = require_int_range(month, "month", 1, 12)
@@ -283,6 +316,7 @@ class ContactService:
                     Contact.patient_id == patient_id,
                     Contact.occurred_at >= first,
                     Contact.occurred_at < following,
+                    Contact.for_monitoring.is_(False),
                 )
             ).scalar_one()
             return int(total)
@@ -412,3 +446,15 @@ class ContactService:
         audit.record(
             session, self.context, AuditAction.update, "task", task.id, ("status", "done_at")
         )
+
+
+def _alert_ids(addresses: object) -> tuple[int, ...]:
+    """The reading alert ids a contact addresses, or ValidationError on "addresses"."""
+    if isinstance(addresses, str | bytes) or not isinstance(addresses, Sequence | set | frozenset):
+        raise ValidationError("addresses", "must be a list of reading alert ids")
+    ids = []
+    for alert_id in addresses:
+        if isinstance(alert_id, bool) or not isinstance(alert_id, int):
+            raise ValidationError("addresses", "must be a list of reading alert ids")
+        ids.append(alert_id)
+    return tuple(dict.fromkeys(ids))

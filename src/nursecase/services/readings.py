@@ -502,12 +502,17 @@ class ReadingsService:
             names = _names(session, {row.closed_by_id for row in rows})
             return [_alert_read(row, names) for row in rows]
 
-    def close_with_note(self, alert_id: int, note: str) -> AlertRead:
-        """Close an open alert with the nurse's note (what was done, why no contact)."""
+    def close_with_note(self, alert_id: int, note: str, patient_id: int | None = None) -> AlertRead:
+        """Close an open alert with the nurse's note (what was done, why no contact).
+
+        With ``patient_id`` (Today's done), an alert of another patient is not found.
+        """
         nurse_id = self.context.require_nurse()
         text = require_text(note, "note", max_length=NOTE_LENGTH)
         with self.context.write() as session:
             alert = self._open_alert(session, alert_id)
+            if patient_id is not None and alert.patient_id != patient_id:
+                raise NotFoundError("reading alert", alert_id)
             alert.status = AlertStatus.closed.value
             alert.closed_at = self.context.clock.now()
             alert.closed_by_id = nurse_id
@@ -547,6 +552,54 @@ class ReadingsService:
             )
             closed += 1
         return closed
+
+    def reopen_closed_by_note(
+        self, session: Session, patient_id: int, alert_id: int, closed_at: datetime
+    ) -> None:
+        """Reopen an alert a note closed at ``closed_at`` (undo on Today), in the caller's
+        transaction; only while nothing changed since.
+
+        Refused (ServiceError) when the alert was reopened or closed again since,
+        was addressed by a contact, or a newer alert of the same measure is open
+        (a breach after the note opened it): reopening would then make two rows
+        for one patient and measure.
+        """
+        alert = session.get(ReadingAlert, alert_id)
+        if alert is None or alert.patient_id != patient_id:
+            raise NotFoundError("reading alert", alert_id)
+        if (
+            alert.status != AlertStatus.closed.value
+            or alert.contact_id is not None
+            or alert.closed_at != closed_at
+        ):
+            raise ServiceError(
+                "the alert changed after this action, so it cannot be undone; reload and check it"
+            )
+        newer = session.scalars(
+            select(ReadingAlert.id).where(
+                ReadingAlert.patient_id == patient_id,
+                ReadingAlert.measure == alert.measure,
+                ReadingAlert.status == AlertStatus.open.value,
+            )
+        ).first()
+        if newer is not None:
+            raise ServiceError(
+                "a newer reading of this measure is past its limit and on Today; "
+                "this one cannot be reopened beside it"
+            )
+        alert.status = AlertStatus.open.value
+        alert.closed_at = None
+        alert.closed_by_id = None
+        alert.note = None
+        session.flush()
+        audit.record(
+            session,
+            self.context,
+            AuditAction.update,
+            ALERT_ENTITY,
+            alert.id,
+            ("status", "closed_at", "closed_by_id", "note"),
+        )
 
     @staticmethod
     def _open_alert(session: Session, alert_id: int) -> ReadingAlert:

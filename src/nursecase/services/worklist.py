@@ -13,6 +13,13 @@ wrote: if someone changed it since, undo refuses rather than overwrite their wor
 Tasks keep their own snooze reason; the other kinds (contact due, referral reply,
 goal and intervention due dates) record each snooze, and each referral chase, in
 the ``worklist_snooze`` table, which is their history and what undo marks undone.
+
+Readings (issue 20): an open reading alert is on Today until it is addressed;
+done closes it with the nurse's note (``close_alert``, through the readings
+service) and undo reopens it while nothing changed since. It is never snoozed:
+a reading past its threshold is answered, not put off. A remote-monitoring gap
+("no weight for 3 d") is cleared by a reading, so done refuses it; a snooze
+(with a reason) hides it until its date, recorded in ``worklist_snooze``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -34,8 +41,11 @@ from nursecase.db.models import (
     Contact,
     Goal,
     Intervention,
+    MonitoringEnrolment,
     Patient,
     Problem,
+    Reading,
+    ReadingAlert,
     Referral,
     ReferralStatusHistory,
     SafetyCheck,
@@ -48,17 +58,19 @@ from nursecase.domain.ccm import CcmMonth, ccm_month
 from nursecase.domain.clocks import DEFAULT_REPLY_DAYS
 from nursecase.domain.codes import (
     ACTIVE_CLINICAL_STATUSES,
+    AlertStatus,
     AuditAction,
     CarePlanStatus,
     EpisodeStatus,
     Instrument,
+    Measure,
     ReferralPriority,
     ReferralStatus,
     ServiceType,
     TaskSource,
     TaskStatus,
 )
-from nursecase.domain.flags import READMISSION_WINDOW_DAYS, Flag, flags_for
+from nursecase.domain.flags import READMISSION_WINDOW_DAYS, Flag, flags_of_items
 from nursecase.domain.referral_states import TERMINAL_STATUSES
 from nursecase.domain.safety_check import SAFETY_TASK_REFUSAL, SIGNAL_RISKS, is_safety_task
 from nursecase.domain.tcm import (
@@ -90,7 +102,7 @@ from nursecase.services.patients import (
     load_patient,
     touch,
 )
-from nursecase.services.readings import summary_line
+from nursecase.services.readings import ReadingsService, summary_line
 from nursecase.services.statement_cache import StatementCache
 from nursecase.services.tasks import TaskService
 from nursecase.services.transitions import FACT_COLUMNS as TRANSITION_FACT_COLUMNS
@@ -103,6 +115,15 @@ REASON_MAX_LENGTH = 400
 CHASED_REASON = "chased"
 #: How many recent contacts the rounds card shows.
 SUMMARY_CONTACT_COUNT = 3
+
+#: Why done does not apply to a monitoring gap, and snooze not to a reading alert.
+GAP_DONE_REFUSAL = (
+    "a reading clears a monitoring gap; if none is coming, snooze it (s) with a reason"
+)
+ALERT_SNOOZE_REFUSAL = (
+    "an out-of-range reading is not snoozed: log the contact that addresses it, "
+    "or close it with a note (d)"
+)
 
 #: UndoToken.kind values.
 DONE = "done"
@@ -128,6 +149,7 @@ _TERMINAL_REFERRAL_CODES = tuple(sorted(str(status) for status in TERMINAL_STATU
 _TASK_KINDS = frozenset({DueKind.safety, DueKind.tcm, DueKind.task})
 _REFERRAL_KINDS = frozenset({DueKind.stuck_referral, DueKind.referral_reply})
 _PLAN_KINDS = frozenset({DueKind.goal, DueKind.intervention})
+_OPEN_ALERT = AlertStatus.open.value
 
 #: The patient columns a worklist row shows, loaded once per candidate.
 _PATIENT_COLUMNS = (
@@ -192,7 +214,8 @@ class UndoToken:
     before (task due date, next contact due, expected reply date, goal or
     intervention due date) and ``new_due`` the date the action wrote (None when
     the action did not move a date, as when a task is completed).
-    ``previous_status``/``done_at`` belong to a completed task,
+    ``previous_status``/``done_at`` belong to a completed task or to a reading
+    alert closed with a note (``done_at`` is when it was closed),
     ``previous_reason``/``new_reason`` to a snoozed task, ``snooze_id`` to the
     worklist_snooze row the action wrote.
     """
@@ -401,8 +424,10 @@ class WorklistService:
 
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
-        # Completing and snoozing a task go through the task service's own code path.
+        # Completing and snoozing a task go through the task service's own code path,
+        # closing and reopening a reading alert through the readings service's.
         self._tasks = TaskService(context)
+        self._readings = ReadingsService(context)
 
     # ------------------------------------------------------------------ reads
 
@@ -419,6 +444,8 @@ class WorklistService:
             self._referral_items(session, nurse, today, items)
             self._goal_items(session, nurse, today, items)
             self._intervention_items(session, nurse, today, items)
+            self._alert_items(session, nurse, items)
+            self._gap_items(session, nurse, today, items)
             missing = [patient_id for patient_id in items if patient_id not in patients]
             for chunk in _chunks(missing):
                 rows = _rows(session, select(*_PATIENT_COLUMNS).where(Patient.id.in_(chunk)))
@@ -449,8 +476,9 @@ class WorklistService:
 
         The patient header, the rounds card and the caseload ask here, so a
         flag means the same everywhere: the due items of the flag kinds (safety,
-        a late urgent referral, TCM) come from the same queries and the same
-        inclusion rule as Today's, and a readmission from the same discharges.
+        an urgent reading alert, a late urgent referral, TCM) come from the same
+        queries and the same inclusion rule as Today's, and a readmission from
+        the same discharges.
         A patient with none has an empty tuple.
         """
         today = self.context.clock.today()
@@ -475,11 +503,12 @@ class WorklistService:
         self._task_items(session, scope, today, items, flags_only=True)
         self._safety_risk_items(session, scope, items)
         self._referral_items(session, scope, today, items, flags_only=True)
+        self._alert_items(session, scope, items, flags_only=True)
         readmitted = _readmitted(session, scope, today)
         flags = {}
         for patient_id in set(items) | readmitted:
-            kinds = [item.kind for item in items.get(patient_id, ()) if is_included(item, today)]
-            found = flags_for(kinds, patient_id in readmitted)
+            included = [item for item in items.get(patient_id, ()) if is_included(item, today)]
+            found = flags_of_items(included, patient_id in readmitted)
             if found:
                 flags[patient_id] = found
         return flags
@@ -488,9 +517,10 @@ class WorklistService:
         """The first day after today on which something falls due (None: nothing scheduled).
 
         For the empty state ("nothing due today; next: Tue 1 Dec"): the next
-        contact, open task, open goal or intervention due date; a referral
-        reply counts from the day after its expected reply date, because that
-        is when an unanswered referral comes onto the list.
+        contact, open task, open goal or intervention due date, or the day a
+        monitoring gap would begin if no reading comes; a referral reply counts
+        from the day after its expected reply date, because that is when an
+        unanswered referral comes onto the list.
         """
         nurse = _check_nurse_filter(nurse_id)
         today = self.context.clock.today()
@@ -535,6 +565,7 @@ class WorklistService:
         with self.context.read() as session:
             dates = [session.execute(query).scalar() for query in queries]
             reply = session.execute(reply_query).scalar()
+            dates.extend(due for _row, due in _gaps(session, nurse, today) if due > today)
         if reply is not None:
             dates.append(_as_date(reply) + timedelta(days=1))
         found = [_as_date(day) for day in dates if day is not None]
@@ -666,19 +697,25 @@ class WorklistService:
 
     # ---------------------------------------------------------------- actions
 
-    def done(self, patient_id: int, item: DueItem) -> UndoToken:
+    def done(self, patient_id: int, item: DueItem, note: str | None = None) -> UndoToken:
         """Mark the item done: complete its task, reset the contact clock or chase the referral.
 
         A contact's next due date becomes today plus the risk tier's cadence; a
         referral awaiting reply is "chased": its expected reply date moves to
         today plus the priority's reply days, recorded as a snooze with the
         reason "chased". Goals and interventions are completed in the care plan.
+        A reading alert is closed with the nurse's ``note`` (required:
+        ``close_alert``); a monitoring gap is refused (a reading clears it).
         """
         due_item = _check_item(item)
         kind = DueKind(due_item.kind)
         self.context.require_nurse()
         if kind in PATIENT_SAFETY_KINDS:
             raise ValidationError("item", SAFETY_TASK_REFUSAL)
+        if kind is DueKind.reading:
+            return self.close_alert(patient_id, due_item, note or "")
+        if kind is DueKind.reading_gap:
+            raise ValidationError("item", GAP_DONE_REFUSAL)
         if kind is DueKind.tcm:
             return self._note_missed_tcm_step(patient_id, due_item.item_id)
         if kind in _PLAN_KINDS:
@@ -704,12 +741,36 @@ class WorklistService:
                 DONE, patient_id, kind, referral.id, previous, new_due, snooze_id=snooze_id
             )
 
+    def close_alert(self, patient_id: int, item: DueItem, note: str) -> UndoToken:
+        """Close the patient's open reading alert with the nurse's note (what was done).
+
+        One transaction (the readings service's ``close_with_note``, with its
+        audit event). The token's ``done_at`` is the moment it was closed: undo
+        reopens the alert only while it still stands closed by that note.
+        """
+        due_item = _check_item(item)
+        if DueKind(due_item.kind) is not DueKind.reading:
+            raise ValidationError("item", "only an out-of-range reading is closed with a note")
+        self.context.require_nurse()
+        assert due_item.item_id is not None  # _check_item checked it
+        closed = self._readings.close_with_note(due_item.item_id, note, patient_id=patient_id)
+        return UndoToken(
+            DONE,
+            patient_id,
+            DueKind.reading,
+            closed.id,
+            previous_status=_OPEN_ALERT,
+            done_at=closed.closed_at,
+        )
+
     def snooze(self, patient_id: int, item: DueItem, until: date | str, reason: str) -> UndoToken:
         """Move the item to a later day, with a reason (kept in the snooze history).
 
         Tasks get the new due date and the reason on the task itself; the other
         kinds move their date (next contact due, expected reply date, goal or
-        intervention due date) and write a worklist_snooze row.
+        intervention due date) and write a worklist_snooze row. A monitoring gap
+        has no date of its own to move: the worklist_snooze row alone keeps it
+        off Today until then. A reading alert is never snoozed.
         """
         due_item = _check_item(item)
         kind = DueKind(due_item.kind)
@@ -720,11 +781,16 @@ class WorklistService:
         self.context.require_nurse()
         if kind in PATIENT_SAFETY_KINDS:
             raise ValidationError("item", SAFETY_TASK_REFUSAL)
+        if kind is DueKind.reading:
+            raise ValidationError("item", ALERT_SNOOZE_REFUSAL)
         if kind in _TASK_KINDS:
             return self._snooze_task(patient_id, kind, due_item.item_id, day, reason_text)
         with self.context.write() as session:
             if kind is DueKind.contact:
                 previous = self._set_contact_due(session, load_patient(session, patient_id), day)
+            elif kind is DueKind.reading_gap:
+                _patient_enrolment(session, patient_id, due_item.item_id)
+                previous = due_item.due_date
             elif kind in _REFERRAL_KINDS:
                 referral = self._awaiting_referral(session, patient_id, due_item.item_id)
                 previous = self._set_reply_date(session, referral, day)
@@ -751,6 +817,15 @@ class WorklistService:
         with self.context.write() as session:
             if kind in _TASK_KINDS:
                 self._undo_task(session, token)
+            elif kind is DueKind.reading:
+                assert token.item_id is not None and token.done_at is not None
+                self._readings.reopen_closed_by_note(
+                    session, token.patient_id, token.item_id, token.done_at
+                )
+            elif kind is DueKind.reading_gap:
+                # Nothing of the enrolment moved: the snooze row, marked undone
+                # below, was the whole of the action.
+                _patient_enrolment(session, token.patient_id, token.item_id)
             elif kind is DueKind.contact:
                 patient = load_patient(session, token.patient_id)
                 if patient.next_contact_due != token.new_due:
@@ -958,6 +1033,60 @@ class WorklistService:
             items[patient_id].append(
                 DueItem(DueKind.intervention, due, description, intervention_id)
             )
+
+    def _alert_items(
+        self,
+        session: Session,
+        scope: int | PatientIds | None,
+        items: dict[int, list[DueItem]],
+        flags_only: bool = False,
+    ) -> None:
+        """Open reading alerts, one query: each stays on Today until it is addressed.
+
+        Its due date is the day of the reading it covers (days overdue count
+        how long the breach has waited); ``flags_only`` reads just the urgent
+        ones, the ones that raise OUT OF RANGE.
+        """
+
+        def build():
+            query = select(
+                ReadingAlert.patient_id,
+                ReadingAlert.id,
+                ReadingAlert.reading_at,
+                ReadingAlert.measure,
+                ReadingAlert.why,
+                ReadingAlert.urgent,
+            ).where(ReadingAlert.status == _OPEN_ALERT)
+            if flags_only:
+                query = query.where(ReadingAlert.urgent.is_(True))
+            return _for_nurse(query, ReadingAlert.patient_id, scope)
+
+        query = _statement(("reading alerts", flags_only), scope, build)
+        for patient_id, alert_id, reading_at, measure, why, urgent in _rows(session, query, scope):
+            items[patient_id].append(
+                DueItem(
+                    DueKind.reading,
+                    _as_date(reading_at),
+                    measure,
+                    alert_id,
+                    why,
+                    urgent=bool(urgent),
+                )
+            )
+
+    def _gap_items(
+        self,
+        session: Session,
+        scope: int | PatientIds | None,
+        today: date,
+        items: dict[int, list[DueItem]],
+    ) -> None:
+        """Remote-monitoring gaps due by today ("no weight for 3 d"); see ``_gaps``."""
+        for row, due in _gaps(session, scope, today):
+            if due <= today:
+                items[row.patient_id].append(
+                    DueItem(DueKind.reading_gap, due, row.measure, row.id, str(row.gap_days))
+                )
 
     # ------------------------------------------------------------ task actions
 
@@ -1264,6 +1393,70 @@ def _readmitted(session: Session, scope: int | PatientIds | None, today: date) -
     return readmitted
 
 
+def _gaps(session: Session, scope: int | PatientIds | None, today: date) -> Iterator[tuple]:
+    """Each open monitoring enrolment of the scope with the day its gap begins (one query).
+
+    The gap begins ``gap_days`` after the later of the enrolment's start and the
+    day of the latest reading of its measure (blood pressure: the systolic
+    part, which every pressure reading has). A snoozed gap (a snooze not undone
+    whose date is still ahead) is left out. The latest reading is a correlated
+    MAX over the (patient, measure, taken_at) index: one index probe per
+    enrolment, never a scan of anyone's series.
+    """
+
+    def build():
+        enrolment = MonitoringEnrolment
+        read_measure = case(
+            (enrolment.measure == Measure.blood_pressure.value, Measure.systolic.value),
+            else_=enrolment.measure,
+        )
+        latest = (
+            select(func.max(Reading.taken_at))
+            .where(Reading.patient_id == enrolment.patient_id, Reading.measure == read_measure)
+            .correlate(enrolment)
+            .scalar_subquery()
+        )
+        snoozed = (
+            select(WorklistSnooze.id)
+            .where(
+                WorklistSnooze.patient_id == enrolment.patient_id,
+                WorklistSnooze.item_kind == str(DueKind.reading_gap),
+                WorklistSnooze.item_id == enrolment.id,
+                WorklistSnooze.undone_at.is_(None),
+                WorklistSnooze.until > today,
+            )
+            .correlate(enrolment)
+            .exists()
+        )
+        query = select(
+            enrolment.patient_id,
+            enrolment.id,
+            enrolment.measure,
+            enrolment.gap_days,
+            enrolment.started_on,
+            latest.label("latest"),
+        ).where(
+            or_(enrolment.ended_on.is_(None), enrolment.ended_on > today),
+            enrolment.started_on <= today,
+            ~snoozed,
+        )
+        return _for_nurse(query, enrolment.patient_id, scope)
+
+    query = _statement(("reading gaps", today), scope, build)
+    for row in _rows(session, query, scope):
+        since = _as_date(row.started_on)
+        if row.latest is not None:
+            since = max(since, _as_date(row.latest))
+        yield row, since + timedelta(days=row.gap_days)
+
+
+def _patient_enrolment(session: Session, patient_id: int, enrolment_id: int | None) -> None:
+    """Check that the monitoring enrolment (of a gap) is the patient's."""
+    enrolment = session.get(MonitoringEnrolment, enrolment_id)
+    if enrolment is None or enrolment.patient_id != patient_id:
+        raise NotFoundError("monitoring enrolment", enrolment_id)
+
+
 def _plan_item_query(model, *columns):
     """SELECT ``columns`` over goals or interventions of care plans that are still open."""
     query = (
@@ -1292,6 +1485,7 @@ def _instrument_label(code: str) -> str:
 def _ccm_this_month(session: Session, patient: Any, today: date) -> CcmMonth:
     """The patient's CCM programme and this month's minutes that count toward it.
 
+    Contacts logged for remote monitoring are left out (their minutes are RPM's).
     Enrolled, only contacts on or after the enrolment start count (as on the
     patient header); not enrolled, the month's minutes are shown without codes.
     """
@@ -1308,13 +1502,15 @@ def _ccm_this_month(session: Session, patient: Any, today: date) -> CcmMonth:
             Contact.patient_id == patient.id,
             Contact.occurred_at >= first,
             Contact.occurred_at < following,
+            # Remote-monitoring minutes count toward RPM, never also toward CCM.
+            Contact.for_monitoring.is_(False),
         )
     ).scalar_one()
     return ccm_month(patient.ccm_programme, patient.ccm_start, int(minutes))
 
 
 def _worklist_row(entry: WorklistEntry, patient: Any, today: date, readmitted: bool) -> WorklistRow:
-    flags = flags_for((item.kind for item in entry.items), readmitted)
+    flags = flags_of_items(entry.items, readmitted)
     return WorklistRow(
         patient_id=entry.patient_id,
         items=entry.items,

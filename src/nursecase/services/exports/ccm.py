@@ -10,7 +10,9 @@ DESIGN.md section 2, "Clocks"), never both families:
 - complex CCM: 60 minutes reach 99487, each further 30 minutes one 99489.
 
 Only the minutes on or after the enrolment start count toward the codes
-("CCM minutes"). A patient not enrolled (or enrolled only after the month)
+("CCM minutes"). Contacts logged for remote monitoring are not in this report
+at all (neither their minutes nor their count): their minutes are RPM's
+(issue 20), never also CCM's. A patient not enrolled (or enrolled only after the month)
 shows "not enrolled in CCM" and no code at all, whatever the minutes. "To
 next code" is in the words of the patient header ("13 min to a second
 99439", "99439 limit reached"). CSV and JSON keep the programme's code and
@@ -110,7 +112,12 @@ def month_query(scope: ExportScope, start: datetime, end: datetime):
             func.sum(from_enrolment).label("ccm_minutes"),
         )
         .join(Patient, Patient.id == Contact.patient_id)
-        .where(Contact.occurred_at >= start, Contact.occurred_at < end)
+        .where(
+            Contact.occurred_at >= start,
+            Contact.occurred_at < end,
+            # Remote-monitoring minutes count toward RPM, never also toward CCM.
+            Contact.for_monitoring.is_(False),
+        )
         .group_by(Contact.patient_id)
         .subquery()
     )
