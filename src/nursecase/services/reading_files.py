@@ -27,12 +27,13 @@ workstations' saves wait for it (a million rows take about a minute).
 from __future__ import annotations
 
 import csv
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -123,8 +124,9 @@ class RowProblem(Exception):
     """Why one row is refused (words, without the line number)."""
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
+    """One row's line and the cells of the required columns."""
+
     line: int
     mrn: str
     code: str
@@ -166,13 +168,16 @@ class ReadingFileService:
         with self.context.write() as session:
             records = _records(stream, source)
             columns = _columns(records, source)
+            width = max(columns) + 1
+            pick = operator.itemgetter(*columns)
             chunk: list[_Row] = []
             for line, cells in records:
-                if not any(cell.strip() for cell in cells):
-                    continue  # a blank line, or one of bare commas
+                if len(cells) < width:
+                    if not "".join(cells).strip():
+                        continue  # a blank line, or one of bare commas
+                    cells = cells + [""] * (width - len(cells))
                 tally.rows += 1
-                mrn, code, value, unit, time = (_cell(cells, index) for index in columns)
-                chunk.append(_Row(line, mrn, code, value, unit, time))
+                chunk.append(_Row(line, *pick(cells)))
                 if len(chunk) >= self.chunk_rows:
                     self._store(session, chunk, now, tally)
                     chunk = []
@@ -281,10 +286,6 @@ def _value(text: str) -> float:
     if not _NUMBER.fullmatch(stripped):
         raise RowProblem(f"value {_quoted(stripped)} is not a number (write it as 82.4)")
     return float(stripped)
-
-
-def _cell(cells: list[str], index: int) -> str:
-    return cells[index] if index < len(cells) else ""
 
 
 def _shown(text: str) -> str:
