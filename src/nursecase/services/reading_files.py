@@ -37,6 +37,7 @@ from typing import BinaryIO, NamedTuple
 
 from sqlalchemy.orm import Session
 
+from nursecase.db.bulk import bulk_cache
 from nursecase.domain.codes import ReadingSource
 from nursecase.domain.measures import (
     BLOOD_PRESSURE_PANELS,
@@ -63,6 +64,11 @@ CELL_SHOWN = 40
 MAX_LINE_BYTES = 65_536
 #: MRNs remembered between chunks (a file names a caseload's patients over and over).
 MRN_CACHE = 50_000
+#: SQLite's page cache while a file imports, in KiB. A vendor's file in time
+#: order adds each reading beside the same patient's and measure's earlier ones,
+#: all over both reading indexes: with the default 2 MB cache the pages of the
+#: one long transaction are spilled to the WAL and written again and again.
+IMPORT_CACHE_KIB = 131_072
 #: Readings before this year are refused as typing or device-clock errors.
 FIRST_YEAR = 1900
 
@@ -165,7 +171,10 @@ class ReadingFileService:
         self._patients = {}
         now = self.context.clock.now()
         tally = _Tally()
-        with self.context.write() as session:
+        with (
+            self.context.write() as session,
+            bulk_cache(session.connection(), IMPORT_CACHE_KIB),
+        ):
             records = _records(stream, source)
             columns = _columns(records, source)
             width = max(columns) + 1
