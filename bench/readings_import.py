@@ -9,15 +9,17 @@ In a temporary folder (or ``--keep DIR``, left in place):
    across patients as a vendor's export is (the hardest order for lookups by
    patient): for each patient a reading every few hours over about four years,
    cycling weight, systolic, diastolic, heart rate and glucose (a home meter,
-   41653-7), so most are history and the last week's are recent; every other
-   patient's glucose is in mmol/L, every third time carries a "Z" zone, and
-   one recent weight in five is a gain that opens an alert;
+   41653-7), so most are history, then the last six days' weights and
+   pressures; every other patient's glucose is in mmol/L, every third time
+   carries a "Z" zone, and one patient in five gains 0.6 kg a day (2.4 kg in
+   the 4 days before today: an alert);
 3. ``nursecase import readings`` imports it, in a child process of its own (its
    peak resident memory, /usr/bin/time's %M, is its own; the command's
    imports, the schema check and the summary are included in the wall time);
 4. the same file again (every row already on file: the re-import).
 
-Prints rows, seconds, rows/s and peak memory of each run, then the rows and
+Prints rows, wall and CPU seconds (user + system: on a shared machine the
+wall time says more about the neighbours), rows/s and peak memory of each run, then the rows and
 alerts on file afterwards.
 """
 
@@ -42,8 +44,10 @@ MEASURES = (
     ("8867-4", "/min", 72.0, 10.0),
     ("41653-7", "mg/dL", 120.0, 30.0),
 )
-#: About four years of readings per patient, up to a few hours before the run.
+#: About four years of history per patient, up to a week before the run.
 SPAN = timedelta(days=4 * 365)
+#: The recent readings of each patient: 5 days of morning weights and evening pressures.
+RECENT = 10
 
 
 def mrns(database: Path) -> list[str]:
@@ -52,21 +56,34 @@ def mrns(database: Path) -> list[str]:
 
 
 def write_file(path: Path, patient_mrns: list[str], per_patient: int, now: datetime) -> int:
-    """The vendor's export: every patient's readings, in time order across patients."""
-    step = SPAN / per_patient
-    start = now - SPAN - timedelta(hours=2)
+    """The vendor's export: every patient's readings, in time order across patients.
+
+    The last ``RECENT`` readings of each patient are the last five days'
+    weights and systolic pressures; the others are
+    history, one every few days over four years.
+    """
+    history = per_patient - RECENT
+    step = SPAN / history
+    start = now - SPAN - timedelta(days=6)
     rows = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         handle.write("device_id,mrn,code,value,unit,time\n")
         for index in range(per_patient):
             for number, mrn in enumerate(patient_mrns):
-                # Patients' readings are staggered by a second each, all within the step.
-                moment = start + step * index + timedelta(seconds=number)
-                code, unit, normal, spread = MEASURES[index % len(MEASURES)]
-                value = normal + spread * (((index * 7919 + number * 104729) % 201) - 100) / 100
-                recent = now - moment < timedelta(days=7)
-                if code == "29463-7" and recent and number % 5 == 0:
-                    value += 0.5 * (index - per_patient + 40)  # a gain over the last days
+                if index < history:
+                    # Patients' readings are staggered by a second each, all within the step.
+                    moment = start + step * index + timedelta(seconds=number)
+                    code, unit, normal, spread = MEASURES[index % len(MEASURES)]
+                    value = normal + spread * (((index * 7919 + number * 104729) % 201) - 100) / 100
+                else:
+                    recent = index - history
+                    days_ago = 5 - recent // 2
+                    # An hour before the run's time of day, so today's is never in the future.
+                    moment = now.replace(microsecond=0) - timedelta(
+                        days=days_ago, hours=1, seconds=len(patient_mrns) - number
+                    )
+                    code, unit, normal, spread = MEASURES[recent % 2]
+                    value = normal + (0.6 * (5 - days_ago) if number % 5 == 0 else 0.1)
                 if code == "41653-7" and number % 2:
                     value, unit = value / 18.016, "mmol/L"
                 if index % 3 == 0:
@@ -79,14 +96,15 @@ def write_file(path: Path, patient_mrns: list[str], per_patient: int, now: datet
     return rows
 
 
-def run(arguments: list[str], environment: dict[str, str]) -> tuple[float, float, str]:
-    """``python -m nursecase ARGUMENTS``: (wall seconds, the child's peak RSS in MB, output)."""
+def run(arguments: list[str], environment: dict[str, str]) -> tuple[float, float, float, str]:
+    """``python -m nursecase ARGUMENTS``: (wall seconds, CPU seconds (user + system) and peak
+    RSS in MB of the child, its output)."""
     started = time.perf_counter()
     finished = subprocess.run(
         [
             "/usr/bin/time",
             "-f",
-            "maxrss_kb=%M",
+            "maxrss_kb=%M cpu_s=%U+%S",
             sys.executable,
             "-m",
             "nursecase",
@@ -97,15 +115,14 @@ def run(arguments: list[str], environment: dict[str, str]) -> tuple[float, float
         env=environment,
     )
     seconds = time.perf_counter() - started
-    peak_kb = next(
-        int(line.split("=", 1)[1])
-        for line in finished.stderr.splitlines()
-        if line.startswith("maxrss_kb=")
-    )
+    figures = next(line for line in finished.stderr.splitlines() if line.startswith("maxrss_kb="))
+    peak_part, cpu_part = figures.split()
+    peak_kb = int(peak_part.split("=", 1)[1])
+    user, system = cpu_part.split("=", 1)[1].split("+")
     output = finished.stdout + "".join(
         line + "\n" for line in finished.stderr.splitlines() if not line.startswith("maxrss_kb=")
     )
-    return seconds, peak_kb / 1024, output
+    return seconds, float(user) + float(system), peak_kb / 1024, output
 
 
 def main() -> None:
@@ -127,7 +144,7 @@ def main() -> None:
         f" Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
     )
     if not database.exists():
-        seconds, _peak, output = run(
+        seconds, _cpu, _peak, output = run(
             ["seed", "--db", str(database), "--patients", str(options.patients)], environment
         )
         print(f"seed: {seconds:.1f} s; {output.strip()}")
@@ -136,11 +153,12 @@ def main() -> None:
     size = readings.stat().st_size / 1_000_000
     print(f"file: {rows:,} rows, {size:.1f} MB, written in {time.perf_counter() - started:.1f} s")
     for label in ("import", "re-import"):
-        seconds, peak, output = run(
+        seconds, cpu, peak, output = run(
             ["import", "readings", str(readings), "--db", str(database)], environment
         )
         print(
-            f"{label}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s, peak RSS {peak:.0f} MB"
+            f"{label}: {seconds:.1f} s wall ({rows / seconds:,.0f} rows/s),"
+            f" {cpu:.1f} s CPU ({rows / cpu:,.0f} rows/s of CPU), peak RSS {peak:.0f} MB"
             f"\n  {output.strip()}"
         )
     with sqlite3.connect(database) as connection:

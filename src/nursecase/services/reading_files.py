@@ -68,7 +68,7 @@ MRN_CACHE = 50_000
 #: order adds each reading beside the same patient's and measure's earlier ones,
 #: all over both reading indexes: with the default 2 MB cache the pages of the
 #: one long transaction are spilled to the WAL and written again and again.
-IMPORT_CACHE_KIB = 131_072
+IMPORT_CACHE_KIB = 81_920
 #: Readings before this year are refused as typing or device-clock errors.
 FIRST_YEAR = 1900
 
