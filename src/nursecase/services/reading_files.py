@@ -55,7 +55,7 @@ from nursecase.services.readings import NewReading, ReadingsService, StoreResult
 #: The columns a readings file must name, in the order they are described.
 REQUIRED_COLUMNS = ("mrn", "code", "value", "unit", "time")
 #: Rows handed to ``ReadingsService.store`` at a time (memory stays bounded).
-CHUNK_ROWS = 5_000
+CHUNK_ROWS = 20_000
 #: Problem lines kept for the summary; the rest are counted.
 PROBLEMS_KEPT = 50
 #: The longest piece of a cell a message quotes (a cell may hold anything).
