@@ -20,8 +20,9 @@ A file that cannot be read at all (not UTF-8 text, no header, a header that
 lacks a column, a line no CSV reader can parse) is refused in one line and
 nothing of it is written, even when the bad line comes after good ones.
 
-The transaction holds the database's write lock while the file imports: other
-workstations' saves wait for it (a million rows take about a minute).
+The transaction holds the database's write lock while the file imports (a
+million rows take two or three minutes): other workstations cannot save
+meanwhile, so a large file is best imported out of hours.
 """
 
 from __future__ import annotations
