@@ -55,6 +55,7 @@ BASE_ARGUMENTS = {
     ("db", "encrypt"): ["--key-file", "{tmp}/key"],
     ("db", "decrypt"): ["--key-file", "{tmp}/key"],
     ("import", "fhir"): ["{tmp}/missing.json"],
+    ("import", "readings"): ["{tmp}/missing.csv"],
     ("seed",): ["--patients", "3"],
 }
 #: Options whose in-range values are costly (a million patients): only small or refused ones.

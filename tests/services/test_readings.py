@@ -198,3 +198,15 @@ def test_the_summary_line_dates_a_value_older_than_a_week(services, patient, clo
     day = clock.today() - timedelta(days=40)
     assert line == f"wt 70.0 kg ({day.day} {day:%b %Y})"
     assert services.readings.summary_lines([]) == {}
+
+
+def test_a_weight_that_arrives_late_checks_the_days_after_it_again(services, patient, clock):
+    assert store(services, weights(patient.id, clock, {1: 82.0, 0: 82.6})).alerts_opened == 0
+
+    # The device uploads a missed weighing of 5 days ago: today is now 2.6 kg
+    # over the week's low.
+    result = store(services, weights(patient.id, clock, {5: 80.0}))
+
+    assert result.alerts_opened == 1
+    [alert] = services.readings.alerts(patient.id)
+    assert alert.why == "weight +2.6 kg in 5 d"

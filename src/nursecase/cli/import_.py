@@ -1,4 +1,4 @@
-"""``nursecase import fhir PATH...``: FHIR R4 bundles from files and folders.
+"""``nursecase import fhir PATH...`` and ``nursecase import readings FILE.csv``.
 
 (The module is named ``import_`` because ``import`` is a Python keyword.)
 Rich is loaded inside the command, and Textual never.
@@ -12,6 +12,10 @@ drawn on a terminal (on stderr, never when piped) and a summary of what was
 created, updated, left unchanged and skipped is printed at the end. With
 passwords on, the importing nurse's password is asked on the terminal or read
 with ``--password-stdin``.
+
+``import readings`` is a thin shell over ``nursecase.services.reading_files``:
+one transaction per file, a line for each refused row, exit code 1 when any
+row was refused (the good rows are kept) or the file could not be read.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from nursecase.cli.runtime import (
 
 if TYPE_CHECKING:
     from nursecase.services.fhir_import import ImportTotals
+    from nursecase.services.reading_files import ReadingFileResult
 
 import_app = typer.Typer(
     help="Import patients and their records from other systems.", no_args_is_help=True
@@ -54,6 +59,8 @@ PathsArgument = Annotated[
 
 #: Warnings printed in full at the end; the rest are counted.
 WARNINGS_SHOWN = 10
+#: Refused rows of a readings file printed in full; the rest are counted.
+ROW_PROBLEMS_SHOWN = 50
 
 
 def bundle_files(paths: list[Path]) -> list[Path]:
@@ -162,4 +169,86 @@ def summary_lines(
         hidden = len(totals.warnings) - WARNINGS_SHOWN
         if hidden > 0:
             lines.append(f"  and {hidden} more")
+    return lines
+
+
+@import_app.command("readings")
+@handled()
+def import_readings(
+    context: typer.Context,
+    path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE.csv",
+            help="A readings file: a header naming mrn,code,value,unit,time, one reading a row.",
+            show_default=False,
+        ),
+    ],
+    db: DbOption = None,
+    nurse: Annotated[
+        str | None, nurse_option("Sign in as this nurse (username); the audit names them.")
+    ] = None,
+    password_stdin: SignInPasswordStdinOption = False,
+) -> None:
+    """Import a home-monitoring vendor's readings file (CSV), in one transaction.
+
+    The first line names the columns mrn, code, value, unit and time (any
+    case, any order; other columns are ignored). code is a LOINC code (body
+    weight 29463-7, systolic 8480-6, diastolic 8462-4, glucose 41653-7 ...);
+    time is ISO 8601, a date and a time of day (2026-11-27T07:30:00Z): one
+    with a zone is converted to this workstation's local time. Each bad row
+    is named by its line and left out; the good rows are kept. Readings
+    already on file are skipped, so importing a file again changes nothing.
+
+    Exit status: 0 when every row was imported or already on file; 1 when
+    any row was refused (the others are kept), or when the file could not be
+    read at all (not UTF-8, no header, a missing column: then nothing is
+    imported).
+    """
+    from nursecase.services.reading_files import ReadingFileService
+
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    state = CommandState.of(context, db, nurse)
+    with state.services(settings=load_settings()) as services:
+        started = time.perf_counter()
+        state.act_as(services, "importing", password_stdin=password_stdin)
+        result = ReadingFileService(services.context, services.readings).import_file(path)
+    seconds = time.perf_counter() - started
+    for line in readings_summary(result, path, seconds, state.location):
+        echo(line)
+    if result.refused:
+        raise typer.Exit(1)
+
+
+def _many(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
+
+
+def readings_summary(
+    result: ReadingFileResult, path: Path, seconds: float, location: str
+) -> list[str]:
+    """The words after a readings file: what was added, what was on file, the refused rows."""
+    parts = [_many(result.added, "reading") + " added"]
+    if result.corrected:
+        parts.append(f"{result.corrected:,} corrected")
+    parts.append(f"{result.unchanged:,} already on file")
+    parts.append(_many(result.alerts_opened, "alert") + " opened")
+    if result.alerts_updated:
+        parts.append(_many(result.alerts_updated, "alert") + " updated")
+    line = f"Imported {path.name} into {shown(location)} in {seconds:.1f} s: " + ", ".join(parts)
+    changed = result.added or result.corrected or result.alerts_opened or result.alerts_updated
+    if not result.refused:
+        lines = [line + "."]
+    else:
+        lines = [line + f"; {_many(result.refused, 'row')} not imported:"]
+        lines.extend(f"  {problem}" for problem in result.problems[:ROW_PROBLEMS_SHOWN])
+        hidden = result.refused - min(len(result.problems), ROW_PROBLEMS_SHOWN)
+        if hidden > 0:
+            lines.append(f"  and {hidden:,} more")
+    if not changed:
+        if result.unchanged:
+            lines.append("Nothing changed: every reading in the file was already on file.")
+        else:
+            lines.append("Nothing changed: the file holds no reading that could be imported.")
     return lines

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -953,6 +953,48 @@ def find_by_mrn(session: Session, mrn: object) -> Patient | None:
     raise ValidationError(
         "mrn", f"is the MRN of {len(found)} patients written in different ways: write it exactly"
     )
+
+
+#: MRN keys looked up per query by ``find_ids_by_mrn`` (well under every bind limit).
+MRN_LOOKUP_CHUNK = 500
+
+
+def find_ids_by_mrn(session: Session, mrns: Iterable[str]) -> dict[str, int | ValidationError]:
+    """Many MRNs at once, each found as ``find_by_mrn`` finds one: by key, with or without
+    its punctuation, in a few queries.
+
+    Each MRN as given maps to its patient's id, or to the ValidationError
+    ``find_by_mrn`` would raise for it (a key two patients share and neither
+    is written exactly so); an MRN that names no patient is left out.
+    """
+    wanted = {mrn: mrn_key(mrn) for mrn in mrns}
+    keys = sorted({key for key in wanted.values() if key})
+    candidates: dict[str, list[tuple[int, str]]] = {}
+    for start in range(0, len(keys), MRN_LOOKUP_CHUNK):
+        rows = session.execute(
+            select(Patient.mrn_key, Patient.id, Patient.mrn)
+            .where(Patient.mrn_key.in_(keys[start : start + MRN_LOOKUP_CHUNK]))
+            .order_by(Patient.id)
+        )
+        for key, patient_id, stored_mrn in rows:
+            candidates.setdefault(key, []).append((patient_id, stored_mrn))
+    found: dict[str, int | ValidationError] = {}
+    for mrn, key in wanted.items():
+        theirs = candidates.get(key, [])
+        if len(theirs) == 1:
+            found[mrn] = theirs[0][0]
+        elif theirs:
+            exact = [patient_id for patient_id, stored in theirs if stored == mrn.strip()]
+            found[mrn] = (
+                exact[0]
+                if len(exact) == 1
+                else ValidationError(
+                    "mrn",
+                    f"is the MRN of {len(theirs)} patients written in different ways:"
+                    " write it exactly",
+                )
+            )
+    return found
 
 
 class SearchPlan(enum.Enum):

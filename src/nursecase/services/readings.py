@@ -27,12 +27,13 @@ device file would otherwise write a million events of the same fact.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from nursecase.db.models import (
@@ -90,6 +91,12 @@ REASON_LENGTH = 400
 NOTE_LENGTH = 2000
 #: Readings inserted per statement (well under every database's bind limit).
 INSERT_CHUNK = 500
+#: Readings looked up per statement by ``_existing``: 3 parameters each, under
+#: the 999 parameters a statement the oldest SQLite still in use allows.
+EXISTING_CHUNK = 300
+#: ``session.info`` key: the (patient, measure) pairs this transaction's import
+#: events already named (see ``ReadingsService._audit_import``).
+_IMPORT_AUDITED = "nursecase.readings.import-audited"
 
 
 @dataclass(frozen=True)
@@ -267,22 +274,29 @@ class ReadingsService:
         importers turn it into a line for the file and go on with the others.
         Readings already on file (same patient, code and moment) are skipped;
         one whose value changed is corrected.
+
+        An importer may call it many times in one transaction (a device file
+        in chunks): the audit still names each patient's measures once per
+        transaction (see ``_audit_import``).
         """
-        converted: list[tuple[Measure, NewReading]] = []
+        converted: list[tuple[Measure, NewReading, float]] = []
         for reading in readings:
             measure = measure_of(reading.loinc)
             if measure is None:
                 raise ValidationError("code", f'"{reading.loinc}" is not a code nursecase reads')
-            check_plausible(measure, to_measure_unit(measure, reading.value, reading.unit))
-            converted.append((measure, reading))
+            measure_value = to_measure_unit(measure, reading.value, reading.unit)
+            check_plausible(measure, measure_value)
+            converted.append((measure, reading, measure_value))
         if not converted:
             return StoreResult()
-        existing = self._existing(session, [reading for _measure, reading in converted])
-        new: list[tuple[Measure, NewReading]] = []
-        corrected = unchanged = 0
+        existing = self._existing(session, [reading for _measure, reading, _value in converted])
+        new: list[tuple[Measure, NewReading, float]] = []
+        corrections: list[dict[str, object]] = []
+        unchanged = 0
         seen: set[tuple[int, str, datetime]] = set()
         touched: dict[int, dict[Measure, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-        for measure, reading in converted:
+        today = self.context.clock.today()
+        for measure, reading, measure_value in converted:
             key = (reading.patient_id, reading.loinc, reading.taken_at)
             if key in seen:
                 unchanged += 1  # the same reading twice in one file
@@ -290,53 +304,107 @@ class ReadingsService:
             seen.add(key)
             stored = existing.get(key)
             if stored is None:
-                new.append((measure, reading))
+                new.append((measure, reading, measure_value))
             # A unit spelled another way ("mmHg", "mm[Hg]") is the same reading: a
             # FHIR export written in UCUM and imported back changes nothing.
             elif stored.value != reading.value or not same_unit(stored.unit, reading.unit):
-                stored.value = reading.value
-                stored.unit = reading.unit
-                stored.measure_value = to_measure_unit(measure, reading.value, reading.unit)
-                corrected += 1
+                corrections.append(
+                    {
+                        "stored_id": stored.id,
+                        "value": reading.value,
+                        "unit": reading.unit,
+                        "measure_value": measure_value,
+                    }
+                )
             else:
                 unchanged += 1
                 continue
-            touched[reading.patient_id][alert_measure(measure)].append(reading.taken_at)
-        self._insert(session, new, source, None)
+            if is_recent(measure, reading.taken_at, today):
+                touched[reading.patient_id][alert_measure(measure)].append(reading.taken_at)
+            else:
+                touched[reading.patient_id]  # audited, never an alert (history)
+        self._insert_imported(session, new, source)
+        if corrections:
+            table = Reading.__table__  # type: ignore[attr-defined]
+            session.execute(
+                table.update()
+                .where(table.c.id == bindparam("stored_id"))
+                .values(
+                    value=bindparam("value"),
+                    unit=bindparam("unit"),
+                    measure_value=bindparam("measure_value"),
+                ),
+                corrections,
+            )
         session.flush()
+        self._audit_import(session, new, touched)
+        opened, updated = self._check(session, touched)
+        return StoreResult(len(new), len(corrections), unchanged, opened, updated)
+
+    def _audit_import(
+        self,
+        session: Session,
+        new: Sequence[tuple[Measure, NewReading, float]],
+        touched: Mapping[int, object],
+    ) -> None:
+        """One event per patient whose readings were added or corrected, naming the measures.
+
+        An importer that stores a file in chunks calls ``store`` many times
+        in one transaction (one session): a patient and measure already named
+        by this session's events is not named again, so a million-row file
+        writes one event per patient (one more when a later chunk brings a
+        measure not named yet), never one per chunk.
+        """
+        named: set[tuple[int, str]] = session.info.setdefault(_IMPORT_AUDITED, set())
         by_patient: dict[int, set[str]] = defaultdict(set)
-        for measure, reading in new:
+        for measure, reading, _value in new:
             by_patient[reading.patient_id].add(measure.value)
         for patient_id in sorted(touched):
             measures = by_patient.get(patient_id) or {"corrected"}
+            fresh = {measure for measure in measures if (patient_id, measure) not in named}
+            if not fresh:
+                continue
+            named.update((patient_id, measure) for measure in fresh)
             audit.record(
-                session, self.context, AuditAction.create, IMPORT_ENTITY, patient_id, measures
+                session, self.context, AuditAction.create, IMPORT_ENTITY, patient_id, fresh
             )
-        opened, updated = self._check(session, touched)
-        return StoreResult(len(new), corrected, unchanged, opened, updated)
 
     def _existing(
         self, session: Session, readings: Sequence[NewReading]
-    ) -> dict[tuple[int, str, datetime], Reading]:
-        """The readings already on file among ``readings`` (by patient, code and moment)."""
-        found: dict[tuple[int, str, datetime], Reading] = {}
-        by_patient: dict[int, list[NewReading]] = defaultdict(list)
-        for reading in readings:
-            by_patient[reading.patient_id].append(reading)
-        for patient_id, theirs in by_patient.items():
-            first = min(reading.taken_at for reading in theirs)
-            last = max(reading.taken_at for reading in theirs)
-            codes = sorted({reading.loinc for reading in theirs})
-            rows = session.scalars(
-                select(Reading).where(
-                    Reading.patient_id == patient_id,
-                    Reading.loinc.in_(codes),
-                    Reading.taken_at >= first,
-                    Reading.taken_at <= last,
+    ) -> dict[tuple[int, str, datetime], _OnFile]:
+        """The readings already on file among ``readings`` (by patient, code and moment).
+
+        Looked up by their key, ``EXISTING_CHUNK`` at a time, through the unique
+        index (patient, code, moment): a ``VALUES`` list joined to the table,
+        which SQLite and PostgreSQL both answer with one index seek per key. A
+        range per patient read every reading of a patient whose file spans
+        years, and a row-value ``IN`` is a scan of the whole index on SQLite.
+        The statement goes to the driver as it is (``exec_driver_sql``): built
+        by SQLAlchemy, 900 parameters cost ten times the query itself.
+        """
+        keys = list(dict.fromkeys((r.patient_id, r.loinc, r.taken_at) for r in readings))
+        if not keys:
+            return {}
+        connection, mark, to_stored = _driver(session)
+        found: dict[tuple[int, str, datetime], _OnFile] = {}
+        for start in range(0, len(keys), EXISTING_CHUNK):
+            part = keys[start : start + EXISTING_CHUNK]
+            moments: dict[object, datetime] = {}
+            parameters: list[object] = []
+            for patient_id, loinc, moment in part:
+                stored_moment = to_stored(moment)
+                moments[stored_moment] = moment
+                parameters += (patient_id, loinc, stored_moment)
+            if mark is None:  # a driver of another parameter style: SQLAlchemy binds them
+                rows = session.execute(
+                    text(_existing_sql(len(part), None)),
+                    {f"k{index}": value for index, value in enumerate(parameters)},
                 )
-            )
-            for row in rows:
-                found[(row.patient_id, row.loinc, row.taken_at)] = row
+            else:
+                rows = connection.exec_driver_sql(_existing_sql(len(part), mark), tuple(parameters))
+            for reading_id, patient_id, loinc, taken_at, value, unit in rows.fetchall():
+                moment = moments.get(taken_at, taken_at)
+                found[(patient_id, loinc, moment)] = _OnFile(reading_id, value, unit)
         return found
 
     def _insert(
@@ -347,6 +415,7 @@ class ReadingsService:
         nurse_id: int | None,
         refuse_duplicates: bool = False,
     ) -> list[Reading]:
+        """Keyed readings as ORM rows (their ids are needed); duplicates refused."""
         now = self.context.clock.now()
         if refuse_duplicates:
             existing = self._existing(session, [reading for _measure, reading in readings])
@@ -369,22 +438,49 @@ class ReadingsService:
             )
             for measure, reading in readings
         ]
-        if refuse_duplicates or len(rows) < INSERT_CHUNK:
-            session.add_all(rows)
-            session.flush()
-            return rows
-        # A device file's many rows: Core inserts in chunks (no ORM identity work).
-        table = Reading.__table__  # type: ignore[attr-defined]
-        columns = [column.name for column in table.columns if column.name != "id"]
-        for start in range(0, len(rows), INSERT_CHUNK):
-            session.execute(
-                table.insert(),
-                [
-                    {name: getattr(row, name) for name in columns}
-                    for row in rows[start : start + INSERT_CHUNK]
-                ],
-            )
+        session.add_all(rows)
+        session.flush()
         return rows
+
+    def _insert_imported(
+        self,
+        session: Session,
+        readings: Sequence[tuple[Measure, NewReading, float]],
+        source: ReadingSource,
+    ) -> None:
+        """Imported readings, inserted in chunks straight through the driver (executemany).
+
+        No ORM object and no per-row parameter building by SQLAlchemy: at a
+        million rows those cost more than the inserts. The moments are turned
+        into what the column stores by the column type's own bind processor,
+        so the rows are exactly those an ORM insert writes.
+        """
+        if not readings:
+            return
+        connection, mark, to_stored = _driver(session)
+        created_at = to_stored(self.context.clock.now())
+        rows = [
+            (
+                reading.patient_id,
+                measure.value,
+                reading.loinc,
+                reading.value,
+                reading.unit,
+                measure_value,
+                to_stored(reading.taken_at),
+                source.value,
+                None,
+                created_at,
+            )
+            for measure, reading, measure_value in readings
+        ]
+        if mark is None:  # a driver of another parameter style: SQLAlchemy binds them
+            table = Reading.__table__  # type: ignore[attr-defined]
+            names = [column.name for column in table.columns if column.name != "id"]
+            session.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
+            return
+        for start in range(0, len(rows), INSERT_CHUNK):
+            connection.exec_driver_sql(_insert_sql(mark), rows[start : start + INSERT_CHUNK])
 
     # --- alerts -------------------------------------------------------------
 
@@ -407,6 +503,29 @@ class ReadingsService:
                 updated += outcome == "updated"
         return opened, updated
 
+    def _later_weighings(
+        self, session: Session, patient_id: int, moments: Sequence[datetime]
+    ) -> list[datetime]:
+        """The new weighings and the recent ones of the 7 days after the earliest.
+
+        A weight that arrives late (a file not in time order, a device that
+        uploads a missed day) changes the weekly low of the days after it, so
+        those days are checked again: their gain may now be over the limit.
+        """
+        today = self.context.clock.today()
+        later = session.scalars(
+            select(Reading.taken_at).where(
+                Reading.patient_id == patient_id,
+                Reading.measure == Measure.weight.value,
+                Reading.taken_at > moments[0],
+                Reading.taken_at
+                < datetime.combine(moments[0].date(), datetime.min.time())
+                + timedelta(days=WEEK_DAYS + 1),
+            )
+        ).all()
+        recent = {moment for moment in later if is_recent(Measure.weight, moment, today)}
+        return sorted(recent | set(moments))
+
     def _check_measure(
         self,
         session: Session,
@@ -422,6 +541,8 @@ class ReadingsService:
             .limit(1)
         ).first()
         covered = latest_alert.reading_at if latest_alert is not None else None
+        if measure is Measure.weight:
+            moments = self._later_weighings(session, patient_id, moments)
         moments = [moment for moment in moments if covered is None or moment > covered]
         if not moments:
             return None
@@ -850,6 +971,56 @@ class ReadingsService:
 
 
 # --- helpers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _OnFile:
+    """What ``store`` needs of a reading already on file."""
+
+    id: int
+    value: float
+    unit: str
+
+
+def _driver(session: Session) -> tuple[Connection, str | None, Callable[[datetime], object]]:
+    """The session's connection, its driver's parameter marker (None when it is neither
+    ``?`` nor ``%s``), and how the driver is handed a moment for a ``DateTime`` column."""
+    connection = session.connection()
+    dialect = connection.dialect
+    column_type = Reading.__table__.c.taken_at.type  # type: ignore[attr-defined]
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    return connection, mark, process or _same_moment
+
+
+def _same_moment(moment: datetime) -> object:
+    return moment
+
+
+@functools.lru_cache(maxsize=2)
+def _insert_sql(mark: str) -> str:
+    """One imported reading's INSERT for the driver (``_insert_imported``)."""
+    return (
+        "INSERT INTO reading (patient_id, measure, loinc, value, unit, measure_value,"
+        " taken_at, source, entered_by_id, created_at) VALUES (" + ", ".join([mark] * 10) + ")"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _existing_sql(keys: int, mark: str | None) -> str:
+    """The lookup of ``keys`` readings by (patient, code, moment); ``mark`` is the driver's
+    parameter marker, None for SQLAlchemy's named ones (``:k0``, ``:k1`` ...)."""
+    if mark is None:
+        rows = ", ".join(f"(:k{3 * key}, :k{3 * key + 1}, :k{3 * key + 2})" for key in range(keys))
+    else:
+        rows = ", ".join(f"({mark}, {mark}, {mark})" for _key in range(keys))
+    return (
+        f"WITH wanted (patient_id, loinc, taken_at) AS (VALUES {rows})"
+        " SELECT reading.id, reading.patient_id, reading.loinc, reading.taken_at,"
+        " reading.value, reading.unit"
+        " FROM wanted JOIN reading ON reading.patient_id = wanted.patient_id"
+        " AND reading.loinc = wanted.loinc AND reading.taken_at = wanted.taken_at"
+    )
 
 
 def _number(value: object, field: str) -> float:
