@@ -30,8 +30,8 @@ The first patients with the right condition carry the stories a nurse trying
 ``nursecase demo`` should meet (``SHOWCASES``): a heart-failure patient whose
 weight climbed 2.6 kg in the last 5 days, a hypertensive patient with a
 184/121, a diabetic whose HbA1c of 10.4 was drawn last week, a COPD patient at
-88-91 % below her own limit's alert, and a patient whose scale went quiet 4
-days ago. Their values are calm elsewhere so that nothing else alerts. The
+88-91 % who raises no alert under her own limit of 88, and a patient whose
+scale went quiet 4 days ago. Their values are calm elsewhere so that nothing else alerts. The
 others draw their own course, a few with a story of their own (fluid gain, a
 blood pressure spike, a low glucose, a drop in saturation, a device that
 stopped sending), so a large seed has alerts and gaps in realistic shares.
@@ -274,8 +274,8 @@ class ReadingsBuilder:
         self.clinic_limits = default_limits()
         self.showcases_left = list(SHOWCASES)
         self._seven = datetime.combine(today, time(7))
-        # Per patient: the rows, and the recent points by stored measure with
-        # the moment each reading arrived (when an alert on it was raised).
+        # Per patient: the reading table being filled, the patient, and the
+        # recent readings (measure, offset, slot, value, source) the alert check reads.
         self._rows: list[tuple] = []
         self._patient_id = 0
         self._recent: list[tuple[Measure, int, int, float, str]] = []
