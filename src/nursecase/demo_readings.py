@@ -159,6 +159,8 @@ CLINIC_VISIT_GAP_DAYS = (150, 210)
 CLINIC_NEWEST_AGO = 8
 #: Home monitoring runs over the last 30 to 90 days (the showcases: 90).
 HOME_DAYS = (30, 90)
+#: Of the patients sending blood pressure, the share who take it morning and evening.
+TWICE_DAILY_SHARE = 0.2
 #: A monitored patient misses this share of days.
 MISSED_DAY_SHARE = 0.06
 #: Shares of monitored patients with a story in their recent readings.
@@ -227,6 +229,9 @@ UNITS = {measure: facts.unit for measure, facts in MEASURES.items()}
 #: Noise is the sum of two uniform draws (a triangle, quicker than ``random.gauss``):
 #: times this it has a standard deviation of 1.
 TRIANGLE = 6**0.5
+#: Blood pressure varies from one reading to the next by these (standard deviations 7 and 5).
+SYSTOLIC_SPREAD = 7 * TRIANGLE
+DIASTOLIC_SPREAD = 5 * TRIANGLE
 
 
 @dataclass
@@ -313,7 +318,7 @@ class ReadingsBuilder:
                 last = -SILENT_DAYS
             elif "stopped" in stories:
                 last = -rng.randint(SILENT_DAYS, 9)
-            twice = Measure.blood_pressure in home and not calm and rng.random() < 0.35
+            twice = Measure.blood_pressure in home and not calm and rng.random() < TWICE_DAILY_SHARE
             for measure in home:
                 frequency = MonitoringFrequency.daily
                 if twice and measure is Measure.blood_pressure:
@@ -516,6 +521,7 @@ class ReadingsBuilder:
                 if offset >= -CHECKED_DAYS[Measure.weight]:
                     recent.append((Measure.weight, offset, slot, measure_value, DEVICE))
         if Measure.blood_pressure in home:
+            pairs = []
             for offset, slot in sent:
                 systolic, diastolic = self._pressure(body, calm)
                 if showcase == PRESSURE_CRISIS and offset == -CRISIS_AGO:
@@ -524,10 +530,11 @@ class ReadingsBuilder:
                     systolic, diastolic = rng.randint(181, 204), rng.randint(98, 124)
                 elif offset == story_day and "low-pressure" in stories:
                     systolic, diastolic = rng.randint(76, 88), rng.randint(44, 56)
-                self._pair(systolic, diastolic, offset, slot + 2, DEVICE)
+                pairs.append((offset, slot + 2, systolic, diastolic))
                 if twice:
-                    evening = self._pressure(body, calm)
-                    self._pair(*evening, offset, EVENING_SLOT + int(random_value() * 24), DEVICE)
+                    evening_slot = EVENING_SLOT + int(random_value() * 24)
+                    pairs.append((offset, evening_slot, *self._pressure(body, calm)))
+            self._device_pairs(pairs)
         if Measure.glucose in home:
             spread = body.glucose * 0.13 * TRIANGLE
             for offset, slot in sent:
@@ -560,10 +567,61 @@ class ReadingsBuilder:
                     Measure.oxygen_saturation, loinc, float(value), "%", offset, slot + 1, DEVICE
                 )
 
+    def _device_pairs(self, pairs: Sequence[tuple[int, int, float, float]]) -> None:
+        """Blood pressure pairs (offset, slot, systolic, diastolic) from the home cuff."""
+        rows = self._rows
+        recent = self._recent
+        moment = self.moment
+        ids = self.ids
+        patient_id = self._patient_id
+        systolic_loinc = LOINCS[Measure.systolic]
+        diastolic_loinc = LOINCS[Measure.diastolic]
+        window = -CHECKED_DAYS[Measure.systolic]
+        reading_id = ids["reading"]
+        for offset, slot, systolic, diastolic in pairs:
+            taken = moment(offset, slot)
+            rows.append(
+                (
+                    reading_id,
+                    patient_id,
+                    "systolic",
+                    systolic_loinc,
+                    systolic,
+                    "mm[Hg]",
+                    systolic,
+                    taken,
+                    DEVICE,
+                    None,
+                    taken,
+                )
+            )
+            rows.append(
+                (
+                    reading_id + 1,
+                    patient_id,
+                    "diastolic",
+                    diastolic_loinc,
+                    diastolic,
+                    "mm[Hg]",
+                    diastolic,
+                    taken,
+                    DEVICE,
+                    None,
+                    taken,
+                )
+            )
+            reading_id += 2
+            if offset >= window:
+                recent.append((Measure.systolic, offset, slot, systolic, DEVICE))
+                recent.append((Measure.diastolic, offset, slot, diastolic, DEVICE))
+        ids["reading"] = reading_id
+
     def _pressure(self, body: _Body, calm: bool) -> tuple[float, float]:
         random_value = self.rng.random
-        systolic = round(body.systolic + (random_value() + random_value() - 1.0) * 7 * TRIANGLE)
-        diastolic = round(body.diastolic + (random_value() + random_value() - 1.0) * 5 * TRIANGLE)
+        systolic = round(body.systolic + (random_value() + random_value() - 1.0) * SYSTOLIC_SPREAD)
+        diastolic = round(
+            body.diastolic + (random_value() + random_value() - 1.0) * DIASTOLIC_SPREAD
+        )
         if calm:
             systolic = min(max(systolic, 104), 172)
             diastolic = min(max(diastolic, 58), 112)
