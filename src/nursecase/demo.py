@@ -7,7 +7,9 @@ assessment trends scored by ``nursecase.domain.instruments``, Omaha care plans
 with rising KBS ratings, referrals in every Task status with a legal status
 history, worklist tasks, recent discharges with their TCM tasks and at least one
 PHQ-9 with item 9 above 0 and its open urgent safety task (older ones were each
-completed by a safety check, a C-SSRS screen, on the day).
+completed by a safety check, a C-SSRS screen, on the day), and readings: home
+monitoring with its enrolments, clinic vitals and labs, and the open alerts the
+threshold rules raise from them (``nursecase.demo_readings``).
 
 The same ``(patients, seed, clock.today())`` always gives the same rows (on an
 empty database the same ids too): choices come from ``random.Random(seed)`` and
