@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, delete, func, select, text
 
 from nursecase.db.engine import integrity_problems, make_engine
 from nursecase.db.maintenance.migrate import ensure_schema
@@ -30,10 +30,14 @@ from nursecase.db.models import (
     Goal,
     Intervention,
     Medication,
+    MonitoringEnrolment,
     Nurse,
     Patient,
     Problem,
     ProblemRating,
+    Reading,
+    ReadingAlert,
+    ReadingThreshold,
     Referral,
     ReferralStatusHistory,
     SafetyCheck,
@@ -56,7 +60,10 @@ from nursecase.domain.codes import (
     Instrument,
     InterventionCategory,
     InterventionStatus,
+    Measure,
     MedicationStatus,
+    MonitoringFrequency,
+    ReadingSource,
     ReferralPriority,
     ReferralStatus,
     RiskTier,
@@ -65,9 +72,11 @@ from nursecase.domain.codes import (
     TaskPriority,
     TaskSource,
     TaskStatus,
+    ThresholdRule,
     allowed_values,
 )
 from nursecase.domain.instruments import get_instrument
+from nursecase.domain.measures import check_plausible, measure_of, to_measure_unit
 from nursecase.domain.omaha import PROBLEMS_BY_CODE
 from nursecase.domain.referral_states import REASON_REQUIRED, allowed_next
 from nursecase.domain.tcm import TcmFacts, TcmStep, period_end, tcm_status
@@ -75,6 +84,7 @@ from nursecase.services import audit
 from nursecase.services.assessments import AssessmentService
 from nursecase.services.audit import AuditService
 from nursecase.services.context import ServiceContext
+from nursecase.services.readings import NewReading, ReadingsService
 
 PATIENTS = 150
 
@@ -384,6 +394,12 @@ def test_coded_columns_hold_only_their_fhir_codes(engine, seeded):
         (Task.status, TaskStatus),
         (Task.priority, TaskPriority),
         (Task.source, TaskSource),
+        (Reading.measure, Measure),
+        (Reading.source, ReadingSource),
+        (ReadingAlert.measure, Measure),
+        (ReadingThreshold.rule, ThresholdRule),
+        (MonitoringEnrolment.measure, Measure),
+        (MonitoringEnrolment.frequency, MonitoringFrequency),
     )
     with engine.connect() as connection:
         for column, codes in checks:
@@ -448,6 +464,11 @@ def test_nothing_happened_after_now(engine, clock, seeded):
         EpisodeStatusHistory.changed_at,
         Task.done_at,
         Task.created_at,
+        Reading.taken_at,
+        Reading.created_at,
+        ReadingAlert.raised_at,
+        ReadingThreshold.set_at,
+        MonitoringEnrolment.created_at,
     )
     with engine.connect() as connection:
         for column in moments:
@@ -455,6 +476,156 @@ def test_nothing_happened_after_now(engine, clock, seeded):
                 select(column).where(column.is_not(None)).order_by(column.desc()).limit(1)
             ).scalar()
             assert latest is not None and latest <= now, column
+
+
+# ---------------------------------------------------------------- readings
+
+#: The stories ``nursecase demo`` (150 patients, seed 7) tells, by MRN (demo_readings.SHOWCASES).
+DEMO_ALERTS = {
+    "13727465": ("I50.9", "weight", "weight +2.6 kg in 5 d", True),
+    "13600761": ("I10", "blood-pressure", "BP 184/121 high", True),
+    "13790817": ("E11.9", "hba1c", "HbA1c 10.4 % high", False),
+}
+DEMO_COPD_RETAINER = "13624518"
+DEMO_SILENT_SCALE = "13774979"
+
+
+def _open_alerts(engine: Engine) -> set[tuple]:
+    with engine.connect() as connection:
+        return {
+            tuple(row)
+            for row in connection.execute(
+                select(
+                    ReadingAlert.patient_id,
+                    ReadingAlert.measure,
+                    ReadingAlert.rules,
+                    ReadingAlert.urgent,
+                    ReadingAlert.why,
+                    ReadingAlert.reading_at,
+                ).where(ReadingAlert.status == "open")
+            )
+        }
+
+
+def _alerts_the_service_raises(engine: Engine, clock) -> tuple[set[tuple], set[tuple]]:
+    """(the seeded open alerts, what ReadingsService.store opens for the same readings).
+
+    The seeded readings and alerts are taken out, then the readings are stored
+    again through the service, with the patients' own limits still in place.
+    """
+    seeded_alerts = _open_alerts(engine)
+    with engine.begin() as connection:
+        readings = [
+            NewReading(*row)
+            for row in connection.execute(
+                select(
+                    Reading.patient_id, Reading.loinc, Reading.value, Reading.unit, Reading.taken_at
+                )
+            )
+        ]
+        connection.execute(delete(ReadingAlert))
+        connection.execute(delete(Reading))
+    context = ServiceContext(engine, clock)
+    with context.write() as session:
+        ReadingsService(context).store(session, readings, ReadingSource.device)
+    return seeded_alerts, _open_alerts(engine)
+
+
+def test_the_demo_shows_monitoring_at_work_as_the_rules_say(engine, clock, seeded):
+    today = clock.today()
+    with engine.connect() as connection:
+        mrns = dict(connection.execute(select(Patient.mrn, Patient.id)).all())
+        conditions = defaultdict(set)
+        for patient_id, code in connection.execute(
+            select(Condition.patient_id, Condition.code).where(
+                Condition.clinical_status == "active"
+            )
+        ):
+            conditions[patient_id].add(code)
+        limits = connection.execute(
+            select(
+                ReadingThreshold.rule, ReadingThreshold.threshold, ReadingThreshold.reason
+            ).where(ReadingThreshold.patient_id == mrns[DEMO_COPD_RETAINER])
+        ).all()
+        saturations = (
+            connection.execute(
+                select(Reading.measure_value).where(
+                    Reading.patient_id == mrns[DEMO_COPD_RETAINER],
+                    Reading.measure == "oxygen-saturation",
+                    Reading.taken_at
+                    >= datetime.combine(today - timedelta(days=7), datetime.min.time()),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        silent = connection.execute(
+            select(
+                MonitoringEnrolment.measure,
+                MonitoringEnrolment.frequency,
+                func.max(Reading.taken_at),
+            )
+            .join(Reading, Reading.patient_id == MonitoringEnrolment.patient_id)
+            .where(
+                MonitoringEnrolment.patient_id == mrns[DEMO_SILENT_SCALE],
+                Reading.measure == "weight",
+                Reading.source == "device",
+            )
+            .group_by(MonitoringEnrolment.measure, MonitoringEnrolment.frequency)
+        ).all()
+        monitored = connection.execute(
+            select(func.count(MonitoringEnrolment.patient_id.distinct()))
+        ).scalar_one()
+        years = connection.execute(
+            select(func.min(Reading.taken_at)).where(Reading.source == "import")
+        ).scalar_one()
+    alerts = {
+        (patient_id, measure): (why, urgent)
+        for patient_id, measure, _rules, urgent, why, _at in _open_alerts(engine)
+    }
+    # The heart-failure weight gain, the hypertensive crisis, the diabetic's HbA1c.
+    for mrn, (condition, measure, why, urgent) in DEMO_ALERTS.items():
+        assert condition in conditions[mrns[mrn]], mrn
+        assert alerts[mrns[mrn], measure] == (why, urgent), mrn
+    # The COPD patient runs at 88-91 % under her own limit of 88: no alert.
+    assert "J44.9" in conditions[mrns[DEMO_COPD_RETAINER]]
+    assert limits == [("oxygen-low", 88.0, "COPD, retains CO2: target 88-92 %")]
+    assert saturations and min(saturations) >= 88 and min(saturations) < 90
+    assert not [key for key in alerts if key[0] == mrns[DEMO_COPD_RETAINER]]
+    # Enrolled for daily weights, silent for 4 days: Today's gap.
+    [(measure, frequency, last_weight)] = silent
+    assert (measure, frequency) == ("weight", "daily")
+    assert (today - last_weight.date()).days == 4
+    assert not [key for key in alerts if key[0] == mrns[DEMO_SILENT_SCALE]]
+    # About one patient in ten is monitored; clinic results go back years.
+    assert 0.05 * PATIENTS <= monitored <= 0.2 * PATIENTS
+    assert (today - years.date()).days > 2 * 365
+    # Every open alert is the one the readings service raises for the same readings.
+    seeded_alerts, raised = _alerts_the_service_raises(engine, clock)
+    assert seeded_alerts == raised
+
+
+def test_a_seed_holds_readings_in_range_and_the_alerts_the_rules_raise(engine, clock):
+    seed_database(engine, clock, patients=200, seed=3)
+    with engine.connect() as connection:
+        readings = connection.execute(
+            select(
+                Reading.measure, Reading.loinc, Reading.value, Reading.unit, Reading.measure_value
+            )
+        ).all()
+        patients = connection.execute(
+            select(Reading.patient_id, Episode.status)
+            .join(Episode, Episode.patient_id == Reading.patient_id)
+            .distinct()
+        ).all()
+    assert readings and {status for _, status in patients} == {"active"}
+    for measure, loinc, value, unit, measure_value in readings:
+        assert measure_of(loinc) == measure
+        assert to_measure_unit(measure, value, unit) == measure_value
+        check_plausible(measure, measure_value)
+    assert {unit for _, _, _, unit, _ in readings} >= {"kg", "[lb_av]", "mm[Hg]", "mg/dL", "%"}
+    seeded_alerts, raised = _alerts_the_service_raises(engine, clock)
+    assert seeded_alerts and seeded_alerts == raised
 
 
 # ---------------------------------------------------------------- audit and nurses

@@ -7,7 +7,9 @@ assessment trends scored by ``nursecase.domain.instruments``, Omaha care plans
 with rising KBS ratings, referrals in every Task status with a legal status
 history, worklist tasks, recent discharges with their TCM tasks and at least one
 PHQ-9 with item 9 above 0 and its open urgent safety task (older ones were each
-completed by a safety check, a C-SSRS screen, on the day).
+completed by a safety check, a C-SSRS screen, on the day), and readings: home
+monitoring with its enrolments, clinic vitals and labs, and the open alerts the
+threshold rules raise from them (``nursecase.demo_readings``).
 
 The same ``(patients, seed, clock.today())`` always gives the same rows (on an
 empty database the same ids too): choices come from ``random.Random(seed)`` and
@@ -64,6 +66,7 @@ from nursecase.db.models import (
     AuditEvent,
     Nurse,
 )
+from nursecase.demo_readings import READING_COLUMNS, ReadingsBuilder
 from nursecase.domain.business_days import add_business_days
 from nursecase.domain.clocks import DEFAULT_CADENCE_DAYS, DEFAULT_REPLY_DAYS
 from nursecase.domain.codes import (
@@ -416,6 +419,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "previous_hash",
         "hash",
     ),
+    # Readings, their alerts, own limits and monitoring enrolments (demo_readings.py).
+    **READING_COLUMNS,
 }
 
 #: Clinical tables in foreign-key order (the audit table is written last, apart).
@@ -426,6 +431,8 @@ _TABLES = {table.__tablename__: table.__table__ for table in ALL_TABLES}
 #: What one patient's referrals add: dropped again when the episode is finished.
 _REFERRAL_TABLES = ("referral", "referral_status_history", "task")
 _OPEN_TASK_STATUSES = frozenset({"requested", "in-progress", "on-hold"})
+#: Conditions that are still the patient's (FHIR clinical status), for what is measured.
+_ACTIVE_CONDITION_STATUSES = frozenset({"active", "recurrence", "relapse"})
 #: Open care plans run at least this many days past today (their goals fall due
 #: up to about 90 days ahead).
 CARE_PLAN_HORIZON_DAYS = 120
@@ -1582,6 +1589,10 @@ class _CaseloadGenerator:
         # outcome), from which the TCM steps are worked out (see _transition_rows).
         self._patient_contacts: list[tuple[int, int, str, str, str]] = []
         self._pending_transition: _PlannedDischarge | None = None
+        # Readings draw from a random stream of their own (see demo_readings).
+        self.readings = ReadingsBuilder(
+            plan.seed, plan.today, self.ids, self.day, self.moment, self.formats.moment
+        )
 
     # ------------------------------------------------------------ formatting
 
@@ -1724,6 +1735,12 @@ class _CaseloadGenerator:
         self._tasks(patient_id, nurse_id, start_ago)
         if episode_status == "finished":
             self._cancel_open_tasks(patient_id, self.moment(-1, 40))
+        if episode_status == "active":
+            # Home monitoring and clinic results only while the episode runs:
+            # an alert is work, and a paused or finished episode leaves none.
+            self.readings.patient(
+                tables, patient_id, nurse_id, self._active_conditions(patient_id), start_ago
+            )
 
         tables["patient"].append(
             (
@@ -1755,6 +1772,16 @@ class _CaseloadGenerator:
                 1,
             )
         )
+
+    def _active_conditions(self, patient_id: int) -> frozenset[str]:
+        """The ICD-10 codes of the patient's active conditions (the newest condition rows)."""
+        codes = []
+        for row in reversed(self.tables["condition"]):
+            if row[1] != patient_id:
+                break
+            if row[5] in _ACTIVE_CONDITION_STATUSES:
+                codes.append(row[3])
+        return frozenset(codes)
 
     def _cancel_open_tasks(self, patient_id: int, when: object) -> None:
         """Cancel the patient's open tasks (the newest rows of the task table are theirs)."""
