@@ -420,3 +420,43 @@ def test_every_chart_and_care_plan_is_the_same(caseloads):
                 lambda services, plan_id=plan.id: services.care_plans.history(plan_id),
             )
     assert plans > 20
+
+
+def test_every_patients_readings_are_the_same(caseloads):
+    """The Vitals & labs tab, the rounds card line and the RPM month, patient by patient."""
+    ids = same_on_both(caseloads, "patients", patient_ids)
+    with_readings = 0
+    for patient_id in ids:
+        latest = same_on_both(
+            caseloads,
+            f"latest({patient_id})",
+            lambda services, patient_id=patient_id: services.readings.latest(patient_id),
+        )
+        for reads in (
+            (
+                "alerts",
+                lambda services, patient_id=patient_id: services.readings.alerts(patient_id),
+            ),
+            (
+                "limits",
+                lambda services, patient_id=patient_id: services.readings.limits(patient_id),
+            ),
+            (
+                "enrolments",
+                lambda services, patient_id=patient_id: services.readings.enrolments(patient_id),
+            ),
+            ("month", lambda services, patient_id=patient_id: services.readings.month(patient_id)),
+        ):
+            same_on_both(caseloads, f"{reads[0]}({patient_id})", reads[1])
+        if latest:
+            with_readings += 1
+        for value in latest:
+            same_on_both(
+                caseloads,
+                f"series({patient_id}, {value.measure})",
+                lambda services, patient_id=patient_id, measure=value.measure: (
+                    services.readings.series(patient_id, measure)
+                ),
+            )
+    same_on_both(caseloads, "summary_lines", lambda services: services.readings.summary_lines(ids))
+    assert with_readings > 0
