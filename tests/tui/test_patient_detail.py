@@ -51,7 +51,16 @@ TODAY = date(2026, 11, 27)  # the frozen clock's Friday
 TOMORROW = date(2026, 11, 28)
 #: The pane ids in number-key order (keys 1-7), and the tab bar's titles.
 PANES = ("summary", "contacts", "assessments", "problems", "team", "tasks", "timeline")
-TITLES = ("Summary", "Contacts", "Assessments", "Problems & meds", "Care team", "Tasks", "Timeline")
+TITLES = (
+    "Summary",
+    "Contacts",
+    "Assessments",
+    "Problems & meds",
+    "Care team",
+    "Tasks",
+    "Timeline",
+    "Vitals & labs",
+)
 SAFETY_STYLE = "bold white on red"
 #: The demo's nurses as the tables name them (initial and surname, never the username).
 NURSE_SHORT = {

@@ -190,12 +190,12 @@ def rules_reading(measure: Measure) -> tuple[ThresholdRule, ...]:
     return tuple(rule for rule, definition in DEFAULT_RULES.items() if definition.measure in parts)
 
 
-def limit_words(rule: ThresholdRule, limit: RuleLimit) -> str:
+def limit_words(rule: ThresholdRule, limit: RuleLimit, unit_words: str | None = None) -> str:
     """A limit as a nurse reads it: "systolic pressure 180 mmHg or more", "weight gain over
-    0.9 kg in a day"."""
+    0.9 kg in a day"; in ``unit_words`` when the clinic shows the measure in another unit
+    ("glucose under 3.9 mmol/L", see ``measures.shown_value``)."""
     definition = DEFAULT_RULES[rule]
-    facts = info(definition.measure)
-    value = f"{number(limit.limit, facts.decimals if facts.decimals else 0)} {facts.unit_words}"
+    value = shown_value(definition.measure, limit.limit, unit_words)
     name = definition.measure.label.lower() if definition.measure is not Measure.hba1c else "HbA1c"
     if definition.comparison is Comparison.gain_in_a_day:
         return f"weight gain over {value} in a day"

@@ -3,7 +3,7 @@
 The chart is read in one background call (``services.chart.open``, which
 records the "view" audit event) and painted at once; after an action the chart
 is read again (``load``) and repainted in place, keeping the tab and the rows
-under the cursors. Tabs are on the number keys 1-7.
+under the cursors. Tabs are on the number keys 1-8.
 
 Actions open dialogs (one dialog, one service call, one transaction). What an
 assessment triggers is followed up here: an urgent safety task is announced
@@ -53,6 +53,13 @@ from nursecase.screens.patient_actions import (
 from nursecase.screens.read_view import ReadView
 from nursecase.screens.referral_dialogs import open_referral_form
 from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
+from nursecase.screens.vitals_pane import (
+    VITALS_ACTIONS,
+    VITALS_INTENTS,
+    VITALS_PANE,
+    VITALS_TITLE,
+    VitalsPane,
+)
 from nursecase.screens.workstation import WorkstationScreen
 from nursecase.widgets.cut_text import CutLines
 from nursecase.widgets.fitted_table import FittedTable
@@ -70,6 +77,7 @@ TABS = (
     ("team", "Care team"),
     ("tasks", "Tasks"),
     ("timeline", "Timeline"),
+    (VITALS_PANE, VITALS_TITLE),
 )
 
 INTENTS = (
@@ -143,6 +151,7 @@ INTENTS = (
         show=False,
     ),
     Intent("patient.refresh", "f5", "refresh", "Refresh", "Load the chart again", show=False),
+    *VITALS_INTENTS,
     *(
         Intent(
             f"patient.tab.{pane}",
@@ -166,7 +175,7 @@ TAB_ACTIONS = {
 
 
 class PatientDetailScreen(WorkstationScreen, Screen):
-    """One patient: header with flags and clocks, seven tabs, every action on a key."""
+    """One patient: header with flags and clocks, eight tabs, every action on a key."""
 
     CSS_PATH = "patient_detail.tcss"
     INTENTS = INTENTS
@@ -251,6 +260,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
                 ("Due", "Task", "Priority", "Status", "Source", "Nurse", "Note"),
                 text=("Task", "Note"),
             )
+        elif pane == VITALS_PANE:
+            yield VitalsPane(id="vitals-pane")
         else:
             yield _table("timeline-table", ("When", "What", "Event"), text=("Event",))
 
@@ -374,7 +385,7 @@ class PatientDetailScreen(WorkstationScreen, Screen):
             chart_views.header(chart, today), layout=False
         )
         # Only the tab in view is filled now; the others when they are shown.
-        # Filling all seven (hundreds of table rows) would triple the time to
+        # Filling all eight (hundreds of table rows) would triple the time to
         # the first paint, for tabs the nurse may not open.
         self.filled_tabs = set()
         self._fill_tab(self._active_tab())
@@ -410,6 +421,9 @@ class PatientDetailScreen(WorkstationScreen, Screen):
             _fill(self, "medications-table", chart_views.medication_rows(chart), None)
         elif pane == "team":
             _fill(self, "team-table", chart_views.care_team_rows(chart), None)
+        elif pane == VITALS_PANE:
+            vitals = self.query_one(VitalsPane)
+            vitals.load(self.services, self.workstation.settings, chart.patient.id)
         elif pane == "tasks":
             task_ids = [task.id for task in chart.tasks]
             _fill(self, "tasks-table", chart_views.task_rows(chart, today), task_ids)
@@ -486,6 +500,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         """
         if action == "read":
             return self.chart is not None and self._highlighted_row(self._active_tab()) is not None
+        if action in VITALS_ACTIONS:
+            return self._active_tab() == VITALS_PANE
         tab = TAB_ACTIONS.get(action)
         if tab is not None:
             if self.chart is None:
@@ -523,6 +539,11 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         return None
 
     # --- actions ----------------------------------------------------------------
+
+    def action_vitals_window(self) -> None:
+        """Chart and list the next window of days (7, 30, 90) on the Vitals & labs tab."""
+        if self._active_tab() == VITALS_PANE:
+            self.query_one(VitalsPane).next_window()
 
     def action_back(self) -> None:
         """Back to where the nurse came from."""

@@ -1,0 +1,308 @@
+"""The Vitals & labs tab of the patient screen: latest values, a trend chart, the readings.
+
+At the top, the patient's open reading alerts in words; then each measure's
+latest value with its change, its source and the patient's limits (their own
+limit shown like a risk override, with its reason); then, for the measure
+under the cursor, its limits in full, its trend chart over 7, 30 or 90 days
+(the window key steps through them) with the thresholds drawn as lines, and
+its readings in that window, newest first. Moving the cursor redraws the
+chart and the readings for the measure under it.
+
+Reading: one background call reads the latest values (one small indexed query
+per measure), the limits, the open alerts and the readings of the measure
+under the cursor over the longest window; a change of window cuts those
+readings again without a read, and another measure is read once and kept
+until the tab is read again. That same call imports the chart module, which
+costs tens of milliseconds and must never be paid at launch
+(tests/test_architecture.py): the thread that waits on the database pays it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from nursecase.domain.codes import Measure
+from nursecase.screens.background import run_in_background, user_message
+from nursecase.screens.formatting import safe_cell
+from nursecase.screens.intents import Intent
+from nursecase.screens.vitals_views import (
+    DEFAULT_WINDOW,
+    LATEST_COLUMNS,
+    LATEST_TEXT,
+    LONGEST_WINDOW,
+    READING_COLUMNS,
+    READING_TEXT,
+    WINDOWS,
+    VitalsRead,
+    alert_lines,
+    chart_title,
+    display_units,
+    in_window,
+    latest_rows,
+    latest_table_rows,
+    limits_by_rule,
+    limits_line,
+    reading_rows,
+    threshold_lines,
+    trend_lines,
+    trend_series,
+    unit_of,
+)
+from nursecase.widgets.fitted_table import FittedTable
+
+if TYPE_CHECKING:
+    from nursecase.config import Settings
+    from nursecase.services import Services
+    from nursecase.services.readings import ReadingRead
+
+#: The pane id of the tab on the patient screen, and its title in the tab bar.
+VITALS_PANE = "vitals"
+VITALS_TITLE = "Vitals & labs"
+#: Narrower than this (cells), the chart stands above the readings instead of beside them.
+SIDE_BY_SIDE_WIDTH = 100
+#: The module drawn charts come from, imported by the tab's first read.
+CHART_MODULE = "nursecase.widgets.trend_chart"
+
+VITALS_INTENTS = (
+    Intent(
+        "patient.vitals.window",
+        "w",
+        "vitals_window",
+        "7/30/90 days",
+        "Chart and list the last 7, 30 or 90 days of the measure (each press the next)",
+    ),
+)
+#: The screen's actions that belong to this tab (disabled on the others).
+VITALS_ACTIONS = frozenset({"vitals_window"})
+
+
+def read_vitals(
+    services: Services, patient_id: int, wanted: Measure | None, now: datetime
+) -> VitalsRead:
+    """The tab's read (in a worker thread): latest values, limits, open alerts, one series.
+
+    One read session (one snapshot) for all of it. The series is ``wanted``'s
+    when the patient still has it, else the first measure's, over the longest
+    window. It also imports the chart module.
+    """
+    importlib.import_module(CHART_MODULE)
+    readings = services.readings
+    with services.context.reading():
+        latest = tuple(readings.latest(patient_id))
+        present = [row.measure for row in latest_rows(latest, {})]
+        measure = wanted if wanted in present else (present[0] if present else None)
+        since = now - timedelta(days=LONGEST_WINDOW)
+        series = tuple(readings.series(patient_id, measure, since=since)) if measure else ()
+        return VitalsRead(
+            patient_id,
+            latest,
+            tuple(readings.limits(patient_id)),
+            tuple(readings.alerts(patient_id, open_only=True)),
+            measure,
+            series,
+            now,
+        )
+
+
+class VitalsPane(Vertical):
+    """The Vitals & labs tab's widgets and what they show (see the module docstring)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.patient_id: int | None = None
+        self.vitals: VitalsRead | None = None
+        #: The measure under the cursor, whose chart and readings are shown.
+        self.measure: Measure | None = None
+        #: Each measure's readings of the longest window, as read since the tab's last read.
+        self.series: dict[Measure, tuple[ReadingRead, ...]] = {}
+        self.window_days = DEFAULT_WINDOW
+        self.units: dict[Measure, str] = {}
+        self.services: Services | None = None
+        # Built here, not in compose: the screen fills the tab in the same
+        # call that mounts it, before compose has run.
+        self.alerts = Static("", id="vitals-alerts")
+        self.latest_table = FittedTable(LATEST_COLUMNS, LATEST_TEXT, id="vitals-latest")
+        self.limits_text = Static("", id="vitals-limits")
+        self.chart_box = Vertical(id="vitals-chart-box")
+        self.readings_table = FittedTable(READING_COLUMNS, READING_TEXT, id="vitals-readings")
+
+    def compose(self) -> ComposeResult:
+        """Alerts, the latest values, the highlighted measure's limits, its chart and readings."""
+        yield self.alerts
+        yield self.latest_table
+        yield self.limits_text
+        with Horizontal(id="vitals-body"):
+            yield self.chart_box
+            yield self.readings_table
+
+    def on_mount(self) -> None:
+        """Mounted when the tab is first shown: the keyboard goes to the latest values.
+
+        (The screen focuses a tab's first table when it shows the tab, but this
+        one's tables join the screen only now.)
+        """
+        self.latest_table.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A narrow terminal puts the chart above the readings (each keeps its words whole)."""
+        self.set_class(event.size.width < SIDE_BY_SIDE_WIDTH, "-narrow")
+
+    # --- reading ------------------------------------------------------------
+
+    def load(self, services: Services, settings: Settings, patient_id: int) -> None:
+        """Read the patient's readings again (the tab is shown, or the chart was read again).
+
+        Another patient's readings are cleared at once, never shown under
+        this one's name; the same patient's stay until the new read arrives.
+        """
+        self.services = services
+        self.units = display_units(settings.weight_unit, settings.glucose_unit)
+        if patient_id != self.patient_id:
+            self.patient_id = patient_id
+            self.measure = None
+            self.vitals = None
+            self._clear()
+        clock, wanted = services.clock, self.measure
+        run_in_background(
+            self,
+            lambda: read_vitals(services, patient_id, wanted, clock.now()),
+            self._arrived,
+            self._failed,
+            group="vitals",
+            exclusive=True,
+        )
+
+    def _clear(self) -> None:
+        self.series = {}
+        self.alerts.update("Loading…")
+        self.limits_text.update("")
+        self.latest_table.show_rows([], None)
+        self.readings_table.show_rows([], None)
+        self.chart_box.display = False
+
+    def _failed(self, error: BaseException) -> None:
+        self.alerts.update(user_message(error))
+
+    def _arrived(self, vitals: VitalsRead) -> None:
+        if vitals.patient_id != self.patient_id:
+            return  # read for the patient before this one
+        self.vitals = vitals
+        self.series = {vitals.measure: vitals.series} if vitals.measure is not None else {}
+        self.measure = vitals.measure
+        today = vitals.now.date()
+        alerts = self.alerts
+        rows = latest_rows(vitals.latest, self.units)
+        if vitals.alerts:
+            alerts.update(alert_lines(vitals.alerts, today))
+        elif not rows:
+            alerts.update("No readings on file for this patient.")
+        else:
+            alerts.update("No open alerts.")
+        limits = limits_by_rule(vitals.limits)
+        table = self.latest_table
+        table.show_rows(
+            [
+                tuple(safe_cell(cell) for cell in row)
+                for row in latest_table_rows(rows, limits, self.units, today)
+            ],
+            [row.measure.value for row in rows],
+        )
+        if self.measure is not None:
+            # The cursor stays on the measure shown (the table keeps it by its key).
+            keys = [row.measure for row in rows]
+            if keys.index(self.measure) != table.cursor_row:
+                table.move_cursor(row=keys.index(self.measure))
+        self._draw()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The cursor on another measure: show its chart and readings (read once)."""
+        if event.data_table.id != "vitals-latest" or event.row_key.value is None:
+            return
+        measure = Measure(event.row_key.value)
+        if measure == self.measure or self.vitals is None or self.services is None:
+            return
+        self.measure = measure
+        if measure in self.series:
+            self._draw()
+            return
+        readings, patient_id, now = self.services.readings, self.vitals.patient_id, self.vitals.now
+        since = now - timedelta(days=LONGEST_WINDOW)
+        run_in_background(
+            self,
+            lambda: (measure, tuple(readings.series(patient_id, measure, since=since))),
+            self._series_arrived,
+            self._failed,
+            group="vitals-series",
+            exclusive=True,
+        )
+
+    def _series_arrived(self, answer: tuple[Measure, tuple[ReadingRead, ...]]) -> None:
+        measure, series = answer
+        if self.vitals is None:
+            return
+        self.series[measure] = series
+        if measure == self.measure:
+            self._draw()
+
+    # --- showing ------------------------------------------------------------
+
+    def next_window(self) -> None:
+        """Show the next window (7, 30, 90 days, then 7 again): no read, the readings are here."""
+        self.window_days = WINDOWS[(WINDOWS.index(self.window_days) + 1) % len(WINDOWS)]
+        self._draw()
+
+    def _draw(self) -> None:
+        """The highlighted measure's limits, chart and readings in the window."""
+        vitals, measure = self.vitals, self.measure
+        box, readings_table, limits_text = self.chart_box, self.readings_table, self.limits_text
+        if vitals is None or measure is None:
+            box.display = False
+            readings_table.show_rows([], None)
+            limits_text.update("")
+            return
+        from nursecase.widgets.trend_chart import TrendChart  # imported by the read already
+
+        start = vitals.now - timedelta(days=self.window_days)
+        series = in_window(self.series.get(measure, ()), start, vitals.now)
+        limits = limits_by_rule(vitals.limits)
+        limits_text.update(limits_line(measure, limits, self.units))
+        charts = box.query(TrendChart)
+        chart = charts.first() if charts else TrendChart(id="vitals-chart")
+        if not charts:
+            box.mount(chart)
+        box.display = True
+        chart.show(
+            chart_title(measure, self.window_days),
+            unit_of(measure, self.units),
+            trend_series(measure, series, self.units),
+            # The weight lines stand on the latest weights, whatever the window shows.
+            trend_lines(threshold_lines(measure, self.series.get(measure, ()), limits, self.units)),
+            start,
+            vitals.now,
+        )
+        readings_table.show_rows(
+            [
+                tuple(safe_cell(cell) for cell in row)
+                for row in reading_rows(measure, series, self.units, vitals.now.date())
+            ],
+            None,
+        )
+        if readings_table.row_count:
+            readings_table.move_cursor(row=0)  # the newest reading first
+
+
+__all__ = [
+    "VITALS_ACTIONS",
+    "VITALS_INTENTS",
+    "VITALS_PANE",
+    "VITALS_TITLE",
+    "VitalsPane",
+    "read_vitals",
+]
