@@ -196,6 +196,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         self.pending_error: str | None = None
         self.when_read: Callable[[], None] | None = None
         self.opening = False
+        #: The tab last asked for (a tab whose read is under way is not shown yet).
+        self.coming_tab = "summary"
         # The read starts now, while Textual builds and styles the screen, so
         # that the first frame with data comes one read sooner.
         if patient_id is not None:
@@ -293,8 +295,10 @@ class PatientDetailScreen(WorkstationScreen, Screen):
             for table in self.query(DataTable):
                 if table.row_count:
                     table.clear()
+            for vitals in self.query(VitalsPane):
+                vitals.forget()
             self.query_one("#summary-body", Static).update("")
-            if self._active_tab() != "summary":
+            if self.coming_tab != "summary":
                 self._switch_to("summary")
         self._open_chart()
 
@@ -422,8 +426,13 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         elif pane == "team":
             _fill(self, "team-table", chart_views.care_team_rows(chart), None)
         elif pane == VITALS_PANE:
-            vitals = self.query_one(VitalsPane)
-            vitals.load(self.services, self.workstation.settings, chart.patient.id)
+            shown = self._active_tab() == pane  # read again in place, or shown when read
+            self.query_one(VitalsPane).load(
+                self.services,
+                self.workstation.settings,
+                chart.patient.id,
+                None if shown else lambda: self._show_read_tab(pane),
+            )
         elif pane == "tasks":
             task_ids = [task.id for task in chart.tasks]
             _fill(self, "tasks-table", chart_views.task_rows(chart, today), task_ids)
@@ -478,9 +487,24 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         self._switch_to(pane)
 
     def _switch_to(self, pane: str) -> None:
-        self.query_one("#panes", ContentSwitcher).current = pane
         self.query_one("#tab-bar", Static).update(tab_bar(pane), layout=False)
+        self.coming_tab = pane
+        if pane == VITALS_PANE and pane not in self.filled_tabs and self.chart is not None:
+            # Its readings are read in the background: the tab is shown when they
+            # are in place (``_show_read_tab``), in one paint, not empty first.
+            self._fill_tab(pane)
+            return
+        self.query_one("#panes", ContentSwitcher).current = pane
         self._fill_tab(pane)
+        self._focus_tab(pane)
+
+    def _show_read_tab(self, pane: str) -> None:
+        """A tab's background read is in place: show it, unless another tab was asked for since."""
+        if self.coming_tab == pane:
+            self.query_one("#panes", ContentSwitcher).current = pane
+            self._focus_tab(pane)
+
+    def _focus_tab(self, pane: str) -> None:
         tables = self.query_one(f"#{pane}", Vertical).query(DataTable)
         if tables:
             tables.first().focus()

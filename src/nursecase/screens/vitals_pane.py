@@ -20,15 +20,20 @@ costs tens of milliseconds and must never be paid at launch
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from nursecase.domain.codes import Measure
+from nursecase.domain.terminal_text import printable
 from nursecase.screens.background import run_in_background, user_message
 from nursecase.screens.formatting import safe_cell
 from nursecase.screens.intents import Intent
@@ -38,7 +43,6 @@ from nursecase.screens.vitals_views import (
     LATEST_TEXT,
     LONGEST_WINDOW,
     READING_COLUMNS,
-    READING_TEXT,
     WINDOWS,
     VitalsRead,
     alert_lines,
@@ -55,6 +59,7 @@ from nursecase.screens.vitals_views import (
     trend_series,
     unit_of,
 )
+from nursecase.widgets.cut_text import cut_line
 from nursecase.widgets.fitted_table import FittedTable
 
 if TYPE_CHECKING:
@@ -65,6 +70,8 @@ if TYPE_CHECKING:
 #: The pane id of the tab on the patient screen, and its title in the tab bar.
 VITALS_PANE = "vitals"
 VITALS_TITLE = "Vitals & labs"
+#: Measures the latest-values table shows without scrolling.
+LATEST_ROWS = 7
 #: Narrower than this (cells), the chart stands above the readings instead of beside them.
 SIDE_BY_SIDE_WIDTH = 100
 #: The module drawn charts come from, imported by the tab's first read.
@@ -111,6 +118,75 @@ def read_vitals(
         )
 
 
+def column_lines(
+    labels: tuple[str, ...], rows: list[tuple[str, ...]], width: int, gap: int = 2
+) -> list[Text]:
+    """A heading and rows in columns as wide as their widest cell, in ``width`` cells.
+
+    The last column (words, such as the source) takes what is left and is
+    cut at a word when it does not fit; with no room left it is left out.
+    """
+    widths = [
+        max([cell_len(label), *(cell_len(row[index]) for row in rows)])
+        for index, label in enumerate(labels)
+    ]
+    lines = []
+    for index, cells in enumerate([labels, *rows]):
+        line = Text(style="bold" if index == 0 else "")
+        used = 0
+        for column, (cell, cell_width) in enumerate(zip(cells, widths, strict=True)):
+            if column == len(cells) - 1:
+                room = width - used
+                if room > 0:
+                    line.append_text(cut_line(Text(cell), room))
+            else:
+                line.append(cell.ljust(cell_width + gap - (cell_len(cell) - len(cell))))
+                used += cell_width + gap
+        lines.append(line)
+    return lines
+
+
+class ReadingLines(Widget):
+    """The readings of the window as lines of columns, or their heading.
+
+    A table nobody moves a cursor in: plain lines paint in a fraction of the
+    time a DataTable takes (bench/vitals_tab.py), and the tab must paint in
+    100 ms. The heading and the lines are two widgets (the lines scroll under
+    the heading) that lay their columns out alike from the same rows.
+    """
+
+    DEFAULT_CSS = """
+    ReadingLines {
+        height: auto;
+    }
+    """
+
+    def __init__(self, *, heading: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.heading = heading
+        self.labels: tuple[str, ...] = ()
+        self.rows: list[tuple[str, ...]] = []
+
+    def show(self, labels: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        """Show these rows (all of them; the heading lays its columns out for them)."""
+        self.labels, self.rows = (
+            labels,
+            [tuple(printable(str(cell)) for cell in row) for row in rows],
+        )
+        self.refresh(layout=not self.heading)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        """One line for the heading; one a reading."""
+        return 1 if self.heading else len(self.rows)
+
+    def render(self) -> Text:
+        """The heading or the rows, in columns fitted to the widget's width."""
+        if not self.labels:
+            return Text()
+        lines = column_lines(self.labels, self.rows, self.size.width)
+        return lines[0] if self.heading else Text("\n").join(lines[1:])
+
+
 class VitalsPane(Vertical):
     """The Vitals & labs tab's widgets and what they show (see the module docstring)."""
 
@@ -125,13 +201,17 @@ class VitalsPane(Vertical):
         self.window_days = DEFAULT_WINDOW
         self.units: dict[Measure, str] = {}
         self.services: Services | None = None
+        #: Called once the read under way is in place (``load``).
+        self.when_read: Callable[[], None] | None = None
         # Built here, not in compose: the screen fills the tab in the same
         # call that mounts it, before compose has run.
         self.alerts = Static("", id="vitals-alerts")
         self.latest_table = FittedTable(LATEST_COLUMNS, LATEST_TEXT, id="vitals-latest")
         self.limits_text = Static("", id="vitals-limits")
         self.chart_box = Vertical(id="vitals-chart-box")
-        self.readings_table = FittedTable(READING_COLUMNS, READING_TEXT, id="vitals-readings")
+        self.readings_heading = ReadingLines(heading=True, id="vitals-readings-heading")
+        self.readings_lines = ReadingLines(id="vitals-readings-lines")
+        self.readings_scroll = VerticalScroll(self.readings_lines, id="vitals-readings-scroll")
 
     def compose(self) -> ComposeResult:
         """Alerts, the latest values, the highlighted measure's limits, its chart and readings."""
@@ -140,15 +220,18 @@ class VitalsPane(Vertical):
         yield self.limits_text
         with Horizontal(id="vitals-body"):
             yield self.chart_box
-            yield self.readings_table
+            with Vertical(id="vitals-readings"):
+                yield self.readings_heading
+                yield self.readings_scroll
 
     def on_mount(self) -> None:
-        """Mounted when the tab is first shown: the keyboard goes to the latest values.
+        """Mounted with the tab shown: the keyboard goes to the latest values.
 
         (The screen focuses a tab's first table when it shows the tab, but this
-        one's tables join the screen only now.)
+        one's tables may join the screen only after that.)
         """
-        self.latest_table.focus()
+        if self.parent is not None and self.parent.display:
+            self.latest_table.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         """A narrow terminal puts the chart above the readings (each keeps its words whole)."""
@@ -156,19 +239,26 @@ class VitalsPane(Vertical):
 
     # --- reading ------------------------------------------------------------
 
-    def load(self, services: Services, settings: Settings, patient_id: int) -> None:
+    def load(
+        self,
+        services: Services,
+        settings: Settings,
+        patient_id: int,
+        when_read: Callable[[], None] | None = None,
+    ) -> None:
         """Read the patient's readings again (the tab is shown, or the chart was read again).
 
         Another patient's readings are cleared at once, never shown under
         this one's name; the same patient's stay until the new read arrives.
+        ``when_read`` is called once they are in place (or the read failed):
+        the screen shows the tab then.
         """
         self.services = services
+        self.when_read = when_read
         self.units = display_units(settings.weight_unit, settings.glucose_unit)
         if patient_id != self.patient_id:
+            self.forget()
             self.patient_id = patient_id
-            self.measure = None
-            self.vitals = None
-            self._clear()
         clock, wanted = services.clock, self.measure
         run_in_background(
             self,
@@ -179,16 +269,31 @@ class VitalsPane(Vertical):
             exclusive=True,
         )
 
-    def _clear(self) -> None:
+    def forget(self) -> None:
+        """Show nothing until the next read (the screen is about to show another opening).
+
+        Nothing of the last reading stays on screen, and nothing stale is
+        painted when the tab is shown again only to be painted over by its read.
+        """
+        self.patient_id = None
+        self.vitals = None
+        self.measure = None
         self.series = {}
         self.alerts.update("Loading…")
         self.limits_text.update("")
         self.latest_table.show_rows([], None)
-        self.readings_table.show_rows([], None)
-        self.chart_box.display = False
+        self._show_readings([])
+        # Hidden, not taken out of the layout: the readings beside it keep their width.
+        self.chart_box.visible = False
 
     def _failed(self, error: BaseException) -> None:
         self.alerts.update(user_message(error))
+        self._call_when_read()
+
+    def _call_when_read(self) -> None:
+        callback, self.when_read = self.when_read, None
+        if callback is not None:
+            callback()
 
     def _arrived(self, vitals: VitalsRead) -> None:
         if vitals.patient_id != self.patient_id:
@@ -214,12 +319,19 @@ class VitalsPane(Vertical):
             ],
             [row.measure.value for row in rows],
         )
+        # As high as its rows (a header and up to LATEST_ROWS), set after the rows: laid
+        # out first at the full height, the table reserves no scroll bar it will not show,
+        # and does not lay its columns out a second time when it shrinks.
+        height = min(len(rows), LATEST_ROWS) + 1
+        if table.styles.height is None or table.styles.height.value != height:
+            table.styles.height = height
         if self.measure is not None:
             # The cursor stays on the measure shown (the table keeps it by its key).
             keys = [row.measure for row in rows]
             if keys.index(self.measure) != table.cursor_row:
                 table.move_cursor(row=keys.index(self.measure))
         self._draw()
+        self._call_when_read()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The cursor on another measure: show its chart and readings (read once)."""
@@ -261,10 +373,10 @@ class VitalsPane(Vertical):
     def _draw(self) -> None:
         """The highlighted measure's limits, chart and readings in the window."""
         vitals, measure = self.vitals, self.measure
-        box, readings_table, limits_text = self.chart_box, self.readings_table, self.limits_text
+        box, limits_text = self.chart_box, self.limits_text
         if vitals is None or measure is None:
-            box.display = False
-            readings_table.show_rows([], None)
+            box.visible = False
+            self._show_readings([])
             limits_text.update("")
             return
         from nursecase.widgets.trend_chart import TrendChart  # imported by the read already
@@ -277,7 +389,7 @@ class VitalsPane(Vertical):
         chart = charts.first() if charts else TrendChart(id="vitals-chart")
         if not charts:
             box.mount(chart)
-        box.display = True
+        box.visible = True
         chart.show(
             chart_title(measure, self.window_days),
             unit_of(measure, self.units),
@@ -287,15 +399,13 @@ class VitalsPane(Vertical):
             start,
             vitals.now,
         )
-        readings_table.show_rows(
-            [
-                tuple(safe_cell(cell) for cell in row)
-                for row in reading_rows(measure, series, self.units, vitals.now.date())
-            ],
-            None,
-        )
-        if readings_table.row_count:
-            readings_table.move_cursor(row=0)  # the newest reading first
+        self._show_readings(reading_rows(measure, series, self.units, vitals.now.date()))
+
+    def _show_readings(self, rows: list[tuple[str, ...]]) -> None:
+        """The readings under their heading, the newest at the top."""
+        self.readings_heading.show(READING_COLUMNS, rows)
+        self.readings_lines.show(READING_COLUMNS, rows)
+        self.readings_scroll.scroll_home(animate=False)
 
 
 __all__ = [

@@ -58,7 +58,6 @@ LONGEST_WINDOW = max(WINDOWS)
 LATEST_COLUMNS = ("Measure", "Latest", "Change", "When", "Source", "Limits")
 LATEST_TEXT = ("Change", "Source", "Limits")
 READING_COLUMNS = ("When", "Reading", "Received", "Source")
-READING_TEXT = ("Source",)
 
 #: UCUM units as a nurse reads them ("mm[Hg]" is "mmHg"); any other unit is shown as sent.
 UNIT_WORDS = {
@@ -346,7 +345,7 @@ def reading_rows(
     series: Sequence[ReadingRead],
     units: Mapping[Measure, str],
     today: date,
-) -> list[tuple]:
+) -> list[tuple[str, ...]]:
     """The readings table, newest first: when, reading, as received (if it differs), source.
 
     The "Received" column holds the value and unit as the source sent them,
@@ -354,7 +353,7 @@ def reading_rows(
 
     Blood pressure is one row per moment, "148/92 mmHg".
     """
-    rows: list[tuple] = []
+    rows: list[tuple[str, ...]] = []
     if measure is Measure.blood_pressure:
         moments: dict[datetime, dict[Measure, ReadingRead]] = {}
         for reading in series:
@@ -390,7 +389,7 @@ def reading_rows(
                 moment_words(reading.taken_at, today),
                 shown,
                 received_if_other(reading, shown),
-                Text(source_words(reading)),
+                source_words(reading),
             )
         )
     return rows
