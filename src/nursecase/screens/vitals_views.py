@@ -380,7 +380,7 @@ def reading_rows(
                 shown = f"{short} {value}"
                 other = received_if_other(first, value)
                 received = f"{short} {other}" if other else ""
-            rows.append((moment_words(moment, today), shown, received, Text(source_words(first))))
+            rows.append((moment_words(moment, today), shown, received, source_words(first)))
         return rows
     for reading in sorted(series, key=lambda reading: (reading.taken_at, reading.id), reverse=True):
         shown = value_words(measure, reading.measure_value, units)
