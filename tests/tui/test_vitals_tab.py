@@ -29,7 +29,13 @@ from nursecase.screens.vitals_views import (
 from nursecase.services.readings import LatestValue, LimitRead, NewReading, ReadingRead
 from tests.conftest import FROZEN_NOW
 from tests.tui.conftest import SIZE, settings, settle, text_of
-from tests.tui.test_patient_detail import active_tab, fresh_patient, open_chart, rows_of
+from tests.tui.test_patient_detail import (
+    active_tab,
+    flagged_patient_id,
+    fresh_patient,
+    open_chart,
+    rows_of,
+)
 
 KG = display_units("kg", "mg/dL")
 POUNDS_AND_MMOL = display_units("lb", "mmol/L")
@@ -282,6 +288,16 @@ async def test_the_tab_by_keys_latest_values_chart_readings_and_windows(app_serv
         assert "own limit: oxygen saturation under 88 % — COPD, retains CO2" in text_of(
             pane.limits_text
         )
+
+        # Back, and another patient on the same (reused) screen: nothing of the first
+        # patient's readings is shown for them.
+        await pilot.press("escape")
+        screen = await open_chart(pilot, flagged_patient_id(app_services))
+        assert active_tab(screen) == "summary"
+        await pilot.press("8")
+        await settle(pilot)
+        assert text_of(pane.alerts).strip() == "No readings on file for this patient."
+        assert not latest.display and reading_lines(pane) == []
         assert app.return_code is None
 
 

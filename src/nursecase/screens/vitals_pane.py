@@ -209,6 +209,7 @@ class VitalsPane(Vertical):
         self.latest_table = FittedTable(LATEST_COLUMNS, LATEST_TEXT, id="vitals-latest")
         self.limits_text = Static("", id="vitals-limits")
         self.chart_box = Vertical(id="vitals-chart-box")
+        self.body = Horizontal(id="vitals-body")
         self.readings_heading = ReadingLines(heading=True, id="vitals-readings-heading")
         self.readings_lines = ReadingLines(id="vitals-readings-lines")
         self.readings_scroll = VerticalScroll(self.readings_lines, id="vitals-readings-scroll")
@@ -218,7 +219,7 @@ class VitalsPane(Vertical):
         yield self.alerts
         yield self.latest_table
         yield self.limits_text
-        with Horizontal(id="vitals-body"):
+        with self.body:
             yield self.chart_box
             with Vertical(id="vitals-readings"):
                 yield self.readings_heading
@@ -283,8 +284,8 @@ class VitalsPane(Vertical):
         self.limits_text.update("")
         self.latest_table.show_rows([], None)
         self._show_readings([])
-        # Hidden, not taken out of the layout: the readings beside it keep their width.
-        self.chart_box.visible = False
+        # Hidden, not taken out of the layout: nothing moves when it is shown again.
+        self.body.visible = False
 
     def _failed(self, error: BaseException) -> None:
         self.alerts.update(user_message(error))
@@ -323,6 +324,7 @@ class VitalsPane(Vertical):
         # out first at the full height, the table reserves no scroll bar it will not show,
         # and does not lay its columns out a second time when it shrinks.
         height = min(len(rows), LATEST_ROWS) + 1
+        table.display = bool(rows)  # no heading over nothing
         if table.styles.height is None or table.styles.height.value != height:
             table.styles.height = height
         if self.measure is not None:
@@ -374,8 +376,8 @@ class VitalsPane(Vertical):
         """The highlighted measure's limits, chart and readings in the window."""
         vitals, measure = self.vitals, self.measure
         box, limits_text = self.chart_box, self.limits_text
+        self.body.visible = vitals is not None and measure is not None
         if vitals is None or measure is None:
-            box.visible = False
             self._show_readings([])
             limits_text.update("")
             return
@@ -389,7 +391,6 @@ class VitalsPane(Vertical):
         chart = charts.first() if charts else TrendChart(id="vitals-chart")
         if not charts:
             box.mount(chart)
-        box.visible = True
         chart.show(
             chart_title(measure, self.window_days),
             unit_of(measure, self.units),
