@@ -64,7 +64,7 @@ def reading(measure: str, value: float, unit: str, taken_at: datetime, **changes
 
 
 def clinic_limits(**own: tuple[float, str]) -> dict:
-    """The default limits by rule, with the patient's own (rule code -> (limit, reason))."""
+    """The default limits by rule, with the patient's own (rule name -> (limit, reason))."""
     limits = []
     for rule, limit in default_limits().items():
         mine = own.get(rule.name)

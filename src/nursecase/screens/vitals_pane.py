@@ -70,6 +70,8 @@ if TYPE_CHECKING:
 #: The pane id of the tab on the patient screen, and its title in the tab bar.
 VITALS_PANE = "vitals"
 VITALS_TITLE = "Vitals & labs"
+#: The window key's hint, beside the limits.
+WINDOW_WORDS = f"{', '.join(map(str, WINDOWS[:-1]))} or {WINDOWS[-1]} days"
 #: Measures the latest-values table shows without scrolling.
 LATEST_ROWS = 7
 #: Narrower than this (cells), the chart stands above the readings instead of beside them.
@@ -84,6 +86,10 @@ VITALS_INTENTS = (
         "vitals_window",
         "7/30/90 days",
         "Chart and list the last 7, 30 or 90 days of the measure (each press the next)",
+        # Off the footer, like the other tabs' own keys: a footer that changed with the
+        # tab would be built again on each showing (tens of ms; bench/vitals_tab.py).
+        # The tab says the key itself, beside the limits.
+        show=False,
     ),
 )
 #: The screen's actions that belong to this tab (disabled on the others).
@@ -386,7 +392,9 @@ class VitalsPane(Vertical):
         start = vitals.now - timedelta(days=self.window_days)
         series = in_window(self.series.get(measure, ()), start, vitals.now)
         limits = limits_by_rule(vitals.limits)
-        limits_text.update(limits_line(measure, limits, self.units))
+        line = limits_line(measure, limits, self.units)
+        line.append(f"   w: {WINDOW_WORDS}", style="dim")
+        limits_text.update(line)
         charts = box.query(TrendChart)
         chart = charts.first() if charts else TrendChart(id="vitals-chart")
         if not charts:
