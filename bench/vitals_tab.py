@@ -12,9 +12,9 @@ ix_reading_patient_measure_when, never a scan of the patient's readings).
 Then it runs the real app headless at 120x36 and, ``--opens`` times, opens the
 patient as the worklist does (``app.open_patient``), waits for the summary to
 be painted, and presses 8: the time is from the key press to the frame in
-which the tab is painted with the readings (the callback of the first refresh
-after the tab's read arrived), as bench/patient_detail.py measures opening the
-detail screen. The same run times opening the detail screen (to its painted
+which the tab is painted with the readings, as bench/patient_detail.py measures opening the
+detail screen, but to the end of the frame that draws the tab (see
+``measure``). The same run times opening the detail screen (to its painted
 summary) and its contacts tab (key 2), the figures the target is set against,
 so that all three are read under the same load of the machine; the process's
 CPU time over each is printed beside it (on a loaded machine the wall time
@@ -51,6 +51,8 @@ TARGET_MS = 100.0
 NOW = datetime(2026, 11, 27, 9, 0, 0)
 SIZE = (120, 36)
 INDEX = "ix_reading_patient_measure_when"
+#: The screen's methods that lay out and draw a frame (Textual 8.2, pinned).
+FRAMES = ("_refresh_layout", "_compositor_refresh")
 
 
 def daily_readings(patient_id: int, days: int) -> list[NewReading]:
@@ -110,71 +112,83 @@ def query_plans(engine, services, patient_id: int) -> list[tuple[str, str]]:
 async def measure(services, patient_id: int, opens: int) -> dict[str, list[float]]:
     """Per opening, milliseconds to painted: the detail screen, its contacts tab, the vitals tab.
 
-    The detail screen and its contacts tab are measured in the same run as
-    the vitals tab, so that the figure the target names ("like the detail
-    screen") is read under the same load of the machine.
+    The vitals tab twice: its key pressed once the detail screen has been
+    shown a moment (the tab was read ahead, in the background, after the
+    detail screen's paint), and its key pressed at once, in the frame the
+    detail screen is painted in (the tab's read, five years of readings, is
+    then on the way: from the key to the paint of the read tab). The detail
+    screen and its contacts tab are measured in the same run, so that the
+    figure the target names ("like the detail screen") is read under the same
+    load of the machine.
+
+    "Painted" is the end of the first frame that draws the widget that shows
+    the thing measured (the summary of the chart, the contacts table, the
+    table of latest values): the first refresh after a key may be a frame of
+    the tab bar alone, which bench/patient_detail.py's callback would take
+    for the paint.
     """
+    from textual._styles_cache import StylesCache
+    from textual.screen import Screen
+
     from nursecase.app import make_app
-    from nursecase.screens.patient_detail import PatientDetailScreen
-    from nursecase.screens.vitals_pane import VitalsPane
 
-    waiting: list[asyncio.Future] = []
+    waiting: list[tuple[str, asyncio.Future]] = []
+    drawn: list[str] = []
+    original_render_widget = StylesCache.render_widget
+    original_frames = {name: getattr(Screen, name) for name in FRAMES}
 
-    def paint_after(node) -> None:
-        if waiting and not waiting[-1].done():
-            future = waiting[-1]
+    def render_widget(cache, widget, crop):
+        if waiting and widget.id == waiting[-1][0]:
+            drawn.append(widget.id)
+        return original_render_widget(cache, widget, crop)
 
-            def painted() -> None:
-                if not future.done():
-                    future.set_result((time.perf_counter(), time.process_time()))
+    def framed(name: str):
+        def frame(screen, *arguments, **keywords):
+            result = original_frames[name](screen, *arguments, **keywords)
+            if drawn and waiting and not waiting[-1][1].done():
+                waiting[-1][1].set_result((time.perf_counter(), time.process_time()))
+            return result
 
-            node.call_after_refresh(painted)
+        return frame
 
-    original_arrived = VitalsPane._arrived
-    original_show = PatientDetailScreen._show
-
-    def arrived(pane, vitals) -> None:
-        original_arrived(pane, vitals)
-        paint_after(pane)
-
-    def show(screen, chart) -> None:
-        original_show(screen, chart)
-        paint_after(screen)
-
-    VitalsPane._arrived = arrived  # type: ignore[method-assign]
-    PatientDetailScreen._show = show  # type: ignore[method-assign]
+    StylesCache.render_widget = render_widget  # type: ignore[method-assign]
+    for name in FRAMES:
+        setattr(Screen, name, framed(name))
     app = make_app(services)
-    times: dict[str, list[float]] = {"detail": [], "contacts": [], "vitals": []}
+    times: dict[str, list[float]] = {}
 
-    async def timed(what: str, start) -> None:
-        waiting.append(asyncio.get_running_loop().create_future())
+    async def timed(what: str, marker: str, start, pause: float = 0.2) -> None:
+        drawn.clear()
+        waiting.append((marker, asyncio.get_running_loop().create_future()))
         started, cpu_started = time.perf_counter(), time.process_time()
         await start()
-        finished, cpu_finished = await asyncio.wait_for(waiting[-1], 30)
-        times[what].append((finished - started) * 1000)
+        finished, cpu_finished = await asyncio.wait_for(waiting[-1][1], 30)
+        times.setdefault(what, []).append((finished - started) * 1000)
         times.setdefault(f"{what} cpu", []).append((cpu_finished - cpu_started) * 1000)
-        await pilot.pause(0.2)
+        if pause:
+            await pilot.pause(pause)
 
     async def open_detail() -> None:
         app.open_patient(patient_id)
 
-    async def contacts_tab() -> None:
-        await pilot.press("2")
-        # The contacts tab is filled on the key itself: its paint is the next refresh.
-        paint_after(app.screen)
-
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.5)
         for _ in range(opens):
-            await timed("detail", open_detail)
-            await timed("contacts", contacts_tab)
+            await timed("detail", "summary-body", open_detail)
+            await timed("contacts", "contacts-table", lambda: pilot.press("2"))
             await pilot.press("1")
             await pilot.pause(0.2)
-            await timed("vitals", lambda: pilot.press("8"))
+            await timed("vitals", "vitals-latest", lambda: pilot.press("8"))
             app.pop_screen()
             await pilot.pause(0.2)
-    VitalsPane._arrived = original_arrived  # type: ignore[method-assign]
-    PatientDetailScreen._show = original_show  # type: ignore[method-assign]
+            # Again, the key pressed in the very frame the detail screen is painted in.
+            await timed("detail again", "summary-body", open_detail, pause=0)
+            await timed("vitals at once", "vitals-latest", lambda: pilot.press("8"))
+            app.pop_screen()
+            await pilot.pause(0.2)
+    StylesCache.render_widget = original_render_widget  # type: ignore[method-assign]
+    for name, method in original_frames.items():
+        setattr(Screen, name, method)
     return times
 
 
@@ -200,16 +214,16 @@ def main() -> None:
     for statement, plan in plans:
         verdict = "index" if INDEX in plan and "SCAN reading" not in plan else "CHECK"
         print(f"  plan [{verdict}] {plan}\n      for {statement}")
-    vitals = times["vitals"]
-    print(f"first opening of the tab (imports the chart)  {vitals[0]:7.1f} ms")
+    print(f"first opening of the tab (imports the chart) {times['vitals'][0]:7.1f} ms")
     for what, words in (
         ("vitals", "key 8 to the vitals tab painted"),
+        ("vitals at once", "  the same, key 8 as the detail paints"),
         ("detail", "opening the detail screen (same run)"),
         ("contacts", "key 2 to the contacts tab painted"),
     ):
         rest = times[what][1:]
         median = statistics.median(rest)
-        verdict = ("pass" if median <= TARGET_MS else "OVER") if what == "vitals" else ""
+        verdict = ("pass" if median <= TARGET_MS else "OVER") if "vitals" in what else ""
         cpu = statistics.median(times[f"{what} cpu"][1:])
         print(
             f"{words:40s} median of {len(rest):2d} {median:7.1f} ms"

@@ -34,7 +34,6 @@ from tests.tui.test_patient_detail import (
     flagged_patient_id,
     fresh_patient,
     open_chart,
-    rows_of,
 )
 
 KG = display_units("kg", "mg/dL")
@@ -224,7 +223,7 @@ async def test_the_tab_by_keys_latest_values_chart_readings_and_windows(app_serv
         await settle(pilot)
         assert active_tab(screen) == "vitals"
         pane = screen.query_one(VitalsPane)
-        latest = screen.query_one("#vitals-latest")
+        latest = pane.latest_list
         assert screen.focused is latest
 
         # The open alert in words, the latest values with their change, source and limits.
@@ -232,12 +231,12 @@ async def test_the_tab_by_keys_latest_values_chart_readings_and_windows(app_serv
             "Urgent: weight +2.7 kg in 7 d  (reading of 27 Nov 08:00)",
             "Urgent: SpO2 89 % low  (reading of 27 Nov 07:00)",
         ]
-        rows = rows_of(screen, "vitals-latest")
+        rows = pane.latest_list.rows
         assert [row[:3] for row in rows] == [
-            ["Weight", "84.1 kg", "▲ 0.5 kg in 1 d"],
-            ["Blood pressure", "132/78 mmHg", "▼ 9/▼ 6 mmHg in 2 d"],
-            ["Heart rate", "84 bpm", "▼ 4 bpm in 2 h"],
-            ["Oxygen saturation", "89 %", ""],
+            ("Weight", "84.1 kg", "▲ 0.5 kg in 1 d"),
+            ("Blood pressure", "132/78 mmHg", "▼ 9/▼ 6 mmHg in 2 d"),
+            ("Heart rate", "84 bpm", "▼ 4 bpm in 2 h"),
+            ("Oxygen saturation", "89 %", ""),
         ]
         short_name = f"{nurse.split()[0][0]}. {nurse.split()[-1]}"
         assert rows[2][4] == f"Keyed by {short_name}"

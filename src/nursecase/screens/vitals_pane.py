@@ -24,18 +24,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
-from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from nursecase.domain.codes import Measure
-from nursecase.domain.terminal_text import printable
 from nursecase.screens.background import run_in_background, user_message
-from nursecase.screens.formatting import safe_cell
 from nursecase.screens.intents import Intent
 from nursecase.screens.vitals_views import (
     DEFAULT_WINDOW,
@@ -59,8 +54,7 @@ from nursecase.screens.vitals_views import (
     trend_series,
     unit_of,
 )
-from nursecase.widgets.cut_text import cut_line
-from nursecase.widgets.fitted_table import FittedTable
+from nursecase.widgets.column_list import ColumnLines, CursorList
 
 if TYPE_CHECKING:
     from nursecase.config import Settings
@@ -124,75 +118,6 @@ def read_vitals(
         )
 
 
-def column_lines(
-    labels: tuple[str, ...], rows: list[tuple[str, ...]], width: int, gap: int = 2
-) -> list[Text]:
-    """A heading and rows in columns as wide as their widest cell, in ``width`` cells.
-
-    The last column (words, such as the source) takes what is left and is
-    cut at a word when it does not fit; with no room left it is left out.
-    """
-    widths = [
-        max([cell_len(label), *(cell_len(row[index]) for row in rows)])
-        for index, label in enumerate(labels)
-    ]
-    lines = []
-    for index, cells in enumerate([labels, *rows]):
-        line = Text(style="bold" if index == 0 else "")
-        used = 0
-        for column, (cell, cell_width) in enumerate(zip(cells, widths, strict=True)):
-            if column == len(cells) - 1:
-                room = width - used
-                if room > 0:
-                    line.append_text(cut_line(Text(cell), room))
-            else:
-                line.append(cell.ljust(cell_width + gap - (cell_len(cell) - len(cell))))
-                used += cell_width + gap
-        lines.append(line)
-    return lines
-
-
-class ReadingLines(Widget):
-    """The readings of the window as lines of columns, or their heading.
-
-    A table nobody moves a cursor in: plain lines paint in a fraction of the
-    time a DataTable takes (bench/vitals_tab.py), and the tab must paint in
-    100 ms. The heading and the lines are two widgets (the lines scroll under
-    the heading) that lay their columns out alike from the same rows.
-    """
-
-    DEFAULT_CSS = """
-    ReadingLines {
-        height: auto;
-    }
-    """
-
-    def __init__(self, *, heading: bool = False, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.heading = heading
-        self.labels: tuple[str, ...] = ()
-        self.rows: list[tuple[str, ...]] = []
-
-    def show(self, labels: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-        """Show these rows (all of them; the heading lays its columns out for them)."""
-        self.labels, self.rows = (
-            labels,
-            [tuple(printable(str(cell)) for cell in row) for row in rows],
-        )
-        self.refresh(layout=not self.heading)
-
-    def get_content_height(self, container, viewport, width: int) -> int:
-        """One line for the heading; one a reading."""
-        return 1 if self.heading else len(self.rows)
-
-    def render(self) -> Text:
-        """The heading or the rows, in columns fitted to the widget's width."""
-        if not self.labels:
-            return Text()
-        lines = column_lines(self.labels, self.rows, self.size.width)
-        return lines[0] if self.heading else Text("\n").join(lines[1:])
-
-
 class VitalsPane(Vertical):
     """The Vitals & labs tab's widgets and what they show (see the module docstring)."""
 
@@ -209,21 +134,29 @@ class VitalsPane(Vertical):
         self.services: Services | None = None
         #: Called once the read under way is in place (``load``).
         self.when_read: Callable[[], None] | None = None
+        #: A read has been started and has not come back yet.
+        self.read_pending = False
         # Built here, not in compose: the screen fills the tab in the same
         # call that mounts it, before compose has run.
         self.alerts = Static("", id="vitals-alerts")
-        self.latest_table = FittedTable(LATEST_COLUMNS, LATEST_TEXT, id="vitals-latest")
+        # Lines in columns, not DataTables: those take tens of milliseconds to paint
+        # (widgets/column_list.py), and the tab has 100 (DESIGN.md section 5).
+        self.latest_list = CursorList(
+            LATEST_COLUMNS, LATEST_TEXT, rows_shown=LATEST_ROWS, id="vitals-latest"
+        )
         self.limits_text = Static("", id="vitals-limits")
         self.chart_box = Vertical(id="vitals-chart-box")
         self.body = Horizontal(id="vitals-body")
-        self.readings_heading = ReadingLines(heading=True, id="vitals-readings-heading")
-        self.readings_lines = ReadingLines(id="vitals-readings-lines")
+        self.readings_heading = ColumnLines(
+            READING_COLUMNS, heading=True, id="vitals-readings-heading"
+        )
+        self.readings_lines = ColumnLines(READING_COLUMNS, id="vitals-readings-lines")
         self.readings_scroll = VerticalScroll(self.readings_lines, id="vitals-readings-scroll")
 
     def compose(self) -> ComposeResult:
         """Alerts, the latest values, the highlighted measure's limits, its chart and readings."""
         yield self.alerts
-        yield self.latest_table
+        yield self.latest_list
         yield self.limits_text
         with self.body:
             yield self.chart_box
@@ -231,14 +164,15 @@ class VitalsPane(Vertical):
                 yield self.readings_heading
                 yield self.readings_scroll
 
-    def on_mount(self) -> None:
-        """Mounted with the tab shown: the keyboard goes to the latest values.
+    def on_show(self) -> None:
+        """The tab is shown: the keyboard goes to the latest values.
 
-        (The screen focuses a tab's first table when it shows the tab, but this
-        one's tables may join the screen only after that.)
+        Here, once the frame that shows the tab is laid out, not when the
+        screen shows the tab (as it does for its tables): a focus moved before
+        that frame restyles the whole screen and paints a frame of the old tab
+        first (about 40 ms; bench/vitals_tab.py).
         """
-        if self.parent is not None and self.parent.display:
-            self.latest_table.focus()
+        self.latest_list.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         """A narrow terminal puts the chart above the readings (each keeps its words whole)."""
@@ -262,6 +196,7 @@ class VitalsPane(Vertical):
         """
         self.services = services
         self.when_read = when_read
+        self.read_pending = True
         self.units = display_units(settings.weight_unit, settings.glucose_unit)
         if patient_id != self.patient_id:
             self.forget()
@@ -288,14 +223,20 @@ class VitalsPane(Vertical):
         self.series = {}
         self.alerts.update("Loading…")
         self.limits_text.update("")
-        self.latest_table.show_rows([], None)
+        self.latest_list.show_rows([], [])
         self._show_readings([])
         # Hidden, not taken out of the layout: nothing moves when it is shown again.
         self.body.visible = False
 
     def _failed(self, error: BaseException) -> None:
+        self.read_pending = False
         self.alerts.update(user_message(error))
         self._call_when_read()
+
+    @property
+    def reading(self) -> bool:
+        """Whether a read for the patient is under way with nothing of theirs shown yet."""
+        return self.read_pending and self.vitals is None
 
     def _call_when_read(self) -> None:
         callback, self.when_read = self.when_read, None
@@ -305,6 +246,7 @@ class VitalsPane(Vertical):
     def _arrived(self, vitals: VitalsRead) -> None:
         if vitals.patient_id != self.patient_id:
             return  # read for the patient before this one
+        self.read_pending = False
         self.vitals = vitals
         self.series = {vitals.measure: vitals.series} if vitals.measure is not None else {}
         self.measure = vitals.measure
@@ -318,34 +260,19 @@ class VitalsPane(Vertical):
         else:
             alerts.update("No open alerts.")
         limits = limits_by_rule(vitals.limits)
-        table = self.latest_table
-        table.show_rows(
-            [
-                tuple(safe_cell(cell) for cell in row)
-                for row in latest_table_rows(rows, limits, self.units, today)
-            ],
+        latest = self.latest_list
+        latest.show_rows(
+            latest_table_rows(rows, limits, self.units, today),
             [row.measure.value for row in rows],
+            at=self.measure.value if self.measure is not None else None,
         )
-        # As high as its rows (a header and up to LATEST_ROWS), set after the rows: laid
-        # out first at the full height, the table reserves no scroll bar it will not show,
-        # and does not lay its columns out a second time when it shrinks.
-        height = min(len(rows), LATEST_ROWS) + 1
-        table.display = bool(rows)  # no heading over nothing
-        if table.styles.height is None or table.styles.height.value != height:
-            table.styles.height = height
-        if self.measure is not None:
-            # The cursor stays on the measure shown (the table keeps it by its key).
-            keys = [row.measure for row in rows]
-            if keys.index(self.measure) != table.cursor_row:
-                table.move_cursor(row=keys.index(self.measure))
+        latest.display = bool(rows)  # no heading over nothing
         self._draw()
         self._call_when_read()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_cursor_list_highlighted(self, event: CursorList.Highlighted) -> None:
         """The cursor on another measure: show its chart and readings (read once)."""
-        if event.data_table.id != "vitals-latest" or event.row_key.value is None:
-            return
-        measure = Measure(event.row_key.value)
+        measure = Measure(event.key)
         if measure == self.measure or self.vitals is None or self.services is None:
             return
         self.measure = measure
@@ -412,8 +339,8 @@ class VitalsPane(Vertical):
 
     def _show_readings(self, rows: list[tuple[str, ...]]) -> None:
         """The readings under their heading, the newest at the top."""
-        self.readings_heading.show(READING_COLUMNS, rows)
-        self.readings_lines.show(READING_COLUMNS, rows)
+        self.readings_heading.show(rows)
+        self.readings_lines.show(rows)
         self.readings_scroll.scroll_home(animate=False)
 
 

@@ -297,7 +297,7 @@ def latest_table_rows(
     limits: Mapping[ThresholdRule, LimitRead],
     units: Mapping[Measure, str],
     today: date,
-) -> list[tuple]:
+) -> list[tuple[str, ...]]:
     """The latest-values table: measure, value, change, when, source, limits."""
     return [
         (
@@ -305,9 +305,9 @@ def latest_table_rows(
             latest_value_words(row, units),
             row.change,
             moment_words(row.latest.taken_at, today),
-            Text(source_words(row.latest)),
+            source_words(row.latest),
             # The patient's own limits first: the table cuts what does not fit.
-            Text("; ".join(measure_limits(row.measure, limits, units, own_first=True)) or "none"),
+            "; ".join(measure_limits(row.measure, limits, units, own_first=True)) or "none",
         )
         for row in rows
     ]
