@@ -15,6 +15,13 @@ readings again without a read, and another measure is read once and kept
 until the tab is read again. That same call imports the chart module, which
 costs tens of milliseconds and must never be paid at launch
 (tests/test_architecture.py): the thread that waits on the database pays it.
+
+Showing: the patient screen reads the tab ahead, hidden, just after it has
+painted the chart (``PatientDetailScreen._read_ahead``), so that the tab's key
+only shows it; pressed sooner, the key shows the tab once its read is in
+place, in one frame, not empty first. The lists are lines in columns
+(``widgets/column_list.py``), not DataTables, which take tens of milliseconds
+more to paint: the tab has 100 (DESIGN.md section 5, bench/vitals_tab.py).
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.coordinate import Coordinate
-from textual.geometry import Size
 from textual.widgets import DataTable
 
 from nursecase.widgets.cut_text import CutAtWord, one_line, share_width
@@ -43,8 +42,6 @@ class FittedTable(DataTable[Any]):
         self.naturals = [cell_len(label) for label in self.labels]
         #: The widths the columns were last laid out with.
         self.widths: list[int] = []
-        #: The size the table was last shown at (it has none while its tab is hidden).
-        self.shown_size = Size(0, 0)
         self._lay_out(self.naturals)
 
     def show_rows(self, rows: list[tuple], keys: Sequence[Hashable] | None) -> None:
@@ -69,17 +66,11 @@ class FittedTable(DataTable[Any]):
         self._lay_out(self._fitted_widths(), target)
 
     def _fitted_widths(self) -> list[int]:
-        """The widths for the table's present size (the natural ones before it has a size).
-
-        A table on a hidden tab has no size: it is filled for the size it had
-        when last shown, which it will have again, so that showing it does not
-        lay its columns out (and paint them) a second time.
-        """
-        size = self.size if self.size.width > 0 else self.shown_size
-        width = size.width
+        """The widths for the table's present size (the natural ones before it has a size)."""
+        width = self.size.width
         if width <= 0:
             return list(self.naturals)
-        if len(self.shown_rows) + 1 > size.height:  # the vertical scrollbar shows
+        if len(self.shown_rows) + 1 > self.size.height:  # the vertical scrollbar shows
             width -= self.styles.scrollbar_size_vertical
         room = width - 2 * self.cell_padding * len(self.labels)
         return share_width(self.naturals, self.flexible, room)
@@ -103,8 +94,6 @@ class FittedTable(DataTable[Any]):
 
     def on_resize(self, event: events.Resize) -> None:
         """A new width shares the room again (only when the widths change)."""
-        if self.size.width > 0:
-            self.shown_size = self.size
         widths = self._fitted_widths()
         if widths != self.widths:
             self._lay_out(widths, self.cursor_row)
