@@ -49,9 +49,19 @@ from tests.tui.dialog_keys import choose, focus_field, type_into
 
 TODAY = date(2026, 11, 27)  # the frozen clock's Friday
 TOMORROW = date(2026, 11, 28)
-#: The pane ids in number-key order (keys 1-7), and the tab bar's titles.
+#: The pane ids in number-key order (keys 1-7; the Vitals & labs tab, 8, has its own
+#: tests in test_vitals_tab.py), and the tab bar's titles.
 PANES = ("summary", "contacts", "assessments", "problems", "team", "tasks", "timeline")
-TITLES = ("Summary", "Contacts", "Assessments", "Problems & meds", "Care team", "Tasks", "Timeline")
+TITLES = (
+    "Summary",
+    "Contacts",
+    "Assessments",
+    "Problems & meds",
+    "Care team",
+    "Tasks",
+    "Timeline",
+    "Vitals & labs",
+)
 SAFETY_STYLE = "bold white on red"
 #: The demo's nurses as the tables name them (initial and surname, never the username).
 NURSE_SHORT = {

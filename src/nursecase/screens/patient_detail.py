@@ -3,7 +3,7 @@
 The chart is read in one background call (``services.chart.open``, which
 records the "view" audit event) and painted at once; after an action the chart
 is read again (``load``) and repainted in place, keeping the tab and the rows
-under the cursors. Tabs are on the number keys 1-7.
+under the cursors. Tabs are on the number keys 1-8.
 
 Actions open dialogs (one dialog, one service call, one transaction). What an
 assessment triggers is followed up here: an urgent safety task is announced
@@ -54,6 +54,13 @@ from nursecase.screens.read_view import ReadView
 from nursecase.screens.reading_dialogs import open_limits, open_monitoring, open_reading_form
 from nursecase.screens.referral_dialogs import open_referral_form
 from nursecase.screens.safety_check_dialog import open_safety_check, saved_message
+from nursecase.screens.vitals_pane import (
+    VITALS_ACTIONS,
+    VITALS_INTENTS,
+    VITALS_PANE,
+    VITALS_TITLE,
+    VitalsPane,
+)
 from nursecase.screens.workstation import WorkstationScreen
 from nursecase.widgets.cut_text import CutLines
 from nursecase.widgets.fitted_table import FittedTable
@@ -71,6 +78,7 @@ TABS = (
     ("team", "Care team"),
     ("tasks", "Tasks"),
     ("timeline", "Timeline"),
+    (VITALS_PANE, VITALS_TITLE),
 )
 
 INTENTS = (
@@ -169,6 +177,7 @@ INTENTS = (
         show=False,
     ),
     Intent("patient.refresh", "f5", "refresh", "Refresh", "Load the chart again", show=False),
+    *VITALS_INTENTS,
     *(
         Intent(
             f"patient.tab.{pane}",
@@ -182,6 +191,10 @@ INTENTS = (
     ),
 )
 
+#: Seconds after the chart is painted before the Vitals & labs tab is read ahead (so that
+#: the read never delays that paint).
+READ_AHEAD_SECONDS = 0.05
+
 #: Actions that act on the highlighted row of one tab.
 TAB_ACTIONS = {
     "edit_contact": "contacts",
@@ -192,7 +205,7 @@ TAB_ACTIONS = {
 
 
 class PatientDetailScreen(WorkstationScreen, Screen):
-    """One patient: header with flags and clocks, seven tabs, every action on a key."""
+    """One patient: header with flags and clocks, eight tabs, every action on a key."""
 
     CSS_PATH = "patient_detail.tcss"
     INTENTS = INTENTS
@@ -213,6 +226,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         self.pending_error: str | None = None
         self.when_read: Callable[[], None] | None = None
         self.opening = False
+        #: The tab last asked for (a tab whose read is under way is not shown yet).
+        self.coming_tab = "summary"
         # The read starts now, while Textual builds and styles the screen, so
         # that the first frame with data comes one read sooner.
         if patient_id is not None:
@@ -277,6 +292,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
                 ("Due", "Task", "Priority", "Status", "Source", "Nurse", "Note"),
                 text=("Task", "Note"),
             )
+        elif pane == VITALS_PANE:
+            yield VitalsPane(id="vitals-pane")
         else:
             yield _table("timeline-table", ("When", "What", "Event"), text=("Event",))
 
@@ -308,8 +325,10 @@ class PatientDetailScreen(WorkstationScreen, Screen):
             for table in self.query(DataTable):
                 if table.row_count:
                     table.clear()
+            for vitals in self.query(VitalsPane):
+                vitals.forget()
             self.query_one("#summary-body", Static).update("")
-            if self._active_tab() != "summary":
+            if self.coming_tab != "summary":
                 self._switch_to("summary")
         self._open_chart()
 
@@ -400,11 +419,19 @@ class PatientDetailScreen(WorkstationScreen, Screen):
             chart_views.header(chart, today), layout=False
         )
         # Only the tab in view is filled now; the others when they are shown.
-        # Filling all seven (hundreds of table rows) would triple the time to
+        # Filling all eight (hundreds of table rows) would triple the time to
         # the first paint, for tabs the nurse may not open.
         self.filled_tabs = set()
         self._fill_tab(self._active_tab())
         self._refresh_bindings_if_changed()
+        # The Vitals & labs tab is read once this paint is done, in the background:
+        # its key then only shows it (DESIGN.md section 5: a tab opens in 100 ms).
+        self.set_timer(READ_AHEAD_SECONDS, self._read_ahead)
+
+    def _read_ahead(self) -> None:
+        """Fill the Vitals & labs tab, hidden, unless it is filled (or its read is under way)."""
+        if self.chart is not None and VITALS_PANE not in self.filled_tabs:
+            self._fill_tab(VITALS_PANE)
 
     def _fill_tab(self, pane: str) -> None:
         chart = self.chart
@@ -436,6 +463,14 @@ class PatientDetailScreen(WorkstationScreen, Screen):
             _fill(self, "medications-table", chart_views.medication_rows(chart), None)
         elif pane == "team":
             _fill(self, "team-table", chart_views.care_team_rows(chart), None)
+        elif pane == VITALS_PANE:
+            shown = self._active_tab() == pane  # read again in place, or shown when read
+            self.query_one(VitalsPane).load(
+                self.services,
+                self.workstation.settings,
+                chart.patient.id,
+                None if shown else lambda: self._show_read_tab(pane),
+            )
         elif pane == "tasks":
             task_ids = [task.id for task in chart.tasks]
             _fill(self, "tasks-table", chart_views.task_rows(chart, today), task_ids)
@@ -490,9 +525,25 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         self._switch_to(pane)
 
     def _switch_to(self, pane: str) -> None:
-        self.query_one("#panes", ContentSwitcher).current = pane
         self.query_one("#tab-bar", Static).update(tab_bar(pane), layout=False)
+        self.coming_tab = pane
+        if pane == VITALS_PANE and self.chart is not None:
+            # Its readings are read in the background (``_read_ahead``): the tab is shown
+            # when they are in place (``_show_read_tab``), in one paint, not empty first.
+            self._fill_tab(pane)
+            if self.query_one(VitalsPane).reading:
+                return
+        self.query_one("#panes", ContentSwitcher).current = pane
         self._fill_tab(pane)
+        self._focus_tab(pane)
+
+    def _show_read_tab(self, pane: str) -> None:
+        """A tab's background read is in place: show it, unless another tab was asked for since."""
+        if self.coming_tab == pane:
+            self.query_one("#panes", ContentSwitcher).current = pane
+            self._focus_tab(pane)
+
+    def _focus_tab(self, pane: str) -> None:
         tables = self.query_one(f"#{pane}", Vertical).query(DataTable)
         if tables:
             tables.first().focus()
@@ -512,6 +563,8 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         """
         if action == "read":
             return self.chart is not None and self._highlighted_row(self._active_tab()) is not None
+        if action in VITALS_ACTIONS:
+            return self._active_tab() == VITALS_PANE
         tab = TAB_ACTIONS.get(action)
         if tab is not None:
             if self.chart is None:
@@ -549,6 +602,11 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         return None
 
     # --- actions ----------------------------------------------------------------
+
+    def action_vitals_window(self) -> None:
+        """Chart and list the next window of days (7, 30, 90) on the Vitals & labs tab."""
+        if self._active_tab() == VITALS_PANE:
+            self.query_one(VitalsPane).next_window()
 
     def action_back(self) -> None:
         """Back to where the nurse came from."""

@@ -231,6 +231,9 @@ class TrendChart(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._trend: Trend | None = None
+        #: The last drawing and what it was drawn from (trend, size, theme): a repaint
+        #: of the same chart (a layout pass, the screen shown again) draws nothing anew.
+        self._drawn: tuple[Trend, tuple[int, int, str], Text] | None = None
 
     def on_mount(self) -> None:
         """Redraw in the new colours when the app's theme changes (the plot takes them then)."""
@@ -265,6 +268,16 @@ class TrendChart(Widget):
         if shown is None:
             return Text()
         width, height = self.size.width, self.size.height
+        drawn = self._drawn
+        looks = (width, height, self.app.theme)
+        # The trend itself is kept (compared by identity), so it cannot be a new one at
+        # the same address.
+        if drawn is None or drawn[0] is not shown or drawn[1] != looks:
+            drawn = self._drawn = (shown, looks, self._draw(shown, width, height))
+        return drawn[2].copy()
+
+    def _draw(self, shown: Trend, width: int, height: int) -> Text:
+        """The chart drawn at ``width`` x ``height`` cells."""
         title = f"{shown.title} ({shown.unit})" if shown.unit else shown.title
         heading = cut_line(Text(title, style="bold"), width)
         if not shown.has_readings:
