@@ -31,7 +31,6 @@ from tests.conftest import FROZEN_NOW
 from tests.tui.conftest import SIZE, settings, settle, text_of
 from tests.tui.test_patient_detail import (
     active_tab,
-    flagged_patient_id,
     fresh_patient,
     open_chart,
 )
@@ -291,7 +290,8 @@ async def test_the_tab_by_keys_latest_values_chart_readings_and_windows(app_serv
         # Back, and another patient on the same (reused) screen: nothing of the first
         # patient's readings is shown for them.
         await pilot.press("escape")
-        screen = await open_chart(pilot, flagged_patient_id(app_services))
+        other = app_services.patients.create("PD-101", "Other", "Sam", birth_date=date(1951, 2, 3))
+        screen = await open_chart(pilot, other.id)
         assert active_tab(screen) == "summary"
         await pilot.press("8")
         await settle(pilot)
