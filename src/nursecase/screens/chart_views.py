@@ -66,6 +66,8 @@ def header(chart, today: date) -> Text:
     who.append(shown(f"{patient.family_name}, {patient.given_name}"), style="bold")
     age = f"{patient.age} y" if patient.age is not None else "age ?"
     sex = label_of(Sex, patient.sex).lower()
+    if patient.sex in (Sex.unknown, Sex.other):
+        sex = f"sex {sex}"  # "76 y  unknown" would not say what is unknown
     who.append(f"  MRN {patient.mrn}  {age}  {sex}  ☎ {patient.phone or '-'}")
     if patient.preferred_language:
         who.append(f"  speaks {patient.preferred_language}")
