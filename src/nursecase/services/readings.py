@@ -634,10 +634,7 @@ class ReadingsService:
             alert = self._open_alert(session, alert_id)
             if patient_id is not None and alert.patient_id != patient_id:
                 raise NotFoundError("reading alert", alert_id)
-            alert.status = AlertStatus.closed.value
-            alert.closed_at = self.context.clock.now()
-            alert.closed_by_id = nurse_id
-            alert.note = text
+            _close(alert, self.context.clock.now(), nurse_id, note=text)
             session.flush()
             audit.record(
                 session,
@@ -658,10 +655,7 @@ class ReadingsService:
             alert = self._open_alert(session, alert_id)
             if alert.patient_id != patient_id:
                 raise ValidationError("addresses", "that alert is another patient's")
-            alert.status = AlertStatus.closed.value
-            alert.closed_at = self.context.clock.now()
-            alert.closed_by_id = contact.author_id
-            alert.contact_id = contact.id
+            _close(alert, self.context.clock.now(), contact.author_id, contact_id=contact.id)
             session.flush()
             audit.record(
                 session,
@@ -708,10 +702,8 @@ class ReadingsService:
                 "a newer reading of this measure is past its limit and on Today; "
                 "this one cannot be reopened beside it"
             )
+        _close(alert, None, None)
         alert.status = AlertStatus.open.value
-        alert.closed_at = None
-        alert.closed_by_id = None
-        alert.note = None
         session.flush()
         audit.record(
             session,
@@ -1021,6 +1013,21 @@ def _existing_sql(keys: int, mark: str | None) -> str:
         " FROM wanted JOIN reading ON reading.patient_id = wanted.patient_id"
         " AND reading.loinc = wanted.loinc AND reading.taken_at = wanted.taken_at"
     )
+
+
+def _close(
+    alert: ReadingAlert,
+    closed_at: datetime | None,
+    by: int | None,
+    note: str | None = None,
+    contact_id: int | None = None,
+) -> None:
+    """Mark an alert addressed (by a note or a contact); all None: the closure undone."""
+    alert.status = AlertStatus.closed.value
+    alert.closed_at = closed_at
+    alert.closed_by_id = by
+    alert.note = note
+    alert.contact_id = contact_id
 
 
 def _number(value: object, field: str) -> float:

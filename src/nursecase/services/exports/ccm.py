@@ -86,7 +86,7 @@ PRINT_KEYS = (
 )
 
 
-def _month_range(year: int, month: int, period: Period) -> tuple[datetime, datetime]:
+def month_range(year: int, month: int, period: Period) -> tuple[datetime, datetime]:
     """The month clipped to the period, as [start, end) datetimes."""
     whole = month_period(year, month)
     first: date = max(whole.start, period.start)
@@ -173,7 +173,7 @@ def _rows(
     session: Session, scope: ExportScope, period: Period, patients: set[int]
 ) -> Iterator[tuple]:
     for year, month in period.months():
-        start, end = _month_range(year, month, period)
+        start, end = month_range(year, month, period)
         label = f"{year:04d}-{month:02d}"
         month_end = (end - timedelta(days=1)).date()
         for (
@@ -219,4 +219,4 @@ def build_ccm(session: Session, scope: ExportScope, context: ServiceContext) -> 
     return report
 
 
-__all__ = ["COLUMNS", "PRINT_KEYS", "build_ccm", "month_query", "programme_cells"]
+__all__ = ["COLUMNS", "PRINT_KEYS", "build_ccm", "month_query", "month_range", "programme_cells"]

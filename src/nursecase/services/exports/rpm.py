@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from nursecase.domain.codes import Measure, ReadingSource, label_of
 from nursecase.domain.rpm import rpm_month
 from nursecase.reports.tables import Column
 from nursecase.services.context import ServiceContext
+from nursecase.services.exports.ccm import month_range
 from nursecase.services.exports.common import ExportScope, Report, person_name, table_document
 from nursecase.services.exports.options import Period, month_period
 
@@ -56,17 +57,6 @@ PRINT_KEYS = (
     "codes",
     "to_next_code",
 )
-
-
-def _month_range(year: int, month: int, period: Period) -> tuple[datetime, datetime]:
-    """The month clipped to the period, as [start, end) datetimes."""
-    whole = month_period(year, month)
-    first: date = max(whole.start, period.start)
-    last: date = min(whole.end, period.end)
-    return (
-        datetime.combine(first, datetime.min.time()),
-        datetime.combine(last + timedelta(days=1), datetime.min.time()),
-    )
 
 
 def _month_counts(
@@ -145,7 +135,7 @@ def _rows(
 ) -> Iterator[tuple]:
     rules = context.settings.billing_rules
     for year, month in period.months():
-        start, end = _month_range(year, month, period)
+        start, end = month_range(year, month, period)
         label = f"{year:04d}-{month:02d}"
         days, minutes, measures = _month_counts(session, scope, start, end)
         ids = set(days) | set(minutes) | set(measures)
