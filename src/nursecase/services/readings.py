@@ -89,6 +89,8 @@ ENROLMENT_ENTITY = "monitoring_enrolment"
 IMPORT_ENTITY = "patient-readings"
 REASON_LENGTH = 400
 NOTE_LENGTH = 2000
+#: What closing an alert with a note (or undoing that) changes, for the audit.
+NOTE_CLOSURE_FIELDS = ("status", "closed_at", "closed_by_id", "note")
 #: Readings inserted per statement (well under every database's bind limit).
 INSERT_CHUNK = 500
 #: Readings looked up per statement by ``_existing``: 3 parameters each, under
@@ -642,7 +644,7 @@ class ReadingsService:
                 AuditAction.update,
                 ALERT_ENTITY,
                 alert.id,
-                ("status", "closed_at", "closed_by_id", "note"),
+                NOTE_CLOSURE_FIELDS,
             )
             return _alert_read(alert, _names(session, {nurse_id}))
 
@@ -711,7 +713,7 @@ class ReadingsService:
             AuditAction.update,
             ALERT_ENTITY,
             alert.id,
-            ("status", "closed_at", "closed_by_id", "note"),
+            NOTE_CLOSURE_FIELDS,
         )
 
     @staticmethod
