@@ -480,14 +480,15 @@ def test_nothing_happened_after_now(engine, clock, seeded):
 
 # ---------------------------------------------------------------- readings
 
-#: The stories ``nursecase demo`` (150 patients, seed 7) tells, by MRN (demo_readings.SHOWCASES).
+#: The stories ``nursecase demo`` (150 patients, seed 7) tells, by MRN (demo_readings.SHOWCASES),
+#: all on the demo nurse's (amoreno's) own caseload, so that she meets them on Today.
 DEMO_ALERTS = {
-    "13727465": ("I50.9", "weight", "weight +2.6 kg in 5 d", True),
-    "13600761": ("I10", "blood-pressure", "BP 184/121 high", True),
-    "13790817": ("E11.9", "hba1c", "HbA1c 10.4 % high", False),
+    "13909602": ("I50.9", "weight", "weight +2.6 kg in 5 d", True),
+    "13648275": ("I10", "blood-pressure", "BP 184/121 high", True),
+    "14258038": ("E11.9", "hba1c", "HbA1c 10.4 % high", False),
 }
 DEMO_COPD_RETAINER = "13624518"
-DEMO_SILENT_SCALE = "13774979"
+DEMO_SILENT_SCALE = "14202605"
 
 
 def _open_alerts(engine: Engine) -> set[tuple]:
@@ -579,6 +580,15 @@ def test_the_demo_shows_monitoring_at_work_as_the_rules_say(engine, clock, seede
         years = connection.execute(
             select(func.min(Reading.taken_at)).where(Reading.source == "import")
         ).scalar_one()
+        showcase_nurses = set(
+            connection.execute(
+                select(Nurse.username)
+                .join(Patient, Patient.nurse_id == Nurse.id)
+                .where(Patient.mrn.in_([*DEMO_ALERTS, DEMO_COPD_RETAINER, DEMO_SILENT_SCALE]))
+            ).scalars()
+        )
+    # All on the demo nurse's own Today.
+    assert showcase_nurses == {"amoreno"}
     alerts = {
         (patient_id, measure): (why, urgent)
         for patient_id, measure, _rules, urgent, why, _at in _open_alerts(engine)
@@ -606,7 +616,7 @@ def test_the_demo_shows_monitoring_at_work_as_the_rules_say(engine, clock, seede
 
 
 def test_a_seed_holds_readings_in_range_and_the_alerts_the_rules_raise(engine, clock):
-    seed_database(engine, clock, patients=200, seed=3)
+    seed_database(engine, clock, patients=200, seed=4)
     with engine.connect() as connection:
         readings = connection.execute(
             select(

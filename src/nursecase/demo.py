@@ -1591,7 +1591,13 @@ class _CaseloadGenerator:
         self._pending_transition: _PlannedDischarge | None = None
         # Readings draw from a random stream of their own (see demo_readings).
         self.readings = ReadingsBuilder(
-            plan.seed, plan.today, self.ids, self.day, self.moment, self.formats.moment
+            plan.seed,
+            plan.today,
+            self.ids,
+            self.day,
+            self.moment,
+            self.formats.moment,
+            showcase_nurse=plan.nurse_ids[0] if plan.nurse_ids else None,
         )
 
     # ------------------------------------------------------------ formatting

@@ -26,7 +26,7 @@ tables as plain tuples in :data:`READING_COLUMNS` order:
   breach kept, raised when its first breaching reading arrived. Older
   readings are history and raise nothing, as in the service.
 
-The first patients with the right condition carry the stories a nurse trying
+The demo nurse's first patients with the right condition carry the stories a nurse trying
 ``nursecase demo`` should meet (``SHOWCASES``): a heart-failure patient whose
 weight climbed 2.6 kg in the last 5 days, a hypertensive patient with a
 184/121, a diabetic whose HbA1c of 10.4 was drawn last week, a COPD patient at
@@ -269,8 +269,12 @@ class ReadingsBuilder:
         day: Callable[[int], object],
         moment: Callable[[int, int], object],
         stamp: Callable[[datetime], object],
+        showcase_nurse: int | None = None,
     ) -> None:
         self.rng = random.Random(f"readings:{seed}")
+        #: The nurse whose patients carry the showcases: the demo's own nurse,
+        #: so that a nurse trying ``nursecase demo`` meets them on her Today.
+        self.showcase_nurse = showcase_nurse
         self.today = today
         self.ids = ids
         self.day = day
@@ -300,7 +304,7 @@ class ReadingsBuilder:
         if not relevant:
             return
         rng = self.rng
-        showcase = self._showcase(relevant)
+        showcase = self._showcase(relevant) if nurse_id == self.showcase_nurse else None
         home = self._home_measures(relevant, showcase)
         if not home and rng.random() >= CLINIC_HISTORY_SHARE:
             return
