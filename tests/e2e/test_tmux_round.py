@@ -143,11 +143,20 @@ def test_a_round_from_launch_to_quit(terminal, demo_database, tmp_path):
 
     # d does what the row's most pressing item calls for: done (or a missed TCM
     # step noted as missed), then undo; a safety row opens the safety check and
-    # an open TCM step the contact form (a contact or visit is what meets it).
+    # an open TCM step the contact form (a contact or visit is what meets it);
+    # an out-of-range reading asks what was done, and the note closes it.
     terminal.keys("d")
-    screen = terminal.wait_for(r"Done: |Noted as missed: |Safety check for|Log a contact with")
+    screen = terminal.wait_for(
+        r"Done: |Noted as missed: |Safety check for|Log a contact with|Close: "
+    )
     if "Safety check for" in screen or "Log a contact with" in screen:
         terminal.keys("Escape")
+    elif "Close: " in screen:
+        terminal.keys("e2e: called, diuretic taken, recheck tomorrow", literal=True)
+        terminal.keys("C-s")
+        terminal.wait_for(r"Closed: ")
+        terminal.keys("u")
+        terminal.wait_for(r"Undone")
     else:
         terminal.keys("u")
         terminal.wait_for(r"Undone")
