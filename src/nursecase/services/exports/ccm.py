@@ -28,7 +28,7 @@ grouped query per month), which runs the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -200,23 +200,54 @@ def _rows(
             )
 
 
-def build_ccm(session: Session, scope: ExportScope, context: ServiceContext) -> Report:
-    """CCM minutes and codes per patient per month of the scope's period."""
+def monthly_report(
+    scope: ExportScope,
+    name: str,
+    title: str,
+    columns: tuple[Column, ...],
+    print_keys: tuple[str, ...],
+    rows: Callable[[Period, set[int]], Iterator[tuple]],
+) -> Report:
+    """A report of rows per patient per month of the scope's period (CCM, RPM).
+
+    ``rows(period, patients)`` yields the rows and adds each patient it lists.
+    """
     if scope.period is None:  # the service always sets one; this keeps the builder total
         scope = replace(scope, period=month_period(scope.today.year, scope.today.month))
+    period = scope.period
     report = Report(
-        name="ccm",
-        title=f"CCM minutes: {scope.nurse_label}",
-        columns=COLUMNS,
+        name=name,
+        title=f"{title}: {scope.nurse_label}",
+        columns=columns,
         rows=(),
-        meta=(*scope.scope_meta(), ("Period", scope.period.label)),
-        print_keys=PRINT_KEYS,
+        meta=(*scope.scope_meta(), ("Period", period.label)),
+        print_keys=print_keys,
         # Markdown is read by people too: the printed table's words, not the billing columns.
         markdown_from_document=True,
     )
-    report.rows = _rows(session, scope, scope.period, report.patients)
+    report.rows = rows(period, report.patients)
     report.document = lambda: table_document(report)
     return report
 
 
-__all__ = ["COLUMNS", "PRINT_KEYS", "build_ccm", "month_query", "month_range", "programme_cells"]
+def build_ccm(session: Session, scope: ExportScope, context: ServiceContext) -> Report:
+    """CCM minutes and codes per patient per month of the scope's period."""
+    return monthly_report(
+        scope,
+        "ccm",
+        "CCM minutes",
+        COLUMNS,
+        PRINT_KEYS,
+        lambda period, patients: _rows(session, scope, period, patients),
+    )
+
+
+__all__ = [
+    "COLUMNS",
+    "PRINT_KEYS",
+    "build_ccm",
+    "month_query",
+    "month_range",
+    "monthly_report",
+    "programme_cells",
+]

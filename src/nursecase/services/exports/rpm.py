@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -28,9 +27,9 @@ from nursecase.domain.codes import Measure, ReadingSource, label_of
 from nursecase.domain.rpm import rpm_month
 from nursecase.reports.tables import Column
 from nursecase.services.context import ServiceContext
-from nursecase.services.exports.ccm import month_range
-from nursecase.services.exports.common import ExportScope, Report, person_name, table_document
-from nursecase.services.exports.options import Period, month_period
+from nursecase.services.exports.ccm import month_range, monthly_report
+from nursecase.services.exports.common import ExportScope, Report, person_name
+from nursecase.services.exports.options import Period
 
 COLUMNS = (
     # Widths in millimetres of a printed landscape page (243 mm between margins).
@@ -161,20 +160,14 @@ def _rows(
 
 def build_rpm(session: Session, scope: ExportScope, context: ServiceContext) -> Report:
     """Remote-monitoring days, minutes and codes per patient per month of the scope's period."""
-    if scope.period is None:  # the service always sets one; this keeps the builder total
-        scope = replace(scope, period=month_period(scope.today.year, scope.today.month))
-    report = Report(
-        name="rpm",
-        title=f"Remote monitoring: {scope.nurse_label}",
-        columns=COLUMNS,
-        rows=(),
-        meta=(*scope.scope_meta(), ("Period", scope.period.label)),
-        print_keys=PRINT_KEYS,
-        markdown_from_document=True,
+    return monthly_report(
+        scope,
+        "rpm",
+        "Remote monitoring",
+        COLUMNS,
+        PRINT_KEYS,
+        lambda period, patients: _rows(session, scope, context, period, patients),
     )
-    report.rows = _rows(session, scope, context, scope.period, report.patients)
-    report.document = lambda: table_document(report)
-    return report
 
 
 __all__ = ["COLUMNS", "PRINT_KEYS", "build_rpm"]
