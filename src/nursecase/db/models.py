@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, UniqueConstraint, false
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Text, UniqueConstraint, false
 from sqlmodel import AutoString, Field, SQLModel
 
 # Constraint names are fixed so that Alembic batch migrations can find them
@@ -645,6 +645,133 @@ class MonitoringEnrolment(SQLModel, table=True):
     started_on: date
     ended_on: date | None = None
     enrolled_by_id: int | None = Field(default=None, foreign_key="nurse.id")
+    created_at: datetime = wall_clock()
+
+
+class Encounter(SQLModel, table=True):
+    """A hospital stay, emergency visit, observation stay or ambulatory visit (issue 21).
+
+    Learned from the hospital's ADT feed, a FHIR import or the discharge form.
+    ``source`` and ``source_key`` (the visit number with its assigning
+    facility, or the FHIR Encounter id) find the record again: a later message
+    about the same visit updates it, and a second import changes nothing. An
+    encounter is never a contact (contacts carry CCM minutes; this does not).
+    """
+
+    __tablename__ = "encounter"
+    __table_args__ = (
+        Index("ix_encounter_patient_when", "patient_id", "admitted_at"),
+        # The monthly outcomes: encounters of a class started (or ended) in a month.
+        Index("ix_encounter_class_when", "encounter_class", "admitted_at"),
+        Index("ix_encounter_class_discharged", "encounter_class", "discharged_at"),
+        UniqueConstraint(
+            "patient_id", "source", "source_key", name="uq_encounter_patient_source_key"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    #: domain.codes.EncounterClass (the FHIR v3 ActCode: IMP, EMER, OBSENC, AMB).
+    encounter_class: str = Field(max_length=CODE)
+    #: domain.codes.EncounterStatus.
+    status: str = Field(max_length=CODE)
+    facility: str | None = Field(default=None, max_length=200)
+    admitted_at: datetime = wall_clock()
+    discharged_at: datetime | None = wall_clock(default=None)
+    #: domain.codes.DischargeDisposition; None when the source did not say.
+    disposition: str | None = Field(default=None, max_length=CODE)
+    #: domain.codes.EncounterSource.
+    source: str = Field(max_length=CODE)
+    source_key: str = Field(max_length=200)
+    #: When nursecase first learned of the admission (the transitions-of-care
+    #: notification rate reads it) and of the discharge.
+    admission_known_at: datetime | None = wall_clock(default=None)
+    discharge_known_at: datetime | None = wall_clock(default=None)
+    #: The transition (TCM clocks) its discharge started, if it started one.
+    transition_id: int | None = Field(
+        default=None, foreign_key="transition.id", ondelete="SET NULL"
+    )
+    created_at: datetime = wall_clock()
+    updated_at: datetime = wall_clock()
+
+
+class EncounterDiagnosis(SQLModel, table=True):
+    """One diagnosis of an encounter, in the order the source gave them."""
+
+    __tablename__ = "encounter_diagnosis"
+    __table_args__ = (Index("ix_encounter_diagnosis_encounter", "encounter_id", "rank"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    encounter_id: int = Field(foreign_key="encounter.id", ondelete="CASCADE")
+    rank: int
+    #: The code and its system as sent (ICD-10-CM "I50.9" in "I10" or the FHIR system URI).
+    code: str | None = Field(default=None, max_length=32)
+    system: str | None = Field(default=None, max_length=200)
+    #: The words, shown on screen ("Heart failure, unspecified").
+    display: str = Field(max_length=400)
+
+
+class AdtMessage(SQLModel, table=True):
+    """One HL7 v2 message from the hospital's ADT feed, kept exactly as received (issue 21).
+
+    Stored and committed before its acknowledgement is sent, so a message the
+    hospital was told we have is never lost; then applied in order (``id``).
+    ``sender`` and ``control_id`` (MSH-3/MSH-4 and MSH-10) find a message sent
+    twice, which is acknowledged again and not applied twice.
+    """
+
+    __tablename__ = "adt_message"
+    __table_args__ = (
+        UniqueConstraint("sender", "control_id", name="uq_adt_message_sender_control_id"),
+        Index("ix_adt_message_status", "status", "id"),
+        Index("ix_adt_message_mrn", "mrn", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = wall_clock()
+    sender: str = Field(max_length=200)
+    control_id: str = Field(max_length=200)
+    #: The trigger event ("A01"), or None when the message could not be read.
+    event: str | None = Field(default=None, max_length=8)
+    message_time: datetime | None = wall_clock(default=None)
+    #: The patient identifier the message names (PID-3), as sent.
+    mrn: str | None = Field(default=None, max_length=64)
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    #: domain.codes.AdtMessageStatus.
+    status: str = Field(max_length=CODE)
+    #: The acknowledgement code sent back: AA, AE or AR.
+    ack_code: str = Field(max_length=2)
+    #: Why it was refused, could not be applied or was dismissed: never PHI.
+    reason: str | None = Field(default=None, max_length=400)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", ondelete="SET NULL")
+    encounter_id: int | None = Field(
+        default=None, foreign_key="encounter.id", ondelete="SET NULL"
+    )
+    applied_at: datetime | None = wall_clock(default=None)
+    #: The nurse who matched it to a patient or dismissed it.
+    handled_by_id: int | None = Field(default=None, foreign_key="nurse.id")
+
+
+class ExternalIdentifier(SQLModel, table=True):
+    """Another system's identifier for a patient (a hospital's MRN), learned by matching.
+
+    When a nurse matches an unmatched ADT message to a patient, the hospital's
+    identifier is kept here, so that the hospital's next message finds the
+    patient without asking again.
+    """
+
+    __tablename__ = "external_identifier"
+    __table_args__ = (
+        UniqueConstraint("system", "value", name="uq_external_identifier_system_value"),
+        Index("ix_external_identifier_patient", "patient_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    #: The assigning authority (PID-3.4) or sending facility; "" when the message named none.
+    system: str = Field(max_length=200)
+    value: str = Field(max_length=64)
+    created_by_id: int | None = Field(default=None, foreign_key="nurse.id")
     created_at: datetime = wall_clock()
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, inspect, text
 from nursecase.db.engine import make_engine, read_engine
 
 #: The newest migration script's revision id.
-HEAD_REVISION = "0009_monitoring"
+HEAD_REVISION = "0010_hospital_events"
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"
 

@@ -290,6 +290,8 @@ class TaskSource(Code):
     referral = "referral"
     assessment_trigger = "assessment-trigger"
     transition_clock = "transition-clock"
+    #: A hospital event (issue 21): an admission to acknowledge, an ED visit to follow up.
+    encounter = "encounter"
     manual = "manual"
 
 
@@ -477,6 +479,77 @@ class AlertStatus(Code):
     closed = "closed"
 
 
+class EncounterClass(Code):
+    """The kind of hospital encounter (FHIR R4 Encounter.class, v3 ActCode).
+
+    Issue 21: inpatient stays, emergency visits, observation stays and
+    ambulatory visits. The codes are the v3 ActCode codes a FHIR Encounter
+    carries (http://terminology.hl7.org/CodeSystem/v3-ActCode).
+    """
+
+    inpatient = "IMP"
+    emergency = "EMER"
+    observation = "OBSENC"
+    ambulatory = "AMB"
+
+
+class EncounterStatus(Code):
+    """FHIR R4 Encounter.status, the subset nursecase records."""
+
+    #: Admitted and not yet discharged (in hospital, in the ED, under observation).
+    in_progress = "in-progress"
+    finished = "finished"
+    #: An admission the hospital cancelled (HL7 v2 A11).
+    cancelled = "cancelled"
+    entered_in_error = "entered-in-error"
+
+
+class DischargeDisposition(Code):
+    """Where the patient went at discharge (FHIR R4 Encounter.hospitalization.dischargeDisposition).
+
+    The codes are http://terminology.hl7.org/CodeSystem/discharge-disposition
+    (note "hosp" is hospice there, not a hospital). HL7 v2 PV1-36 (table 0112,
+    the UB-04 patient status codes) is mapped onto these in ``domain.adt``.
+    """
+
+    home = "home"
+    alternative_home = "alt-home"
+    other_facility = "other-hcf"
+    hospice = "hosp"
+    long_term_care = "long"
+    against_advice = "aadvice"
+    expired = "exp"
+    psychiatric = "psy"
+    rehabilitation = "rehab"
+    skilled_nursing = "snf"
+    other = "oth"
+
+
+class EncounterSource(Code):
+    """How nursecase learned of an encounter."""
+
+    adt = "adt"
+    fhir = "fhir"
+    #: Typed by a nurse (the discharge form).
+    keyed = "keyed"
+
+
+class AdtMessageStatus(Code):
+    """Where one received HL7 v2 message stands in the ADT inbox."""
+
+    #: Stored and acknowledged, not applied yet.
+    received = "received"
+    applied = "applied"
+    #: Its MRN matches no patient: waits for a nurse to match or dismiss it.
+    unmatched = "unmatched"
+    #: Could not be parsed or applied; answered AE or AR with the reason.
+    error = "error"
+    #: Set aside by a nurse (not our patient), with her reason.
+    dismissed = "dismissed"
+    #: A message of a kind nursecase does not act on (an A04 for a clinic visit, say).
+    ignored = "ignored"
+
+
 #: The words a person reads for every code of every code list in domain/ (DESIGN.md
 #: "Words on screen"), one table so a reviewer sees them all together: screens,
 #: PDF and Markdown reports, ``audit show`` and error messages use these; CSV and
@@ -628,6 +701,7 @@ LABELS: dict[str, dict[str, str]] = {
         "referral": "Referral",
         "assessment-trigger": "Assessment result",
         "transition-clock": "Transition of care",
+        "encounter": "Hospital event",
         "manual": "Added by a nurse",
     },
     "TaskPriority": {"routine": "Routine", "urgent": "Urgent", "asap": "ASAP", "stat": "STAT"},
@@ -714,6 +788,40 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "AlertStatus": {"open": "Open", "closed": "Addressed"},
     # domain/tcm.py
+    "EncounterClass": {
+        "IMP": "Inpatient stay",
+        "EMER": "Emergency visit",
+        "OBSENC": "Observation stay",
+        "AMB": "Ambulatory visit",
+    },
+    "EncounterStatus": {
+        "in-progress": "In progress",
+        "finished": "Finished",
+        "cancelled": "Cancelled",
+        "entered-in-error": "Entered in error",
+    },
+    "DischargeDisposition": {
+        "home": "Home",
+        "alt-home": "Alternative home",
+        "other-hcf": "Another health care facility",
+        "hosp": "Hospice",
+        "long": "Long-term care",
+        "aadvice": "Left against advice",
+        "exp": "Died",
+        "psy": "Psychiatric hospital",
+        "rehab": "Rehabilitation",
+        "snf": "Skilled nursing facility",
+        "oth": "Other",
+    },
+    "EncounterSource": {"adt": "Hospital feed", "fhir": "FHIR import", "keyed": "Keyed by a nurse"},
+    "AdtMessageStatus": {
+        "received": "Received",
+        "applied": "Applied",
+        "unmatched": "Unmatched",
+        "error": "Error",
+        "dismissed": "Dismissed",
+        "ignored": "Not acted on",
+    },
     "TcmStep": {
         "interactive-contact": "Interactive contact",
         "face-to-face-visit": "Face-to-face visit",
