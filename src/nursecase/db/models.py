@@ -744,9 +744,7 @@ class AdtMessage(SQLModel, table=True):
     #: Why it was refused, could not be applied or was dismissed: never PHI.
     reason: str | None = Field(default=None, max_length=400)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", ondelete="SET NULL")
-    encounter_id: int | None = Field(
-        default=None, foreign_key="encounter.id", ondelete="SET NULL"
-    )
+    encounter_id: int | None = Field(default=None, foreign_key="encounter.id", ondelete="SET NULL")
     applied_at: datetime | None = wall_clock(default=None)
     #: The nurse who matched it to a patient or dismissed it.
     handled_by_id: int | None = Field(default=None, foreign_key="nurse.id")
