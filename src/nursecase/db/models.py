@@ -648,6 +648,27 @@ class MonitoringEnrolment(SQLModel, table=True):
     created_at: datetime = wall_clock()
 
 
+class MedicationReconciliation(SQLModel, table=True):
+    """One medication reconciliation, on the day it was done (issue 21, item 4).
+
+    ``Medication.last_reconciled`` says when each medication was last checked;
+    this keeps every reconciliation, so the transitions-of-care rate
+    (reconciliation within 30 days after a discharge) can be counted for any
+    month, not only the latest.
+    """
+
+    __tablename__ = "medication_reconciliation"
+    __table_args__ = (Index("ix_medication_reconciliation_patient", "patient_id", "reconciled_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    reconciled_on: date
+    #: How many current medications were reconciled.
+    medication_count: int
+    nurse_id: int | None = Field(default=None, foreign_key="nurse.id")
+    created_at: datetime = wall_clock()
+
+
 class Encounter(SQLModel, table=True):
     """A hospital stay, emergency visit, observation stay or ambulatory visit (issue 21).
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nursecase.db.models import Medication
+from nursecase.db.models import Medication, MedicationReconciliation
 from nursecase.domain.codes import AuditAction, MedicationStatus, parse_code
 from nursecase.domain.validation import ValidationError, optional_text, require_text
 from nursecase.services import audit
@@ -168,6 +168,25 @@ class MedicationService:
                     medication.id,
                     ("last_reconciled",),
                 )
+            # Kept as its own row: the transitions-of-care outcome counts the
+            # reconciliations of any month, not only each medication's latest.
+            reconciliation = MedicationReconciliation(
+                patient_id=patient_id,
+                reconciled_on=today,
+                medication_count=len(medications),
+                nurse_id=self.context.nurse_id,
+                created_at=self.context.clock.now(),
+            )
+            session.add(reconciliation)
+            session.flush()
+            audit.record(
+                session,
+                self.context,
+                AuditAction.create,
+                "medication_reconciliation",
+                reconciliation.id,
+                ("patient_id", "reconciled_on", "medication_count"),
+            )
             return len(medications)
 
     @staticmethod

@@ -8,6 +8,9 @@
   before its acknowledgement; one per sender and control id (item 2).
 - external_identifier: a hospital's identifier for a patient, learned when a
   nurse matches an unmatched message (item 2).
+- medication_reconciliation: every reconciliation and its day (the
+  transitions-of-care outcome rate, item 4), filled from the days the
+  medication list already holds (one row per patient and day).
 
 Revision ID: 0010_hospital_events
 Revises: 0009_monitoring
@@ -161,8 +164,43 @@ def upgrade() -> None:
     with op.batch_alter_table("external_identifier", schema=None) as batch_op:
         batch_op.create_index("ix_external_identifier_patient", ["patient_id"], unique=False)
 
+    op.create_table(
+        "medication_reconciliation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("reconciled_on", sa.Date(), nullable=False),
+        sa.Column("medication_count", sa.Integer(), nullable=False),
+        sa.Column("nurse_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["nurse_id"], ["nurse.id"], name=op.f("fk_medication_reconciliation_nurse_id_nurse")
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patient.id"],
+            name=op.f("fk_medication_reconciliation_patient_id_patient"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_medication_reconciliation")),
+    )
+    with op.batch_alter_table("medication_reconciliation", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_medication_reconciliation_patient", ["patient_id", "reconciled_on"], unique=False
+        )
+    # Reconciliations done before this revision: one per patient and day the
+    # medication list remembers (who did them is not known).
+    op.execute(
+        "INSERT INTO medication_reconciliation"
+        " (patient_id, reconciled_on, medication_count, created_at)"
+        " SELECT patient_id, last_reconciled, COUNT(*), MIN(created_at) FROM medication"
+        " WHERE last_reconciled IS NOT NULL GROUP BY patient_id, last_reconciled"
+    )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("medication_reconciliation", schema=None) as batch_op:
+        batch_op.drop_index("ix_medication_reconciliation_patient")
+    op.drop_table("medication_reconciliation")
     with op.batch_alter_table("external_identifier", schema=None) as batch_op:
         batch_op.drop_index("ix_external_identifier_patient")
     op.drop_table("external_identifier")
