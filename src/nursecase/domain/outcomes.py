@@ -263,26 +263,29 @@ def _readmissions(
     inpatient: Mapping[int, list[StayFacts]], first: date, last: date
 ) -> tuple[list[StayFacts], tuple[tuple[int, int], ...]]:
     """PCR: the month's index discharges, and each one's first readmission."""
-    index: list[StayFacts] = []
+    index = sorted(
+        (
+            end
+            for patient_stays in inpatient.values()
+            for end in _chain_ends(patient_stays, _is_direct_transfer)
+            if end is not None
+            and _discharged_between(end, first, last)
+            and end.disposition not in _PCR_EXCLUDED
+        ),
+        key=_discharge_order,
+    )
     readmitted_by: list[tuple[int, int]] = []
-    for patient_stays in inpatient.values():
-        for end in _chain_ends(patient_stays, _is_direct_transfer):
-            discharged = end.discharged_on if end else None
-            if end is None or discharged is None or not first <= discharged <= last:
-                continue
-            if end.disposition in _PCR_EXCLUDED:
-                continue
-            index.append(end)
-            readmission = next(
-                (
-                    stay
-                    for stay in patient_stays
-                    if 1 <= (stay.admitted_on - discharged).days <= FOLLOW_UP_DAYS
-                ),
-                None,
-            )
-            if readmission is not None:
-                readmitted_by.append((end.encounter_id, readmission.encounter_id))
+    for end in index:
+        readmission = next(
+            (
+                stay
+                for stay in inpatient[end.patient_id]
+                if 1 <= _days_after_discharge(end, stay.admitted_on) <= FOLLOW_UP_DAYS
+            ),
+            None,
+        )
+        if readmission is not None:
+            readmitted_by.append((end.encounter_id, readmission.encounter_id))
     return index, tuple(readmitted_by)
 
 
@@ -301,17 +304,17 @@ def _trc_denominator(
     inpatient: Mapping[int, list[StayFacts]], first: date, last: date
 ) -> list[StayFacts]:
     """TRC: the last discharge of each chain of stays 0-30 days apart, discharged in the month."""
-    denominator: list[StayFacts] = []
-    for patient_stays in inpatient.values():
-        for end in _chain_ends(patient_stays, _is_trc_readmission_or_transfer):
-            discharged = end.discharged_on if end else None
-            if end is None or discharged is None or not first <= discharged <= last:
-                continue
-            if end.disposition in _TRC_EXCLUDED:
-                continue
-            denominator.append(end)
-    denominator.sort(key=lambda stay: (stay.discharged_at, stay.encounter_id))
-    return denominator
+    return sorted(
+        (
+            end
+            for patient_stays in inpatient.values()
+            for end in _chain_ends(patient_stays, _is_trc_readmission_or_transfer)
+            if end is not None
+            and _discharged_between(end, first, last)
+            and end.disposition not in _TRC_EXCLUDED
+        ),
+        key=_discharge_order,
+    )
 
 
 def _is_trc_readmission_or_transfer(discharge: StayFacts, admission: StayFacts) -> bool:
@@ -376,6 +379,17 @@ def _later_end(end: StayFacts, stay: StayFacts) -> StayFacts | None:
     if stay.discharged_at is None or end.discharged_at is None:
         return None
     return stay if stay.discharged_at >= end.discharged_at else end
+
+
+def _discharged_between(stay: StayFacts, first: date, last: date) -> bool:
+    """True when the stay was discharged on a day from ``first`` through ``last``."""
+    discharged = stay.discharged_on
+    return discharged is not None and first <= discharged <= last
+
+
+def _discharge_order(stay: StayFacts) -> tuple[date, int]:
+    """Detail rows in order of discharge day (then encounter)."""
+    return (stay.discharged_on or date.max, stay.encounter_id)
 
 
 def _days_after_discharge(stay: StayFacts, day: date) -> int:
