@@ -52,6 +52,15 @@ A month is *complete* once every 30-day window of its discharges has closed:
 until 30 days after the month's last day a readmission or an engagement can
 still come (and, for TRC, a readmission moves a discharge to a later month), so
 the report calls the figures provisional.
+
+Where nursecase reads the measures more narrowly than HEDIS, for want of the
+data: only inpatient encounters (IMP) are stays (HEDIS PCR also counts
+observation stays, TRC nonacute settings recorded as other classes); planned
+readmissions and PCR's diagnosis exclusions (pregnancy, perinatal) are not
+removed, as no planned flag or principal diagnosis is passed in; and an
+admission the day after a discharge home is a readmission, not a transfer
+(HEDIS calls any admission within one day a direct transfer; issue 21's
+lead kept the next day for transfers to another facility only).
 """
 
 from __future__ import annotations
