@@ -141,6 +141,7 @@ EXPECTED_CODES = {
         "referral",
         "assessment-trigger",
         "transition-clock",
+        "encounter",
         "manual",
     ],
     codes.TaskPriority: ["routine", "urgent", "asap", "stat"],
