@@ -158,10 +158,11 @@ def test_a_time_with_an_offset_is_converted_to_the_local_zone(text, zone, expect
     ],
 )
 def test_a_malformed_time_is_an_error_naming_the_field(text):
-    with pytest.raises(AdtError) as caught:
-        hl7_time(text, "PV1-44 admit time", UTC)
-    assert caught.value.reason == "PV1-44 admit time is not an HL7 date and time"
-    assert caught.value.ack_code == "AE"
+    for zone in (UTC, None):
+        with pytest.raises(AdtError) as caught:
+            hl7_time(text, "PV1-44 admit time", zone)
+        assert caught.value.reason == "PV1-44 admit time is not an HL7 date and time"
+        assert caught.value.ack_code == "AE"
 
 
 def test_a_time_that_leaves_the_calendar_in_local_time_is_an_error_not_a_crash():
@@ -431,7 +432,9 @@ def test_batch_holds_three_messages_of_one_readmission():
 def test_a_message_that_is_not_adt_is_rejected():
     error = refusal(message("MSH|^~\\&|LAB|MERCY|NC|CLINIC|20241205||ORU^R01|C1|P|2.5.1"))
     assert (error.ack_code, error.error_code) == ("AR", "200")
-    assert error.reason.startswith("not an ADT message")
+    assert error.reason == "not an ADT message (MSH-9 is ORU)"
+    # Every refusal after the header carries it, to be acknowledged from the error.
+    assert error.header is not None and error.header.control_id == "C1"
 
 
 def test_no_msh_no_control_id_or_no_event_is_rejected():

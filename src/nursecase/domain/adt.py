@@ -118,9 +118,10 @@ class AdtError(ValueError):
     values) for the ACK, the inbox and the log; ``ack_code`` is "AR" (rejected:
     not a message nursecase takes) or "AE" (an error in its content).
     ``error_code`` is the HL7 table 0357 code for the ERR segment. ``header``
-    is what could be read of the MSH when reading the header itself failed
-    (:data:`UNREADABLE_HEADER` when nothing could), so the refusal can still
-    be acknowledged; None otherwise.
+    is the message's header as far as it could be read (:data:`UNREADABLE_HEADER`
+    when nothing could), so every refusal of :func:`read_header` and
+    :func:`parse_adt` can be acknowledged from the error alone; None from
+    :func:`hl7_time` on its own.
     """
 
     def __init__(
@@ -234,13 +235,15 @@ def hl7_time(text: str, field: str, local_zone: tzinfo | None = None) -> datetim
             int(second or 0),
             int((fraction or "")[:6].ljust(6, "0")),
         )
-        if offset is None or local_zone is None:
+        if offset is None:
             return moment
         offset_hours, offset_minutes = int(offset[1:3]), int(offset[3:5])
         if offset_minutes > 59:
             raise ValueError(offset)
         size = timedelta(hours=offset_hours, minutes=offset_minutes)
         zone = timezone(-size if offset[0] == "-" else size)
+        if local_zone is None:
+            return moment
         return moment.replace(tzinfo=zone).astimezone(local_zone).replace(tzinfo=None)
     except (ValueError, OverflowError):
         # Month 13, 31 February, hour 24, an offset of a day or more, a year
@@ -665,8 +668,17 @@ def parse_adt(text: str, local_zone: tzinfo | None = None) -> AdtFacts:
     no PID-3 value; no PV1 for an event in :data:`APPLIED_EVENTS`; A01 or A06
     without an admit time (PV1-44, else EVN-6, else EVN-2); A03 without PV1-45;
     a discharge before the admission; any malformed time, naming its field.
+    Every refusal carries the header (``AdtError.header``).
     """
     header = read_header(text, local_zone)
+    try:
+        return _read_facts(text, header, local_zone)
+    except AdtError as error:
+        raise AdtError(error.reason, error.ack_code, error.error_code, header) from None
+
+
+def _read_facts(text: str, header: MessageHeader, local_zone: tzinfo | None) -> AdtFacts:
+    """The body of :func:`parse_adt`, once the header is read."""
     # A batch envelope around one message is tolerated (``split_messages`` drops it too).
     lines = [line for line in _lines(text) if line[:3] not in _ENVELOPE]
     if not lines[0].startswith("MSH"):
