@@ -15,6 +15,7 @@ from datetime import date
 
 import pytest
 from rich.text import Text
+from textual.containers import VerticalScroll
 from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 
 import nursecase.app
@@ -487,6 +488,10 @@ async def test_the_next_patient_on_the_reused_screen_shows_only_their_own_chart(
         shown = header_of(again)
         assert shown.startswith("Detail, Robin") and "⚠" not in shown
         assert active_tab(again) == "summary"
+        # The keyboard is in the summary, as on the first opening: the first key
+        # acts at once, without focusing something first (a repaint of it all).
+        assert isinstance(pilot.app.focused, VerticalScroll)
+        assert pilot.app.focused in again.query_one("#summary").query(VerticalScroll)
         await press(pilot, "2")
         assert rows_of(again, "contacts-table") == []
         await press(pilot, "6")

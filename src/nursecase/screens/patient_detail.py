@@ -525,14 +525,19 @@ class PatientDetailScreen(WorkstationScreen, Screen):
         self._switch_to(pane)
 
     def _switch_to(self, pane: str) -> None:
-        self.query_one("#tab-bar", Static).update(tab_bar(pane), layout=False)
         self.coming_tab = pane
         if pane == VITALS_PANE and self.chart is not None:
             # Its readings are read in the background (``_read_ahead``): the tab is shown
             # when they are in place (``_show_read_tab``), in one paint, not empty first.
+            # The tab bar waits for that paint too: a frame of the tab bar alone would
+            # hold the main thread while the read needs it (bench/vitals_tab.py).
             self._fill_tab(pane)
             if self.query_one(VitalsPane).reading:
                 return
+        self._show_tab(pane)
+
+    def _show_tab(self, pane: str) -> None:
+        self.query_one("#tab-bar", Static).update(tab_bar(pane), layout=False)
         self.query_one("#panes", ContentSwitcher).current = pane
         self._fill_tab(pane)
         self._focus_tab(pane)
@@ -540,13 +545,21 @@ class PatientDetailScreen(WorkstationScreen, Screen):
     def _show_read_tab(self, pane: str) -> None:
         """A tab's background read is in place: show it, unless another tab was asked for since."""
         if self.coming_tab == pane:
-            self.query_one("#panes", ContentSwitcher).current = pane
-            self._focus_tab(pane)
+            self._show_tab(pane)
 
     def _focus_tab(self, pane: str) -> None:
-        tables = self.query_one(f"#{pane}", Vertical).query(DataTable)
+        container = self.query_one(f"#{pane}", Vertical)
+        tables = container.query(DataTable)
         if tables:
             tables.first().focus()
+        elif pane == "summary":
+            # The summary's scroll, as on the screen's first opening. Without it a
+            # reused screen opens with nothing focused (its last tab's list was
+            # hidden), and the first key would focus something first: a repaint
+            # of the whole screen before the key acts (bench/vitals_tab.py).
+            for scroll in container.query(VerticalScroll):
+                scroll.focus()
+                break
         self._refresh_bindings_if_changed()
 
     def _active_tab(self) -> str:
