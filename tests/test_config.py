@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nursecase.config import ConfigError, Settings, parse_settings
+from nursecase.domain.outcomes import DEFAULT_NOTIFICATION_DAYS
 from nursecase.services import make_services
 
 
@@ -105,5 +106,38 @@ def test_a_clinic_sets_its_own_thresholds_and_monitoring():
     ],
 )
 def test_a_bad_threshold_or_monitoring_setting_names_it(text, named):
+    with pytest.raises(ConfigError, match=f"^{named}: "):
+        parse_settings(text)
+
+
+def test_the_adt_section_gives_the_listener_facility_names_and_notification_window():
+    settings = parse_settings(
+        '[adt]\nhost = "0.0.0.0"\nport = 2600\nnotification_days = 2\n'
+        '[adt.facilities]\nMERCY = "Mercy General"\n'
+    )
+    assert (settings.adt_host, settings.adt_port, settings.notification_days) == (
+        "0.0.0.0",
+        2600,
+        2,
+    )
+    assert settings.adt_facilities == {"MERCY": "Mercy General"}
+    # Loopback on the HL7 port by default, and the outcome rule's own window.
+    defaults = Settings()
+    assert (defaults.adt_host, defaults.adt_port) == ("127.0.0.1", 2575)
+    assert defaults.notification_days == DEFAULT_NOTIFICATION_DAYS
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[adt]\nport = 0\n", "adt.port"),
+        ('[adt]\nport = "2575"\n', "adt.port"),
+        ('[adt]\nhost = ""\n', "adt.host"),
+        ("[adt]\nnotification_days = 9\n", "adt.notification_days"),
+        ('[adt]\nfacilities = { MERCY = "" }\n', "adt.facilities"),
+        ("[adt]\nlisten = true\n", "adt.listen"),
+    ],
+)
+def test_a_bad_adt_setting_names_it(text, named):
     with pytest.raises(ConfigError, match=f"^{named}: "):
         parse_settings(text)

@@ -46,6 +46,13 @@ Example ``config.toml``::
     code = "99454"
     counts = "days"
     at_least = 16
+
+    [adt]              # the hospital's ADT feed (nursecase adt listen)
+    host = "127.0.0.1" # loopback unless the interface engine is elsewhere
+    port = 2575        # the IANA port for HL7 over MLLP
+    notification_days = 1   # transitions of care: days after admission a notice still counts
+    [adt.facilities]   # the hospital's facility codes in words
+    MERCY = "Mercy General"
 """
 
 from __future__ import annotations
@@ -64,6 +71,13 @@ DEFAULT_IDLE_LOCK_MINUTES = 10
 MAX_IDLE_LOCK_MINUTES = 240
 #: Days without an expected reading before Today says "no weight for 3 d".
 DEFAULT_GAP_DAYS = 3
+#: The ADT listener's default address: loopback (nothing outside this machine
+#: reaches it unless configured) and 2575, the IANA port for HL7 over MLLP.
+DEFAULT_ADT_HOST = "127.0.0.1"
+DEFAULT_ADT_PORT = 2575
+#: domain.outcomes.DEFAULT_NOTIFICATION_DAYS (tests/test_config.py keeps them equal;
+#: imported here, that module would cost the launch its import).
+DEFAULT_NOTIFICATION_DAYS = 1
 
 
 class ConfigError(ValueError):
@@ -96,6 +110,15 @@ class Settings:
     glucose_unit: str = "mg/dL"
     #: The remote-monitoring billing rules (domain.rpm), replaceable by a clinic.
     billing_rules: tuple[BillingRule, ...] = DEFAULT_BILLING_RULES
+    #: Where ``nursecase adt listen`` listens (loopback unless configured).
+    adt_host: str = DEFAULT_ADT_HOST
+    adt_port: int = DEFAULT_ADT_PORT
+    #: The hospital's facility codes in words ("MERCY" -> "Mercy General").
+    adt_facilities: dict[str, str] = field(default_factory=dict)
+    #: Transitions of care: days after the admission (or discharge) day that a
+    #: notice received still counts (domain.outcomes: 1 as the issue and NCQA's
+    #: measure description say; HEDIS MY2020+ specifications allow 2).
+    notification_days: int = DEFAULT_NOTIFICATION_DAYS
 
 
 def _cadence(table: object) -> dict[str, int]:
@@ -227,6 +250,35 @@ def _monitoring(table: object) -> dict[str, object]:
     return settings
 
 
+def _adt(table: object) -> dict[str, object]:
+    """``[adt]``: the listener's address, facility names, the notification window."""
+    if not isinstance(table, dict):
+        raise ConfigError("adt: must be a table like [adt] port = 2575")
+    unknown = set(table) - {"host", "port", "facilities", "notification_days"}
+    if unknown:
+        raise ConfigError(f"adt.{sorted(unknown)[0]}: unknown setting")
+    host = table.get("host", DEFAULT_ADT_HOST)
+    if not isinstance(host, str) or not host.strip():
+        raise ConfigError("adt.host: must be a host name or address")
+    port = table.get("port", DEFAULT_ADT_PORT)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise ConfigError("adt.port: must be a port number from 1 to 65535")
+    facilities = table.get("facilities", {})
+    if not isinstance(facilities, dict) or not all(
+        isinstance(name, str) and name.strip() for name in facilities.values()
+    ):
+        raise ConfigError('adt.facilities: must map codes to names, like MERCY = "Mercy General"')
+    days = table.get("notification_days", DEFAULT_NOTIFICATION_DAYS)
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 7:
+        raise ConfigError("adt.notification_days: must be a whole number of days from 0 to 7")
+    return {
+        "adt_host": host.strip(),
+        "adt_port": port,
+        "adt_facilities": {str(code): name.strip() for code, name in facilities.items()},
+        "notification_days": days,
+    }
+
+
 def parse_settings(text: str) -> Settings:
     """Settings from the text of a config.toml."""
     try:
@@ -255,6 +307,7 @@ def parse_settings(text: str) -> Settings:
         idle_lock_minutes=_idle_lock_minutes(data.get("security", {})),
         threshold_limits=_threshold_limits(data.get("thresholds", {})),
         **_monitoring(data.get("monitoring", {})),  # type: ignore[arg-type]
+        **_adt(data.get("adt", {})),  # type: ignore[arg-type]
     )
 
 

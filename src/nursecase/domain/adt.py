@@ -43,6 +43,24 @@ from nursecase.domain.codes import DischargeDisposition, EncounterClass
 APPLIED_EVENTS: frozenset[str] = frozenset({"A01", "A03", "A04", "A06", "A08", "A11", "A13"})
 
 #: Acknowledgement codes, HL7 table 0008 (original mode).
+#: Each trigger event nursecase reads, in words (the unmatched queue, ``adt status``):
+#: HL7 v2.5.1 chapter 3, section 3.3.
+EVENT_WORDS: dict[str, str] = {
+    "A01": "Admission",
+    "A03": "Discharge",
+    "A04": "Registration",
+    "A06": "Changed to inpatient",
+    "A08": "Update",
+    "A11": "Admission cancelled",
+    "A13": "Discharge cancelled",
+}
+
+
+def event_words(event: str | None) -> str:
+    """The event in words; an event nursecase does not act on reads "Other message"."""
+    return EVENT_WORDS.get(event or "", "Other message")
+
+
 ACCEPT = "AA"
 ERROR = "AE"
 REJECT = "AR"
@@ -847,6 +865,7 @@ def acknowledgement(
 __all__ = [
     "APPLIED_EVENTS",
     "DISCHARGE_DISPOSITIONS",
+    "EVENT_WORDS",
     "PATIENT_CLASSES",
     "AdtError",
     "AdtFacts",
@@ -856,6 +875,7 @@ __all__ = [
     "acknowledgement",
     "disposition_of",
     "encounter_class_of",
+    "event_words",
     "hl7_time",
     "parse_adt",
     "read_header",

@@ -25,6 +25,7 @@ from nursecase.services.chart import ChartService
 from nursecase.services.conditions import ConditionService
 from nursecase.services.contacts import ContactService
 from nursecase.services.context import ServiceContext
+from nursecase.services.encounters import EncounterService
 from nursecase.services.episodes import EpisodeService
 from nursecase.services.medications import MedicationService
 from nursecase.services.nurses import NurseService
@@ -51,6 +52,7 @@ class Services:
     medications: MedicationService
     care_team: CareTeamService
     transitions: TransitionService
+    encounters: EncounterService
     tasks: TaskService
     assessments: AssessmentService
     safety_checks: SafetyCheckService
@@ -67,6 +69,7 @@ class Services:
     #: Pictures of the screen, saved and audited as exports.
     screenshots: ScreenshotService = field(init=False, repr=False)
     _exports: object = field(default=None, init=False, repr=False)
+    _adt: object = field(default=None, init=False, repr=False)
 
     @property
     def clock(self) -> Clock:
@@ -87,6 +90,20 @@ class Services:
         return self._exports
 
 
+    @property
+    def adt(self):
+        """The hospital's ADT inbox (``services.adt_inbox``).
+
+        Built on first use: it brings the HL7 reader, which the app and most
+        commands never need.
+        """
+        if self._adt is None:
+            from nursecase.services.adt_inbox import AdtInbox
+
+            self._adt = AdtInbox(self.context)
+        return self._adt
+
+
 def make_services(
     engine: Engine,
     clock: Clock,
@@ -105,6 +122,7 @@ def make_services(
         medications=MedicationService(context),
         care_team=CareTeamService(context),
         transitions=TransitionService(context),
+        encounters=EncounterService(context),
         tasks=TaskService(context),
         assessments=AssessmentService(context),
         safety_checks=SafetyCheckService(context),

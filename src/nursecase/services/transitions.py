@@ -76,6 +76,8 @@ DAYS_AFTER_DISCHARGE = TCM_PERIOD_DAYS - 1
 MAXIMUM_DISCHARGE_AGE_DAYS = 30
 #: The reason kept on a TCM task cancelled because a readmission ended its period.
 READMISSION_REASON = "ended by readmission"
+#: The reason kept on the TCM tasks of a discharge the hospital cancelled (HL7 A13).
+DISCHARGE_CANCELLED_REASON = "discharge cancelled by the hospital"
 #: The earliest a step can have lapsed: its deadline is at least 2 days after discharge
 #: and its one day on Today at least the day after that.
 _EARLIEST_LAPSE_DAYS = 3
@@ -339,6 +341,145 @@ def start_period(
     )
 
 
+def discharge_on_day(session: Session, patient_id: int, day: date) -> Transition | None:
+    """The patient's recorded discharge of that day, if there is one."""
+    return session.execute(
+        select(Transition).where(
+            Transition.patient_id == patient_id, Transition.discharged_on == day
+        )
+    ).scalar()
+
+
+def add_discharge(
+    session: Session,
+    context: ServiceContext,
+    patient: Patient,
+    day: date,
+    facility: str | None = None,
+    high_complexity: bool = False,
+    length_of_stay_days: int | None = None,
+) -> Transition:
+    """Record a discharge in the caller's transaction (audited) and start its TCM period.
+
+    The discharge form and the hospital feed (``services.adt_inbox``) both
+    record discharges so; the caller has checked the day and that no discharge
+    of that day is recorded yet.
+    """
+    transition = Transition(
+        patient_id=patient.id,
+        discharged_on=day,
+        facility=facility,
+        high_complexity=high_complexity,
+        length_of_stay_days=length_of_stay_days,
+        created_at=context.clock.now(),
+    )
+    session.add(transition)
+    session.flush()
+    audit.record(
+        session,
+        context,
+        AuditAction.create,
+        "transition",
+        transition.id,
+        [
+            name
+            for name, value in (
+                ("patient_id", patient.id),
+                ("discharged_on", day),
+                ("facility", facility),
+                ("high_complexity", high_complexity),
+                ("length_of_stay_days", length_of_stay_days),
+            )
+            if value is not None
+        ],
+    )
+    start_period(session, context, patient, transition)
+    return transition
+
+
+def remove_discharge(session: Session, context: ServiceContext, transition_id: int) -> None:
+    """Take back a recorded discharge that did not happen (the hospital's A13), audited.
+
+    Its open TCM tasks are cancelled with the reason; a period it had ended (it
+    was a readmission) is given back, unless a later discharge still ends it,
+    and the tasks that ending closed are open again while their step is still
+    due (``settle_step_tasks`` closes the rest); then the discharge is deleted.
+    """
+    transition = session.get(Transition, transition_id)
+    if transition is None:
+        return
+    now = context.clock.now()
+    for task in session.execute(
+        select(Task).where(
+            Task.source == _CLOCK_SOURCE,
+            Task.source_id == transition.id,
+            Task.status.in_(_OPEN_TASK_CODES),
+        )
+    ).scalars():
+        task.status = str(TaskStatus.cancelled)
+        task.done_at = now
+        task.snooze_reason = DISCHARGE_CANCELLED_REASON
+        session.flush()
+        audit.record(
+            session,
+            context,
+            AuditAction.update,
+            "task",
+            task.id,
+            ["status", "done_at", "snooze_reason"],
+        )
+    day = transition.discharged_on
+    ended = session.execute(
+        select(Transition).where(
+            Transition.patient_id == transition.patient_id,
+            Transition.id != transition.id,
+            Transition.superseded_on == day,
+        )
+    ).scalars()
+    for previous in list(ended):
+        later = session.execute(
+            select(Transition.discharged_on)
+            .where(
+                Transition.patient_id == transition.patient_id,
+                Transition.id.not_in((previous.id, transition.id)),
+                Transition.discharged_on > previous.discharged_on,
+                Transition.discharged_on <= period_end(previous.discharged_on),
+            )
+            .order_by(Transition.discharged_on)
+            .limit(1)
+        ).scalar()
+        previous.superseded_on = later
+        session.flush()
+        audit.record(
+            session, context, AuditAction.update, "transition", previous.id, ["superseded_on"]
+        )
+        if later is None:
+            for task in session.execute(
+                select(Task).where(
+                    Task.source == _CLOCK_SOURCE,
+                    Task.source_id == previous.id,
+                    Task.status == str(TaskStatus.cancelled),
+                    Task.snooze_reason == READMISSION_REASON,
+                )
+            ).scalars():
+                task.status = str(TaskStatus.requested)
+                task.done_at = None
+                task.snooze_reason = None
+                session.flush()
+                audit.record(
+                    session,
+                    context,
+                    AuditAction.update,
+                    "task",
+                    task.id,
+                    ["status", "done_at", "snooze_reason"],
+                )
+            settle_step_tasks(session, context, previous)
+    session.delete(transition)
+    session.flush()
+    audit.record(session, context, AuditAction.delete, "transition", transition_id)
+
+
 def _lapse_candidates_statement():
     """The query of ``_lapse_candidates``; its days are parameters bound when it runs.
 
@@ -479,44 +620,13 @@ class TransitionService:
             # Writers are serialised (nursecase.db.locking), so this check sees
             # a colleague's discharge committed a moment ago: no second pair
             # of TCM tasks for the same stay.
-            already = session.execute(
-                select(Transition.id).where(
-                    Transition.patient_id == patient.id, Transition.discharged_on == day
-                )
-            ).first()
-            if already is not None:
+            if discharge_on_day(session, patient.id, day) is not None:
                 raise ValidationError(
                     "discharged_on", f"a discharge on {day.isoformat()} is already recorded"
                 )
-            transition = Transition(
-                patient_id=patient.id,
-                discharged_on=day,
-                facility=facility_text,
-                high_complexity=high_complexity,
-                length_of_stay_days=stay,
-                created_at=self.context.clock.now(),
+            transition = add_discharge(
+                session, self.context, patient, day, facility_text, high_complexity, stay
             )
-            session.add(transition)
-            session.flush()
-            audit.record(
-                session,
-                self.context,
-                AuditAction.create,
-                "transition",
-                transition.id,
-                [
-                    name
-                    for name, value in (
-                        ("patient_id", patient.id),
-                        ("discharged_on", day),
-                        ("facility", facility_text),
-                        ("high_complexity", high_complexity),
-                        ("length_of_stay_days", stay),
-                    )
-                    if value is not None
-                ],
-            )
-            start_period(session, self.context, patient, transition)
             return transition_read(self.context, transition)
 
     def list_for_patient(self, patient_id: int) -> list[TransitionRead]:
