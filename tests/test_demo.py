@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, delete, func, select, text
 
+from nursecase.clock import FrozenClock
 from nursecase.db.engine import integrity_problems, make_engine
 from nursecase.db.maintenance.migrate import ensure_schema
 from nursecase.db.models import (
@@ -85,6 +86,8 @@ from nursecase.services.assessments import AssessmentService
 from nursecase.services.audit import AuditService
 from nursecase.services.context import ServiceContext
 from nursecase.services.readings import NewReading, ReadingsService
+from tests.conftest import FROZEN_NOW, fresh_folder
+from tests.databases import Template, private_copy
 
 PATIENTS = 150
 
@@ -108,10 +111,43 @@ def _fresh_engine(tmp_path, name: str) -> Engine:
     return engine
 
 
+@pytest.fixture(scope="module")
+def demo_template(databases, migrated_template) -> tuple[Template, SeedSummary]:
+    """PATIENTS patients seeded once per backend (at FROZEN_NOW), and the seed's summary.
+
+    Seeding 150 patients took 1-2 s per test and more on PostgreSQL; the tests
+    that only read the result each get a copy of this instead (``engine`` below).
+    """
+    summaries: list[SeedSummary] = []
+
+    def seed(location: str) -> None:
+        seeding = make_engine(location)
+        summaries.append(seed_database(seeding, FrozenClock(FROZEN_NOW), patients=PATIENTS, seed=7))
+        seeding.dispose()
+
+    template = databases.build("demo150", seed, base=migrated_template)
+    return template, summaries[0]
+
+
 @pytest.fixture
-def seeded(engine, clock) -> SeedSummary:
-    """The shared engine seeded with PATIENTS patients."""
-    return seed_database(engine, clock, patients=PATIENTS, seed=7)
+def engine(request, engine, engines, databases, database_folders):
+    """The test's engine: on its own copy of the seeded caseload when it asks for ``seeded``."""
+    if "seeded" not in request.fixturenames:
+        yield engine
+        return
+    template, _summary = request.getfixturevalue("demo_template")
+    destination = fresh_folder(database_folders / "demo") / "nursecase.db"
+    with (
+        private_copy(databases, template, destination) as location,
+        engines.engine(location) as seeded_engine,
+    ):
+        yield seeded_engine
+
+
+@pytest.fixture
+def seeded(demo_template) -> SeedSummary:
+    """The summary of the seeded caseload the test's ``engine`` holds."""
+    return demo_template[1]
 
 
 # ---------------------------------------------------------------- determinism
@@ -641,7 +677,10 @@ def test_a_seed_holds_readings_in_range_and_the_alerts_the_rules_raise(engine, c
 # ---------------------------------------------------------------- audit and nurses
 
 
-def test_audit_chain_is_valid_and_counts_each_table(engine, clock, seeded):
+def test_audit_chain_is_valid_and_counts_each_table(engine, clock):
+    # Seeded here: the chain's key file lives beside the database, and a copy
+    # of the shared caseload has none.
+    seeded = seed_database(engine, clock, patients=PATIENTS, seed=7)
     context = ServiceContext(engine, clock)
     assert AuditService(context).verify_chain() is None
     with engine.connect() as connection:
