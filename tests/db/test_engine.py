@@ -11,6 +11,7 @@ import textwrap
 import pytest
 from sqlalchemy import text
 
+from nursecase.db import engine as engine_module
 from nursecase.db.engine import (
     database_url,
     make_engine,
@@ -18,6 +19,7 @@ from nursecase.db.engine import (
     sqlite_file,
 )
 from nursecase.db.locations import DatabaseLocationError
+from tests.conftest import PRODUCTION_SQLITE_PRAGMAS
 
 
 def test_a_path_becomes_an_sqlite_url(tmp_path):
@@ -64,7 +66,9 @@ def test_an_existing_loose_file_is_tightened(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_pragmas_are_set_on_every_connection(tmp_path):
+def test_pragmas_are_set_on_every_connection(tmp_path, monkeypatch):
+    # The production pragmas: the suite's own connections are not synced (tests/conftest.py).
+    monkeypatch.setattr(engine_module, "SQLITE_PRAGMAS", PRODUCTION_SQLITE_PRAGMAS)
     engine = make_engine(tmp_path / "p.db")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
