@@ -135,6 +135,7 @@ def test_out_path_and_every_format(home, database, tmp_path, capsysbinary):
         ("careplans", "md", ()),
         ("patient", "pdf", ("--patient", mrn)),
         ("supervisor", "md", ("--all", "--reply-days", "7")),
+        ("outcomes", "csv", ("--month", "2026-11", "--all")),
     ]:
         target = tmp_path / f"{report}.{file_format}"
         code, out, err = cli(
@@ -148,7 +149,18 @@ def test_out_path_and_every_format(home, database, tmp_path, capsysbinary):
         assert out.decode().endswith(f" to {target}\n")
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert not (home / "exports").exists()
-    assert len(export_events(database)) == 8
+    assert len(export_events(database)) == 9
+    # The month's six figures come first, each with its rate in words.
+    outcomes = (tmp_path / "outcomes.csv").read_text("utf-8-sig").splitlines()
+    assert outcomes[0].startswith("Month,Row,Measure,Measure label,Numerator,Denominator,Rate,")
+    assert [line.split(",")[2] for line in outcomes[1:7]] == [
+        "readmissions-30-day",
+        "ed-visits",
+        "admission-notification",
+        "discharge-information",
+        "patient-engagement",
+        "medication-reconciliation",
+    ]
 
 
 def test_out_dash_streams_to_stdout(home, database, capsysbinary):
@@ -248,6 +260,11 @@ ERRORS = [
     (["export", "ccm", "--format", "fhir"], "--format: the ccm report has no fhir format"),
     (["export", "ccm", "--month", "2026-13"], "--month: is not a real calendar month"),
     (["export", "ccm", "--month", "Nov 2026"], "--month: must be a month as YYYY-MM"),
+    (["export", "outcomes", "--month", "2026-13"], "--month: is not a real calendar month"),
+    (
+        ["export", "outcomes", "--from", "2026-11-01", "--to", "2026-11-30"],
+        "--from: the outcomes report covers one month; give --month YYYY-MM",
+    ),
     (
         ["export", "ccm", "--from", "2026-11-20", "--to", "2026-11-01"],
         "--from: must be on or before --to",

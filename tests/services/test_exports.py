@@ -149,7 +149,9 @@ GOLDEN_CASES = [
     (report, file_format)
     for report, formats in REPORT_FORMATS.items()
     for file_format in formats
-    if file_format != "fhir"
+    # The demo has no hospital encounters: outcomes has its own month and goldens
+    # (tests/services/test_exports_outcomes.py).
+    if file_format != "fhir" and report != "outcomes"
 ]
 
 

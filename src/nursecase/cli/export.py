@@ -65,7 +65,10 @@ def export(
     report: Annotated[
         str,
         typer.Argument(
-            help="caseload, worklist, referrals, ccm, tcm, careplans, patient or supervisor.",
+            help=(
+                "caseload, worklist, referrals, ccm, rpm, tcm, careplans, patient,"
+                " supervisor or outcomes."
+            ),
             metavar="REPORT",
             show_default=False,
         ),
@@ -92,7 +95,7 @@ def export(
             "--month",
             metavar="YYYY-MM",
             callback=month_value,
-            help="A month (ccm, tcm, referrals, patient).",
+            help="A month (ccm, rpm, tcm, outcomes, referrals, patient).",
             show_default=False,
         ),
     ] = None,

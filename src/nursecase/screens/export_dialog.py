@@ -33,6 +33,7 @@ REPORT_LABELS = {
     "careplans": "Care plans: problems, goals, interventions",
     "patient": "One patient, for a handover",
     "supervisor": "Supervisor: overdue, unanswered, past due",
+    "outcomes": "Outcomes: readmissions, ED visits, transitions",
 }
 MINE = "mine"
 EVERYONE = "all"
@@ -67,7 +68,11 @@ def export_dialog(services: Services, settings, patient_mrn: str | None = None) 
             choices=(("Me", MINE), ("Every nurse", EVERYONE)),
         ),
         FormField("patient", "Patient (MRN)", value=patient_mrn or "", placeholder="optional"),
-        FormField("month", "Month (YYYY-MM)", placeholder="ccm, tcm, referrals, patient; optional"),
+        FormField(
+            "month",
+            "Month (YYYY-MM)",
+            placeholder="ccm, tcm, outcomes, referrals, patient; optional",
+        ),
         FormField("out", "File", placeholder="empty: a new file in the exports folder"),
     ]
     exporter = services.exports

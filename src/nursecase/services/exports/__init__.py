@@ -6,7 +6,7 @@
   first byte leaves and how it ended after;
 - one module per report builds its rows: :mod:`.caseload`, :mod:`.worklist`,
   :mod:`.referrals`, :mod:`.ccm`, :mod:`.tcm`, :mod:`.care_plans`, :mod:`.patient`,
-  :mod:`.supervisor` (:mod:`.registry` maps names to them).
+  :mod:`.supervisor`, :mod:`.outcomes` (:mod:`.registry` maps names to them).
 
 The writers themselves are the pure ones of :mod:`nursecase.reports`.
 """

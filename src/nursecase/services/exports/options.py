@@ -35,6 +35,7 @@ REPORTS: dict[str, str] = {
     "careplans": "problems, goals and interventions with their statuses and due dates",
     "patient": "one patient's summary for a handover (needs --patient MRN)",
     "supervisor": "overdue items per nurse, referrals with no reply, goals past due",
+    "outcomes": "a month's 30-day readmissions, ED visits and transitions-of-care rates",
 }
 
 #: File formats, with the suffix of their files.
@@ -58,6 +59,7 @@ REPORT_FORMATS: dict[str, tuple[str, ...]] = {
     "careplans": ("csv", "json", "md", "pdf"),
     "patient": ("csv", "json", "md", "pdf", "fhir"),
     "supervisor": ("csv", "json", "md", "pdf"),
+    "outcomes": ("csv", "json", "md", "pdf"),
 }
 
 #: Reports that read a period (--month or --from/--to), and what it selects.
@@ -67,10 +69,14 @@ PERIOD_REPORTS: dict[str, str] = {
     "rpm": "device days and monitoring minutes, month by month (default: this month)",
     "tcm": "discharges in the period (default: this month)",
     "patient": "contacts in the period (default: the last 90 days)",
+    "outcomes": "one calendar month, --month only (default: this month)",
 }
 
+#: Reports that read one whole calendar month (--month), not any span of days.
+MONTH_REPORTS = frozenset({"outcomes"})
+
 #: Reports that cannot be narrowed to one patient (they are about the team).
-TEAM_REPORTS = frozenset({"supervisor"})
+TEAM_REPORTS = frozenset({"supervisor", "outcomes"})
 
 #: Default days after which a referral with no reply is listed on the supervisor report.
 DEFAULT_REPLY_DAYS = 14
@@ -207,6 +213,8 @@ def check_request(
             "month" if month is not None else "from",
             f"the {name} report does not take a period (only {takers} do)",
         )
+    if period is not None and name in MONTH_REPORTS and month is None:
+        raise ValidationError("from", f"the {name} report covers one month; give --month YYYY-MM")
     mrn = None
     if patient_mrn is not None and not (isinstance(patient_mrn, str) and not patient_mrn.strip()):
         try:
@@ -237,7 +245,7 @@ def default_period(options: ExportOptions, today: date) -> Period | None:
     """The period a report covers when none was asked for (None: no period)."""
     if options.period is not None:
         return options.period
-    if options.report in ("ccm", "rpm", "tcm"):
+    if options.report in ("ccm", "rpm", "tcm", "outcomes"):
         return month_period(today.year, today.month)
     if options.report == "patient":
         return Period(today - timedelta(days=PATIENT_CONTACT_DAYS - 1), today)
@@ -247,6 +255,7 @@ def default_period(options: ExportOptions, today: date) -> Period | None:
 __all__ = [
     "DEFAULT_REPLY_DAYS",
     "FORMATS",
+    "MONTH_REPORTS",
     "PERIOD_REPORTS",
     "REPORTS",
     "REPORT_FORMATS",

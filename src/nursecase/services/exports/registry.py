@@ -11,6 +11,7 @@ from nursecase.services.exports.care_plans import build_care_plans
 from nursecase.services.exports.caseload import build_caseload
 from nursecase.services.exports.ccm import build_ccm
 from nursecase.services.exports.common import ExportScope, Report
+from nursecase.services.exports.outcomes import build_outcomes
 from nursecase.services.exports.patient import build_patient
 from nursecase.services.exports.referrals import build_referrals
 from nursecase.services.exports.rpm import build_rpm
@@ -33,6 +34,7 @@ BUILDERS: dict[str, Builder] = {
     "careplans": build_care_plans,
     "patient": build_patient,
     "supervisor": build_supervisor,
+    "outcomes": build_outcomes,
 }
 
 __all__ = ["BUILDERS", "Builder"]

@@ -7,7 +7,9 @@ Three questions a supervisor asks, in one report:
    open plans past due;
 2. which referrals have had no reply after N days (``--reply-days``, default
    14): still requested or received, N or more days after they were sent;
-3. which goals of open plans are past due.
+3. which goals of open plans are past due;
+4. how the month went in hospital (Markdown and PDF): the outcomes report's
+   figures for the month of the report's date, short (``.outcomes``).
 
 The "nurse" is the patient's assigned nurse, as on the worklist. CSV and JSON
 get one flat list (a row per item, with its section); Markdown and PDF get a
@@ -47,6 +49,14 @@ from nursecase.services.exports.common import (
     person_name,
     service_label,
     stream,
+)
+from nursecase.services.exports.outcomes import (
+    OutcomesOfMonth,
+    figures,
+    figures_table,
+    gather_outcomes,
+    report_month,
+    status_words,
 )
 from nursecase.services.patients import OPEN_TASK_STATUSES
 from nursecase.services.referrals import AWAITING_REPLY
@@ -278,8 +288,14 @@ def _section_table(rows: list[tuple], date_header: str, days_header: str) -> Blo
     )
 
 
-def supervisor_document(scope: ExportScope, title: str, meta, rows: list[tuple]) -> Document:
-    """The laid-out report: a summary per nurse, then a table per section."""
+def supervisor_document(
+    scope: ExportScope,
+    title: str,
+    meta,
+    rows: list[tuple],
+    outcomes: OutcomesOfMonth | None = None,
+) -> Document:
+    """The laid-out report: a summary per nurse, a table per section, then the month's outcomes."""
     counts: dict[str, Counter] = {}
     for nurse, section, *_ in rows:
         counts.setdefault(nurse, Counter())[section] += 1
@@ -320,12 +336,31 @@ def supervisor_document(scope: ExportScope, title: str, meta, rows: list[tuple])
         key=lambda row: (row[0] == UNASSIGNED, row[0].casefold(), row[5], row[3].casefold()),
     )
     blocks.append(_section_table(overdue, "Due", "Days overdue"))
+    if outcomes is not None:
+        blocks.extend(outcomes_section(outcomes))
     return Document(title=title, meta=meta, blocks=tuple(blocks))
+
+
+def outcomes_section(outcomes: OutcomesOfMonth) -> tuple[Block, ...]:
+    """The month's hospital outcomes, short: the figures and whether they are final.
+
+    The detail rows (which discharge met what) are the outcomes report's
+    (``nursecase export outcomes --month YYYY-MM``).
+    """
+    return (
+        Heading(f"Hospital outcomes, {outcomes.month:%B %Y}"),
+        Paragraph(
+            f"{status_words(outcomes)}. The discharges behind each figure:"
+            f" nursecase export outcomes --month {outcomes.month:%Y-%m}."
+        ),
+        figures_table(figures(outcomes.outcomes)),
+    )
 
 
 def build_supervisor(session: Session, scope: ExportScope, context: ServiceContext) -> Report:
     """Overdue items per nurse, unanswered referrals and goals past due, as of today."""
     items = sorted(_items(session, scope), key=_sort_key)
+    outcomes = gather_outcomes(session, scope, context, report_month(scope))
     title = f"Supervisor report: {scope.nurse_label}"
     meta = (
         *scope.scope_meta(),
@@ -349,8 +384,8 @@ def build_supervisor(session: Session, scope: ExportScope, context: ServiceConte
             yield item[:-1]
 
     report.rows = produce()
-    report.document = lambda: supervisor_document(scope, title, meta, list(report.rows))
+    report.document = lambda: supervisor_document(scope, title, meta, list(report.rows), outcomes)
     return report
 
 
-__all__ = ["COLUMNS", "SECTIONS", "build_supervisor", "supervisor_document"]
+__all__ = ["COLUMNS", "SECTIONS", "build_supervisor", "outcomes_section", "supervisor_document"]
