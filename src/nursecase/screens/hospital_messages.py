@@ -71,17 +71,27 @@ CELL_PADDING = 1
 #: The narrowest a free-text column gets on a narrow terminal.
 NARROWEST_TEXT_COLUMN = 8
 
-#: (key, heading, free text?): free-text columns share the width the others leave.
+#: (key, heading, free text?): free-text columns share the width the others leave,
+#: the name last (it keeps what the facility and the reason leave).
 COLUMNS = (
     ("received", "Received", False),
     ("event", "Event", False),
     ("name", "Name sent", True),
     ("born", "Born", False),
-    ("identifier", "Hospital ID", False),
+    ("identifier", "ID sent", False),
     ("facility", "Facility", True),
-    ("when", "Event time", False),
+    ("when", "Event at", False),
     ("why", "Waiting because", True),
 )
+#: The order in which the free-text columns take their share.
+FREE_TEXT_ORDER = ("facility", "why", "name")
+
+#: The inbox's reasons (``services.adt_inbox``) in a few words for the table; the
+#: pane below gives the whole sentence. A reason not listed shows as it is.
+SHORT_REASONS = {
+    "no patient with this identifier": "Unknown identifier",
+    "the identifier is a patient's with another birth date": "Birth date differs",
+}
 
 
 def moment_words(moment: datetime | None) -> str:
@@ -107,14 +117,24 @@ def event_of(message) -> str:
     return message.event_words
 
 
-def why_words(message) -> str:
-    """Why the message waits, as a sentence's start: "No patient with this identifier"."""
+def why_words(message, short: bool = False) -> str:
+    """Why the message waits: "No patient with this identifier" ("Unknown identifier" short)."""
     reason = shown(message.reason or "")
+    if short and reason in SHORT_REASONS:
+        return SHORT_REASONS[reason]
     if message.status is AdtMessageStatus.error:
         reason = f"could not be read: {reason}" if reason else "could not be read"
     if not reason:
         return NOT_SENT
     return reason[0].upper() + reason[1:]
+
+
+def event_time_words(message) -> str:
+    """When the event happened: "16:20" on the day the message came, else "25 Nov 22:15"."""
+    when = message.when
+    if when is not None and when.date() == message.received_at.date():
+        return f"{when:%H:%M}"
+    return moment_words(when)
 
 
 def row_cells(message) -> tuple[Text, ...]:
@@ -127,23 +147,24 @@ def row_cells(message) -> tuple[Text, ...]:
         Text(birth_words(message.birth_date)),
         Text(shown(message.identifier or NOT_SENT)),
         Text(shown(message.facility or NOT_SENT)),
-        Text(moment_words(message.when)),
-        Text(why_words(message), style="red" if error else "yellow"),
+        Text(event_time_words(message)),
+        Text(why_words(message, short=True), style="red" if error else "yellow"),
     )
 
 
 def column_widths(rows: Sequence[Sequence[Text]], available: int) -> list[int]:
     """Each column's width: the short columns keep their widest cell, free text shares the rest.
 
-    The free-text columns, narrowest first, keep their widest cell while it is
-    within an even share of the room left; the last (why it waits) takes what
-    remains, so the reason is cut last.
+    The free-text columns, in ``FREE_TEXT_ORDER``, keep their widest cell while
+    it is within an even share of the room left; the last (the name the
+    hospital sent) takes what remains, so it is cut last.
     """
     widths = [len(heading) for _key, heading, _free in COLUMNS]
     for cells in rows:
         for index, cell in enumerate(cells):
             widths[index] = max(widths[index], cell.cell_len)
-    free = [index for index, (_key, _heading, is_free) in enumerate(COLUMNS) if is_free]
+    keys = [key for key, _heading, _free in COLUMNS]
+    free = [keys.index(key) for key in FREE_TEXT_ORDER]
     room = available - sum(width for index, width in enumerate(widths) if index not in free)
     left = room
     for position, index in enumerate(free):
@@ -181,7 +202,8 @@ def detail_pane(message) -> Text:
     identifier = shown(message.identifier) if message.identifier else "no identifier"
     pane.append(f", identifier {identifier}\n")
     pane.append("Waiting because: ")
-    pane.append(why_words(message), style="red" if message.status is AdtMessageStatus.error else "")
+    error = message.status is AdtMessageStatus.error
+    pane.append(why_words(message), style="red" if error else "")
     pane.append("\n\n")
     if message.status is AdtMessageStatus.unmatched:
         pane.append(
