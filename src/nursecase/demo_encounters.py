@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine, exists, select
+from sqlmodel import col
 
 from nursecase.clock import Clock, FrozenClock
 from nursecase.db.models import Encounter, Nurse, Patient, Transition
@@ -117,19 +118,24 @@ def chosen_patients(engine: Engine, username: str | None) -> list[DemoPatient]:
     """The demo nurse's first patients (by id) with no stay or discharge on file."""
     with engine.connect() as connection:
         statement = (
-            select(Patient.mrn, Patient.family_name, Patient.given_name, Patient.birth_date)
-            .where(
-                ~exists().where(Transition.patient_id == Patient.id),
-                ~exists().where(Encounter.patient_id == Patient.id),
+            select(
+                col(Patient.mrn),
+                col(Patient.family_name),
+                col(Patient.given_name),
+                col(Patient.birth_date),
             )
-            .order_by(Patient.id)
+            .where(
+                ~exists().where(col(Transition.patient_id) == col(Patient.id)),
+                ~exists().where(col(Encounter.patient_id) == col(Patient.id)),
+            )
+            .order_by(col(Patient.id))
             .limit(PATIENTS_NEEDED)
         )
         if username is not None:
             nurse_id = connection.execute(
-                select(Nurse.id).where(Nurse.username == username)
+                select(col(Nurse.id)).where(col(Nurse.username) == username)
             ).scalar()
-            statement = statement.where(Patient.nurse_id == nurse_id)
+            statement = statement.where(col(Patient.nurse_id) == nurse_id)
         return [DemoPatient(*row) for row in connection.execute(statement)]
 
 

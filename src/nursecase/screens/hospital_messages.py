@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -35,6 +36,9 @@ from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.referral_dialogs import PatientPicker
 from nursecase.screens.workstation import WorkstationScreen
 from nursecase.widgets.key_footer import KeyFooter
+
+if TYPE_CHECKING:
+    from nursecase.services.adt_inbox import UnmatchedMessage
 
 INTENTS = (
     Intent(
@@ -104,20 +108,20 @@ def birth_words(born: date | None) -> str:
     return NOT_SENT if born is None else f"{born:%d %b %Y}"
 
 
-def name_words(message) -> str:
+def name_words(message: UnmatchedMessage) -> str:
     """ "Okonkwo-Berg, Beatrix" as the hospital sent it, or "-"."""
     parts = [part for part in (message.family_name, message.given_name) if part]
     return shown(", ".join(parts)) if parts else NOT_SENT
 
 
-def event_of(message) -> str:
+def event_of(message: UnmatchedMessage) -> str:
     """The event in words; a message that could not be read says so."""
     if message.status is AdtMessageStatus.error and message.event is None:
         return UNREADABLE
     return message.event_words
 
 
-def why_words(message, short: bool = False) -> str:
+def why_words(message: UnmatchedMessage, short: bool = False) -> str:
     """Why the message waits: "No patient with this identifier" ("Unknown identifier" short)."""
     reason = shown(message.reason or "")
     if short and reason in SHORT_REASONS:
@@ -129,7 +133,7 @@ def why_words(message, short: bool = False) -> str:
     return reason[0].upper() + reason[1:]
 
 
-def event_time_words(message) -> str:
+def event_time_words(message: UnmatchedMessage) -> str:
     """When the event happened: "16:20" on the day the message came, else "25 Nov 22:15"."""
     when = message.when
     if when is not None and when.date() == message.received_at.date():
@@ -137,7 +141,7 @@ def event_time_words(message) -> str:
     return moment_words(when)
 
 
-def row_cells(message) -> tuple[Text, ...]:
+def row_cells(message: UnmatchedMessage) -> tuple[Text, ...]:
     """The table's cells for one message, whole (``fitted`` cuts them to the columns)."""
     error = message.status is AdtMessageStatus.error
     return (
@@ -185,7 +189,7 @@ def fitted(cells: Sequence[Text], widths: Sequence[int]) -> tuple[Text, ...]:
     )
 
 
-def detail_pane(message) -> Text:
+def detail_pane(message: UnmatchedMessage) -> Text:
     """The highlighted message in full sentences, and what the keys do with it."""
     pane = Text()
     pane.append(event_of(message), style="bold")
@@ -220,7 +224,7 @@ def detail_pane(message) -> Text:
     return pane
 
 
-def status_words(messages: Sequence) -> str:
+def status_words(messages: Sequence[UnmatchedMessage]) -> str:
     """The line under the table: how many wait, how many could not be read."""
     if not messages:
         return NOTHING_WAITS
@@ -248,8 +252,8 @@ class HospitalMessagesScreen(WorkstationScreen, Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.messages: dict[str, object] = {}
-        self.listed: list = []
+        self.messages: dict[str, UnmatchedMessage] = {}
+        self.listed: list[UnmatchedMessage] = []
 
     def compose(self) -> ComposeResult:
         """Title, table, detail pane, status line."""
@@ -281,7 +285,7 @@ class HospitalMessagesScreen(WorkstationScreen, Screen):
         if self.is_mounted and self.listed:
             self._show(self.listed)
 
-    def _show(self, messages: list) -> None:
+    def _show(self, messages: list[UnmatchedMessage]) -> None:
         self.listed = messages
         table = self.query_one("#messages", DataTable)
         keep = self._highlighted_key()
@@ -314,7 +318,7 @@ class HospitalMessagesScreen(WorkstationScreen, Screen):
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return row_key.value
 
-    def highlighted(self):
+    def highlighted(self) -> UnmatchedMessage | None:
         """The message under the cursor, or None."""
         return self.messages.get(self._highlighted_key() or "")
 
