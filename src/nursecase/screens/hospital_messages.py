@@ -69,6 +69,9 @@ UNREADABLE = "Unreadable message"
 #: Written where the hospital sent nothing.
 NOT_SENT = "-"
 
+#: The patient picker's room for a line of its title (its box is 76 wide).
+PICKER_TITLE_WIDTH = 70
+
 #: Cells the table keeps beside the columns: a vertical scrollbar and one space each side.
 SCROLLBAR_WIDTH = 2
 CELL_PADDING = 1
@@ -350,7 +353,8 @@ class HospitalMessagesScreen(WorkstationScreen, Screen):
             )
             return
         born = birth_words(message.birth_date)
-        title = f"Match to which patient? The hospital sent {name_words(message)}, born {born}"
+        sent = f"The hospital sent {name_words(message)}, born {born}"
+        title = f"Match to which patient?\n{cut_at_word(sent, PICKER_TITLE_WIDTH)}"
 
         def chosen(answer: tuple[int, str] | None) -> None:
             if answer is None:
@@ -375,7 +379,7 @@ class HospitalMessagesScreen(WorkstationScreen, Screen):
             FormField(
                 "reason",
                 "Reason (required)",
-                placeholder="e.g. not our patient; a test message from the hospital",
+                placeholder="e.g. not our patient; a test message",
             )
         ]
 
