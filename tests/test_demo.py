@@ -674,6 +674,41 @@ def test_a_seed_holds_readings_in_range_and_the_alerts_the_rules_raise(engine, c
     assert seeded_alerts and seeded_alerts == raised
 
 
+# ---------------------------------------------------------------- hospital events
+
+
+def test_the_demo_shows_a_stay_an_ed_visit_a_readmission_and_two_waiting_messages(
+    engine, clock, seeded
+):
+    from nursecase.demo_encounters import seed_hospital_events
+    from nursecase.domain.flags import Flag
+    from nursecase.services import make_services
+
+    assert seed_hospital_events(engine, clock) == 8
+    services = make_services(engine, clock, nurse=demo_nurse_username(engine))
+    today = clock.today()
+    rows = {row.family_name: row for row in services.worklist.today(services.context.nurse_id)}
+    by_why = {reason.split(": ", 1)[-1]: row for row in rows.values() for reason in row.reasons}
+    admitted = today - timedelta(days=2)
+    stay_row = by_why[f"Admitted {admitted:%d %b} to Mercy General"]
+    stay = services.encounters.current(stay_row.patient_id)
+    assert stay is not None and stay.facility == "Mercy General"
+    assert stay.admitted_at.date() == admitted
+    visit = today - timedelta(days=3)
+    follow_up = f"Follow up ED visit of {visit:%d %b} (by {visit + timedelta(days=7):%d %b})"
+    assert follow_up in by_why
+    readmitted = [row for row in rows.values() if Flag.readmission in row.flags]
+    assert len(readmitted) == 1 and Flag.tcm in readmitted[0].flags
+    waiting = services.adt.waiting()
+    assert [message.reason for message in waiting] == [
+        "no patient with this identifier",
+        "the identifier is a patient's with another birth date",
+    ]
+    # Again (seed --add): the same control ids are repeats, nothing new is filed.
+    assert seed_hospital_events(engine, clock) == 0
+    assert len(services.adt.waiting()) == 2
+
+
 # ---------------------------------------------------------------- audit and nurses
 
 

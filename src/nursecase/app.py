@@ -26,6 +26,7 @@ from nursecase.screens.background import run_in_background
 from nursecase.screens.care_plan_print import default_folder
 from nursecase.screens.export_dialog import export_dialog, exported_message
 from nursecase.screens.help import HelpScreen
+from nursecase.screens.hospital_messages import HospitalMessagesScreen
 from nursecase.screens.intents import Intent, bindings
 from nursecase.screens.lock import LockScreen
 from nursecase.screens.login import ClearsOnNextKey, LoginScreen
@@ -59,6 +60,14 @@ APP_INTENTS = (
         "app.switch_mode('referrals')",
         "Referrals",
         "Show the referral queue",
+    ),
+    Intent(
+        "app.hospital_messages",
+        "H",
+        "app.hospital_messages",
+        "Hospital messages",
+        "The hospital's messages waiting for a nurse: match each to a patient or dismiss it",
+        show=False,  # the footers are full; Today's status line says when any wait
     ),
     Intent(
         "app.export",
@@ -351,7 +360,7 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
         """Modes, exports and locking need a nurse signed in; a locked app only unlocks or quits."""
         if self.locked and action not in ACTIONS_WHILE_LOCKED:
             return False
-        if action in ("switch_mode", "export", "lock"):
+        if action in ("switch_mode", "export", "lock", "hospital_messages"):
             return self.services.context.nurse_id is not None
         return True
 
@@ -435,6 +444,16 @@ class NursecaseApp(OrderedKeys, WorkstationApp):
                 self.notify(exported_message(result), timeout=8)
 
         self.push_screen(export_dialog(self.services, self.settings, mrn), exported)
+
+    def action_hospital_messages(self) -> None:
+        """Show the hospital's messages waiting for a nurse (not over a dialog, not twice)."""
+        if isinstance(self.screen, CommandPalette):
+            # Chosen from the palette: open once the palette is gone.
+            self.call_after_refresh(self.action_hospital_messages)
+            return
+        if isinstance(self.screen, ModalScreen | HospitalMessagesScreen):
+            return
+        self.push_screen(HospitalMessagesScreen())
 
     def action_help(self) -> None:
         """Show every key of the current screen."""

@@ -127,12 +127,16 @@ def demo(
         with state.engine() as engine:
             from nursecase.clock import SystemClock
             from nursecase.demo import SeedStopped, demo_nurse_username, seed_database
+            from nursecase.demo_encounters import seed_hospital_events
 
             _refuse_non_empty(engine, state)
+            clock = SystemClock()
             try:
-                seed_database(engine, SystemClock(), patients=patients, seed=seed)
+                seed_database(engine, clock, patients=patients, seed=seed)
             except SeedStopped as stopped:
                 raise CommandError(str(stopped)) from None
+            # Through the services (the ADT inbox), after the bulk rows.
+            seed_hospital_events(engine, clock)
             # NURSECASE_NURSE names a real account, not one of the demo's nurses.
             typed = chosen_option(context, "nurse", nurse, environment=False)
             acting = typed or demo_nurse_username(engine)

@@ -31,7 +31,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, Input, Static
 
-from nursecase.domain.codes import EpisodeStatus, RiskTier
+from nursecase.domain.codes import AdtMessageStatus, EpisodeStatus, RiskTier
 from nursecase.domain.flags import flag_words
 from nursecase.domain.worklist import PATIENT_SAFETY_KINDS, DueKind
 from nursecase.screens.background import run_in_background
@@ -332,6 +332,8 @@ class WorklistScreen(WorkstationScreen, Screen):
         self.card_timer: Timer | None = None
         self.card_generation = 0
         self.rows_table: VirtualTable | None = None
+        #: How many hospital messages wait for a nurse (read after each Today).
+        self.hospital_waiting = 0
 
     # --- layout -------------------------------------------------------------
 
@@ -439,6 +441,22 @@ class WorklistScreen(WorkstationScreen, Screen):
             table.replace_source(TodaySource(rows), _today_columns(self._today), keep_key)
         self.shown_kind = "today"
         self._update_status()
+        # After the rows are painted: the first count loads the ADT reader.
+        self.call_after_refresh(self._count_hospital_messages)
+
+    def _count_hospital_messages(self) -> None:
+        run_in_background(
+            self,
+            partial(hospital_messages_waiting, self.services),
+            self._hospital_counted,
+            group="hospital-count",
+            exclusive=True,
+        )
+
+    def _hospital_counted(self, waiting: int) -> None:
+        if waiting != self.hospital_waiting:
+            self.hospital_waiting = waiting
+            self._update_status()
 
     def _no_patients_message(self) -> str:
         return (
@@ -528,6 +546,8 @@ class WorklistScreen(WorkstationScreen, Screen):
             filters = self.query_state.describe()
             if filters:
                 line += f" · filters: {filters}"
+        if self.hospital_waiting:
+            line += f" · {hospital_words(self.hospital_waiting)}"
         if self._undo_available():
             line += " · u to undo"
         # One line of fixed height: a repaint, not a layout of the whole screen.
@@ -1027,6 +1047,19 @@ def read_today(services: Services, nurse_id: int | None) -> tuple[list, object]:
     rows = services.worklist.today(nurse_id)
     next_due = None if rows else services.worklist.next_due_date(nurse_id)
     return rows, next_due
+
+
+def hospital_messages_waiting(services: Services) -> int:
+    """How many hospital messages wait for a nurse: unmatched or unreadable (runs in a worker)."""
+    counts = services.adt.counts()
+    return counts.of(AdtMessageStatus.unmatched) + counts.of(AdtMessageStatus.error)
+
+
+def hospital_words(waiting: int) -> str:
+    """ "3 hospital messages wait (H)": the status line's note."""
+    if waiting == 1:
+        return "1 hospital message waits (H)"
+    return f"{waiting:,} hospital messages wait (H)"
 
 
 class TodayRead:
