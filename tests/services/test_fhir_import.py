@@ -183,6 +183,8 @@ def test_every_row_is_audited_in_the_import(services, importer):
         "care_plan": 1,
         "problem": 1,
         "intervention": 2,
+        # Her 6 ambulatory visits and 1 inpatient stay (issue 21).
+        "encounter": 7,
         # The readings: one event for the patient's 13, not one per reading.
         "patient-readings": 1,
     }

@@ -175,6 +175,21 @@ def save_encounter(
     status: EncounterStatus,
 ) -> tuple[Encounter, bool]:
     """Create or update the encounter ``change`` describes (audited); (it, whether it is new)."""
+    encounter, created, _changed = write_encounter(session, context, patient, change, status)
+    return encounter, created
+
+
+def write_encounter(
+    session: Session,
+    context: ServiceContext,
+    patient: Patient,
+    change: EncounterChange,
+    status: EncounterStatus,
+) -> tuple[Encounter, bool, list[str]]:
+    """``save_encounter``, also naming the fields it changed ([] when nothing differed).
+
+    The FHIR import counts an encounter a second import left alone as unchanged.
+    """
     now = context.clock.now()
     encounter = find_encounter(session, patient.id or 0, change.source, change.source_key)
     created = encounter is None
@@ -240,7 +255,7 @@ def save_encounter(
             encounter.id,
             changed,
         )
-    return encounter, created
+    return encounter, created, changed
 
 
 def _set_diagnoses(
