@@ -82,6 +82,15 @@ KEPT_STATUSES: dict[str, EncounterStatus] = {
     "entered-in-error": EncounterStatus.entered_in_error,
 }
 
+#: A diagnosis's coding system as an HL7 v2 feed names it (table 0396) -> its FHIR URI.
+V2_CODING_SYSTEMS = {
+    "I10": "http://hl7.org/fhir/sid/icd-10",
+    "I10C": "http://hl7.org/fhir/sid/icd-10-cm",
+    "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",
+    "I9C": "http://hl7.org/fhir/sid/icd-9-cm",
+    "SCT": "http://snomed.info/sct",
+}
+
 #: Column limits of the encounter's rows (db/models.py: Encounter, EncounterDiagnosis).
 SOURCE_KEY_LENGTH = 200
 DIAGNOSIS_LENGTH = 400
@@ -98,6 +107,20 @@ WITHOUT_KEY = "Encounter (no id to find it again)"
 _OWN_SOURCES = {f"{ENCOUNTER_SYSTEM_PREFIX}{source.value}": source for source in EncounterSource}
 
 Diagnosis = tuple[str, str | None, str | None]
+
+
+def diagnosis_system(system: str | None) -> str | None:
+    """A diagnosis's coding system as a FHIR URI, or None when it is no known one.
+
+    An ADT feed's "I10" (HL7 v2 table 0396) is the ICD-10 URI; a URI stays.
+    Two diagnoses with one code in one system are the same, whichever way the
+    system was written (``services.encounters`` compares them so).
+    """
+    if system is None:
+        return None
+    if system in V2_CODING_SYSTEMS:
+        return V2_CODING_SYSTEMS[system]
+    return system if ":" in system else None
 
 
 def encounter_class(resource: Json, place: str) -> EncounterClass | None:

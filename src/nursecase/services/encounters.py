@@ -49,6 +49,7 @@ from nursecase.domain.encounters import (
     is_hospital_stay,
     starts_tcm,
 )
+from nursecase.domain.fhir_encounters import diagnosis_system
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.patients import OPEN_TASK_STATUSES, load_patient
@@ -271,7 +272,9 @@ def _set_diagnoses(
             .order_by(EncounterDiagnosis.rank)
         ).scalars()
     )
-    if [(row.display, row.code, row.system) for row in stored] == list(diagnoses):
+    if [_diagnosis_key(row.display, row.code, row.system) for row in stored] == [
+        _diagnosis_key(*diagnosis) for diagnosis in diagnoses
+    ]:
         return False
     for row in stored:
         session.delete(row)
@@ -287,6 +290,11 @@ def _set_diagnoses(
         )
     session.flush()
     return True
+
+
+def _diagnosis_key(display: str, code: str | None, system: str | None) -> tuple:
+    """A diagnosis as compared: its system as a URI when known (a feed's "I10" is ICD-10)."""
+    return (display, code, diagnosis_system(system) or system)
 
 
 def _encounter_tasks(session: Session, encounter: Encounter) -> list[Task]:
