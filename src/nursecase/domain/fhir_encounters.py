@@ -104,6 +104,7 @@ WITHOUT_START = "Encounter (no start time)"
 STARTS_LATER = "Encounter (starts after today)"
 WITHOUT_KEY = "Encounter (no id to find it again)"
 
+_DISPOSITION_CODES = frozenset(str(code) for code in DischargeDisposition)
 _OWN_SOURCES = {f"{ENCOUNTER_SYSTEM_PREFIX}{source.value}": source for source in EncounterSource}
 
 Diagnosis = tuple[str, str | None, str | None]
@@ -257,7 +258,7 @@ class EncounterReader(Reader):
             if system is not None and system != DISCHARGE_DISPOSITION_SYSTEM:
                 continue
             code = text_of(coding.get("code"), f"{coding_place}.code")
-            if code in DischargeDisposition._value2member_map_:
+            if code is not None and code in _DISPOSITION_CODES:
                 return DischargeDisposition(code)
         return None
 
