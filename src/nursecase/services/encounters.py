@@ -245,7 +245,9 @@ def write_encounter(
         if changed:
             encounter.updated_at = now
             session.flush()
-    if change.diagnoses is not None and _set_diagnoses(session, encounter, change.diagnoses):
+    if change.diagnoses is not None and _set_diagnoses(
+        session, encounter, change.diagnoses, new=created
+    ):
         changed.append("diagnoses")
     if changed:
         audit.record(
@@ -263,14 +265,23 @@ def _set_diagnoses(
     session: Session,
     encounter: Encounter,
     diagnoses: tuple[tuple[str, str | None, str | None], ...],
+    *,
+    new: bool = False,
 ) -> bool:
-    """Replace the encounter's diagnoses with these; False when they were the same."""
-    stored = list(
-        session.execute(
-            select(EncounterDiagnosis)
-            .where(EncounterDiagnosis.encounter_id == encounter.id)
-            .order_by(EncounterDiagnosis.rank)
-        ).scalars()
+    """Replace the encounter's diagnoses with these; False when they were the same.
+
+    A ``new`` encounter has none yet: not read (a bulk import creates thousands).
+    """
+    stored = (
+        []
+        if new
+        else list(
+            session.execute(
+                select(EncounterDiagnosis)
+                .where(EncounterDiagnosis.encounter_id == encounter.id)
+                .order_by(EncounterDiagnosis.rank)
+            ).scalars()
+        )
     )
     if [_diagnosis_key(row.display, row.code, row.system) for row in stored] == [
         _diagnosis_key(*diagnosis) for diagnosis in diagnoses
