@@ -105,10 +105,12 @@ def test_import_the_synthea_folder_then_again_changes_nothing(home, tmp_path):
     assert "  care team members  4 created, 0 updated, 0 unchanged" in lines
     assert "  care plans         3 created, 0 updated, 0 unchanged" in lines
     assert "  readings           48 created, 0 updated, 0 unchanged" in lines
-    assert "  Observation (not a measure nursecase reads)          132" in lines
+    # Every Synthea encounter is of a class nursecase keeps (issue 21): none left out.
+    assert "  encounters         24 created, 0 updated, 0 unchanged" in lines
+    assert "  Observation (not a measure nursecase reads)  132" in lines
     assert "Not imported (resources nursecase does not use):" in lines
-    assert "  Claim                                                31" in lines
-    assert "  Encounter (not a recent discharge; never a contact)  24" in lines
+    assert "  Claim                                        31" in lines
+    assert not any(line.startswith("  Encounter") for line in lines)
     counts = table_counts(database)
     assert counts["patient"] == 4 and counts["audit_event"] > 0
 
@@ -117,6 +119,7 @@ def test_import_the_synthea_folder_then_again_changes_nothing(home, tmp_path):
     assert second.exit_code == 0, second.output
     assert "  patients           0 created, 0 updated, 4 unchanged" in second.stdout
     assert "  readings           0 created, 0 updated, 48 unchanged" in second.stdout
+    assert "  encounters         0 created, 0 updated, 24 unchanged" in second.stdout
     assert table_counts(database) == counts
 
 

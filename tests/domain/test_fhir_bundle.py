@@ -148,7 +148,6 @@ def test_synthea_skips_what_nursecase_does_not_store_with_counts():
     assert parsed.skipped == {
         "Claim": 7,
         "DiagnosticReport": 2,
-        "Encounter (not a recent discharge; never a contact)": 6,
         "ExplanationOfBenefit": 6,
         "Immunization": 4,
         # Height, BMI, pain, smoking, blood counts, lipids other than LDL (issue 20):
@@ -158,6 +157,8 @@ def test_synthea_skips_what_nursecase_does_not_store_with_counts():
     }
     assert parsed.assessments == () and parsed.discharges == ()
     assert len(parsed.readings) == 3 + 3 * 2 + 1
+    # Its six ambulatory visits are encounters (issue 21), never contacts.
+    assert [str(item.encounter_class) for item in parsed.encounters] == ["AMB"] * 6
 
 
 def test_the_four_synthea_bundles_and_their_licence_are_in_the_repository():
@@ -555,7 +556,16 @@ def test_only_a_recent_inpatient_discharge_becomes_a_discharge():
         6,
         "Mercy Hospital",
     )
-    assert parsed.skipped == {"Encounter (not a recent discharge; never a contact)": 2}
+    # All three are encounters (issue 21); only the recent stay is linked to its discharge.
+    assert parsed.skipped == {}
+    assert [
+        (str(item.encounter_class), item.transition_day, item.facility)
+        for item in parsed.encounters
+    ] == [
+        ("IMP", date(2026, 11, 24), "Mercy Hospital"),
+        ("IMP", None, None),
+        ("AMB", None, None),
+    ]
 
 
 def test_care_team_from_general_practitioner_role_recent_encounter_and_care_team():

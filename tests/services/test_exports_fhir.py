@@ -40,8 +40,16 @@ from nursecase.db.models import (
     SafetyCheck,
 )
 from nursecase.domain import fhir_resources
-from nursecase.domain.codes import ReadingSource, ReferralStatus
+from nursecase.domain.codes import (
+    DischargeDisposition,
+    EncounterClass,
+    EncounterSource,
+    EncounterStatus,
+    ReadingSource,
+    ReferralStatus,
+)
 from nursecase.services import make_services
+from nursecase.services.encounters import EncounterChange, record_discharge, save_encounter
 from nursecase.services.exports import ExportService, check_request
 from nursecase.services.exports.fhir import FhirBundleBuilder, entry_url
 from nursecase.services.fhir_import import FhirImportService
@@ -111,6 +119,14 @@ VALUE_SETS = {
         "planned", "waitlist", "active", "onhold", "finished", "cancelled", "entered-in-error",
     },
     ("CareTeam", "status"): {"proposed", "active", "suspended", "inactive", "entered-in-error"},
+    ("Encounter", "status"): {
+        "planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled",
+        "entered-in-error", "unknown",
+    },
+    ("Encounter", "hospitalization.dischargeDisposition"): {
+        "home", "alt-home", "other-hcf", "hosp", "long", "aadvice", "exp", "psy", "rehab", "snf",
+        "oth",
+    },
 }  # fmt: skip
 
 REQUIRED_TYPES = {
@@ -126,6 +142,7 @@ REQUIRED_TYPES = {
     "Communication",
     "EpisodeOfCare",
     "CareTeam",
+    "Encounter",
 }
 
 
@@ -266,8 +283,35 @@ def add_readings(services) -> str:
     return entry_url("patient", patient_id)
 
 
+def add_encounters(services) -> str:
+    """A patient with a discharge to skilled nursing from the feed (diagnoses coded in
+    HL7 v2's "I10" and in words), a cancelled visit and one entered in error. Returns
+    the patient's fullUrl."""
+    patient_id = services.patients.create("FX-E", "Encounter", "Ed").id
+    stay = EncounterChange(
+        EncounterClass.inpatient,
+        EncounterSource.adt,
+        "V7^MGH",
+        datetime(2026, 11, 3, 8, 0),
+        facility="Mercy General",
+        discharged_at=datetime(2026, 11, 6, 14, 0),
+        disposition=DischargeDisposition.skilled_nursing,
+        diagnoses=(("Heart failure, unspecified", "I50.9", "I10"), ("Falls", None, None)),
+    )
+    with services.context.write() as session:
+        patient = session.get(Patient, patient_id)
+        record_discharge(session, services.context, patient, stay)
+        for key, status in (("V8", EncounterStatus.cancelled), ("V9", "entered-in-error")):
+            change = EncounterChange(
+                EncounterClass.observation, EncounterSource.adt, key, datetime(2026, 11, 20, 9)
+            )
+            save_encounter(session, services.context, patient, change, EncounterStatus(status))
+    return entry_url("patient", patient_id)
+
+
 def test_every_entry_and_the_whole_bundle_validate_as_r4(demo, tmp_path):
     subject = add_readings(demo)
+    stayed = add_encounters(demo)
     _, _, bundle, data = export_fhir(demo, tmp_path, all_nurses=True)
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
     assert bundle["timestamp"] == f"2026-11-27T09:00:00{OFFSET}"
@@ -289,6 +333,50 @@ def test_every_entry_and_the_whole_bundle_validate_as_r4(demo, tmp_path):
         if item["subject"]["reference"] == subject
     )
     assert categories == {"vital-signs": 4, "laboratory": 2}
+    # The stay, and the cancelled visit; the one entered in error stays out.
+    stay, cancelled = [
+        item for item in resources(bundle, "Encounter") if item["subject"]["reference"] == stayed
+    ]
+    assert cancelled["status"] == "cancelled" and "hospitalization" not in cancelled
+    del stay["id"], stay["subject"]
+    assert stay == {
+        "resourceType": "Encounter",
+        "identifier": [
+            {"system": "https://nursecase.invalid/fhir/identifier/encounter-adt", "value": "V7^MGH"}
+        ],
+        "status": "finished",
+        "class": {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "code": "IMP",
+            "display": "inpatient encounter",
+        },
+        "period": {"start": f"2026-11-03T08:00:00{OFFSET}", "end": f"2026-11-06T14:00:00{OFFSET}"},
+        "reasonCode": [
+            {
+                "coding": [
+                    {
+                        "system": "http://hl7.org/fhir/sid/icd-10",
+                        "code": "I50.9",
+                        "display": "Heart failure, unspecified",
+                    }
+                ],
+                "text": "Heart failure, unspecified",
+            },
+            {"text": "Falls"},
+        ],
+        "hospitalization": {
+            "dischargeDisposition": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/discharge-disposition",
+                        "code": "snf",
+                        "display": "Skilled nursing facility",
+                    }
+                ]
+            }
+        },
+        "serviceProvider": {"display": "Mercy General"},
+    }
 
 
 def test_readings_are_vital_sign_and_lab_observations_in_loinc_and_ucum(demo, tmp_path):
@@ -350,6 +438,7 @@ def test_readings_are_vital_sign_and_lab_observations_in_loinc_and_ucum(demo, tm
 
 
 def test_status_codes_are_in_their_fhir_value_sets(demo, tmp_path):
+    add_encounters(demo)
     bundle = export_fhir(demo, tmp_path, all_nurses=True)[2]
     checked = Counter()
     for resource in resources(bundle):

@@ -102,11 +102,34 @@ def condition(subject: dict, status: str = "active") -> dict:
 # ----------------------------------------------------------------- Synthea
 
 
+#: The encounters of each Synthea bundle by class, counted in its JSON (all finished).
+SYNTHEA_ENCOUNTERS = {
+    "Hoeger": {"AMB": 6},
+    "Kreiger": {"AMB": 3},
+    "Conn": {"AMB": 6, "IMP": 1},
+    "McLaughlin": {"AMB": 7, "EMER": 1},
+}
+#: Stephen McLaughlin's emergency visit.
+EMERGENCY_START = "2021-02-16T04:14:01+00:00"
+
+
 def test_each_synthea_bundle_lands_in_an_empty_database(services, importer):
+    encounters = {}
     for path in synthea_bundles():
         result = importer.import_file(path)
         assert result.source == str(path) and result.bundle_type == "transaction"
         assert result.tallies["patients"].created == 1
+        assert not any(name.startswith("Encounter") for name in result.skipped)
+        person = services.patients.get_by_mrn(path.stem.split("_")[2])
+        stored = services.encounters.list_for_patient(person.id)
+        encounters[path.name.split("_")[1]] = dict(
+            Counter(str(item.encounter_class) for item in stored)
+        )
+        assert result.tallies["encounters"].created == len(stored)
+        assert {(item.status, item.source, item.transition_id) for item in stored} == {
+            ("finished", "fhir", None)
+        }
+    assert encounters == SYNTHEA_ENCOUNTERS
 
     stephen = services.patients.get_by_mrn("7735AB796AC84B819936F7DDABD18751")
     assert (stephen.family_name, stephen.given_name, stephen.birth_date, stephen.sex) == (
@@ -160,6 +183,15 @@ def test_each_synthea_bundle_lands_in_an_empty_database(services, importer):
     ]
     history = services.care_plans.history(plans[1].id)
     assert history[-1].headline == "added plan 'Self care (imported from FHIR)'"
+    (emergency,) = [
+        item
+        for item in services.encounters.list_for_patient(stephen.id)
+        if item.encounter_class == "EMER"
+    ]
+    assert (emergency.facility, emergency.admitted_at) == (
+        "MARLBOROUGH HOSPITAL",
+        wall_clock(datetime.fromisoformat(EMERGENCY_START)),
+    )
     # Hospital encounters are not contacts: no CCM minutes, no last-contact date.
     assert services.contacts.list_for_patient(stephen.id) == []
     assert stephen.last_contact_at is None
@@ -183,6 +215,8 @@ def test_every_row_is_audited_in_the_import(services, importer):
         "care_plan": 1,
         "problem": 1,
         "intervention": 2,
+        # Her 6 ambulatory visits and 1 inpatient stay (issue 21).
+        "encounter": 7,
         # The readings: one event for the patient's 13, not one per reading.
         "patient-readings": 1,
     }
@@ -202,6 +236,8 @@ def test_importing_twice_changes_nothing_and_audits_nothing(services, importer):
         result = importer.import_file(path)
         assert not result.changed
         assert all(tally.created == tally.updated == 0 for tally in result.tallies.values())
+        family = path.name.split("_")[1]
+        assert result.tallies["encounters"].unchanged == sum(SYNTHEA_ENCOUNTERS[family].values())
 
     assert row_counts(services.context) == counts
     assert services.audit.verify_chain() is None
@@ -519,6 +555,20 @@ def test_recent_discharge_starts_the_tcm_clocks_once(services, importer):
         "TCM face-to-face visit",
         "TCM interactive contact",
     ]
+    # The stay is an encounter too, linked to the transition it started (issue 21).
+    assert (first.tallies["encounters"].created, again.tallies["encounters"].unchanged) == (1, 1)
+    (encounter,) = services.encounters.list_for_patient(person.id)
+    assert (encounter.encounter_class, encounter.status, encounter.transition_id) == (
+        "IMP",
+        "finished",
+        transition.id,
+    )
+    assert (encounter.admitted_at, encounter.discharged_at, encounter.facility) == (
+        wall_clock(datetime.fromisoformat("2026-11-20T10:00:00Z")),
+        wall_clock(datetime.fromisoformat("2026-11-25T15:00:00Z")),
+        "Mercy Hospital",
+    )
+    assert services.contacts.list_for_patient(person.id) == []
 
 
 def test_phq9_with_item9_above_zero_creates_the_safety_task(services, importer):

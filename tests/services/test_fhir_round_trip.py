@@ -13,6 +13,9 @@ nothing. The readings (issue 20) come back the same too: measure, LOINC code,
 value as received, unit (the export writes it as its UCUM code: "lb" comes
 back "[lb_av]", the same unit), value in the measure's unit and moment; a
 blood pressure pair is written as one panel and comes back as its two parts.
+The encounters (issue 21) come back with their class, status, times, facility,
+disposition, diagnoses and the source and key they were learned by; a recent
+discharge home starts the TCM clocks in the copy too, linked to its encounter.
 """
 
 from __future__ import annotations
@@ -29,15 +32,27 @@ from nursecase.db.engine import make_engine
 from nursecase.db.models import (
     ALL_TABLES,
     CarePlan,
+    Encounter,
+    EncounterDiagnosis,
     Goal,
     Intervention,
     Patient,
     Problem,
     Reading,
 )
-from nursecase.domain.codes import ReadingSource
+from nursecase.domain.codes import (
+    DischargeDisposition,
+    EncounterClass,
+    EncounterSource,
+    ReadingSource,
+)
 from nursecase.domain.measures import ucum_code
 from nursecase.services import make_services
+from nursecase.services.encounters import (
+    EncounterChange,
+    record_discharge,
+    record_emergency_visit,
+)
 from nursecase.services.exports import ExportService, check_request
 from nursecase.services.exports.fhir import FhirBundleBuilder
 from nursecase.services.fhir_import import FhirImportService
@@ -228,6 +243,62 @@ def reading_keys(services) -> list[tuple]:
     )
 
 
+def add_encounters(services, patient_id: int) -> None:
+    """A discharge home learned from the feed (TCM started) and an ED visit in progress."""
+    stay = EncounterChange(
+        EncounterClass.inpatient,
+        EncounterSource.adt,
+        "V100^MGH",
+        datetime(2026, 11, 10, 8, 0),
+        facility="Mercy General",
+        discharged_at=datetime(2026, 11, 14, 16, 30),
+        disposition=DischargeDisposition.home,
+        diagnoses=(("Heart failure, unspecified", "I50.9", "I10"), ("Dyspnoea", None, None)),
+    )
+    visit = EncounterChange(
+        EncounterClass.emergency,
+        EncounterSource.fhir,
+        "enc-ed-1",
+        datetime(2026, 11, 26, 22, 15),
+        facility="Mercy General ED",
+    )
+    with services.context.write() as session:
+        patient = session.get(Patient, patient_id)
+        record_discharge(session, services.context, patient, stay)
+        record_emergency_visit(session, services.context, patient, visit)
+
+
+def encounter_keys(services) -> list[tuple]:
+    """Every encounter by MRN: what it was, when, where, why, how learned, TCM linked."""
+    with services.context.read() as session:
+        rows = session.execute(
+            select(Patient.mrn, Encounter).join(Patient, Patient.id == Encounter.patient_id)
+        ).all()
+        keys = []
+        for mrn, row in rows:
+            diagnoses = session.execute(
+                select(EncounterDiagnosis.display, EncounterDiagnosis.code)
+                .where(EncounterDiagnosis.encounter_id == row.id)
+                .order_by(EncounterDiagnosis.rank)
+            ).all()
+            keys.append(
+                (
+                    mrn,
+                    row.encounter_class,
+                    row.status,
+                    row.facility,
+                    row.admitted_at,
+                    row.discharged_at,
+                    row.disposition,
+                    row.source,
+                    row.source_key,
+                    row.transition_id is not None,
+                    tuple(tuple(item) for item in diagnoses),
+                )
+            )
+    return sorted(keys)
+
+
 def row_counts(services) -> dict[str, int]:
     with services.context.read() as session:
         return {
@@ -248,6 +319,7 @@ def exported(services, tmp_path) -> Path:
     build_plan(services, first.id, HEART[1:])
     build_plan(services, second.id, HEART[::-1])
     add_readings(services, first.id)
+    add_encounters(services, second.id)
     exporter = ExportService(services.context, fhir_builder=FhirBundleBuilder())
     plan = exporter.prepare(check_request("caseload", "fhir", all_nurses=True))
     target = tmp_path / "out" / plan.file_name()
@@ -263,6 +335,11 @@ def test_our_export_arrives_as_the_same_care_plan_trees(
     assert [len(plans) for plans in source_trees.values()] == [2, 1]
     source_readings = reading_keys(services)
     assert len(source_readings) == 7 * 3 + 4
+    source_encounters = encounter_keys(services)
+    assert [key[1:3] + key[9:10] for key in source_encounters] == [
+        ("EMER", "in-progress", False),
+        ("IMP", "finished", True),
+    ]
     empty = make_engine(databases.copy(migrated_template, tmp_path / "empty" / "empty.db"))
     try:
         target = make_services(empty, FrozenClock(FROZEN_NOW))
@@ -274,6 +351,8 @@ def test_our_export_arrives_as_the_same_care_plan_trees(
         assert care_plan_trees(target) == source_trees
         assert imported.tallies["readings"].created == len(source_readings)
         assert reading_keys(target) == source_readings
+        assert imported.tallies["encounters"].created == 2
+        assert encounter_keys(target) == source_encounters
         # And the copy takes the same bundle again as a no-op.
         assert not FhirImportService(target.context).import_file(exported).changed
     finally:
@@ -283,6 +362,7 @@ def test_our_export_arrives_as_the_same_care_plan_trees(
 def test_our_export_imported_into_its_own_source_changes_nothing(services, exported):
     trees, counts = care_plan_trees(services), row_counts(services)
     readings = reading_keys(services)
+    encounters = encounter_keys(services)
     result = FhirImportService(services.context).import_file(exported)
     assert result.warnings == ()
     assert result.tallies["readings"].unchanged == len(readings)
@@ -292,6 +372,8 @@ def test_our_export_imported_into_its_own_source_changes_nothing(services, expor
     assert row_counts(services) == counts  # no row and no audit event
     assert care_plan_trees(services) == trees
     assert reading_keys(services) == readings
+    assert result.tallies["encounters"].unchanged == 2
+    assert encounter_keys(services) == encounters
 
 
 def test_a_goal_names_its_problem_by_identifier(exported):

@@ -14,10 +14,12 @@ What is read, and why:
 - Condition (SNOMED or ICD-10), MedicationRequest and MedicationStatement,
   skipping refuted and entered-in-error records.
 - Encounters never become contacts: the contact log drives CCM minutes and
-  the contact clocks, and a hospital visit is not time a nurse spent. An
-  inpatient or observation stay discharged in the last 30 days becomes a
-  transition with its TCM clocks, as a discharge recorded by hand does.
-  Other encounters only help find the care team.
+  the contact clocks, and a hospital visit is not time a nurse spent. Those
+  of the classes nursecase keeps (inpatient, emergency, observation,
+  ambulatory) are encounters (``domain.fhir_encounters``). An inpatient or
+  observation stay discharged in the last 30 days also becomes a transition
+  with its TCM clocks, as a discharge recorded by hand does, and its
+  encounter is linked to it. Encounters also help find the care team.
 - Practitioner, PractitionerRole, Organization, CareTeam: the care team (the
   general practitioner, else the one of the latest ambulatory encounter, and
   practitioners seen in the last year).
@@ -39,6 +41,7 @@ from datetime import date, datetime
 
 from nursecase.domain.codes import ConditionClinicalStatus, Instrument, Sex, parse_code
 from nursecase.domain.fhir_care import CareReader
+from nursecase.domain.fhir_encounters import EncounterReader
 from nursecase.domain.fhir_index import BundleIndex, EncounterFacts, Located, ParseState, Reader
 from nursecase.domain.fhir_readings import ReadingReader
 from nursecase.domain.fhir_records import (
@@ -169,7 +172,7 @@ _MEDICATION_STATEMENT_STATUSES: dict[str, str | None] = {
 }
 
 _UNUSED_REASONS = {
-    "Encounter": "not a recent discharge; never a contact",
+    "Encounter": "without a patient",
     "Observation": "not a measure nursecase reads",
     "Practitioner": "not on a care team",
     "PractitionerRole": "not on a care team",
@@ -202,6 +205,7 @@ class _Parser(Reader):
         super().__init__(state)
         self.care = CareReader(state)
         self.measures = ReadingReader(state)
+        self.visits = EncounterReader(state, self.care)
 
     def parse(self, data: object) -> ParsedBundle:
         """The bundle's records, in the order the importer writes them."""
@@ -238,6 +242,12 @@ class _Parser(Reader):
         discharges = [
             discharge for encounter in encounters if (discharge := self._discharge(encounter))
         ]
+        discharged = {discharge.place: discharge for discharge in discharges}
+        visits = [
+            visit
+            for encounter in encounters
+            if (visit := self.visits.encounter(encounter, discharged.get(encounter.located.place)))
+        ]
         care_team = self.care.care_team(patients, encounters)
         self._count_unused()
         return ParsedBundle(
@@ -252,6 +262,7 @@ class _Parser(Reader):
             skipped=dict(sorted(self.skipped.items())),
             warnings=tuple(self.warnings),
             readings=tuple(readings),
+            encounters=tuple(visits),
         )
 
     def _bundle(self, data: object) -> str:
@@ -280,7 +291,7 @@ class _Parser(Reader):
             if resource_type is None:
                 raise BundleError(f"{place}.resource.resourceType", "is required")
             full_url = text_of(entry.get("fullUrl"), f"{place}.fullUrl")
-            located = Located(resource, f"{place}.resource", index)
+            located = Located(resource, f"{place}.resource", index, full_url)
             self.index.add(located, full_url, f"{place}.fullUrl")
         return bundle_type
 

@@ -47,6 +47,8 @@ class Located:
     place: str
     #: The entry index, or None for a contained resource.
     entry: int | None
+    #: The entry's fullUrl, when it has one.
+    full_url: str | None = None
 
     @property
     def type(self) -> str:

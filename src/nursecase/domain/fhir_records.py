@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from nursecase.domain.codes import Instrument
+from nursecase.domain.codes import (
+    DischargeDisposition,
+    EncounterClass,
+    EncounterSource,
+    EncounterStatus,
+    Instrument,
+)
 from nursecase.domain.instruments.phq import SAFETY_ITEM
 
 
@@ -86,6 +92,33 @@ class ImportedDischarge:
     discharged_on: date
     length_of_stay_days: int | None
     facility: str | None
+
+
+@dataclass(frozen=True)
+class ImportedEncounter:
+    """A hospital stay, emergency visit, observation stay or ambulatory visit.
+
+    ``source`` and ``source_key`` find it again on a second import: the
+    Encounter's id (else its fullUrl), or the source and key nursecase's own
+    export wrote in its identifier. Moments are as the source wrote them
+    (aware when they carried an offset). ``transition_day`` is the discharge
+    day of the :class:`ImportedDischarge` this encounter gave, if any: the
+    importer links the two.
+    """
+
+    place: str
+    patient: PatientKey
+    source: EncounterSource
+    source_key: str
+    encounter_class: EncounterClass
+    status: EncounterStatus
+    admitted_at: datetime
+    discharged_at: datetime | None
+    facility: str | None
+    disposition: DischargeDisposition | None
+    #: (display, code, system) of each diagnosis or reason, in the source's order.
+    diagnoses: tuple[tuple[str, str | None, str | None], ...]
+    transition_day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -203,3 +236,5 @@ class ParsedBundle:
     warnings: tuple[str, ...]
     #: Vital signs and labs nursecase reads (``domain.measures``).
     readings: tuple[ImportedReading, ...] = ()
+    #: Encounters of the classes nursecase keeps (``domain.fhir_encounters``).
+    encounters: tuple[ImportedEncounter, ...] = ()

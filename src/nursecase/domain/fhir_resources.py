@@ -36,6 +36,13 @@ Choices a reader of the bundle should know:
   components, as the FHIR R4 vital-signs profile requires
   (hl7.org/fhir/R4/observation-vitalsigns.html); a part without its pair is
   written alone.
+- An encounter (issue 21) is an Encounter: its status, its v3 ActCode class,
+  its period, the facility as the serviceProvider's display, the discharge
+  disposition in its HL7 code system, and its diagnoses as reasonCodes (a
+  diagnosis.condition must be a Reference, and nursecase keeps diagnoses as
+  words and codes, not Conditions). Its identifier, in nursecase's own
+  system for the way it was learned (``fhir_values.ENCOUNTER_SYSTEM_PREFIX``),
+  is the key it is known by there, so the importer finds it again.
 """
 
 from __future__ import annotations
@@ -46,9 +53,11 @@ from typing import Any
 
 from nursecase.domain.codes import Instrument, Measure, SafetyDisposition, SafetyRisk
 from nursecase.domain.fhir_bundle import SCORED_OBSERVATIONS
+from nursecase.domain.fhir_encounters import DISCHARGE_DISPOSITION_SYSTEM, diagnosis_system
 from nursecase.domain.fhir_values import (
     CARE_PLAN_SYSTEM,
     CATEGORY_PREFIX,
+    ENCOUNTER_SYSTEM_PREFIX,
     GOAL_SYSTEM,
     PROBLEM_SYSTEM,
 )
@@ -88,6 +97,29 @@ TASK_CODE = "http://hl7.org/fhir/CodeSystem/task-code"
 
 #: How a stored condition's ``code_system`` is written as a FHIR system URI.
 CONDITION_SYSTEMS = {"icd-10": ICD10_CM, "snomed": SNOMED}
+
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+#: The v3 ActCode displays of the encounter classes nursecase keeps.
+ENCOUNTER_CLASS_DISPLAYS = {
+    "IMP": "inpatient encounter",
+    "EMER": "emergency",
+    "OBSENC": "observation encounter",
+    "AMB": "ambulatory",
+}
+#: The displays of the discharge-disposition code system (R4).
+DISPOSITION_DISPLAYS = {
+    "home": "Home",
+    "alt-home": "Alternative home",
+    "other-hcf": "Other healthcare facility",
+    "hosp": "Hospice",
+    "long": "Long-term care",
+    "aadvice": "Left against advice",
+    "exp": "Expired",
+    "psy": "Psychiatric hospital",
+    "rehab": "Rehabilitation",
+    "snf": "Skilled nursing facility",
+    "oth": "Other",
+}
 
 #: SNOMED CT 3457005 |Patient referral (procedure)|: what every referral is.
 REFERRAL_CATEGORY = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}
@@ -913,6 +945,61 @@ def communication_resource(
     )
 
 
+def encounter_resource(
+    resource_id: str,
+    *,
+    patient: Json,
+    source: str,
+    source_key: str,
+    encounter_class: str,
+    status: str,
+    start: str,
+    end: str | None,
+    facility: str | None,
+    disposition: str | None,
+    diagnoses: Sequence[tuple[str, str | None, str | None]],
+) -> Json:
+    """An Encounter: a hospital stay, ED visit, observation stay or ambulatory visit.
+
+    ``diagnoses`` are (words, code, system) in order; a code is written only
+    with a known system (:func:`diagnosis_system`), the words always.
+    """
+    reasons = []
+    for display, code, system in diagnoses:
+        uri = diagnosis_system(system)
+        reasons.append(
+            coded(uri, code, display, display) if code and uri else text_concept(display)
+        )
+    return _drop_empty(
+        {
+            "resourceType": "Encounter",
+            "id": resource_id,
+            "identifier": [own_identifier(f"{ENCOUNTER_SYSTEM_PREFIX}{source}", source_key)],
+            "status": status,
+            "class": {
+                "system": ACT_CODE,
+                "code": encounter_class,
+                "display": ENCOUNTER_CLASS_DISPLAYS.get(encounter_class, encounter_class),
+            },
+            "subject": patient,
+            "period": _drop_empty({"start": start, "end": end}),
+            "reasonCode": reasons,
+            "hospitalization": (
+                {
+                    "dischargeDisposition": coded(
+                        DISCHARGE_DISPOSITION_SYSTEM,
+                        disposition,
+                        DISPOSITION_DISPLAYS.get(disposition),
+                    )
+                }
+                if disposition
+                else None
+            ),
+            "serviceProvider": named(facility) if facility else None,
+        }
+    )
+
+
 def loinc_instrument(instrument: Instrument | str) -> tuple[str, tuple[str, ...]] | None:
     """(LOINC total code, LOINC item codes) of an instrument coded in LOINC, else None."""
     return LOINC_INSTRUMENTS.get(str(instrument))
@@ -934,6 +1021,7 @@ __all__ = [
     "communication_status",
     "dose_quantity",
     "condition_resource",
+    "encounter_resource",
     "episode_resource",
     "goal_resource",
     "loinc_instrument",

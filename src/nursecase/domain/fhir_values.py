@@ -53,6 +53,10 @@ OWN_IDENTIFIER_BASE = "https://nursecase.invalid/fhir/identifier/"
 CARE_PLAN_SYSTEM = f"{OWN_IDENTIFIER_BASE}care-plan"
 PROBLEM_SYSTEM = f"{OWN_IDENTIFIER_BASE}care-plan-problem"
 GOAL_SYSTEM = f"{OWN_IDENTIFIER_BASE}goal"
+#: An exported encounter's identifier: the system names how nursecase learned of it
+#: ("encounter-adt"), the value is its key there (the visit number, the FHIR id), so
+#: that the export imported back into its source finds the same encounter.
+ENCOUNTER_SYSTEM_PREFIX = f"{OWN_IDENTIFIER_BASE}encounter-"
 
 _PERIOD_UNITS = {
     "s": "second",

@@ -49,6 +49,7 @@ from nursecase.domain.encounters import (
     is_hospital_stay,
     starts_tcm,
 )
+from nursecase.domain.fhir_encounters import diagnosis_system
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.patients import OPEN_TASK_STATUSES, load_patient
@@ -175,6 +176,21 @@ def save_encounter(
     status: EncounterStatus,
 ) -> tuple[Encounter, bool]:
     """Create or update the encounter ``change`` describes (audited); (it, whether it is new)."""
+    encounter, created, _changed = write_encounter(session, context, patient, change, status)
+    return encounter, created
+
+
+def write_encounter(
+    session: Session,
+    context: ServiceContext,
+    patient: Patient,
+    change: EncounterChange,
+    status: EncounterStatus,
+) -> tuple[Encounter, bool, list[str]]:
+    """``save_encounter``, also naming the fields it changed ([] when nothing differed).
+
+    The FHIR import counts an encounter a second import left alone as unchanged.
+    """
     now = context.clock.now()
     encounter = find_encounter(session, patient.id or 0, change.source, change.source_key)
     created = encounter is None
@@ -229,7 +245,9 @@ def save_encounter(
         if changed:
             encounter.updated_at = now
             session.flush()
-    if change.diagnoses is not None and _set_diagnoses(session, encounter, change.diagnoses):
+    if change.diagnoses is not None and _set_diagnoses(
+        session, encounter, change.diagnoses, new=created
+    ):
         changed.append("diagnoses")
     if changed:
         audit.record(
@@ -240,23 +258,34 @@ def save_encounter(
             encounter.id,
             changed,
         )
-    return encounter, created
+    return encounter, created, changed
 
 
 def _set_diagnoses(
     session: Session,
     encounter: Encounter,
     diagnoses: tuple[tuple[str, str | None, str | None], ...],
+    *,
+    new: bool = False,
 ) -> bool:
-    """Replace the encounter's diagnoses with these; False when they were the same."""
-    stored = list(
-        session.execute(
-            select(EncounterDiagnosis)
-            .where(EncounterDiagnosis.encounter_id == encounter.id)
-            .order_by(EncounterDiagnosis.rank)
-        ).scalars()
+    """Replace the encounter's diagnoses with these; False when they were the same.
+
+    A ``new`` encounter has none yet: not read (a bulk import creates thousands).
+    """
+    stored = (
+        []
+        if new
+        else list(
+            session.execute(
+                select(EncounterDiagnosis)
+                .where(EncounterDiagnosis.encounter_id == encounter.id)
+                .order_by(EncounterDiagnosis.rank)
+            ).scalars()
+        )
     )
-    if [(row.display, row.code, row.system) for row in stored] == list(diagnoses):
+    if [_diagnosis_key(row.display, row.code, row.system) for row in stored] == [
+        _diagnosis_key(*diagnosis) for diagnosis in diagnoses
+    ]:
         return False
     for row in stored:
         session.delete(row)
@@ -272,6 +301,11 @@ def _set_diagnoses(
         )
     session.flush()
     return True
+
+
+def _diagnosis_key(display: str, code: str | None, system: str | None) -> tuple:
+    """A diagnosis as compared: its system as a URI when known (a feed's "I10" is ICD-10)."""
+    return (display, code, diagnosis_system(system) or system)
 
 
 def _encounter_tasks(session: Session, encounter: Encounter) -> list[Task]:

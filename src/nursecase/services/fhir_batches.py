@@ -26,6 +26,8 @@ RECORD_KINDS = (
     "care_team",
     "assessments",
     "discharges",
+    # After the discharges: an encounter is linked to the transition its discharge started.
+    "encounters",
     "care_plans",
     "readings",
 )

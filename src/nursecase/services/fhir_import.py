@@ -37,6 +37,10 @@ or viewed. The keys:
 - care team member: patient + name;
 - assessment: patient + instrument + when performed;
 - transition (recent discharge): patient + discharge day;
+- encounter (``domain.fhir_encounters``): patient + source + key, the
+  Encounter's id (else its fullUrl), or the source and key nursecase's own
+  export wrote in its identifier; its transition, when its discharge started
+  one, is linked to it (``Encounter.transition_id``);
 - reading (vital sign or lab, ``ReadingsService.store``): patient + LOINC
   code + moment (as wall-clock time, like an assessment's);
 - care plan: patient + title + period start; its problems, goals and
@@ -66,7 +70,10 @@ A PHQ-9 whose item 9 (thoughts of self-harm) is above 0 creates the urgent
 safety task, as one entered by hand does, whatever its date: a safety answer
 nobody has followed up must reach the worklist. Recent discharges create their
 two TCM tasks and end the period they readmit into, as
-``TransitionService.record_discharge`` does.
+``TransitionService.record_discharge`` does. Encounters are stored through
+``services.encounters`` (one query each, on the patient-source-key index); an
+imported encounter adds no admission notice or ED follow-up task: a file is
+history, the hospital feed is news.
 """
 
 from __future__ import annotations
@@ -116,6 +123,7 @@ from nursecase.domain.fhir_records import (
     ImportedCareTeamMember,
     ImportedCondition,
     ImportedDischarge,
+    ImportedEncounter,
     ImportedGoal,
     ImportedIntervention,
     ImportedMedication,
@@ -132,6 +140,7 @@ from nursecase.services import audit
 from nursecase.services.care_plan_history import record_revision
 from nursecase.services.context import ServiceContext
 from nursecase.services.editing import guard_concurrent_save
+from nursecase.services.encounters import EncounterChange, write_encounter
 from nursecase.services.errors import ServiceError
 from nursecase.services.exports.fhir import entry_url, resource_id
 from nursecase.services.fhir_batches import (
@@ -143,7 +152,11 @@ from nursecase.services.fhir_batches import (
 from nursecase.services.patients import cadence_due_date, touch
 from nursecase.services.readings import NewReading, ReadingsService
 from nursecase.services.tasks import create_task
-from nursecase.services.transitions import MAXIMUM_DISCHARGE_AGE_DAYS, start_period
+from nursecase.services.transitions import (
+    MAXIMUM_DISCHARGE_AGE_DAYS,
+    discharge_on_day,
+    start_period,
+)
 
 #: What the summary counts, in the order it shows them.
 KINDS = (
@@ -153,6 +166,7 @@ KINDS = (
     "care team members",
     "assessments",
     "transitions",
+    "encounters",
     "care plans",
     "readings",
 )
@@ -440,6 +454,8 @@ class _Writer:
             self._assessment(assessment)
         for discharge in self.parsed.discharges:
             self._transition(discharge)
+        for encounter in self.parsed.encounters:
+            self._encounter(encounter)
         for plan in self.parsed.care_plans:
             self._care_plan(plan)
         self._readings()
@@ -799,6 +815,31 @@ class _Writer:
         )
         start_period(self.session, self.context, patient, transition)
         self._count("transitions", True, ())
+
+    def _encounter(self, imported: ImportedEncounter) -> None:
+        """Store one encounter; link it to the transition its discharge started."""
+        patient = self._patient_for(imported.patient)
+        change = EncounterChange(
+            encounter_class=imported.encounter_class,
+            source=imported.source,
+            source_key=imported.source_key,
+            admitted_at=wall_clock(imported.admitted_at),
+            facility=imported.facility,
+            discharged_at=(wall_clock(imported.discharged_at) if imported.discharged_at else None),
+            disposition=imported.disposition,
+            diagnoses=imported.diagnoses,
+        )
+        encounter, created, changed = write_encounter(
+            self.session, self.context, patient, change, imported.status
+        )
+        if imported.transition_day is not None and encounter.transition_id is None:
+            transition = discharge_on_day(self.session, patient.id or 0, imported.transition_day)
+            if transition is not None:
+                encounter.transition_id = transition.id
+                self.session.flush()
+                self._audit(AuditAction.update, "encounter", encounter.id, ["transition_id"])
+                changed = [*changed, "transition_id"]
+        self._count("encounters", created, changed)
 
     # ---------------------------------------------------------------- readings
 

@@ -3,7 +3,8 @@
 For each patient of the scope, in caseload order (by name): the Patient, the
 care team (Practitioner and PractitionerRole, or RelatedPerson for a
 caregiver, gathered in a CareTeam), the EpisodeOfCare(s), Conditions,
-MedicationStatements, an Observation per scored assessment and per safety
+MedicationStatements, an Encounter per hospital stay, emergency, observation or
+ambulatory visit (issue 21), an Observation per scored assessment and per safety
 check (C-SSRS risk level 93374-7 with its LOINC-coded items), an Observation
 per reading (vital-signs or laboratory, LOINC and UCUM; a systolic and a
 diastolic of one moment as one blood pressure panel), CarePlans with
@@ -50,6 +51,8 @@ from nursecase.db.models import (
     CareTeamMember,
     Condition,
     Contact,
+    Encounter,
+    EncounterDiagnosis,
     Episode,
     EpisodeStatusHistory,
     Goal,
@@ -323,6 +326,8 @@ class _BundleWriter:
             entries.append(self._condition(condition, subject))
         for medication in records.medications.get(patient_id, ()):
             entries.append(self._medication(medication, subject))
+        for encounter in records.encounters.get(patient_id, ()):
+            entries.append(self._encounter(encounter, records, subject))
         for assessment in records.assessments.get(patient_id, ()):
             entries.append(self._observation(assessment, records, subject))
         for check in records.safety_checks.get(patient_id, ()):
@@ -466,6 +471,37 @@ class _BundleWriter:
                 frequency=frequency,
                 # When the list was last confirmed with the patient, else when it was entered.
                 asserted=self.day(reconciled) if reconciled else self.moment(created),
+            ),
+        )
+
+    def _encounter(self, encounter: Row, records: _BatchRecords, subject: dict) -> Entry:
+        (
+            encounter_id,
+            _patient_id,
+            encounter_class,
+            status,
+            facility,
+            admitted_at,
+            discharged_at,
+            disposition,
+            source,
+            source_key,
+        ) = encounter
+        url = entry_url("encounter", encounter_id)
+        return (
+            url,
+            fhir.encounter_resource(
+                resource_id(url),
+                patient=subject,
+                source=source,
+                source_key=source_key,
+                encounter_class=encounter_class,
+                status=status,
+                start=self.moment(admitted_at) or "",
+                end=self.moment(discharged_at),
+                facility=facility,
+                disposition=disposition,
+                diagnoses=[row[1:] for row in records.diagnoses.get(encounter_id, ())],
             ),
         )
 
@@ -861,6 +897,7 @@ class _BatchRecords:
                 .order_by(Medication.patient_id, Medication.id)
             ),
         )
+        self._encounters(patient_ids)
         self.assessments = self._grouped(
             patient_ids,
             lambda ids: (
@@ -949,6 +986,43 @@ class _BatchRecords:
                 .where(Contact.patient_id.in_(ids), *conditions)
                 .order_by(Contact.patient_id, Contact.occurred_at, Contact.id)
             ),
+        )
+
+    def _encounters(self, patient_ids: list[int]) -> None:
+        """Every encounter but those entered in error, oldest first, with its diagnoses."""
+        self.encounters = self._grouped(
+            patient_ids,
+            lambda ids: (
+                select(
+                    Encounter.id,
+                    Encounter.patient_id,
+                    Encounter.encounter_class,
+                    Encounter.status,
+                    Encounter.facility,
+                    Encounter.admitted_at,
+                    Encounter.discharged_at,
+                    Encounter.disposition,
+                    Encounter.source,
+                    Encounter.source_key,
+                )
+                .where(Encounter.patient_id.in_(ids), Encounter.status != ENTERED_IN_ERROR)
+                .order_by(Encounter.patient_id, Encounter.admitted_at, Encounter.id)
+            ),
+        )
+        #: Encounter id -> (id, display, code, system) rows, in rank order.
+        self.diagnoses = self._grouped(
+            _ids(self.encounters),
+            lambda ids: (
+                select(
+                    EncounterDiagnosis.encounter_id,
+                    EncounterDiagnosis.display,
+                    EncounterDiagnosis.code,
+                    EncounterDiagnosis.system,
+                )
+                .where(EncounterDiagnosis.encounter_id.in_(ids))
+                .order_by(EncounterDiagnosis.encounter_id, EncounterDiagnosis.rank)
+            ),
+            key=0,
         )
 
     def _care_plans(self, patient_ids: list[int]) -> None:
