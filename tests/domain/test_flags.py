@@ -17,6 +17,7 @@ def test_each_flag_has_its_word_and_a_meaning():
         "REFERRAL LATE",
         "TCM",
         "READMISSION",
+        "IN HOSPITAL",
     ]
     assert set(FLAG_ORDER) == set(Flag)
     assert all(flag.meaning for flag in Flag)
@@ -43,6 +44,18 @@ def test_each_flag_has_its_word_and_a_meaning():
 )
 def test_flags_come_from_item_kinds_in_their_order(kinds, readmission, expected):
     assert flags_for(kinds, readmission) == expected
+
+
+def test_in_hospital_is_raised_by_the_stay_whatever_is_due_and_comes_last():
+    assert flags_for((), in_hospital=True) == (Flag.in_hospital,)
+    assert flags_for((DueKind.contact,), in_hospital=False) == ()
+    assert flags_for((DueKind.tcm, DueKind.safety), True, in_hospital=True) == (
+        Flag.safety,
+        Flag.tcm,
+        Flag.readmission,
+        Flag.in_hospital,
+    )
+    assert flags_of_items((), in_hospital=True) == (Flag.in_hospital,)
 
 
 def test_safety_never_comes_from_a_referral():

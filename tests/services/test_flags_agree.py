@@ -9,9 +9,13 @@
   patients, as ``nursecase demo`` seeds) nor in a seeded database (1,000
   patients, as ``nursecase seed`` seeds). bench/flags_and_check.py runs both on
   10,000 patients.
+- Admissions and ED visits are recorded for a few patients too (issue 21), as
+  the ADT feed records them, so IN HOSPITAL is checked alike.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -19,11 +23,18 @@ from sqlalchemy.orm import Session
 
 from nursecase.db.engine import make_engine
 from nursecase.db.models import Patient
+from nursecase.domain.codes import EncounterClass, EncounterSource
 from nursecase.domain.flags import Flag
 from nursecase.services import make_services
 from nursecase.services.clinical_check import ClinicalCheckService
+from nursecase.services.encounters import (
+    EncounterChange,
+    record_admission,
+    record_emergency_visit,
+)
 from nursecase.services.exports.caseload import build_caseload
 from nursecase.services.exports.common import ExportScope
+from nursecase.services.patients import load_patient
 from tests.databases import demo_seeder, private_copy
 
 #: What `nursecase demo` and `nursecase seed` seed by default.
@@ -78,11 +89,28 @@ def key_breaches(services, patients: list[int]) -> None:
         services.readings.key(patient_id, {"hba1c": (10.4, "%")})
 
 
+def admit(services, patients: list[int]) -> None:
+    """An inpatient stay in progress for every 20th patient (after the 5th), an ED visit
+    in progress for the ones after them: both are IN HOSPITAL."""
+    since = services.context.clock.now() - timedelta(hours=30)
+    for record, kind, chosen in (
+        (record_admission, EncounterClass.inpatient, patients[5::20]),
+        (record_emergency_visit, EncounterClass.emergency, patients[6::20]),
+    ):
+        for patient_id in chosen:
+            change = EncounterChange(
+                kind, EncounterSource.adt, f"V-{patient_id}", since, facility="Mercy General"
+            )
+            with services.context.write() as session:
+                record(session, services.context, load_patient(session, patient_id), change)
+
+
 def test_the_header_and_the_worklist_row_show_the_same_flags_for_every_patient(demo):
     with Session(demo.context.engine) as session:
         patients = list(session.execute(select(Patient.id).order_by(Patient.id)).scalars())
     assert len(patients) == DEMO_PATIENTS
     key_breaches(demo, patients)
+    admit(demo, patients)
     rows = {row.patient_id: row.flags for row in demo.worklist.today(None)}
     with Session(demo.context.engine) as session:
         exported = caseload_flags(session, demo.context)
@@ -99,6 +127,8 @@ def test_the_header_and_the_worklist_row_show_the_same_flags_for_every_patient(d
     # The demo shows every flag it can: the check above is not vacuous.
     shown = {flag for flags in rows.values() for flag in flags}
     assert {Flag.safety, Flag.out_of_range, Flag.referral_late, Flag.tcm} <= shown
+    in_hospital = {patient for patient, flags in rows.items() if Flag.in_hospital in flags}
+    assert in_hospital == set(patients[5::20] + patients[6::20])
     # An HbA1c above 9 puts its patient on Today without a flag.
     assert not any(Flag.out_of_range in rows.get(patient, ()) for patient in patients[1::10])
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import re
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from rich.text import Text
+from sqlalchemy import select
 from textual.containers import VerticalScroll
 from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 
 import nursecase.app
 from nursecase.app import make_app
 from nursecase.db.engine import make_engine
+from nursecase.db.models import Encounter
 from nursecase.domain.codes import (
     CarePlanStatus,
     CareTeamRole,
@@ -28,6 +30,8 @@ from nursecase.domain.codes import (
     ContactMode,
     ContactOutcome,
     ContactWith,
+    EncounterClass,
+    EncounterSource,
     EpisodeStatus,
     Instrument,
     MedicationStatus,
@@ -35,16 +39,19 @@ from nursecase.domain.codes import (
     TaskSource,
     TaskStatus,
 )
+from nursecase.domain.flags import Flag
 from nursecase.domain.instruments import get_instrument
 from nursecase.screens.assessment_entry import AssessmentEntryScreen, InstrumentPickerScreen
 from nursecase.screens.care_plan_editor import CarePlanEditorScreen
 from nursecase.screens.care_plan_views import goal_words
 from nursecase.screens.confirm_dialog import ConfirmDialog
 from nursecase.screens.form_dialog import FormDialog
-from nursecase.screens.formatting import sparkline
+from nursecase.screens.formatting import FLAG_STYLES, sparkline
 from nursecase.screens.patient_detail import PatientDetailScreen
 from nursecase.screens.read_view import ReadView
 from nursecase.services import make_services
+from nursecase.services.encounters import EncounterChange, cancel_admission, record_admission
+from nursecase.services.patients import load_patient
 from tests.tui.conftest import SIZE, lines_of, settings, settle, text_of
 from tests.tui.dialog_keys import choose, focus_field, type_into
 
@@ -1413,3 +1420,50 @@ async def test_opening_the_screen_records_exactly_one_view(app_services):
         await press(pilot, "escape")
         await open_chart(pilot, patient_id)
         assert len(view_events(app_services, patient_id)) == before + 2
+
+
+async def test_a_patient_in_hospital_shows_where_she_is_and_not_once_the_stay_is_cancelled(
+    app_services,
+):
+    patient = fresh_patient(app_services)
+    admitted = datetime(2026, 11, 25, 14, 30)
+    change = EncounterChange(
+        EncounterClass.inpatient,
+        EncounterSource.adt,
+        "V-PD-1",
+        admitted,
+        facility="Mercy General",
+        diagnoses=(("Heart failure, unspecified", "I50.9", "I10"),),
+    )
+    with app_services.context.write() as session:
+        record_admission(session, app_services.context, load_patient(session, patient.id), change)
+    async with patient_screen(app_services, patient.id) as (pilot, screen):
+        shown = header_of(screen)
+        assert "IN HOSPITAL In hospital since 25 Nov, Mercy General" in shown
+        assert "Next contact" in shown and "paused" in shown
+        content = screen.query_one("#patient-header", Static).content
+        assert any(
+            str(span.style) == FLAG_STYLES[Flag.in_hospital]
+            and content.plain[span.start : span.end] == "IN HOSPITAL"
+            for span in content.spans
+        )
+        body = flat(text_of(screen.query_one("#summary-body", Static)))
+        assert "In hospital since 25 Nov, Mercy General (inpatient stay)" in body
+        assert "Heart failure, unspecified" in body
+        await press(pilot, "7")
+        assert ["2026-11-25 14:30", "Hospital", "Admitted to Mercy General (inpatient stay)"] in (
+            rows_of(screen, "timeline-table")
+        )
+        await press(pilot, "escape")
+        # The hospital cancels the admission (A11): she is at home again, and nothing says so.
+        with app_services.context.write() as session:
+            [stay] = session.execute(
+                select(Encounter).where(Encounter.patient_id == patient.id)
+            ).scalars()
+            cancel_admission(session, app_services.context, stay)
+        again = await open_chart(pilot, patient.id)
+        shown = header_of(again)
+        assert "IN HOSPITAL" not in shown and "In hospital" not in shown
+        assert "paused" not in shown
+        await press(pilot, "7")
+        assert not any(row[1] == "Hospital" for row in rows_of(again, "timeline-table"))

@@ -685,6 +685,8 @@ class Encounter(SQLModel, table=True):
         # The monthly outcomes: encounters of a class started (or ended) in a month.
         Index("ix_encounter_class_when", "encounter_class", "admitted_at"),
         Index("ix_encounter_class_discharged", "encounter_class", "discharged_at"),
+        # Who is in hospital now (the IN HOSPITAL flag, the paused contact cadence).
+        Index("ix_encounter_status_patient", "status", "patient_id", "encounter_class"),
         UniqueConstraint(
             "patient_id", "source", "source_key", name="uq_encounter_patient_source_key"
         ),

@@ -20,7 +20,12 @@ no others, so that "SAFETY" on one screen never means something else on another:
   the previous one. It rides with TCM (never alone), so a patient carries it
   exactly while a step of that readmission is on Today.
 
-IN HOSPITAL (while admitted) joins when admissions are known (the ADT feed).
+- IN HOSPITAL: the patient is admitted to a hospital or an observation stay,
+  or is in the emergency department, and not yet discharged, per the
+  hospital's ADT feed or a FHIR import (an encounter in progress, issue 21).
+  It is a fact about where she is, not work: it shows wherever she is named
+  (on Today only beside her other items). While an inpatient or observation
+  stay is in progress the routine contact cadence pauses (services.worklist).
 
 Flags come from facts the services gather; the mapping from worklist item
 kinds to flags is here, so Today's rows and the header derive their flags the
@@ -44,6 +49,7 @@ class Flag(StrEnum):
     referral_late = "referral-late"
     tcm = "tcm"
     readmission = "readmission"
+    in_hospital = "in-hospital"
 
     @property
     def label(self) -> str:
@@ -87,17 +93,24 @@ FLAG_WORDS: dict[Flag, FlagWords] = {
         "READMISSION",
         "the open TCM clock follows a discharge within 30 days of the previous one",
     ),
+    Flag.in_hospital: FlagWords(
+        "IN HOSPITAL",
+        "admitted to a hospital or an observation stay, or in the emergency department, and "
+        "not yet discharged, per the hospital's feed or a FHIR import",
+    ),
 }
 
 #: Flags in the order they are listed: the most urgent first (DESIGN.md ranks
 #: safety signals, then urgent vital-sign breaches, then stuck urgent referrals,
-#: then the TCM clocks).
+#: then the TCM clocks). IN HOSPITAL comes last: it says where the patient is,
+#: not what is urgent (and TCM with READMISSION stay side by side).
 FLAG_ORDER: tuple[Flag, ...] = (
     Flag.safety,
     Flag.out_of_range,
     Flag.referral_late,
     Flag.tcm,
     Flag.readmission,
+    Flag.in_hospital,
 )
 
 #: Which worklist item kinds raise which flag. Kinds not listed raise none:
@@ -117,28 +130,36 @@ READMISSION_WINDOW_DAYS = 30
 
 
 def flags_for(
-    kinds: Iterable[str], readmission: bool = False, urgent_reading: bool = False
+    kinds: Iterable[str],
+    readmission: bool = False,
+    urgent_reading: bool = False,
+    in_hospital: bool = False,
 ) -> tuple[Flag, ...]:
     """The flags raised by a patient's due item kinds, in FLAG_ORDER.
 
     ``readmission`` says the patient's latest discharge came within 30 days of
     the one before; it is a flag only beside an open TCM clock.
     ``urgent_reading`` says an open reading alert of theirs is urgent (OUT OF
-    RANGE); ``flags_of_items`` works it out from the items.
+    RANGE); ``flags_of_items`` works it out from the items. ``in_hospital``
+    says an encounter of hers is in progress (IN HOSPITAL), whatever is due.
     """
     raised = {KIND_FLAGS[kind] for kind in kinds if kind in KIND_FLAGS}
     if readmission and Flag.tcm in raised:
         raised.add(Flag.readmission)
     if urgent_reading:
         raised.add(Flag.out_of_range)
+    if in_hospital:
+        raised.add(Flag.in_hospital)
     return tuple(flag for flag in FLAG_ORDER if flag in raised)
 
 
-def flags_of_items(items: Iterable[DueItem], readmission: bool = False) -> tuple[Flag, ...]:
+def flags_of_items(
+    items: Iterable[DueItem], readmission: bool = False, in_hospital: bool = False
+) -> tuple[Flag, ...]:
     """The flags raised by a patient's due items (Today's rows, the header, the card, exports)."""
     listed = list(items)
     urgent = any(is_urgent_reading(item) for item in listed)
-    return flags_for((item.kind for item in listed), readmission, urgent)
+    return flags_for((item.kind for item in listed), readmission, urgent, in_hospital)
 
 
 def flag_words(flags: Iterable[Flag], width: int | None = None) -> str:

@@ -28,6 +28,7 @@ from nursecase.domain.codes import (
     TaskStatus,
     label_of,
 )
+from nursecase.domain.encounters import is_hospital_stay
 from nursecase.domain.flags import Flag
 from nursecase.domain.referral_states import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
 from nursecase.domain.tcm import TcmStepState
@@ -79,7 +80,13 @@ def header(chart, today: date) -> Text:
         else "none"
     )
     standing.append(f"  Episode {episode}  Next contact ")
-    standing.append_text(due_text(patient.next_contact_due, today))
+    stay = chart.current_encounter
+    if stay is not None and is_hospital_stay(stay.encounter_class) and patient.next_contact_due:
+        # The cadence waits while she is in a hospital bed (services.worklist): the
+        # date is kept, never shown late in red, and due again at discharge.
+        standing.append(f"{patient.next_contact_due:%d %b}, paused", style="dim")
+    else:
+        standing.append_text(due_text(patient.next_contact_due, today))
     standing.append(f"  Nurse {patient.nurse_display_name or patient.nurse_username or '-'}")
     lines = [who, standing, flags(chart), ccm_line(chart, today)]
     text = terminal_safe(Text("\n").join(lines))
@@ -94,7 +101,8 @@ def flags(chart) -> Text:
     A safety flag is said in words with what clears it: "SAFETY  PHQ-9 item 9
     answered 2 on 5 Dec: record a safety check" or "... C-SSRS high risk on
     5 Dec: check safety again" (only a safety check clears either). OUT OF
-    RANGE is said with each urgent reading's why ("BP 184/121 high").
+    RANGE is said with each urgent reading's why ("BP 184/121 high"); IN
+    HOSPITAL with where she is ("In hospital since 05 Dec, Mercy General").
     """
     line = flag_badges(chart.flags)
     for signal in chart.safety_flags:
@@ -109,6 +117,10 @@ def flags(chart) -> Text:
         status = transition.clock
         missed = any(step.state is TcmStepState.missed for step in status.steps)
         line.append(status.describe(), style="bold red" if missed else "bold yellow")
+        line.append("  ")
+    if chart.current_encounter is not None:
+        # The facility is stored text from the hospital's feed: shown, never obeyed.
+        line.append(shown(chart.stay_words), style=FLAG_STYLES[Flag.in_hospital])
         line.append("  ")
     if not line:
         line.append("No flags", style="dim")
@@ -184,6 +196,14 @@ def summary(chart, today: date) -> Text:
         parts.extend(lines or [Text(empty, style="dim")])
         parts.append(Text(""))
 
+    stay = chart.current_encounter
+    if stay is not None:
+        # "In hospital since 05 Dec, Mercy General (inpatient stay)" and the
+        # hospital's first diagnosis, in its words.
+        stay_lines = [Text(f"{shown(chart.stay_words)} ({stay.encounter_class.label.lower()})")]
+        if stay.diagnoses:
+            stay_lines.append(Text(shown(stay.diagnoses[0].display)))
+        section("In hospital", stay_lines, "")
     due_lines = []
     for item in chart.due_next[: SUMMARY_ENTRIES + 2]:
         line = due_short(item.due, today)

@@ -28,6 +28,7 @@ FLAG_STYLES = {
     Flag.referral_late: "bold red",
     Flag.tcm: "bold yellow",
     Flag.readmission: "bold magenta",
+    Flag.in_hospital: "bold cyan",
 }
 
 

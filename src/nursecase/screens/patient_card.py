@@ -8,7 +8,9 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from nursecase.domain.codes import ContactMode, ContactOutcome, ReferralStatus, label_of
+from nursecase.domain.flags import Flag
 from nursecase.screens.formatting import (
+    FLAG_STYLES,
     due_text,
     flag_badges,
     risk_badge,
@@ -41,6 +43,9 @@ def render_summary(summary, today: date, timer_minutes: int | None = None) -> Re
     if summary.flags:
         header.append("\n")
         header.append_text(flag_badges(summary.flags))
+    if summary.stay:
+        # Where she is: "In hospital since 05 Dec, Mercy General" (the facility is stored text).
+        header.append(f"\n{summary.stay}", style=FLAG_STYLES[Flag.in_hospital])
 
     parts: list[RenderableType] = [header, Text("")]
 

@@ -24,6 +24,9 @@ from nursecase.domain.codes import (
     ContactMode,
     ContactOutcome,
     ContactWith,
+    DischargeDisposition,
+    EncounterClass,
+    EncounterStatus,
     Instrument,
     ReferralStatus,
     ServiceType,
@@ -31,6 +34,7 @@ from nursecase.domain.codes import (
     TaskStatus,
     words_of,
 )
+from nursecase.domain.encounters import is_hospital_stay
 from nursecase.domain.flags import Flag
 from nursecase.domain.instruments import get_instrument
 from nursecase.domain.risk import LaceScore, RiskStanding, risk_standing
@@ -41,6 +45,7 @@ from nursecase.services.care_team import CareTeamMemberRead
 from nursecase.services.conditions import ConditionRead
 from nursecase.services.contacts import ContactRead
 from nursecase.services.context import ServiceContext
+from nursecase.services.encounters import EncounterRead, stay_words
 from nursecase.services.episodes import EpisodeRead
 from nursecase.services.medications import CURRENT_STATUSES, MedicationRead
 from nursecase.services.patients import PatientRead, load_patient
@@ -136,6 +141,15 @@ class Chart:
     #: The open reading alerts (issue 20), newest reading first: the urgent ones
     #: are what OUT OF RANGE is about.
     open_alerts: tuple[AlertRead, ...] = ()
+    #: The patient's encounters (issue 21), newest first, cancelled ones included as such.
+    encounters: tuple[EncounterRead, ...] = ()
+    #: The stay or ED visit she is in now (IN HOSPITAL), or None.
+    current_encounter: EncounterRead | None = None
+
+    @property
+    def stay_words(self) -> str:
+        """Where she is now: "In hospital since 05 Dec, Mercy General"; "" when at home."""
+        return "" if self.current_encounter is None else stay_words(self.current_encounter)
 
     @property
     def open_transitions(self) -> tuple[TransitionRead, ...]:
@@ -227,6 +241,8 @@ class ChartService:
         monitored = bool(services.readings.enrolments(patient_id))
         histories = services.referrals.histories_for_patient(patient_id)
         safety_checks = services.safety_checks.list_for_patient(patient_id)
+        encounters = tuple(services.encounters.list_for_patient(patient_id))
+        current = current_encounter(encounters)
         return Chart(
             patient=patient,
             flags=services.worklist.flags_for([patient_id])[patient_id],
@@ -243,7 +259,13 @@ class ChartService:
             care_team=tuple(services.care_team.list_for_patient(patient_id)),
             tasks=tasks,
             referrals=referrals,
-            due_next=due_next(patient, tasks, transitions, referrals),
+            due_next=due_next(
+                patient,
+                tasks,
+                transitions,
+                referrals,
+                paused=current is not None and is_hospital_stay(current.encounter_class),
+            ),
             timeline=timeline(
                 contacts,
                 assessments,
@@ -253,9 +275,12 @@ class ChartService:
                 transitions,
                 episodes,
                 safety_checks=safety_checks,
+                encounters=encounters,
             ),
             rpm=services.readings.month(patient_id) if monitored else None,
             open_alerts=tuple(services.readings.alerts(patient_id, open_only=True)),
+            encounters=encounters,
+            current_encounter=current,
         )
 
 
@@ -314,11 +339,17 @@ def due_next(
     tasks: tuple[TaskRead, ...],
     transitions: tuple[TransitionRead, ...],
     referrals: tuple[ReferralRead, ...],
+    paused: bool = False,
 ) -> tuple[DueItem, ...]:
-    """What is due for the patient, soonest first: contact, tasks, TCM steps, replies."""
+    """What is due for the patient, soonest first: contact, tasks, TCM steps, replies.
+
+    ``paused``: she is in a hospital or observation stay, so the contact
+    cadence waits (services.worklist); its date is kept and said to wait.
+    """
     items: list[DueItem] = []
     if patient.next_contact_due is not None:
-        items.append(DueItem(patient.next_contact_due, "next contact"))
+        what = "next contact (paused while in hospital)" if paused else "next contact"
+        items.append(DueItem(patient.next_contact_due, what))
     for task in tasks:
         # A TCM clock's task is listed once, as the clock step below.
         if task.is_open and task.source != TaskSource.transition_clock:
@@ -351,9 +382,20 @@ def timeline(
     transitions,
     episodes,
     safety_checks: tuple[SafetyCheckRead, ...] | list[SafetyCheckRead] = (),
+    encounters: tuple[EncounterRead, ...] = (),
 ) -> tuple[TimelineEvent, ...]:
-    """Every dated event of the patient, newest first."""
+    """Every dated event of the patient, newest first.
+
+    An encounter is its admission (or ED visit) and its discharge, in words
+    (``encounter_events``); a discharge recorded from an encounter is said
+    once, as the encounter's, not again as the transition it started.
+    """
     events: list[TimelineEvent] = []
+    said_by_encounter = set()
+    for encounter in encounters:
+        events.extend(encounter_events(encounter))
+        if encounter.transition_id is not None:
+            said_by_encounter.add(encounter.transition_id)
     for contact in contacts:
         minutes = f", {contact.minutes} min" if contact.minutes else ""
         events.append(
@@ -384,6 +426,8 @@ def timeline(
                 )
             )
     for transition in transitions:
+        if transition.id in said_by_encounter:
+            continue
         where = f" from {transition.facility}" if transition.facility else ""
         events.append(
             TimelineEvent(
@@ -403,3 +447,78 @@ def timeline(
         events.append(TimelineEvent(check.performed_at, "safety check", check.summary))
     events.sort(key=lambda event: event.when, reverse=True)
     return tuple(events)
+
+
+#: Encounters that are not (or no longer) a real one: never on the timeline.
+_VOID_ENCOUNTERS = frozenset({EncounterStatus.cancelled, EncounterStatus.entered_in_error})
+#: Encounter classes in progress that put the patient IN HOSPITAL (a stay, or the ED).
+_IN_HOSPITAL_CLASSES = frozenset(
+    {EncounterClass.inpatient, EncounterClass.observation, EncounterClass.emergency}
+)
+
+
+def current_encounter(encounters: tuple[EncounterRead, ...]) -> EncounterRead | None:
+    """The stay or ED visit in progress (the latest, of encounters newest first), or None.
+
+    The same encounters raise IN HOSPITAL (services.worklist): an ambulatory
+    visit left in progress by a source does not put her in hospital.
+    """
+    return next(
+        (
+            encounter
+            for encounter in encounters
+            if encounter.in_progress and encounter.encounter_class in _IN_HOSPITAL_CLASSES
+        ),
+        None,
+    )
+
+
+def _place(facility: str | None) -> str:
+    return " ".join((facility or "").split())
+
+
+def admission_event_words(encounter: EncounterRead) -> str:
+    """ "Admitted to Mercy General (inpatient stay)", "Observation stay at Mercy General",
+    "Emergency visit, Mercy General", "Ambulatory visit, Mercy Clinic" (without a facility,
+    the words alone)."""
+    place = _place(encounter.facility)
+    kind = encounter.encounter_class
+    if kind is EncounterClass.inpatient:
+        return f"Admitted to {place} (inpatient stay)" if place else "Admitted (inpatient stay)"
+    if kind is EncounterClass.observation:
+        return f"Observation stay at {place}" if place else "Observation stay"
+    return f"{kind.label}, {place}" if place else kind.label
+
+
+def discharge_event_words(encounter: EncounterRead) -> str:
+    """ "Discharged home", "Discharged to skilled nursing facility", "Left against advice",
+    "Died", each with where from: "Discharged home from Mercy General" ("from the ED" after an
+    emergency visit)."""
+    place = _place(encounter.facility)
+    if encounter.encounter_class is EncounterClass.emergency:
+        place = f"the ED at {place}" if place else "the ED"
+    disposition = encounter.disposition
+    if disposition is DischargeDisposition.expired:
+        return f"Died at {place}" if place else "Died"
+    if disposition is DischargeDisposition.against_advice:
+        return f"Left {place} against advice" if place else "Left against advice"
+    if disposition is DischargeDisposition.home:
+        where = "Discharged home"
+    elif disposition is None or disposition is DischargeDisposition.other:
+        where = "Discharged"
+    else:
+        where = f"Discharged to {disposition.label.lower()}"
+    return f"{where} from {place}" if place else where
+
+
+def encounter_events(encounter: EncounterRead) -> list[TimelineEvent]:
+    """An encounter on the timeline: its start and, once discharged, its end (none if void)."""
+    if encounter.status in _VOID_ENCOUNTERS:
+        return []
+    kind = "emergency" if encounter.encounter_class is EncounterClass.emergency else "hospital"
+    events = [TimelineEvent(encounter.admitted_at, kind, admission_event_words(encounter))]
+    if encounter.discharged_at is not None:
+        events.append(
+            TimelineEvent(encounter.discharged_at, kind, discharge_event_words(encounter))
+        )
+    return events

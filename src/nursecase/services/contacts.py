@@ -15,6 +15,10 @@ transaction:
   no answer or a message left counts as an attempt, and two inside the window
   meet the interactive step. The matching "transition-clock" task is closed:
   completed when the step is met, failed ("Missed") when the contact came late.
+- An emergency visit's follow-up (issue 21): the same kind of conversation
+  with the patient or a caregiver, on the day of the visit or within the 7
+  days after it (HEDIS FMC, ``domain.encounters.ED_FOLLOW_UP_DAYS``),
+  completes the visit's open follow-up task. A later one leaves it open.
 
 Readings (issue 20): a contact closes the open reading alerts the nurse says it
 addressed (``addresses``: their ids), in the contact's transaction, through
@@ -43,16 +47,19 @@ from datetime import date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nursecase.db.models import Contact, Nurse, Patient, Task, Transition
+from nursecase.db.models import Contact, Encounter, Nurse, Patient, Task, Transition
 from nursecase.domain.codes import (
     AuditAction,
     ContactMode,
     ContactOutcome,
     ContactWith,
+    EncounterClass,
+    TaskSource,
     TaskStatus,
     is_interactive,
     parse_code,
 )
+from nursecase.domain.encounters import ed_follow_up_by
 from nursecase.domain.tcm import (
     interactive_deadline,
     is_face_to_face_visit,
@@ -244,6 +251,7 @@ class ContactService:
                     patient_changes,
                 )
             self._mark_transitions(session, contact)
+            self._follow_up_emergency_visits(session, contact)
             return self._read(session, contact.id)
 
     def update(self, contact_id: int, **changes: object) -> ContactRead:
@@ -414,6 +422,37 @@ class ContactService:
                     session, self.context, AuditAction.update, "transition", transition.id, changed
                 )
                 settle_step_tasks(session, self.context, transition)
+
+    def _follow_up_emergency_visits(self, session: Session, contact: Contact) -> None:
+        """Complete the open ED follow-up tasks this contact meets (HEDIS FMC).
+
+        HEDIS FMC ("Follow-Up After Emergency Department Visit for People With
+        Multiple High-Risk Chronic Conditions") counts a follow-up on the day of
+        the visit or within the 7 days after it (8 days in all): a conversation
+        with the patient or a caregiver (as the TCM interactive contact: reached,
+        agreed to a visit, declined) on one of those days completes the task
+        ``services.encounters.record_emergency_visit`` put on Today. A voicemail
+        is not a follow-up; a visit that became a stay has no follow-up task
+        left (its admission closed it).
+        """
+        if not is_interactive_contact(contact.with_whom, contact.outcome):
+            return
+        day = contact.occurred_at.date()
+        rows = session.execute(
+            select(Task, Encounter.admitted_at)
+            .join(Encounter, Encounter.id == Task.source_id)
+            .where(
+                Task.patient_id == contact.patient_id,
+                Task.source == str(TaskSource.encounter),
+                Task.status.in_(_OPEN_TASK_CODES),
+                Encounter.patient_id == contact.patient_id,
+                Encounter.encounter_class == str(EncounterClass.emergency),
+            )
+        ).all()
+        for task, admitted_at in rows:
+            visit = admitted_at.date()
+            if visit <= day <= ed_follow_up_by(visit):
+                self._complete_task(session, task)
 
     def _count_attempts(self, session: Session, transition: Transition) -> list[str]:
         """Recount the attempts inside the interactive window from the log; the fields changed.

@@ -39,6 +39,7 @@ from nursecase.db.models import (
     CarePlan,
     Condition,
     Contact,
+    Encounter,
     Goal,
     Intervention,
     MonitoringEnrolment,
@@ -61,6 +62,8 @@ from nursecase.domain.codes import (
     AlertStatus,
     AuditAction,
     CarePlanStatus,
+    EncounterClass,
+    EncounterStatus,
     EpisodeStatus,
     Instrument,
     Measure,
@@ -70,6 +73,7 @@ from nursecase.domain.codes import (
     TaskSource,
     TaskStatus,
 )
+from nursecase.domain.encounters import is_hospital_stay
 from nursecase.domain.flags import READMISSION_WINDOW_DAYS, Flag, flags_of_items
 from nursecase.domain.referral_states import TERMINAL_STATUSES
 from nursecase.domain.safety_check import SAFETY_TASK_REFUSAL, SIGNAL_RISKS, is_safety_task
@@ -93,6 +97,7 @@ from nursecase.domain.worklist import (
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.editing import guard_concurrent_save
+from nursecase.services.encounters import read_encounter, stay_words
 from nursecase.services.errors import NotFoundError, ServiceError
 from nursecase.services.patients import (
     OPEN_TASK_STATUSES,
@@ -310,6 +315,8 @@ class PatientSummary:
     ccm: CcmMonth | None = None
     #: The readings' one line ("wt 82.4 kg +2.6 kg/5 d ▲, BP 148/92"); "" without readings.
     readings_line: str = ""
+    #: Where she is while IN HOSPITAL ("In hospital since 05 Dec, Mercy General"); "" at home.
+    stay: str = ""
 
     @property
     def display_name(self) -> str:
@@ -466,8 +473,15 @@ class WorklistService:
         entries = rank_worklist(candidates, today)
         with self.context.read() as session:
             readmitted = _readmitted(session, nurse, today)
+            in_hospital = _in_hospital(session, nurse)
         return [
-            _worklist_row(entry, patients[entry.patient_id], today, entry.patient_id in readmitted)
+            _worklist_row(
+                entry,
+                patients[entry.patient_id],
+                today,
+                entry.patient_id in readmitted,
+                entry.patient_id in in_hospital,
+            )
             for entry in entries
         ]
 
@@ -477,8 +491,8 @@ class WorklistService:
         The patient header, the rounds card and the caseload ask here, so a
         flag means the same everywhere: the due items of the flag kinds (safety,
         an urgent reading alert, a late urgent referral, TCM) come from the same
-        queries and the same inclusion rule as Today's, and a readmission from
-        the same discharges.
+        queries and the same inclusion rule as Today's, a readmission from the
+        same discharges, and IN HOSPITAL from the same encounters in progress.
         A patient with none has an empty tuple.
         """
         today = self.context.clock.today()
@@ -505,10 +519,11 @@ class WorklistService:
         self._referral_items(session, scope, today, items, flags_only=True)
         self._alert_items(session, scope, items, flags_only=True)
         readmitted = _readmitted(session, scope, today)
+        in_hospital = _in_hospital(session, scope)
         flags = {}
-        for patient_id in set(items) | readmitted:
+        for patient_id in set(items) | readmitted | in_hospital:
             included = [item for item in items.get(patient_id, ()) if is_included(item, today)]
-            found = flags_of_items(included, patient_id in readmitted)
+            found = flags_of_items(included, patient_id in readmitted, patient_id in in_hospital)
             if found:
                 flags[patient_id] = found
         return flags
@@ -668,6 +683,7 @@ class WorklistService:
                 readings_line=summary_line(
                     session, patient_id, today, self.context.settings.weight_unit
                 ),
+                stay=_stay_words(session, patient_id),
             )
 
     def snoozes(self, patient_id: int) -> list[SnoozeRead]:
@@ -1331,10 +1347,78 @@ class WorklistService:
 
 
 def _contact_clock_running():
-    """Patients whose routine contact clock runs: no episode, or one not finished/cancelled."""
-    return or_(
-        Patient.episode_status.is_(None), Patient.episode_status.not_in(_CLOSED_EPISODE_CODES)
+    """Patients whose routine contact clock runs: no episode, or one not finished/cancelled,
+    and not in a hospital or observation stay now.
+
+    Issue 21: the contact cadence pauses while the patient is in hospital (a
+    call to her home would find nobody, and the ward has her care); the due
+    date itself is kept, so she is due again the day she is discharged (when
+    the TCM steps take over anyway). An emergency visit in progress does not
+    pause it: it lasts hours (``domain.encounters.is_hospital_stay``). The
+    stay is found by a NOT EXISTS probe of the (status, patient_id,
+    encounter_class) index, one per patient the due date already selected.
+    """
+    in_stay = (
+        select(Encounter.id)
+        .where(
+            Encounter.status == _IN_PROGRESS,
+            Encounter.patient_id == Patient.id,
+            Encounter.encounter_class.in_(_STAY_CLASSES),
+        )
+        .correlate(Patient)
+        .exists()
     )
+    return and_(
+        or_(
+            Patient.episode_status.is_(None),
+            Patient.episode_status.not_in(_CLOSED_EPISODE_CODES),
+        ),
+        ~in_stay,
+    )
+
+
+_IN_PROGRESS = str(EncounterStatus.in_progress)
+#: Encounter classes that put a patient in a hospital bed (they pause the cadence).
+_STAY_CLASSES = tuple(str(kind) for kind in EncounterClass if is_hospital_stay(kind))
+#: Encounter classes in progress that raise IN HOSPITAL: a stay, or the ED.
+_IN_HOSPITAL_CLASSES = (*_STAY_CLASSES, str(EncounterClass.emergency))
+
+
+def _stay_words(session: Session, patient_id: int) -> str:
+    """The rounds card's words for the patient's latest stay or ED visit in progress ("" none)."""
+    encounter = session.execute(
+        select(Encounter)
+        .where(
+            Encounter.patient_id == patient_id,
+            Encounter.status == _IN_PROGRESS,
+            Encounter.encounter_class.in_(_IN_HOSPITAL_CLASSES),
+        )
+        .order_by(Encounter.admitted_at.desc(), Encounter.id.desc())
+        .limit(1)
+    ).scalar()
+    return "" if encounter is None else stay_words(read_encounter(encounter, ()))
+
+
+def _in_hospital(session: Session, scope: int | PatientIds | None) -> set[int]:
+    """Patients of the scope with a stay or an emergency visit in progress (IN HOSPITAL).
+
+    One query over the (status, patient_id, encounter_class) index: the
+    encounters in progress are few (the patients in hospital today), whatever
+    the size of the caseload.
+    """
+    query = _statement(
+        ("in hospital",),
+        scope,
+        lambda: _for_nurse(
+            select(Encounter.patient_id).where(
+                Encounter.status == _IN_PROGRESS,
+                Encounter.encounter_class.in_(_IN_HOSPITAL_CLASSES),
+            ),
+            Encounter.patient_id,
+            scope,
+        ),
+    )
+    return {patient_id for (patient_id,) in _rows(session, query, scope)}
 
 
 #: The parameter that holds a ``PatientIds`` scope's ids when a query runs.
@@ -1509,8 +1593,10 @@ def _ccm_this_month(session: Session, patient: Any, today: date) -> CcmMonth:
     return ccm_month(patient.ccm_programme, patient.ccm_start, int(minutes))
 
 
-def _worklist_row(entry: WorklistEntry, patient: Any, today: date, readmitted: bool) -> WorklistRow:
-    flags = flags_of_items(entry.items, readmitted)
+def _worklist_row(
+    entry: WorklistEntry, patient: Any, today: date, readmitted: bool, in_hospital: bool
+) -> WorklistRow:
+    flags = flags_of_items(entry.items, readmitted, in_hospital)
     return WorklistRow(
         patient_id=entry.patient_id,
         items=entry.items,

@@ -78,6 +78,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_encounter_class_discharged", ["encounter_class", "discharged_at"], unique=False
         )
+        # Who is in hospital now: the IN HOSPITAL flag and the paused contact
+        # cadence look up encounters in progress, of a patient or of everyone.
+        batch_op.create_index(
+            "ix_encounter_status_patient",
+            ["status", "patient_id", "encounter_class"],
+            unique=False,
+        )
 
     op.create_table(
         "encounter_diagnosis",
@@ -212,6 +219,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_encounter_diagnosis_encounter")
     op.drop_table("encounter_diagnosis")
     with op.batch_alter_table("encounter", schema=None) as batch_op:
+        batch_op.drop_index("ix_encounter_status_patient")
         batch_op.drop_index("ix_encounter_class_discharged")
         batch_op.drop_index("ix_encounter_class_when")
         batch_op.drop_index("ix_encounter_patient_when")
