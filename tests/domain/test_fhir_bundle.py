@@ -568,6 +568,24 @@ def test_only_a_recent_inpatient_discharge_becomes_a_discharge():
     ]
 
 
+@pytest.mark.parametrize(
+    ("disposition", "starts_clocks"),
+    [("home", True), ("aadvice", True), ("snf", False), ("rehab", False), ("exp", False)],
+)
+def test_a_recent_discharge_starts_tcm_only_to_the_community(disposition, starts_clocks):
+    # CMS MLN908628, as for the hospital feed's discharges (domain.encounters.starts_tcm).
+    stay = encounter(
+        ref(0),
+        "IMP",
+        "2026-11-18T08:00:00Z",
+        "2026-11-24T12:00:00Z",
+        hospitalization={"dischargeDisposition": {"coding": [{"code": disposition}]}},
+    )
+    parsed = parse(bundle(patient(), stay))
+    assert bool(parsed.discharges) is starts_clocks
+    assert len(parsed.encounters) == 1
+
+
 def test_care_team_from_general_practitioner_role_recent_encounter_and_care_team():
     clinic = {
         "resourceType": "Organization",

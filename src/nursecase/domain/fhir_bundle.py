@@ -39,7 +39,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from nursecase.domain.codes import ConditionClinicalStatus, Instrument, Sex, parse_code
+from nursecase.domain.codes import (
+    ConditionClinicalStatus,
+    DischargeDisposition,
+    Instrument,
+    Sex,
+    parse_code,
+)
+from nursecase.domain.encounters import starts_tcm
 from nursecase.domain.fhir_care import CareReader
 from nursecase.domain.fhir_encounters import EncounterReader
 from nursecase.domain.fhir_index import BundleIndex, EncounterFacts, Located, ParseState, Reader
@@ -578,7 +585,11 @@ class _Parser(Reader):
                 ),
                 f"{place}.hospitalization.dischargeDisposition",
             )
-            if disposition == "exp":  # the patient died in hospital: no transition of care
+            # TCM follows a discharge to the community (CMS MLN908628), as the
+            # hospital feed's discharges do (domain.encounters.starts_tcm): not
+            # a death, a skilled nursing facility, rehabilitation or hospice.
+            known = {code.value for code in DischargeDisposition}
+            if disposition in known and not starts_tcm(DischargeDisposition(str(disposition))):
                 return None
         admitted = written_day(encounter.start)
         stay = (discharged - admitted).days if admitted and admitted <= discharged else None

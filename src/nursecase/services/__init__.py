@@ -89,7 +89,6 @@ class Services:
             self._exports = make_export_service(self.context)
         return self._exports
 
-
     @property
     def adt(self):
         """The hospital's ADT inbox (``services.adt_inbox``).
