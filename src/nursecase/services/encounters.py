@@ -363,7 +363,7 @@ def record_admission(
     session: Session, context: ServiceContext, patient: Patient, change: EncounterChange
 ) -> Encounter:
     """A stay begins (A01, A06, an ED visit become a stay): in hospital, noticed once on Today."""
-    encounter, created = save_encounter(
+    encounter, _created = save_encounter(
         session, context, patient, change, EncounterStatus.in_progress
     )
     # Once per stay: an update (A08) or a repeat never adds a second notice.
@@ -388,7 +388,6 @@ def record_admission(
             TaskSource.encounter,
             encounter.id,
         )
-    del created
     return encounter
 
 
