@@ -35,7 +35,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -287,7 +289,12 @@ async def run_listener(
             listener.serve, host, port, limit=MESSAGE_LIMIT, reuse_address=True
         )
     except OSError as error:
-        why = error.strerror or str(error) or type(error).__name__
+        # asyncio words a failed bind "error while attempting to bind on address ...":
+        # the system's own words for the errno say it in one short line.
+        if isinstance(error, socket.gaierror) or not error.errno:
+            why = error.strerror or str(error) or type(error).__name__
+        else:
+            why = os.strerror(error.errno)
         raise CommandError(f"cannot listen on {host}:{port}: {why}") from None
     except (UnicodeError, ValueError, OverflowError) as error:  # a host name too long, ...
         raise CommandError(f"cannot listen on {host}:{port}: not a usable host ({error})") from None
@@ -493,10 +500,16 @@ def import_messages(
     message was refused or could not be applied, or a file could not be read.
     """
     state = CommandState.of(context, db, nurse)
-    failed = False
+    files = [path for path in paths if path.is_file()]
+    for path in paths:
+        if path not in files:
+            echo(f"nursecase: error: no such file: {path}", err=True)
+    failed = len(files) < len(paths)
+    if not files:
+        raise typer.Exit(1)  # nothing to import: the database is not even opened
     with state.services(settings=load_settings()) as services:
         _sign_in_if_named(state, services, "importing ADT messages", password_stdin)
-        for path in paths:
+        for path in files:
             try:
                 outcome = import_file(services, path)
             except (CommandError, OSError) as error:
@@ -550,7 +563,8 @@ def status(
             "total": counts.total,
             "last_received_at": last.isoformat() if last is not None else None,
         }
-        echo(json.dumps(document, indent=2))
+        for line in json.dumps(document, indent=2).splitlines():
+            echo(line)  # one line at a time: echo shows a line end inside a line as text
         return
     echo(f"ADT inbox of {state.shown}")
     width = max(len(code.label) for code in AdtMessageStatus)
