@@ -155,6 +155,20 @@ def one_run(location: str, stories: list[list[bytes]], connections: int) -> dict
         stdout=subprocess.PIPE,
         text=True,
     )
+    try:
+        return _timed(location, stories, connections, port, listener)
+    finally:
+        if listener.poll() is None:
+            listener.kill()  # the run failed: never leave a listener behind
+
+
+def _timed(
+    location: str,
+    stories: list[list[bytes]],
+    connections: int,
+    port: int,
+    listener: subprocess.Popen[str],
+) -> dict[str, float]:
     assert listener.stdout is not None
     first = listener.stdout.readline()
     if not first.startswith("Listening"):

@@ -320,6 +320,13 @@ async def run_listener(
     return listener.tally
 
 
+def _say(line: str) -> None:
+    """Print a line of the listener's; a closed standard output never stops the listening."""
+    # The reader of a pipe may go away: the feed matters more than the log.
+    with contextlib.suppress(OSError):
+        echo(line)
+
+
 @adt_app.command("listen")
 @handled()
 def listen(
@@ -366,7 +373,7 @@ def listen(
                 host if host is not None else settings.adt_host,
                 port if port is not None else settings.adt_port,
                 state.shown,
-                echo,
+                _say,
             )
         )
         waiting = services.adt.counts()
