@@ -58,6 +58,8 @@ from nursecase.cli.runtime import (
 )
 
 if TYPE_CHECKING:
+    from hl7.mllp import HL7StreamReader, HL7StreamWriter
+
     from nursecase.domain.codes import AdtMessageStatus
     from nursecase.services import Services
     from nursecase.services.adt_inbox import AdtInbox
@@ -190,7 +192,7 @@ class Listener:
         self.applier = Applier(inbox, self.tally, say)
         self.stopping = asyncio.Event()
         #: Each open connection's writer, and whether it has a message in hand.
-        self._connections: dict[object, bool] = {}
+        self._connections: dict[HL7StreamWriter, bool] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def stop(self) -> None:
@@ -200,14 +202,14 @@ class Listener:
         self.stopping.set()
         for writer, busy in list(self._connections.items()):
             if not busy:
-                writer.close()  # type: ignore[attr-defined]  # its reader then sees the end
+                writer.close()  # its reader then sees the end
 
     async def finish(self) -> None:
         """Wait for every connection to end (each finishes the message in hand)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def serve(self, reader, writer) -> None:  # type: ignore[no-untyped-def]
+    async def serve(self, reader: HL7StreamReader, writer: HL7StreamWriter) -> None:
         """One connection: read, file, acknowledge, one message at a time, until it ends."""
         from hl7.mllp import InvalidBlockError
 
@@ -242,7 +244,7 @@ class Listener:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _answer(self, block: bytes, writer) -> bool:  # type: ignore[no-untyped-def]
+    async def _answer(self, block: bytes, writer: HL7StreamWriter) -> bool:
         """File one message, send its acknowledgement, wake the applier; False to hang up."""
         text, encoding = decoded(block)
         try:
@@ -424,19 +426,25 @@ class Settled:
 def settled(services: Services, message_ids: list[int]) -> dict[int, Settled]:
     """Each filed message's state, reason and acknowledgement code, by inbox id."""
     from sqlalchemy import select
+    from sqlmodel import col
 
     from nursecase.db.models import AdtMessage
     from nursecase.domain.codes import AdtMessageStatus
 
     states: dict[int, Settled] = {}
-    columns = (AdtMessage.id, AdtMessage.status, AdtMessage.reason, AdtMessage.ack_code)
+    columns = (
+        col(AdtMessage.id),
+        col(AdtMessage.status),
+        col(AdtMessage.reason),
+        col(AdtMessage.ack_code),
+    )
     with services.context.read() as session:
         for start in range(0, len(message_ids), 500):
             chunk = message_ids[start : start + 500]
             for message_id, status, reason, code in session.execute(
-                select(*columns).where(AdtMessage.id.in_(chunk))
+                select(*columns).where(col(AdtMessage.id).in_(chunk))
             ):
-                states[message_id] = Settled(AdtMessageStatus(status), reason, code)
+                states[message_id or 0] = Settled(AdtMessageStatus(status), reason, code)
     return states
 
 
