@@ -182,7 +182,12 @@ def _timed(
         await asyncio.gather(*(send_all(port, queue, times) for queue in queues))
 
     started = time.perf_counter()
-    asyncio.run(everything())
+    try:
+        asyncio.run(everything())
+    except (ConnectionError, asyncio.IncompleteReadError) as error:
+        listener.send_signal(signal.SIGTERM)
+        out, _ = listener.communicate(timeout=60)
+        raise SystemExit(f"a connection failed ({error!r}); the listener said:\n{out}") from None
     last_ack = time.perf_counter() - started
     while not_applied(location):
         time.sleep(0.05)
@@ -203,6 +208,15 @@ def _timed(
         "applied_per_second": count / all_applied,
         "summary": out.strip().splitlines()[-1] if out.strip() else "",
     }
+
+
+def row(backend: str, connections: int, r: dict[str, float]) -> str:
+    """One line of the results table."""
+    return (
+        f"| {backend} | {connections} | {r['messages']:,.0f} | {r['seconds']:.1f} s"
+        f" | {r['per_second']:.0f} | {r['p50']:.1f} ms | {r['p95']:.1f} ms"
+        f" | {r['applied_seconds']:.1f} s | {r['applied_per_second']:.0f} |"
+    )
 
 
 def main() -> None:
@@ -238,18 +252,15 @@ def main() -> None:
             result = one_run(location, stream(run, patients, options.messages), connections)
             rows.append((backend, connections, result))
             print(f"  {connections} connection(s): {result['summary']}", flush=True)
+            print(f"  {row(backend, connections, result)}", flush=True)
     print()
     print(
         "| database | connections | messages | send to last ACK | messages/s | p50 send->ACK"
         " | p95 send->ACK | all applied | applied/s |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for backend, connections, r in rows:
-        print(
-            f"| {backend} | {connections} | {r['messages']:,.0f} | {r['seconds']:.1f} s"
-            f" | {r['per_second']:.0f} | {r['p50']:.1f} ms | {r['p95']:.1f} ms"
-            f" | {r['applied_seconds']:.1f} s | {r['applied_per_second']:.0f} |"
-        )
+    for backend, connections, result in rows:
+        print(row(backend, connections, result))
     if options.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
 
