@@ -42,8 +42,9 @@ from nursecase.cli import app, main
 PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
-#: Commands that open the Textual app: not runnable in a test process.
-LAUNCHES_THE_APP = {("demo",)}
+#: Commands that open the Textual app, or serve until stopped (``adt listen``, whose
+#: refusals are tests/cli/test_adt_commands.py's): not runnable in a test process.
+LAUNCHES_THE_APP = {("demo",), ("adt", "listen")}
 #: Each command's required arguments and options, so that one value at a time is varied.
 BASE_ARGUMENTS = {
     ("export",): ["caseload", "--nurse", "root", "--out", "{tmp}/out/report.csv"],
@@ -56,6 +57,7 @@ BASE_ARGUMENTS = {
     ("db", "decrypt"): ["--key-file", "{tmp}/key"],
     ("import", "fhir"): ["{tmp}/missing.json"],
     ("import", "readings"): ["{tmp}/missing.csv"],
+    ("adt", "import"): ["{tmp}/missing.hl7"],
     ("seed",): ["--patients", "3"],
 }
 #: Options whose in-range values are costly (a million patients): only small or refused ones.

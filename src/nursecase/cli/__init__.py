@@ -4,7 +4,7 @@
   handler and the output helpers; the only module the groups import.
 - One module per command group, none importing another: :mod:`.launch`
   (the app itself, ``demo``, ``seed``, ``paths``), :mod:`.export`,
-  :mod:`.db`, :mod:`.import_`, :mod:`.audit` and :mod:`.users`.
+  :mod:`.db`, :mod:`.import_`, :mod:`.audit`, :mod:`.users` and :mod:`.adt`.
 
 Start-up cost matters (``--help`` and ``--version`` within 0.25 s), so every
 module here imports only Typer at the top; the database layer, the services
@@ -25,7 +25,7 @@ import sys
 
 import typer
 
-from nursecase.cli import audit, db, export, import_, launch, users
+from nursecase.cli import adt, audit, db, export, import_, launch, users
 from nursecase.cli.runtime import echo, one_line_errors, unusable_argument
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.add_typer(db.db_app, name="db")
 app.add_typer(import_.import_app, name="import")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(users.user_app, name="user")
+app.add_typer(adt.adt_app, name="adt")
 
 #: Files and folders nursecase creates are its user's alone (DESIGN.md section 4).
 PRIVATE_UMASK = 0o077
