@@ -356,6 +356,20 @@ def test_an_event_in_a_rolled_back_savepoint_does_not_move_the_anchor(trail, eng
     assert trail.audit.verify().ok
 
 
+def test_a_released_savepoint_of_a_change_that_then_fails_leaves_the_anchor_alone(trail, engine):
+    # SQLAlchemy calls after_commit when a savepoint is released, before the
+    # transaction's own commit (the ADT inbox applies a message in one).
+    key_file = anchor_path(engine)
+    before = load_anchor(key_file)
+    context = trail.context
+    with pytest.raises(RuntimeError), context.write() as session:
+        with session.begin_nested():
+            audit.record(session, context, "view", "patient", 1)
+        raise RuntimeError("the rest of the change failed")
+    assert load_anchor(key_file) == before
+    assert trail.audit.verify().ok
+
+
 def test_a_copy_without_its_key_file_keeps_working_but_cannot_vouch_for_old_events(trail, engine):
     old_events = len(event_rows(engine))
     anchor_path(engine).unlink()  # as when only the database file was copied

@@ -318,6 +318,10 @@ def _pending(session: Session, context: ServiceContext, previous) -> _Pending:
 
 def _after_commit(session: Session) -> None:
     """Move the anchor to the newest event this transaction committed."""
+    if session.in_nested_transaction():
+        # SQLAlchemy calls this when a savepoint is released too: the transaction
+        # goes on, and may still roll back; the anchor waits for its own commit.
+        return
     state: _Pending | None = session.info.pop(_STATE, None)
     if state is None or not state.advance:
         return
