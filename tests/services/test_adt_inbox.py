@@ -197,6 +197,14 @@ def test_an_unknown_mrn_waits_for_a_nurse_who_matches_it_once_for_good(desk, eng
     assert len(rows(engine, Encounter, patient_id=patient_id)) == 1
     [kept] = rows(engine, ExternalIdentifier, patient_id=patient_id)
     assert (kept.system, kept.value) == ("MERCY", "H99999")
+    # Every step is on the audit trail, field names only.
+    events = {
+        (event.action, event.entity, event.entity_id)
+        for event in services.audit.list_events(limit=100)
+    }
+    assert ("create", "adt_message", waiting.id) in events
+    assert ("update", "adt_message", waiting.id) in events
+    assert ("create", "external_identifier", kept.id) in events
     later = sample("unknown_mrn.hl7").replace("MERCY-20241211-000301", "MERCY-20241211-000302")
     take(inbox, later.replace("ADT^A01^ADT_A01", "ADT^A08^ADT_A01").replace("EVN|A01", "EVN|A08"))
     assert inbox.waiting() == []

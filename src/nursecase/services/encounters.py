@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -539,25 +539,3 @@ class EncounterService:
                 return None
             diagnoses = diagnoses_of(session, [encounter.id or 0])
             return read_encounter(encounter, diagnoses[encounter.id or 0])
-
-    def in_hospital(self, session: Session, patient_ids: Sequence[int]) -> dict[int, EncounterRead]:
-        """Of these patients, those with an encounter in progress (in the caller's session)."""
-        found: dict[int, EncounterRead] = {}
-        for start in range(0, len(patient_ids), 900):
-            chunk = patient_ids[start : start + 900]
-            rows = session.execute(
-                select(Encounter)
-                .where(
-                    Encounter.patient_id.in_(chunk),
-                    Encounter.status == str(EncounterStatus.in_progress),
-                )
-                .order_by(Encounter.admitted_at, Encounter.id)
-            ).scalars()
-            for row in rows:
-                found[row.patient_id] = read_encounter(row, ())
-        return found
-
-
-def discharge_day(encounter: Encounter | EncounterRead) -> date | None:
-    """The day of the encounter's discharge, if it has one."""
-    return encounter.discharged_at.date() if encounter.discharged_at else None
