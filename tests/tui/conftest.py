@@ -9,6 +9,7 @@ from time import monotonic, process_time
 import pytest
 import textual.app
 import textual.pilot
+from textual._context import active_app
 
 from nursecase.config import Settings
 from nursecase.demo import demo_nurse_username, seed_database
@@ -28,7 +29,12 @@ IDLE_STEP_SECONDS = 0.005
 
 
 async def wait_for_idle(min_sleep: float = IDLE_STEP_SECONDS, max_sleep: float = 1) -> None:
-    """Textual's ``wait_for_idle`` with a finer step (same rule, same limits)."""
+    """Textual's ``wait_for_idle`` with a finer step, and never while a message waits.
+
+    Textual's rule alone (little CPU used over a step) also takes a worker
+    that the other workers kept off the CPU for a step for an idle app; a
+    message still queued for the app or a widget of its screen says it is not.
+    """
     started = monotonic()
     while True:
         cpu_before = process_time()
@@ -36,8 +42,19 @@ async def wait_for_idle(min_sleep: float = IDLE_STEP_SECONDS, max_sleep: float =
         elapsed = monotonic() - started
         if elapsed >= max_sleep:
             return
-        if elapsed > min_sleep and process_time() - cpu_before < IDLE_STEP_SECONDS / 20:
+        quiet = process_time() - cpu_before < IDLE_STEP_SECONDS / 20
+        if elapsed > min_sleep and quiet and not _messages_waiting():
             return
+
+
+def _messages_waiting() -> bool:
+    """Whether the running app or a widget of its screen has a message queued."""
+    try:
+        app = active_app.get()
+        nodes = [app, *app.screen.walk_children(with_self=True)]
+    except Exception:  # no app running, or no screen yet: nothing to wait for
+        return False
+    return any(node.message_queue_size for node in nodes)
 
 
 # The two modules that call it (Pilot between keys, and the app pressing them).

@@ -122,6 +122,7 @@ async def test_phq9_item9_above_0_warns_live_and_creates_the_urgent_safety_task(
         assert not visible(app, "entry-warning")
         # Straight to item 9: the warning must not wait for the other items.
         await pilot.press(*["down"] * 8, "1")
+        await settle(pilot)  # the answer's message reaches the total before it is read
         assert shown(app, "entry-total") == "1 so far, 1 of 9 answered"
         assert visible(app, "entry-warning")
         assert shown(app, "entry-warning") == PHQ9_SAFETY_WARNING
