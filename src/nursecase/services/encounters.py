@@ -53,7 +53,7 @@ from nursecase.domain.fhir_encounters import diagnosis_system
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.patients import OPEN_TASK_STATUSES, load_patient
-from nursecase.services.tasks import create_task
+from nursecase.services.tasks import create_task, set_task_status
 from nursecase.services.transitions import (
     MAXIMUM_DISCHARGE_AGE_DAYS,
     add_discharge,
@@ -330,18 +330,7 @@ def close_encounter_tasks(
 ) -> None:
     """Close the encounter's open tasks (its admission notice, its ED follow-up), audited."""
     for task in _encounter_tasks(session, encounter):
-        task.status = str(status)
-        task.done_at = context.clock.now()
-        task.snooze_reason = reason
-        session.flush()
-        audit.record(
-            session,
-            context,
-            AuditAction.update,
-            "task",
-            task.id,
-            ["status", "done_at", "snooze_reason"],
-        )
+        set_task_status(session, context, task, status, reason)
 
 
 def admission_words(encounter: Encounter) -> str:

@@ -124,6 +124,26 @@ def _task_read(
     )
 
 
+def set_task_status(
+    session: Session,
+    context: ServiceContext,
+    task: Task,
+    status: TaskStatus,
+    reason: str | None,
+) -> None:
+    """Close (or reopen: ``TaskStatus.requested``) a task in the caller's transaction, audited.
+
+    A closed task gets the time and the reason; a reopened one loses both.
+    """
+    closing = status is not TaskStatus.requested
+    task.status = str(status)
+    task.done_at = context.clock.now() if closing else None
+    task.snooze_reason = reason if closing else None
+    session.flush()
+    changed = ["status", "done_at", "snooze_reason"]
+    audit.record(session, context, AuditAction.update, "task", task.id, changed)
+
+
 def create_task(
     session: Session,
     context: ServiceContext,

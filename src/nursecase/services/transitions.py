@@ -60,7 +60,7 @@ from nursecase.domain.validation import (
 from nursecase.services import audit
 from nursecase.services.context import ServiceContext
 from nursecase.services.patients import OPEN_TASK_STATUSES, load_patient
-from nursecase.services.tasks import create_task
+from nursecase.services.tasks import create_task, set_task_status
 
 INTERACTIVE_TASK_DESCRIPTION = "TCM interactive contact"
 FACE_TO_FACE_TASK_DESCRIPTION = "TCM face-to-face visit"
@@ -408,7 +408,6 @@ def remove_discharge(session: Session, context: ServiceContext, transition_id: i
     transition = session.get(Transition, transition_id)
     if transition is None:
         return
-    now = context.clock.now()
     for task in session.execute(
         select(Task).where(
             Task.source == _CLOCK_SOURCE,
@@ -416,18 +415,7 @@ def remove_discharge(session: Session, context: ServiceContext, transition_id: i
             Task.status.in_(_OPEN_TASK_CODES),
         )
     ).scalars():
-        task.status = str(TaskStatus.cancelled)
-        task.done_at = now
-        task.snooze_reason = DISCHARGE_CANCELLED_REASON
-        session.flush()
-        audit.record(
-            session,
-            context,
-            AuditAction.update,
-            "task",
-            task.id,
-            ["status", "done_at", "snooze_reason"],
-        )
+        set_task_status(session, context, task, TaskStatus.cancelled, DISCHARGE_CANCELLED_REASON)
     day = transition.discharged_on
     ended = session.execute(
         select(Transition).where(
@@ -462,18 +450,7 @@ def remove_discharge(session: Session, context: ServiceContext, transition_id: i
                     Task.snooze_reason == READMISSION_REASON,
                 )
             ).scalars():
-                task.status = str(TaskStatus.requested)
-                task.done_at = None
-                task.snooze_reason = None
-                session.flush()
-                audit.record(
-                    session,
-                    context,
-                    AuditAction.update,
-                    "task",
-                    task.id,
-                    ["status", "done_at", "snooze_reason"],
-                )
+                set_task_status(session, context, task, TaskStatus.requested, None)
             settle_step_tasks(session, context, previous)
     session.delete(transition)
     session.flush()
