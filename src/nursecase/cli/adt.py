@@ -38,6 +38,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -301,11 +302,15 @@ async def run_listener(
     except (UnicodeError, ValueError, OverflowError) as error:  # a host name too long, ...
         raise CommandError(f"cannot listen on {host}:{port}: not a usable host ({error})") from None
     loop = asyncio.get_running_loop()
-    signals = (signal.SIGTERM, signal.SIGINT)
+    # asyncio takes signals only in the main thread of a POSIX process; elsewhere
+    # (Windows, a thread) ctrl+c ends the listener as it ends any command.
+    signals = (
+        (signal.SIGTERM, signal.SIGINT)
+        if sys.platform != "win32" and threading.current_thread() is threading.main_thread()
+        else ()
+    )
     for number in signals:
-        # Not in the main thread, or on Windows: ctrl+c then ends it as any command.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(number, listener.stop)
+        loop.add_signal_handler(number, listener.stop)
     bound = server.sockets[0].getsockname() if server.sockets else (host, port)
     say(f"Listening for HL7 ADT on {bound[0]}:{bound[1]} (MLLP); database {database}")
     listener.applier.start()
@@ -317,8 +322,7 @@ async def run_listener(
         await listener.finish()
         await asyncio.to_thread(listener.applier.stop)
         for number in signals:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(number)
+            loop.remove_signal_handler(number)
     return listener.tally
 
 
